@@ -1,0 +1,79 @@
+"""Event contracts: the envelope and one payload schema per versioned type.
+
+Schemas live in ``contracts/events/``: ``event-envelope-v1.json`` and
+``<type>.json`` (e.g. ``careeros.auth.user.registered.v1.json``). Producers
+call :func:`validate` before writing to the outbox; consumers call it on
+receipt, and an event that fails goes to the DLQ with the reason.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import re
+from pathlib import Path
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+CONTRACTS_DIR = Path(__file__).resolve().parents[1] / "contracts" / "events"
+ENVELOPE_FILE = "event-envelope-v1.json"
+_VERSION_SUFFIX = re.compile(r"\.v(\d+)$")
+
+
+class InvalidEvent(ValueError):
+    """An envelope or payload that does not match its contract."""
+
+
+@functools.lru_cache(maxsize=None)
+def _validator(filename: str) -> Draft202012Validator:
+    path = CONTRACTS_DIR / filename
+    if not path.is_file():
+        raise InvalidEvent(f"no contract {filename!r} in contracts/events")
+    schema = json.loads(path.read_text())
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+def known_types() -> list[str]:
+    return sorted(p.stem for p in CONTRACTS_DIR.glob("careeros.*.json"))
+
+
+def _first_error(validator: Draft202012Validator, document: dict, what: str) -> None:
+    error = next(iter(sorted(validator.iter_errors(document), key=lambda e: list(e.path))), None)
+    if error is not None:
+        where = "/".join(str(p) for p in error.path) or "(root)"
+        raise InvalidEvent(f"{what} invalid at {where}: {error.message}")
+
+
+def validate(envelope: dict) -> dict:
+    """Check an envelope and its payload; return it, or raise InvalidEvent."""
+    if not isinstance(envelope, dict):
+        raise InvalidEvent("envelope is not a JSON object")
+    _first_error(_validator(ENVELOPE_FILE), envelope, "envelope")
+    match = _VERSION_SUFFIX.search(envelope["type"])
+    if not match or int(match.group(1)) != envelope["version"]:
+        raise InvalidEvent("envelope version does not match the type's .vN suffix")
+    _first_error(_validator(f"{envelope['type']}.json"), envelope["payload"], f"payload of {envelope['type']}")
+    return envelope
+
+
+def decode(value: bytes | str | None) -> dict:
+    """Parse and validate a message value."""
+    try:
+        envelope = json.loads(value) if value is not None else None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidEvent(f"value is not JSON: {exc}") from None
+    return validate(envelope)
+
+
+def topic_for(event_type: str, prefix: str = "careeros") -> str:
+    """One topic per producing service and aggregate.
+
+    ``careeros.auth.user.registered.v1`` goes to ``<prefix>.auth.user``, so all
+    events of one aggregate share a topic and, keyed by aggregate id, a partition.
+    """
+    parts = event_type.split(".")
+    return ".".join([prefix, parts[1], parts[2]])
+
+
+def dlq_topic(topic: str) -> str:
+    return f"{topic}.dlq"

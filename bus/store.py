@@ -1,0 +1,134 @@
+"""A service's unit of work: one database transaction, its events and its inbox.
+
+Everything a service changes happens inside ``store.transaction(...)``:
+
+    with store.transaction(tenant_id) as tx:
+        repo.save(...)                                       # state change
+        tx.publish("careeros.profile.profile.updated.v1",   # event, same commit
+                   aggregate_id=profile_id, payload={...})
+
+The transaction sets ``careeros.tenant_id`` for PostgreSQL's row-level
+security, writes published events to the ``outbox`` table (the relay sends
+them to Kafka after commit) and, for consumers, claims the event in the
+``inbox`` table so a redelivered event changes nothing.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any, Iterator, Optional
+
+import peewee
+
+from bus import contracts
+from careeros_services.common import correlation, db as dbmod
+
+BUS_MIGRATIONS_PACKAGE = "bus.migrations"
+
+
+class Transaction:
+    """The open unit of work handed to service-layer code."""
+
+    def __init__(self, store: "ServiceStore", tenant_id: Optional[str], causation_id: Optional[str]):
+        self.store = store
+        self.tenant_id = tenant_id
+        self.causation_id = causation_id
+        self.published: list[dict] = []
+
+    @property
+    def db(self) -> peewee.Database:
+        return self.store.database
+
+    def publish(self, event_type: str, *, aggregate_id: str, payload: dict,
+                tenant_id: Optional[str] = None) -> dict:
+        """Validate an event and add it to the outbox in this transaction."""
+        version = int(event_type.rsplit(".v", 1)[1])
+        envelope = {
+            "id": str(uuid.uuid4()),
+            "type": event_type,
+            "version": version,
+            "occurred_at": datetime.now(timezone.utc).isoformat(),
+            "producer": self.store.service,
+            "tenant_id": tenant_id if tenant_id is not None else self.tenant_id,
+            "correlation_id": correlation.get() or correlation.new_id(),
+            "causation_id": self.causation_id,
+            "aggregate_type": event_type.split(".")[2],
+            "aggregate_id": str(aggregate_id),
+            "payload": payload,
+        }
+        contracts.validate(envelope)
+        headers = {"correlation_id": envelope["correlation_id"], "event_type": event_type,
+                   "event_id": envelope["id"], **_trace_headers()}
+        self.db.execute_sql(
+            "INSERT INTO outbox (event_id, event_type, topic, key, envelope, headers)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            (envelope["id"], event_type, contracts.topic_for(event_type, self.store.topic_prefix),
+             envelope["aggregate_id"], json.dumps(envelope), json.dumps(headers)))
+        self.published.append(envelope)
+        return envelope
+
+    def claim(self, event_id: str, event_type: str, consumer: str) -> bool:
+        """Record an event as processed by ``consumer``; False if it already was."""
+        cursor = self.db.execute_sql(
+            "INSERT INTO inbox (consumer, event_id, event_type) VALUES (%s, %s, %s)"
+            " ON CONFLICT DO NOTHING RETURNING 1", (consumer, event_id, event_type))
+        return cursor.fetchone() is not None
+
+
+def _trace_headers() -> dict[str, str]:
+    try:
+        from careeros_services.common.tracing import inject_headers
+    except ImportError:  # tracing is optional plumbing
+        return {}
+    return inject_headers()
+
+
+class ServiceStore:
+    """A service's database with its outbox and inbox."""
+
+    def __init__(self, service: str, database: peewee.Database, topic_prefix: str = "careeros"):
+        self.service = service
+        self.database = database
+        self.topic_prefix = topic_prefix
+
+    @classmethod
+    def from_config(cls, config: dict, service: str) -> "ServiceStore":
+        return cls(service, dbmod.make_database(config, service), str(config["kafka"]["topic_prefix"]))
+
+    @contextmanager
+    def transaction(self, tenant_id: Optional[str] = None, *,
+                    causation_id: Optional[str] = None) -> Iterator[Transaction]:
+        """Open a transaction scoped to ``tenant_id`` (None: no tenant rows visible)."""
+        opened = self.database.is_closed()
+        if opened:
+            self.database.connect()
+        try:
+            with self.database.atomic():
+                self.database.execute_sql("SELECT set_config('careeros.tenant_id', %s, true)",
+                                          (tenant_id or "",))
+                yield Transaction(self, tenant_id, causation_id)
+        finally:
+            if opened:
+                # Return the connection to the pool: workers are short-lived
+                # greenlets or threads and would otherwise leak it.
+                self.database.close()
+
+    def close(self) -> None:
+        if hasattr(self.database, "close_all"):
+            self.database.close_all()
+
+
+def migrations(service_package: str) -> list[dbmod.Migration]:
+    """The bus's own migrations followed by the service's."""
+    return (dbmod.discover(BUS_MIGRATIONS_PACKAGE, prefix="bus_")
+            + dbmod.discover(f"{service_package}.migrations", prefix="svc_"))
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -1,0 +1,157 @@
+"""Each service's own PostgreSQL database: connections, set-up and migrations.
+
+Layout: one database per service, named ``database_prefix + service``.
+Migrations run as the admin role (they create tables, policies and grants);
+services connect as ``careeros_app``, a role without BYPASSRLS, so the
+row-level-security policies on tenant-scoped tables always apply to them.
+
+Migrations are plain versioned modules (``<service>/migrations/m0001_*.py``
+with ``up(cursor)``), recorded in ``schema_migrations``. The shared tables of
+``bus/`` (outbox, inbox) come first, as versions ``bus_0001`` and on.
+Written here rather than taken from peewee-migrate because row-level-security
+policies and NOTIFY triggers are raw SQL anyway, and the runner is ~60 lines.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import psycopg2
+from psycopg2 import sql
+from psycopg2.extensions import parse_dsn
+from playhouse.pool import PooledPostgresqlDatabase
+
+APP_ROLE = "careeros_app"
+MIGRATION_LOCK_KEY = 727_001  # pg advisory lock id held while migrating
+
+
+def database_name(config: dict, service: str) -> str:
+    return f"{config['postgres']['database_prefix']}{service}"
+
+
+def connect_kwargs(config: dict, service: str | None, *, admin: bool = False) -> dict:
+    """psycopg2 connection keywords for a service's database (or the server's)."""
+    kwargs = parse_dsn(config["postgres"]["admin_dsn" if admin else "app_dsn"])
+    kwargs["dbname"] = database_name(config, service) if service else kwargs.get("dbname", "postgres")
+    return kwargs
+
+
+def app_role_password(config: dict) -> str:
+    return parse_dsn(config["postgres"]["app_dsn"]).get("password", "")
+
+
+def make_database(config: dict, service: str) -> PooledPostgresqlDatabase:
+    """The Peewee database a service process uses (pooled, as careeros_app)."""
+    kwargs = connect_kwargs(config, service)
+    dbname = kwargs.pop("dbname")
+    return PooledPostgresqlDatabase(
+        dbname,
+        max_connections=int(config["postgres"]["pool_size"]),
+        stale_timeout=300,
+        timeout=10,  # wait for a free pooled connection rather than fail at once
+        **kwargs,
+    )
+
+
+# --- set-up --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Migration:
+    version: str
+    up: Callable  # up(cursor)
+
+
+def discover(package: str, prefix: str = "") -> list[Migration]:
+    """The ``m<NNNN>_*.py`` modules of a migrations package, in order."""
+    pkg = importlib.import_module(package)
+    names = sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if m.name.startswith("m"))
+    return [Migration(prefix + name[1:], importlib.import_module(f"{package}.{name}").up) for name in names]
+
+
+def ensure_database(config: dict, service: str) -> None:
+    """Create the app role and the service's database when missing."""
+    conn = psycopg2.connect(**connect_kwargs(config, None, admin=True))
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,))
+            if not cur.fetchone():
+                try:
+                    cur.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD %s").format(
+                        sql.Identifier(APP_ROLE)), (app_role_password(config),))
+                except psycopg2.errors.DuplicateObject:
+                    pass  # created concurrently by another set-up
+            name = database_name(config, service)
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if not cur.fetchone():
+                try:
+                    cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                except (psycopg2.errors.DuplicateDatabase, psycopg2.errors.UniqueViolation):
+                    pass
+    finally:
+        conn.close()
+
+
+def migrate(config: dict, service: str, migrations: Iterable[Migration]) -> list[str]:
+    """Apply pending migrations in order; returns the versions applied now.
+
+    Safe to run concurrently (an advisory lock serialises runners) and again
+    (applied versions are skipped). Each migration commits on its own.
+    """
+    ensure_database(config, service)
+    conn = psycopg2.connect(**connect_kwargs(config, service, admin=True))
+    applied_now: list[str] = []
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+            cur.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                        " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
+            cur.execute("SELECT version FROM schema_migrations")
+            done = {row[0] for row in cur.fetchall()}
+        for migration in migrations:
+            if migration.version in done:
+                continue
+            with conn, conn.cursor() as cur:
+                migration.up(cur)
+                cur.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (migration.version,))
+            applied_now.append(migration.version)
+        with conn, conn.cursor() as cur:
+            cur.execute(sql.SQL(
+                "GRANT USAGE ON SCHEMA public TO {r};"
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {r};"
+                "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {r};"
+            ).format(r=sql.Identifier(APP_ROLE)))
+            cur.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
+    finally:
+        conn.close()
+    return applied_now
+
+
+def enable_tenant_isolation(cur, table: str) -> None:
+    """Row-level security on a tenant-scoped table (migration helper).
+
+    Rows are visible and writable only when their ``tenant_id`` equals the
+    transaction's ``careeros.tenant_id`` setting, so a query that forgot its
+    tenant filter sees nothing rather than another tenant's rows. FORCE makes
+    the policy apply to the table owner as well.
+    """
+    t = sql.Identifier(table)
+    cur.execute(sql.SQL("ALTER TABLE {t} ENABLE ROW LEVEL SECURITY; ALTER TABLE {t} FORCE ROW LEVEL SECURITY;"
+                        "CREATE POLICY tenant_isolation ON {t} "
+                        "USING (tenant_id = NULLIF(current_setting('careeros.tenant_id', true), '')::uuid) "
+                        "WITH CHECK (tenant_id = NULLIF(current_setting('careeros.tenant_id', true), '')::uuid)"
+                        ).format(t=t))
+
+
+def drop_database(config: dict, service: str) -> None:
+    """Drop a service's database (tests and `careeros db reset` only)."""
+    conn = psycopg2.connect(**connect_kwargs(config, None, admin=True))
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(database_name(config, service))))
+    finally:
+        conn.close()

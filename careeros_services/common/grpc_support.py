@@ -1,0 +1,213 @@
+"""gRPC plumbing shared by every service's server and the gateway's clients.
+
+Server side (:func:`serve`): a plain grpcio thread-pool server (grpcio does not
+run under eventlet, so it lives in its own process and calls the same service
+layer as the nameko process), the standard health service, and an interceptor
+that binds the caller's correlation id and trace context, times every call and
+turns :class:`DomainError` into a status code plus trailing metadata.
+
+Client side (:class:`ServiceClient`): a deadline on every call, the correlation
+id and trace context in metadata, a pybreaker circuit breaker per service, and
+the reverse mapping from status + metadata back to the same DomainError.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from concurrent import futures
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Optional
+
+import grpc
+import pybreaker
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from careeros_services.common import correlation
+from careeros_services.common.errors import BY_GRPC_STATUS, DomainError, Unavailable
+
+log = logging.getLogger(__name__)
+
+ERROR_CODE_KEY = "careeros-error-code"
+ERROR_FIELDS_KEY = "careeros-error-fields"
+RETRY_AFTER_KEY = "careeros-retry-after"
+
+
+def _metrics():
+    from careeros_services.common import metrics
+    return metrics
+
+
+def _tracing():
+    from careeros_services.common import tracing
+    return tracing
+
+
+# --- server ---------------------------------------------------------------------------------
+
+class _ServerInterceptor(grpc.ServerInterceptor):
+    """Correlation, tracing, metrics and error mapping around every unary call."""
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        full_method = handler_call_details.method  # "/careeros.auth.v1.Auth/Login"
+        service, _, method = full_method.rpartition("/")
+        service = service.lstrip("/").split(".")[-1].lower() if service else "unknown"
+        inner = handler.unary_unary
+
+        def behaviour(request, context: grpc.ServicerContext):
+            metadata = dict(context.invocation_metadata() or ())
+            tracing = _tracing()
+            with correlation.bound(correlation.accept_or_new(metadata.get(correlation.GRPC_METADATA_KEY))), \
+                    tracing.tracer("careeros.grpc").start_as_current_span(
+                        full_method, context=tracing.extract_context(metadata),
+                        kind=tracing.SpanKind.SERVER), \
+                    _metrics().time_rpc(service, method, "grpc"):
+                try:
+                    return inner(request, context)
+                except DomainError as exc:
+                    trailing = [(ERROR_CODE_KEY, exc.code)]
+                    if exc.fields:
+                        trailing.append((ERROR_FIELDS_KEY, json.dumps(exc.fields)))
+                    if exc.retry_after is not None:
+                        trailing.append((RETRY_AFTER_KEY, str(exc.retry_after)))
+                    context.set_trailing_metadata(tuple(trailing))
+                    context.abort(getattr(grpc.StatusCode, exc.grpc_status), exc.detail)
+
+        return grpc.unary_unary_rpc_method_handler(
+            behaviour, request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer)
+
+
+def serve(registrations: Iterable[tuple[Callable, Any, str]], bind: str, workers: int = 16) -> grpc.Server:
+    """Start a server for ``(add_XServicer_to_server, servicer, full_service_name)`` triples.
+
+    Returns the started server; the caller waits on it (``server.wait_for_termination()``).
+    """
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers),
+                         interceptors=[_ServerInterceptor()],
+                         options=[("grpc.so_reuseport", 0)])
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for add, servicer, name in registrations:
+        add(servicer, server)
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    if server.add_insecure_port(bind) == 0:
+        raise RuntimeError(f"cannot bind gRPC server to {bind}")
+    server.start()
+    return server
+
+
+# --- client ---------------------------------------------------------------------------------
+
+class _BusinessError(Exception):
+    """Carries a DomainError through the breaker without counting as a failure."""
+
+    def __init__(self, error: DomainError):
+        self.error = error
+
+
+def _error_from(rpc_error: grpc.RpcError) -> DomainError:
+    trailing = dict(rpc_error.trailing_metadata() or ())
+    code = trailing.get(ERROR_CODE_KEY)
+    status = rpc_error.code()
+    if code is None:
+        if status in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+            return Unavailable(f"upstream {status.name.lower()}", code="upstream_unavailable", retry_after=1)
+        return Unavailable("upstream error", code="upstream_error", retry_after=1)
+    cls = BY_GRPC_STATUS.get(status.name, DomainError)
+    fields = json.loads(trailing[ERROR_FIELDS_KEY]) if ERROR_FIELDS_KEY in trailing else None
+    retry_after = int(trailing[RETRY_AFTER_KEY]) if RETRY_AFTER_KEY in trailing else None
+    return cls(rpc_error.details() or "", fields=fields, retry_after=retry_after, code=code)
+
+
+class ServiceClient:
+    """A service's gRPC stub behind a deadline and a circuit breaker.
+
+    ``client.call("GetProfile", request)`` returns the response message or
+    raises a DomainError: the service's own (4xx) errors pass through and do
+    not trip the breaker; transport failures and timeouts do, and an open
+    breaker answers at once with ``Unavailable`` and a ``retry_after``.
+    """
+
+    def __init__(self, name: str, address: str, stub_factory: Callable[[grpc.Channel], Any], *,
+                 deadline_s: float = 3.0, fail_max: int = 5, reset_timeout_s: float = 10.0):
+        self.name = name
+        self.deadline_s = deadline_s
+        self.channel = grpc.insecure_channel(address)
+        self.stub = stub_factory(self.channel)
+        self.breaker = pybreaker.CircuitBreaker(
+            fail_max=fail_max, reset_timeout=reset_timeout_s, name=name, exclude=[_BusinessError])
+
+    def call(self, method: str, request: Any, *, timeout: Optional[float] = None) -> Any:
+        metadata = [(correlation.GRPC_METADATA_KEY, correlation.get() or correlation.new_id())]
+        metadata.extend(_tracing().inject_headers().items())
+        rpc = getattr(self.stub, method)
+
+        def invoke():
+            try:
+                return rpc(request, timeout=timeout or self.deadline_s, metadata=metadata)
+            except grpc.RpcError as exc:
+                error = _error_from(exc)
+                if isinstance(error, Unavailable):
+                    raise error from None
+                raise _BusinessError(error) from None
+
+        try:
+            with _metrics().time_rpc(self.name, method, "grpc-client"):
+                return self._guarded(invoke)
+        except _BusinessError as wrapped:
+            raise wrapped.error from None
+        except pybreaker.CircuitBreakerError:
+            raise Unavailable(f"{self.name} is unavailable (circuit open)", code="circuit_open",
+                              retry_after=self.retry_after()) from None
+
+    def _guarded(self, invoke: Callable[[], Any]) -> Any:
+        # pybreaker's CircuitBreaker.call() holds the breaker's lock for the whole
+        # call, which would serialise every request of a threaded gateway. While
+        # closed we call outside the lock and only take it to record the outcome;
+        # open and half-open states go through call() as designed (one trial).
+        breaker = self.breaker
+        if breaker.current_state != pybreaker.STATE_CLOSED:
+            return breaker.call(invoke)
+        try:
+            result = invoke()
+        except BaseException as exc:
+            if breaker.is_system_error(exc):
+                with breaker._lock:
+                    breaker.state._handle_error(exc)  # re-raises, or raises CircuitBreakerError
+            raise
+        if breaker.fail_counter:
+            with breaker._lock:
+                breaker.state._handle_success()
+        return result
+
+    def retry_after(self) -> int:
+        opened = self.breaker._state_storage.opened_at
+        if opened is None:
+            return 1
+        left = self.breaker.reset_timeout - (datetime.now(timezone.utc) - opened).total_seconds()
+        return max(1, int(left + 0.999))
+
+    def close(self) -> None:
+        self.channel.close()
+
+
+def wait_for_server(address: str, timeout_s: float = 30.0) -> None:
+    """Block until a gRPC server answers its health check (tests, start-up)."""
+    deadline = time.monotonic() + timeout_s
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while True:
+            try:
+                if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == \
+                        health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no gRPC server at {address}")
+            time.sleep(0.1)
