@@ -18,7 +18,7 @@ import json
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any, Iterator, Optional
+from typing import Iterator, Optional
 
 import peewee
 
@@ -40,6 +40,14 @@ class Transaction:
     @property
     def db(self) -> peewee.Database:
         return self.store.database
+
+    def scope_to(self, tenant_id: Optional[str]) -> None:
+        """Switch the row-level-security tenant for the rest of this transaction.
+
+        For flows that learn the tenant midway (login finds the user first).
+        """
+        self.tenant_id = tenant_id
+        self.db.execute_sql("SELECT set_config('careeros.tenant_id', %s, true)", (tenant_id or "",))
 
     def publish(self, event_type: str, *, aggregate_id: str, payload: dict,
                 tenant_id: Optional[str] = None) -> dict:
@@ -106,9 +114,9 @@ class ServiceStore:
             self.database.connect()
         try:
             with self.database.atomic():
-                self.database.execute_sql("SELECT set_config('careeros.tenant_id', %s, true)",
-                                          (tenant_id or "",))
-                yield Transaction(self, tenant_id, causation_id)
+                tx = Transaction(self, tenant_id, causation_id)
+                tx.scope_to(tenant_id)
+                yield tx
         finally:
             if opened:
                 # Return the connection to the pool: workers are short-lived
@@ -124,11 +132,3 @@ def migrations(service_package: str) -> list[dbmod.Migration]:
     """The bus's own migrations followed by the service's."""
     return (dbmod.discover(BUS_MIGRATIONS_PACKAGE, prefix="bus_")
             + dbmod.discover(f"{service_package}.migrations", prefix="svc_"))
-
-
-def json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -70,7 +70,7 @@ _BEARER = re.compile(r"(?i)(?<![\w-])(bearer)\s+[\w.~+/=-]+")
 _EMAIL = re.compile(r"(?<![\w.+%-])[\w.+%-]+@[\w-]+(?:\.[\w-]+)+")
 _CARD = re.compile(r"(?<![\w.+-])\d(?:[ -]?\d){12,18}(?![\w-])")
 _PHONE = re.compile(r"(?<![\w+.-])(\+)?(\(?\d[\d ().-]{6,}\d)(?![\w-])")
-_ISO_DATE_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}(?!\d)")
+_ISO_DATE = re.compile(r"(?<!\d)\d{4}-\d{2}-\d{2}(?!\d)")
 _IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 
 
@@ -90,18 +90,23 @@ def _redact_card(m: re.Match) -> str:
 
 
 def _redact_phone(m: re.Match) -> str:
-    plus, body = m.group(1), m.group(2)
+    text, plus, body = m.group(0), m.group(1), m.group(2)
     digits = re.sub(r"\D", "", body)
     if not 9 <= len(digits) <= 15:  # E.164 allows at most 15 digits
-        return m.group(0)
+        return text
+    date = _ISO_DATE.search(text)
+    if date:
+        # "+00:00 2024-01-15 10:20" is a timestamp: keep it up to the date and
+        # only look for phone numbers after it.
+        return text[:date.end()] + _PHONE.sub(_redact_phone, text[date.end():])
     if not plus:
-        # Dates ("2024-01-15 10"), IPs and decimals look like separated digits.
-        if _ISO_DATE_PREFIX.match(body) or _IPV4.fullmatch(body) or re.fullmatch(r"\d+\.\d+", body):
-            return m.group(0)
+        # IPs and decimals also look like separated digits.
+        if _IPV4.fullmatch(body) or re.fullmatch(r"\d+\.\d+", body):
+            return text
         # A plain digit run is an id, count or timestamp unless it starts with
         # a trunk prefix "0" (e.g. 0612345678).
         if body.isdigit() and not body.startswith("0"):
-            return m.group(0)
+            return text
     return "[REDACTED_PHONE]"
 
 
@@ -128,8 +133,10 @@ def redact(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {k: (REDACTED if is_sensitive_key(k) and v is not None else redact(v))
                 for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(redact(v) for v in value) if isinstance(value, list) else tuple(redact(v) for v in value)
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(redact(v) for v in value)
     return value
 
 

@@ -1,0 +1,204 @@
+"""Consume domain events: validate, dispatch once, retry, dead-letter, commit.
+
+The loop is framework-free; the nameko entrypoint (:mod:`bus.nameko`) runs it
+with green threads and eventlet's thread pool, scripts and tests run it with
+plain threads. For each message:
+
+1. decode and validate the envelope against its contract; a message that
+   fails goes straight to the topic's DLQ with the reason, never to a handler;
+2. dispatch it (the service layer claims the event id in its inbox inside the
+   handler's own transaction, so a redelivery changes nothing);
+3. a handler that raises is retried ``max_attempts`` times with exponential
+   backoff, then the event goes to the DLQ with headers saying where it came
+   from, which group failed, the exception and the attempt count;
+4. only then is the offset committed: an offset never passes an event that
+   was neither applied nor dead-lettered.
+
+Partitions are independent: within one batch each partition's messages run in
+order, and different partitions may run concurrently (``spawn``).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Optional
+
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+
+from bus import contracts, kafka
+from careeros_services.common import correlation
+
+log = logging.getLogger(__name__)
+
+Dispatch = Callable[[dict], Optional[bool]]  # True applied, False duplicate, None not handled
+DLQ_HEADER_PREFIX = "dlq_"
+
+
+def _metrics():
+    from careeros_services.common import metrics
+    return metrics
+
+
+def _tracing():
+    from careeros_services.common import tracing
+    return tracing
+
+
+def _inline(fn: Callable, *args: Any) -> Any:
+    return fn(*args)
+
+
+def _run_all_inline(jobs: Iterable[Callable[[], None]]) -> None:
+    for job in jobs:
+        job()
+
+
+def header_dict(headers: Optional[list]) -> dict[str, str]:
+    result = {}
+    for key, value in headers or ():
+        result[key] = value.decode(errors="replace") if isinstance(value, bytes) else (value or "")
+    return result
+
+
+class EventConsumer:
+    """One service's consumer group over the topics of the events it handles."""
+
+    def __init__(self, config: dict, group: str, topics: list[str], dispatch: Dispatch, *,
+                 sleep: Callable[[float], None] = time.sleep,
+                 blocking: Callable[..., Any] = _inline,
+                 run_all: Callable[[Iterable[Callable[[], None]]], None] = _run_all_inline,
+                 consumer: Optional[Consumer] = None, producer: Optional[Producer] = None):
+        self.config = config
+        self.group = group
+        self.topics = topics
+        self.dispatch = dispatch
+        self.sleep = sleep
+        self.blocking = blocking  # runs a blocking C call (tpool.execute under eventlet)
+        self.run_all = run_all    # runs per-partition jobs, concurrently where possible
+        self.max_attempts = int(config["kafka"]["max_attempts"])
+        self.backoff_s = float(config["kafka"]["retry_backoff_s"])
+        self.consumer = consumer or Consumer(kafka.consumer_config(config, group))
+        self.producer = producer or Producer(kafka.producer_config(config))
+        self._last_lag = 0.0
+
+    def start(self) -> None:
+        kafka.ensure_topics(self.config, self.topics + [contracts.dlq_topic(t) for t in self.topics])
+        self.consumer.subscribe(self.topics)
+
+    def close(self) -> None:
+        self.producer.flush(5)
+        self.consumer.close()
+
+    def poll_once(self, max_messages: int = 500, timeout_s: float = 0.5) -> int:
+        """Fetch one batch, process it and commit it; returns how many messages."""
+        messages = self.blocking(self.consumer.consume, max_messages, timeout_s)
+        batch = []
+        for msg in messages:
+            if msg.error():
+                if msg.error().code() != KafkaError._PARTITION_EOF:
+                    log.warning("consumer %s: %s", self.group, msg.error())
+                continue
+            batch.append(msg)
+        if batch:
+            self.process_batch(batch)
+        self._maybe_report_lag()
+        return len(batch)
+
+    def run(self, should_stop: Callable[[], bool]) -> None:
+        self.start()
+        try:
+            while not should_stop():
+                self.poll_once()
+        finally:
+            self.close()
+
+    # -- processing --------------------------------------------------------------------------
+    def process_batch(self, messages: list[Message]) -> None:
+        by_partition: "OrderedDict[tuple[str, int], list[Message]]" = OrderedDict()
+        for msg in messages:
+            by_partition.setdefault((msg.topic(), msg.partition()), []).append(msg)
+
+        def job(msgs: list[Message]) -> Callable[[], None]:
+            return lambda: [self.process_message(m) for m in msgs]
+
+        self.run_all(job(msgs) for msgs in by_partition.values())
+        self.blocking(self.producer.flush, 10)  # DLQ writes are durable before offsets move
+        offsets = [TopicPartition(topic, partition, msgs[-1].offset() + 1)
+                   for (topic, partition), msgs in by_partition.items()]
+        self.consumer.commit(offsets=offsets, asynchronous=True)
+
+    def process_message(self, msg: Message) -> str:
+        headers = header_dict(msg.headers())
+        metrics = _metrics()
+        try:
+            envelope = contracts.decode(msg.value())
+        except contracts.InvalidEvent as exc:
+            self.dead_letter(msg, headers, reason=f"invalid: {exc}", attempts=0)
+            metrics.EVENTS_CONSUMED.labels(self.group, msg.topic(), "invalid").inc()
+            return "invalid"
+
+        tracing = _tracing()
+        started = time.perf_counter()
+        attempt = 0
+        with correlation.bound(envelope["correlation_id"]), \
+                tracing.tracer("careeros.bus").start_as_current_span(
+                    f"consume {envelope['type']}", context=tracing.extract_context(headers),
+                    kind=tracing.SpanKind.CONSUMER):
+            while True:
+                attempt += 1
+                try:
+                    result = self.dispatch(envelope)
+                    break
+                except Exception as exc:  # noqa: BLE001 - any handler failure is retried
+                    if attempt >= self.max_attempts:
+                        log.error("event %s (%s) failed %d times, dead-lettering: %r",
+                                  envelope["id"], envelope["type"], attempt, exc)
+                        self.dead_letter(msg, headers, reason=f"{type(exc).__name__}: {exc}",
+                                         attempts=attempt)
+                        metrics.EVENTS_CONSUMED.labels(self.group, msg.topic(), "dead_lettered").inc()
+                        return "dead_lettered"
+                    log.warning("event %s (%s) failed (attempt %d), retrying: %r",
+                                envelope["id"], envelope["type"], attempt, exc)
+                    metrics.EVENTS_CONSUMED.labels(self.group, msg.topic(), "retried").inc()
+                    self.sleep(self.backoff_s * 2 ** (attempt - 1))
+        outcome = {True: "processed", False: "duplicate", None: "ignored"}[result]
+        metrics.EVENTS_CONSUMED.labels(self.group, msg.topic(), outcome).inc()
+        metrics.EVENT_HANDLE_LATENCY.labels(self.group, envelope["type"]).observe(
+            time.perf_counter() - started)
+        return outcome
+
+    def dead_letter(self, msg: Message, headers: dict[str, str], *, reason: str, attempts: int) -> None:
+        """Send a message to its topic's DLQ with where it came from and why."""
+        dlq_headers = {k: v for k, v in headers.items() if not k.startswith(DLQ_HEADER_PREFIX)}
+        dlq_headers.update({
+            "dlq_original_topic": msg.topic(),
+            "dlq_original_partition": str(msg.partition()),
+            "dlq_original_offset": str(msg.offset()),
+            "dlq_consumer_group": self.group,
+            "dlq_exception": reason[:2000],
+            "dlq_attempts": str(attempts),
+            "dlq_failed_at": datetime.now(timezone.utc).isoformat(),
+        })
+        self.producer.produce(contracts.dlq_topic(msg.topic()), value=msg.value(), key=msg.key(),
+                              headers=[(k, v.encode()) for k, v in dlq_headers.items()])
+        self.producer.poll(0)
+
+    def _maybe_report_lag(self) -> None:
+        """Consumer lag per partition (high watermark - position), every few seconds."""
+        if time.monotonic() - self._last_lag < 5:
+            return
+        self._last_lag = time.monotonic()
+        try:
+            assignment = self.consumer.assignment()
+            positions = self.consumer.position(assignment) if assignment else []
+        except Exception:  # noqa: BLE001 - metrics must never stop consumption
+            return
+        gauge = _metrics().CONSUMER_LAG
+        for tp in positions:
+            low, high = self.consumer.get_watermark_offsets(tp, cached=True)
+            if high is None or high < 0:
+                continue
+            position = tp.offset if tp.offset >= 0 else low
+            gauge.labels(self.group, tp.topic, str(tp.partition)).set(max(0, high - position))

@@ -1,0 +1,177 @@
+"""Nameko adapters: the service-layer dependency and the Kafka event entrypoint.
+
+    class ProfileRpc:
+        name = "profile"
+        app = ServiceApp(build)                    # build(config) -> service layer
+
+        @rpc
+        def get_profile(self, tenant_id, user_id): ...
+
+        @event_handler(*ProfileService.handled_event_types())
+        def handle_event(self, envelope):
+            return self.app.handle_event(envelope)
+
+The entrypoint runs :class:`bus.consumer.EventConsumer` inside the nameko
+container: confluent-kafka's blocking calls go through eventlet's thread pool
+(a blocking poll would stall every green thread), each event is handled in a
+real nameko worker (so dependencies, context data and concurrency limits apply
+as for RPC), partitions of a batch run concurrently, and offsets are
+committed only after the handler's transaction committed.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Callable
+
+import eventlet
+import psycogreen.eventlet
+from eventlet import tpool
+from eventlet.event import Event
+from nameko.extensions import DependencyProvider, Entrypoint, ProviderCollector, SharedExtension
+
+from bus import kafka
+from bus.consumer import EventConsumer
+from careeros_services.common import correlation
+
+# psycopg2 must yield to the eventlet hub instead of blocking it (platform facts).
+psycogreen.eventlet.patch_psycopg()
+
+log = logging.getLogger(__name__)
+CORRELATION_KEY = "correlation_id"
+
+
+def _metrics():
+    from careeros_services.common import metrics
+    return metrics
+
+
+class ServiceApp(DependencyProvider):
+    """Injects the service layer, built once per container from its config.
+
+    Per worker it binds the correlation id from nameko's context data (set by
+    the caller, or made fresh for a `nameko shell` call) and times the call.
+    """
+
+    def __init__(self, factory: Callable[[dict], Any]):
+        self.factory = factory
+        self.app = None
+
+    def setup(self) -> None:
+        from careeros_services.common.bootstrap import configure_process
+        configure_process(self.container.config, self.container.service_name, "nameko")
+        self.app = self.factory(self.container.config)
+
+    def stop(self) -> None:
+        store = getattr(self.app, "store", None)
+        if store is not None:
+            store.close()
+
+    def get_dependency(self, worker_ctx) -> Any:
+        return self.app
+
+    def worker_setup(self, worker_ctx) -> None:
+        value = correlation.accept_or_new(worker_ctx.data.get(CORRELATION_KEY))
+        worker_ctx.data[CORRELATION_KEY] = value  # propagated to RPC calls the worker makes
+        worker_ctx.data["_careeros_token"] = correlation.set(value)
+        worker_ctx.data["_careeros_started"] = time.perf_counter()
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None) -> None:
+        metrics = _metrics()
+        service, method = self.container.service_name, worker_ctx.entrypoint.method_name
+        elapsed = time.perf_counter() - worker_ctx.data.get("_careeros_started", time.perf_counter())
+        metrics.RPC_LATENCY.labels(service, method, "nameko").observe(elapsed)
+        if exc_info is not None:
+            code = getattr(exc_info[1], "code", type(exc_info[1]).__name__)
+            metrics.RPC_ERRORS.labels(service, method, "nameko", str(code)).inc()
+
+    def worker_teardown(self, worker_ctx) -> None:
+        token = worker_ctx.data.pop("_careeros_token", None)
+        if token is not None:
+            correlation.reset(token)
+
+
+class KafkaConsumerRunner(SharedExtension, ProviderCollector):
+    """One Kafka consumer per container, feeding every @event_handler in it."""
+
+    def __init__(self):
+        super().__init__()
+        self._stopping = False
+        self._thread = None
+
+    def start(self) -> None:
+        if self._providers:
+            self._thread = self.container.spawn_managed_thread(self._run, identifier="kafka-consumer")
+
+    def stop(self) -> None:
+        self._stopping = True
+        if self._thread is not None:
+            self._thread.wait()
+        super().stop()
+
+    def kill(self) -> None:
+        self._stopping = True
+        if self._thread is not None:
+            self._thread.kill()
+
+    def _dispatch(self, envelope: dict):
+        for provider in self._providers:
+            if envelope["type"] in provider.event_types:
+                return provider.handle(envelope)
+        return None
+
+    def _run(self) -> None:
+        config = self.container.config
+        event_types = sorted({t for p in self._providers for t in p.event_types})
+        consumer = EventConsumer(
+            config, kafka.group_id(config, self.container.service_name),
+            kafka.topics_for(config, event_types), self._dispatch,
+            sleep=eventlet.sleep, blocking=tpool.execute, run_all=_run_all_green)
+        tpool.execute(consumer.start)
+        try:
+            while not self._stopping:
+                consumer.poll_once(timeout_s=0.2)
+        finally:
+            tpool.execute(consumer.close)
+
+
+def _run_all_green(jobs) -> None:
+    pool = eventlet.GreenPool()
+    for job in jobs:
+        pool.spawn(job)
+    pool.waitall()
+
+
+class EventHandler(Entrypoint):
+    """Entrypoint for domain events of the given types (see module docstring)."""
+
+    consumer = KafkaConsumerRunner()
+
+    def __init__(self, *event_types: str, **kwargs):
+        self.event_types = frozenset(event_types)
+        super().__init__(**kwargs)
+
+    def setup(self) -> None:
+        self.consumer.register_provider(self)
+
+    def stop(self) -> None:
+        self.consumer.unregister_provider(self)
+
+    def handle(self, envelope: dict):
+        """Run the handler in a nameko worker and wait; raises what it raised."""
+        done = Event()
+
+        def handle_result(worker_ctx, result, exc_info):
+            done.send((result, exc_info))
+            return result, exc_info
+
+        self.container.spawn_worker(self, (envelope,), {},
+                                    context_data={CORRELATION_KEY: envelope["correlation_id"]},
+                                    handle_result=handle_result)
+        result, exc_info = done.wait()
+        if exc_info is not None:
+            raise exc_info[1].with_traceback(exc_info[2])
+        return result
+
+
+event_handler = EventHandler.decorator

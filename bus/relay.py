@@ -1,0 +1,181 @@
+"""The outbox relay: publishes committed outbox rows to Kafka, in id order.
+
+One relay is active per service database (a PostgreSQL advisory lock elects
+it; a second instance waits as a hot standby). It wakes on the outbox's
+NOTIFY at commit time and also sweeps on a timer, so nothing depends on a
+notification arriving. Each pass reads *all* unsent rows in id order (no
+high-water mark, so a transaction that commits after a later id is never
+skipped), produces them with the idempotent producer keyed by aggregate id
+(per-aggregate order), waits for the broker's acknowledgements and only then
+marks the acknowledged rows sent. A crash between publish and mark re-sends
+those rows; consumers deduplicate by event id, so the effect is once.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import select
+import threading
+import time
+from typing import Callable, Optional
+
+import psycopg2
+from confluent_kafka import KafkaError, Producer
+
+from bus import kafka
+from careeros_services.common import db as dbmod
+
+log = logging.getLogger(__name__)
+
+RELAY_LOCK_KEY = 727_002
+CHANNEL = "careeros_outbox"
+
+
+def _metrics():
+    from careeros_services.common import metrics
+    return metrics
+
+
+class OutboxRelay:
+    """Relay one service's outbox to Kafka."""
+
+    def __init__(self, config: dict, service: str, *, producer: Optional[Producer] = None,
+                 on_batch: Optional[Callable[[int], None]] = None):
+        self.config = config
+        self.service = service
+        outbox = config["outbox"]
+        self.batch_size = int(outbox["batch_size"])
+        self.sweep_interval_s = float(outbox["sweep_interval_s"])
+        self.keep_sent_hours = float(outbox["keep_sent_hours"])
+        self.producer = producer or Producer(kafka.producer_config(config))
+        self.on_batch = on_batch  # test hook: called after a batch is produced, before it is marked
+        self.conn: Optional[psycopg2.extensions.connection] = None
+        self._last_cleanup = 0.0
+
+    # -- one pass -----------------------------------------------------------------------------
+    def publish_pending(self) -> int:
+        """Publish every unsent row, batch by batch; returns how many were marked sent."""
+        total = 0
+        while True:
+            sent = self._publish_batch()
+            total += sent
+            if sent < self.batch_size:
+                return total
+
+    def _publish_batch(self) -> int:
+        with self.conn, self.conn.cursor() as cur:
+            cur.execute("SELECT id, topic, key, envelope::text, headers FROM outbox"
+                        " WHERE sent_at IS NULL ORDER BY id LIMIT %s", (self.batch_size,))
+            rows = cur.fetchall()
+        if not rows:
+            return 0
+        delivered: list[int] = []
+        failures: list[str] = []
+
+        def report(row_id: int):
+            def on_delivery(err: Optional[KafkaError], msg) -> None:
+                if err is None:
+                    delivered.append(row_id)
+                else:
+                    failures.append(str(err))
+            return on_delivery
+
+        for row_id, topic, key, value, headers in rows:
+            self._produce(topic, key, value, headers, report(row_id))
+        remaining = self.producer.flush(float(self.config["kafka"].get("flush_timeout_s", 30)))
+        if self.on_batch:
+            self.on_batch(len(delivered))
+        if delivered:
+            with self.conn, self.conn.cursor() as cur:
+                cur.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY(%s)", (delivered,))
+            counts: dict[str, int] = {}
+            for row in rows:
+                if row[0] in delivered:
+                    counts[row[1]] = counts.get(row[1], 0) + 1
+            for topic, count in counts.items():
+                _metrics().OUTBOX_PUBLISHED.labels(self.service, topic).inc(count)
+        if failures or remaining:
+            log.warning("outbox relay: %d of %d not acknowledged (%s)", len(rows) - len(delivered),
+                        len(rows), failures[:1] or "flush timeout")
+            return 0  # back off; the rest is retried on the next pass
+        return len(delivered)
+
+    def _produce(self, topic: str, key: str, value: str, headers: dict, on_delivery) -> None:
+        kafka_headers = [(k, str(v).encode()) for k, v in (headers or {}).items()]
+        while True:
+            try:
+                self.producer.produce(topic, value=value.encode(), key=key.encode(),
+                                      headers=kafka_headers, on_delivery=on_delivery)
+                return
+            except BufferError:  # local queue full: let deliveries drain
+                self.producer.poll(0.1)
+
+    def backlog(self) -> int:
+        with self.conn, self.conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+            return cur.fetchone()[0]
+
+    def cleanup(self) -> None:
+        """Delete rows sent longer ago than keep_sent_hours (they are on Kafka)."""
+        if time.monotonic() - self._last_cleanup < 60:
+            return
+        self._last_cleanup = time.monotonic()
+        with self.conn, self.conn.cursor() as cur:
+            cur.execute("DELETE FROM outbox WHERE sent_at < now() - make_interval(hours => %s)",
+                        (self.keep_sent_hours,))
+
+    # -- the loop -----------------------------------------------------------------------------
+    def connect(self) -> None:
+        self.conn = psycopg2.connect(**dbmod.connect_kwargs(self.config, self.service))
+
+    def acquire_leadership(self, stop: threading.Event) -> bool:
+        """Wait until this relay holds the service's relay lock (or stop is set)."""
+        while not stop.is_set():
+            with self.conn, self.conn.cursor() as cur:
+                cur.execute("SELECT pg_try_advisory_lock(%s)", (RELAY_LOCK_KEY,))
+                if cur.fetchone()[0]:
+                    return True
+            stop.wait(1.0)
+        return False
+
+    def run(self, stop: threading.Event) -> None:
+        """Relay until ``stop`` is set; reconnects after database errors."""
+        while not stop.is_set():
+            try:
+                self.connect()
+                if not self.acquire_leadership(stop):
+                    return
+                self.conn.autocommit = True
+                with self.conn.cursor() as cur:
+                    cur.execute(f"LISTEN {CHANNEL}")
+                self.conn.autocommit = False
+                log.info("outbox relay for %s is active", self.service)
+                self._loop(stop)
+            except psycopg2.Error as exc:
+                log.warning("outbox relay for %s: database error, reconnecting: %s", self.service, exc)
+                stop.wait(1.0)
+            finally:
+                if self.conn is not None:
+                    self.conn.close()
+                    self.conn = None
+
+    def _loop(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            self.publish_pending()
+            _metrics().OUTBOX_BACKLOG.labels(self.service).set(self.backlog())
+            self.cleanup()
+            # Sleep until a commit notifies us or the sweep interval passes.
+            if select.select([self.conn], [], [], self.sweep_interval_s) != ([], [], []):
+                self.conn.poll()
+                self.conn.notifies.clear()
+
+
+def run_relays(config: dict, services: list[str], stop: threading.Event) -> list[threading.Thread]:
+    """Start one relay thread per service; they stop when ``stop`` is set."""
+    threads = []
+    for service in services:
+        relay = OutboxRelay(config, service)
+        thread = threading.Thread(target=relay.run, args=(stop,), name=f"relay-{service}", daemon=True)
+        thread.start()
+        threads.append(thread)
+    return threads

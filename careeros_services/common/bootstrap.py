@@ -1,0 +1,30 @@
+"""Per-process set-up shared by every kind of CareerOS process.
+
+Logging (JSON, PII redacted), tracing and the Prometheus endpoint are
+configured once per process, whichever entrypoint starts first.
+"""
+from __future__ import annotations
+
+import threading
+
+_done: set[str] = set()
+_lock = threading.Lock()
+
+
+def configure_process(config: dict, service: str, kind: str) -> None:
+    """Configure logging, tracing and metrics for a process of ``kind``.
+
+    kind: "nameko" | "grpc" | "relay" | "gateway" | "cli" — picks the metrics port.
+    """
+    with _lock:
+        if kind in _done:
+            return
+        _done.add(kind)
+    from careeros_services.common import logging as json_logging, metrics, tracing
+
+    obs = config.get("observability", {})
+    json_logging.configure_logging(f"{service}" if kind != "nameko" else "nameko", obs.get("log_level", "INFO"))
+    tracing.configure_tracing(f"careeros-{kind}", str(obs.get("tracing", "off")))
+    port = int(obs.get("metrics_ports", {}).get(kind, 0) or 0)
+    if port:
+        metrics.start_metrics_server(port)
