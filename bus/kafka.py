@@ -123,6 +123,8 @@ def start_embedded_broker(port: int, log_path: Optional[str] = None) -> subproce
         [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
     try:
+        from careeros_services.common.infra import wait_port
+        wait_port(port, timeout_s=30)  # before the client connects: avoids refused-connection noise
         wait_for_broker(f"127.0.0.1:{port}")
     except TimeoutError:
         stop_process(process)

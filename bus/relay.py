@@ -47,10 +47,12 @@ class OutboxRelay:
         self.batch_size = int(outbox["batch_size"])
         self.sweep_interval_s = float(outbox["sweep_interval_s"])
         self.keep_sent_hours = float(outbox["keep_sent_hours"])
-        self.producer = producer or Producer(kafka.producer_config(config))
+        self._own_producer = producer is None
+        self.producer = producer or self._new_producer()
         self.on_batch = on_batch  # test hook: called after a batch is produced, before it is marked
         self.conn: Optional[psycopg2.extensions.connection] = None
         self._last_cleanup = 0.0
+        self._ready_topics: set[str] = set()
 
     # -- one pass -----------------------------------------------------------------------------
     def publish_pending(self) -> int:
@@ -80,6 +82,7 @@ class OutboxRelay:
                     failures.append(str(err))
             return on_delivery
 
+        self._ensure_topics({row[1] for row in rows})
         for row_id, topic, key, value, headers in rows:
             self._produce(topic, key, value, headers, report(row_id))
         remaining = self.producer.flush(float(self.config["kafka"].get("flush_timeout_s", 30)))
@@ -95,10 +98,27 @@ class OutboxRelay:
             for topic, count in counts.items():
                 _metrics().OUTBOX_PUBLISHED.labels(self.service, topic).inc(count)
         if failures or remaining:
+            self._ready_topics.clear()  # e.g. a restarted memory-only broker lost its topics
+            if self._own_producer:
+                # An idempotent producer can be left in a fatal state (a restarted
+                # broker forgot its producer id); start afresh — rows are still unsent.
+                self.producer = self._new_producer()
             log.warning("outbox relay: %d of %d not acknowledged (%s)", len(rows) - len(delivered),
                         len(rows), failures[:1] or "flush timeout")
             return 0  # back off; the rest is retried on the next pass
         return len(delivered)
+
+    def _new_producer(self) -> Producer:
+        # A short delivery timeout: an unacknowledged batch is simply retried from the outbox.
+        return Producer(kafka.producer_config(self.config, **{"message.timeout.ms": 10000}))
+
+    def _ensure_topics(self, topics: set[str]) -> None:
+        """Create missing topics (and their DLQs) with the configured partitions."""
+        missing = topics - self._ready_topics
+        if missing:
+            from bus.contracts import dlq_topic
+            kafka.ensure_topics(self.config, sorted(missing | {dlq_topic(t) for t in missing}))
+            self._ready_topics |= missing
 
     def _produce(self, topic: str, key: str, value: str, headers: dict, on_delivery) -> None:
         kafka_headers = [(k, str(v).encode()) for k, v in (headers or {}).items()]
@@ -121,7 +141,7 @@ class OutboxRelay:
             return
         self._last_cleanup = time.monotonic()
         with self.conn, self.conn.cursor() as cur:
-            cur.execute("DELETE FROM outbox WHERE sent_at < now() - make_interval(hours => %s)",
+            cur.execute("DELETE FROM outbox WHERE sent_at < now() - %s * interval '1 hour'",
                         (self.keep_sent_hours,))
 
     # -- the loop -----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ os.environ.setdefault("KAFKA_TOPIC_PREFIX", f"t{uuid.uuid4().hex[:8]}")
 from bus.store import ServiceStore, migrations  # noqa: E402
 from careeros_services.common import db as dbmod  # noqa: E402
 from careeros_services.common.config import load_config  # noqa: E402
-from tests.support import infra  # noqa: E402
+from careeros_services.common import infra  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -27,19 +27,34 @@ def servers() -> None:
 
 
 @pytest.fixture(scope="session")
-def config(servers) -> dict:
+def kafka_broker(servers):
+    """The embedded Kafka-compatible broker on a free port, for the whole session."""
+    from bus import kafka
+
+    port = infra.free_port()
+    process = kafka.start_embedded_broker(port)
+    os.environ["KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{port}"
+    yield f"127.0.0.1:{port}"
+    kafka.stop_process(process)
+
+
+@pytest.fixture(scope="session")
+def config(servers, kafka_broker) -> dict:
     return load_config()
 
 
 @pytest.fixture(scope="session")
 def fresh_store(config):
-    """``fresh_store("profile")``: the service's test database, dropped, re-migrated once per session."""
+    """``fresh_store("profile")``: the service's test database, dropped, re-migrated once per session.
+
+    ``package`` names the package whose ``migrations`` to apply (default: the service's own).
+    """
     stores: dict[str, ServiceStore] = {}
 
-    def make(service: str) -> ServiceStore:
+    def make(service: str, package: str | None = None) -> ServiceStore:
         if service not in stores:
             dbmod.drop_database(config, service)
-            dbmod.migrate(config, service, migrations(f"careeros_services.{service}"))
+            dbmod.migrate(config, service, migrations(package or f"careeros_services.{service}"))
             stores[service] = ServiceStore.from_config(config, service)
         return stores[service]
 

@@ -1,4 +1,4 @@
-"""Find or start the real servers the tests use (never skip because one is absent)."""
+"""Find or start the local servers: PostgreSQL, Redis, RabbitMQ (used by `careeros run` and the tests)."""
 from __future__ import annotations
 
 import socket

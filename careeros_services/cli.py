@@ -1,0 +1,135 @@
+"""``careeros``: the command line for running and operating CareerOS.
+
+    careeros run                      start the whole platform (what `make run` calls)
+    careeros setup                    create databases, run migrations, create topics
+    careeros grpc|relay [--services]  run one kind of process (Kubernetes runs these)
+    careeros broker                   run the embedded Kafka-compatible broker
+    careeros dlq list|show|replay     inspect and replay dead-lettered events
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+
+from careeros_services import registry
+from careeros_services.common.config import load_config
+
+
+def _stop_event() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def cmd_setup(config: dict, args) -> None:
+    from bus import kafka
+    from bus.store import migrations
+    from careeros_services.common import db
+
+    for spec in registry.select(args.services):
+        applied = db.migrate(config, spec.name, migrations(spec.package))
+        print(f"{spec.name}: database {db.database_name(config, spec.name)}, "
+              f"{len(applied)} migration(s) applied")
+    if not args.skip_topics:
+        kafka.ensure_topics(config, kafka.all_topics(config))
+        print("topics ready")
+
+
+def cmd_relay(config: dict, args) -> None:
+    from bus.relay import run_relays
+    from careeros_services.common.bootstrap import configure_process
+
+    configure_process(config, "relay", "relay")
+    stop = _stop_event()
+    threads = run_relays(config, [s.name for s in registry.select(args.services)], stop)
+    while not stop.wait(0.5):
+        if not all(t.is_alive() for t in threads):
+            sys.exit("a relay thread died")
+
+
+def cmd_grpc(config: dict, args) -> None:
+    from careeros_services.common import grpc_support
+    from careeros_services.common.bootstrap import configure_process
+
+    configure_process(config, "grpc", "grpc")
+    registrations = [spec.grpc_registration(config) for spec in registry.select(args.services)]
+    server = grpc_support.serve(registrations, args.bind or config["grpc"]["bind"],
+                                int(config["grpc"]["workers"]))
+    stop = _stop_event()
+    stop.wait()
+    server.stop(grace=5).wait()
+
+
+def cmd_broker(config: dict, args) -> None:
+    from bus import kafka
+
+    process = kafka.start_embedded_broker(int(config["kafka"]["embedded_port"]))
+    print(f"Kafka-compatible broker on 127.0.0.1:{config['kafka']['embedded_port']}", flush=True)
+    stop = _stop_event()
+    while not stop.wait(0.5) and process.poll() is None:
+        pass
+    kafka.stop_process(process)
+
+
+def cmd_dlq(config: dict, args) -> None:
+    from bus.dlq import DeadLetters
+
+    dead = DeadLetters(config)
+    if args.action == "list":
+        for entry in dead.read(args.topic, pending_only=not args.all):
+            print(json.dumps(entry.summary()))
+    elif args.action == "show":
+        print(json.dumps(dead.find(args.ref).as_dict(), indent=2))
+    elif args.action == "replay":
+        if args.ref:
+            count = dead.replay([dead.find(args.ref)])
+        else:
+            count = dead.replay_all(args.topic)
+        print(f"replayed {count} event(s)")
+
+
+def cmd_run(config: dict, args) -> None:
+    from careeros_services.supervisor import run_platform
+
+    sys.exit(run_platform(config, services=args.services))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="careeros", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", help="configuration file (default: $CAREEROS_CONFIG or config.yaml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_services(p):
+        p.add_argument("--services", default="all", help="comma-separated services (default: all)")
+        return p
+
+    p = with_services(sub.add_parser("setup", help="databases, migrations and topics"))
+    p.add_argument("--skip-topics", action="store_true")
+    p.set_defaults(func=cmd_setup)
+    with_services(sub.add_parser("relay", help="run the outbox relays")).set_defaults(func=cmd_relay)
+    p = with_services(sub.add_parser("grpc", help="run the gRPC servers"))
+    p.add_argument("--bind")
+    p.set_defaults(func=cmd_grpc)
+    sub.add_parser("broker", help="run the embedded broker").set_defaults(func=cmd_broker)
+    with_services(sub.add_parser("run", help="start the whole platform")).set_defaults(func=cmd_run)
+
+    p = sub.add_parser("dlq", help="dead-lettered events")
+    p.add_argument("action", choices=["list", "show", "replay"])
+    p.add_argument("ref", nargs="?", help="topic:partition:offset of one entry (show, replay)")
+    p.add_argument("--topic", help="only this DLQ topic")
+    p.add_argument("--all", action="store_true", help="list: include entries already replayed")
+    p.set_defaults(func=cmd_dlq)
+
+    args = parser.parse_args(argv)
+    if args.command == "dlq" and args.action == "show" and not args.ref:
+        parser.error("dlq show needs a ref (topic:partition:offset)")
+    args.func(load_config(args.config), args)
+
+
+if __name__ == "__main__":
+    main()

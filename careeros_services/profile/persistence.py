@@ -1,0 +1,94 @@
+"""Profiles in PostgreSQL: the Peewee model and a repository with domain verbs.
+
+The model is bound to :data:`database_proxy`, initialised by the service
+factory (``service.build``). The repository runs every query on the
+connection of the unit of work it is given (``tx.db``) rather than on
+whatever the proxy points at, so a query can never escape the transaction
+and its row-level-security tenant. Every query also names its tenant
+explicitly: RLS is the second lock, not the only one.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import peewee
+from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
+
+from careeros_services.profile.domain import Profile
+
+database_proxy = peewee.DatabaseProxy()
+
+
+class ProfileRecord(peewee.Model):
+    """A row of ``profiles`` (schema: ``migrations/m0001_initial.py``)."""
+
+    user_id = peewee.UUIDField(primary_key=True)
+    tenant_id = peewee.UUIDField(index=True)
+    display_name = peewee.TextField(default="")
+    headline = peewee.TextField(default="")
+    current_role = peewee.TextField(default="")
+    target_role = peewee.TextField(default="")
+    years_experience = peewee.IntegerField(default=0)
+    skills = BinaryJSONField(default=list)
+    interests = BinaryJSONField(default=list)
+    learning_pace = peewee.TextField(default="steady")
+    version = peewee.BigIntegerField(default=1)
+    created_at = DateTimeTZField()
+    updated_at = DateTimeTZField()
+
+    class Meta:
+        database = database_proxy
+        table_name = "profiles"
+
+
+def bind(database: peewee.Database) -> None:
+    """Point the model at the service's database (called once by the factory)."""
+    database_proxy.initialize(database)
+
+
+_COLUMNS = ("display_name", "headline", "current_role", "target_role", "years_experience", "skills",
+            "interests", "learning_pace", "version", "created_at", "updated_at")
+
+
+def _to_domain(row: ProfileRecord) -> Profile:
+    return Profile(user_id=str(row.user_id), tenant_id=str(row.tenant_id),
+                   **{name: getattr(row, name) for name in _COLUMNS})
+
+
+def _to_row(profile: Profile) -> dict:
+    return {getattr(ProfileRecord, name): getattr(profile, name) for name in _COLUMNS}
+
+
+class ProfileRepository:
+    """Profiles of one unit of work (``ProfileRepository(tx.db)``)."""
+
+    def __init__(self, db: peewee.Database):
+        self.db = db
+
+    def get(self, tenant_id: str, user_id: str) -> Optional[Profile]:
+        """The learner's profile in this tenant, or None."""
+        row = (ProfileRecord.select()
+               .where((ProfileRecord.tenant_id == tenant_id) & (ProfileRecord.user_id == user_id))
+               .first(self.db))
+        return _to_domain(row) if row is not None else None
+
+    def create_if_absent(self, profile: Profile) -> bool:
+        """Insert a new profile; False (and nothing written) when the user already has one."""
+        values = {ProfileRecord.user_id: profile.user_id, ProfileRecord.tenant_id: profile.tenant_id,
+                  **_to_row(profile)}
+        cursor = (ProfileRecord.insert(values).on_conflict_ignore()
+                  .returning(ProfileRecord.user_id).execute(self.db))
+        return len(list(cursor)) == 1
+
+    def save(self, profile: Profile, expected_version: int) -> bool:
+        """Write ``profile`` if the stored row still has ``expected_version``.
+
+        False means another writer got there first (the optimistic check failed)
+        and nothing was written.
+        """
+        updated = (ProfileRecord.update(_to_row(profile))
+                   .where((ProfileRecord.tenant_id == profile.tenant_id)
+                          & (ProfileRecord.user_id == profile.user_id)
+                          & (ProfileRecord.version == expected_version))
+                   .execute(self.db))
+        return updated == 1

@@ -1,0 +1,131 @@
+"""The profile service layer: what the nameko and gRPC entrypoints both call.
+
+Each operation is one unit of work (``store.transaction(tenant_id)``): the
+state change and the event it publishes commit together, or neither does.
+Operations act on the caller's own profile only: they take the verified
+caller's ``(tenant_id, user_id)`` and there is no parameter naming anyone else.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import datetime, timezone
+
+from bus.handlers import EventHandlingService, handles
+from bus.store import ServiceStore, Transaction
+from careeros_services.common.errors import Conflict, NotFound, ValidationFailed
+from careeros_services.profile import domain, persistence
+from careeros_services.profile.persistence import ProfileRepository
+
+SERVICE = "profile"
+USER_REGISTERED = "careeros.auth.user.registered.v1"
+PROFILE_CREATED = "careeros.profile.profile.created.v1"
+PROFILE_UPDATED = "careeros.profile.profile.updated.v1"
+
+
+class _LostRace(Exception):
+    """Another writer changed the profile between our read and our write."""
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _check_caller(tenant_id: str, user_id: str) -> tuple[str, str]:
+    """Normalise the caller's ids; refuse what is not a UUID before it reaches SQL."""
+    errors, ids = {}, []
+    for name, value in (("tenant_id", tenant_id), ("user_id", user_id)):
+        try:
+            ids.append(str(uuid.UUID(str(value))))
+        except ValueError:
+            errors[name] = ["must be a UUID"]
+    if errors:
+        raise ValidationFailed("The caller is not identified.", fields=errors, code="invalid_caller")
+    return ids[0], ids[1]
+
+
+def _not_found() -> NotFound:
+    return NotFound("This learner has no profile (yet).", code="profile_not_found")
+
+
+class ProfileService(EventHandlingService):
+    """Learners' career profiles: created on registration, read and changed by their owner."""
+
+    consumer_name = SERVICE
+
+    def __init__(self, store: ServiceStore):
+        self.store = store
+
+    @handles(USER_REGISTERED)
+    def _on_user_registered(self, tx: Transaction, envelope: dict) -> None:
+        """Create the new learner's empty profile and publish ``profile.created``.
+
+        A profile that already exists is left alone (and nothing is published).
+        """
+        payload = envelope["payload"]
+        if payload["tenant_id"] != envelope["tenant_id"]:
+            raise ValueError("user.registered: payload tenant differs from the envelope's")
+        profile = domain.new_profile(payload["user_id"], envelope["tenant_id"],
+                                     payload["display_name"], _now())
+        if ProfileRepository(tx.db).create_if_absent(profile):
+            tx.publish(PROFILE_CREATED, aggregate_id=profile.user_id,
+                       payload={"user_id": profile.user_id, "tenant_id": profile.tenant_id})
+
+    def get_profile(self, tenant_id: str, user_id: str) -> dict:
+        """The caller's own profile.
+
+        Raises ``NotFound(code="profile_not_found")`` when there is none: the
+        profile is made from auth's ``user.registered`` event and may lag the
+        registration by the event's trip.
+        """
+        tenant_id, user_id = _check_caller(tenant_id, user_id)
+        with self.store.transaction(tenant_id) as tx:
+            profile = ProfileRepository(tx.db).get(tenant_id, user_id)
+        if profile is None:
+            raise _not_found()
+        return profile.to_dict()
+
+    def update_profile(self, tenant_id: str, user_id: str, patch: dict) -> dict:
+        """Change fields of the caller's own profile; returns the profile after the change.
+
+        ``patch`` names only the fields to change (see ``domain.apply_patch``
+        for the rules). When something changed, the version goes up by one and
+        ``profile.updated`` (changed fields and their new values) is published
+        in the same transaction; a patch that changes nothing writes nothing.
+        A concurrent change is retried once, then reported as ``Conflict``.
+        """
+        tenant_id, user_id = _check_caller(tenant_id, user_id)
+        for _attempt in range(2):
+            try:
+                return self._update_once(tenant_id, user_id, patch)
+            except _LostRace:
+                continue
+        raise Conflict("The profile was changed concurrently; try again.", code="profile_version_conflict")
+
+    def _update_once(self, tenant_id: str, user_id: str, patch: dict) -> dict:
+        with self.store.transaction(tenant_id) as tx:
+            repo = ProfileRepository(tx.db)
+            current = repo.get(tenant_id, user_id)
+            if current is None:
+                raise _not_found()
+            patched, changed = domain.apply_patch(current, patch)
+            if not changed:
+                return current.to_dict()
+            updated = replace(patched, version=current.version + 1, updated_at=_now())
+            if not repo.save(updated, expected_version=current.version):
+                raise _LostRace()  # rolls this transaction back; nothing was written
+            tx.publish(PROFILE_UPDATED, aggregate_id=user_id, payload={
+                "user_id": user_id,
+                "tenant_id": tenant_id,
+                "version": updated.version,
+                "changed_fields": changed,
+                "changes": {name: getattr(updated, name) for name in changed},
+            })
+        return updated.to_dict()
+
+
+def build(config: dict) -> ProfileService:
+    """The service layer for one process (nameko container or gRPC server)."""
+    store = ServiceStore.from_config(config, SERVICE)
+    persistence.bind(store.database)
+    return ProfileService(store)

@@ -1,0 +1,138 @@
+"""``careeros run``: start the whole platform on this machine and stop it cleanly.
+
+Starts (or finds) PostgreSQL, Redis and RabbitMQ; starts the embedded
+Kafka-compatible broker unless an external bootstrap server is configured;
+runs migrations and creates topics; then runs one process of each kind for
+all services: nameko (RPC + event handlers), gRPC, the outbox relay and the
+gateway. Ctrl-C / SIGTERM stops every child (each in its own process group),
+so running it again right after works.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Optional
+
+from careeros_services import registry
+from careeros_services.common import infra
+from careeros_services.common.config import DEFAULT_CONFIG_PATH, ROOT
+
+VAR = ROOT / "var"
+
+
+def _python_bin(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def process_commands(config: dict, services: list[str]) -> dict[str, list[str]]:
+    """The command line of each process kind (Kubernetes runs the same ones)."""
+    names = ",".join(services)
+    config_path = os.environ.get("CAREEROS_CONFIG", str(DEFAULT_CONFIG_PATH))
+    gateway = config["gateway"]
+    return {
+        "nameko": [_python_bin("nameko"), "run", "--config", config_path,
+                   *[registry.SERVICES[s].nameko_module for s in services]],
+        "grpc": [sys.executable, "-m", "careeros_services.cli", "grpc", "--services", names],
+        "relay": [sys.executable, "-m", "careeros_services.cli", "relay", "--services", names],
+        "gateway": [_python_bin("gunicorn"), "--config", "python:gateway_flask.gunicorn_conf",
+                    "--bind", str(gateway["bind"]), "--workers", str(gateway["workers"]),
+                    "--threads", str(gateway["threads"]), "gateway_flask.wsgi:app"],
+    }
+
+
+class Platform:
+    """The running child processes."""
+
+    def __init__(self, config: dict, services: Optional[list[str]] = None, log_dir: Path = VAR / "log"):
+        self.config = config
+        self.services = services or list(registry.SERVICES)
+        self.log_dir = log_dir
+        self.children: dict[str, subprocess.Popen] = {}
+
+    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_dir / f"{name}.log", "ab")
+        env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                   env=env, start_new_session=True)
+        self.children[name] = process
+        return process
+
+    def start(self) -> None:
+        from bus import kafka
+        from bus.store import migrations
+        from careeros_services.common import db
+
+        infra.ensure_servers()
+        kafka_conf = self.config["kafka"]
+        if str(kafka_conf["bootstrap_servers"]) == "embedded":
+            port = int(kafka_conf["embedded_port"])
+            if not infra.port_open(port):
+                self.log_dir.mkdir(parents=True, exist_ok=True)
+                self.children["broker"] = kafka.start_embedded_broker(port, str(self.log_dir / "broker.log"))
+        for name in self.services:
+            db.migrate(self.config, name, migrations(registry.SERVICES[name].package))
+        kafka.ensure_topics(self.config, kafka.all_topics(self.config))
+        for name, command in process_commands(self.config, self.services).items():
+            self._spawn(name, command)
+        self.wait_ready()
+
+    def wait_ready(self, timeout_s: float = 60.0) -> None:
+        from careeros_services.common.grpc_support import wait_for_server
+
+        wait_for_server(str(self.config["grpc"]["bind"]), timeout_s)
+        url = f"http://{self.config['gateway']['bind']}/healthz"
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self.check_alive()
+            try:
+                with urllib.request.urlopen(url, timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"gateway not healthy at {url}")
+            time.sleep(0.2)
+
+    def check_alive(self) -> None:
+        for name, process in self.children.items():
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode}; see {self.log_dir}/{name}.log")
+
+    def stop(self) -> None:
+        from bus.kafka import stop_process
+
+        for name in reversed(list(self.children)):  # gateway first, broker last
+            stop_process(self.children[name])
+        self.children.clear()
+
+
+def run_platform(config: dict, services: Optional[str] = None) -> int:
+    platform = Platform(config, [s.name for s in registry.select(services)])
+    stopping = []
+
+    def on_signal(signum, _frame):
+        stopping.append(signum)
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        platform.start()
+        print(f"CareerOS is up: http://{config['gateway']['bind']}/api/v1/docs  (logs: {platform.log_dir})",
+              flush=True)
+        while not stopping:
+            platform.check_alive()
+            time.sleep(0.5)
+        return 0
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"careeros run: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        print("stopping CareerOS...", flush=True)
+        platform.stop()

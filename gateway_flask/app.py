@@ -1,0 +1,67 @@
+"""Application factory of the REST gateway."""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Mapping, Optional
+
+import flask
+import redis
+
+from gateway_flask import middleware
+from gateway_flask.extensions.api import API_PREFIX, Api
+from gateway_flask.idempotency import IdempotencyStore
+from gateway_flask.ratelimit import RateLimiter
+from gateway_flask.security import TokenVerifier
+from gateway_flask.state import EXTENSION_KEY, GatewayState
+from gateway_flask.views import health
+
+
+def _no_keys() -> dict:
+    # Until the auth service's JWKS is wired in, no token verifies.
+    return {"keys": []}
+
+
+def create_app(config: dict, *, jwks_provider: Optional[Callable[[], dict]] = None,
+               redis_client: Optional[redis.Redis] = None,
+               readiness_checks: Optional[Mapping[str, Callable[[], Any]]] = None,
+               blueprints: Iterable[flask.Blueprint] = ()) -> flask.Flask:
+    """Build the gateway app from the loaded ``config`` dict.
+
+    ``blueprints``: flask-smorest blueprints (``gateway_flask.extensions.Blueprint``)
+    are served under ``/api/v1`` and documented; plain Flask blueprints are
+    registered as they are. ``readiness_checks`` (name -> callable raising on
+    failure) are added to the built-in Redis ping for ``/readyz``.
+    """
+    gw, auth = config["gateway"], config["auth"]
+    app = flask.Flask("gateway_flask")
+    app.config.update(
+        MAX_CONTENT_LENGTH=int(gw["max_body_bytes"]),
+        API_TITLE="CareerOS API", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX=API_PREFIX, OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL=gw.get("swagger_ui_url", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"),
+    )
+    redis_client = redis_client or redis.Redis.from_url(config["redis_url"])
+    prefix = gw.get("redis_prefix", "careeros:gw:")
+    limits = gw.get("rate_limit") or {}
+    app.extensions[EXTENSION_KEY] = GatewayState(
+        config=config, redis=redis_client, redis_prefix=prefix,
+        verifier=TokenVerifier(
+            jwks_provider or _no_keys, str(auth["issuer"]), str(auth["audience"]), redis_client,
+            auth.get("revoked_jti_prefix", "careeros:revoked:jti:"),
+            cache_s=float(gw.get("jwks_cache_s", 300)), min_refresh_s=float(gw.get("jwks_min_refresh_s", 1.0))),
+        limiter=RateLimiter(redis_client, prefix, per_ip_per_minute=limits.get("per_ip_per_minute"),
+                            per_tenant_per_minute=limits.get("per_tenant_per_minute")),
+        idempotency=IdempotencyStore(redis_client, prefix, ttl_s=int(gw["idempotency_ttl_s"]),
+                                     in_flight_ttl_s=int(gw.get("idempotency_in_flight_ttl_s", 60))),
+        readiness_checks={"redis": redis_client.ping, **(readiness_checks or {})},
+    )
+
+    api = Api(app)  # also installs the problem+json error handlers
+    middleware.install(app)
+    app.register_blueprint(health.blp)
+    for blp in blueprints:
+        if hasattr(blp, "register_views_in_doc"):
+            api.register_blueprint(blp)
+        else:
+            app.register_blueprint(blp)
+    return app

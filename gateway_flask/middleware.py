@@ -1,0 +1,121 @@
+"""Request guards, run in this order for every request (see :func:`install`).
+
+Before the view: bind the correlation id, rate-limit, check the body (size,
+media type, JSON well-formedness), then claim/replay the Idempotency-Key.
+After it: complete the idempotent request, echo ``X-Correlation-ID``, record
+metrics. One hook per phase keeps the order explicit (Flask runs multiple
+``after_request`` functions in reverse registration order).
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Callable, Optional, TypeVar
+
+from flask import Flask, Response, current_app, g, request
+
+from careeros_services.common import correlation, metrics
+from gateway_flask.idempotency import WRITE_METHODS
+from gateway_flask.problems import MalformedJson, PayloadTooLarge, UnsupportedMediaType
+from gateway_flask.state import gateway_state
+
+F = TypeVar("F", bound=Callable)
+_ACCEPTS_ATTR = "_careeros_accepts"
+
+
+def accepts(*mimetypes: str) -> Callable[[F], F]:
+    """Mark a view as taking request bodies of ``mimetypes`` instead of JSON.
+
+    ``"image/*"`` style wildcards are allowed. For upload routes::
+
+        @blp.route("/avatar", methods=["PUT"])
+        @accepts("image/png", "image/jpeg")
+        def put_avatar(): ...
+    """
+    def decorator(func: F) -> F:
+        setattr(func, _ACCEPTS_ATTR, frozenset(m.lower() for m in mimetypes))
+        return func
+    return decorator
+
+
+def install(app: Flask) -> None:
+    """Register the gateway's before/after/teardown request hooks on ``app``."""
+    app.before_request(_before)
+    app.after_request(_after)
+    app.teardown_request(_teardown)
+
+
+def _before() -> Optional[Response]:
+    cid = correlation.accept_or_new(request.headers.get(correlation.HEADER))
+    g._careeros_cid, g._careeros_cid_token = cid, correlation.set(cid)
+    g._careeros_started = time.perf_counter()
+    state = gateway_state()
+    state.limiter.check_request()
+    _check_body()
+    return state.idempotency.before_request()
+
+
+def _after(response: Response) -> Response:
+    response = gateway_state().idempotency.after_request(response)
+    response.headers[correlation.HEADER] = g.get("_careeros_cid") or correlation.get() or ""
+    route = request.url_rule.rule if request.url_rule else "unmatched"  # bounded label values
+    labels = (route, request.method, str(response.status_code))
+    metrics.HTTP_REQUESTS.labels(*labels).inc()
+    started = g.get("_careeros_started")
+    if started is not None:
+        metrics.HTTP_LATENCY.labels(*labels).observe(time.perf_counter() - started)
+    return response
+
+
+def _teardown(exc: Optional[BaseException]) -> None:
+    gateway_state().idempotency.teardown(exc)
+    token = g.pop("_careeros_cid_token", None)
+    if token is not None:
+        try:
+            correlation.reset(token)
+        except ValueError:  # set in another context (should not happen under WSGI)
+            correlation.set(None)
+
+
+def _check_body() -> None:
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    # Checked up front so the 413 does not depend on who reads the body first.
+    if limit is not None and (request.content_length or 0) > limit:
+        raise PayloadTooLarge(f"The request body exceeds {limit} bytes.")
+    if request.method not in WRITE_METHODS or request.url_rule is None or not _has_body():
+        return
+    mimetype = request.mimetype.lower()
+    accepted = _view_attr(_ACCEPTS_ATTR)
+    if accepted:
+        if not any(_matches(mimetype, pattern) for pattern in accepted):
+            raise UnsupportedMediaType(f"Content-Type must be one of: {', '.join(sorted(accepted))}.")
+        return
+    if not _is_json(mimetype):
+        raise UnsupportedMediaType("Content-Type must be application/json.")
+    # Parsed here too so every route, with or without a schema, answers
+    # malformed_json the same way (the body is cached for the view).
+    try:
+        json.loads(request.get_data(cache=True))
+    except ValueError:  # includes UnicodeDecodeError
+        raise MalformedJson("The request body is not valid JSON.") from None
+
+
+def _has_body() -> bool:
+    return (request.content_length or 0) > 0 or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+
+
+def _is_json(mimetype: str) -> bool:
+    return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
+
+
+def _matches(mimetype: str, pattern: str) -> bool:
+    return mimetype == pattern or (pattern.endswith("/*") and mimetype.startswith(pattern[:-1]))
+
+
+def _view_attr(name: str) -> Optional[frozenset]:
+    """Read a marker set on the view function (or on the MethodView method)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        view = getattr(view_class, request.method.lower(), view)
+    return getattr(view, name, None)

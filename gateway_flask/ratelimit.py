@@ -1,0 +1,64 @@
+"""Fixed-window rate limits per client IP and per tenant, counted in Redis.
+
+Each window is one Redis key (``<prefix>rl:<scope>:<id>:<window>``) bumped
+with INCR and given a TTL in the same MULTI/EXEC, so every gateway worker
+shares the counts and old windows expire on their own.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import Any, Optional
+
+from flask import request
+
+from careeros_services.common.errors import RateLimited
+from gateway_flask.security import optional_principal
+
+log = logging.getLogger(__name__)
+
+EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+class RateLimiter:
+    """Count hits per window and raise :class:`RateLimited` over the limit."""
+
+    def __init__(self, redis_client: Any, prefix: str, *, per_ip_per_minute: Optional[int],
+                 per_tenant_per_minute: Optional[int], window_s: int = 60):
+        self._redis = redis_client
+        self._prefix = prefix + "rl:"
+        self.per_ip, self.per_tenant = per_ip_per_minute, per_tenant_per_minute
+        self.window_s = window_s
+
+    def hit(self, scope: str, ident: str, limit: Optional[int]) -> None:
+        """Count one request for ``scope``/``ident``; raise 429 past ``limit`` (falsy = no limit)."""
+        if not limit:
+            return
+        now = time.time()
+        window = int(now // self.window_s)
+        key = f"{self._prefix}{scope}:{ident}:{window}"
+        try:
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.incr(key)
+            pipe.expire(key, self.window_s + 1)  # +1: never expire before the window ends
+            count = pipe.execute()[0]
+        except Exception:
+            # Fail open: a Redis blip should not take the whole API down; the
+            # services still have their own limits (login attempts, quotas).
+            log.warning("rate limiter unavailable; request let through", exc_info=True)
+            return
+        if count > limit:
+            retry_after = max(1, math.ceil((window + 1) * self.window_s - now))
+            raise RateLimited(f"Too many requests for this {scope}; retry after {retry_after} s.",
+                              retry_after=retry_after)
+
+    def check_request(self) -> None:
+        """Apply the per-IP limit, then the per-tenant limit if the caller has a valid token."""
+        if request.path in EXEMPT_PATHS:
+            return
+        self.hit("ip", request.remote_addr or "-", self.per_ip)
+        if self.per_tenant:
+            principal = optional_principal()
+            if principal is not None:
+                self.hit("tenant", principal.tenant_id, self.per_tenant)

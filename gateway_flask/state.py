@@ -1,0 +1,34 @@
+"""The gateway's per-app state, kept in ``app.extensions["careeros"]``."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from flask import current_app
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+    from gateway_flask.idempotency import IdempotencyStore
+    from gateway_flask.ratelimit import RateLimiter
+    from gateway_flask.security import TokenVerifier
+
+EXTENSION_KEY = "careeros"
+
+
+@dataclass
+class GatewayState:
+    """Everything the request hooks need, built once by ``create_app``."""
+
+    config: dict
+    redis: "Redis"
+    redis_prefix: str
+    verifier: "TokenVerifier"
+    limiter: "RateLimiter"
+    idempotency: "IdempotencyStore"
+    readiness_checks: dict[str, Callable[[], Any]] = field(default_factory=dict)
+
+
+def gateway_state() -> GatewayState:
+    """The :class:`GatewayState` of the current app."""
+    return current_app.extensions[EXTENSION_KEY]
