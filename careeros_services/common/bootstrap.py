@@ -24,7 +24,9 @@ def configure_process(config: dict, service: str, kind: str) -> None:
 
     obs = config.get("observability", {})
     json_logging.configure_logging(f"{service}" if kind != "nameko" else "nameko", obs.get("log_level", "INFO"))
-    tracing.configure_tracing(f"careeros-{kind}", str(obs.get("tracing", "off")))
+    mode = obs.get("tracing", "off")
+    # YAML reads a bare `off` as False; accept both spellings.
+    tracing.configure_tracing(f"careeros-{kind}", "off" if mode in (False, None, "") else str(mode))
     port = int(obs.get("metrics_ports", {}).get(kind, 0) or 0)
     if port:
         metrics.start_metrics_server(port)

@@ -1,0 +1,24 @@
+"""gunicorn settings for the gateway (``--config python:gateway_flask.gunicorn_conf``).
+
+Prometheus runs in multi-process mode so ``/metrics`` sums every worker; the
+directory must be set before prometheus_client is imported anywhere.
+"""
+import os
+import shutil
+import tempfile
+
+_dir = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR",
+                             tempfile.mkdtemp(prefix="careeros-gateway-metrics-"))
+shutil.rmtree(_dir, ignore_errors=True)  # stale files from an earlier run would be summed in
+os.makedirs(_dir, exist_ok=True)
+
+worker_class = "gthread"
+timeout = 30
+graceful_timeout = 10
+keepalive = 5
+accesslog = None  # request logs come from the app as JSON lines
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,82 @@
+"""The gateway's gRPC clients, one per service, made lazily in each process.
+
+Lazily because gunicorn forks workers after importing the app and a gRPC
+channel must not cross a fork.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Optional
+
+from google.protobuf.json_format import MessageToDict
+
+from careeros_services.common.grpc_support import ServiceClient
+from contracts.grpc import auth_pb2, auth_pb2_grpc, common_pb2, profile_pb2_grpc
+from gateway_flask.security import Principal
+from gateway_flask.state import gateway_state
+
+STUBS = {"auth": auth_pb2_grpc.AuthStub, "profile": profile_pb2_grpc.ProfileServiceStub}
+
+_lock = threading.Lock()
+_clients: dict[tuple[int, str], ServiceClient] = {}
+
+
+def client(name: str) -> ServiceClient:
+    """The (per-process) client of service ``name``."""
+    key = (os.getpid(), name)
+    found = _clients.get(key)
+    if found is None:
+        with _lock:
+            found = _clients.get(key)
+            if found is None:
+                grpc_conf = gateway_state().config["grpc"]
+                found = ServiceClient(
+                    name, str(grpc_conf["addresses"][name]), STUBS[name],
+                    deadline_s=float(grpc_conf["deadline_s"]), fail_max=int(grpc_conf["breaker_fail_max"]),
+                    reset_timeout_s=float(grpc_conf["breaker_reset_s"]))
+                _clients[key] = found
+    return found
+
+
+def caller(principal: Principal) -> common_pb2.Caller:
+    return common_pb2.Caller(user_id=principal.user_id, tenant_id=principal.tenant_id,
+                             org_role=principal.org_role, plan_tier=principal.plan_tier)
+
+
+def to_dict(message) -> dict:
+    """A response message as JSON-ready dict, keeping field names and zero values."""
+    return MessageToDict(message, preserving_proto_field_name=True,
+                         always_print_fields_with_no_presence=True)
+
+
+class JwksFromAuth:
+    """JWKS provider for the token verifier: auth's key set over gRPC, cached."""
+
+    def __init__(self, config: dict):
+        self.ttl_s = float(config["gateway"].get("jwks_cache_s", 300))
+        self._cached: Optional[dict] = None
+        self._fetched_at = 0.0
+
+    def __call__(self) -> dict:
+        import json
+        if self._cached is None or time.monotonic() - self._fetched_at > self.ttl_s:
+            self._cached = json.loads(client("auth").call("GetJwks", auth_pb2.GetJwksRequest()).json)
+            self._fetched_at = time.monotonic()
+        return self._cached
+
+
+def readiness_checks(config: dict) -> dict:
+    """``/readyz`` checks: each service's gRPC health answers SERVING within a second."""
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    def check(name: str):
+        def probe() -> None:
+            stub = health_pb2_grpc.HealthStub(client(name).channel)
+            status = stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status
+            if status != health_pb2.HealthCheckResponse.SERVING:
+                raise RuntimeError(f"{name} is not serving")
+        return probe
+
+    return {name: check(name) for name in STUBS}

@@ -1,0 +1,41 @@
+"""/profile: the caller's own career profile."""
+from __future__ import annotations
+
+from google.protobuf.field_mask_pb2 import FieldMask
+
+from contracts.grpc import profile_pb2
+from gateway_flask.extensions.api import Blueprint
+from gateway_flask.security import auth_required, current_principal
+from gateway_flask.services import caller, client, to_dict
+from gateway_flask.views.profile.schemas import ProfileOut, ProfilePatch
+
+blp = Blueprint("profile", __name__, url_prefix="/profile", description="The learner's career profile")
+
+
+def _out(message) -> dict:
+    data = to_dict(message)
+    data["version"] = int(data.get("version", 0))
+    return data
+
+
+@blp.route("", methods=["GET"])
+@auth_required
+@blp.response(200, ProfileOut)
+@blp.doc(security=[{"bearerAuth": []}])
+def get_profile():
+    """Your profile. 404 `profile_not_found` for a moment after registration, until the profile is made."""
+    request = profile_pb2.GetProfileRequest(caller=caller(current_principal()))
+    return _out(client("profile").call("GetProfile", request))
+
+
+@blp.route("", methods=["PATCH"])
+@auth_required
+@blp.arguments(ProfilePatch)
+@blp.response(200, ProfileOut)
+@blp.doc(security=[{"bearerAuth": []}])
+def patch_profile(patch: dict):
+    """Change the fields you send; the others keep their value."""
+    request = profile_pb2.UpdateProfileRequest(
+        caller=caller(current_principal()), profile=profile_pb2.Profile(**patch),
+        update_mask=FieldMask(paths=sorted(patch)))
+    return _out(client("profile").call("UpdateProfile", request))
