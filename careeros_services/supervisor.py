@@ -48,16 +48,19 @@ def process_commands(config: dict, services: list[str]) -> dict[str, list[str]]:
 class Platform:
     """The running child processes."""
 
-    def __init__(self, config: dict, services: Optional[list[str]] = None, log_dir: Path = VAR / "log"):
+    def __init__(self, config: dict, services: Optional[list[str]] = None, log_dir: Path = VAR / "log",
+                 env: Optional[dict] = None):
         self.config = config
         self.services = services or list(registry.SERVICES)
         self.log_dir = log_dir
+        self.env = env or {}  # extra environment for the children (tests point them elsewhere)
         self.children: dict[str, subprocess.Popen] = {}
 
     def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name}.log", "ab")
-        env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        env = {**os.environ, **self.env,
+               "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
         process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                    env=env, start_new_session=True)
         self.children[name] = process

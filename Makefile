@@ -1,0 +1,37 @@
+# CareerOS — two commands matter: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test test-unit bench protos check-protos setup clean
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+## Start the whole platform on embedded defaults; the gateway serves http://127.0.0.1:8000
+run: $(STAMP)
+	$(PY) -m careeros_services.cli run
+
+## Run every test against the real PostgreSQL, Redis, RabbitMQ and Kafka-compatible broker
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## Create databases, run migrations (and topics if the broker is up)
+setup: $(STAMP)
+	$(PY) -m careeros_services.cli setup --skip-topics
+
+## Benchmarks (print figures; see bench/README.md)
+bench: $(STAMP)
+	$(PY) bench/gateway_bench.py
+	$(PY) bench/pipeline_bench.py
+
+## Regenerate the gRPC stubs from contracts/grpc/*.proto
+protos: $(STAMP)
+	scripts/gen-protos.sh
+
+clean:
+	rm -rf $(VENV) var
