@@ -14,7 +14,9 @@ from typing import Callable, Optional, TypeVar
 
 from flask import Flask, Response, current_app, g, request
 
-from careeros_services.common import correlation, metrics
+from opentelemetry import context as otel_context, trace
+
+from careeros_services.common import correlation, metrics, tracing
 from gateway_flask.idempotency import WRITE_METHODS
 from gateway_flask.problems import MalformedJson, PayloadTooLarge, UnsupportedMediaType
 from gateway_flask.state import gateway_state
@@ -49,6 +51,7 @@ def _before() -> Optional[Response]:
     cid = correlation.accept_or_new(request.headers.get(correlation.HEADER))
     g._careeros_cid, g._careeros_cid_token = cid, correlation.set(cid)
     g._careeros_started = time.perf_counter()
+    _start_span(cid)
     state = gateway_state()
     state.limiter.check_request()
     _check_body()
@@ -67,7 +70,31 @@ def _after(response: Response) -> Response:
     return response
 
 
+def _start_span(cid: str) -> None:
+    """The request's server span: the root of the trace every service call joins."""
+    span = tracing.tracer("careeros.gateway").start_span(
+        f"{request.method} {request.url_rule.rule if request.url_rule else 'unmatched'}",
+        context=tracing.extract_context(request.headers), kind=tracing.SpanKind.SERVER,
+        attributes={"http.request.method": request.method, "careeros.correlation_id": cid})
+    g._careeros_span = span
+    g._careeros_span_token = otel_context.attach(trace.set_span_in_context(span))
+
+
+def _end_span(exc: Optional[BaseException]) -> None:
+    span, token = g.pop("_careeros_span", None), g.pop("_careeros_span_token", None)
+    if span is None:
+        return
+    if exc is not None:
+        span.record_exception(exc)
+    span.end()
+    try:
+        otel_context.detach(token)
+    except ValueError:
+        pass
+
+
 def _teardown(exc: Optional[BaseException]) -> None:
+    _end_span(exc)
     gateway_state().idempotency.teardown(exc)
     token = g.pop("_careeros_cid_token", None)
     if token is not None:

@@ -124,6 +124,14 @@ def _error_from(rpc_error: grpc.RpcError) -> DomainError:
     return cls(rpc_error.details() or "", fields=fields, retry_after=retry_after, code=code)
 
 
+class _BreakerGauge(pybreaker.CircuitBreakerListener):
+    """Publishes each breaker's state as ``careeros_breaker_state``."""
+
+    def state_change(self, cb, old_state, new_state) -> None:
+        metrics = _metrics()
+        metrics.BREAKER_STATE.labels(cb.name).set(metrics.BREAKER_STATES.get(new_state.name, 0))
+
+
 class ServiceClient:
     """A service's gRPC stub behind a deadline and a circuit breaker.
 
@@ -140,7 +148,9 @@ class ServiceClient:
         self.channel = grpc.insecure_channel(address)
         self.stub = stub_factory(self.channel)
         self.breaker = pybreaker.CircuitBreaker(
-            fail_max=fail_max, reset_timeout=reset_timeout_s, name=name, exclude=[_BusinessError])
+            fail_max=fail_max, reset_timeout=reset_timeout_s, name=name, exclude=[_BusinessError],
+            listeners=[_BreakerGauge()])
+        _metrics().BREAKER_STATE.labels(name).set(0)
 
     def call(self, method: str, request: Any, *, timeout: Optional[float] = None) -> Any:
         metadata = [(correlation.GRPC_METADATA_KEY, correlation.get() or correlation.new_id())]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Optional
 
 from careeros_services.common.errors import ValidationFailed
@@ -72,9 +72,13 @@ class Profile:
             "interests": list(self.interests),
             "learning_pace": self.learning_pace,
             "version": self.version,
-            "created_at": self.created_at.isoformat() if self.created_at else None,
-            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+            "created_at": _iso_utc(self.created_at),
+            "updated_at": _iso_utc(self.updated_at),
         }
+
+
+def _iso_utc(moment: Optional[datetime]) -> Optional[str]:
+    return moment.astimezone(timezone.utc).isoformat() if moment else None
 
 
 def new_profile(user_id: str, tenant_id: str, display_name: str, now: datetime) -> Profile:

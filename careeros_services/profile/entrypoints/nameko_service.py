@@ -6,6 +6,7 @@ Run with ``nameko run careeros_services.profile.entrypoints.nameko_service``.
 from nameko.rpc import rpc
 
 from bus.nameko import ServiceApp, event_handler
+from careeros_services.common.errors import DomainError
 from careeros_services.profile.service import ProfileService, build
 
 
@@ -13,12 +14,12 @@ class ProfileRpc:
     name = "profile"
     app = ServiceApp(build)
 
-    @rpc
+    @rpc(expected_exceptions=DomainError)  # the caller's mistake: logged as a warning
     def get_profile(self, tenant_id: str, user_id: str) -> dict:
         """The caller's own profile (NotFound ``profile_not_found`` until it exists)."""
         return self.app.get_profile(tenant_id, user_id)
 
-    @rpc
+    @rpc(expected_exceptions=DomainError)  # the caller's mistake: logged as a warning
     def update_profile(self, tenant_id: str, user_id: str, patch: dict) -> dict:
         """Change the named fields of the caller's own profile; returns the new profile."""
         return self.app.update_profile(tenant_id, user_id, patch)

@@ -17,9 +17,11 @@ def up(cur) -> None:
             target_role       text NOT NULL DEFAULT '' CHECK (char_length(target_role) <= 120),
             years_experience  integer NOT NULL DEFAULT 0 CHECK (years_experience BETWEEN 0 AND 70),
             skills            jsonb NOT NULL DEFAULT '[]'::jsonb
-                              CHECK (jsonb_typeof(skills) = 'array' AND jsonb_array_length(skills) <= 100),
+                              CHECK (jsonb_typeof(skills) = 'array'
+                                     AND jsonb_array_length(skills) <= 100),
             interests         jsonb NOT NULL DEFAULT '[]'::jsonb
-                              CHECK (jsonb_typeof(interests) = 'array' AND jsonb_array_length(interests) <= 50),
+                              CHECK (jsonb_typeof(interests) = 'array'
+                                     AND jsonb_array_length(interests) <= 50),
             learning_pace     text NOT NULL DEFAULT 'steady'
                               CHECK (learning_pace IN ('relaxed', 'steady', 'intensive')),
             version           bigint NOT NULL DEFAULT 1 CHECK (version >= 1),
