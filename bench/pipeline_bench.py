@@ -80,7 +80,7 @@ def main(n: int = 20000) -> None:
         produce_rate, consume_rate = raw_broker_rate(config, n)
 
         consumer = EventConsumer(config, f"{config['kafka']['topic_prefix']}.bench",
-                                 kafka.topics_for(config, [EVENT]), demo.handle_event)
+                                 kafka.topics_for(config, [EVENT]), demo.handle_events)
         consumer.start()
         stop = threading.Event()
         relay = threading.Thread(target=OutboxRelay(config, "pipeline").run, args=(stop,), daemon=True)

@@ -6,9 +6,10 @@ plain threads. For each message:
 
 1. decode and validate the envelope against its contract; a message that
    fails goes straight to the topic's DLQ with the reason, never to a handler;
-2. dispatch it (the service layer claims the event id in its inbox inside the
-   handler's own transaction, so a redelivery changes nothing);
-3. a handler that raises is retried ``max_attempts`` times with exponential
+2. dispatch each partition's batch in one transaction, a savepoint per event
+   (the service layer claims the event id in its inbox inside the handler's
+   savepoint, so a redelivery changes nothing);
+3. an event whose handler raised is retried alone, ``max_attempts`` in all, with exponential
    backoff, then the event goes to the DLQ with headers saying where it came
    from, which group failed, the exception and the attempt count;
 4. only then is the offset committed: an offset never passes an event that
@@ -23,27 +24,23 @@ import logging
 import time
 from collections import OrderedDict
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional, Union
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
 from bus import contracts, kafka
-from careeros_services.common import correlation
 
 log = logging.getLogger(__name__)
 
-Dispatch = Callable[[dict], Optional[bool]]  # True applied, False duplicate, None not handled
+# dispatch(envelopes, headers) -> one result per event: True applied, False duplicate,
+# None not handled, or the Exception its handler raised (see bus.handlers.handle_events).
+Dispatch = Callable[[list[dict], list[dict]], list[Union[Optional[bool], Exception]]]
 DLQ_HEADER_PREFIX = "dlq_"
 
 
 def _metrics():
     from careeros_services.common import metrics
     return metrics
-
-
-def _tracing():
-    from careeros_services.common import tracing
-    return tracing
 
 
 def _inline(fn: Callable, *args: Any) -> Any:
@@ -121,7 +118,7 @@ class EventConsumer:
             by_partition.setdefault((msg.topic(), msg.partition()), []).append(msg)
 
         def job(msgs: list[Message]) -> Callable[[], None]:
-            return lambda: [self.process_message(m) for m in msgs]
+            return lambda: self.process_partition_batch(msgs)
 
         self.run_all(job(msgs) for msgs in by_partition.values())
         self.blocking(self.producer.flush, 10)  # DLQ writes are durable before offsets move
@@ -129,45 +126,57 @@ class EventConsumer:
                    for (topic, partition), msgs in by_partition.items()]
         self.consumer.commit(offsets=offsets, asynchronous=True)
 
-    def process_message(self, msg: Message) -> str:
-        headers = header_dict(msg.headers())
+    def process_partition_batch(self, messages: list[Message]) -> list[str]:
+        """Handle one partition's messages: one transaction for the batch, then
+        the failed ones one by one with retries; returns each message's outcome."""
         metrics = _metrics()
-        try:
-            envelope = contracts.decode(msg.value())
-        except contracts.InvalidEvent as exc:
-            self.dead_letter(msg, headers, reason=f"invalid: {exc}", attempts=0)
-            metrics.EVENTS_CONSUMED.labels(self.group, msg.topic(), "invalid").inc()
-            return "invalid"
+        outcomes: dict[int, str] = {}
+        valid: list[tuple[Message, dict, dict]] = []
+        for msg in messages:
+            headers = header_dict(msg.headers())
+            try:
+                valid.append((msg, contracts.decode(msg.value()), headers))
+            except contracts.InvalidEvent as exc:
+                self.dead_letter(msg, headers, reason=f"invalid: {exc}", attempts=0)
+                outcomes[msg.offset()] = "invalid"
+        if valid:
+            started = time.perf_counter()
+            try:
+                results = self.dispatch([v[1] for v in valid], [v[2] for v in valid])
+            except Exception as exc:  # noqa: BLE001 - the batch's commit failed: retry one by one
+                results = [exc] * len(valid)
+            per_event = (time.perf_counter() - started) / len(valid)
+            for (msg, envelope, headers), result in zip(valid, results):
+                if isinstance(result, Exception):
+                    outcomes[msg.offset()] = self._retry(msg, envelope, headers, result)
+                else:
+                    outcomes[msg.offset()] = {True: "processed", False: "duplicate", None: "ignored"}[result]
+                    metrics.EVENT_HANDLE_LATENCY.labels(self.group, envelope["type"]).observe(per_event)
+        for msg in messages:
+            metrics.EVENTS_CONSUMED.labels(self.group, msg.topic(), outcomes[msg.offset()]).inc()
+        return [outcomes[m.offset()] for m in messages]
 
-        tracing = _tracing()
-        started = time.perf_counter()
-        attempt = 0
-        with correlation.bound(envelope["correlation_id"]), \
-                tracing.tracer("careeros.bus").start_as_current_span(
-                    f"consume {envelope['type']}", context=tracing.extract_context(headers),
-                    kind=tracing.SpanKind.CONSUMER):
-            while True:
-                attempt += 1
-                try:
-                    result = self.dispatch(envelope)
-                    break
-                except Exception as exc:  # noqa: BLE001 - any handler failure is retried
-                    if attempt >= self.max_attempts:
-                        log.error("event %s (%s) failed %d times, dead-lettering: %r",
-                                  envelope["id"], envelope["type"], attempt, exc)
-                        self.dead_letter(msg, headers, reason=f"{type(exc).__name__}: {exc}",
-                                         attempts=attempt)
-                        metrics.EVENTS_CONSUMED.labels(self.group, msg.topic(), "dead_lettered").inc()
-                        return "dead_lettered"
-                    log.warning("event %s (%s) failed (attempt %d), retrying: %r",
-                                envelope["id"], envelope["type"], attempt, exc)
-                    metrics.EVENTS_CONSUMED.labels(self.group, msg.topic(), "retried").inc()
-                    self.sleep(self.backoff_s * 2 ** (attempt - 1))
-        outcome = {True: "processed", False: "duplicate", None: "ignored"}[result]
-        metrics.EVENTS_CONSUMED.labels(self.group, msg.topic(), outcome).inc()
-        metrics.EVENT_HANDLE_LATENCY.labels(self.group, envelope["type"]).observe(
-            time.perf_counter() - started)
-        return outcome
+    def _retry(self, msg: Message, envelope: dict, headers: dict, error: Exception) -> str:
+        """Attempts 2..max_attempts of one event, with exponential backoff, then the DLQ."""
+        attempt = 1
+        while True:
+            if attempt >= self.max_attempts:
+                log.error("event %s (%s) failed %d times, dead-lettering: %r",
+                          envelope["id"], envelope["type"], attempt, error)
+                self.dead_letter(msg, headers, reason=f"{type(error).__name__}: {error}", attempts=attempt)
+                return "dead_lettered"
+            log.warning("event %s (%s) failed (attempt %d), retrying: %r",
+                        envelope["id"], envelope["type"], attempt, error)
+            _metrics().EVENTS_CONSUMED.labels(self.group, msg.topic(), "retried").inc()
+            self.sleep(self.backoff_s * 2 ** (attempt - 1))
+            attempt += 1
+            try:
+                [result] = self.dispatch([envelope], [headers])
+            except Exception as exc:  # noqa: BLE001
+                result = exc
+            if not isinstance(result, Exception):
+                return {True: "processed", False: "duplicate", None: "ignored"}[result]
+            error = result
 
     def dead_letter(self, msg: Message, headers: dict[str, str], *, reason: str, attempts: int) -> None:
         """Send a message to its topic's DLQ with where it came from and why."""

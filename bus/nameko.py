@@ -8,14 +8,14 @@
         def get_profile(self, tenant_id, user_id): ...
 
         @event_handler(*ProfileService.handled_event_types())
-        def handle_event(self, envelope):
-            return self.app.handle_event(envelope)
+        def handle_events(self, envelopes, headers):
+            return self.app.handle_events(envelopes, headers)
 
 The entrypoint runs :class:`bus.consumer.EventConsumer` inside the nameko
 container: confluent-kafka's blocking calls go through eventlet's thread pool
-(a blocking poll would stall every green thread), each event is handled in a
-real nameko worker (so dependencies, context data and concurrency limits apply
-as for RPC), partitions of a batch run concurrently, and offsets are
+(a blocking poll would stall every green thread), each partition's batch is
+handled in a real nameko worker (so dependencies, context data and concurrency
+limits apply as for RPC), partitions run concurrently, and offsets are
 committed only after the handler's transaction committed.
 """
 from __future__ import annotations
@@ -114,11 +114,16 @@ class KafkaConsumerRunner(SharedExtension, ProviderCollector):
         if self._thread is not None:
             self._thread.kill()
 
-    def _dispatch(self, envelope: dict):
+    def _dispatch(self, envelopes: list[dict], headers: list[dict]) -> list:
+        # One service may declare several @event_handler methods: each gets its types.
+        results: list = [None] * len(envelopes)
         for provider in self._providers:
-            if envelope["type"] in provider.event_types:
-                return provider.handle(envelope)
-        return None
+            mine = [i for i, e in enumerate(envelopes) if e["type"] in provider.event_types]
+            if mine:
+                answers = provider.handle([envelopes[i] for i in mine], [headers[i] for i in mine])
+                for i, answer in zip(mine, answers):
+                    results[i] = answer
+        return results
 
     def _run(self) -> None:
         config = self.container.config
@@ -157,16 +162,16 @@ class EventHandler(Entrypoint):
     def stop(self) -> None:
         self.consumer.unregister_provider(self)
 
-    def handle(self, envelope: dict):
-        """Run the handler in a nameko worker and wait; raises what it raised."""
+    def handle(self, envelopes: list[dict], headers: list[dict]) -> list:
+        """Run the handler on a batch in a nameko worker and wait; raises what it raised."""
         done = Event()
 
         def handle_result(worker_ctx, result, exc_info):
             done.send((result, exc_info))
             return result, exc_info
 
-        self.container.spawn_worker(self, (envelope,), {},
-                                    context_data={CORRELATION_KEY: envelope["correlation_id"]},
+        self.container.spawn_worker(self, (envelopes, headers), {},
+                                    context_data={CORRELATION_KEY: envelopes[0]["correlation_id"]},
                                     handle_result=handle_result)
         result, exc_info = done.wait()
         if exc_info is not None:

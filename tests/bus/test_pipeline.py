@@ -61,7 +61,7 @@ def consume_until(consumer: EventConsumer, done, timeout_s: float = 60.0) -> Non
 
 def make_consumer(cfg: dict, demo: DemoService, group: str | None = None) -> EventConsumer:
     consumer = EventConsumer(cfg, group or f"{cfg['kafka']['topic_prefix']}.demo",
-                             kafka.topics_for(cfg, [EVENT]), demo.handle_event)
+                             kafka.topics_for(cfg, [EVENT]), demo.handle_events)
     consumer.start()
     return consumer
 

@@ -25,6 +25,6 @@ class ProfileRpc:
         return self.app.update_profile(tenant_id, user_id, patch)
 
     @event_handler(*ProfileService.handled_event_types())
-    def handle_event(self, envelope):
-        """Apply a domain event (called by the bus for each event this service consumes)."""
-        return self.app.handle_event(envelope)
+    def handle_events(self, envelopes: list, headers: list) -> list:
+        """Apply a batch of domain events (the bus calls this for the events this service consumes)."""
+        return self.app.handle_events(envelopes, headers)

@@ -1,0 +1,43 @@
+"""Batch handling: one transaction, a savepoint per event, the inbox per consumer."""
+import copy
+import uuid
+
+from bus.store import ServiceStore
+from tests.bus.demo import EVENT, DemoService, payload
+
+
+def envelopes(store: ServiceStore, names: list[str]) -> list[dict]:
+    result = []
+    for name in names:
+        tenant = str(uuid.uuid4())
+        with store.transaction(tenant) as tx:
+            result.append(tx.publish(EVENT, aggregate_id=name, payload=payload(tenant, str(uuid.uuid4()), name)))
+    return result
+
+
+def test_a_failing_event_in_a_batch_rolls_back_alone_and_is_returned(fresh_store):
+    store = fresh_store("busdemo", package="tests.bus.demo")
+    demo = DemoService(store)
+    demo.failing_names = {"poison"}
+    batch = envelopes(store, ["a", "poison", "b"])
+    results = demo.handle_events(batch)
+    assert results[0] is True and results[2] is True
+    assert isinstance(results[1], RuntimeError)
+    applied = {row[0] for row in demo.effects()}
+    assert batch[0]["id"] in applied and batch[2]["id"] in applied and batch[1]["id"] not in applied
+
+    # The failed event's inbox claim was rolled back with it: once fixed, it applies.
+    demo.failing_names.clear()
+    assert demo.handle_events(batch) == [False, True, False]
+    assert [row[0] for row in demo.effects()].count(batch[1]["id"]) == 1
+
+
+def test_unknown_types_are_ignored_and_events_publish_with_their_cause(fresh_store):
+    store = fresh_store("busdemo", package="tests.bus.demo")
+    demo = DemoService(store)
+    [event] = envelopes(store, ["c"])
+    other = copy.deepcopy(event)
+    other["type"] = "careeros.profile.profile.created.v1"
+    assert demo.handle_events([other]) == [None]
+    assert demo.handle_event(event) is True
+    assert demo.handle_event(event) is False
