@@ -77,11 +77,17 @@ class Transaction:
         self.published.append(envelope)
         return envelope
 
-    def claim(self, event_id: str, event_type: str, consumer: str) -> bool:
-        """Record an event as processed by ``consumer``; False if it already was."""
+    def claim(self, event_id: str, event_type: str, consumer: str, *, tenant_id: Optional[str] = None) -> bool:
+        """Record an event as processed by ``consumer``; False if it already was.
+
+        Also scopes the rest of the transaction to ``tenant_id`` (the event's),
+        in the same round trip.
+        """
+        self.tenant_id = tenant_id
         cursor = self.db.execute_sql(
-            "INSERT INTO inbox (consumer, event_id, event_type) VALUES (%s, %s, %s)"
-            " ON CONFLICT DO NOTHING RETURNING 1", (consumer, event_id, event_type))
+            "SELECT set_config('careeros.tenant_id', %s, true);"
+            " INSERT INTO inbox (consumer, event_id, event_type) VALUES (%s, %s, %s)"
+            " ON CONFLICT DO NOTHING RETURNING 1", (tenant_id or "", consumer, event_id, event_type))
         return cursor.fetchone() is not None
 
 
