@@ -116,6 +116,52 @@ class Platform:
         self.children.clear()
 
 
+def isolated_env(kafka_bootstrap: str, db_prefix: str, amqp_vhost: str, **extra: str) -> dict[str, str]:
+    """Environment for a second platform beside a running one (tests, benchmarks):
+    its own databases, topics, RabbitMQ vhost and free ports."""
+    import uuid
+
+    from careeros_services.common.infra import free_port
+
+    grpc_bind = f"127.0.0.1:{free_port()}"
+    return {
+        "CAREEROS_DB_PREFIX": db_prefix,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "KAFKA_TOPIC_PREFIX": f"{db_prefix.strip('_')}{uuid.uuid4().hex[:6]}",
+        "AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:5672/{amqp_vhost}",
+        "CAREEROS_GRPC_BIND": grpc_bind,
+        **{f"CAREEROS_GRPC_{name.upper()}": grpc_bind for name in registry.SERVICES},
+        "CAREEROS_GATEWAY_BIND": f"127.0.0.1:{free_port()}",
+        "CAREEROS_METRICS_NAMEKO": str(free_port()),
+        "CAREEROS_METRICS_GRPC": str(free_port()),
+        "CAREEROS_METRICS_RELAY": str(free_port()),
+        **extra,
+    }
+
+
+def ensure_vhost(vhost: str) -> None:
+    """Create a RabbitMQ vhost for guest (idempotent)."""
+    subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], capture_output=True)
+    subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
+                   check=True, capture_output=True)
+
+
+def config_with(env: dict[str, str]) -> dict:
+    """load_config() as a process started with ``env`` would see it."""
+    from careeros_services.common.config import load_config
+
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        return load_config()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key)
+            else:
+                os.environ[key] = value
+
+
 def run_platform(config: dict, services: Optional[str] = None) -> int:
     platform = Platform(config, [s.name for s in registry.select(services)])
     stopping = []

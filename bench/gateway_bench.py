@@ -1,0 +1,115 @@
+"""Gateway benchmark: authenticated GET and PATCH /api/v1/profile under concurrent
+load, beside a bare Flask endpoint served the same way in the same run.
+
+    .venv/bin/python bench/gateway_bench.py [seconds] [connections]
+
+Starts its own platform (as `make run` does, on free ports and its own
+databases, topics and vhost), loads it with wrk (Debian package `wrk`), and
+prints requests/s and p50/p99 latency for each target plus the ratio to the
+bare endpoint. Everything runs on this machine's 2 cores: wrk, gunicorn, the
+gRPC process, PostgreSQL and Redis share them.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import requests  # noqa: E402
+
+from bus import kafka  # noqa: E402
+from careeros_services import supervisor  # noqa: E402
+from careeros_services.common import infra  # noqa: E402
+
+PATCH_LUA = """
+wrk.method = "PATCH"
+wrk.body = '{"headline": "Benchmarking the gateway"}'
+wrk.headers["Content-Type"] = "application/json"
+"""
+
+
+def wrk(url: str, seconds: int, connections: int, headers: dict, script: str | None = None) -> dict:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    if script:
+        command += ["-s", script]
+    out = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
+
+    def latency_ms(pct: str) -> float:
+        value, unit = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
+        return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50": latency_ms("50"), "p99": latency_ms("99"),
+            "errors": int(non2xx.group(1)) if non2xx else 0}
+
+
+def main(seconds: int = 30, connections: int = 32) -> None:
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install -y wrk")
+    infra.ensure_servers()
+    port = infra.free_port()
+    broker = kafka.start_embedded_broker(port)
+    env = supervisor.isolated_env(f"127.0.0.1:{port}", "careeros_bench_", "careeros_bench",
+                                  CAREEROS_RATE_LIMIT_IP="100000000", CAREEROS_RATE_LIMIT_TENANT="100000000")
+    supervisor.ensure_vhost("careeros_bench")
+    config = supervisor.config_with(env)
+    platform = supervisor.Platform(config, log_dir=Path(tempfile.mkdtemp(prefix="careeros-bench-")), env=env)
+    gw = config["gateway"]
+    bare_port = infra.free_port()
+    bare = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "--worker-class", "gthread", "--workers", str(gw["workers"]),
+         "--threads", str(gw["threads"]), "--bind", f"127.0.0.1:{bare_port}", "bench.bare_app:app"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        platform.start()
+        infra.wait_port(bare_port)
+        base = f"http://{gw['bind']}/api/v1"
+        email = f"bench{uuid.uuid4().hex[:8]}@example.com"
+        requests.post(f"{base}/auth/register", json={"email": email, "password": "benchmark password",
+                                                     "display_name": "Bench"}, timeout=10).raise_for_status()
+        token = requests.post(f"{base}/auth/login", json={"email": email, "password": "benchmark password"},
+                              timeout=10).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        deadline = time.monotonic() + 30
+        while requests.get(f"{base}/profile", headers=auth, timeout=10).status_code != 200:
+            assert time.monotonic() < deadline, "profile never appeared"
+            time.sleep(0.2)
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+            lua.write(PATCH_LUA)
+        results = {
+            "bare Flask GET (baseline)": wrk(f"http://127.0.0.1:{bare_port}/bare", seconds, connections, {}),
+            "GET /api/v1/profile": wrk(f"{base}/profile", seconds, connections, auth),
+            "bare Flask PATCH (baseline)": wrk(f"http://127.0.0.1:{bare_port}/bare", seconds, connections, {},
+                                               lua.name),
+            "PATCH /api/v1/profile": wrk(f"{base}/profile", seconds, connections, auth, lua.name),
+        }
+        os.unlink(lua.name)
+        print(f"gateway benchmark: wrk -t2 -c{connections} -d{seconds}s, gunicorn gthread "
+              f"{gw['workers']}x{gw['threads']}, 2 cores shared by everything")
+        print(f"{'target':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+        for name, r in results.items():
+            print(f"{name:32} {r['rps']:9,.0f} {r['p50']:8.1f} {r['p99']:8.1f} {r['errors']:8}")
+        for verb in ("GET", "PATCH"):
+            stack = results[f"{verb} /api/v1/profile"]["rps"]
+            baseline = results[f"bare Flask {verb} (baseline)"]["rps"]
+            print(f"ratio {verb}: the stack serves {stack / baseline:.1%} of the bare endpoint's throughput")
+    finally:
+        platform.stop()
+        kafka.stop_process(bare)
+        kafka.stop_process(broker)
+
+
+if __name__ == "__main__":
+    main(*(int(a) for a in sys.argv[1:3]))
