@@ -46,9 +46,27 @@ def cmd_relay(config: dict, args) -> None:
     configure_process(config, "relay", "relay")
     stop = _stop_event()
     threads = run_relays(config, [s.name for s in registry.select(args.services)], stop)
+    threading.Thread(target=_report_dlq_sizes, args=(config, stop), daemon=True).start()
     while not stop.wait(0.5):
         if not all(t.is_alive() for t in threads):
             sys.exit("a relay thread died")
+
+
+def _report_dlq_sizes(config: dict, stop: threading.Event, every_s: float = 30.0) -> None:
+    """Keep the ``careeros_dlq_messages`` gauge current (entries not yet replayed)."""
+    import logging
+
+    from bus.dlq import DeadLetters
+    from careeros_services.common import metrics
+
+    dead = DeadLetters(config)
+    while not stop.wait(every_s):
+        try:
+            counts = dead.pending_counts()
+            for topic in dead.topics():
+                metrics.DLQ_MESSAGES.labels(topic).set(counts.get(topic, 0))
+        except Exception as exc:  # noqa: BLE001 - a metric must not stop the relay
+            logging.getLogger(__name__).warning("could not count DLQ entries: %s", exc)
 
 
 def cmd_grpc(config: dict, args) -> None:

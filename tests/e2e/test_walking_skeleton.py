@@ -194,29 +194,33 @@ def test_bad_input_is_a_4xx_problem_and_stores_nothing(api, platform):
     assert api.get("/profile", headers=bearer(token)).json()["headline"] == ""
 
 
-def test_correlation_id_comes_back_and_rides_on_the_event(api, platform):
+def test_correlation_id_and_trace_ride_from_the_gateway_through_kafka_to_the_next_service(api, platform):
     correlation_id = f"e2e-{uuid.uuid4()}"
+    trace_id = uuid.uuid4().hex
     email = f"corr{uuid.uuid4().hex[:8]}@example.com"
     response = api.post("/auth/register", json={"email": email, "password": PASSWORD, "display_name": "C"},
-                        headers={"X-Correlation-ID": correlation_id})
+                        headers={"X-Correlation-ID": correlation_id,
+                                 "traceparent": f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"})
     assert response.headers["X-Correlation-ID"] == correlation_id
     kwargs = dbmod.connect_kwargs(platform.config, "auth", admin=True)
     with psycopg2.connect(**kwargs) as conn, conn.cursor() as cur:
-        cur.execute("SELECT headers->>'correlation_id', envelope->>'correlation_id' FROM outbox"
-                    " WHERE event_type = 'careeros.auth.user.registered.v1'"
+        cur.execute("SELECT headers->>'correlation_id', envelope->>'correlation_id', headers->>'traceparent'"
+                    " FROM outbox WHERE event_type = 'careeros.auth.user.registered.v1'"
                     " AND envelope->'payload'->>'user_id' = %s", (response.json()["user_id"],))
-        assert cur.fetchone() == (correlation_id, correlation_id)
-    # ...and the profile service's event, caused by it, carries it on.
+        header_cid, envelope_cid, traceparent = cur.fetchone()
+    assert header_cid == envelope_cid == correlation_id
+    assert traceparent.split("-")[1] == trace_id  # gateway span → gRPC metadata → service → outbox
+    # ...and the profile service's event, caused by it through Kafka, carries both on.
     kwargs = dbmod.connect_kwargs(platform.config, "profile", admin=True)
     deadline = time.monotonic() + 30
     while True:
         with psycopg2.connect(**kwargs) as conn, conn.cursor() as cur:
-            cur.execute("SELECT envelope->>'correlation_id' FROM outbox WHERE event_type ="
-                        " 'careeros.profile.profile.created.v1' AND envelope->'payload'->>'user_id' = %s",
-                        (response.json()["user_id"],))
+            cur.execute("SELECT envelope->>'correlation_id', headers->>'traceparent', envelope->>'causation_id'"
+                        " FROM outbox WHERE event_type = 'careeros.profile.profile.created.v1'"
+                        " AND envelope->'payload'->>'user_id' = %s", (response.json()["user_id"],))
             row = cur.fetchone()
         if row:
-            assert row[0] == correlation_id
+            assert row[0] == correlation_id and row[1].split("-")[1] == trace_id and row[2]
             break
         assert time.monotonic() < deadline
         time.sleep(0.2)
