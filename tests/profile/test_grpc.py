@@ -141,3 +141,28 @@ def test_gateway_client_rebuilds_the_domain_error(address, caller):
         assert caught.value.fields == {"years_experience": ["must be between 0 and 70"]}
     finally:
         client.close()
+
+
+def test_the_gateways_breaker_ignores_business_errors_and_opens_on_transport_failures(address, caller):
+    """Ten NOT_FOUNDs leave the breaker closed; an unreachable service opens it: 503 + Retry-After."""
+    from careeros_services.common.errors import NotFound, Unavailable
+
+    client = grpc_support.ServiceClient("profile", address, profile_pb2_grpc.ProfileServiceStub,
+                                        deadline_s=2, fail_max=2, reset_timeout_s=30)
+    stranger = common_pb2.Caller(user_id=str(uuid.uuid4()), tenant_id=str(uuid.uuid4()))
+    for _ in range(10):
+        with pytest.raises(NotFound):
+            client.call("GetProfile", profile_pb2.GetProfileRequest(caller=stranger))
+    assert client.breaker.current_state == "closed"
+    assert client.call("GetProfile", profile_pb2.GetProfileRequest(caller=caller)).user_id == caller.user_id
+
+    dead = grpc_support.ServiceClient("profile", f"127.0.0.1:{free_port()}", profile_pb2_grpc.ProfileServiceStub,
+                                      deadline_s=0.5, fail_max=2, reset_timeout_s=30)
+    errors = []
+    for _ in range(3):
+        with pytest.raises(Unavailable) as caught:
+            dead.call("GetProfile", profile_pb2.GetProfileRequest(caller=caller))
+        errors.append(caught.value)
+    assert [e.code for e in errors][-1] == "circuit_open"
+    assert errors[-1].status == 503 and 1 <= errors[-1].retry_after <= 30
+    assert errors[0].code in ("upstream_unavailable", "circuit_open")
