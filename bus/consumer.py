@@ -90,7 +90,10 @@ class EventConsumer:
 
     def poll_once(self, max_messages: int = 500, timeout_s: float = 0.5) -> int:
         """Fetch one batch, process it and commit it; returns how many messages."""
-        messages = self.blocking(self.consumer.consume, max_messages, timeout_s)
+        # Wait for the first message only, then take what is already fetched:
+        # consume(n, timeout) would hold a half-full batch until the timeout.
+        first = self.blocking(self.consumer.poll, timeout_s)
+        messages = [] if first is None else [first, *self.blocking(self.consumer.consume, max_messages - 1, 0)]
         batch = []
         for msg in messages:
             if msg.error():
