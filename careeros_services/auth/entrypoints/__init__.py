@@ -1,0 +1,1 @@
+"""auth entrypoints: nameko RPC and the gRPC servicer."""

@@ -1,0 +1,52 @@
+"""The auth service under nameko: RPC for ``nameko shell`` and scripts.
+
+Entrypoints only; everything they do is in ``service.AuthService``.
+"""
+from typing import Optional
+
+from nameko.rpc import rpc
+
+from bus.nameko import ServiceApp
+from careeros_services.auth.service import build
+from careeros_services.common.errors import DomainError
+
+
+class AuthRpc:
+    name = "auth"
+    app = ServiceApp(build)
+
+    @rpc(expected_exceptions=DomainError)
+    def register(self, email: str, password: str, display_name: str,
+                 organization_name: Optional[str] = None) -> dict:
+        """Create an account and its tenant; returns user_id and tenant_id."""
+        return self.app.register(email, password, display_name, organization_name)
+
+    @rpc(expected_exceptions=DomainError)
+    def login(self, email: str, password: str, client_ip: str = "") -> dict:
+        """A token pair (access JWT + refresh token)."""
+        return self.app.login(email, password, client_ip)
+
+    @rpc(expected_exceptions=DomainError)
+    def refresh(self, refresh_token: str) -> dict:
+        """Rotate a refresh token."""
+        return self.app.refresh(refresh_token)
+
+    @rpc(expected_exceptions=DomainError)
+    def logout(self, jti: str, exp: int, refresh_token: Optional[str] = None) -> None:
+        """Revoke an access token (and a refresh token's family)."""
+        return self.app.logout(jti, exp, refresh_token)
+
+    @rpc
+    def jwks(self) -> dict:
+        """The public key set."""
+        return self.app.jwks()
+
+    @rpc(expected_exceptions=DomainError)
+    def get_me(self, user_id: str, tenant_id: str) -> dict:
+        """A user as seen in a tenant."""
+        return self.app.get_me(user_id, tenant_id)
+
+    @rpc(expected_exceptions=DomainError)
+    def find_user_by_email(self, email: str) -> dict:
+        """Ops lookup: the user (id, home tenant, ...) without secrets."""
+        return self.app.find_user_by_email(email)
