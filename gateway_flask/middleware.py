@@ -108,6 +108,7 @@ def _check_body() -> None:
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     # Checked up front so the 413 does not depend on who reads the body first.
     if limit is not None and (request.content_length or 0) > limit:
+        _drain_body(request.content_length)
         raise PayloadTooLarge(f"The request body exceeds {limit} bytes.")
     if request.method not in WRITE_METHODS or request.url_rule is None or not _has_body():
         return
@@ -125,6 +126,22 @@ def _check_body() -> None:
         json.loads(request.get_data(cache=True))
     except ValueError:  # includes UnicodeDecodeError
         raise MalformedJson("The request body is not valid JSON.") from None
+
+
+DRAIN_MAX_BYTES = 4 * 1024 * 1024
+
+
+def _drain_body(length: int) -> None:
+    """Read and drop a refused body so the client reads our 413 instead of a reset
+    connection; past DRAIN_MAX_BYTES the server just closes the connection."""
+    if length > DRAIN_MAX_BYTES:
+        return
+    stream = request.environ.get("wsgi.input")
+    while stream is not None and length > 0:
+        chunk = stream.read(min(length, 65536))
+        if not chunk:
+            return
+        length -= len(chunk)
 
 
 def _has_body() -> bool:
