@@ -124,10 +124,13 @@ def isolated_env(kafka_bootstrap: str, db_prefix: str, amqp_vhost: str, **extra:
     from careeros_services.common.infra import free_port
 
     grpc_bind = f"127.0.0.1:{free_port()}"
+    run_id = uuid.uuid4().hex[:6]
     return {
+        "CAREEROS_AUTH_REDIS_PREFIX": f"careeros.{run_id}.auth.",
+        "CAREEROS_GATEWAY_REDIS_PREFIX": f"careeros.{run_id}.gw.",
         "CAREEROS_DB_PREFIX": db_prefix,
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "KAFKA_TOPIC_PREFIX": f"{db_prefix.strip('_')}{uuid.uuid4().hex[:6]}",
+        "KAFKA_TOPIC_PREFIX": f"{db_prefix.strip('_')}{run_id}",
         "AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:5672/{amqp_vhost}",
         "CAREEROS_GRPC_BIND": grpc_bind,
         **{f"CAREEROS_GRPC_{name.upper()}": grpc_bind for name in registry.SERVICES},

@@ -33,6 +33,7 @@ import secrets
 import unicodedata
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Iterable, Optional
 
 import jwt
@@ -62,6 +63,61 @@ ALGORITHM = "RS256"
 ACCESS_TOKEN_TYPE = "access"
 RSA_KEY_BITS = 2048
 MAX_REFRESH_TOKEN = 512  # longer input is not one of ours; refuse before hashing
+
+# --- records -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Tenant:
+    id: str
+    name: str
+    kind: str
+    plan_tier: str
+    created_at: Optional[datetime] = None
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    email: str
+    password_hash: str
+    display_name: str
+    home_tenant_id: str
+    created_at: Optional[datetime] = None
+
+    def public(self) -> dict:
+        """The user without the password hash (JSON-ready)."""
+        return {"user_id": self.id, "email": self.email, "display_name": self.display_name,
+                "home_tenant_id": self.home_tenant_id,
+                "created_at": self.created_at.isoformat() if self.created_at else None}
+
+
+@dataclass(frozen=True)
+class RefreshToken:
+    """A stored refresh token (only its hash is stored; the record is identified by ``id``)."""
+
+    id: str
+    family_id: str
+    user_id: str
+    tenant_id: str
+    issued_at: datetime
+    expires_at: datetime
+    used_at: Optional[datetime] = None
+    revoked_at: Optional[datetime] = None
+
+    def state(self, now: datetime) -> str:
+        """``"reused"`` (already exchanged: a replay), ``"revoked"``, ``"expired"`` or ``"active"``.
+
+        Reuse is checked first: a used token that is presented again means it
+        leaked, whatever else happened to its family since.
+        """
+        if self.used_at is not None:
+            return "reused"
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= now:
+            return "expired"
+        return "active"
+
 
 # --- validation --------------------------------------------------------------------------------
 

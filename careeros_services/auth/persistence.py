@@ -1,22 +1,26 @@
-"""auth's tables as Peewee models, and a repository with domain verbs.
+"""Tenants, users, memberships, refresh tokens and signing keys in PostgreSQL.
 
-Models are bound to :data:`database_proxy` (initialised by ``service.build``);
-the repository runs every query on the unit of work's connection (``tx.db``),
-so nothing escapes the transaction or its row-level-security tenant.
-Membership queries also name their tenant explicitly.
+The models are bound to :data:`database_proxy`, initialised by the service
+factory (``service.build``). :class:`AuthRepository` runs every query on the
+database of the unit of work it is given (``tx.db``), so a query never escapes
+the transaction and its row-level-security tenant. Queries on the
+tenant-scoped ``memberships`` table always name their tenant as well: RLS is
+the second lock, not the only one. Schema: ``migrations/m0001_initial.py``.
 """
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Optional
 
 import peewee
 from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
 
-from careeros_services.auth.domain import SigningKey
+from careeros_services.auth.domain import RefreshToken, SigningKey, Tenant, User
 
 database_proxy = peewee.DatabaseProxy()
+
+EMAIL_UNIQUE_CONSTRAINT = "users_email_key"
+SIGNING_KEY_LOCK = 727_101  # pg advisory lock id held while creating the first signing key
 
 
 class _Model(peewee.Model):
@@ -40,7 +44,7 @@ class UserRecord(_Model):
     email = peewee.TextField(unique=True)
     password_hash = peewee.TextField()
     display_name = peewee.TextField()
-    home_tenant_id = peewee.UUIDField()
+    home_tenant_id = peewee.UUIDField(index=True)
     created_at = DateTimeTZField()
 
     class Meta:
@@ -48,8 +52,10 @@ class UserRecord(_Model):
 
 
 class MembershipRecord(_Model):
+    """Tenant-scoped (row-level security on ``tenant_id``)."""
+
     tenant_id = peewee.UUIDField()
-    user_id = peewee.UUIDField()
+    user_id = peewee.UUIDField(index=True)
     org_role = peewee.TextField()
     created_at = DateTimeTZField()
 
@@ -61,8 +67,8 @@ class MembershipRecord(_Model):
 class RefreshTokenRecord(_Model):
     id = peewee.UUIDField(primary_key=True)
     token_hash = peewee.TextField(unique=True)
-    family_id = peewee.UUIDField()
-    user_id = peewee.UUIDField()
+    family_id = peewee.UUIDField(index=True)
+    user_id = peewee.UUIDField(index=True)
     tenant_id = peewee.UUIDField()
     issued_at = DateTimeTZField()
     expires_at = DateTimeTZField()
@@ -85,84 +91,147 @@ class SigningKeyRecord(_Model):
 
 
 MODELS = (TenantRecord, UserRecord, MembershipRecord, RefreshTokenRecord, SigningKeyRecord)
-SIGNING_KEY_LOCK = 727_101  # advisory lock: one process creates the first key
 
 
 def bind(database: peewee.Database) -> None:
+    """Point the models at the service's database (called once by the factory)."""
     database_proxy.initialize(database)
 
 
+class EmailTaken(Exception):
+    """The unique email constraint refused a new user (a concurrent registration won)."""
+
+
+def _user(row: UserRecord) -> User:
+    return User(id=str(row.id), email=row.email, password_hash=row.password_hash,
+                display_name=row.display_name, home_tenant_id=str(row.home_tenant_id),
+                created_at=row.created_at)
+
+
+def _tenant(row: TenantRecord) -> Tenant:
+    return Tenant(id=str(row.id), name=row.name, kind=row.kind, plan_tier=row.plan_tier,
+                  created_at=row.created_at)
+
+
+def _refresh_token(row: RefreshTokenRecord) -> RefreshToken:
+    return RefreshToken(id=str(row.id), family_id=str(row.family_id), user_id=str(row.user_id),
+                        tenant_id=str(row.tenant_id), issued_at=row.issued_at, expires_at=row.expires_at,
+                        used_at=row.used_at, revoked_at=row.revoked_at)
+
+
+def _violated_constraint(exc: peewee.IntegrityError) -> Optional[str]:
+    original = exc.args[0] if exc.args else None
+    diag = getattr(original, "diag", None)
+    return getattr(diag, "constraint_name", None)
+
+
 class AuthRepository:
-    """auth's data within one unit of work (``AuthRepository(tx.db)``)."""
+    """The auth tables of one unit of work (``AuthRepository(tx.db)``)."""
 
     def __init__(self, db: peewee.Database):
         self.db = db
 
-    # tenants, users, memberships
-    def add_tenant(self, tenant_id: str, name: str, kind: str, plan_tier: str, now: datetime) -> None:
-        TenantRecord.insert(id=tenant_id, name=name, kind=kind, plan_tier=plan_tier,
-                            created_at=now).execute(self.db)
+    # --- tenants and users ---------------------------------------------------------------------
 
-    def add_user(self, user_id: str, email: str, password_hash: str, display_name: str,
-                 home_tenant_id: str, now: datetime) -> bool:
-        """False when the email is taken (nothing written)."""
-        cursor = (UserRecord.insert(id=user_id, email=email, password_hash=password_hash,
-                                    display_name=display_name, home_tenant_id=home_tenant_id, created_at=now)
-                  .on_conflict_ignore().returning(UserRecord.id).execute(self.db))
-        return len(list(cursor)) == 1
+    def add_tenant(self, tenant: Tenant) -> None:
+        TenantRecord.insert({TenantRecord.id: tenant.id, TenantRecord.name: tenant.name,
+                             TenantRecord.kind: tenant.kind, TenantRecord.plan_tier: tenant.plan_tier,
+                             TenantRecord.created_at: tenant.created_at}).execute(self.db)
 
-    def add_membership(self, tenant_id: str, user_id: str, org_role: str, now: datetime) -> None:
-        MembershipRecord.insert(tenant_id=tenant_id, user_id=user_id, org_role=org_role,
-                                created_at=now).execute(self.db)
+    def tenant(self, tenant_id: str) -> Optional[Tenant]:
+        row = TenantRecord.select().where(TenantRecord.id == tenant_id).first(self.db)
+        return _tenant(row) if row is not None else None
 
-    def user_by_email(self, email: str) -> Optional[UserRecord]:
-        return UserRecord.select().where(UserRecord.email == email).first(self.db)
+    def email_exists(self, email: str) -> bool:
+        return UserRecord.select(UserRecord.id).where(UserRecord.email == email).exists(self.db)
 
-    def user(self, user_id: str) -> Optional[UserRecord]:
-        return UserRecord.select().where(UserRecord.id == user_id).first(self.db)
+    def add_user(self, user: User) -> None:
+        """Insert a user; :class:`EmailTaken` when the email's unique constraint refuses it.
+
+        The failed statement aborts the surrounding transaction: the caller
+        must let it roll back.
+        """
+        try:
+            UserRecord.insert({UserRecord.id: user.id, UserRecord.email: user.email,
+                               UserRecord.password_hash: user.password_hash,
+                               UserRecord.display_name: user.display_name,
+                               UserRecord.home_tenant_id: user.home_tenant_id,
+                               UserRecord.created_at: user.created_at}).execute(self.db)
+        except peewee.IntegrityError as exc:
+            if _violated_constraint(exc) == EMAIL_UNIQUE_CONSTRAINT:
+                raise EmailTaken(user.email) from None
+            raise
+
+    def user_by_email(self, email: str) -> Optional[User]:
+        row = UserRecord.select().where(UserRecord.email == email).first(self.db)
+        return _user(row) if row is not None else None
+
+    def user_by_id(self, user_id: str) -> Optional[User]:
+        row = UserRecord.select().where(UserRecord.id == user_id).first(self.db)
+        return _user(row) if row is not None else None
 
     def set_password_hash(self, user_id: str, password_hash: str) -> None:
-        UserRecord.update(password_hash=password_hash).where(UserRecord.id == user_id).execute(self.db)
+        (UserRecord.update({UserRecord.password_hash: password_hash})
+         .where(UserRecord.id == user_id).execute(self.db))
 
-    def tenant(self, tenant_id: str) -> Optional[TenantRecord]:
-        return TenantRecord.select().where(TenantRecord.id == tenant_id).first(self.db)
+    # --- memberships (tenant-scoped) -----------------------------------------------------------
 
-    def membership(self, tenant_id: str, user_id: str) -> Optional[MembershipRecord]:
-        return (MembershipRecord.select()
-                .where((MembershipRecord.tenant_id == tenant_id) & (MembershipRecord.user_id == user_id))
-                .first(self.db))
+    def add_membership(self, tenant_id: str, user_id: str, org_role: str, now: datetime) -> None:
+        MembershipRecord.insert({MembershipRecord.tenant_id: tenant_id, MembershipRecord.user_id: user_id,
+                                 MembershipRecord.org_role: org_role,
+                                 MembershipRecord.created_at: now}).execute(self.db)
 
-    # refresh tokens
-    def add_refresh_token(self, token_hash: str, family_id: str, user_id: str, tenant_id: str,
-                          now: datetime, expires_at: datetime) -> None:
-        RefreshTokenRecord.insert(id=uuid.uuid4(), token_hash=token_hash, family_id=family_id, user_id=user_id,
-                                  tenant_id=tenant_id, issued_at=now, expires_at=expires_at).execute(self.db)
+    def role_in(self, tenant_id: str, user_id: str) -> Optional[str]:
+        """The user's role in the tenant, or None when not a member."""
+        row = (MembershipRecord.select(MembershipRecord.org_role)
+               .where((MembershipRecord.tenant_id == tenant_id) & (MembershipRecord.user_id == user_id))
+               .first(self.db))
+        return row.org_role if row is not None else None
 
-    def refresh_token_for_update(self, token_hash: str) -> Optional[RefreshTokenRecord]:
-        """The token's row, locked until commit (two concurrent refreshes serialise)."""
-        return (RefreshTokenRecord.select().where(RefreshTokenRecord.token_hash == token_hash)
-                .for_update().first(self.db))
+    # --- refresh tokens ------------------------------------------------------------------------
 
-    def mark_used(self, token_id, now: datetime) -> None:
-        RefreshTokenRecord.update(used_at=now).where(RefreshTokenRecord.id == token_id).execute(self.db)
+    def add_refresh_token(self, token: RefreshToken, token_hash: str) -> None:
+        RefreshTokenRecord.insert({
+            RefreshTokenRecord.id: token.id, RefreshTokenRecord.token_hash: token_hash,
+            RefreshTokenRecord.family_id: token.family_id, RefreshTokenRecord.user_id: token.user_id,
+            RefreshTokenRecord.tenant_id: token.tenant_id, RefreshTokenRecord.issued_at: token.issued_at,
+            RefreshTokenRecord.expires_at: token.expires_at}).execute(self.db)
 
-    def revoke_family(self, family_id, now: datetime) -> int:
-        return (RefreshTokenRecord.update(revoked_at=now)
-                .where((RefreshTokenRecord.family_id == family_id) & RefreshTokenRecord.revoked_at.is_null())
-                .execute(self.db))
+    def refresh_token_for_update(self, token_hash: str) -> Optional[RefreshToken]:
+        """The token with this hash, its row locked until the transaction ends (serialises rotation)."""
+        row = (RefreshTokenRecord.select().where(RefreshTokenRecord.token_hash == token_hash)
+               .for_update().first(self.db))
+        return _refresh_token(row) if row is not None else None
 
-    # signing keys
-    def active_signing_key(self, lock: bool = False) -> Optional[SigningKey]:
-        if lock:
-            self.db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (SIGNING_KEY_LOCK,))
-        row = (SigningKeyRecord.select().where(SigningKeyRecord.retired_at.is_null())
-               .order_by(SigningKeyRecord.created_at.desc()).first(self.db))
-        return SigningKey(row.kid, row.private_pem, dict(row.public_jwk)) if row else None
+    def mark_used(self, token_id: str, now: datetime) -> None:
+        (RefreshTokenRecord.update({RefreshTokenRecord.used_at: now})
+         .where(RefreshTokenRecord.id == token_id).execute(self.db))
+
+    def revoke_family(self, family_id: str, now: datetime, user_id: Optional[str] = None) -> int:
+        """Revoke every not-yet-revoked token of a family (of ``user_id``, when given); returns the count."""
+        condition = (RefreshTokenRecord.family_id == family_id) & RefreshTokenRecord.revoked_at.is_null()
+        if user_id is not None:
+            condition &= RefreshTokenRecord.user_id == user_id
+        return (RefreshTokenRecord.update({RefreshTokenRecord.revoked_at: now})
+                .where(condition).execute(self.db))
+
+    def family_of(self, token_hash: str) -> Optional[RefreshToken]:
+        row = RefreshTokenRecord.select().where(RefreshTokenRecord.token_hash == token_hash).first(self.db)
+        return _refresh_token(row) if row is not None else None
+
+    # --- signing keys --------------------------------------------------------------------------
+
+    def lock_signing_keys(self) -> None:
+        """Serialise signing-key creation until the transaction ends (advisory lock)."""
+        self.db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (SIGNING_KEY_LOCK,))
+
+    def active_signing_keys(self) -> list[SigningKey]:
+        """Non-retired keys, newest first (the first one signs)."""
+        rows = (SigningKeyRecord.select().where(SigningKeyRecord.retired_at.is_null())
+                .order_by(SigningKeyRecord.created_at.desc(), SigningKeyRecord.kid).execute(self.db))
+        return [SigningKey(kid=r.kid, private_pem=r.private_pem, public_jwk=dict(r.public_jwk)) for r in rows]
 
     def add_signing_key(self, key: SigningKey, now: datetime) -> None:
-        SigningKeyRecord.insert(kid=key.kid, private_pem=key.private_pem, public_jwk=key.public_jwk,
-                                created_at=now).execute(self.db)
-
-    def public_jwks(self) -> list[dict]:
-        rows = SigningKeyRecord.select(SigningKeyRecord.public_jwk).where(SigningKeyRecord.retired_at.is_null())
-        return [dict(row.public_jwk) for row in rows.execute(self.db)]
+        SigningKeyRecord.insert({SigningKeyRecord.kid: key.kid, SigningKeyRecord.private_pem: key.private_pem,
+                                 SigningKeyRecord.public_jwk: key.public_jwk,
+                                 SigningKeyRecord.created_at: now}).execute(self.db)

@@ -22,7 +22,6 @@ from careeros_services.common.errors import Conflict, NotFound, RateLimited, Una
 TENANT_CREATED = "careeros.auth.tenant.created.v1"
 USER_REGISTERED = "careeros.auth.user.registered.v1"
 REVOKED_JTI_PREFIX = "careeros:revoked:jti:"
-THROTTLE_PREFIX = "careeros:auth:login-failures:"
 IP_FAILURE_FACTOR = 4  # an address may fail for a few users (NAT) before it is throttled
 
 
@@ -51,6 +50,7 @@ class AuthService:
         self.refresh_ttl_s = int(settings["refresh_ttl_s"])
         self.max_failures = int(settings["login_max_failures"])
         self.failure_window_s = int(settings["login_window_s"])
+        self.throttle_prefix = f"{settings.get('redis_prefix', 'careeros.auth.')}login-failures:"
         self._signing_key: Optional[domain.SigningKey] = None
 
     # -- accounts ----------------------------------------------------------------------------
@@ -196,7 +196,7 @@ class AuthService:
     # -- throttling ----------------------------------------------------------------------------
     def _throttle_keys(self, email: str, client_ip: str) -> tuple[str, str]:
         digest = hashlib.sha256(email.encode()).hexdigest()[:32]  # no email in Redis keys
-        return f"{THROTTLE_PREFIX}email:{digest}", f"{THROTTLE_PREFIX}ip:{client_ip or '-'}"
+        return f"{self.throttle_prefix}email:{digest}", f"{self.throttle_prefix}ip:{client_ip or '-'}"
 
     def _refuse_if_throttled(self, keys: tuple[str, str]) -> None:
         email_count, ip_count = self.redis.mget(keys)

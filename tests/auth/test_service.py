@@ -16,7 +16,8 @@ PASSWORD = "correct horse battery"
 @pytest.fixture(scope="module")
 def auth(config, fresh_store) -> AuthService:
     fresh_store("auth")
-    service = build({**config, "auth": {**config["auth"], "login_max_failures": 3}})
+    service = build({**config, "auth": {**config["auth"], "login_max_failures": 3,
+                                        "redis_prefix": f"careeros:test{uuid.uuid4().hex[:8]}:auth:"}})
     yield service
     service.store.close()
 
