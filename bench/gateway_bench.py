@@ -77,8 +77,9 @@ def main(seconds: int = 30, connections: int = 32) -> None:
         infra.wait_port(bare_port)
         base = f"http://{gw['bind']}/api/v1"
         email = f"bench{uuid.uuid4().hex[:8]}@example.com"
-        requests.post(f"{base}/auth/register", json={"email": email, "password": "benchmark password",
-                                                     "display_name": "Bench"}, timeout=10).raise_for_status()
+        registered = requests.post(f"{base}/auth/register", json={"email": email, "password": "benchmark password",
+                                                     "display_name": "Bench"}, timeout=10)
+        assert registered.status_code == 201, registered.text
         token = requests.post(f"{base}/auth/login", json={"email": email, "password": "benchmark password"},
                               timeout=10).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}

@@ -86,7 +86,7 @@ class User:
 
     def public(self) -> dict:
         """The user without the password hash (JSON-ready)."""
-        return {"user_id": self.id, "email": self.email, "display_name": self.display_name,
+        return {"id": self.id, "email": self.email, "display_name": self.display_name,
                 "home_tenant_id": self.home_tenant_id,
                 "created_at": self.created_at.isoformat() if self.created_at else None}
 
@@ -258,7 +258,9 @@ def hash_password(password: str, hasher: PasswordHasher = PASSWORD_HASHER) -> st
 
 
 def verify_password(password_hash: str, password: str, hasher: PasswordHasher = PASSWORD_HASHER) -> bool:
-    """True when ``password`` matches ``password_hash``; False for a mismatch or a malformed hash."""
+    """True when ``password`` matches ``password_hash``; False for a mismatch, a malformed hash or a non-string."""
+    if not isinstance(password, str):
+        return False
     try:
         return hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):

@@ -120,7 +120,7 @@ def _refresh_token(row: RefreshTokenRecord) -> RefreshToken:
 
 
 def _violated_constraint(exc: peewee.IntegrityError) -> Optional[str]:
-    original = exc.args[0] if exc.args else None
+    original = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__  # the psycopg2 error
     diag = getattr(original, "diag", None)
     return getattr(diag, "constraint_name", None)
 
@@ -141,9 +141,6 @@ class AuthRepository:
     def tenant(self, tenant_id: str) -> Optional[Tenant]:
         row = TenantRecord.select().where(TenantRecord.id == tenant_id).first(self.db)
         return _tenant(row) if row is not None else None
-
-    def email_exists(self, email: str) -> bool:
-        return UserRecord.select(UserRecord.id).where(UserRecord.email == email).exists(self.db)
 
     def add_user(self, user: User) -> None:
         """Insert a user; :class:`EmailTaken` when the email's unique constraint refuses it.
@@ -215,7 +212,8 @@ class AuthRepository:
         return (RefreshTokenRecord.update({RefreshTokenRecord.revoked_at: now})
                 .where(condition).execute(self.db))
 
-    def family_of(self, token_hash: str) -> Optional[RefreshToken]:
+    def refresh_token(self, token_hash: str) -> Optional[RefreshToken]:
+        """The token with this hash (no lock), or None."""
         row = RefreshTokenRecord.select().where(RefreshTokenRecord.token_hash == token_hash).first(self.db)
         return _refresh_token(row) if row is not None else None
 

@@ -75,6 +75,11 @@ class _ServerInterceptor(grpc.ServerInterceptor):
                         trailing.append((RETRY_AFTER_KEY, str(exc.retry_after)))
                     context.set_trailing_metadata(tuple(trailing))
                     context.abort(getattr(grpc.StatusCode, exc.grpc_status), exc.detail)
+                except Exception:  # noqa: BLE001 - a bug: log it here, tell the caller nothing inside
+                    if context.code() is not None:  # abort() raised: already answered
+                        raise
+                    log.exception("unhandled error in %s", full_method)
+                    context.abort(grpc.StatusCode.INTERNAL, "internal error")
 
         return grpc.unary_unary_rpc_method_handler(
             behaviour, request_deserializer=handler.request_deserializer,

@@ -1,6 +1,10 @@
 """The auth service under nameko: RPC for ``nameko shell`` and scripts.
 
-Entrypoints only; everything they do is in ``service.AuthService``.
+Entrypoints only; everything they do is in ``service.AuthService``, built once
+per container by ``bus.nameko.ServiceApp(build)``. Nothing eventlet-specific
+here: ``nameko run careeros_services.auth.entrypoints.nameko_service``
+monkey-patches the process itself. Domain errors are ``expected_exceptions``
+(the caller's fault, not the service's).
 """
 from typing import Optional
 
@@ -32,9 +36,10 @@ class AuthRpc:
         return self.app.refresh(refresh_token)
 
     @rpc(expected_exceptions=DomainError)
-    def logout(self, jti: str, exp: int, refresh_token: Optional[str] = None) -> None:
-        """Revoke an access token (and a refresh token's family)."""
-        return self.app.logout(jti, exp, refresh_token)
+    def logout(self, jti: str, exp: int, refresh_token: Optional[str] = None,
+               user_id: Optional[str] = None) -> None:
+        """Revoke an access token until ``exp`` (and, when given, the refresh token's family)."""
+        return self.app.logout(jti, exp, refresh_token, user_id)
 
     @rpc
     def jwks(self) -> dict:
@@ -48,5 +53,5 @@ class AuthRpc:
 
     @rpc(expected_exceptions=DomainError)
     def find_user_by_email(self, email: str) -> dict:
-        """Ops lookup: the user (id, home tenant, ...) without secrets."""
+        """Ops lookup: the user (id, email, display name, home tenant, created at), never the hash."""
         return self.app.find_user_by_email(email)

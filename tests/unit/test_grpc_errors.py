@@ -1,0 +1,42 @@
+"""The gRPC edge: a domain error keeps its code, a bug is INTERNAL with nothing leaked."""
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2
+
+from careeros_services.common import grpc_support
+from careeros_services.common.errors import NotFound
+from careeros_services.common.infra import free_port
+
+
+def _serve(behaviour):
+    handler = grpc.method_handlers_generic_handler("test.Echo", {"Call": grpc.unary_unary_rpc_method_handler(
+        behaviour, request_deserializer=health_pb2.HealthCheckRequest.FromString,
+        response_serializer=health_pb2.HealthCheckResponse.SerializeToString)})
+    address = f"127.0.0.1:{free_port()}"
+    server = grpc_support.serve([(lambda servicer, srv: srv.add_generic_rpc_handlers((servicer,)),
+                                  handler, "test.Echo")], address, workers=2)
+    channel = grpc.insecure_channel(address)
+    call = channel.unary_unary("/test.Echo/Call", request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+                               response_deserializer=health_pb2.HealthCheckResponse.FromString)
+    return server, channel, call
+
+
+@pytest.mark.parametrize("raised, status, code, leaked", [
+    (NotFound("no such thing", code="thing_not_found"), grpc.StatusCode.NOT_FOUND, "thing_not_found", None),
+    (RuntimeError("password=hunter2 for ada@example.com"), grpc.StatusCode.INTERNAL, None, "hunter2"),
+])
+def test_errors_at_the_grpc_edge(raised, status, code, leaked):
+    def behaviour(request, context):
+        raise raised
+
+    server, channel, call = _serve(behaviour)
+    try:
+        with pytest.raises(grpc.RpcError) as caught:
+            call(health_pb2.HealthCheckRequest(), timeout=5)
+        assert caught.value.code() == status
+        assert dict(caught.value.trailing_metadata() or ()).get("careeros-error-code") == code
+        if leaked:
+            assert leaked not in (caught.value.details() or "")
+    finally:
+        channel.close()
+        server.stop(None)
