@@ -119,10 +119,15 @@ class ServiceStore:
         if opened:
             self.database.connect()
         try:
-            with self.database.atomic():
-                tx = Transaction(self, tenant_id, causation_id)
-                tx.scope_to(tenant_id)
-                yield tx
+            tx = Transaction(self, tenant_id, causation_id)
+            if hasattr(self.database, "begin_scoped"):
+                self.database.begin_scoped(tenant_id)  # BEGIN sets the tenant in the same round trip
+                with self.database.atomic():
+                    yield tx
+            else:
+                with self.database.atomic():
+                    tx.scope_to(tenant_id)
+                    yield tx
         finally:
             if opened:
                 # Return the connection to the pool: workers are short-lived

@@ -33,32 +33,40 @@ class RateLimiter:
 
     def hit(self, scope: str, ident: str, limit: Optional[int]) -> None:
         """Count one request for ``scope``/``ident``; raise 429 past ``limit`` (falsy = no limit)."""
-        if not limit:
+        self.hit_many([(scope, ident, limit)])
+
+    def hit_many(self, hits: list[tuple[str, str, Optional[int]]]) -> None:
+        """Count one request in each ``(scope, ident, limit)``, in one Redis round trip."""
+        hits = [h for h in hits if h[2]]
+        if not hits:
             return
         now = time.time()
         window = int(now // self.window_s)
-        key = f"{self._prefix}{scope}:{ident}:{window}"
         try:
-            pipe = self._redis.pipeline(transaction=True)
-            pipe.incr(key)
-            pipe.expire(key, self.window_s + 1)  # +1: never expire before the window ends
-            count = pipe.execute()[0]
+            pipe = self._redis.pipeline(transaction=False)
+            for scope, ident, _ in hits:
+                key = f"{self._prefix}{scope}:{ident}:{window}"
+                pipe.incr(key)
+                pipe.expire(key, self.window_s + 1)  # +1: never expire before the window ends
+            counts = pipe.execute()[::2]
         except Exception:
             # Fail open: a Redis blip should not take the whole API down; the
             # services still have their own limits (login attempts, quotas).
             log.warning("rate limiter unavailable; request let through", exc_info=True)
             return
-        if count > limit:
-            retry_after = max(1, math.ceil((window + 1) * self.window_s - now))
-            raise RateLimited(f"Too many requests for this {scope}; retry after {retry_after} s.",
-                              retry_after=retry_after)
+        for (scope, _, limit), count in zip(hits, counts):
+            if count > limit:
+                retry_after = max(1, math.ceil((window + 1) * self.window_s - now))
+                raise RateLimited(f"Too many requests for this {scope}; retry after {retry_after} s.",
+                                  retry_after=retry_after)
 
     def check_request(self) -> None:
-        """Apply the per-IP limit, then the per-tenant limit if the caller has a valid token."""
+        """Apply the per-IP limit and, if the caller has a valid token, the per-tenant limit."""
         if request.path in EXEMPT_PATHS:
             return
-        self.hit("ip", request.remote_addr or "-", self.per_ip)
+        hits = [("ip", request.remote_addr or "-", self.per_ip)]
         if self.per_tenant:
             principal = optional_principal()
             if principal is not None:
-                self.hit("tenant", principal.tenant_id, self.per_tenant)
+                hits.append(("tenant", principal.tenant_id, self.per_tenant))
+        self.hit_many(hits)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 import time
 from copy import deepcopy
 from dataclasses import dataclass, field
@@ -30,6 +31,9 @@ _STRING_CLAIMS = ("sub", "tenant_id", "org_role", "plan_tier", "jti")
 _UNSET = object()
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+VERIFIED_CACHE_SIZE = 10_000  # tokens whose signature was checked, kept until they expire
 
 
 @dataclass(frozen=True)
@@ -68,9 +72,38 @@ class TokenVerifier:
         self._keys: dict[str, Any] = {}
         self._fetched_at = float("-inf")
         self._lock = threading.Lock()
+        self._verified: "OrderedDict[str, dict]" = OrderedDict()
 
     def verify(self, token: str) -> Principal:
-        """Return the :class:`Principal` of ``token`` or raise :class:`InvalidToken`."""
+        """Return the :class:`Principal` of ``token`` or raise :class:`InvalidToken`.
+
+        A token verified before is taken from a small in-process cache until it
+        expires (parsing and RSA-verifying it again costs ~0.4 ms a request);
+        revocation is still checked in Redis on every request.
+        """
+        claims = self._cached_claims(token)
+        if claims is None:
+            claims = self._verify_signature(token)
+            self._remember(token, claims)
+        if self._is_revoked(claims["jti"]):
+            raise InvalidToken("Access token revoked.")
+        return Principal(user_id=claims["sub"], tenant_id=claims["tenant_id"], org_role=claims["org_role"],
+                         plan_tier=claims["plan_tier"], jti=claims["jti"], exp=int(claims["exp"]), token=token)
+
+    def _cached_claims(self, token: str) -> Optional[dict]:
+        with self._lock:
+            claims = self._verified.get(token)
+        if claims is not None and claims["exp"] > time.time() + self._leeway_s:
+            return claims
+        return None
+
+    def _remember(self, token: str, claims: dict) -> None:
+        with self._lock:
+            self._verified[token] = claims
+            if len(self._verified) > VERIFIED_CACHE_SIZE:
+                self._verified.popitem(last=False)
+
+    def _verify_signature(self, token: str) -> dict:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -89,10 +122,7 @@ class TokenVerifier:
             raise InvalidToken("Invalid access token.") from None
         if not all(isinstance(claims[c], str) and claims[c] for c in _STRING_CLAIMS):
             raise InvalidToken("Invalid access token.")
-        if self._is_revoked(claims["jti"]):
-            raise InvalidToken("Access token revoked.")
-        return Principal(user_id=claims["sub"], tenant_id=claims["tenant_id"], org_role=claims["org_role"],
-                         plan_tier=claims["plan_tier"], jti=claims["jti"], exp=int(claims["exp"]), token=token)
+        return claims
 
     def _is_revoked(self, jti: str) -> bool:
         try:

@@ -42,11 +42,31 @@ def app_role_password(config: dict) -> str:
     return parse_dsn(config["postgres"]["app_dsn"]).get("password", "")
 
 
+class TenantScopedDatabase(PooledPostgresqlDatabase):
+    """A pooled database whose BEGIN also sets the row-level-security tenant.
+
+    ``begin_scoped(tenant_id)`` sends ``BEGIN; SELECT set_config(...)`` as one
+    statement: one round trip fewer on every unit of work (they are ~0.2 ms
+    each here, and a read is only four of them).
+    """
+
+    def begin_scoped(self, tenant_id: str | None) -> None:
+        """Make the next BEGIN on this thread's connection scope to ``tenant_id``."""
+        self._state.pending_tenant = tenant_id or ""
+
+    def begin(self, *args, **kwargs) -> None:
+        tenant = getattr(self._state, "pending_tenant", None)
+        if tenant is None:
+            return super().begin(*args, **kwargs)
+        self._state.pending_tenant = None
+        self.cursor().execute("BEGIN; SELECT set_config('careeros.tenant_id', %s, true)", (tenant,))
+
+
 def make_database(config: dict, service: str) -> PooledPostgresqlDatabase:
     """The Peewee database a service process uses (pooled, as careeros_app)."""
     kwargs = connect_kwargs(config, service)
     dbname = kwargs.pop("dbname")
-    return PooledPostgresqlDatabase(
+    return TenantScopedDatabase(
         dbname,
         max_connections=int(config["postgres"]["pool_size"]),
         stale_timeout=300,

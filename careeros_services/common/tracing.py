@@ -17,6 +17,7 @@ Receiving side::
 """
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 from typing import Iterable, Mapping, Optional, Union
@@ -91,8 +92,9 @@ def configure_tracing(service: str, mode: str = "off",
             _provider.add_span_processor(extra_processor)
 
 
+@functools.lru_cache(maxsize=None)
 def tracer(name: str) -> trace.Tracer:
-    """A tracer from the global provider (a no-op one until configure_tracing runs)."""
+    """A tracer from the global provider (cached: get_tracer is not free on a hot path)."""
     return trace.get_tracer(name)
 
 
