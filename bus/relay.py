@@ -181,6 +181,9 @@ class OutboxRelay:
 
     def _loop(self, stop: threading.Event) -> None:
         while not stop.is_set():
+            # Before publishing too: during a broker outage the pass blocks, and
+            # that is when a growing backlog must be visible.
+            _metrics().OUTBOX_BACKLOG.labels(self.service).set(self.backlog())
             self.publish_pending()
             _metrics().OUTBOX_BACKLOG.labels(self.service).set(self.backlog())
             self.cleanup()

@@ -21,6 +21,7 @@ from bus.consumer import EventConsumer
 from bus.dlq import DeadLetters
 from bus.relay import OutboxRelay
 from bus.store import ServiceStore
+from careeros_services import cli
 from careeros_services.common import infra
 from tests.bus.demo import EVENT, DemoService, payload
 
@@ -88,6 +89,11 @@ def test_committed_events_arrive_once_in_per_aggregate_order(env):
     consumer = make_consumer(cfg, demo)
     try:
         consume_until(consumer, lambda: len(demo.effects()) >= 200)
+        consumer._last_lag = 0.0  # report now rather than in 5 s
+        consumer._maybe_report_lag()
+        lags = [REGISTRY.get_sample_value("careeros_consumer_lag", {
+            "group": consumer.group, "topic": consumer.topics[0], "partition": str(p)}) for p in range(3)]
+        assert lags == [0.0, 0.0, 0.0]  # everything consumed, per partition
         # A redelivered event (same envelope) changes nothing.
         raw = Producer(kafka.producer_config(cfg))
         raw.produce(kafka.topics_for(cfg, [EVENT])[0], json.dumps(sent[0]).encode(), key=b"agg-0")
@@ -206,7 +212,10 @@ def test_writes_committed_while_the_broker_is_down_arrive_after_it_returns(env):
             time.sleep(0.1)
         kafka.stop_process(broker)  # memory-only: everything on it is gone
         while_down = publish(store, 50)
-        time.sleep(1.0)
+        deadline = time.monotonic() + 15
+        while REGISTRY.get_sample_value("careeros_outbox_backlog", {"service": "busdemo"}) != 50:
+            assert time.monotonic() < deadline, "the backlog metric did not show the stuck rows"
+            time.sleep(0.2)
         assert unsent(store) == 50
         broker = kafka.start_embedded_broker(port)
         deadline = time.monotonic() + 60
@@ -238,7 +247,7 @@ def read_all(cfg: dict, topic: str, expect: int, timeout_s: float = 30) -> list:
     return messages
 
 
-def test_failing_handler_goes_to_dlq_then_replay_processes_it_once(env, capsys):
+def test_failing_handler_goes_to_dlq_then_replay_processes_it_once(env, capsys, monkeypatch):
     cfg, store, demo = env
     demo.failing_names = {"poison"}
     good = publish(store, 2)
@@ -265,6 +274,14 @@ def test_failing_handler_goes_to_dlq_then_replay_processes_it_once(env, capsys):
         dead_letters = DeadLetters(cfg)
         listed = [e.summary() for e in dead_letters.read()]
         assert [e["event_id"] for e in listed] == [poison["id"]]
+        # The operator's view of the same thing: `careeros dlq list` and `show`.
+        monkeypatch.setenv("KAFKA_TOPIC_PREFIX", cfg["kafka"]["topic_prefix"])
+        cli.main(["dlq", "list"])
+        [line] = capsys.readouterr().out.strip().splitlines()
+        assert json.loads(line)["event_id"] == poison["id"] and json.loads(line)["attempts"] == "3"
+        cli.main(["dlq", "show", listed[0]["ref"]])
+        shown = json.loads(capsys.readouterr().out)
+        assert json.loads(shown["value"])["id"] == poison["id"] and shown["original_topic"] == topic
 
         demo.failing_names.clear()  # the fix is deployed
         assert dead_letters.replay_all() == 1

@@ -253,6 +253,22 @@ def test_engineers_can_drive_the_services_over_nameko_rpc(api, platform, platfor
     assert "password_hash" not in json.dumps(data["user"])
 
 
+def test_every_process_kind_serves_prometheus_metrics(api, platform, platform_env):
+    register(api)  # traffic through gRPC, the outbox, the relay and the consumer
+    import requests
+    expected = {"CAREEROS_METRICS_GRPC": "careeros_rpc_latency_seconds",
+                "CAREEROS_METRICS_NAMEKO": "careeros_events_consumed_total",
+                "CAREEROS_METRICS_RELAY": "careeros_outbox_backlog"}
+    deadline = time.monotonic() + 30
+    for env_name, metric in expected.items():
+        while True:
+            text = requests.get(f"http://127.0.0.1:{platform_env[env_name]}/metrics", timeout=5).text
+            if metric in text:
+                break
+            assert time.monotonic() < deadline, f"{metric} never appeared on {env_name}"
+            time.sleep(0.5)
+
+
 def test_health_readiness_and_metrics(api, platform):
     base = platform.base_url.rsplit("/api/v1", 1)[0]
     import requests
