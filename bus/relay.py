@@ -12,7 +12,6 @@ those rows; consumers deduplicate by event id, so the effect is once.
 """
 from __future__ import annotations
 
-import json
 import logging
 import select
 import threading

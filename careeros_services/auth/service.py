@@ -39,7 +39,7 @@ from bus.store import ServiceStore
 from careeros_services.auth import domain, persistence
 from careeros_services.auth.persistence import AuthRepository, EmailTaken
 from careeros_services.common.errors import (Conflict, DomainError, NotFound, RateLimited, Unauthenticated,
-                                             Unavailable, ValidationFailed)
+                                             Unavailable, ValidationFailed, require_uuids)
 
 log = logging.getLogger(__name__)
 
@@ -66,19 +66,6 @@ def _invalid_credentials() -> Unauthenticated:
 
 def _invalid_refresh() -> Unauthenticated:
     return Unauthenticated("The refresh token is not valid.", code="invalid_refresh_token")
-
-
-def _check_ids(**values: Any) -> list[str]:
-    """The values as canonical UUID strings; ValidationFailed names those that are not UUIDs."""
-    errors, ids = {}, []
-    for name, value in values.items():
-        try:
-            ids.append(str(uuid.UUID(str(value))))
-        except ValueError:
-            errors[name] = ["must be a UUID"]
-    if errors:
-        raise ValidationFailed("The caller is not identified.", fields=errors, code="invalid_caller")
-    return ids
 
 
 class AuthService:
@@ -252,7 +239,7 @@ class AuthService:
 
     def get_me(self, user_id: str, tenant_id: str) -> dict:
         """The user as a member of the tenant: ``NotFound(code="user_not_found")`` when not a member."""
-        user_id, tenant_id = _check_ids(user_id=user_id, tenant_id=tenant_id)
+        user_id, tenant_id = require_uuids(user_id=user_id, tenant_id=tenant_id)
         with self.store.transaction(tenant_id) as tx:
             repo = AuthRepository(tx.db)
             role = repo.role_in(tenant_id, user_id)

@@ -59,3 +59,21 @@ ALL_ERRORS = (ValidationFailed, Unauthenticated, Forbidden, NotFound, Conflict, 
               Unavailable, DomainError)
 
 BY_GRPC_STATUS = {cls.grpc_status: cls for cls in reversed(ALL_ERRORS)}
+
+
+def require_uuids(**values: object) -> list[str]:
+    """The values as canonical UUID strings, in order; ValidationFailed names those that are not.
+
+    Services call it on the caller's ids before they reach SQL.
+    """
+    import uuid
+
+    errors, ids = {}, []
+    for name, value in values.items():
+        try:
+            ids.append(str(uuid.UUID(str(value))))
+        except ValueError:
+            errors[name] = ["must be a UUID"]
+    if errors:
+        raise ValidationFailed("The caller is not identified.", fields=errors, code="invalid_caller")
+    return ids

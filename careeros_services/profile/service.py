@@ -7,13 +7,12 @@ caller's ``(tenant_id, user_id)`` and there is no parameter naming anyone else.
 """
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
 from datetime import datetime, timezone
 
 from bus.handlers import EventHandlingService, handles
 from bus.store import ServiceStore, Transaction
-from careeros_services.common.errors import Conflict, NotFound, ValidationFailed
+from careeros_services.common.errors import Conflict, NotFound, require_uuids
 from careeros_services.profile import domain, persistence
 from careeros_services.profile.persistence import ProfileRepository
 
@@ -29,19 +28,6 @@ class _LostRace(Exception):
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _check_caller(tenant_id: str, user_id: str) -> tuple[str, str]:
-    """Normalise the caller's ids; refuse what is not a UUID before it reaches SQL."""
-    errors, ids = {}, []
-    for name, value in (("tenant_id", tenant_id), ("user_id", user_id)):
-        try:
-            ids.append(str(uuid.UUID(str(value))))
-        except ValueError:
-            errors[name] = ["must be a UUID"]
-    if errors:
-        raise ValidationFailed("The caller is not identified.", fields=errors, code="invalid_caller")
-    return ids[0], ids[1]
 
 
 def _not_found() -> NotFound:
@@ -78,7 +64,7 @@ class ProfileService(EventHandlingService):
         profile is made from auth's ``user.registered`` event and may lag the
         registration by the event's trip.
         """
-        tenant_id, user_id = _check_caller(tenant_id, user_id)
+        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
         with self.store.transaction(tenant_id) as tx:
             profile = ProfileRepository(tx.db).get(tenant_id, user_id)
         if profile is None:
@@ -94,7 +80,7 @@ class ProfileService(EventHandlingService):
         in the same transaction; a patch that changes nothing writes nothing.
         A concurrent change is retried once, then reported as ``Conflict``.
         """
-        tenant_id, user_id = _check_caller(tenant_id, user_id)
+        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
         for _attempt in range(2):
             try:
                 return self._update_once(tenant_id, user_id, patch)

@@ -56,20 +56,3 @@ class AuthServicer(auth_pb2_grpc.AuthServicer):
 def registration(config: dict) -> tuple[Callable, AuthServicer, str]:
     """What ``grpc_support.serve`` needs to host auth: (add function, servicer, full service name)."""
     return auth_pb2_grpc.add_AuthServicer_to_server, AuthServicer(build(config)), SERVICE_NAME
-
-
-def main() -> None:
-    """Serve auth alone (``python -m careeros_services.auth.entrypoints.grpc_server``)."""
-    from careeros_services.common import grpc_support
-    from careeros_services.common.bootstrap import configure_process
-    from careeros_services.common.config import load_config
-
-    config = load_config()
-    configure_process(config, "auth", "grpc")
-    server = grpc_support.serve([registration(config)], config["grpc"]["bind"],
-                                workers=int(config["grpc"]["workers"]))
-    server.wait_for_termination()
-
-
-if __name__ == "__main__":
-    main()
