@@ -26,6 +26,7 @@ setup: $(STAMP)
 
 ## Benchmarks (print figures; see bench/README.md)
 bench: $(STAMP)
+	command -v wrk >/dev/null || apt-get install -y -q wrk
 	$(PY) bench/gateway_bench.py
 	$(PY) bench/pipeline_bench.py
 
