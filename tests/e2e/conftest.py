@@ -5,20 +5,23 @@ keep it apart from the other tests and from a developer's `make run`.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 import requests
 
-from careeros_services import supervisor
+from careeros_services import registry, supervisor
 from careeros_services.common import db as dbmod
 
-VHOST = "careeros_test"
+# Overridable so that two test runs on one machine (parallel work trees) stay apart.
+VHOST = os.environ.get("CAREEROS_E2E_VHOST", "careeros_test")
+DB_PREFIX = os.environ.get("CAREEROS_E2E_PREFIX", "careeros_e2e_")
 
 
 @pytest.fixture(scope="session")
 def platform_env(kafka_broker) -> dict:
-    return supervisor.isolated_env(kafka_broker, "careeros_e2e_", VHOST, CAREEROS_LOGIN_MAX_FAILURES="3")
+    return supervisor.isolated_env(kafka_broker, DB_PREFIX, VHOST, CAREEROS_LOGIN_MAX_FAILURES="3")
 
 
 @pytest.fixture(scope="session")
@@ -26,7 +29,7 @@ def platform(platform_env, tmp_path_factory):
     """Start every process kind; stop them all at the end of the session."""
     supervisor.ensure_vhost(VHOST)
     config = supervisor.config_with(platform_env)
-    for service in ("auth", "profile"):
+    for service in registry.SERVICES:
         dbmod.drop_database(config, service)
     running = supervisor.Platform(config, log_dir=Path(tmp_path_factory.mktemp("platform-logs")),
                                   env=platform_env)
