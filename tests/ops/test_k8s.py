@@ -21,6 +21,7 @@ import importlib.util
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -253,7 +254,7 @@ def test_commands_are_real_entry_points(overlay, capsys):
             services = option(args, "--services")
             if services:
                 assert set(services.split(",")) <= set(registry.SERVICES)
-                assert obj["metadata"]["name"] == f"{services}-{kind}"
+                assert obj["metadata"]["name"] == f"{services.replace('_', '-')}-{kind}"
             if kind == "grpc":
                 assert option(args, "--bind") == "0.0.0.0:50051"
         elif args[0] == "nameko":
@@ -263,7 +264,8 @@ def test_commands_are_real_entry_points(overlay, capsys):
             assert modules
             for module in modules:
                 assert importlib.util.find_spec(module) is not None, module
-            assert modules == [registry.SERVICES[obj["metadata"]["name"].split("-")[0]].nameko_module]
+            service = obj["metadata"]["name"].rsplit("-", 1)[0].replace("-", "_")
+            assert modules == [registry.SERVICES[service].nameko_module]
         else:
             assert args[0] == "gunicorn" and kind == "gateway"
             assert option(args, "--bind") == "0.0.0.0:8000"
@@ -274,7 +276,7 @@ def test_commands_are_real_entry_points(overlay, capsys):
         assert mounts["/app/config.yaml"]["subPath"] == "config.yaml"
         seen.add(obj["metadata"]["name"])
     capsys.readouterr()
-    expected = {"gateway", "careeros-setup"} | {f"{s}-{k}" for s in registry.SERVICES
+    expected = {"gateway", "careeros-setup"} | {f"{s.replace('_', '-')}-{k}" for s in registry.SERVICES
                                                  for k in ("grpc", "nameko", "relay")}
     assert seen == expected
 
@@ -449,3 +451,11 @@ def test_readme_documents_overlays():
     for needle in ("kubectl kustomize k8s/overlays/dev", "kubectl apply -k k8s/overlays/prod",
                    "careeros-setup", "HorizontalPodAutoscaler", "NetworkPolicy", "k8s/crds"):
         assert needle in readme, needle
+
+
+def test_generated_manifests_are_current():
+    """scripts/gen-k8s.py owns the per-service files, topics, HPAs and PDBs: a new
+    service or event type without a run of it fails here, naming the stale files."""
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen-k8s.py"), "--check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
