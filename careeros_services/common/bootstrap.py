@@ -29,4 +29,5 @@ def configure_process(config: dict, service: str, kind: str) -> None:
     tracing.configure_tracing(f"careeros-{kind}", "off" if mode in (False, None, "") else str(mode))
     port = int(obs.get("metrics_ports", {}).get(kind, 0) or 0)
     if port:
-        metrics.start_metrics_server(port)
+        # 127.0.0.1 on a laptop; containers set 0.0.0.0 so Prometheus and probes reach it.
+        metrics.start_metrics_server(port, str(obs.get("metrics_host") or "127.0.0.1"))
