@@ -1,0 +1,215 @@
+"""Payment providers behind one interface, and webhook signatures.
+
+``SandboxProvider`` (the default) is embedded and deterministic; ``StripeProvider``
+speaks to Stripe (or a Stripe-protocol server such as localstripe) with the
+official ``stripe`` client. Every charge and refund carries an idempotency key
+derived from our own ids, so repeating a call after a crash does not pay twice.
+
+Webhooks from both are signed with Stripe's scheme: header
+``Stripe-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>``;
+the sandbox uses its own secret.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass
+from typing import Optional, Protocol
+
+from careeros_services.common.errors import DomainError, Unauthenticated, ValidationFailed
+
+SIGNATURE_TOLERANCE_S = 300
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    status: str                    # succeeded | declined | retryable
+    provider_payment_id: str
+    failure_code: str = ""
+    failure_message: str = ""
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "succeeded"
+
+
+class ProviderUnavailable(DomainError):
+    code, status, grpc_status, title = "payment_provider_unavailable", 503, "UNAVAILABLE", "Payment provider unavailable"
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    def charge(self, *, amount_minor: int, currency: str, payment_method: str, idempotency_key: str,
+               attempt: int, metadata: dict) -> ChargeResult: ...
+
+    def refund(self, *, provider_payment_id: str, amount_minor: int, idempotency_key: str) -> str: ...
+
+    def verify_webhook(self, payload: bytes, signature_header: str, now: Optional[float] = None) -> dict: ...
+
+
+# --- signatures -------------------------------------------------------------------------------
+
+
+def sign(payload: bytes, secret: str, timestamp: Optional[int] = None) -> str:
+    """A ``Stripe-Signature`` header value for ``payload``."""
+    t = int(timestamp if timestamp is not None else time.time())
+    mac = hmac.new(secret.encode(), b"%d." % t + payload, hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
+
+
+class InvalidSignature(Unauthenticated):
+    code = "invalid_signature"
+
+
+def verify(payload: bytes, header: str, secret: str, now: Optional[float] = None,
+           tolerance_s: int = SIGNATURE_TOLERANCE_S) -> dict:
+    """Check a ``Stripe-Signature`` header and return the parsed event (or InvalidSignature).
+
+    Any ``v1`` entry may match (secret rotation sends several); the timestamp
+    must be within ``tolerance_s`` (replay protection); the comparison is constant-time.
+    """
+    parts: dict[str, list[str]] = {}
+    for item in (header or "").split(","):
+        key, _, value = item.strip().partition("=")
+        parts.setdefault(key, []).append(value)
+    try:
+        t = int(parts.get("t", [""])[0])
+    except ValueError:
+        raise InvalidSignature("The webhook signature header is malformed.") from None
+    now = time.time() if now is None else now
+    if abs(now - t) > tolerance_s:
+        raise InvalidSignature("The webhook signature is too old (or from the future).")
+    expected = hmac.new(secret.encode(), b"%d." % t + payload, hashlib.sha256).hexdigest()
+    if not any(hmac.compare_digest(expected, candidate) for candidate in parts.get("v1", [])):
+        raise InvalidSignature("The webhook signature does not match.")
+    try:
+        event = json.loads(payload)
+    except ValueError:
+        raise ValidationFailed("The webhook body is not JSON.", fields={"body": ["must be JSON"]}) from None
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
+        raise ValidationFailed("The webhook is not an event.", fields={"body": ["must have id and type"]})
+    return event
+
+
+# --- sandbox ----------------------------------------------------------------------------------
+
+# Deterministic test cards (Stripe's numbers and payment-method ids where they exist).
+SANDBOX_SUCCEEDS = frozenset({"pm_card_visa", "4242424242424242", "pm_card_mastercard", "5555555555554444"})
+SANDBOX_DECLINES = frozenset({"pm_card_chargeDeclined", "4000000000000002",
+                              "pm_card_chargeCustomerFail", "4000000000000341"})
+# Fails with a retryable error on the first attempt of a payment, succeeds on later attempts.
+SANDBOX_RETRY = frozenset({"pm_card_retry", "4000000000000119"})
+SANDBOX_CARDS = SANDBOX_SUCCEEDS | SANDBOX_DECLINES | SANDBOX_RETRY
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+class SandboxProvider:
+    """An embedded provider with deterministic outcomes; ids derive from idempotency keys,
+    so a repeated call returns the same payment (as Stripe's Idempotency-Key does)."""
+
+    name = "sandbox"
+
+    def __init__(self, webhook_secret: str):
+        self.webhook_secret = webhook_secret
+
+    def charge(self, *, amount_minor: int, currency: str, payment_method: str, idempotency_key: str,
+               attempt: int, metadata: dict) -> ChargeResult:
+        if payment_method not in SANDBOX_CARDS:
+            raise ValidationFailed("Unknown sandbox payment method.",
+                                   fields={"payment_method": [f"must be one of {', '.join(sorted(SANDBOX_CARDS))}"]})
+        payment_id = f"sbx_pi_{_digest(idempotency_key)}"
+        if payment_method in SANDBOX_DECLINES:
+            return ChargeResult("declined", payment_id, "card_declined", "Your card was declined.")
+        if payment_method in SANDBOX_RETRY and attempt <= 1:
+            return ChargeResult("retryable", payment_id, "processing_error", "Try again later.")
+        return ChargeResult("succeeded", payment_id)
+
+    def refund(self, *, provider_payment_id: str, amount_minor: int, idempotency_key: str) -> str:
+        return f"sbx_re_{_digest(idempotency_key)}"
+
+    def verify_webhook(self, payload: bytes, signature_header: str, now: Optional[float] = None) -> dict:
+        return verify(payload, signature_header, self.webhook_secret, now)
+
+    def check_payment_method(self, payment_method: str) -> None:
+        if payment_method not in SANDBOX_CARDS:
+            raise ValidationFailed("Unknown sandbox payment method.",
+                                   fields={"payment_method": [f"must be one of {', '.join(sorted(SANDBOX_CARDS))}"]})
+
+
+# --- Stripe -----------------------------------------------------------------------------------
+
+
+class StripeProvider:
+    """PaymentIntents (confirmed at once) and Refunds through the official client."""
+
+    name = "stripe"
+
+    def __init__(self, api_key: str, webhook_secret: str, api_base: Optional[str] = None):
+        import stripe
+
+        self.webhook_secret = webhook_secret
+        http = stripe.RequestsClient() if api_base else None
+        self.client = stripe.StripeClient(api_key, base_addresses={"api": api_base} if api_base else None,
+                                          http_client=http, max_network_retries=0)
+        self._stripe = stripe
+
+    def charge(self, *, amount_minor: int, currency: str, payment_method: str, idempotency_key: str,
+               attempt: int, metadata: dict) -> ChargeResult:
+        stripe = self._stripe
+        try:
+            intent = self.client.v1.payment_intents.create(
+                params={"amount": amount_minor, "currency": currency.lower(), "payment_method": payment_method,
+                        "confirm": True, "metadata": {k: str(v) for k, v in metadata.items()},
+                        "payment_method_types": ["card"]},
+                options={"idempotency_key": idempotency_key})
+        except stripe.CardError as exc:  # a decline: 402 with the intent id in the error
+            error = exc.error
+            intent_id = getattr(getattr(error, "payment_intent", None), "id", None) or ""
+            code = getattr(error, "decline_code", None) or getattr(error, "code", None) or "card_declined"
+            status = "retryable" if code in ("processing_error", "rate_limit") else "declined"
+            return ChargeResult(status, intent_id or f"failed:{idempotency_key}", code, str(exc.user_message or exc))
+        except stripe.InvalidRequestError as exc:
+            raise ValidationFailed("The payment was refused by the provider.",
+                                   fields={"payment_method": [str(exc.user_message or exc)]}) from None
+        except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
+            return ChargeResult("retryable", f"failed:{idempotency_key}", "provider_unavailable", str(exc))
+        if intent.status == "succeeded":
+            return ChargeResult("succeeded", intent.id)
+        if intent.status in ("processing", "requires_action"):
+            return ChargeResult("retryable", intent.id, intent.status, "payment not completed")
+        return ChargeResult("declined", intent.id, "card_declined", "payment not completed")
+
+    def refund(self, *, provider_payment_id: str, amount_minor: int, idempotency_key: str) -> str:
+        stripe = self._stripe
+        try:
+            refund = self.client.v1.refunds.create(
+                params={"payment_intent": provider_payment_id, "amount": amount_minor},
+                options={"idempotency_key": idempotency_key})
+        except (stripe.APIConnectionError, stripe.APIError) as exc:
+            raise ProviderUnavailable(f"refund failed: {exc}") from None
+        return refund.id
+
+    def verify_webhook(self, payload: bytes, signature_header: str, now: Optional[float] = None) -> dict:
+        return verify(payload, signature_header, self.webhook_secret, now)
+
+    def check_payment_method(self, payment_method: str) -> None:
+        if not payment_method.startswith("pm_"):
+            raise ValidationFailed("Bad payment method.", fields={"payment_method": ["must be a Stripe pm_ id"]})
+
+
+def make_provider(name: str, config: dict) -> PaymentProvider:
+    """The provider named ``name`` from the ``billing.providers`` config."""
+    providers = config.get("providers", {})
+    if name == "sandbox":
+        return SandboxProvider(str(providers.get("sandbox", {}).get("webhook_secret") or "whsec_sandbox"))
+    if name == "stripe":
+        conf = providers.get("stripe", {})
+        return StripeProvider(str(conf.get("api_key") or ""), str(conf.get("webhook_secret") or ""),
+                              str(conf.get("api_base") or "") or None)
+    raise ValidationFailed("Unknown payment provider.", fields={"provider": ["must be sandbox or stripe"]})
