@@ -54,6 +54,9 @@ class Profile:
     skills: list[dict] = field(default_factory=list)   # [{"name": str, "level": 1..5}]
     interests: list[str] = field(default_factory=list)
     learning_pace: str = DEFAULT_PACE
+    # {skill name casefolded: {"level", "source", "roadmap_id", "evidence": [{kind, id}], "at"}}:
+    # why the platform (not the learner) added or raised a skill.
+    skill_evidence: dict = field(default_factory=dict)
     version: int = 1
     created_at: Optional[datetime] = None
     updated_at: Optional[datetime] = None
@@ -71,6 +74,7 @@ class Profile:
             "skills": [dict(s) for s in self.skills],
             "interests": list(self.interests),
             "learning_pace": self.learning_pace,
+            "skill_evidence": {k: dict(v) for k, v in self.skill_evidence.items()},
             "version": self.version,
             "created_at": _iso_utc(self.created_at),
             "updated_at": _iso_utc(self.updated_at),
@@ -118,6 +122,34 @@ def apply_patch(profile: Profile, patch: dict) -> tuple[Profile, list[str]]:
     if not changed:
         return profile, []
     return replace(profile, **{name: values[name] for name in changed}), changed
+
+
+def raise_skill(profile: Profile, name: str, level: int, evidence: dict) -> tuple[Profile, bool]:
+    """Add a skill proved elsewhere (a roadmap milestone), or raise its level; never lower it.
+
+    ``evidence`` (where the proof is) is kept per skill. Returns ``(profile, changed)``;
+    a skill already held at that level or higher changes nothing.
+    """
+    errors: dict[str, list[str]] = {}
+    clean = _text("skill_name", name, errors, max_len=MAX_SKILL_NAME, min_len=1)
+    lvl = _int_in("level", level, errors, SKILL_LEVELS)
+    if errors:
+        raise ValidationFailed("The achieved skill is invalid.", fields=errors)
+    key = clean.casefold()
+    skills = [dict(s) for s in profile.skills]
+    for skill in skills:
+        if skill["name"].casefold() == key:
+            if skill["level"] >= lvl:
+                return profile, False
+            skill["level"] = lvl
+            break
+    else:
+        if len(skills) >= MAX_SKILLS:
+            raise ValidationFailed("The profile has no room for another skill.",
+                                   fields={"skills": [f"must have at most {MAX_SKILLS} skills"]})
+        skills.append({"name": clean, "level": lvl})
+    cited = {**profile.skill_evidence, key: {**evidence, "level": lvl}}
+    return replace(profile, skills=skills, skill_evidence=cited), True
 
 
 # --- field parsers: return the normalised value or _INVALID after recording errors ---------

@@ -32,6 +32,7 @@ class ProfileRecord(peewee.Model):
     skills = BinaryJSONField(default=list)
     interests = BinaryJSONField(default=list)
     learning_pace = peewee.TextField(default="steady")
+    skill_evidence = BinaryJSONField(default=dict)
     version = peewee.BigIntegerField(default=1)
     created_at = DateTimeTZField()
     updated_at = DateTimeTZField()
@@ -47,7 +48,7 @@ def bind(database: peewee.Database) -> None:
 
 
 _COLUMNS = ("display_name", "headline", "current_role", "target_role", "years_experience", "skills",
-            "interests", "learning_pace", "version", "created_at", "updated_at")
+            "interests", "learning_pace", "skill_evidence", "version", "created_at", "updated_at")
 
 
 def _to_domain(row: ProfileRecord) -> Profile:

@@ -20,6 +20,7 @@ SERVICE = "profile"
 USER_REGISTERED = "careeros.auth.user.registered.v1"
 PROFILE_CREATED = "careeros.profile.profile.created.v1"
 PROFILE_UPDATED = "careeros.profile.profile.updated.v1"
+MILESTONE_ACHIEVED = "careeros.roadmap.milestone.achieved.v1"
 
 
 class _LostRace(Exception):
@@ -56,6 +57,34 @@ class ProfileService(EventHandlingService):
         if ProfileRepository(tx.db).create_if_absent(profile):
             tx.publish(PROFILE_CREATED, aggregate_id=profile.user_id,
                        payload={"user_id": profile.user_id, "tenant_id": profile.tenant_id})
+
+    @handles(MILESTONE_ACHIEVED)
+    def _on_milestone_achieved(self, tx: Transaction, envelope: dict) -> None:
+        """Add or raise the skill a roadmap milestone proved, citing its evidence.
+
+        Publishes ``profile.updated`` (skills) when the profile changed; a skill
+        already held at that level or higher changes nothing. A lost race
+        raises, and the bus retries the event.
+        """
+        payload = envelope["payload"]
+        if payload["tenant_id"] != envelope["tenant_id"]:
+            raise ValueError("milestone.achieved: payload tenant differs from the envelope's")
+        tenant_id, user_id = payload["tenant_id"], payload["user_id"]
+        repo = ProfileRepository(tx.db)
+        current = repo.get(tenant_id, user_id)
+        if current is None:
+            raise _not_found()
+        evidence = {"source": "roadmap", "roadmap_id": payload["roadmap_id"], "esco_uri": payload["esco_uri"],
+                    "evidence": payload["evidence"], "at": envelope["occurred_at"]}
+        raised, changed = domain.raise_skill(current, payload["skill_name"], payload["level"], evidence)
+        if not changed:
+            return
+        updated = replace(raised, version=current.version + 1, updated_at=_now())
+        if not repo.save(updated, expected_version=current.version):
+            raise _LostRace()
+        tx.publish(PROFILE_UPDATED, aggregate_id=user_id, payload={
+            "user_id": user_id, "tenant_id": tenant_id, "version": updated.version,
+            "changed_fields": ["skills"], "changes": {"skills": updated.skills}})
 
     def get_profile(self, tenant_id: str, user_id: str) -> dict:
         """The caller's own profile.

@@ -356,3 +356,30 @@ def test_tables_force_row_level_security(store):
             " 'learner_profiles')").fetchall())
         assert rows and all(rows.values()) and len(rows) == 8
         assert tx.db.execute_sql("SELECT count(*) FROM roadmaps").fetchone() == (0,)  # no tenant: nothing
+
+
+def test_the_loop_closes_through_the_profile_service(service, catalog, store, fresh_store, ai):
+    from careeros_services.profile.service import PROFILE_UPDATED, ProfileService
+    from careeros_services.roadmap.persistence import RoadmapRepository
+    from tests.profile.support import user_registered
+
+    profiles = ProfileService(fresh_store("profile"))
+    registered = user_registered()
+    profiles.handle_event(registered)
+    learner = {"tenant_id": registered["tenant_id"], "user_id": registered["payload"]["user_id"]}
+    view = create(service, learner)
+    service.handle_event(progress_updated(learner["tenant_id"], learner["user_id"], catalog["python-basics"], 100))
+
+    [achieved] = outbox_rows(store, MILESTONE_ACHIEVED, view["roadmap_id"])
+    assert profiles.handle_event(contracts.validate(achieved)) is True
+    profile = profiles.get_profile(learner["tenant_id"], learner["user_id"])
+    assert {"name": "Python", "level": 2} in profile["skills"]
+    assert profile["skill_evidence"]["python"]["evidence"] == achieved["payload"]["evidence"]
+
+    [updated] = outbox_rows(profiles.store, PROFILE_UPDATED, learner["user_id"])
+    assert service.handle_event(contracts.validate(updated)) is True
+    with store.transaction(learner["tenant_id"]) as tx:
+        seen = RoadmapRepository(tx.db).learner(learner["tenant_id"], learner["user_id"])
+    assert {"name": "Python", "level": 2} in seen.skills
+    create(service, learner)
+    assert ("Python", 2) in [(s.name, s.level) for s in ai.servicer.last_request.known_skills]
