@@ -1,0 +1,1 @@
+"""The tracker service's edges: nameko (RPC, events) and gRPC. Each calls ``service``."""

@@ -1,0 +1,394 @@
+"""The tracker's tables: Peewee models and a repository with domain verbs.
+
+Models are bound to :data:`database_proxy` by the service factory. The
+repository runs on the unit of work's connection (``tx.db``) and names its
+tenant in every tenant-scoped query (row-level security is the second lock).
+Ingestion writes many rows per request, so its verbs are set-based: one
+multi-row ``INSERT .. ON CONFLICT`` per table and batch (``execute_values``),
+never a statement per row.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Iterable, Optional
+
+import peewee
+from playhouse.postgres_ext import ArrayField, BinaryJSONField, DateTimeTZField
+from psycopg2.extras import execute_values
+
+from careeros_services.tracker.domain import CourseStructure, Statement, StatementQuery
+
+database_proxy = peewee.DatabaseProxy()
+
+
+class _Model(peewee.Model):
+    class Meta:
+        database = database_proxy
+
+
+class StatementRecord(_Model):
+    tenant_id = peewee.UUIDField()
+    statement_id = peewee.UUIDField()
+    seq = peewee.BigIntegerField()
+    user_id = peewee.UUIDField()
+    verb = peewee.TextField()
+    activity_id = peewee.TextField()
+    parent_id = peewee.TextField()
+    course_id = peewee.TextField()
+    lesson_id = peewee.TextField()
+    duration_s = peewee.IntegerField()
+    ts = DateTimeTZField()
+    stored = DateTimeTZField()
+    body_hash = peewee.TextField()
+    body = BinaryJSONField()
+
+    class Meta:
+        table_name = "statements"
+        primary_key = peewee.CompositeKey("tenant_id", "statement_id")
+
+
+class LessonProgressRecord(_Model):
+    tenant_id = peewee.UUIDField()
+    user_id = peewee.UUIDField()
+    lesson_id = peewee.TextField()
+    course_id = peewee.TextField()
+    done = peewee.BooleanField()
+    done_at = DateTimeTZField(null=True)
+    time_spent_s = peewee.BigIntegerField()
+    last_activity_at = DateTimeTZField()
+
+    class Meta:
+        table_name = "lesson_progress"
+        primary_key = peewee.CompositeKey("tenant_id", "user_id", "lesson_id")
+
+
+class CourseProgressRecord(_Model):
+    tenant_id = peewee.UUIDField()
+    user_id = peewee.UUIDField()
+    course_id = peewee.TextField()
+    percent = peewee.IntegerField()
+    lessons_done = peewee.IntegerField()
+    lessons_total = peewee.IntegerField()
+    required_done = peewee.BooleanField()
+    completed = peewee.BooleanField()
+    time_spent_s = peewee.BigIntegerField()
+    last_activity_at = DateTimeTZField()
+    revision = peewee.IntegerField()
+    updated_at = DateTimeTZField()
+
+    class Meta:
+        table_name = "course_progress"
+        primary_key = peewee.CompositeKey("tenant_id", "user_id", "course_id")
+
+
+class LearnerDayRecord(_Model):
+    tenant_id = peewee.UUIDField()
+    user_id = peewee.UUIDField()
+    day = peewee.DateField()
+    seconds = peewee.BigIntegerField()
+    statements = peewee.IntegerField()
+
+    class Meta:
+        table_name = "learner_days"
+        primary_key = peewee.CompositeKey("tenant_id", "user_id", "day")
+
+
+class LearnerGoalRecord(_Model):
+    tenant_id = peewee.UUIDField()
+    user_id = peewee.UUIDField()
+    minutes_per_week = peewee.IntegerField()
+    updated_at = DateTimeTZField()
+
+    class Meta:
+        table_name = "learner_goals"
+        primary_key = peewee.CompositeKey("tenant_id", "user_id")
+
+
+class CourseStructureRecord(_Model):
+    course_id = peewee.TextField(primary_key=True)
+    tenant_id = peewee.UUIDField()
+    revision = peewee.IntegerField()
+    lessons = BinaryJSONField()
+    lesson_ids = ArrayField(peewee.TextField)
+    updated_at = DateTimeTZField()
+
+    class Meta:
+        table_name = "course_structures"
+
+
+class ActivityTenantRecord(_Model):
+    activity_key = peewee.TextField()
+    tenant_id = peewee.UUIDField()
+
+    class Meta:
+        table_name = "activity_tenants"
+        primary_key = peewee.CompositeKey("activity_key", "tenant_id")
+
+
+MODELS = (StatementRecord, LessonProgressRecord, CourseProgressRecord, LearnerDayRecord, LearnerGoalRecord,
+          CourseStructureRecord, ActivityTenantRecord)
+
+
+def bind(database: peewee.Database) -> None:
+    """Point the models at the service's database (called once by the factory)."""
+    database_proxy.initialize(database)
+
+
+@dataclass
+class CourseProgressRow:
+    course_id: str
+    percent: int
+    lessons_done: int
+    lessons_total: int
+    required_done: bool
+    completed: bool
+    time_spent_s: int
+    last_activity_at: datetime
+    revision: int
+
+    def key(self) -> tuple:
+        """What a progress event reports: a change in any of these is a change of progress."""
+        return (self.percent, self.lessons_done, self.lessons_total, self.required_done, self.time_spent_s,
+                self.last_activity_at, self.revision)
+
+
+def _structure_from(row: tuple) -> CourseStructure:
+    course_id, tenant_id, revision, lessons = row
+    return CourseStructure(course_id=course_id, tenant_id=str(tenant_id), revision=revision,
+                           lessons={l["lesson_id"]: l["required"] for l in lessons},
+                           titles={l["lesson_id"]: l.get("title", "") for l in lessons})
+
+
+class TrackerRepository:
+    """The tracker's rows within one unit of work (``TrackerRepository(tx.db)``)."""
+
+    def __init__(self, db: peewee.Database):
+        self.db = db
+
+    def _values(self, sql: str, rows: list[tuple], *, fetch: bool = False, template: Optional[str] = None):
+        cursor = self.db.cursor()
+        return execute_values(cursor, sql, rows, template=template, page_size=max(len(rows), 1), fetch=fetch)
+
+    # --- statements ---------------------------------------------------------------------
+
+    def insert_statements(self, tenant_id: str, statements: list[Statement]) -> set[str]:
+        """Insert statements whose id is new in the tenant; returns the ids inserted now."""
+        rows = [(tenant_id, s.id, s.user_id, s.verb, s.activity_id, s.parent_id, s.course_id, s.lesson_id,
+                 s.duration_s, s.timestamp, s.body_hash, json.dumps(s.body)) for s in statements]
+        inserted = self._values(
+            "INSERT INTO statements (tenant_id, statement_id, user_id, verb, activity_id, parent_id, course_id,"
+            " lesson_id, duration_s, ts, body_hash, body) VALUES %s"
+            " ON CONFLICT (tenant_id, statement_id) DO NOTHING RETURNING statement_id", rows, fetch=True)
+        return {str(row[0]) for row in inserted}
+
+    def stored_hashes(self, tenant_id: str, statement_ids: list[str]) -> dict[str, str]:
+        """``{statement_id: body_hash}`` of stored statements among ``statement_ids``."""
+        if not statement_ids:
+            return {}
+        cursor = self.db.execute_sql(
+            "SELECT statement_id, body_hash FROM statements WHERE tenant_id = %s AND statement_id = ANY(%s::uuid[])",
+            (tenant_id, statement_ids))
+        return {str(sid): h for sid, h in cursor.fetchall()}
+
+    def list_statements(self, tenant_id: str, query: StatementQuery, before_seq: Optional[int],
+                        user_id: Optional[str]) -> list[tuple[int, dict]]:
+        """Up to ``query.limit + 1`` statements, newest stored first, as ``(seq, body)``."""
+        where, params = ["tenant_id = %s"], [tenant_id]
+        if user_id:
+            where.append("user_id = %s")
+            params.append(user_id)
+        if query.verb:
+            where.append("verb = %s")
+            params.append(query.verb)
+        if query.activity:
+            if query.related_activities:
+                # xAPI related_activities: the object or any context activity (parent, grouping, ...)
+                where.append("(activity_id = %s OR jsonb_path_exists(body,"
+                             " '$.context.contextActivities.*[*].id ? (@ == $a)', jsonb_build_object('a', %s::text)))")
+                params += [query.activity, query.activity]
+            else:
+                where.append("activity_id = %s")
+                params.append(query.activity)
+        if query.since:
+            where.append("stored > %s")
+            params.append(query.since)
+        if query.until:
+            where.append("stored <= %s")
+            params.append(query.until)
+        if before_seq is not None:
+            where.append("seq < %s")
+            params.append(before_seq)
+        params.append(query.limit + 1)
+        cursor = self.db.execute_sql(
+            f"SELECT seq, body, stored FROM statements WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT %s",
+            params)
+        out = []
+        for seq, body, stored in cursor.fetchall():
+            body = body if isinstance(body, dict) else json.loads(body)
+            out.append((seq, dict(body, stored=stored)))
+        return out
+
+    # --- read-model updates from new statements -------------------------------------------
+
+    def add_lesson_activity(self, tenant_id: str, user_id: str, rows: list[tuple]) -> None:
+        """Upsert lesson progress: rows of ``(lesson_id, course_id, done, done_at, seconds, last_at)``.
+
+        Done stays done; time adds up; a course id learned later fills an empty one.
+        """
+        if not rows:
+            return
+        self._values(
+            "INSERT INTO lesson_progress AS l (tenant_id, user_id, lesson_id, course_id, done, done_at,"
+            " time_spent_s, last_activity_at) VALUES %s ON CONFLICT (tenant_id, user_id, lesson_id) DO UPDATE SET"
+            " course_id = CASE WHEN l.course_id = '' THEN EXCLUDED.course_id ELSE l.course_id END,"
+            " done = l.done OR EXCLUDED.done,"
+            " done_at = CASE WHEN l.done THEN l.done_at ELSE EXCLUDED.done_at END,"
+            " time_spent_s = l.time_spent_s + EXCLUDED.time_spent_s,"
+            " last_activity_at = GREATEST(l.last_activity_at, EXCLUDED.last_activity_at)",
+            [(tenant_id, user_id, *row) for row in rows],
+            template="(%s, %s, %s, %s, %s, %s::timestamptz, %s, %s)")
+
+    def add_days(self, tenant_id: str, user_id: str, days: dict[date, tuple[int, int]]) -> None:
+        """Add ``{day: (seconds, statements)}`` to the learner's active days."""
+        if not days:
+            return
+        self._values(
+            "INSERT INTO learner_days AS d (tenant_id, user_id, day, seconds, statements) VALUES %s"
+            " ON CONFLICT (tenant_id, user_id, day) DO UPDATE SET seconds = d.seconds + EXCLUDED.seconds,"
+            " statements = d.statements + EXCLUDED.statements",
+            [(tenant_id, user_id, day, s, n) for day, (s, n) in days.items()])
+
+    def note_activity_tenant(self, tenant_id: str, keys: Iterable[str]) -> None:
+        """Remember that ``tenant_id`` has activity on these course/lesson keys (global index)."""
+        rows = [(key, tenant_id) for key in sorted(set(keys))]
+        if rows:
+            self._values("INSERT INTO activity_tenants (activity_key, tenant_id) VALUES %s ON CONFLICT DO NOTHING",
+                         rows)
+
+    def tenants_with_activity(self, keys: list[str]) -> list[str]:
+        cursor = self.db.execute_sql(
+            "SELECT DISTINCT tenant_id FROM activity_tenants WHERE activity_key = ANY(%s) ORDER BY tenant_id",
+            (keys,))
+        return [str(row[0]) for row in cursor.fetchall()]
+
+    # --- course progress -------------------------------------------------------------------
+
+    def done_lessons(self, tenant_id: str, user_id: str, lesson_ids: list[str]) -> set[str]:
+        cursor = self.db.execute_sql(
+            "SELECT lesson_id FROM lesson_progress WHERE tenant_id = %s AND user_id = %s AND done"
+            " AND lesson_id = ANY(%s)", (tenant_id, user_id, lesson_ids))
+        return {row[0] for row in cursor.fetchall()}
+
+    def lesson_rows(self, tenant_id: str, user_id: str, lesson_ids: list[str]) -> dict[str, tuple]:
+        """``{lesson_id: (done, done_at, time_spent_s, last_activity_at)}`` for these lessons."""
+        cursor = self.db.execute_sql(
+            "SELECT lesson_id, done, done_at, time_spent_s, last_activity_at FROM lesson_progress"
+            " WHERE tenant_id = %s AND user_id = %s AND lesson_id = ANY(%s)", (tenant_id, user_id, lesson_ids))
+        return {row[0]: row[1:] for row in cursor.fetchall()}
+
+    def course_progress(self, tenant_id: str, user_id: str, course_id: Optional[str] = None
+                        ) -> list[CourseProgressRow]:
+        sql = ("SELECT course_id, percent, lessons_done, lessons_total, required_done, completed, time_spent_s,"
+               " last_activity_at, revision FROM course_progress WHERE tenant_id = %s AND user_id = %s")
+        params: list = [tenant_id, user_id]
+        if course_id is not None:
+            sql += " AND course_id = %s"
+            params.append(course_id)
+        cursor = self.db.execute_sql(sql + " ORDER BY last_activity_at DESC, course_id", params)
+        return [CourseProgressRow(*row) for row in cursor.fetchall()]
+
+    def save_course_progress(self, tenant_id: str, user_id: str, row: CourseProgressRow) -> None:
+        self.db.execute_sql(
+            "INSERT INTO course_progress AS c (tenant_id, user_id, course_id, percent, lessons_done, lessons_total,"
+            " required_done, completed, time_spent_s, last_activity_at, revision, updated_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())"
+            " ON CONFLICT (tenant_id, user_id, course_id) DO UPDATE SET percent = EXCLUDED.percent,"
+            " lessons_done = EXCLUDED.lessons_done, lessons_total = EXCLUDED.lessons_total,"
+            " required_done = EXCLUDED.required_done, completed = EXCLUDED.completed,"
+            " time_spent_s = EXCLUDED.time_spent_s, last_activity_at = EXCLUDED.last_activity_at,"
+            " revision = EXCLUDED.revision, updated_at = now()",
+            (tenant_id, user_id, row.course_id, row.percent, row.lessons_done, row.lessons_total,
+             row.required_done, row.completed, row.time_spent_s, row.last_activity_at, row.revision))
+
+    def learners_of_course(self, tenant_id: str, course_id: str, lesson_ids: list[str]) -> list[str]:
+        """Learners of the tenant with progress in the course or activity on any of its lessons."""
+        cursor = self.db.execute_sql(
+            "SELECT user_id FROM course_progress WHERE tenant_id = %s AND course_id = %s"
+            " UNION SELECT user_id FROM lesson_progress WHERE tenant_id = %s AND lesson_id = ANY(%s)"
+            " ORDER BY 1", (tenant_id, course_id, tenant_id, lesson_ids))
+        return [str(row[0]) for row in cursor.fetchall()]
+
+    # --- course structures (read model of lms course.published) ---------------------------
+
+    def upsert_structure(self, structure: CourseStructure) -> bool:
+        """Store a structure unless a same or newer revision is already there; True if stored."""
+        lessons = [{"lesson_id": lid, "required": req, "title": structure.titles.get(lid, "")}
+                   for lid, req in structure.lessons.items()]
+        cursor = self.db.execute_sql(
+            "INSERT INTO course_structures AS s (course_id, tenant_id, revision, lessons, lesson_ids, updated_at)"
+            " VALUES (%s, %s, %s, %s, %s, now()) ON CONFLICT (course_id) DO UPDATE SET"
+            " revision = EXCLUDED.revision, lessons = EXCLUDED.lessons, lesson_ids = EXCLUDED.lesson_ids,"
+            " updated_at = now() WHERE s.revision < EXCLUDED.revision RETURNING course_id",
+            (structure.course_id, structure.tenant_id, structure.revision, json.dumps(lessons),
+             list(structure.lessons)))
+        return cursor.fetchone() is not None
+
+    def structures(self, course_ids: Iterable[str]) -> dict[str, CourseStructure]:
+        """Known structures of these courses (own tenant's and the platform's, by RLS)."""
+        ids = sorted(set(course_ids) - {""})
+        if not ids:
+            return {}
+        cursor = self.db.execute_sql(
+            "SELECT course_id, tenant_id, revision, lessons FROM course_structures WHERE course_id = ANY(%s)", (ids,))
+        return {row[0]: _structure_from(row) for row in cursor.fetchall()}
+
+    def courses_of_lessons(self, lesson_ids: Iterable[str]) -> dict[str, str]:
+        """``{lesson_id: course_id}`` for lessons found in a known structure."""
+        ids = sorted(set(lesson_ids) - {""})
+        if not ids:
+            return {}
+        cursor = self.db.execute_sql(
+            "SELECT course_id, lesson_ids FROM course_structures WHERE lesson_ids && %s::text[]", (ids,))
+        wanted, found = set(ids), {}
+        for course_id, lesson_ids_of_course in cursor.fetchall():
+            for lid in lesson_ids_of_course:
+                if lid in wanted:
+                    found[lid] = course_id
+        return found
+
+    # --- learner summary -------------------------------------------------------------------
+
+    def active_days(self, tenant_id: str, user_id: str) -> dict[date, int]:
+        cursor = self.db.execute_sql(
+            "SELECT day, seconds FROM learner_days WHERE tenant_id = %s AND user_id = %s", (tenant_id, user_id))
+        return {day: int(seconds) for day, seconds in cursor.fetchall()}
+
+    def goal(self, tenant_id: str, user_id: str) -> int:
+        row = self.db.execute_sql("SELECT minutes_per_week FROM learner_goals WHERE tenant_id = %s AND user_id = %s",
+                                  (tenant_id, user_id)).fetchone()
+        return int(row[0]) if row else 0
+
+    def set_goal(self, tenant_id: str, user_id: str, minutes_per_week: int) -> None:
+        self.db.execute_sql(
+            "INSERT INTO learner_goals (tenant_id, user_id, minutes_per_week, updated_at) VALUES (%s, %s, %s, now())"
+            " ON CONFLICT (tenant_id, user_id) DO UPDATE SET minutes_per_week = EXCLUDED.minutes_per_week,"
+            " updated_at = now()", (tenant_id, user_id, minutes_per_week))
+
+
+def group_lesson_rows(statements: list[Statement], course_of: dict[str, str]) -> list[tuple]:
+    """Aggregate new statements per lesson into rows for :meth:`TrackerRepository.add_lesson_activity`."""
+    per: dict[str, dict] = defaultdict(lambda: {"course": "", "done_at": None, "seconds": 0, "last": None})
+    for s in statements:
+        if not s.lesson_id:
+            continue
+        entry = per[s.lesson_id]
+        entry["course"] = entry["course"] or s.course_id or course_of.get(s.lesson_id, "")
+        entry["seconds"] += s.duration_s
+        entry["last"] = max(entry["last"], s.timestamp) if entry["last"] else s.timestamp
+        if s.is_done:
+            entry["done_at"] = min(entry["done_at"], s.timestamp) if entry["done_at"] else s.timestamp
+    return [(lid, e["course"], e["done_at"] is not None, e["done_at"], e["seconds"], e["last"])
+            for lid, e in sorted(per.items())]

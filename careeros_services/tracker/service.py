@@ -1,0 +1,298 @@
+"""The tracker service layer: what the nameko and gRPC entrypoints both call.
+
+Statements come in two ways and take ONE path: the statements API
+(:meth:`TrackerService.record_statements`, one transaction per request) and
+the LMS's ``careeros.lms.activity.recorded.v1`` events (the consumer's
+transaction) both end in :meth:`TrackerService.ingest`. It stores new
+statements with one multi-row insert, recognises replays by statement id
+(same content: counted once; other content: 409), updates the read models
+set-based and publishes ``statement.recorded`` per new statement and
+``progress.updated`` per course whose progress changed, in that transaction.
+
+What 100% means comes from ``careeros.lms.course.published.v1`` (a read model
+of course structures), never from calling the LMS. A structure that arrives
+after the statements recomputes the progress of every learner with activity
+on the course, in every tenant that has some.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timezone
+from typing import Any, Optional
+
+from bus.handlers import EventHandlingService, handles
+from bus.store import ServiceStore, Transaction
+from careeros_services.common.errors import Forbidden, require_uuids
+from careeros_services.tracker import domain, persistence
+from careeros_services.tracker.domain import CourseStructure, Statement, StatementConflict
+from careeros_services.tracker.persistence import CourseProgressRow, TrackerRepository, group_lesson_rows
+
+SERVICE = "tracker"
+LMS_ACTIVITY = "careeros.lms.activity.recorded.v1"
+COURSE_PUBLISHED = "careeros.lms.course.published.v1"
+STATEMENT_RECORDED = "careeros.tracker.statement.recorded.v1"
+PROGRESS_UPDATED = "careeros.tracker.progress.updated.v1"
+
+# Organisation roles that may read every learner of their tenant (members read only their own).
+READER_ROLES = frozenset({"owner", "admin", "instructor"})
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class TrackerService(EventHandlingService):
+    """Learning activity (xAPI statements) and progress per learner, course and lesson."""
+
+    consumer_name = SERVICE
+
+    def __init__(self, store: ServiceStore):
+        self.store = store
+
+    # --- ingestion: the one path -------------------------------------------------------------
+
+    def record_statements(self, tenant_id: str, user_id: str, body: Any) -> dict:
+        """Store the caller's statements (``body``: one statement object or a list of them).
+
+        One transaction for the request. Returns ``{"statement_ids": [...]
+        (in request order), "stored": n_new, "duplicates": n_replayed}``.
+        Errors: 400 ``invalid_statement`` naming the field, 413
+        ``batch_too_large``, 403 ``actor_not_caller``, 409 ``statement_conflict``
+        (nothing of the request is kept then).
+        """
+        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        with self.store.transaction(tenant_id) as tx:
+            return self.ingest(tx, tenant_id, user_id, body)
+
+    @handles(LMS_ACTIVITY)
+    def _on_lms_activity(self, tx: Transaction, envelope: dict) -> None:
+        """The LMS reports a learner's activity: the same ingestion as the statements API."""
+        payload = envelope["payload"]
+        if payload["tenant_id"] != envelope["tenant_id"]:
+            raise ValueError("lms.activity.recorded: payload tenant differs from the envelope's")
+        self.ingest(tx, envelope["tenant_id"], payload["user_id"], payload["statement"])
+
+    def ingest(self, tx: Transaction, tenant_id: str, user_id: str, body: Any) -> dict:
+        """Validate and store statements of ``user_id`` in the open unit of work ``tx``."""
+        statements, _was_list = domain.parse_statements(body, caller_user_id=user_id, now=_now())
+        repo = TrackerRepository(tx.db)
+        new_ids = repo.insert_statements(tenant_id, statements)
+        replayed = [s for s in statements if s.id not in new_ids]
+        if replayed:
+            stored = repo.stored_hashes(tenant_id, [s.id for s in replayed])
+            clashes = [s.id for s in replayed if stored.get(s.id) != s.body_hash]
+            if clashes:  # raising rolls back the whole request, as an LRS refuses the whole batch
+                raise StatementConflict(
+                    "A statement with this id is already stored with different content.",
+                    fields={"id": [f"{sid} is already stored with different content" for sid in clashes]})
+        fresh = [s for s in statements if s.id in new_ids]
+        if fresh:
+            self._apply_new(tx, repo, tenant_id, user_id, fresh)
+        return {"statement_ids": [s.id for s in statements], "stored": len(fresh), "duplicates": len(replayed)}
+
+    def _apply_new(self, tx: Transaction, repo: TrackerRepository, tenant_id: str, user_id: str,
+                   fresh: list[Statement]) -> None:
+        # Lessons reported without their course: find the course in a known structure.
+        orphans = {s.lesson_id for s in fresh if s.lesson_id and not s.course_id}
+        course_of = repo.courses_of_lessons(orphans) if orphans else {}
+        repo.add_lesson_activity(tenant_id, user_id, group_lesson_rows(fresh, course_of))
+
+        days: dict[date, list[int]] = defaultdict(lambda: [0, 0])
+        courses: dict[str, list] = {}  # course_id -> [seconds, last activity]
+        for s in fresh:
+            days[s.day][0] += s.duration_s
+            days[s.day][1] += 1
+            course_id = s.course_id or course_of.get(s.lesson_id, "")
+            if course_id:
+                entry = courses.setdefault(course_id, [0, s.timestamp])
+                entry[0] += s.duration_s
+                entry[1] = max(entry[1], s.timestamp)
+            tx.publish(STATEMENT_RECORDED, aggregate_id=s.id, tenant_id=tenant_id, payload={
+                "statement_id": s.id, "user_id": s.user_id, "tenant_id": tenant_id, "verb": s.verb,
+                "activity_id": s.activity_id, "course_id": course_id, "lesson_id": s.lesson_id,
+                "duration_s": s.duration_s, "timestamp": domain.iso(s.timestamp)})
+        repo.add_days(tenant_id, user_id, {day: (v[0], v[1]) for day, v in days.items()})
+        repo.note_activity_tenant(tenant_id, [f"course:{c}" for c in courses]
+                                  + [f"lesson:{l}" for l in orphans if l not in course_of])
+        structures = repo.structures(courses)
+        for course_id, (seconds, last_at) in sorted(courses.items()):
+            self._refresh_course(tx, repo, tenant_id, user_id, course_id, structures.get(course_id),
+                                 add_seconds=seconds, last_at=last_at)
+
+    def _refresh_course(self, tx: Transaction, repo: TrackerRepository, tenant_id: str, user_id: str,
+                        course_id: str, structure: Optional[CourseStructure], *, add_seconds: int = 0,
+                        last_at: Optional[datetime] = None) -> None:
+        """Recompute one learner's progress in one course; publish ``progress.updated`` if it changed."""
+        found = repo.course_progress(tenant_id, user_id, course_id)
+        current = found[0] if found else None
+        lesson_ids = list(structure.lessons) if structure else []
+        done = repo.done_lessons(tenant_id, user_id, lesson_ids) if lesson_ids else set()
+        progress = domain.compute_progress(structure, done)
+        last_seen = [t for t in (current.last_activity_at if current else None, last_at) if t is not None]
+        if not last_seen:
+            return  # no activity at all: nothing to report
+        row = CourseProgressRow(
+            course_id=course_id, percent=progress.percent, lessons_done=progress.lessons_done,
+            lessons_total=progress.lessons_total, required_done=progress.required_done,
+            completed=progress.completed, time_spent_s=(current.time_spent_s if current else 0) + add_seconds,
+            last_activity_at=max(last_seen), revision=structure.revision if structure else 0)
+        if current is not None and current.key() == row.key():
+            return
+        repo.save_course_progress(tenant_id, user_id, row)
+        tx.publish(PROGRESS_UPDATED, aggregate_id=f"{user_id}:{course_id}", tenant_id=tenant_id, payload={
+            "user_id": user_id, "tenant_id": tenant_id, "course_id": course_id, "percent": row.percent,
+            "lessons_done": row.lessons_done, "lessons_total": row.lessons_total,
+            "required_done": row.required_done, "time_spent_s": int(row.time_spent_s),
+            "last_activity_at": domain.iso(row.last_activity_at), "completed": row.completed})
+
+    # --- course structures ----------------------------------------------------------------------
+
+    @handles(COURSE_PUBLISHED)
+    def _on_course_published(self, tx: Transaction, envelope: dict) -> None:
+        """Keep the course's latest structure; recompute progress of its learners.
+
+        An older or equal revision (a late or repeated event) changes nothing.
+        A public course (platform tenant) has learners in any tenant; a
+        tenant's own course only in that tenant.
+        """
+        payload = envelope["payload"]
+        if payload["tenant_id"] != envelope["tenant_id"]:
+            raise ValueError("lms.course.published: payload tenant differs from the envelope's")
+        structure = CourseStructure.from_published(payload)
+        repo = TrackerRepository(tx.db)
+        if not repo.upsert_structure(structure):
+            return
+        lesson_ids = list(structure.lessons)
+        keys = [f"course:{structure.course_id}"] + [f"lesson:{lid}" for lid in lesson_ids]
+        tenants = repo.tenants_with_activity(keys)
+        if structure.tenant_id != domain.PLATFORM_TENANT:
+            tenants = [t for t in tenants if t == structure.tenant_id]
+        home = tx.tenant_id
+        try:
+            for tenant_id in tenants:
+                tx.scope_to(tenant_id)  # RLS: this tenant's learners for the rest of the loop body
+                adopted = self._adopt_orphan_lessons(repo, tenant_id, structure)
+                for user_id in repo.learners_of_course(tenant_id, structure.course_id, lesson_ids):
+                    seconds, last_at = adopted.get(user_id, (0, None))
+                    self._refresh_course(tx, repo, tenant_id, user_id, structure.course_id, structure,
+                                         add_seconds=seconds, last_at=last_at)
+        finally:
+            tx.scope_to(home)
+
+    @staticmethod
+    def _adopt_orphan_lessons(repo: TrackerRepository, tenant_id: str,
+                              structure: CourseStructure) -> dict[str, tuple[int, datetime]]:
+        """Give lessons recorded without a course to this course; their time now counts for it."""
+        cursor = repo.db.execute_sql(
+            "UPDATE lesson_progress SET course_id = %s WHERE tenant_id = %s AND course_id = ''"
+            " AND lesson_id = ANY(%s) RETURNING user_id, time_spent_s, last_activity_at",
+            (structure.course_id, tenant_id, list(structure.lessons)))
+        adopted: dict[str, tuple[int, datetime]] = {}
+        for user_id, seconds, last_at in cursor.fetchall():
+            old_seconds, old_last = adopted.get(str(user_id), (0, last_at))
+            adopted[str(user_id)] = (old_seconds + int(seconds), max(old_last, last_at))
+        return adopted
+
+    # --- reads ------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _target(user_id: str, org_role: str, learner: str) -> str:
+        """Whose data the caller may read: their own, or (owner/admin/instructor) a learner's of the tenant."""
+        if not learner or learner == user_id:
+            return user_id
+        if org_role not in READER_ROLES:
+            raise Forbidden("Only organisation owners, admins and instructors may read other learners.",
+                            code="not_allowed", fields={"learner": ["must be your own user id"]})
+        return learner
+
+    def list_statements(self, tenant_id: str, user_id: str, org_role: str, *, learner: str = "", verb: str = "",
+                        activity: str = "", related_activities: bool = False, since: str = "", until: str = "",
+                        limit: int = 0, cursor: str = "") -> dict:
+        """Statements newest first (by storage order), filtered, a page at a time.
+
+        A member reads only their own; owner/admin/instructor read their
+        tenant's (all learners, or ``learner``). ``since``/``until`` bound the
+        time of storage, as in xAPI. Returns ``{"statements": [...],
+        "next_cursor": "" when there is no more}``; the cursor is opaque and
+        bound to the filters (400 ``invalid_cursor`` otherwise).
+        """
+        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        query = domain.statement_query(learner=learner, verb=verb, activity=activity,
+                                       related_activities=related_activities, since=since, until=until, limit=limit)
+        only_user: Optional[str] = self._target(user_id, org_role, query.learner)
+        if org_role in READER_ROLES and not query.learner:
+            only_user = None  # the whole tenant
+        before = domain.decode_cursor(query, cursor)
+        with self.store.transaction(tenant_id) as tx:
+            rows = TrackerRepository(tx.db).list_statements(tenant_id, query, before, only_user)
+        page = rows[:query.limit]
+        statements = [dict(body, stored=domain.iso(body["stored"])) for _seq, body in page]
+        more = len(rows) > query.limit
+        return {"statements": statements, "next_cursor": domain.encode_cursor(query, page[-1][0]) if more else ""}
+
+    def get_progress(self, tenant_id: str, user_id: str, org_role: str, *, learner: str = "",
+                     course_id: str = "") -> dict:
+        """A learner's progress: per course (and its lessons), streaks, weekly goal, total time."""
+        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        if learner:
+            [learner] = require_uuids(learner=learner)
+        target = self._target(user_id, org_role, learner)
+        today = _now().date()
+        with self.store.transaction(tenant_id) as tx:
+            repo = TrackerRepository(tx.db)
+            rows = repo.course_progress(tenant_id, target, course_id or None)
+            structures = repo.structures(r.course_id for r in rows)
+            all_lessons = [lid for s in structures.values() for lid in s.lessons]
+            lessons = repo.lesson_rows(tenant_id, target, all_lessons) if all_lessons else {}
+            days = repo.active_days(tenant_id, target)
+            goal_minutes = repo.goal(tenant_id, target)
+        current, longest = domain.streaks(days, today)
+        start = domain.week_start(today)
+        week_seconds = sum(seconds for day, seconds in days.items() if start <= day <= today)
+        courses = []
+        for row in rows:
+            structure = structures.get(row.course_id)
+            course_lessons = []
+            for lid, required in (structure.lessons.items() if structure else ()):
+                done, done_at, seconds, last = lessons.get(lid, (False, None, 0, None))
+                course_lessons.append({"lesson_id": lid, "title": structure.titles.get(lid, ""), "required": required,
+                                       "done": bool(done), "done_at": domain.iso(done_at),
+                                       "time_spent_s": int(seconds), "last_activity_at": domain.iso(last)})
+            courses.append({"course_id": row.course_id, "percent": row.percent, "lessons_done": row.lessons_done,
+                            "lessons_total": row.lessons_total, "required_done": row.required_done,
+                            "completed": row.completed, "time_spent_s": int(row.time_spent_s),
+                            "last_activity_at": domain.iso(row.last_activity_at), "revision": row.revision,
+                            "structure_known": structure is not None, "lessons": course_lessons})
+        return {
+            "user_id": target,
+            "courses": courses,
+            "streak": {"current_days": current, "longest_days": longest,
+                       "last_active_day": max(days).isoformat() if days else ""},
+            "weekly_goal": self._goal_dict(goal_minutes, start, week_seconds),
+            "total_time_spent_s": sum(days.values()),
+        }
+
+    @staticmethod
+    def _goal_dict(minutes: int, start: date, week_seconds: int) -> dict:
+        return {"minutes_per_week": minutes, "week_start": start.isoformat(),
+                **domain.weekly_goal_progress(minutes, week_seconds)}
+
+    def set_weekly_goal(self, tenant_id: str, user_id: str, minutes_per_week: Any) -> dict:
+        """Set the caller's weekly goal in minutes (0 clears it); returns the goal and this week's progress."""
+        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        minutes = domain.validate_goal(minutes_per_week)
+        today = _now().date()
+        start = domain.week_start(today)
+        with self.store.transaction(tenant_id) as tx:
+            repo = TrackerRepository(tx.db)
+            repo.set_goal(tenant_id, user_id, minutes)
+            days = repo.active_days(tenant_id, user_id)
+        week_seconds = sum(seconds for day, seconds in days.items() if start <= day <= today)
+        return self._goal_dict(minutes, start, week_seconds)
+
+
+def build(config: dict) -> TrackerService:
+    """The service layer for one process (nameko container or gRPC server)."""
+    store = ServiceStore.from_config(config, SERVICE)
+    persistence.bind(store.database)
+    return TrackerService(store)

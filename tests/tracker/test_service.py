@@ -1,0 +1,272 @@
+"""The tracker service layer against a real, freshly migrated PostgreSQL database."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from bus import contracts
+from careeros_services.common.errors import Forbidden
+from careeros_services.tracker import persistence
+from careeros_services.tracker.domain import PLATFORM_TENANT, InvalidStatement, StatementConflict
+from careeros_services.tracker.service import PROGRESS_UPDATED, STATEMENT_RECORDED, TrackerService
+from tests.tracker.support import activity_recorded, course_published, new_id, outbox, statement
+
+
+@pytest.fixture(scope="module")
+def store(fresh_store):
+    return fresh_store("tracker")
+
+
+@pytest.fixture(scope="module")
+def service(store) -> TrackerService:
+    return TrackerService(store)
+
+
+@pytest.fixture
+def learner() -> tuple[str, str]:
+    return new_id(), new_id()  # (tenant_id, user_id)
+
+
+def count(store, tenant_id, table: str, where: str = "TRUE", params=()) -> int:
+    with store.transaction(tenant_id) as tx:
+        return tx.db.execute_sql(f"SELECT count(*) FROM {table} WHERE {where}", params).fetchone()[0]
+
+
+def events_for(store, event_type: str, **match) -> list[dict]:
+    return [e for e in outbox(store, event_type) if all(e["payload"].get(k) == v for k, v in match.items())]
+
+
+def ago(**kw) -> str:
+    return (datetime.now(timezone.utc) - timedelta(**kw)).isoformat().replace("+00:00", "Z")
+
+
+# --- schema --------------------------------------------------------------------------------
+
+def test_models_match_the_migrated_tables(store):
+    with store.transaction(None) as tx:
+        for model in persistence.MODELS:
+            columns = {r[0] for r in tx.db.execute_sql(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = %s",
+                (model._meta.table_name,)).fetchall()}
+            assert columns == {f.column_name for f in model._meta.sorted_fields}, model._meta.table_name
+
+
+def test_learner_tables_force_row_level_security(store):
+    with store.transaction(None) as tx:
+        rows = dict(tx.db.execute_sql(
+            "SELECT relname, relrowsecurity AND relforcerowsecurity FROM pg_class WHERE relname = ANY(%s)",
+            (["statements", "lesson_progress", "course_progress", "learner_days", "learner_goals",
+              "course_structures"],)).fetchall())
+    assert len(rows) == 6 and all(rows.values())
+
+
+# --- ingestion, idempotency ------------------------------------------------------------------
+
+def test_replaying_the_same_statements_counts_once(service, store, learner):
+    tenant, user = learner
+    course, lesson = new_id(), new_id()
+    batch = [statement(user, "experienced", lesson_id=lesson, course_id=course, duration="PT10M",
+                       statement_id=new_id(), timestamp=ago(minutes=30)),
+             statement(user, "completed", lesson_id=lesson, course_id=course, duration="PT5M",
+                       statement_id=new_id(), timestamp=ago(minutes=20))]
+
+    first = service.record_statements(tenant, user, batch)
+    again = service.record_statements(tenant, user, batch)
+
+    assert first["stored"] == 2 and first["duplicates"] == 0
+    assert again == {"statement_ids": first["statement_ids"], "stored": 0, "duplicates": 2}
+    assert count(store, tenant, "statements") == 2
+    assert len(events_for(store, STATEMENT_RECORDED, user_id=user)) == 2
+    [updated] = events_for(store, PROGRESS_UPDATED, user_id=user)  # one per request and course, not per replay
+    contracts.validate(updated)
+    assert updated["payload"]["time_spent_s"] == 900 and updated["payload"]["course_id"] == course
+    progress = service.get_progress(tenant, user, "member")
+    assert progress["courses"][0]["time_spent_s"] == 900
+    assert progress["total_time_spent_s"] == 900
+
+
+def test_same_id_with_other_content_is_a_conflict_and_keeps_nothing_of_the_request(service, store, learner):
+    tenant, user = learner
+    sid = new_id()
+    service.record_statements(tenant, user, statement(user, "experienced", statement_id=sid))
+    other = new_id()
+    with pytest.raises(StatementConflict) as caught:
+        service.record_statements(tenant, user, [statement(user, "experienced", statement_id=other),
+                                                 statement(user, "completed", statement_id=sid)])
+    assert caught.value.status == 409 and sid in caught.value.fields["id"][0]
+    assert count(store, tenant, "statements") == 1  # the batch was all or nothing
+    assert count(store, tenant, "statements", "statement_id = %s", (other,)) == 0
+
+
+def test_statement_without_id_or_timestamp_gets_them(service, learner):
+    tenant, user = learner
+    result = service.record_statements(tenant, user, statement(user, "launched"))
+    [stored] = service.list_statements(tenant, user, "member")["statements"]
+    assert stored["id"] == result["statement_ids"][0] and stored["timestamp"] and stored["stored"]
+    assert stored["version"] == "1.0.3"
+
+
+def test_invalid_statement_names_the_field_and_stores_nothing(service, store, learner):
+    tenant, user = learner
+    bad = statement(user)
+    bad["verb"] = {"display": {"en": "did"}}
+    with pytest.raises(InvalidStatement) as caught:
+        service.record_statements(tenant, user, [statement(user), bad])
+    assert "[1].verb.id" in caught.value.fields
+    assert count(store, tenant, "statements") == 0
+
+
+def test_a_learner_cannot_record_someone_elses_statement(service, learner):
+    tenant, user = learner
+    with pytest.raises(Forbidden) as caught:
+        service.record_statements(tenant, user, statement(new_id()))
+    assert caught.value.code == "actor_not_caller"
+
+
+# --- progress ----------------------------------------------------------------------------------
+
+def test_progress_reaches_100_from_structure_and_statements(service, store, learner):
+    tenant, user = learner
+    course = new_id()
+    lessons = [new_id(), new_id(), new_id()]
+    assert service.handle_event(course_published(tenant, course, [(lessons[0], True), (lessons[1], True),
+                                                                  (lessons[2], False)])) is True
+    service.record_statements(tenant, user, statement(user, "completed", lesson_id=lessons[0], course_id=course))
+    assert service.get_progress(tenant, user, "member", course_id=course)["courses"][0]["percent"] == 33
+    service.record_statements(tenant, user, statement(user, "failed", lesson_id=lessons[1], course_id=course))
+    mid = service.get_progress(tenant, user, "member", course_id=course)["courses"][0]
+    assert (mid["percent"], mid["lessons_done"], mid["required_done"]) == (33, 1, False)
+    service.record_statements(tenant, user, [
+        statement(user, "passed", lesson_id=lessons[1], course_id=course),
+        statement(user, "completed", lesson_id=lessons[2], course_id=course, duration="PT1H")])
+
+    course_progress = service.get_progress(tenant, user, "member", course_id=course)["courses"][0]
+    assert course_progress["percent"] == 100 and course_progress["completed"] is True
+    assert course_progress["lessons_done"] == course_progress["lessons_total"] == 3
+    assert course_progress["required_done"] is True and course_progress["time_spent_s"] == 3600
+    assert [l["done"] for l in course_progress["lessons"]] == [True, True, True]
+    last = events_for(store, PROGRESS_UPDATED, user_id=user, course_id=course)[-1]["payload"]
+    assert (last["percent"], last["completed"], last["lessons_total"]) == (100, True, 3)
+
+
+def test_statements_before_the_structure_are_recomputed_when_it_arrives(service, store, learner):
+    tenant, user = learner
+    course = new_id()
+    lessons = [new_id(), new_id()]
+    service.record_statements(tenant, user, [
+        statement(user, "completed", lesson_id=lessons[0], course_id=course, duration="PT3M"),
+        # no parent: the course is found later, through the structure
+        statement(user, "completed", lesson_id=lessons[1], duration="PT2M")])
+    before = service.get_progress(tenant, user, "member", course_id=course)["courses"][0]
+    assert (before["percent"], before["lessons_total"], before["structure_known"]) == (0, 0, False)
+
+    service.handle_event(course_published(tenant, course, [(lessons[0], True), (lessons[1], True)]))
+
+    after = service.get_progress(tenant, user, "member", course_id=course)["courses"][0]
+    assert (after["percent"], after["lessons_done"], after["lessons_total"]) == (100, 2, 2)
+    assert after["time_spent_s"] == 300  # the lesson reported without its course counts too
+    assert events_for(store, PROGRESS_UPDATED, user_id=user, course_id=course)[-1]["payload"]["completed"] is True
+
+
+def test_public_course_structure_recomputes_learners_of_every_tenant(service, learner):
+    (tenant_a, user_a), (tenant_b, user_b) = learner, (new_id(), new_id())
+    course, lesson = new_id(), new_id()
+    service.record_statements(tenant_a, user_a, statement(user_a, "completed", lesson_id=lesson, course_id=course))
+    service.record_statements(tenant_b, user_b, statement(user_b, "passed", lesson_id=lesson, course_id=course))
+
+    service.handle_event(course_published(PLATFORM_TENANT, course, [(lesson, True), (new_id(), False)]))
+
+    for tenant, user in ((tenant_a, user_a), (tenant_b, user_b)):
+        assert service.get_progress(tenant, user, "member", course_id=course)["courses"][0]["percent"] == 50
+
+
+def test_newer_revision_replaces_structure_and_removed_lessons_stop_counting(service, learner):
+    tenant, user = learner
+    course = new_id()
+    keep, drop, added = new_id(), new_id(), new_id()
+    service.handle_event(course_published(tenant, course, [(keep, True), (drop, True)], revision=1))
+    service.record_statements(tenant, user, [statement(user, "completed", lesson_id=keep, course_id=course),
+                                             statement(user, "completed", lesson_id=drop, course_id=course)])
+    assert service.get_progress(tenant, user, "member")["courses"][0]["percent"] == 100
+
+    service.handle_event(course_published(tenant, course, [(keep, True), (added, True)], revision=2))
+    progress = service.get_progress(tenant, user, "member")["courses"][0]
+    assert (progress["percent"], progress["lessons_done"], progress["revision"]) == (50, 1, 2)
+
+    # a late event with an older revision changes nothing
+    service.handle_event(course_published(tenant, course, [(keep, True), (drop, True)], revision=1))
+    assert service.get_progress(tenant, user, "member")["courses"][0]["percent"] == 50
+
+
+def test_lms_activity_event_takes_the_same_path_as_the_api(service, store, learner):
+    tenant, user = learner
+    course, lesson = new_id(), new_id()
+    service.handle_event(course_published(tenant, course, [(lesson, True)]))
+    body = statement(user, "passed", lesson_id=lesson, course_id=course, statement_id=new_id(), duration="PT7M")
+    event = activity_recorded(tenant, user, body)
+
+    assert service.handle_event(event) is True
+    assert service.handle_event(event) is False  # redelivery: the inbox
+    # the same statement through the API afterwards is a replay, counted once
+    assert service.record_statements(tenant, user, body)["duplicates"] == 1
+
+    assert service.get_progress(tenant, user, "member")["courses"][0]["percent"] == 100
+    [recorded] = events_for(store, STATEMENT_RECORDED, statement_id=body["id"])
+    assert recorded["payload"]["duration_s"] == 420 and recorded["causation_id"] == event["id"]
+
+
+def test_lms_activity_for_another_actor_is_refused(service, learner):
+    tenant, user = learner
+    with pytest.raises(Forbidden):
+        service.handle_event(activity_recorded(tenant, user, statement(new_id())))
+
+
+# --- streaks and goal --------------------------------------------------------------------------
+
+def test_streak_and_weekly_goal(service, learner):
+    tenant, user = learner
+    service.record_statements(tenant, user, [
+        statement(user, "experienced", duration="PT20M", timestamp=ago(days=d)) for d in (0, 1, 2, 5)])
+    goal = service.set_weekly_goal(tenant, user, 60)
+    progress = service.get_progress(tenant, user, "member")
+    assert progress["streak"]["current_days"] == 3 and progress["streak"]["longest_days"] == 3
+    assert progress["weekly_goal"]["minutes_per_week"] == goal["minutes_per_week"] == 60
+    today = datetime.now(timezone.utc).date()
+    in_week = sum(1 for d in (0, 1, 2, 5) if (today - timedelta(days=d)).weekday() <= today.weekday())
+    assert progress["weekly_goal"]["minutes_this_week"] == 20 * in_week
+    assert progress["weekly_goal"]["percent"] == min(100, 20 * in_week * 100 // 60)
+
+
+# --- reading: isolation and pagination ------------------------------------------------------------
+
+def test_learners_read_only_their_own_and_admins_their_tenants(service, learner):
+    tenant, user = learner
+    other = new_id()
+    service.record_statements(tenant, user, statement(user, "launched"))
+    service.record_statements(tenant, other, statement(other, "launched"))
+    assert {s["actor"]["account"]["name"] for s in service.list_statements(tenant, user, "member")["statements"]} \
+        == {user}
+    with pytest.raises(Forbidden):
+        service.list_statements(tenant, user, "member", learner=other)
+    with pytest.raises(Forbidden):
+        service.get_progress(tenant, user, "member", learner=other)
+    admin = new_id()
+    assert len(service.list_statements(tenant, admin, "admin")["statements"]) == 2
+    assert len(service.list_statements(tenant, admin, "instructor", learner=other)["statements"]) == 1
+    # another tenant's admin sees none of them
+    assert service.list_statements(new_id(), admin, "owner")["statements"] == []
+
+
+def test_pagination_is_stable_and_complete(service, learner):
+    tenant, user = learner
+    ids = service.record_statements(tenant, user, [statement(user, "experienced") for _ in range(7)])["statement_ids"]
+    seen, cursor = [], ""
+    while True:
+        page = service.list_statements(tenant, user, "member", limit=3, cursor=cursor)
+        seen += [s["id"] for s in page["statements"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+        service.record_statements(tenant, user, statement(user, "launched"))  # new ones do not shift pages
+    assert sorted(seen) == sorted(ids) and len(seen) == 7
