@@ -1,0 +1,1 @@
+"""The billing service's edges: nameko (RPC, events, timer) and gRPC. Each calls ``service``."""
