@@ -60,7 +60,9 @@ class Platform:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name}.log", "ab")
         env = {**os.environ, **self.env,
-               "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+               "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               # nameko's CLI warns on import, before JSON logging exists: keep logs JSON-only
+               "PYTHONWARNINGS": "ignore::UserWarning:nameko.cli.main,ignore::Warning:nameko.cli.commands"}
         process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                    env=env, start_new_session=True)
         self.children[name] = process

@@ -17,6 +17,16 @@ timeout = 30
 graceful_timeout = 10
 keepalive = 5
 accesslog = None  # request logs come from the app as JSON lines
+# gunicorn's own lines (master and workers) in the same JSON format, redacted (docs/logging.md)
+logconfig_dict = {
+    "version": 1, "disable_existing_loggers": False, "root": {"level": "INFO", "handlers": []},
+    "formatters": {"json": {"()": "careeros_services.common.logging.JsonFormatter", "service": "gateway"}},
+    "filters": {"redact": {"()": "careeros_services.common.logging.RedactionFilter"}},
+    "handlers": {"json": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["redact"],
+                          "stream": "ext://sys.stderr"}},
+    "loggers": {"gunicorn.error": {"level": "INFO", "handlers": ["json"], "propagate": False},
+                "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": False}},
+}
 
 
 def child_exit(server, worker):

@@ -384,3 +384,317 @@ def test_collector_config_is_one_file_and_every_pipeline_is_wired():
         assert extension in config["extensions"]
     http = config["receivers"]["otlp"]["protocols"]["http"]["endpoint"]
     assert http.endswith(":4318")  # the OTLP/HTTP port docker/compose.yaml points the processes at
+
+
+# --- a real Prometheus against the running platform ----------------------------------
+
+def k8s_pod_targets(ports: dict[str, int]) -> list[dict]:
+    """The pods k8s/base's Deployments make, as kubernetes_sd would label them.
+
+    Each pod's annotated metrics port is mapped to the local process of its kind
+    (``ports``), so the relabelled address reaches the running platform.
+    """
+    def sanitize(name: str) -> str:
+        return re.sub(r"[^a-zA-Z0-9_]", "_", name)
+
+    targets = []
+    for path in sorted((ROOT / "k8s" / "base").glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if not doc or doc.get("kind") != "Deployment":
+                continue
+            template = doc["spec"]["template"]
+            labels, annotations = template["metadata"].get("labels", {}), template["metadata"].get("annotations", {})
+            kind = labels.get("app.kubernetes.io/component")
+            if kind not in ports or annotations.get("prometheus.io/scrape") != "true":
+                continue
+            annotations = {**annotations, "prometheus.io/port": str(ports[kind])}
+            meta = {f"__meta_kubernetes_pod_label_{sanitize(k)}": v for k, v in labels.items()}
+            meta.update({f"__meta_kubernetes_pod_annotation_{sanitize(k)}": v for k, v in annotations.items()})
+            meta.update({"__meta_kubernetes_namespace": "careeros", "__meta_kubernetes_pod_name": f"{doc['metadata']['name']}-0"})
+            for container in template["spec"]["containers"]:
+                for port in container.get("ports", []):
+                    targets.append({"targets": [f"127.0.0.1:{port['containerPort']}"], "labels": {
+                        **meta, "__meta_kubernetes_pod_container_port_name": port.get("name", ""),
+                        "__meta_kubernetes_pod_container_port_number": str(port["containerPort"])}})
+    return targets
+
+
+class Prometheus:
+    def __init__(self, url: str, process: subprocess.Popen, workdir: Path):
+        self.url, self.process, self.workdir = url, process, workdir
+
+    def get(self, path: str, **params) -> dict:
+        response = requests.get(f"{self.url}/api/v1/{path}", params=params, timeout=10)
+        body = response.json()
+        assert response.status_code == 200 and body["status"] == "success", (path, params, body)
+        return body["data"]
+
+    def query(self, expr: str) -> list[dict]:
+        return self.get("query", query=expr)["result"]
+
+
+@pytest.fixture(scope="module")
+def prometheus(ops_platform, tmp_path_factory):
+    """Prometheus 2.42 with ops/prometheus's local config (ports of this platform) and
+    k8s config (pods from k8s/base), evaluating the rules every second."""
+    work = tmp_path_factory.mktemp("prometheus")
+    env, config = ops_platform.env, ops_platform.config
+    ports = {"gateway": int(config["gateway"]["bind"].rsplit(":", 1)[1]),
+             "nameko": int(env["CAREEROS_METRICS_NAMEKO"]), "grpc": int(env["CAREEROS_METRICS_GRPC"]),
+             "relay": int(env["CAREEROS_METRICS_RELAY"])}
+    local = load_yaml(PROM / "prometheus.local.yml")
+    local["global"].update(scrape_interval="1s", evaluation_interval="1s")
+    local["rule_files"] = [str(PROM / f) for f in local["rule_files"]]
+    for job in local["scrape_configs"]:
+        kind = job["job_name"].removeprefix("careeros-")
+        [static] = job["static_configs"]
+        assert static["targets"][0].startswith("127.0.0.1:")
+        static["targets"] = [f"127.0.0.1:{ports[kind]}"]
+    (work / "pods.json").write_text(json.dumps(k8s_pod_targets(ports)))
+    for job in k8s_config_on_file_sd(work / "pods.json")["scrape_configs"]:
+        local["scrape_configs"].append({**job, "job_name": "k8s-" + job["job_name"]})
+    (work / "prometheus.yml").write_text(yaml.safe_dump(local))
+    result = promtool("check", "config", str(work / "prometheus.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    port = infra.free_port()
+    log = open(work / "prometheus.log", "wb")
+    process = subprocess.Popen(["prometheus", f"--config.file={work / 'prometheus.yml'}",
+                                f"--storage.tsdb.path={work / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = Prometheus(f"http://127.0.0.1:{port}", process, work)
+    try:
+        def ready():
+            assert process.poll() is None, (work / "prometheus.log").read_text()[-3000:]
+            try:
+                return requests.get(f"{server.url}/-/ready", timeout=1).status_code == 200
+            except requests.ConnectionError:
+                return False
+        wait_until(ready, 30, "Prometheus to start")
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def test_prometheus_reads_back_a_metric_from_every_process_kind(prometheus, ops_api):
+    register(ops_api)  # traffic through the gateway, gRPC, the outbox, the relay and a consumer
+    expected = {"gateway": 'careeros_http_requests_total{job="careeros-gateway", route="/api/v1/auth/register"}',
+                "grpc": 'careeros_rpc_latency_seconds_count{job="careeros-grpc", service="auth"}',
+                "nameko": 'careeros_events_consumed_total{job="careeros-nameko", outcome="processed"}',
+                "relay": 'careeros_outbox_published_total{job="careeros-relay", service="auth"}'}
+    for kind, expr in expected.items():
+        result = wait_until(lambda: prometheus.query(expr), 40, f"{expr} in Prometheus")
+        assert all(r["metric"]["kind"] == kind for r in result)
+        assert sum(float(r["value"][1]) for r in result) >= 1, (kind, result)
+    targets = prometheus.get("targets", state="active")["activeTargets"]
+    local = {t["labels"]["job"]: t for t in targets if t["labels"]["job"].startswith("careeros-")}
+    assert set(local) == {f"careeros-{k}" for k in KINDS}
+    assert all(t["health"] == "up" for t in local.values()), [t["lastError"] for t in local.values()]
+
+
+def test_the_kubernetes_relabelling_finds_one_target_per_pod_with_its_kind_and_service(prometheus):
+    pods = k8s_pod_targets({k: 1 for k in KINDS})
+    expected = {}  # pod name -> (kind, service)
+    for pod in pods:
+        meta = pod["labels"]
+        expected[meta["__meta_kubernetes_pod_name"]] = (meta["__meta_kubernetes_pod_label_app_kubernetes_io_component"],
+                                                         meta.get("__meta_kubernetes_pod_label_careeros_io_service"))
+    assert {kind for kind, _ in expected.values()} == set(KINDS)
+
+    def all_up():
+        targets = [t for t in prometheus.get("targets", state="active")["activeTargets"]
+                   if t["labels"]["job"].startswith("k8s-")]
+        return targets if len(targets) == len(expected) and all(t["health"] == "up" for t in targets) else None
+    targets = wait_until(all_up, 30, "every k8s pod target up")
+    for target in targets:
+        labels = target["labels"]
+        kind, service = expected[labels["pod"]]
+        assert labels["job"] == f"k8s-careeros-{kind}" and labels["kind"] == kind
+        assert labels["namespace"] == "careeros"
+        assert labels.get("careeros_service") == service
+        assert target["scrapeUrl"].endswith("/metrics")
+
+
+def test_rules_load_evaluate_and_record(prometheus, ops_api):
+    groups = prometheus.get("rules")["groups"]
+    loaded = {rule["name"] for group in groups for rule in group["rules"]}
+    assert loaded == recorded_names() | {rule["alert"] for rule in alert_rules()}
+    for _ in range(3):
+        register(ops_api)
+    for group in groups:
+        for rule in group["rules"]:
+            assert rule["health"] != "err", (rule["name"], rule.get("lastError"))
+    for expr in ("careeros:http_requests:rate5m > 0", 'service:careeros_rpc_requests:rate5m{service="auth"} > 0',
+                 'service:careeros_outbox_published:rate5m{service="auth"} > 0'):
+        wait_until(lambda: prometheus.query(expr), 40, expr)
+    # nothing is wrong with this platform: no alert fires (pending ones may not either)
+    firing = [a for a in prometheus.get("alerts")["alerts"] if a["state"] == "firing"]
+    assert not firing, firing
+
+
+def test_every_dashboard_query_is_accepted_by_prometheus(prometheus):
+    checked = 0
+    for path in DASHBOARDS:
+        for title, expr in dashboard_exprs(json.loads(path.read_text())):
+            prometheus.query(grafana_to_promql(expr))  # asserts status success
+            checked += 1
+        for variable in json.loads(path.read_text())["templating"]["list"]:
+            if variable["type"] == "query":  # label_values(metric, label) -> the series API
+                metric, label = re.fullmatch(r"label_values\((\w+),\s*(\w+)\)", variable["definition"]).groups()
+                values = prometheus.get(f"label/{label}/values", **{"match[]": metric})
+                assert "auth" in values, values
+    assert checked >= 30
+    up = wait_until(lambda: prometheus.query('sum by (kind) (up{job=~"careeros-.*"})'), 20, "up by kind")
+    assert {r["metric"]["kind"] for r in up} == set(KINDS)
+    # a malformed expression is refused, so "accepted" above means something
+    response = requests.get(f"{prometheus.url}/api/v1/query", params={"query": "sum by (le (rate(x[5m])"}, timeout=5)
+    assert response.status_code == 400 and response.json()["errorType"] == "bad_data"
+
+
+# --- one trace: gateway -> service -> Kafka -> consumer, over OTLP --------------------
+
+def test_one_request_is_one_trace_from_the_gateway_through_kafka_to_the_consumer(ops_platform, ops_api):
+    receiver = ops_platform.receiver
+    user = register(ops_api)
+
+    def gateway_span():
+        with receiver.lock:
+            return next((s for s in receiver.spans if s["service"] == "careeros-gateway"
+                         and s["attributes"].get("careeros.correlation_id") == user["correlation_id"]), None)
+    root = wait_until(gateway_span, 20, "the gateway's span over OTLP")
+    assert root["name"] == "POST /api/v1/auth/register" and root["parent_span_id"] == ""
+
+    def whole_trace():
+        spans = receiver.trace(root["trace_id"])
+        handled = [s for s in spans if s["service"] == "careeros-nameko"
+                   and s["name"] == "handle careeros.auth.user.registered.v1"]
+        return spans if handled else None
+    spans = wait_until(whole_trace, 30, "the consumer's span in the same trace")
+    by_id = {s["span_id"]: s for s in spans}
+    services = {s["service"] for s in spans}
+    assert {"careeros-gateway", "careeros-grpc", "careeros-nameko"} <= services, services
+    # Every span hangs off the gateway's root: the chain is unbroken across processes.
+    for span in spans:
+        chain, current = [], span
+        while current["parent_span_id"]:
+            assert current["parent_span_id"] in by_id, f"{span['name']}: parent not exported in this trace"
+            current = by_id[current["parent_span_id"]]
+            chain.append(current["service"])
+        assert current is root or span is root
+    consumer = next(s for s in spans if s["name"] == "handle careeros.auth.user.registered.v1")
+    # The consumer's parent is the span that wrote the event to the outbox: the gRPC
+    # server's (the hop between them is the outbox row and Kafka's headers).
+    producer = by_id[consumer["parent_span_id"]]
+    assert producer["service"] == "careeros-grpc" and "Register" in producer["name"], producer
+    assert by_id[producer["parent_span_id"]] is root
+
+
+# --- logs: the documented field set, PII redacted at the source --------------------------
+
+TEMPLATE = OPS / "opensearch" / "careeros-logs-template.json"
+PYTHON_TYPES = {"keyword": str, "text": str, "date": str}
+
+
+def documented_fields() -> dict[str, str]:
+    """docs/logging.md's field table: name -> type."""
+    rows = re.findall(r"^\| `(\w+)` \| (\w+) \|", (ROOT / "docs" / "logging.md").read_text(), re.M)
+    return dict(rows)
+
+
+def test_the_index_template_and_the_documented_fields_agree():
+    template = json.loads(TEMPLATE.read_text())
+    mappings = template["template"]["mappings"]
+    assert template["index_patterns"] == ["careeros-logs-*"] and mappings["dynamic"] is False
+    properties = {name: spec["type"] for name, spec in mappings["properties"].items()}
+    assert properties == documented_fields()
+    assert set(template["_meta"]["required"]) <= set(properties)
+    assert set(template["_meta"]["nullable"]) <= set(template["_meta"]["required"])
+    assert set(properties.values()) <= set(PYTHON_TYPES)
+
+
+def platform_log_lines(platform) -> dict[str, list[str]]:
+    return {log.stem: log.read_text(errors="replace").splitlines() for log in sorted(platform.log_dir.glob("*.log"))}
+
+
+@pytest.fixture
+def failing_profile_inserts(ops_platform):
+    """An outage of profile's table whose error text carries PII, as a driver's might."""
+    kwargs = dbmod.connect_kwargs(ops_platform.config, "profile", admin=True)
+    secret = {"email": f"leak{uuid.uuid4().hex[:8]}@example.com", "password": f"pw-{uuid.uuid4().hex}",
+              "jwt": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJsZWFrIn0.c2lnbmF0dXJlLWJ5dGVz"}
+    message = f"outage while saving {secret['email']} password={secret['password']} token {secret['jwt']}"
+    conn = psycopg2.connect(**kwargs)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("CREATE OR REPLACE FUNCTION ops_test_outage() RETURNS trigger LANGUAGE plpgsql AS "
+                    f"$$BEGIN RAISE EXCEPTION '{message}'; END$$;"
+                    "CREATE TRIGGER ops_test_outage BEFORE INSERT ON profiles FOR EACH ROW "
+                    "EXECUTE FUNCTION ops_test_outage();")
+    try:
+        yield secret
+    finally:
+        with conn.cursor() as cur:
+            cur.execute("DROP TRIGGER IF EXISTS ops_test_outage ON profiles; DROP FUNCTION IF EXISTS ops_test_outage();")
+        conn.close()
+
+
+def test_real_log_lines_carry_exactly_the_documented_fields_with_pii_redacted(
+        ops_platform, ops_api, failing_profile_inserts):
+    secret = failing_profile_inserts
+    template = json.loads(TEMPLATE.read_text())
+    properties = {name: spec["type"] for name, spec in template["template"]["mappings"]["properties"].items()}
+    required, nullable = set(template["_meta"]["required"]), set(template["_meta"]["nullable"])
+
+    # PII through every layer: the registering user's e-mail and password, their
+    # tokens, and a failing event handler whose exception text holds PII.
+    user = register(ops_api, email=secret["email"].replace("leak", "user"))
+    tokens = ops_api.post("/auth/login", json={"email": user["email"], "password": PASSWORD}).json()
+    ops_api.get("/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    ops_api.post("/auth/login", json={"email": user["email"], "password": secret["password"]})  # a failed login
+    ops_api.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    wait_until(lambda: any("dead-lettering" in line for line in platform_log_lines(ops_platform).get("nameko", [])),
+               30, "the failing handler's event to be dead-lettered")
+
+    logs = platform_log_lines(ops_platform)
+    assert {"gateway", "grpc", "nameko", "relay"} <= set(logs), set(logs)
+    checked, fields_seen, bad = {}, set(), []
+    for name, lines in logs.items():
+        if name == "broker":
+            continue  # the embedded Kafka broker (tansu, dev/CI only) is not a CareerOS process
+        for number, line in enumerate(lines, 1):
+            where = f"{name}.log:{number}: {line[:300]}"
+            try:
+                record = json.loads(line)
+            except ValueError:
+                bad.append(where)
+                continue
+            assert isinstance(record, dict), where
+            assert required <= set(record), f"missing {required - set(record)}: {where}"
+            assert set(record) <= set(properties), f"undocumented {set(record) - set(properties)}: {where}"
+            for field, value in record.items():
+                if value is None and field in nullable:
+                    continue
+                assert isinstance(value, PYTHON_TYPES[properties[field]]), f"{field} is {type(value)}: {where}"
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", record["ts"]), where
+            assert record["level"] in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), where
+            if "trace_id" in record:
+                assert re.fullmatch(r"[0-9a-f]{32}", record["trace_id"]), where
+                assert re.fullmatch(r"[0-9a-f]{16}", record["span_id"]), where
+            fields_seen |= set(record)
+            checked[name] = checked.get(name, 0) + 1
+    assert not bad, "not JSON lines:\n" + "\n".join(bad)
+    assert set(checked) >= {"gateway", "grpc", "nameko", "relay"}, checked  # every kind wrote lines
+    assert {"trace_id", "span_id"} <= fields_seen  # lines inside spans are there, so the check above ran
+
+    everything = "\n".join("\n".join(lines) for lines in logs.values())
+    for value in (secret["email"], user["email"], secret["password"], PASSWORD, secret["jwt"],
+                  tokens["access_token"], tokens["refresh_token"]):
+        assert value not in everything, f"{value[:20]}... reached the logs"
+    dead_lettered = [json.loads(line) for line in logs["nameko"] if "dead-lettering" in line]
+    assert dead_lettered and all("[REDACTED_EMAIL]" in r["message"] and "[REDACTED_JWT]" in r["message"]
+                                 and "password=[REDACTED]" in r["message"] for r in dead_lettered)
+    assert all(r["level"] == "ERROR" and r["logger"] == "bus.consumer" for r in dead_lettered)
