@@ -12,5 +12,6 @@ from __future__ import annotations
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.views.auth.resources import blp as auth_blp
 from gateway_flask.views.profile.resources import blp as profile_blp
+from gateway_flask.views.roadmaps.resources import blp as roadmaps_blp
 
-SERVICE_BLUEPRINTS: list[Blueprint] = [auth_blp, profile_blp]
+SERVICE_BLUEPRINTS: list[Blueprint] = [auth_blp, profile_blp, roadmaps_blp]

@@ -1,0 +1,1 @@
+"""/roadmaps: the learner's roadmap (generation, versions, progress, pictures)."""
