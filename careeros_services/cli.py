@@ -5,6 +5,7 @@
     careeros grpc|relay [--services]  run one kind of process (Kubernetes runs these)
     careeros broker                   run the embedded Kafka-compatible broker
     careeros dlq list|show|replay     inspect and replay dead-lettered events
+    careeros analytics rebuild        replay every topic into fresh analytics read models
 """
 from __future__ import annotations
 
@@ -110,6 +111,12 @@ def cmd_dlq(config: dict, args) -> None:
         print(f"replayed {count} event(s)")
 
 
+def cmd_analytics(config: dict, args) -> None:
+    from careeros_services.analytics.rebuild import rebuild
+
+    print(json.dumps(rebuild(config)))
+
+
 def cmd_run(config: dict, args) -> None:
     from careeros_services.supervisor import run_platform
 
@@ -142,6 +149,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--topic", help="only this DLQ topic")
     p.add_argument("--all", action="store_true", help="list: include entries already replayed")
     p.set_defaults(func=cmd_dlq)
+
+    p = sub.add_parser("analytics", help="analytics read models")
+    p.add_argument("action", choices=["rebuild"], help="rebuild: truncate and replay from the earliest offsets")
+    p.set_defaults(func=cmd_analytics)
 
     args = parser.parse_args(argv)
     if args.command == "dlq" and args.action == "show" and not args.ref:

@@ -14,11 +14,15 @@ from google.protobuf.json_format import MessageToDict
 
 from careeros_services.common.grpc_support import ServiceClient
 from contracts.grpc import auth_pb2, auth_pb2_grpc, common_pb2, profile_pb2_grpc
+from contracts.grpc import analytics_pb2_grpc
 from contracts.grpc import roadmap_pb2_grpc
+from contracts.grpc import tracker_pb2_grpc
 from gateway_flask.security import Principal
 from gateway_flask.state import gateway_state
 
 STUBS = {"auth": auth_pb2_grpc.AuthStub, "profile": profile_pb2_grpc.ProfileServiceStub,
+         "analytics": analytics_pb2_grpc.AnalyticsServiceStub,
+         "tracker": tracker_pb2_grpc.TrackerServiceStub,
          "roadmap": roadmap_pb2_grpc.RoadmapServiceStub}
 
 _lock = threading.Lock()

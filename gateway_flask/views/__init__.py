@@ -10,8 +10,9 @@ and documented in the OpenAPI spec.
 from __future__ import annotations
 
 from gateway_flask.extensions.api import Blueprint
+from gateway_flask.views.analytics.resources import blp as analytics_blp
 from gateway_flask.views.auth.resources import blp as auth_blp
 from gateway_flask.views.profile.resources import blp as profile_blp
 from gateway_flask.views.roadmaps.resources import blp as roadmaps_blp
 
-SERVICE_BLUEPRINTS: list[Blueprint] = [auth_blp, profile_blp, roadmaps_blp]
+SERVICE_BLUEPRINTS: list[Blueprint] = [auth_blp, profile_blp, analytics_blp, roadmaps_blp]

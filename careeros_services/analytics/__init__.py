@@ -1,0 +1,1 @@
+"""The analytics service: read models fed by every domain topic, and tenant reports."""

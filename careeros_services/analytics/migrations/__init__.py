@@ -1,0 +1,1 @@
+"""Versioned migrations of the analytics database."""

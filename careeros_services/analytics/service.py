@@ -1,0 +1,216 @@
+"""The analytics service layer: event handlers that fill the read models, and the reports.
+
+Handlers (``@handles``) run inside the bus's batch transaction, after the
+event's id was claimed in the inbox and the transaction scoped to the event's
+tenant, so each writes its fact once and only under that tenant. Reports run
+in a transaction scoped to the caller's tenant and take the caller's role from
+the verified token: owners and admins see the tenant, everyone else their own row.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Callable, Optional
+
+from bus import contracts
+from bus.handlers import EventHandlingService, handles
+from bus.store import ServiceStore, Transaction
+from careeros_services.analytics import domain, persistence
+from careeros_services.analytics.persistence import AnalyticsRepository
+from careeros_services.common.errors import require_uuids
+
+SERVICE = "analytics"
+
+USER_REGISTERED = "careeros.auth.user.registered.v1"
+TENANT_CREATED = "careeros.auth.tenant.created.v1"
+TENANT_PLAN_CHANGED = "careeros.auth.tenant.plan_changed.v1"
+MEMBERSHIP_CHANGED = "careeros.auth.membership.changed.v1"
+ASSIGNMENT_CREATED = "careeros.auth.assignment.created.v1"
+STATEMENT_RECORDED = "careeros.tracker.statement.recorded.v1"
+ENROLLMENT_CREATED = "careeros.lms.enrollment.created.v1"
+ENROLLMENT_CANCELLED = "careeros.lms.enrollment.cancelled.v1"
+QUIZ_ATTEMPTED = "careeros.lms.quiz.attempted.v1"
+CERTIFICATE_ISSUED = "careeros.lms.certificate.issued.v1"
+AI_USAGE_RECORDED = "careeros.ai_core.usage.recorded.v1"
+INVOICE_ISSUED = "careeros.billing.invoice.issued.v1"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class AnalyticsService(EventHandlingService):
+    """Read models of learning, AI usage and revenue per tenant, and the reports over them."""
+
+    consumer_name = SERVICE
+
+    def __init__(self, store: ServiceStore, *, clock: Callable[[], datetime] = _now):
+        self.store = store
+        self.clock = clock
+
+    @classmethod
+    def subscribed_event_types(cls) -> list[str]:
+        """The handled types whose contract exists: what the consumer subscribes to.
+
+        A producer that has not published its schema yet cannot emit the event
+        (producers validate), so subscribing later, when the file is there, loses nothing.
+        """
+        known = set(contracts.known_types())
+        return [t for t in cls.handled_event_types() if t in known]
+
+    # --- auth ------------------------------------------------------------------------------
+
+    @handles(TENANT_CREATED)
+    def _on_tenant_created(self, tx: Transaction, envelope: dict) -> None:
+        p = envelope["payload"]
+        domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
+        AnalyticsRepository(tx.db).record_tenant(p["tenant_id"], name=p["name"], kind=p["kind"],
+                                                 plan_tier=p["plan_tier"])
+
+    @handles(TENANT_PLAN_CHANGED)
+    def _on_plan_changed(self, tx: Transaction, envelope: dict) -> None:
+        p = envelope["payload"]
+        domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
+        AnalyticsRepository(tx.db).record_tenant(p["tenant_id"], plan_tier=p["plan_tier"])
+
+    @handles(USER_REGISTERED)
+    def _on_user_registered(self, tx: Transaction, envelope: dict) -> None:
+        p = envelope["payload"]
+        domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
+        AnalyticsRepository(tx.db).record_learner(p["tenant_id"], p["user_id"],
+                                                  display_name=p["display_name"], role=p["org_role"])
+
+    @handles(MEMBERSHIP_CHANGED)
+    def _on_membership_changed(self, tx: Transaction, envelope: dict) -> None:
+        p = envelope["payload"]
+        domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
+        AnalyticsRepository(tx.db).record_learner(p["tenant_id"], p["user_id"], role=p["role"])
+
+    @handles(ASSIGNMENT_CREATED)
+    def _on_assignment_created(self, tx: Transaction, envelope: dict) -> None:
+        p = envelope["payload"]
+        tenant = domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
+        AnalyticsRepository(tx.db).record_assignment({
+            "tenant_id": tenant, "assignment_id": p["assignment_id"], "user_id": p["user_id"],
+            "course_id": p["course_id"], "target_role": p["target_role"], "assigned_by": p["assigned_by"],
+            "due_at": domain.optional_time(p["due_at"]), "assigned_at": domain.parse_time(envelope["occurred_at"])})
+
+    # --- tracker ---------------------------------------------------------------------------
+
+    @handles(STATEMENT_RECORDED)
+    def _on_statement_recorded(self, tx: Transaction, envelope: dict) -> None:
+        p = envelope["payload"]
+        tenant = domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
+        at = domain.parse_time(p["timestamp"])
+        AnalyticsRepository(tx.db).record_statement({
+            "tenant_id": tenant, "statement_id": p["statement_id"], "user_id": p["user_id"],
+            "verb": p["verb"], "course_id": p["course_id"], "at": at, "day": at.date(),
+            "duration_s": domain.statement_duration(p["duration_s"])})
+
+    # --- lms -------------------------------------------------------------------------------
+
+    @handles(ENROLLMENT_CREATED)
+    def _on_enrollment_created(self, tx: Transaction, envelope: dict) -> None:
+        p = envelope["payload"]
+        tenant = domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
+        AnalyticsRepository(tx.db).record_enrollment({
+            "tenant_id": tenant, "enrollment_id": p["enrollment_id"], "user_id": p["user_id"],
+            "course_id": p["course_id"], "premium": p["premium"],
+            "enrolled_at": domain.parse_time(envelope["occurred_at"])})
+
+    @handles(ENROLLMENT_CANCELLED)
+    def _on_enrollment_cancelled(self, tx: Transaction, envelope: dict) -> None:
+        p = envelope["payload"]
+        tenant = domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
+        AnalyticsRepository(tx.db).record_cancellation({
+            "tenant_id": tenant, "enrollment_id": p["enrollment_id"], "user_id": p["user_id"],
+            "course_id": p["course_id"], "cancelled_at": domain.parse_time(envelope["occurred_at"])})
+
+    @handles(QUIZ_ATTEMPTED)
+    def _on_quiz_attempted(self, tx: Transaction, envelope: dict) -> None:
+        p = envelope["payload"]
+        tenant = domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
+        AnalyticsRepository(tx.db).record_quiz_attempt({
+            "tenant_id": tenant, "attempt_id": p["attempt_id"], "user_id": p["user_id"],
+            "course_id": p["course_id"], "lesson_id": p["lesson_id"], "score_percent": p["score_percent"],
+            "passed": p["passed"], "attempt_no": p["attempt_no"],
+            "attempted_at": domain.parse_time(envelope["occurred_at"])})
+
+    @handles(CERTIFICATE_ISSUED)
+    def _on_certificate_issued(self, tx: Transaction, envelope: dict) -> None:
+        p = envelope["payload"]
+        tenant = domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
+        AnalyticsRepository(tx.db).record_certificate({
+            "tenant_id": tenant, "certificate_id": p["certificate_id"], "user_id": p["user_id"],
+            "course_id": p["course_id"], "course_title": p["course_title"],
+            "issued_at": domain.parse_time(p["issued_at"])})
+
+    # --- ai_core and billing ---------------------------------------------------------------
+
+    @handles(AI_USAGE_RECORDED)
+    def _on_ai_usage_recorded(self, tx: Transaction, envelope: dict) -> None:
+        p = envelope["payload"]
+        tenant = domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
+        AnalyticsRepository(tx.db).record_ai_usage({
+            "tenant_id": tenant, "usage_id": p["usage_id"], "user_id": p["user_id"],
+            "provider": p["provider"], "model": p["model"], "purpose": p["purpose"],
+            "prompt_tokens": p["prompt_tokens"], "completion_tokens": p["completion_tokens"],
+            "cost_micro_usd": p["cost_micro_usd"], "recorded_at": domain.parse_time(envelope["occurred_at"])})
+
+    @handles(INVOICE_ISSUED)
+    def _on_invoice_issued(self, tx: Transaction, envelope: dict) -> None:
+        p = envelope["payload"]
+        tenant = domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
+        AnalyticsRepository(tx.db).record_invoice({
+            "tenant_id": tenant, "invoice_id": p["invoice_id"], "subscription_id": p["subscription_id"],
+            "currency": p["currency"], "total_minor": p["total_minor"],
+            "issued_at": domain.parse_time(p["issued_at"])})
+
+    # --- reports ---------------------------------------------------------------------------
+
+    def _period(self, date_from: str, date_to: str) -> domain.DateRange:
+        return domain.parse_range(date_from, date_to, self.clock().date())
+
+    def overview(self, tenant_id: str, user_id: str, org_role: str,
+                 date_from: str = "", date_to: str = "") -> dict:
+        """The tenant's overview for ``[date_from, date_to]`` (owners and admins only).
+
+        Raises ``Forbidden(code="analytics_forbidden")`` for other roles and
+        ``ValidationFailed`` naming ``from``/``to`` for a bad range.
+        """
+        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        domain.require_tenant_scope(org_role)
+        period = self._period(date_from, date_to)
+        with self.store.transaction(tenant_id) as tx:
+            facts = AnalyticsRepository(tx.db).overview_facts(tenant_id, period, self.clock())
+        return {"tenant_id": tenant_id, **domain.overview(period, facts)}
+
+    def learner_report(self, tenant_id: str, user_id: str, org_role: str,
+                       date_from: str = "", date_to: str = "") -> dict:
+        """Per-learner rows for the period: every learner for owners and admins, else the caller's own.
+
+        A learner with no facts yet still gets their (zero) row.
+        """
+        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        scope = domain.report_scope(org_role)
+        period = self._period(date_from, date_to)
+        only: Optional[str] = None if scope == "tenant" else user_id
+        with self.store.transaction(tenant_id) as tx:
+            facts = AnalyticsRepository(tx.db).learner_facts(tenant_id, period, self.clock(), only_user=only)
+        if only and not facts:
+            facts = [{"user_id": user_id}]
+        return {"tenant_id": tenant_id, "scope": scope, "from": period.start.isoformat(),
+                "to": period.end.isoformat(), "learners": [domain.learner_row(f) for f in facts]}
+
+    def export_learners_csv(self, tenant_id: str, user_id: str, org_role: str,
+                            date_from: str = "", date_to: str = "") -> tuple[str, str]:
+        """The learner report as CSV (same scope rules); returns ``(filename, text)``."""
+        report = self.learner_report(tenant_id, user_id, org_role, date_from, date_to)
+        filename = f"careeros-learners-{report['from']}-{report['to']}.csv"
+        return filename, domain.render_csv(domain.LEARNER_COLUMNS, report["learners"])
+
+
+def build(config: dict) -> AnalyticsService:
+    """The service layer for one process (nameko container, gRPC server or the rebuild command)."""
+    store = ServiceStore.from_config(config, SERVICE)
+    persistence.bind(store.database)
+    return AnalyticsService(store)

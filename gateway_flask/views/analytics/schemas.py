@@ -1,0 +1,112 @@
+"""Query and bodies of /analytics."""
+import marshmallow as ma
+
+from gateway_flask.extensions.api import Schema
+
+_FROM = "First day of the period (YYYY-MM-DD, UTC, inclusive); default: 30 days before `to`."
+_TO = "Last day of the period (YYYY-MM-DD, UTC, inclusive); default: today. At most 366 days in all."
+
+
+class ReportQuery(Schema):
+    date_from = ma.fields.Date(data_key="from", metadata={"description": _FROM})
+    date_to = ma.fields.Date(data_key="to", metadata={"description": _TO})
+
+
+class _Period(Schema):
+    tenant_id = ma.fields.String()
+    date_from = ma.fields.String(data_key="from")
+    date_to = ma.fields.String(data_key="to")
+
+
+class DailyActiveOut(Schema):
+    date = ma.fields.String()
+    active_learners = ma.fields.Integer()
+
+
+class WeeklyActiveOut(Schema):
+    week_start = ma.fields.String(metadata={"description": "Monday of the ISO week"})
+    active_learners = ma.fields.Integer(metadata={"description": "distinct learners active on its days in the period"})
+
+
+class ActiveLearnersOut(Schema):
+    total = ma.fields.Integer(metadata={"description": "distinct learners with an xAPI statement in the period"})
+    daily = ma.fields.List(ma.fields.Nested(DailyActiveOut))
+    weekly = ma.fields.List(ma.fields.Nested(WeeklyActiveOut))
+
+
+class ActivityOut(Schema):
+    statements = ma.fields.Integer()
+    time_spent_s = ma.fields.Integer()
+
+
+class EnrollmentsOut(Schema):
+    created = ma.fields.Integer()
+    cancelled = ma.fields.Integer()
+    cohort = ma.fields.Integer(metadata={"description": "created in the period, still active at its end"})
+    completed = ma.fields.Integer(metadata={"description": "of the cohort, certified by the period's end"})
+    completion_rate_percent = ma.fields.Integer()
+
+
+class QuizzesOut(Schema):
+    attempts = ma.fields.Integer()
+    passed = ma.fields.Integer()
+    average_score_percent = ma.fields.Integer()
+    pass_rate_percent = ma.fields.Integer()
+
+
+class AssignmentsOut(Schema):
+    total = ma.fields.Integer()
+    completed = ma.fields.Integer()
+    overdue = ma.fields.Integer()
+    completion_rate_percent = ma.fields.Integer()
+
+
+class AiUsageOut(Schema):
+    requests = ma.fields.Integer()
+    prompt_tokens = ma.fields.Integer()
+    completion_tokens = ma.fields.Integer()
+    cost_micro_usd = ma.fields.Integer()
+
+
+class RevenueOut(Schema):
+    currency = ma.fields.String()
+    total_minor = ma.fields.Integer(metadata={"description": "integer minor units"})
+    invoices = ma.fields.Integer()
+
+
+class OverviewOut(_Period):
+    active_learners = ma.fields.Nested(ActiveLearnersOut)
+    activity = ma.fields.Nested(ActivityOut)
+    enrollments = ma.fields.Nested(EnrollmentsOut)
+    certificates = ma.fields.Integer()
+    quizzes = ma.fields.Nested(QuizzesOut)
+    assignments = ma.fields.Nested(AssignmentsOut)
+    ai_usage = ma.fields.Nested(AiUsageOut)
+    revenue = ma.fields.List(ma.fields.Nested(RevenueOut))
+
+
+class LearnerRowOut(Schema):
+    user_id = ma.fields.String()
+    display_name = ma.fields.String()
+    role = ma.fields.String()
+    active_days = ma.fields.Integer()
+    statements = ma.fields.Integer()
+    time_spent_s = ma.fields.Integer()
+    last_active_at = ma.fields.String(metadata={"description": "\"\" if not active in the period"})
+    enrollments = ma.fields.Integer()
+    enrollments_completed = ma.fields.Integer()
+    completion_rate_percent = ma.fields.Integer()
+    certificates = ma.fields.Integer()
+    quiz_attempts = ma.fields.Integer()
+    average_quiz_score_percent = ma.fields.Integer()
+    quizzes_passed = ma.fields.Integer()
+    assignments = ma.fields.Integer()
+    assignments_completed = ma.fields.Integer()
+    ai_requests = ma.fields.Integer()
+    ai_tokens = ma.fields.Integer()
+    ai_cost_micro_usd = ma.fields.Integer()
+
+
+class LearnerReportOut(_Period):
+    scope = ma.fields.String(metadata={"description": "\"tenant\" (owners, admins) or \"self\""})
+    learners = ma.fields.List(ma.fields.Nested(LearnerRowOut))
