@@ -17,13 +17,15 @@ from contracts.grpc import auth_pb2, auth_pb2_grpc, common_pb2, profile_pb2_grpc
 from contracts.grpc import analytics_pb2_grpc
 from contracts.grpc import roadmap_pb2_grpc
 from contracts.grpc import tracker_pb2_grpc
+from contracts.grpc import billing_pb2_grpc
 from gateway_flask.security import Principal
 from gateway_flask.state import gateway_state
 
 STUBS = {"auth": auth_pb2_grpc.AuthStub, "profile": profile_pb2_grpc.ProfileServiceStub,
          "analytics": analytics_pb2_grpc.AnalyticsServiceStub,
          "tracker": tracker_pb2_grpc.TrackerServiceStub,
-         "roadmap": roadmap_pb2_grpc.RoadmapServiceStub}
+         "roadmap": roadmap_pb2_grpc.RoadmapServiceStub,
+         "billing": billing_pb2_grpc.BillingServiceStub}
 
 _lock = threading.Lock()
 _clients: dict[tuple[int, str], ServiceClient] = {}

@@ -12,7 +12,8 @@ from __future__ import annotations
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.views.analytics.resources import blp as analytics_blp
 from gateway_flask.views.auth.resources import blp as auth_blp
+from gateway_flask.views.billing.resources import blp as billing_blp
 from gateway_flask.views.profile.resources import blp as profile_blp
 from gateway_flask.views.roadmaps.resources import blp as roadmaps_blp
 
-SERVICE_BLUEPRINTS: list[Blueprint] = [auth_blp, profile_blp, analytics_blp, roadmaps_blp]
+SERVICE_BLUEPRINTS: list[Blueprint] = [auth_blp, profile_blp, analytics_blp, roadmaps_blp, billing_blp]

@@ -1,0 +1,1 @@
+"""/billing: plans, the tenant's subscription, invoices, provider webhooks."""

@@ -1,0 +1,108 @@
+"""Bodies of /billing. Money is an integer of minor units (cents) beside a currency."""
+import marshmallow as ma
+from marshmallow import validate
+
+from gateway_flask.extensions.api import Schema
+
+
+class PlanOut(Schema):
+    code = ma.fields.String()
+    name = ma.fields.String()
+    pricing = ma.fields.String(metadata={"description": "free | per_user | per_seat"})
+    currency = ma.fields.String()
+    monthly_minor = ma.fields.Integer()
+    annual_minor = ma.fields.Integer()
+    min_seats = ma.fields.Integer()
+    max_seats = ma.fields.Integer()
+    entitlements = ma.fields.List(ma.fields.String())
+    ai_tokens_included = ma.fields.Integer()
+    overage_minor_per_1k = ma.fields.Integer()
+
+
+class PlansOut(Schema):
+    plans = ma.fields.List(ma.fields.Nested(PlanOut))
+
+
+class SubscriptionOut(Schema):
+    id = ma.fields.String()
+    tenant_id = ma.fields.String()
+    plan = ma.fields.String()
+    interval = ma.fields.String()
+    seats = ma.fields.Integer()
+    status = ma.fields.String(metadata={"description": "incomplete | trialing | active | past_due | canceled"})
+    currency = ma.fields.String()
+    current_period_start = ma.fields.String()
+    current_period_end = ma.fields.String()
+    trial_end = ma.fields.String()
+    cancel_at_period_end = ma.fields.Boolean()
+    canceled_at = ma.fields.String()
+    credit_minor = ma.fields.Integer()
+    next_retry_at = ma.fields.String()
+    payment_method = ma.fields.String()
+
+
+class InvoiceLineOut(Schema):
+    description = ma.fields.String()
+    amount_minor = ma.fields.Integer()
+    kind = ma.fields.String()
+
+
+class InvoiceOut(Schema):
+    id = ma.fields.String()
+    subscription_id = ma.fields.String()
+    status = ma.fields.String()
+    reason = ma.fields.String()
+    currency = ma.fields.String()
+    total_minor = ma.fields.Integer()
+    period_start = ma.fields.String()
+    period_end = ma.fields.String()
+    issued_at = ma.fields.String()
+    paid_at = ma.fields.String()
+    lines = ma.fields.List(ma.fields.Nested(InvoiceLineOut))
+
+
+class InvoicesOut(Schema):
+    invoices = ma.fields.List(ma.fields.Nested(InvoiceOut))
+
+
+class SubscriptionStateOut(Schema):
+    subscription = ma.fields.Nested(SubscriptionOut)
+    latest_invoice = ma.fields.Nested(InvoiceOut, allow_none=True)
+
+
+class SubscriptionViewOut(Schema):
+    subscription = ma.fields.Nested(SubscriptionOut, allow_none=True)
+    plan = ma.fields.String(metadata={"description": "what the tenant is entitled to now"})
+    seats = ma.fields.Integer()
+    entitlements = ma.fields.List(ma.fields.String())
+
+
+class StartIn(Schema):
+    plan = ma.fields.String(required=True, validate=validate.OneOf(["pro", "team"]))
+    interval = ma.fields.String(load_default="month", validate=validate.OneOf(["month", "year"]))
+    seats = ma.fields.Integer(load_default=1, strict=True, validate=validate.Range(1, 100_000))
+    payment_method = ma.fields.String(required=True, validate=validate.Length(1, 100),
+                                      metadata={"description": "sandbox: pm_card_visa, pm_card_chargeDeclined, "
+                                                               "pm_card_retry (or Stripe test card numbers)"})
+    trial_days = ma.fields.Integer(load_default=0, strict=True, validate=validate.Range(0, 90))
+
+
+class ChangeIn(Schema):
+    plan = ma.fields.String(validate=validate.OneOf(["pro", "team"]))
+    seats = ma.fields.Integer(strict=True, validate=validate.Range(1, 100_000))
+    payment_method = ma.fields.String(validate=validate.Length(1, 100))
+
+    @ma.validates_schema
+    def _something(self, data, **kwargs):
+        if not data:
+            raise ma.ValidationError("name plan, seats or payment_method", field_name="plan")
+
+
+class CancelIn(Schema):
+    at_period_end = ma.fields.Boolean(load_default=True)
+
+
+class WebhookOut(Schema):
+    received = ma.fields.Boolean()
+    applied = ma.fields.Boolean()
+    duplicate = ma.fields.Boolean()
