@@ -325,11 +325,12 @@ class RoadmapService(EventHandlingService):
         return [{"name": names[k], "level": level} for k, level in sorted(known.items())]
 
     def _step_propose(self, saga: SagaRecord) -> None:
-        tenant_id, user_id = str(saga.tenant_id), str(saga.user_id)
-        with self.store.transaction(tenant_id) as tx:
-            known = self._known_skills(RoadmapRepository(tx.db), tenant_id, user_id)
+        # The whole role graph is asked for (no known skills): a proposal trimmed by
+        # the learner's skills may name prerequisites it left out, which the graph
+        # check must reject; and the roadmap shows known skills as skipped milestones.
+        # The learner's skills are applied by the deterministic plan (step "plan").
         try:
-            proposal = self.proposer.propose(saga.params["caller"], saga.params["target_role"], known)
+            proposal = self.proposer.propose(saga.params["caller"], saga.params["target_role"], [])
         except DomainError as error:
             raise SagaFailed(error) from None
         self._advance(saga, "proposed", "propose", proposal=proposal.to_dict())

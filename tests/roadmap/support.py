@@ -12,6 +12,9 @@ from careeros_services.common.infra import free_port
 from contracts.grpc import ai_core_pb2, ai_core_pb2_grpc
 
 PLATFORM_TENANT = "00000000-0000-0000-0000-000000000000"
+# One id per public seed slug, so modules sharing the session's database publish the same course.
+SLUG_IDS = {slug: str(uuid.uuid5(uuid.NAMESPACE_URL, f"https://careeros.dev/test-courses/{slug}"))
+            for slug in ("python-basics", "sql-basics", "etl-pipelines")}
 
 
 def envelope(event_type: str, tenant_id: str, payload: dict, aggregate_id: str) -> dict:
@@ -28,7 +31,7 @@ def envelope(event_type: str, tenant_id: str, payload: dict, aggregate_id: str) 
 def course_published(slug: str, skills: list[tuple[str, int]], *, tenant_id: str = PLATFORM_TENANT,
                      course_id: str | None = None, hours: int = 10, revision: int = 1,
                      lessons: int = 2) -> dict:
-    course_id = course_id or str(uuid.uuid4())
+    course_id = course_id or SLUG_IDS.get(slug) or str(uuid.uuid4())
     return envelope("careeros.lms.course.published.v1", tenant_id, {
         "course_id": course_id, "tenant_id": tenant_id,
         "visibility": "public" if tenant_id == PLATFORM_TENANT else "tenant",
