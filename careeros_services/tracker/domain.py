@@ -114,7 +114,7 @@ def _where(path: Iterable[Any], prefix: str) -> str:
             out += f"[{part}]"
         else:
             out += f".{part}" if out else str(part)
-    return out or "statement"
+    return out
 
 
 def _schema_error(error: fastjsonschema.JsonSchemaValueException, prefix: str) -> InvalidStatement:
@@ -129,11 +129,11 @@ def _schema_error(error: fastjsonschema.JsonSchemaValueException, prefix: str) -
         extra = sorted(set(value) - known, key=str)
         fields = {f"{where}{sep}{name}": ["is not a property of an xAPI statement here"] for name in extra}
     elif rule == "pattern":
-        fields = {where: [_PATTERN_HINTS.get(where.rsplit(".", 1)[-1], "is not in the expected format")]}
+        fields = {where or "statement": [_PATTERN_HINTS.get(where.rsplit(".", 1)[-1], "is not in the expected format")]}
     elif rule == "const":
-        fields = {where: [f"must be {json.dumps(error.rule_definition)}"]}
+        fields = {where or "statement": [f"must be {json.dumps(error.rule_definition)}"]}
     else:
-        fields = {where: [error.message.replace(error.name, "value", 1)]}
+        fields = {where or "statement": [error.message.replace(error.name, "value", 1)]}
     first = next(iter(fields))
     return InvalidStatement(f"The statement is invalid at {first}.", fields=fields)
 

@@ -15,5 +15,6 @@ from gateway_flask.views.auth.resources import blp as auth_blp
 from gateway_flask.views.billing.resources import blp as billing_blp
 from gateway_flask.views.profile.resources import blp as profile_blp
 from gateway_flask.views.roadmaps.resources import blp as roadmaps_blp
+from gateway_flask.views.tracking.resources import blp as tracking_blp
 
-SERVICE_BLUEPRINTS: list[Blueprint] = [auth_blp, profile_blp, analytics_blp, roadmaps_blp, billing_blp]
+SERVICE_BLUEPRINTS: list[Blueprint] = [auth_blp, profile_blp, analytics_blp, roadmaps_blp, billing_blp, tracking_blp]
