@@ -220,9 +220,11 @@ def overview(period: DateRange, facts: Mapping[str, Any]) -> dict:
     ``enrollments``, ``enrollments_completed``, ``certificates``, ``quiz_attempts``,
     ``quiz_score_total``, ``quizzes_passed``, ``assignments``, ``assignments_completed``,
     ``assignments_overdue``, ``ai_requests``, ``ai_prompt_tokens``, ``ai_completion_tokens``,
-    ``ai_cost_micro_usd``, ``revenue`` ([{currency, total_minor, invoices}]).
+    ``ai_cost_micro_usd``, ``revenue`` ([{currency, total_minor, invoices}]) and ``events``
+    ([{event_type, events}]: every domain event of the tenant in the period, by type).
     """
-    n = {key: int(value or 0) for key, value in facts.items() if key not in ("daily", "weekly", "revenue")}
+    n = {key: int(value or 0) for key, value in facts.items()
+         if key not in ("daily", "weekly", "revenue", "events")}
     return {
         "from": period.start.isoformat(),
         "to": period.end.isoformat(),
@@ -261,6 +263,8 @@ def overview(period: DateRange, facts: Mapping[str, Any]) -> dict:
         "revenue": [{"currency": r["currency"], "total_minor": int(r["total_minor"]),
                      "invoices": int(r["invoices"])}
                     for r in sorted(facts.get("revenue", []), key=lambda r: r["currency"])],
+        "events": [{"event_type": r["event_type"], "events": int(r["events"])}
+                   for r in sorted(facts.get("events", []), key=lambda r: r["event_type"])],
     }
 
 

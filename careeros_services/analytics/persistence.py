@@ -10,7 +10,7 @@ the fact rows of one period in SQL and hand sums to ``domain``.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Optional
 
 import peewee
@@ -18,7 +18,7 @@ import psycopg2
 from playhouse.postgres_ext import DateTimeTZField
 
 from careeros_services.analytics.domain import DateRange
-from careeros_services.analytics.migrations.m0001_initial import TABLES
+from careeros_services.analytics.migrations.m0001_initial import TABLES as _FACT_TABLES
 from careeros_services.common import db as dbmod
 
 database_proxy = peewee.DatabaseProxy()
@@ -147,8 +147,19 @@ class InvoiceRecord(_Fact):
         primary_key = peewee.CompositeKey("tenant_id", "invoice_id")
 
 
+class EventCountRecord(_Fact):
+    day = peewee.DateField()
+    event_type = peewee.TextField()
+    events = peewee.BigIntegerField()
+
+    class Meta:
+        table_name = "event_counts"
+        primary_key = peewee.CompositeKey("tenant_id", "day", "event_type")
+
+
 MODELS = (TenantRecord, LearnerRecord, StatementRecord, EnrollmentRecord, CertificateRecord,
-          QuizAttemptRecord, AssignmentRecord, AiUsageRecord, InvoiceRecord)
+          QuizAttemptRecord, AssignmentRecord, AiUsageRecord, InvoiceRecord, EventCountRecord)
+TABLES = (*_FACT_TABLES, "event_counts")  # every read model (what a rebuild truncates)
 
 
 def bind(database: peewee.Database) -> None:
@@ -192,6 +203,14 @@ class AnalyticsRepository:
         else:
             query = query.on_conflict_ignore()
         query.execute(self.db)
+
+    def count_event(self, tenant_id: str, event_type: str, day: date) -> None:
+        """One more event of ``event_type`` on ``day`` (the inbox makes this once per event)."""
+        (EventCountRecord.insert(tenant_id=tenant_id, day=day, event_type=event_type, events=1)
+         .on_conflict(conflict_target=[EventCountRecord.tenant_id, EventCountRecord.day,
+                                       EventCountRecord.event_type],
+                      update={EventCountRecord.events: EventCountRecord.events + 1})
+         .execute(self.db))
 
     def record_statement(self, row: dict) -> None:
         self._insert_once(StatementRecord, row)
@@ -276,6 +295,10 @@ class AnalyticsRepository:
               FROM ({_ASSIGNMENT_COHORT}) AS cohort
         """, p)
         facts.update(assigned)
+        facts["events"] = self._rows(
+            "SELECT event_type, sum(events) AS events FROM event_counts"
+            " WHERE tenant_id = %(tenant)s AND day BETWEEN %(first_day)s AND %(last_day)s"
+            " GROUP BY event_type", p)
         facts["revenue"] = self._rows(
             "SELECT currency, sum(total_minor) AS total_minor, count(*) AS invoices FROM invoices"
             " WHERE tenant_id = %(tenant)s AND issued_at >= %(starts)s AND issued_at < %(ends)s"

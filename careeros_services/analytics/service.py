@@ -1,8 +1,11 @@
 """The analytics service layer: event handlers that fill the read models, and the reports.
 
-Handlers (``@handles``) run inside the bus's batch transaction, after the
-event's id was claimed in the inbox and the transaction scoped to the event's
-tenant, so each writes its fact once and only under that tenant. Reports run
+The consumer reads every domain topic: one handler (``_on_event``) takes
+every contract's type, counts it per tenant, day and type, and hands the types
+the reports need to their fact writer (``@_writes``). It runs inside the bus's
+batch transaction, after the event's id was claimed in the inbox and the
+transaction scoped to the event's tenant, so each fact is written once and
+only under that tenant. Reports run
 in a transaction scoped to the caller's tenant and take the caller's role from
 the verified token: owners and admins see the tenant, everyone else their own row.
 """
@@ -38,6 +41,18 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+_WRITERS: dict[str, str] = {}  # event type -> the method writing its fact rows
+
+
+def _writes(*event_types: str) -> Callable:
+    """Mark the method that turns events of these types into fact rows (see ``_on_event``)."""
+    def mark(fn: Callable) -> Callable:
+        for event_type in event_types:
+            _WRITERS[event_type] = fn.__name__
+        return fn
+    return mark
+
+
 class AnalyticsService(EventHandlingService):
     """Read models of learning, AI usage and revenue per tenant, and the reports over them."""
 
@@ -59,33 +74,33 @@ class AnalyticsService(EventHandlingService):
 
     # --- auth ------------------------------------------------------------------------------
 
-    @handles(TENANT_CREATED)
+    @_writes(TENANT_CREATED)
     def _on_tenant_created(self, tx: Transaction, envelope: dict) -> None:
         p = envelope["payload"]
         domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
         AnalyticsRepository(tx.db).record_tenant(p["tenant_id"], name=p["name"], kind=p["kind"],
                                                  plan_tier=p["plan_tier"])
 
-    @handles(TENANT_PLAN_CHANGED)
+    @_writes(TENANT_PLAN_CHANGED)
     def _on_plan_changed(self, tx: Transaction, envelope: dict) -> None:
         p = envelope["payload"]
         domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
         AnalyticsRepository(tx.db).record_tenant(p["tenant_id"], plan_tier=p["plan_tier"])
 
-    @handles(USER_REGISTERED)
+    @_writes(USER_REGISTERED)
     def _on_user_registered(self, tx: Transaction, envelope: dict) -> None:
         p = envelope["payload"]
         domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
         AnalyticsRepository(tx.db).record_learner(p["tenant_id"], p["user_id"],
                                                   display_name=p["display_name"], role=p["org_role"])
 
-    @handles(MEMBERSHIP_CHANGED)
+    @_writes(MEMBERSHIP_CHANGED)
     def _on_membership_changed(self, tx: Transaction, envelope: dict) -> None:
         p = envelope["payload"]
         domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
         AnalyticsRepository(tx.db).record_learner(p["tenant_id"], p["user_id"], role=p["role"])
 
-    @handles(ASSIGNMENT_CREATED)
+    @_writes(ASSIGNMENT_CREATED)
     def _on_assignment_created(self, tx: Transaction, envelope: dict) -> None:
         p = envelope["payload"]
         tenant = domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
@@ -96,7 +111,7 @@ class AnalyticsService(EventHandlingService):
 
     # --- tracker ---------------------------------------------------------------------------
 
-    @handles(STATEMENT_RECORDED)
+    @_writes(STATEMENT_RECORDED)
     def _on_statement_recorded(self, tx: Transaction, envelope: dict) -> None:
         p = envelope["payload"]
         tenant = domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
@@ -108,7 +123,7 @@ class AnalyticsService(EventHandlingService):
 
     # --- lms -------------------------------------------------------------------------------
 
-    @handles(ENROLLMENT_CREATED)
+    @_writes(ENROLLMENT_CREATED)
     def _on_enrollment_created(self, tx: Transaction, envelope: dict) -> None:
         p = envelope["payload"]
         tenant = domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
@@ -117,7 +132,7 @@ class AnalyticsService(EventHandlingService):
             "course_id": p["course_id"], "premium": p["premium"],
             "enrolled_at": domain.parse_time(envelope["occurred_at"])})
 
-    @handles(ENROLLMENT_CANCELLED)
+    @_writes(ENROLLMENT_CANCELLED)
     def _on_enrollment_cancelled(self, tx: Transaction, envelope: dict) -> None:
         p = envelope["payload"]
         tenant = domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
@@ -125,7 +140,7 @@ class AnalyticsService(EventHandlingService):
             "tenant_id": tenant, "enrollment_id": p["enrollment_id"], "user_id": p["user_id"],
             "course_id": p["course_id"], "cancelled_at": domain.parse_time(envelope["occurred_at"])})
 
-    @handles(QUIZ_ATTEMPTED)
+    @_writes(QUIZ_ATTEMPTED)
     def _on_quiz_attempted(self, tx: Transaction, envelope: dict) -> None:
         p = envelope["payload"]
         tenant = domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
@@ -135,7 +150,7 @@ class AnalyticsService(EventHandlingService):
             "passed": p["passed"], "attempt_no": p["attempt_no"],
             "attempted_at": domain.parse_time(envelope["occurred_at"])})
 
-    @handles(CERTIFICATE_ISSUED)
+    @_writes(CERTIFICATE_ISSUED)
     def _on_certificate_issued(self, tx: Transaction, envelope: dict) -> None:
         p = envelope["payload"]
         tenant = domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
@@ -146,7 +161,7 @@ class AnalyticsService(EventHandlingService):
 
     # --- ai_core and billing ---------------------------------------------------------------
 
-    @handles(AI_USAGE_RECORDED)
+    @_writes(AI_USAGE_RECORDED)
     def _on_ai_usage_recorded(self, tx: Transaction, envelope: dict) -> None:
         p = envelope["payload"]
         tenant = domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
@@ -156,7 +171,7 @@ class AnalyticsService(EventHandlingService):
             "prompt_tokens": p["prompt_tokens"], "completion_tokens": p["completion_tokens"],
             "cost_micro_usd": p["cost_micro_usd"], "recorded_at": domain.parse_time(envelope["occurred_at"])})
 
-    @handles(INVOICE_ISSUED)
+    @_writes(INVOICE_ISSUED)
     def _on_invoice_issued(self, tx: Transaction, envelope: dict) -> None:
         p = envelope["payload"]
         tenant = domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
@@ -164,6 +179,21 @@ class AnalyticsService(EventHandlingService):
             "tenant_id": tenant, "invoice_id": p["invoice_id"], "subscription_id": p["subscription_id"],
             "currency": p["currency"], "total_minor": p["total_minor"],
             "issued_at": domain.parse_time(p["issued_at"])})
+
+    # --- every domain event ----------------------------------------------------------------
+
+    # Every contract's type (the consumer reads every domain topic): each event is counted
+    # per tenant, day and type, and the types above also write their fact rows.
+    @handles(*sorted(set(contracts.known_types()) | set(_WRITERS)))
+    def _on_event(self, tx: Transaction, envelope: dict) -> None:
+        """Count the event, then write its facts (the inbox claim already made this run once)."""
+        if envelope["tenant_id"] is None:
+            return  # a platform-wide event has no tenant to report it under
+        AnalyticsRepository(tx.db).count_event(envelope["tenant_id"], envelope["type"],
+                                               domain.parse_time(envelope["occurred_at"]).date())
+        writer = _WRITERS.get(envelope["type"])
+        if writer is not None:
+            getattr(self, writer)(tx, envelope)
 
     # --- reports ---------------------------------------------------------------------------
 

@@ -84,6 +84,7 @@ def test_owner_gets_the_overview(as_user, month):
                                 "cost_micro_usd": 1700}
     assert body["revenue"] == [{"currency": "EUR", "total_minor": 4900, "invoices": 1},
                                {"currency": "USD", "total_minor": 1000, "invoices": 1}]
+    assert {"event_type": "careeros.tracker.statement.recorded.v1", "events": 5} in body["events"]
 
 
 def test_admins_see_the_overview_and_learners_do_not(as_user, month):

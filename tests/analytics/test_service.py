@@ -11,7 +11,7 @@ import pytest
 
 from bus import contracts
 from careeros_services.analytics import persistence
-from careeros_services.analytics.migrations.m0001_initial import TABLES
+from careeros_services.analytics.persistence import TABLES
 from careeros_services.analytics.service import AnalyticsService
 from careeros_services.common.errors import Forbidden, ValidationFailed
 from tests.analytics import support as ev
@@ -101,6 +101,23 @@ def test_overview_of_the_first_two_weeks(service, month):
                                   "cost_micro_usd": 1700}
     assert report["revenue"] == [{"currency": "EUR", "total_minor": 4900, "invoices": 1},
                                  {"currency": "USD", "total_minor": 1000, "invoices": 1}]
+    # every domain event of A dated in the period, by type (the registrations carry today's date)
+    assert {e["event_type"]: e["events"] for e in report["events"]} == {
+        "careeros.tracker.statement.recorded.v1": 5, "careeros.lms.enrollment.created.v1": 3,
+        "careeros.lms.enrollment.cancelled.v1": 1, "careeros.lms.certificate.issued.v1": 1,
+        "careeros.lms.quiz.attempted.v1": 3, "careeros.auth.assignment.created.v1": 3,
+        "careeros.ai_core.usage.recorded.v1": 2, "careeros.billing.invoice.issued.v1": 2}
+
+
+def test_every_contract_type_is_consumed_and_counted_even_without_a_fact_table(service):
+    assert set(AnalyticsService.handled_event_types()) >= set(contracts.known_types())
+    tenant, user = ev.new_id(), ev.new_id()
+    profile = ev.envelope("careeros.profile.profile.created.v1", {"user_id": user, "tenant_id": tenant},
+                          occurred_at=ev.at("2026-03-03T08:00"))
+    assert service.handle_event(profile) is True
+    assert service.handle_event(profile) is False
+    report = service.overview(tenant, user, "owner", *MARCH_1_14)
+    assert report["events"] == [{"event_type": "careeros.profile.profile.created.v1", "events": 1}]
 
 
 def test_a_longer_period_counts_later_completions(service, month):

@@ -74,6 +74,11 @@ class RevenueOut(Schema):
     invoices = ma.fields.Integer()
 
 
+class EventCountOut(Schema):
+    event_type = ma.fields.String()
+    events = ma.fields.Integer()
+
+
 class OverviewOut(_Period):
     active_learners = ma.fields.Nested(ActiveLearnersOut)
     activity = ma.fields.Nested(ActivityOut)
@@ -83,6 +88,8 @@ class OverviewOut(_Period):
     assignments = ma.fields.Nested(AssignmentsOut)
     ai_usage = ma.fields.Nested(AiUsageOut)
     revenue = ma.fields.List(ma.fields.Nested(RevenueOut))
+    events = ma.fields.List(ma.fields.Nested(EventCountOut),
+                            metadata={"description": "every domain event of the tenant in the period, by type"})
 
 
 class LearnerRowOut(Schema):
