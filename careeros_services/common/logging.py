@@ -228,3 +228,4 @@ def configure_logging(service: str, level: str = "INFO", stream: Optional[IO[str
     else:
         handler.setStream(stream)
     handler.setFormatter(JsonFormatter(service))
+    logging.captureWarnings(True)  # warnings become JSON lines (logger py.warnings), not raw stderr text

@@ -1,0 +1,109 @@
+"""The ops scripts in scripts/ops/ are real `nameko shell` sessions: each is piped
+into ``nameko shell --config config.yaml`` against a running platform (the one
+tests/ops/test_observability_stack.py starts) and its JSON output is checked.
+docs/ops.md shows the same commands."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from careeros_services.common import db as dbmod
+from tests.ops.test_observability_stack import (PASSWORD, failing_profile_inserts, ops_api,  # noqa: F401
+                                                ops_platform, register, wait_until)
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPTS = ROOT / "scripts" / "ops"
+NAMEKO = str(Path(sys.executable).parent / "nameko")
+
+
+def nameko_shell(platform, script: str, timeout_s: float = 90, **env: str) -> list[dict]:
+    """Run ``nameko shell --config config.yaml < scripts/ops/<script>``; its JSON output lines.
+
+    The console echoes its prompts (">>> ", "... ") on stdout before each result.
+    """
+    with open(SCRIPTS / script) as stdin:
+        result = subprocess.run([NAMEKO, "shell", "--config", "config.yaml"], stdin=stdin, cwd=ROOT,
+                                capture_output=True, text=True, timeout=timeout_s,
+                                env={**os.environ, **platform.env, "PYTHONPATH": str(ROOT), **env})
+    assert result.returncode == 0, f"{script} failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+    lines = []
+    for line in result.stdout.splitlines():
+        while line.startswith((">>> ", "... ")):
+            line = line[4:]
+        if line.startswith("{"):
+            lines.append(json.loads(line))
+    return lines
+
+
+def test_ops_doc_shows_every_script_the_way_the_tests_run_it():
+    text = (ROOT / "docs" / "ops.md").read_text()
+    scripts = sorted(p.name for p in SCRIPTS.glob("*.py"))
+    assert scripts, "no scripts"
+    for name in scripts:
+        assert f"nameko shell --config config.yaml < scripts/ops/{name}" in text, f"docs/ops.md lacks {name}"
+        assert (SCRIPTS / name).read_text().startswith("# nameko shell session:"), name
+
+
+def test_look_up_a_user(ops_platform, ops_api):
+    user = register(ops_api)
+    token = ops_api.post("/auth/login", json={"email": user["email"], "password": PASSWORD}).json()["access_token"]
+    wait_until(lambda: ops_api.get("/profile", headers={"Authorization": f"Bearer {token}"}).status_code == 200,
+               30, "the profile")
+    [found] = nameko_shell(ops_platform, "lookup_user.py", EMAIL=user["email"].upper())  # e-mails are case-blind
+    assert found["user"]["id"] == user["user_id"] and found["user"]["home_tenant_id"] == user["tenant_id"]
+    assert found["profile"]["user_id"] == user["user_id"] and found["profile_error"] is None
+    assert "password" not in json.dumps(found["user"])
+
+    result = subprocess.run([NAMEKO, "shell", "--config", "config.yaml"], stdin=open(SCRIPTS / "lookup_user.py"),
+                            cwd=ROOT, capture_output=True, text=True, timeout=90,
+                            env={**os.environ, **ops_platform.env, "PYTHONPATH": str(ROOT),
+                                 "EMAIL": "nobody-here@example.com"})
+    assert result.returncode != 0 and "RemoteError: NotFound No user with this email" in result.stderr  # stops there
+
+
+def test_replay_a_dead_lettered_event_after_the_outage_is_fixed(ops_platform, ops_api, failing_profile_inserts):
+    # An outage of profile's table: the registration event fails every retry and is dead-lettered.
+    user = register(ops_api)
+    dlq_topic = f"{ops_platform.env['KAFKA_TOPIC_PREFIX']}.auth.user.dlq"
+
+    def listed():
+        [out] = nameko_shell(ops_platform, "replay_dlq.py", DRY_RUN="1", TOPIC=dlq_topic)
+        refs = _refs_of_user(ops_platform, dlq_topic, user["user_id"])
+        return next((e for e in out["pending"] if e["ref"] in refs), None)
+    entry = wait_until(listed, 60, "the event in the DLQ", every_s=1)
+    assert entry["event_type"] == "careeros.auth.user.registered.v1"
+    assert entry["consumer_group"].endswith(".profile") and entry["original_topic"] == dlq_topic[:-len(".dlq")]
+    assert "outage while saving" in entry["exception"]
+    [looked_up] = nameko_shell(ops_platform, "lookup_user.py", EMAIL=user["email"])
+    assert looked_up["profile"] is None and looked_up["profile_error"].startswith("NotFound: ")
+
+    # Fix the outage, replay from the shell: the profile appears, the DLQ is drained.
+    _end_outage(ops_platform)
+    lines = nameko_shell(ops_platform, "replay_dlq.py", TOPIC=dlq_topic)
+    assert entry["ref"] in [e["ref"] for e in lines[0]["pending"]] and lines[-1]["replayed"] >= 1
+    wait_until(lambda: nameko_shell(ops_platform, "lookup_user.py", EMAIL=user["email"])[0]["profile"], 30,
+               "the profile made by the replayed event")
+    [after] = nameko_shell(ops_platform, "replay_dlq.py", DRY_RUN="1", TOPIC=dlq_topic)
+    assert after["pending"] == []
+    # Replaying again sends nothing.
+    assert nameko_shell(ops_platform, "replay_dlq.py", TOPIC=dlq_topic)[-1]["replayed"] == 0
+
+
+def _end_outage(platform) -> None:
+    import psycopg2
+
+    with psycopg2.connect(**dbmod.connect_kwargs(platform.config, "profile", admin=True)) as conn, \
+            conn.cursor() as cur:
+        cur.execute("DROP TRIGGER IF EXISTS ops_test_outage ON profiles")
+
+
+def _refs_of_user(platform, dlq_topic: str, user_id: str) -> set[str]:
+    """DLQ refs whose event is this user's registration (read with the bus's own reader)."""
+    from bus.dlq import DeadLetters
+    from careeros_services import supervisor
+
+    dead = DeadLetters(supervisor.config_with(platform.env))
+    return {e.ref for e in dead.read(dlq_topic) if json.loads(e.value)["payload"].get("user_id") == user_id}
