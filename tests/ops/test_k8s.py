@@ -454,8 +454,8 @@ def test_readme_documents_overlays():
 
 
 def test_generated_manifests_are_current():
-    """scripts/gen-k8s.py owns the per-service files, topics, HPAs and PDBs: a new
+    """scripts/gen-manifests.py owns the per-service files, topics, HPAs and PDBs: a new
     service or event type without a run of it fails here, naming the stale files."""
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen-k8s.py"), "--check"],
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen-manifests.py"), "--check"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
