@@ -256,29 +256,37 @@ def topological_order(prerequisites: Mapping[str, Sequence[str]]) -> list[str]:
 
 # --- the plan -----------------------------------------------------------------------------
 
-def _course_matches(course: CatalogCourse, milestone: ProposedMilestone) -> bool:
-    key = skill_key(milestone.skill_name)
-    for name, uri, level in course.skills:
-        same = (milestone.esco_uri and uri == milestone.esco_uri) or skill_key(name) == key
-        if same and level >= milestone.level:
-            return True
-    return False
+class CourseIndex:
+    """The active catalog indexed by slug and by the skills (name or ESCO URI) courses teach."""
+
+    def __init__(self, catalog: Sequence[CatalogCourse]):
+        self.by_slug: dict[str, CatalogCourse] = {}
+        for course in sorted(catalog, key=lambda c: (c.slug, c.course_id)):
+            if not course.archived:
+                self.by_slug[course.slug] = course
+        self.by_skill: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        for slug, course in sorted(self.by_slug.items()):
+            for name, uri, level in course.skills:
+                self.by_skill.setdefault(("name", skill_key(name)), []).append((slug, level))
+                if uri:
+                    self.by_skill.setdefault(("uri", uri), []).append((slug, level))
+
+    def link(self, milestone: ProposedMilestone) -> list[CatalogCourse]:
+        """The provider's slugs first (if in the catalog and not archived), then courses
+        teaching the skill at the level or above, by slug; at most 3."""
+        chosen = [slug for slug in dict.fromkeys(milestone.course_slugs) if slug in self.by_slug]
+        teaching = self.by_skill.get(("name", skill_key(milestone.skill_name)), [])
+        if milestone.esco_uri:
+            teaching = teaching + self.by_skill.get(("uri", milestone.esco_uri), [])
+        for slug in sorted({slug for slug, level in teaching if level >= milestone.level}):
+            if slug not in chosen:
+                chosen.append(slug)
+        return [self.by_slug[slug] for slug in chosen[:MAX_COURSES_PER_MILESTONE]]
 
 
 def link_courses(milestone: ProposedMilestone, catalog: Sequence[CatalogCourse]) -> list[CatalogCourse]:
-    """The milestone's courses: the provider's slugs first (if in the catalog and not
-    archived), then catalog courses teaching the skill at the level, by slug; at most 3."""
-    active = {c.slug: c for c in catalog if not c.archived}
-    chosen: list[CatalogCourse] = []
-    for slug in milestone.course_slugs:
-        if slug in active and active[slug] not in chosen:
-            chosen.append(active[slug])
-    for slug in sorted(active):
-        if len(chosen) >= MAX_COURSES_PER_MILESTONE:
-            break
-        if active[slug] not in chosen and _course_matches(active[slug], milestone):
-            chosen.append(active[slug])
-    return chosen[:MAX_COURSES_PER_MILESTONE]
+    """The milestone's courses in ``catalog`` (see :meth:`CourseIndex.link`)."""
+    return CourseIndex(catalog).link(milestone)
 
 
 def build_plan(proposal: Proposal, known_skills: Mapping[str, int], catalog: Sequence[CatalogCourse],
@@ -294,11 +302,12 @@ def build_plan(proposal: Proposal, known_skills: Mapping[str, int], catalog: Seq
     order = topological_order(prerequisites)
     depth = depths(prerequisites, order)
     hpw = goal.hours_per_week
+    courses_index = CourseIndex(catalog)
     cursor = 0  # hours into the plan; week n (1-based) holds hours [(n-1)*hpw, n*hpw)
     milestones: list[dict] = []
     for position, skill_id in enumerate(order):
         m = by_id[skill_id]
-        courses = link_courses(m, catalog)
+        courses = courses_index.link(m)
         hours = m.estimated_hours or sum(c.estimated_hours for c in courses) or DEFAULT_MILESTONE_HOURS
         known = int(known_skills.get(skill_key(m.skill_name), 0))
         skipped = known >= m.level

@@ -298,22 +298,23 @@ class RoadmapService(EventHandlingService):
         """
         if self.proposer is None:
             raise RuntimeError("this process cannot run roadmap sagas (no proposer: not the gRPC process)")
-        steps = 0
-        while max_steps is None or steps < max_steps:
+        with self.store.transaction(tenant_id) as tx:
+            saga = RoadmapRepository(tx.db).saga(tenant_id, saga_id)
+        if saga is None:
+            return _not_found()
+        if saga.state in TERMINAL:  # finished before (commit and compensation dequeue it themselves)
             with self.store.transaction(tenant_id) as tx:
-                saga = RoadmapRepository(tx.db).saga(tenant_id, saga_id)
-            if saga is None:
-                return _not_found()
-            if saga.state in TERMINAL:
-                with self.store.transaction(tenant_id) as tx:
-                    RoadmapRepository(tx.db).dequeue_saga(saga_id)
-                return None if saga.state == "committed" else DomainError(saga.error, code="roadmap_saga_failed")
+                RoadmapRepository(tx.db).dequeue_saga(saga_id)
+        steps = 0
+        while saga.state not in TERMINAL and (max_steps is None or steps < max_steps):
             step = STEP_AFTER[saga.state]
             try:
-                getattr(self, f"_step_{step}")(saga)
+                saga = getattr(self, f"_step_{step}")(saga)  # the saga as committed after the step
             except SagaFailed as failed:
                 return self._fail(tenant_id, saga_id, step, failed.error, retry)
             steps += 1
+        if saga.state == "compensated":
+            return DomainError(saga.error, code="roadmap_saga_failed")
         return None
 
     def _known_skills(self, repo: RoadmapRepository, tenant_id: str, user_id: str) -> list[dict]:
@@ -324,7 +325,7 @@ class RoadmapService(EventHandlingService):
         names = {domain.skill_key(s["name"]): s["name"] for s in skills}
         return [{"name": names[k], "level": level} for k, level in sorted(known.items())]
 
-    def _step_propose(self, saga: SagaRecord) -> None:
+    def _step_propose(self, saga: SagaRecord) -> SagaRecord:
         # The whole role graph is asked for (no known skills): a proposal trimmed by
         # the learner's skills may name prerequisites it left out, which the graph
         # check must reject; and the roadmap shows known skills as skipped milestones.
@@ -333,9 +334,9 @@ class RoadmapService(EventHandlingService):
             proposal = self.proposer.propose(saga.params["caller"], saga.params["target_role"], [])
         except DomainError as error:
             raise SagaFailed(error) from None
-        self._advance(saga, "proposed", "propose", proposal=proposal.to_dict())
+        return self._advance(saga, "proposed", "propose", proposal=proposal.to_dict())
 
-    def _step_plan(self, saga: SagaRecord) -> None:
+    def _step_plan(self, saga: SagaRecord) -> SagaRecord:
         tenant_id, user_id = str(saga.tenant_id), str(saga.user_id)
         params = saga.params
         goal = Goal(params["target_role"], params["hours_per_week"],
@@ -348,16 +349,16 @@ class RoadmapService(EventHandlingService):
             plan = domain.build_plan(Proposal.from_dict(saga.proposal), known, catalog, goal, self._today())
         except DomainError as error:
             raise SagaFailed(error) from None
-        self._advance(saga, "planned", "plan", plan=plan)
+        return self._advance(saga, "planned", "plan", plan=plan)
 
-    def _step_commit(self, saga: SagaRecord) -> None:
+    def _step_commit(self, saga: SagaRecord) -> SagaRecord:
         tenant_id, roadmap_id, saga_id = str(saga.tenant_id), str(saga.roadmap_id), str(saga.saga_id)
         now = self.clock()
         with self.store.transaction(tenant_id, causation_id=None) as tx:
             repo = RoadmapRepository(tx.db)
             current = repo.saga(tenant_id, saga_id, for_update=True)
             if current.state != "planned":  # another runner got here first
-                return
+                return current
             roadmap = repo.roadmap(tenant_id, roadmap_id, for_update=True)
             if roadmap is None:
                 raise SagaFailed(_not_found())
@@ -383,20 +384,22 @@ class RoadmapService(EventHandlingService):
             repo.dequeue_saga(saga_id)
             roadmap.active_version = version
             # Courses of the new version may already be complete: settle achievements now.
-            self._settle(tx, repo, roadmap, check_behind=False)
+            self._settle(tx, repo, roadmap, check_behind=False, plan=plan)
+        return current
 
-    def _advance(self, saga: SagaRecord, state: str, step: str, **result) -> None:
+    def _advance(self, saga: SagaRecord, state: str, step: str, **result) -> SagaRecord:
         now = self.clock()
         with self.store.transaction(str(saga.tenant_id)) as tx:
             repo = RoadmapRepository(tx.db)
             current = repo.saga(str(saga.tenant_id), str(saga.saga_id), for_update=True)
             if current.state != saga.state:  # another runner advanced it meanwhile: keep theirs
-                return
+                return current
             for name, value in result.items():
                 setattr(current, name, value)
             current.state, current.updated_at = state, now
             current.log = current.log + [{"step": step, "outcome": "done", "at": now.isoformat()}]
             repo.save_saga(current)
+        return current
 
     def _fail(self, tenant_id: str, saga_id: str, step: str, error: DomainError, retry: bool) -> DomainError:
         """A step failed: retry a transient failure later, else compensate the steps done."""
@@ -455,13 +458,13 @@ class RoadmapService(EventHandlingService):
     # --- progress and achievements ---------------------------------------------------------
 
     def _settle(self, tx: Transaction, repo: RoadmapRepository, roadmap: RoadmapRecord,
-                check_behind: bool = True) -> Optional[dict]:
+                check_behind: bool = True, plan: Optional[dict] = None) -> Optional[dict]:
         """Emit ``milestone.achieved`` for milestones newly done with tracked evidence, and
         record a regeneration when the learner is behind by more than the margin."""
         tenant_id, roadmap_id, user_id = str(roadmap.tenant_id), str(roadmap.roadmap_id), str(roadmap.user_id)
         if roadmap.active_version == 0:
             return None
-        plan = repo.version(tenant_id, roadmap_id, roadmap.active_version).plan
+        plan = plan or repo.version(tenant_id, roadmap_id, roadmap.active_version).plan
         view = domain.overlay(plan, repo.progress(tenant_id, user_id), repo.marks(tenant_id, roadmap_id),
                               self._today(), self.settings.behind_margin_weeks)
         achieved = repo.achievements(tenant_id, roadmap_id)
