@@ -132,7 +132,7 @@ def ops_platform(request, kafka_broker, tmp_path_factory):
             kafka_broker, DB_PREFIX, VHOST,
             CAREEROS_TRACING="otlp", OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{receiver.port}",
             OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf", OTEL_BSP_SCHEDULE_DELAY="200",
-            CAREEROS_LOG_LEVEL="INFO")
+            CAREEROS_LOG_LEVEL="INFO", CAREEROS_METRICS_HOST="0.0.0.0")  # as in containers
         supervisor.ensure_vhost(VHOST)
         config = supervisor.config_with(env)
         for service in registry.SERVICES:
@@ -218,7 +218,8 @@ def k8s_config_on_file_sd(targets_file: Path) -> dict:
     config = load_yaml(PROM / "prometheus.k8s.yml")
     for job in config["scrape_configs"]:
         sd = job.pop("kubernetes_sd_configs")
-        assert sd == [{"role": "pod", "namespaces": {"names": ["careeros", "careeros-dev"]}}], job["job_name"]
+        namespaces = sorted(load_yaml(k)["namespace"] for k in (ROOT / "k8s" / "overlays").glob("*/kustomization.yaml"))
+        assert sd == [{"role": "pod", "namespaces": {"names": namespaces}}], (job["job_name"], namespaces)
         job["file_sd_configs"] = [{"files": [str(targets_file)], "refresh_interval": "1s"}]
     return config
 
@@ -494,6 +495,24 @@ def test_prometheus_reads_back_a_metric_from_every_process_kind(prometheus, ops_
     local = {t["labels"]["job"]: t for t in targets if t["labels"]["job"].startswith("careeros-")}
     assert set(local) == {f"careeros-{k}" for k in KINDS}
     assert all(t["health"] == "up" for t in local.values()), [t["lastError"] for t in local.values()]
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local IPv4 addresses with a socket listening on ``port`` (from /proc/net/tcp)."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, hex_port = local.split(":")
+        if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+            found.add(".".join(str(b) for b in reversed(bytes.fromhex(address))))
+    return found
+
+
+def test_metrics_servers_bind_the_configured_host(ops_platform):
+    for kind in ("nameko", "grpc", "relay"):
+        port = int(ops_platform.env[f"CAREEROS_METRICS_{kind.upper()}"])
+        assert listening_addresses(port) == {"0.0.0.0"}, kind  # CAREEROS_METRICS_HOST, as a container sets it
+    assert load_yaml(ROOT / "config.yaml")["observability"]["metrics_host"] == "${CAREEROS_METRICS_HOST:127.0.0.1}"
 
 
 def test_the_kubernetes_relabelling_finds_one_target_per_pod_with_its_kind_and_service(prometheus):
