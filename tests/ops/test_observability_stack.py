@@ -282,20 +282,20 @@ def test_required_alerts_exist_with_severity_and_a_runbook_that_exists():
 
 # --- Grafana: static checks ----------------------------------------------------------
 
+METRIC_DEFINITION = re.compile(r"\b(Counter|Gauge|Histogram|Summary)\(\s*[\"']([a-zA-Z_:][a-zA-Z0-9_:]*)[\"']")
+SAMPLE_SUFFIXES = {"Counter": ("_total",), "Histogram": ("_bucket", "_count", "_sum"), "Gauge": ("",),
+                   "Summary": ("_count", "_sum", "")}
+
+
 def code_metric_names() -> set[str]:
-    """Metric families the code defines, with the sample suffixes Prometheus stores."""
-    from prometheus_client import REGISTRY
-
-    from careeros_services.common import metrics  # noqa: F401 - registers the families
-
+    """Metric names the code defines (every prometheus_client constructor in the
+    platform's packages), with the sample suffixes Prometheus stores, plus ``up``."""
     names = {"up"}
-    for collector in list(REGISTRY._collector_to_names):  # every family, also ones other modules add
-        for family in collector.describe() if hasattr(collector, "describe") else collector.collect():
-            if not family.name.startswith("careeros_"):
-                continue
-            suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"),
-                        "gauge": ("",), "summary": ("_count", "_sum", "")}.get(family.type, ("",))
-            names.update(family.name + s for s in suffixes)
+    for package in ("careeros_services", "bus", "gateway_flask"):
+        for path in (ROOT / package).rglob("*.py"):
+            for kind, name in METRIC_DEFINITION.findall(path.read_text(errors="replace")):
+                base = name.removesuffix("_total") if kind == "Counter" else name
+                names.update(base + suffix for suffix in SAMPLE_SUFFIXES[kind])
     return names
 
 
@@ -359,6 +359,10 @@ def test_dashboards_parse_and_name_only_existing_metrics():
 
 
 def test_the_metric_name_parser_finds_what_it_should():
+    known = code_metric_names()
+    assert {"careeros_http_requests_total", "careeros_rpc_latency_seconds_bucket", "careeros_consumer_lag",
+            "careeros_tenant_cost_micros_total", "careeros_ai_tokens_total"} <= known
+    assert "careeros_http_requests_total_total" not in known and "careeros_consumer_lag_bucket" not in known
     assert promql_metric_names('sum by (route) (rate(careeros_http_requests_total{status=~"5.."}[5m]))') == \
         {"careeros_http_requests_total"}
     assert promql_metric_names("a:b:c > 0.05 and on (service) x_total > 1") == {"a:b:c", "x_total"}
