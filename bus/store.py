@@ -52,30 +52,38 @@ class Transaction:
     def publish(self, event_type: str, *, aggregate_id: str, payload: dict,
                 tenant_id: Optional[str] = None) -> dict:
         """Validate an event and add it to the outbox in this transaction."""
-        version = int(event_type.rsplit(".v", 1)[1])
-        envelope = {
-            "id": str(uuid.uuid4()),
-            "type": event_type,
-            "version": version,
-            "occurred_at": datetime.now(timezone.utc).isoformat(),
-            "producer": self.store.service,
-            "tenant_id": tenant_id if tenant_id is not None else self.tenant_id,
-            "correlation_id": correlation.get() or correlation.new_id(),
-            "causation_id": self.causation_id,
-            "aggregate_type": event_type.split(".")[2],
-            "aggregate_id": str(aggregate_id),
-            "payload": payload,
-        }
-        contracts.validate(envelope)
-        headers = {"correlation_id": envelope["correlation_id"], "event_type": event_type,
-                   "event_id": envelope["id"], **_trace_headers()}
-        self.db.execute_sql(
-            "INSERT INTO outbox (event_id, event_type, topic, key, envelope, headers)"
-            " VALUES (%s, %s, %s, %s, %s, %s)",
-            (envelope["id"], event_type, contracts.topic_for(event_type, self.store.topic_prefix),
-             envelope["aggregate_id"], json.dumps(envelope), json.dumps(headers)))
-        self.published.append(envelope)
-        return envelope
+        return self.publish_many([(event_type, aggregate_id, payload)], tenant_id=tenant_id)[0]
+
+    def publish_many(self, events: list[tuple[str, str, dict]], *, tenant_id: Optional[str] = None) -> list[dict]:
+        """Validate ``(event_type, aggregate_id, payload)`` events and add them to the outbox
+        with ONE insert (bulk writers, e.g. statement ingestion, publish an event per row)."""
+        envelopes, rows = [], []
+        for event_type, aggregate_id, payload in events:
+            envelope = {
+                "id": str(uuid.uuid4()),
+                "type": event_type,
+                "version": int(event_type.rsplit(".v", 1)[1]),
+                "occurred_at": datetime.now(timezone.utc).isoformat(),
+                "producer": self.store.service,
+                "tenant_id": tenant_id if tenant_id is not None else self.tenant_id,
+                "correlation_id": correlation.get() or correlation.new_id(),
+                "causation_id": self.causation_id,
+                "aggregate_type": event_type.split(".")[2],
+                "aggregate_id": str(aggregate_id),
+                "payload": payload,
+            }
+            contracts.validate(envelope)
+            headers = {"correlation_id": envelope["correlation_id"], "event_type": event_type,
+                       "event_id": envelope["id"], **_trace_headers()}
+            rows += [envelope["id"], event_type, contracts.topic_for(event_type, self.store.topic_prefix),
+                     envelope["aggregate_id"], json.dumps(envelope), json.dumps(headers)]
+            envelopes.append(envelope)
+        if envelopes:
+            self.db.execute_sql(
+                "INSERT INTO outbox (event_id, event_type, topic, key, envelope, headers) VALUES "
+                + ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(envelopes)), rows)
+        self.published.extend(envelopes)
+        return envelopes
 
     def claim(self, event_id: str, event_type: str, consumer: str, *, tenant_id: Optional[str] = None) -> bool:
         """Record an event as processed by ``consumer``; False if it already was.

@@ -99,6 +99,7 @@ class TrackerService(EventHandlingService):
 
         days: dict[date, list[int]] = defaultdict(lambda: [0, 0])
         courses: dict[str, list] = {}  # course_id -> [seconds, last activity]
+        recorded: list[tuple[str, str, dict]] = []
         for s in fresh:
             days[s.day][0] += s.duration_s
             days[s.day][1] += 1
@@ -107,10 +108,11 @@ class TrackerService(EventHandlingService):
                 entry = courses.setdefault(course_id, [0, s.timestamp])
                 entry[0] += s.duration_s
                 entry[1] = max(entry[1], s.timestamp)
-            tx.publish(STATEMENT_RECORDED, aggregate_id=s.id, tenant_id=tenant_id, payload={
+            recorded.append((STATEMENT_RECORDED, s.id, {
                 "statement_id": s.id, "user_id": s.user_id, "tenant_id": tenant_id, "verb": s.verb,
                 "activity_id": s.activity_id, "course_id": course_id, "lesson_id": s.lesson_id,
-                "duration_s": s.duration_s, "timestamp": domain.iso(s.timestamp)})
+                "duration_s": s.duration_s, "timestamp": domain.iso(s.timestamp)}))
+        tx.publish_many(recorded, tenant_id=tenant_id)  # one outbox insert for the batch's events
         repo.add_days(tenant_id, user_id, {day: (v[0], v[1]) for day, v in days.items()})
         repo.note_activity_tenant(tenant_id, [f"course:{c}" for c in courses]
                                   + [f"lesson:{l}" for l in orphans if l not in course_of])
