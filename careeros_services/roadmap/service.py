@@ -450,6 +450,8 @@ class RoadmapService(EventHandlingService):
                                               "base_version", "new_version", "proposal", "plan")}
 
     def sagas(self, tenant_id: str, roadmap_id: str) -> list[dict]:
+        """A roadmap's regeneration sagas, oldest first (operators: ``n.rpc.roadmap.sagas``)."""
+        tenant_id, roadmap_id = require_uuids(tenant_id=tenant_id, roadmap_id=roadmap_id)
         with self.store.transaction(tenant_id) as tx:
             records = RoadmapRepository(tx.db).sagas_of(tenant_id, roadmap_id)
         return [{"saga_id": str(s.saga_id), "state": s.state, "reason": s.reason, "trigger_key": s.trigger_key,

@@ -385,3 +385,21 @@ def test_the_loop_closes_through_the_profile_service(service, catalog, store, fr
         tx.db.execute_sql("DELETE FROM achievements WHERE user_id = %s", (learner["user_id"],))
     python = by_skill(create(service, learner))["python"]
     assert python["skipped"] and python["known_level"] == 2
+
+
+def test_a_leased_saga_is_run_by_one_runner_only_and_the_nameko_side_cannot_run_sagas(service, learner, store):
+    view = create(service, learner)
+    service.handle_event(profile_updated(learner["tenant_id"], learner["user_id"], 9, target_role="ML Engineer"))
+    from careeros_services.roadmap.persistence import RoadmapRepository
+    with store.transaction(None) as tx:
+        first = RoadmapRepository(tx.db).lease_due_sagas(60, limit=100)
+    with store.transaction(None) as tx:
+        second = RoadmapRepository(tx.db).lease_due_sagas(60, limit=100)
+    assert [t for t, _ in first].count(learner["tenant_id"]) == 1 and second == []
+    (saga_id,) = [s for t, s in first if t == learner["tenant_id"]]
+    with pytest.raises(RuntimeError, match="cannot run roadmap sagas"):
+        RoadmapService(store).run_saga(learner["tenant_id"], saga_id)   # built as in nameko: no proposer
+    assert service.run_saga(learner["tenant_id"], saga_id) is None
+    assert service.get_current_roadmap(learner["tenant_id"], learner["user_id"])["version"] == 2
+    with pytest.raises(ValidationFailed):
+        service.sagas("nope", view["roadmap_id"])
