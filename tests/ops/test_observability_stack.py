@@ -637,6 +637,12 @@ def test_the_index_template_and_the_documented_fields_agree():
     assert set(template["_meta"]["required"]) <= set(properties)
     assert set(template["_meta"]["nullable"]) <= set(template["_meta"]["required"])
     assert set(properties.values()) <= set(PYTHON_TYPES)
+    # every context field the code logs (extra={...}) is documented, also on paths no test runs
+    for package in ("careeros_services", "bus", "gateway_flask"):
+        for path in (ROOT / package).rglob("*.py"):
+            for extra in re.findall(r"extra=\{([^}]*)\}", path.read_text(errors="replace")):
+                for key in re.findall(r"[\"'](\w+)[\"']\s*:", extra):
+                    assert key in properties, f"{path.relative_to(ROOT)} logs extra field {key!r}: document it"
 
 
 def platform_log_lines(platform) -> dict[str, list[str]]:
