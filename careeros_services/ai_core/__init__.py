@@ -1,0 +1,1 @@
+"""The AI HR consultant (issue 4): consultations, CV analysis, roadmap proposals, usage and cost."""
