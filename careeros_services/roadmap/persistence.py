@@ -7,8 +7,7 @@ tenant-scoped query; row-level security is the second lock. ``saga_queue`` and
 """
 from __future__ import annotations
 
-import json
-from datetime import date, datetime
+from datetime import datetime
 from typing import Optional
 
 import peewee
@@ -153,10 +152,6 @@ class LearnerRecord(_Model):
 def bind(database: peewee.Database) -> None:
     """Point the models at the service's database (called once by the factory)."""
     database_proxy.initialize(database)
-
-
-def _iso(moment: Optional[datetime]) -> str:
-    return moment.isoformat() if moment else ""
 
 
 class RoadmapRepository:
@@ -364,7 +359,3 @@ class RoadmapRepository:
                                where=(LearnerRecord.profile_version < version))
                   .returning(LearnerRecord.user_id).execute(self.db))
         return len(list(cursor)) == 1
-
-
-def dumps(value) -> str:
-    return json.dumps(value, default=lambda v: v.isoformat() if isinstance(v, (date, datetime)) else str(v))

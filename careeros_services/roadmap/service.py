@@ -38,7 +38,7 @@ from bus.store import ServiceStore, Transaction
 from careeros_services.common.errors import DomainError, NotFound, Unavailable, ValidationFailed, require_uuids
 from careeros_services.roadmap import domain, persistence, rendering
 from careeros_services.roadmap.domain import Goal, Proposal
-from careeros_services.roadmap.persistence import RoadmapRecord, RoadmapRepository, SagaRecord, VersionRecord
+from careeros_services.roadmap.persistence import RoadmapRecord, RoadmapRepository, SagaRecord
 
 log = logging.getLogger(__name__)
 
