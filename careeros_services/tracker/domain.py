@@ -47,6 +47,7 @@ PLATFORM_TENANT = "00000000-0000-0000-0000-000000000000"  # owner of public cata
 
 MAX_BATCH = 100                      # statements per POST (LRSs cap batches too)
 MAX_FUTURE_SKEW = timedelta(minutes=5)
+MAX_DURATION_S = 366 * 86400         # one statement reports at most a year of activity
 MAX_GOAL_MINUTES = 7 * 24 * 60       # a week has no more minutes than this
 MAX_PAGE = 200
 DEFAULT_PAGE = 50
@@ -199,7 +200,7 @@ def parse_timestamp(text: str) -> datetime:
 
 
 def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def _id_after(iri: str, prefix: str) -> str:
@@ -232,6 +233,9 @@ def parse_statement(raw: Any, *, caller_user_id: str, now: datetime, where: str 
         except ValueError:
             raise InvalidStatement("The statement is invalid at result.duration.", fields={
                 f"{where}{sep}result.duration": [_PATTERN_HINTS["duration"]]}) from None
+        if duration_s > MAX_DURATION_S:
+            raise InvalidStatement("The statement is invalid at result.duration.", fields={
+                f"{where}{sep}result.duration": ["must be at most 366 days"]})
     if "timestamp" in raw:
         try:
             timestamp = parse_timestamp(raw["timestamp"])
@@ -246,7 +250,15 @@ def parse_statement(raw: Any, *, caller_user_id: str, now: datetime, where: str 
     statement_id = str(uuid.UUID(raw["id"])) if "id" in raw else str(uuid.uuid4())
     sent = dict(raw, id=statement_id)
     sent.pop("version", None)  # the LRS sets it; a replay with or without it is the same statement
-    body_hash = hashlib.sha256(_canonical(sent).encode()).hexdigest()
+    try:
+        canonical = _canonical(sent)
+    except ValueError:  # NaN or an overflowing number: not JSON, and PostgreSQL's jsonb refuses it
+        raise InvalidStatement("The statement holds a number that is not finite.",
+                               fields={where or "statement": ["must not contain NaN or infinite numbers"]}) from None
+    if "\\u0000" in canonical:  # jsonb cannot store NUL characters
+        raise InvalidStatement("The statement holds a NUL character.",
+                               fields={where or "statement": ["must not contain NUL characters"]})
+    body_hash = hashlib.sha256(canonical.encode()).hexdigest()
 
     activity_id = raw["object"]["id"]
     parents = raw.get("context", {}).get("contextActivities", {}).get("parent", [])

@@ -206,3 +206,15 @@ def test_query_validation_names_parameters():
     with pytest.raises(domain.DomainError) as caught:
         domain.statement_query(learner="bob", since="monday", verb="completed", limit=1000)
     assert set(caught.value.fields) == {"learner", "since", "verb", "limit"}
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda s: s.update(result={"score": {"raw": float("nan")}}), "NaN"),
+    (lambda s: s.update(result={"score": {"raw": float("inf")}}), "NaN"),
+    (lambda s: s.update(result={"response": "a\x00b"}), "NUL"),
+    (lambda s: s.update(result={"duration": "P400D"}), "366 days"),
+])
+def test_values_postgres_cannot_store_are_refused_as_400(mutate, message):
+    raw = statement(USER)
+    mutate(raw)
+    assert any(message in m for messages in fields_of(raw).values() for m in messages)

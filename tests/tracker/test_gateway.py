@@ -202,3 +202,12 @@ def test_routes_are_in_the_openapi_document(http):
     assert "get" in paths["/api/v1/tracking/progress"] and "put" in paths["/api/v1/tracking/goal"]
     assert "oneOf" in paths["/api/v1/tracking/statements"]["post"]["requestBody"]["content"]["application/json"][
         "schema"]
+
+
+def test_nan_in_a_statement_is_a_400_not_a_500(http, learner):
+    user, _tenant, headers = learner()
+    text = ('{"actor":{"account":{"homePage":"https://careeros.dev","name":"%s"}},'
+            '"verb":{"id":"http://adlnet.gov/expapi/verbs/scored"},"object":{"id":"https://x.org/a"},'
+            '"result":{"score":{"raw":NaN}}}' % user)
+    problem(http.post("/api/v1/tracking/statements", data=text, headers=headers, content_type="application/json"),
+            400, "invalid_statement")
