@@ -42,7 +42,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from careeros_services.common.errors import Unauthenticated, ValidationFailed
+from careeros_services.common.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
 
 # --- vocabulary --------------------------------------------------------------------------------
 
@@ -73,6 +73,7 @@ class Tenant:
     kind: str
     plan_tier: str
     created_at: Optional[datetime] = None
+    seats: int = 0  # seat limit granted by billing (0: none granted, the default limit applies)
 
 
 @dataclass(frozen=True)
@@ -402,3 +403,223 @@ def generate_signing_key(bits: int = RSA_KEY_BITS) -> SigningKey:
 def jwk_set(public_jwks: Iterable[dict]) -> dict:
     """An RFC 7517 JWK Set of public keys."""
     return {"keys": [dict(k) for k in public_jwks]}
+
+
+# --- organisations: roles, seats, invites, assignments -----------------------------------------
+#
+# Role rules (WorkOS / Auth0 Organizations style, four fixed roles):
+# * owner and admin manage the organisation (invite, change roles, remove, assign, read the audit log);
+# * nobody changes or removes the owner directly: ownership moves only by a transfer, which the
+#   owner alone makes (the old owner becomes an admin) — so there is always exactly one owner;
+# * an admin does not touch another admin or promote to admin: only the owner manages admins;
+# * any member but the owner may leave (remove themselves).
+
+MANAGER_ROLES = ("owner", "admin")
+INVITABLE_ROLES = ("admin", "instructor", "member")
+REMOVED = "removed"
+INVITE_TOKEN_TYPE = "invite"
+INVITE_AUDIENCE = "careeros-invite"
+MAX_ASSIGNMENT_FIELD = 200
+
+
+def is_manager(org_role: Optional[str]) -> bool:
+    return org_role in MANAGER_ROLES
+
+
+def require_manager(org_role: Optional[str], action: str) -> None:
+    """``Forbidden(code="org_role_forbidden")`` unless ``org_role`` is owner or admin."""
+    if not is_manager(org_role):
+        raise Forbidden(f"Only the organisation's owner or an admin may {action}.", code="org_role_forbidden",
+                        fields={"org_role": [f"is {org_role or 'not a member'}; owner or admin required"]})
+
+
+def _role_problems(raw: Any, allowed: tuple[str, ...]) -> tuple[str, list[str]]:
+    if not isinstance(raw, str) or raw not in allowed:
+        return "", [f"must be one of {', '.join(allowed)}"]
+    return raw, []
+
+
+def validate_invite(email: Any, org_role: Any) -> tuple[str, str]:
+    """``(normalised email, role)`` of an invite, or ValidationFailed naming every bad field."""
+    errors: dict[str, list[str]] = {}
+    clean_email, problems = _email_problems(email)
+    if problems:
+        errors["email"] = problems
+    role, problems = _role_problems(org_role, INVITABLE_ROLES)
+    if problems:
+        errors["role"] = problems
+    if errors:
+        raise ValidationFailed("The invite has invalid fields.", fields=errors)
+    return clean_email, role
+
+
+def check_inviter(inviter_role: Optional[str], invited_role: str) -> None:
+    """Managers invite; only the owner invites admins."""
+    require_manager(inviter_role, "invite members")
+    if invited_role == "admin" and inviter_role != OWNER:
+        raise Forbidden("Only the owner may invite an admin.", code="org_role_forbidden",
+                        fields={"role": ["admin invites need the owner"]})
+
+
+def seat_limit(seats: int, default_limit: int) -> int:
+    """The tenant's seat limit: what billing granted (team plan), else the configured default."""
+    return int(seats) if int(seats) > 0 else int(default_limit)
+
+
+def check_seats(limit: int, members: int, pending_invites: int) -> None:
+    """Refuse one more seat when members + pending invites already fill the limit (``seat_limit_reached``)."""
+    used = members + pending_invites
+    if used + 1 > limit:
+        raise Conflict(f"The seat limit is reached: limit {limit}, used {used} ({members} members, "
+                       f"{pending_invites} pending invites). Raise the seats of the team plan or remove "
+                       f"members or invites.", code="seat_limit_reached",
+                       fields={"seats": [f"limit: {limit}", f"used: {used}"]})
+
+
+def plan_role_change(actor_id: str, actor_role: Optional[str], target_id: str, target_role: Optional[str],
+                     new_role: Any) -> str:
+    """What a role change means: ``"transfer"`` (of ownership), ``"change"`` or ``"noop"``; or why not.
+
+    ``NotFound(member_not_found)`` when the target is not a member,
+    ``ValidationFailed`` for an unknown role, ``Forbidden(org_role_forbidden)``
+    for a change the actor may not make.
+    """
+    role, problems = _role_problems(new_role, ROLES)
+    if problems:
+        raise ValidationFailed("The role is not valid.", fields={"role": problems})
+    require_manager(actor_role, "change roles")
+    if target_role is None:
+        raise NotFound("No such member in this organisation.", code="member_not_found")
+    if role == OWNER:
+        if actor_role != OWNER:
+            raise Forbidden("Only the owner may transfer ownership.", code="org_role_forbidden",
+                            fields={"role": ["owner: only the current owner transfers ownership"]})
+        return "noop" if target_id == actor_id else "transfer"
+    if target_role == OWNER:
+        raise Conflict("The owner's role changes only by transferring ownership to another member.",
+                       code="owner_required", fields={"role": ["the organisation must keep exactly one owner"]})
+    if actor_role != OWNER and (target_role == "admin" or role == "admin"):
+        raise Forbidden("Only the owner manages admins.", code="org_role_forbidden",
+                        fields={"role": ["admin changes need the owner"]})
+    return "noop" if role == target_role else "change"
+
+
+def check_removal(actor_id: str, actor_role: Optional[str], target_id: str, target_role: Optional[str]) -> None:
+    """May ``actor`` remove ``target`` (or leave, when they are the same)? Raises why not."""
+    if target_role is None:
+        raise NotFound("No such member in this organisation.", code="member_not_found")
+    if target_role == OWNER:
+        raise Conflict("The owner cannot be removed; transfer ownership first.", code="owner_required",
+                       fields={"user_id": ["is the owner"]})
+    if actor_id == target_id:
+        return  # leaving
+    require_manager(actor_role, "remove members")
+    if actor_role != OWNER and target_role == "admin":
+        raise Forbidden("Only the owner removes admins.", code="org_role_forbidden",
+                        fields={"user_id": ["is an admin"]})
+
+
+@dataclass(frozen=True)
+class AssignmentInput:
+    course_id: str
+    target_role: str
+    due_at: Optional[datetime]
+
+
+def validate_assignment(course_id: Any, target_role: Any, due_at: Any, now: datetime) -> AssignmentInput:
+    """A course and/or a target role (at least one), optionally due at a future RFC 3339 time."""
+    errors: dict[str, list[str]] = {}
+    values = {}
+    for name, raw in (("course_id", course_id), ("target_role", target_role)):
+        value = raw.strip() if isinstance(raw, str) else raw
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            errors[name] = ["must be a string"]
+        elif len(value) > MAX_ASSIGNMENT_FIELD:
+            errors[name] = [f"must be at most {MAX_ASSIGNMENT_FIELD} characters"]
+        elif any(_is_control(ch) for ch in value):
+            errors[name] = ["must not contain control characters"]
+        values[name] = value if isinstance(value, str) else ""
+    if not errors and not values["course_id"] and not values["target_role"]:
+        errors["course_id"] = ["course_id or target_role is required"]
+    due = None
+    if due_at not in (None, ""):
+        try:
+            due = datetime.fromisoformat(str(due_at).replace("Z", "+00:00"))
+            if due.tzinfo is None:
+                raise ValueError
+            if due <= now:
+                errors["due_at"] = ["must be in the future"]
+        except ValueError:
+            errors["due_at"] = ["must be an RFC 3339 date-time with offset"]
+    if errors:
+        raise ValidationFailed("The assignment has invalid fields.", fields=errors)
+    return AssignmentInput(values["course_id"], values["target_role"], due)
+
+
+def invite_claims(*, invite_id: str, tenant_id: str, issuer: str, ttl_s: int, now: int) -> dict:
+    """Claims of an invite token: who may redeem is checked against the stored invite, not the token."""
+    return {"jti": str(invite_id), "tenant_id": str(tenant_id), "iss": issuer, "aud": INVITE_AUDIENCE,
+            "iat": int(now), "exp": int(now) + int(ttl_s), "typ": INVITE_TOKEN_TYPE}
+
+
+def verify_invite_token(token: Any, jwks: dict, *, issuer: str) -> dict:
+    """The claims of an invite token signed by a key of ``jwks``.
+
+    ``NotFound(code="invite_not_found")`` for anything not signed by us (so a
+    guessed token looks like a missing one), ``Conflict(code="invite_expired")``
+    once it has expired. An access token is never an invite (``typ``/``aud``).
+    """
+    invalid = NotFound("No such invite.", code="invite_not_found")
+    if not isinstance(token, str) or not 0 < len(token) <= 4096:
+        raise invalid
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise invalid from None
+    jwk = next((k for k in jwks.get("keys", []) if k.get("kid") == header.get("kid")), None)
+    if header.get("alg") != ALGORITHM or jwk is None:
+        raise invalid
+    try:
+        claims = jwt.decode(token, jwt.PyJWK(jwk, algorithm=ALGORITHM).key, algorithms=[ALGORITHM],
+                            issuer=issuer, audience=INVITE_AUDIENCE,
+                            options={"require": ["jti", "tenant_id", "iss", "aud", "iat", "exp", "typ"]})
+    except jwt.ExpiredSignatureError:
+        raise Conflict("This invite has expired; ask for a new one.", code="invite_expired") from None
+    except jwt.PyJWTError:
+        raise invalid from None
+    if claims.get("typ") != INVITE_TOKEN_TYPE:
+        raise invalid
+    return claims
+
+
+@dataclass(frozen=True)
+class Invite:
+    id: str
+    tenant_id: str
+    email: str
+    org_role: str
+    invited_by: str
+    created_at: datetime
+    expires_at: datetime
+    accepted_at: Optional[datetime] = None
+    revoked_at: Optional[datetime] = None
+
+    def state(self, now: datetime) -> str:
+        """``"accepted"``, ``"revoked"``, ``"expired"`` or ``"pending"``."""
+        if self.accepted_at is not None:
+            return "accepted"
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at <= now else "pending"
+
+    def redeemable(self, now: datetime) -> None:
+        """Raise why this invite cannot be accepted now (single use, expiry, revocation)."""
+        state = self.state(now)
+        if state == "accepted":
+            raise Conflict("This invite was already used.", code="invite_used")
+        if state == "revoked":
+            raise Conflict("This invite was withdrawn.", code="invite_revoked")
+        if state == "expired":
+            raise Conflict("This invite has expired; ask for a new one.", code="invite_expired")

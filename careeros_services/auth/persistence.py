@@ -15,7 +15,7 @@ from typing import Optional
 import peewee
 from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
 
-from careeros_services.auth.domain import RefreshToken, SigningKey, Tenant, User
+from careeros_services.auth.domain import Invite, RefreshToken, SigningKey, Tenant, User
 
 database_proxy = peewee.DatabaseProxy()
 
@@ -34,6 +34,8 @@ class TenantRecord(_Model):
     kind = peewee.TextField()
     plan_tier = peewee.TextField(default="free")
     created_at = DateTimeTZField()
+    seats = peewee.IntegerField(default=0)
+    plan_changed_at = DateTimeTZField(null=True)
 
     class Meta:
         table_name = "tenants"
@@ -90,7 +92,61 @@ class SigningKeyRecord(_Model):
         table_name = "signing_keys"
 
 
-MODELS = (TenantRecord, UserRecord, MembershipRecord, RefreshTokenRecord, SigningKeyRecord)
+class InviteRecord(_Model):
+    """Tenant-scoped. Pending: not accepted, not revoked, not expired."""
+
+    id = peewee.UUIDField(primary_key=True)
+    tenant_id = peewee.UUIDField()
+    email = peewee.TextField()
+    org_role = peewee.TextField()
+    invited_by = peewee.UUIDField()
+    created_at = DateTimeTZField()
+    expires_at = DateTimeTZField()
+    accepted_at = DateTimeTZField(null=True)
+    accepted_by = peewee.UUIDField(null=True)
+    revoked_at = DateTimeTZField(null=True)
+
+    class Meta:
+        table_name = "invites"
+
+
+class AssignmentRecord(_Model):
+    """Tenant-scoped."""
+
+    id = peewee.UUIDField(primary_key=True)
+    tenant_id = peewee.UUIDField()
+    user_id = peewee.UUIDField()
+    course_id = peewee.TextField(default="")
+    target_role = peewee.TextField(default="")
+    assigned_by = peewee.UUIDField()
+    due_at = DateTimeTZField(null=True)
+    created_at = DateTimeTZField()
+
+    class Meta:
+        table_name = "assignments"
+
+
+class AuditRecord(_Model):
+    """Tenant-scoped and append-only (triggers refuse UPDATE, DELETE and TRUNCATE)."""
+
+    id = peewee.BigAutoField(primary_key=True)
+    tenant_id = peewee.UUIDField()
+    actor_user_id = peewee.UUIDField(null=True)
+    action = peewee.TextField()
+    target_type = peewee.TextField(default="")
+    target_id = peewee.TextField(default="")
+    details = BinaryJSONField(default=dict)
+    client_ip = peewee.TextField(default="")
+    source = peewee.TextField()
+    event_id = peewee.UUIDField(null=True)
+    occurred_at = DateTimeTZField()
+
+    class Meta:
+        table_name = "audit_log"
+
+
+MODELS = (TenantRecord, UserRecord, MembershipRecord, RefreshTokenRecord, SigningKeyRecord, InviteRecord,
+          AssignmentRecord, AuditRecord)
 
 
 def bind(database: peewee.Database) -> None:
@@ -110,7 +166,7 @@ def _user(row: UserRecord) -> User:
 
 def _tenant(row: TenantRecord) -> Tenant:
     return Tenant(id=str(row.id), name=row.name, kind=row.kind, plan_tier=row.plan_tier,
-                  created_at=row.created_at)
+                  created_at=row.created_at, seats=row.seats)
 
 
 def _refresh_token(row: RefreshTokenRecord) -> RefreshToken:
@@ -233,3 +289,143 @@ class AuthRepository:
         SigningKeyRecord.insert({SigningKeyRecord.kid: key.kid, SigningKeyRecord.private_pem: key.private_pem,
                                  SigningKeyRecord.public_jwk: key.public_jwk,
                                  SigningKeyRecord.created_at: now}).execute(self.db)
+
+
+def _invite(row: InviteRecord) -> Invite:
+    return Invite(id=str(row.id), tenant_id=str(row.tenant_id), email=row.email, org_role=row.org_role,
+                  invited_by=str(row.invited_by), created_at=row.created_at, expires_at=row.expires_at,
+                  accepted_at=row.accepted_at, revoked_at=row.revoked_at)
+
+
+def _assignment(row: AssignmentRecord) -> dict:
+    return {"assignment_id": str(row.id), "tenant_id": str(row.tenant_id), "user_id": str(row.user_id),
+            "course_id": row.course_id, "target_role": row.target_role, "assigned_by": str(row.assigned_by),
+            "due_at": row.due_at.isoformat() if row.due_at else "", "created_at": row.created_at.isoformat()}
+
+
+def _audit(row: AuditRecord) -> dict:
+    return {"id": row.id, "tenant_id": str(row.tenant_id),
+            "actor_user_id": str(row.actor_user_id) if row.actor_user_id else "", "action": row.action,
+            "target_type": row.target_type, "target_id": row.target_id, "details": dict(row.details or {}),
+            "client_ip": row.client_ip, "source": row.source,
+            "event_id": str(row.event_id) if row.event_id else "", "occurred_at": row.occurred_at.isoformat()}
+
+
+class OrgRepository(AuthRepository):
+    """Organisation tables of one unit of work; every query names its tenant (RLS is the second lock)."""
+
+    # --- tenant plan and seats -----------------------------------------------------------------
+
+    def lock_tenant(self, tenant_id: str) -> Optional[Tenant]:
+        """The tenant, its row locked until commit: serialises seat-counting writes of one tenant."""
+        row = TenantRecord.select().where(TenantRecord.id == tenant_id).for_update().first(self.db)
+        return _tenant(row) if row is not None else None
+
+    def set_plan(self, tenant_id: str, plan_tier: str, seats: int, at: datetime) -> bool:
+        """Set plan and seats unless a newer entitlement was applied already; True when applied."""
+        return bool(TenantRecord.update({TenantRecord.plan_tier: plan_tier, TenantRecord.seats: seats,
+                                         TenantRecord.plan_changed_at: at})
+                    .where((TenantRecord.id == tenant_id)
+                           & (TenantRecord.plan_changed_at.is_null() | (TenantRecord.plan_changed_at <= at)))
+                    .execute(self.db))
+
+    # --- members -------------------------------------------------------------------------------
+
+    def count_members(self, tenant_id: str) -> int:
+        return MembershipRecord.select().where(MembershipRecord.tenant_id == tenant_id).count(self.db)
+
+    def members(self, tenant_id: str) -> list[dict]:
+        rows = (MembershipRecord.select(MembershipRecord.user_id, MembershipRecord.org_role,
+                                        MembershipRecord.created_at, UserRecord.email, UserRecord.display_name)
+                .join(UserRecord, on=(UserRecord.id == MembershipRecord.user_id))
+                .where(MembershipRecord.tenant_id == tenant_id)
+                .order_by(MembershipRecord.created_at, MembershipRecord.user_id).dicts().execute(self.db))
+        return [{"user_id": str(r["user_id"]), "email": r["email"], "display_name": r["display_name"],
+                 "org_role": r["org_role"], "joined_at": r["created_at"].isoformat()} for r in rows]
+
+    def set_role(self, tenant_id: str, user_id: str, org_role: str) -> None:
+        (MembershipRecord.update({MembershipRecord.org_role: org_role})
+         .where((MembershipRecord.tenant_id == tenant_id) & (MembershipRecord.user_id == user_id))
+         .execute(self.db))
+
+    def remove_membership(self, tenant_id: str, user_id: str) -> int:
+        return (MembershipRecord.delete()
+                .where((MembershipRecord.tenant_id == tenant_id) & (MembershipRecord.user_id == user_id))
+                .execute(self.db))
+
+    def revoke_user_tokens_in(self, tenant_id: str, user_id: str, now: datetime) -> int:
+        """Revoke the user's refresh tokens for this tenant (a removed member cannot refresh into it)."""
+        return (RefreshTokenRecord.update({RefreshTokenRecord.revoked_at: now})
+                .where((RefreshTokenRecord.tenant_id == tenant_id) & (RefreshTokenRecord.user_id == user_id)
+                       & RefreshTokenRecord.revoked_at.is_null())
+                .execute(self.db))
+
+    # --- invites -------------------------------------------------------------------------------
+
+    def _pending(self, tenant_id: str, now: datetime):
+        return ((InviteRecord.tenant_id == tenant_id) & InviteRecord.accepted_at.is_null()
+                & InviteRecord.revoked_at.is_null() & (InviteRecord.expires_at > now))
+
+    def count_pending_invites(self, tenant_id: str, now: datetime, except_id: Optional[str] = None) -> int:
+        condition = self._pending(tenant_id, now)
+        if except_id is not None:
+            condition &= InviteRecord.id != except_id
+        return InviteRecord.select().where(condition).count(self.db)
+
+    def revoke_pending_invites(self, tenant_id: str, email: str, now: datetime) -> int:
+        """Withdraw the email's pending invites (a new invite replaces them)."""
+        return (InviteRecord.update({InviteRecord.revoked_at: now})
+                .where(self._pending(tenant_id, now) & (InviteRecord.email == email)).execute(self.db))
+
+    def add_invite(self, invite: Invite) -> None:
+        InviteRecord.insert({
+            InviteRecord.id: invite.id, InviteRecord.tenant_id: invite.tenant_id, InviteRecord.email: invite.email,
+            InviteRecord.org_role: invite.org_role, InviteRecord.invited_by: invite.invited_by,
+            InviteRecord.created_at: invite.created_at, InviteRecord.expires_at: invite.expires_at}).execute(self.db)
+
+    def invite_for_update(self, tenant_id: str, invite_id: str) -> Optional[Invite]:
+        row = (InviteRecord.select()
+               .where((InviteRecord.tenant_id == tenant_id) & (InviteRecord.id == invite_id))
+               .for_update().first(self.db))
+        return _invite(row) if row is not None else None
+
+    def mark_invite_accepted(self, tenant_id: str, invite_id: str, user_id: str, now: datetime) -> None:
+        (InviteRecord.update({InviteRecord.accepted_at: now, InviteRecord.accepted_by: user_id})
+         .where((InviteRecord.tenant_id == tenant_id) & (InviteRecord.id == invite_id)).execute(self.db))
+
+    # --- assignments ---------------------------------------------------------------------------
+
+    def add_assignment(self, row: dict) -> None:
+        AssignmentRecord.insert({
+            AssignmentRecord.id: row["assignment_id"], AssignmentRecord.tenant_id: row["tenant_id"],
+            AssignmentRecord.user_id: row["user_id"], AssignmentRecord.course_id: row["course_id"],
+            AssignmentRecord.target_role: row["target_role"], AssignmentRecord.assigned_by: row["assigned_by"],
+            AssignmentRecord.due_at: row["due_at"] or None,
+            AssignmentRecord.created_at: row["created_at"]}).execute(self.db)
+
+    def assignments(self, tenant_id: str, user_id: str) -> list[dict]:
+        rows = (AssignmentRecord.select()
+                .where((AssignmentRecord.tenant_id == tenant_id) & (AssignmentRecord.user_id == user_id))
+                .order_by(AssignmentRecord.created_at.desc(), AssignmentRecord.id).execute(self.db))
+        return [_assignment(r) for r in rows]
+
+    # --- audit log (append-only) ---------------------------------------------------------------
+
+    def audit(self, tenant_id: str, action: str, *, actor_user_id: Optional[str], target_type: str = "",
+              target_id: str = "", details: Optional[dict] = None, client_ip: str = "", source: str = "api",
+              event_id: Optional[str] = None, at: Optional[datetime] = None) -> None:
+        row = {AuditRecord.tenant_id: tenant_id, AuditRecord.actor_user_id: actor_user_id or None,
+               AuditRecord.action: action, AuditRecord.target_type: target_type,
+               AuditRecord.target_id: str(target_id or ""), AuditRecord.details: details or {},
+               AuditRecord.client_ip: (client_ip or "")[:64], AuditRecord.source: source,
+               AuditRecord.event_id: event_id}
+        if at is not None:
+            row[AuditRecord.occurred_at] = at  # else the database's now()
+        AuditRecord.insert(row).execute(self.db)
+
+    def audit_entries(self, tenant_id: str, limit: int, before_id: Optional[int] = None) -> list[dict]:
+        condition = AuditRecord.tenant_id == tenant_id
+        if before_id:
+            condition &= AuditRecord.id < before_id
+        rows = AuditRecord.select().where(condition).order_by(AuditRecord.id.desc()).limit(limit).execute(self.db)
+        return [_audit(r) for r in rows]

@@ -35,17 +35,31 @@ from typing import Any, Callable, Iterator, Optional
 
 import redis
 
-from bus.store import ServiceStore
+from bus.handlers import EventHandlingService, handles
+from bus.store import ServiceStore, Transaction
 from careeros_services.auth import domain, persistence
-from careeros_services.auth.persistence import AuthRepository, EmailTaken
-from careeros_services.common.errors import (Conflict, DomainError, NotFound, RateLimited, Unauthenticated,
-                                             Unavailable, ValidationFailed, require_uuids)
+from careeros_services.auth.persistence import AuthRepository, EmailTaken, OrgRepository
+from careeros_services.common.errors import (Conflict, DomainError, Forbidden, NotFound, RateLimited,
+                                             Unauthenticated, Unavailable, ValidationFailed, require_uuids)
 
 log = logging.getLogger(__name__)
 
 SERVICE = "auth"
 TENANT_CREATED = "careeros.auth.tenant.created.v1"
 USER_REGISTERED = "careeros.auth.user.registered.v1"
+PLAN_CHANGED = "careeros.auth.tenant.plan_changed.v1"
+MEMBERSHIP_CHANGED = "careeros.auth.membership.changed.v1"
+ASSIGNMENT_CREATED = "careeros.auth.assignment.created.v1"
+ENTITLEMENT_CHANGED = "careeros.billing.entitlement.changed.v1"
+BILLING_AUDITED = {  # billing events recorded in the tenant's audit log, and the action they become
+    "careeros.billing.subscription.activated.v1": "billing.subscription_activated",
+    "careeros.billing.subscription.canceled.v1": "billing.subscription_canceled",
+    "careeros.billing.subscription.past_due.v1": "billing.subscription_past_due",
+    "careeros.billing.invoice.issued.v1": "billing.invoice_issued",
+}
+DEFAULT_INVITE_TTL_S = 7 * 24 * 3600
+DEFAULT_SEAT_LIMIT = 3  # an organisation without a team plan (seats = 0) gets this many seats
+MAX_AUDIT_PAGE = 200
 REVOKED_JTI_PREFIX = "careeros:revoked:jti:"
 DEFAULT_REDIS_PREFIX = "careeros.auth."
 # An address may fail for several users (an office behind NAT, the gateway in
@@ -64,18 +78,28 @@ def _invalid_credentials() -> Unauthenticated:
     return Unauthenticated("Email or password is wrong.", code="invalid_credentials")
 
 
+def _member_id(raw: object) -> str:
+    """A member's user id from a path or body (ValidationFailed naming ``user_id`` when not a UUID)."""
+    try:
+        return str(uuid.UUID(str(raw)))
+    except ValueError:
+        raise ValidationFailed("The member's user id is not valid.", fields={"user_id": ["must be a UUID"]}) from None
+
+
 def _invalid_refresh() -> Unauthenticated:
     return Unauthenticated("The refresh token is not valid.", code="invalid_refresh_token")
 
 
-class AuthService:
-    """Accounts, tenants, memberships and tokens.
+class AuthService(EventHandlingService):
+    """Accounts, tenants, memberships, tokens and organisations (invites, seats, assignments, audit log).
 
     ``settings`` is the ``auth`` section of the configuration: ``issuer``,
     ``audience``, ``access_ttl_s``, ``refresh_ttl_s``, ``login_max_failures``,
-    ``login_window_s`` and optionally ``redis_prefix`` and
-    ``login_max_failures_per_ip``.
+    ``login_window_s`` and optionally ``redis_prefix``,
+    ``login_max_failures_per_ip``, ``invite_ttl_s`` and ``default_seat_limit``.
     """
+
+    consumer_name = SERVICE
 
     def __init__(self, store: ServiceStore, settings: dict, redis_client: redis.Redis):
         self.store = store
@@ -88,6 +112,8 @@ class AuthService:
         self.max_failures_per_ip = int(settings.get("login_max_failures_per_ip")
                                        or self.max_failures * IP_FAILURE_FACTOR)
         self.failure_window_s = int(settings["login_window_s"])
+        self.invite_ttl_s = int(settings.get("invite_ttl_s") or DEFAULT_INVITE_TTL_S)
+        self.default_seat_limit = int(settings.get("default_seat_limit") or DEFAULT_SEAT_LIMIT)
         self.throttle_prefix = f"{settings.get('redis_prefix') or DEFAULT_REDIS_PREFIX}login-failures:"
         self._key: Optional[tuple[str, Any]] = None  # (kid, private key object) that signs now
         self._key_loaded_at = float("-inf")
@@ -259,6 +285,311 @@ class AuthService:
         if user is None:
             raise NotFound("No user with this email.", code="user_not_found")
         return user.public()
+
+    # --- organisations -------------------------------------------------------------------------
+    #
+    # Every operation below re-reads the caller's role from ``memberships`` in the
+    # caller's tenant (the token's ``org_role`` may be up to ``access_ttl_s`` stale),
+    # runs in one transaction scoped to that tenant, and writes its audit entry and
+    # its events in that same transaction. Writes that count seats lock the tenant row.
+
+    def _caller_role(self, repo: OrgRepository, tenant_id: str, user_id: str) -> str:
+        role = repo.role_in(tenant_id, user_id)
+        if role is None:
+            raise Forbidden("You are not a member of this organisation.", code="not_a_member")
+        return role
+
+    def _seat_usage(self, repo: OrgRepository, tenant: domain.Tenant, now: datetime,
+                    except_invite: Optional[str] = None) -> tuple[int, int, int]:
+        """``(limit, members, pending invites)`` of the tenant."""
+        return (domain.seat_limit(tenant.seats, self.default_seat_limit), repo.count_members(tenant.id),
+                repo.count_pending_invites(tenant.id, now, except_invite))
+
+    def _membership_changed(self, tx: Transaction, tenant_id: str, user_id: str, role: str, actor: str) -> None:
+        tx.publish(MEMBERSHIP_CHANGED, aggregate_id=f"{tenant_id}:{user_id}", payload={
+            "tenant_id": tenant_id, "user_id": user_id, "role": role, "actor_user_id": actor})
+
+    def get_org(self, tenant_id: str, user_id: str) -> dict:
+        """The caller's current tenant: name, kind, plan, seat limit and usage, the caller's role."""
+        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        now = _now()
+        with self.store.transaction(tenant_id) as tx:
+            repo = OrgRepository(tx.db)
+            role = self._caller_role(repo, tenant_id, user_id)
+            tenant = repo.tenant(tenant_id)
+            limit, members, pending = self._seat_usage(repo, tenant, now)
+        return {"tenant_id": tenant.id, "name": tenant.name, "kind": tenant.kind, "plan_tier": tenant.plan_tier,
+                "seat_limit": limit, "seats_used": members + pending, "members": members,
+                "pending_invites": pending, "org_role": role}
+
+    def create_invite(self, tenant_id: str, user_id: str, email: str, role: str, client_ip: str = "") -> dict:
+        """Invite ``email`` with ``role`` (owner/admin only); returns the invite and its token.
+
+        The token is a signed (RS256, the access-token key), expiring
+        (``invite_ttl_s``), single-use invite: the inviter passes it on (no
+        email is sent here: contact data stays in auth). A new invite for the
+        same email withdraws the pending one. Refused with
+        ``Conflict(code="seat_limit_reached")`` (``fields.seats`` names the
+        limit) when members + pending invites fill the tenant's seats;
+        ``Conflict(code="already_member")`` when the email is a member.
+        """
+        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        email, role = domain.validate_invite(email, role)
+        key = self._signing_key()
+        now = _now()
+        with self.store.transaction(tenant_id) as tx:
+            repo = OrgRepository(tx.db)
+            tenant = repo.lock_tenant(tenant_id)
+            actor_role = self._caller_role(repo, tenant_id, user_id)
+            domain.check_inviter(actor_role, role)
+            if tenant.kind != domain.ORGANIZATION:
+                raise Conflict("A personal space has no members; create an organisation to invite people.",
+                               code="not_an_organization")
+            existing = repo.user_by_email(email)
+            if existing is not None and repo.role_in(tenant_id, existing.id) is not None:
+                raise Conflict("This person is already a member.", code="already_member",
+                               fields={"email": ["is already a member"]})
+            repo.revoke_pending_invites(tenant_id, email, now)
+            domain.check_seats(*self._seat_usage(repo, tenant, now))
+            invite = domain.Invite(id=str(uuid.uuid4()), tenant_id=tenant_id, email=email, org_role=role,
+                                   invited_by=user_id, created_at=now,
+                                   expires_at=now + timedelta(seconds=self.invite_ttl_s))
+            repo.add_invite(invite)
+            repo.audit(tenant_id, "org.invite_created", actor_user_id=user_id, target_type="invite",
+                       target_id=invite.id, details={"email": email, "role": role,
+                                                     "expires_at": invite.expires_at.isoformat()},
+                       client_ip=client_ip)
+        claims = domain.invite_claims(invite_id=invite.id, tenant_id=tenant_id, issuer=self.issuer,
+                                      ttl_s=self.invite_ttl_s, now=int(now.timestamp()))
+        kid, private_key = key
+        return {"invite_id": invite.id, "email": email, "role": role, "expires_at": invite.expires_at.isoformat(),
+                "token": domain.sign_access_token(claims, private_key, kid)}
+
+    def accept_invite(self, token: str, *, user_id: Optional[str] = None, password: Optional[str] = None,
+                      display_name: Optional[str] = None, client_ip: str = "") -> dict:
+        """Redeem an invite: join its tenant with its role; returns ``tenant_id``, ``user_id``, ``org_role``
+        and a token pair for that tenant.
+
+        With ``user_id`` (a logged-in caller) the user's email must be the
+        invite's (``Forbidden(code="invite_email_mismatch")``); without it a new
+        account is registered with the invite's email, ``password`` and
+        ``display_name``, its home tenant being the organisation. Single use
+        (``Conflict(code="invite_used")``), expiring (``invite_expired``); the
+        seat limit is checked again.
+        """
+        claims = domain.verify_invite_token(token, self.jwks(), issuer=self.issuer)
+        tenant_id, invite_id = require_uuids(tenant_id=claims["tenant_id"], invite_id=claims["jti"])
+        new_user: Optional[domain.User] = None
+        if user_id is None:
+            with self.store.transaction(tenant_id) as tx:
+                invite = OrgRepository(tx.db).invite_for_update(tenant_id, invite_id)
+            if invite is None:
+                raise NotFound("No such invite.", code="invite_not_found")
+            invite.redeemable(_now())  # fail before the expensive hash
+            reg = domain.validate_registration(invite.email, password, display_name)
+            now = _now()
+            new_user = domain.User(str(uuid.uuid4()), reg.email, domain.hash_password(reg.password),
+                                   reg.display_name, tenant_id, now)
+            user_id = new_user.id
+        else:
+            [user_id] = require_uuids(user_id=user_id)
+        key = self._signing_key()
+        try:
+            with self.store.transaction(tenant_id) as tx:
+                repo = OrgRepository(tx.db)
+                tenant = repo.lock_tenant(tenant_id)
+                invite = repo.invite_for_update(tenant_id, invite_id)
+                now = _now()
+                if invite is None or tenant is None:
+                    raise NotFound("No such invite.", code="invite_not_found")
+                invite.redeemable(now)
+                if new_user is not None:
+                    repo.add_user(new_user)
+                else:
+                    user = repo.user_by_id(user_id)
+                    if user is None or user.email != invite.email:
+                        raise Forbidden("This invite was sent to another email address.",
+                                        code="invite_email_mismatch")
+                    if repo.role_in(tenant_id, user_id) is not None:
+                        raise Conflict("You are already a member of this organisation.", code="already_member")
+                limit, members, pending = self._seat_usage(repo, tenant, now, except_invite=invite_id)
+                domain.check_seats(limit, members, pending)
+                repo.add_membership(tenant_id, user_id, invite.org_role, now)
+                repo.mark_invite_accepted(tenant_id, invite_id, user_id, now)
+                if new_user is not None:
+                    tx.publish(USER_REGISTERED, aggregate_id=user_id, payload={
+                        "user_id": user_id, "tenant_id": tenant_id, "tenant_kind": tenant.kind,
+                        "org_role": invite.org_role, "plan_tier": tenant.plan_tier,
+                        "display_name": new_user.display_name, "registered_at": now.isoformat()})
+                self._membership_changed(tx, tenant_id, user_id, invite.org_role, invite.invited_by)
+                repo.audit(tenant_id, "org.invite_accepted", actor_user_id=user_id, target_type="invite",
+                           target_id=invite_id, details={"role": invite.org_role, "invited_by": invite.invited_by,
+                                                         "new_account": new_user is not None},
+                           client_ip=client_ip)
+                tokens = self._issue(repo, key, user_id, tenant_id, None, _invalid_credentials)
+        except EmailTaken:
+            raise Conflict("An account with this email exists: log in, then accept the invite.",
+                           code="email_taken", fields={"email": ["is already registered"]}) from None
+        return {"tenant_id": tenant_id, "user_id": user_id, "org_role": invite.org_role, "tokens": tokens}
+
+    def list_members(self, tenant_id: str, user_id: str) -> list[dict]:
+        """The tenant's members with email, name, role and join time (owner, admin or instructor)."""
+        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        with self.store.transaction(tenant_id) as tx:
+            repo = OrgRepository(tx.db)
+            role = self._caller_role(repo, tenant_id, user_id)
+            if role not in ("owner", "admin", "instructor"):
+                raise Forbidden("Members do not see the member list.", code="org_role_forbidden",
+                                fields={"org_role": [f"is {role}; owner, admin or instructor required"]})
+            return repo.members(tenant_id)
+
+    def change_member_role(self, tenant_id: str, user_id: str, member_id: str, role: str,
+                           client_ip: str = "") -> dict:
+        """Change a member's role; ``role="owner"`` transfers ownership (owner only; the old owner
+        becomes an admin). Returns the member as it is now. See ``domain.plan_role_change`` for who may."""
+        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        member_id = _member_id(member_id)
+        with self.store.transaction(tenant_id) as tx:
+            repo = OrgRepository(tx.db)
+            repo.lock_tenant(tenant_id)  # serialises transfers: the one-owner index would refuse the loser
+            actor_role = self._caller_role(repo, tenant_id, user_id)
+            before = repo.role_in(tenant_id, member_id)
+            plan = domain.plan_role_change(user_id, actor_role, member_id, before, role)
+            if plan == "transfer":
+                repo.set_role(tenant_id, user_id, "admin")  # demote first: at most one owner at any time
+                repo.set_role(tenant_id, member_id, domain.OWNER)
+                self._membership_changed(tx, tenant_id, user_id, "admin", user_id)
+                self._membership_changed(tx, tenant_id, member_id, domain.OWNER, user_id)
+                repo.audit(tenant_id, "org.ownership_transferred", actor_user_id=user_id, target_type="member",
+                           target_id=member_id, details={"from": user_id, "to": member_id,
+                                                         "previous_role": before}, client_ip=client_ip)
+            elif plan == "change":
+                repo.set_role(tenant_id, member_id, role)
+                self._membership_changed(tx, tenant_id, member_id, role, user_id)
+                repo.audit(tenant_id, "org.role_changed", actor_user_id=user_id, target_type="member",
+                           target_id=member_id, details={"from": before, "to": role}, client_ip=client_ip)
+            member = next(m for m in repo.members(tenant_id) if m["user_id"] == member_id)
+        return member
+
+    def remove_member(self, tenant_id: str, user_id: str, member_id: str, client_ip: str = "") -> None:
+        """Remove a member (owner/admin), or leave (a member removing themselves); never the owner.
+
+        The member's refresh tokens for this tenant are revoked in the same
+        transaction; access tokens already issued expire within ``access_ttl_s``.
+        """
+        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        member_id = _member_id(member_id)
+        with self.store.transaction(tenant_id) as tx:
+            repo = OrgRepository(tx.db)
+            repo.lock_tenant(tenant_id)
+            actor_role = self._caller_role(repo, tenant_id, user_id)
+            before = repo.role_in(tenant_id, member_id)
+            domain.check_removal(user_id, actor_role, member_id, before)
+            repo.remove_membership(tenant_id, member_id)
+            repo.revoke_user_tokens_in(tenant_id, member_id, _now())
+            self._membership_changed(tx, tenant_id, member_id, domain.REMOVED, user_id)
+            repo.audit(tenant_id, "org.member_left" if member_id == user_id else "org.member_removed",
+                       actor_user_id=user_id, target_type="member", target_id=member_id,
+                       details={"role": before}, client_ip=client_ip)
+
+    def create_assignment(self, tenant_id: str, user_id: str, member_id: str, course_id: str = "",
+                          target_role: str = "", due_at: str = "", client_ip: str = "") -> dict:
+        """Assign a course and/or a target role to a member (owner/admin); publishes ``assignment.created``."""
+        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        member_id = _member_id(member_id)
+        now = _now()
+        data = domain.validate_assignment(course_id, target_role, due_at, now)
+        with self.store.transaction(tenant_id) as tx:
+            repo = OrgRepository(tx.db)
+            domain.require_manager(self._caller_role(repo, tenant_id, user_id), "assign learning")
+            if repo.role_in(tenant_id, member_id) is None:
+                raise NotFound("No such member in this organisation.", code="member_not_found",
+                               fields={"user_id": ["is not a member"]})
+            row = {"assignment_id": str(uuid.uuid4()), "tenant_id": tenant_id, "user_id": member_id,
+                   "course_id": data.course_id, "target_role": data.target_role, "assigned_by": user_id,
+                   "due_at": data.due_at.isoformat() if data.due_at else "", "created_at": now.isoformat()}
+            repo.add_assignment({**row, "due_at": data.due_at, "created_at": now})
+            tx.publish(ASSIGNMENT_CREATED, aggregate_id=row["assignment_id"],
+                       payload={k: row[k] for k in ("assignment_id", "tenant_id", "user_id", "course_id",
+                                                    "target_role", "assigned_by", "due_at")})
+            repo.audit(tenant_id, "org.assignment_created", actor_user_id=user_id, target_type="assignment",
+                       target_id=row["assignment_id"], details={"user_id": member_id, "course_id": data.course_id,
+                                                               "target_role": data.target_role,
+                                                               "due_at": row["due_at"]}, client_ip=client_ip)
+        return row
+
+    def list_assignments(self, tenant_id: str, user_id: str, member_id: Optional[str] = None) -> list[dict]:
+        """The caller's own assignments, newest first; owners/admins may name another member."""
+        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        member_id = _member_id(member_id) if member_id else user_id
+        with self.store.transaction(tenant_id) as tx:
+            repo = OrgRepository(tx.db)
+            role = self._caller_role(repo, tenant_id, user_id)
+            if member_id != user_id:
+                domain.require_manager(role, "see other members' assignments")
+            return repo.assignments(tenant_id, member_id)
+
+    def audit_log(self, tenant_id: str, user_id: str, limit: int = 50, before_id: int = 0) -> list[dict]:
+        """The tenant's audit log, newest first (owner/admin of that tenant only); page with ``before_id``."""
+        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        limit = max(1, min(int(limit or 50), MAX_AUDIT_PAGE))
+        with self.store.transaction(tenant_id) as tx:
+            repo = OrgRepository(tx.db)
+            domain.require_manager(self._caller_role(repo, tenant_id, user_id), "read the audit log")
+            return repo.audit_entries(tenant_id, limit, int(before_id or 0) or None)
+
+    def switch_tenant(self, user_id: str, tenant_id: str) -> dict:
+        """A token pair for another tenant the user belongs to (``Forbidden(not_a_member)`` otherwise)."""
+        user_id, tenant_id = require_uuids(user_id=user_id, tenant_id=tenant_id)
+        key = self._signing_key()
+        with self.store.transaction(tenant_id) as tx:
+            return self._issue(AuthRepository(tx.db), key, user_id, tenant_id, None, lambda: Forbidden(
+                "You are not a member of this organisation.", code="not_a_member"))
+
+    # --- consumed events -----------------------------------------------------------------------
+
+    @handles(ENTITLEMENT_CHANGED)
+    def _on_entitlement_changed(self, tx: Transaction, envelope: dict) -> None:
+        """Set the tenant's plan tier and seats and answer ``tenant.plan_changed`` (same saga_id).
+
+        Idempotent twice over: the inbox drops a redelivered event, and an
+        entitlement older than the one applied last changes nothing (the
+        answer then states the current plan). The answer is always published,
+        so billing's saga advances.
+        """
+        payload = envelope["payload"]
+        tenant_id = payload["tenant_id"]
+        if tenant_id != envelope["tenant_id"]:
+            raise ValueError("entitlement.changed: payload tenant differs from the envelope's")
+        repo = OrgRepository(tx.db)
+        if repo.lock_tenant(tenant_id) is None:
+            raise NotFound(f"unknown tenant {tenant_id}", code="tenant_not_found")
+        applied = repo.set_plan(tenant_id, payload["plan"], int(payload["seats"]),
+                                datetime.fromisoformat(envelope["occurred_at"]))
+        tenant = repo.tenant(tenant_id)
+        repo.audit(tenant_id, "billing.entitlement_changed", actor_user_id=None, target_type="subscription",
+                   target_id=payload["subscription_id"], source="event", event_id=envelope["id"],
+                   details={"plan": payload["plan"], "seats": payload["seats"], "reason": payload["reason"],
+                            "entitlements": payload["entitlements"], "saga_id": payload["saga_id"],
+                            "applied": applied})
+        tx.publish(PLAN_CHANGED, aggregate_id=tenant_id, payload={
+            "tenant_id": tenant_id, "plan_tier": tenant.plan_tier, "seats": tenant.seats,
+            "saga_id": payload["saga_id"]})
+
+    @handles(*BILLING_AUDITED)
+    def _on_billing_event(self, tx: Transaction, envelope: dict) -> None:
+        """Record a billing event (subscription lifecycle, invoice) in the tenant's audit log."""
+        payload = envelope["payload"]
+        if payload["tenant_id"] != envelope["tenant_id"]:
+            raise ValueError(f"{envelope['type']}: payload tenant differs from the envelope's")
+        is_invoice = "invoice_id" in payload
+        details = ({k: payload[k] for k in ("subscription_id", "currency", "total_minor", "issued_at")}
+                   if is_invoice else {k: payload[k] for k in ("plan", "seats", "status", "period_end")})
+        OrgRepository(tx.db).audit(
+            payload["tenant_id"], BILLING_AUDITED[envelope["type"]], actor_user_id=payload.get("user_id"),
+            target_type="invoice" if is_invoice else "subscription",
+            target_id=payload["invoice_id"] if is_invoice else payload["subscription_id"],
+            details=details, source="event", event_id=envelope["id"])
 
     # --- tokens --------------------------------------------------------------------------------
 
