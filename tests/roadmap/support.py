@@ -91,11 +91,14 @@ class ScriptedAiCore(ai_core_pb2_grpc.AiCoreServicer):
         self.calls = 0
         self.last_request = None
         self.lock = threading.Lock()
+        self.release = threading.Event()
 
     def ProposeRoadmap(self, request, context):
         with self.lock:
             self.calls += 1
             self.last_request = request
+        if self.mode == "slow":  # hangs like a stuck provider (a runner can die meanwhile)
+            self.release.wait(30)
         if self.mode == "unavailable":
             context.abort(__import__("grpc").StatusCode.UNAVAILABLE, "provider down")
         role = ROLES.get(request.target_role.strip().lower())

@@ -403,3 +403,54 @@ def test_a_leased_saga_is_run_by_one_runner_only_and_the_nameko_side_cannot_run_
     assert service.get_current_roadmap(learner["tenant_id"], learner["user_id"])["version"] == 2
     with pytest.raises(ValidationFailed):
         service.sagas("nope", view["roadmap_id"])
+
+
+RUNNER = """
+import sys
+from careeros_services.common.config import load_config
+from careeros_services.roadmap.proposer import AiCoreProposer
+from careeros_services.roadmap.service import build, Settings
+config = load_config()
+config["grpc"]["addresses"]["ai_core"] = sys.argv[1]
+config["grpc"]["deadline_s"] = 60
+config["roadmap"] = {**config.get("roadmap", {}), "saga_lease_s": 2, "propose_deadline_s": 60}
+service = build(config, AiCoreProposer(config))
+service.run_due(limit=100)
+"""
+
+
+def test_a_runner_killed_mid_step_is_recovered_by_the_next_sweep(service, learner, ai, store):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    view = create(service, learner)
+    tenant, user = learner["tenant_id"], learner["user_id"]
+    service.handle_event(profile_updated(tenant, user, 11, target_role="ML Engineer"))
+    with store.transaction(None) as tx:   # only this test's saga is due now
+        tx.db.execute_sql("UPDATE saga_queue SET due_at = now() + interval '1 day' WHERE tenant_id <> %s", (tenant,))
+    ai.servicer.mode = "slow"
+    calls = ai.servicer.calls
+    runner = subprocess.Popen([sys.executable, "-c", RUNNER, ai.address], env=dict(os.environ),
+                              cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    try:
+        deadline = time.monotonic() + 30
+        while ai.servicer.calls == calls:     # the runner is inside ProposeRoadmap now
+            assert runner.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        assert service.run_due() == 0         # its lease holds: nobody else takes the saga
+    finally:
+        runner.send_signal(signal.SIGKILL)
+        runner.wait(10)
+        ai.servicer.release.set()
+    ai.servicer.mode = "ok"
+    [saga] = [s for s in service.sagas(tenant, view["roadmap_id"]) if s["reason"] == "target_role_changed"]
+    assert service.saga_record(tenant, saga["saga_id"])["state"] == "started"   # died before committing
+    deadline = time.monotonic() + 10
+    while service.run_due() == 0:             # the 2 s lease runs out
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert service.saga_record(tenant, saga["saga_id"])["state"] == "committed"
+    assert service.get_current_roadmap(tenant, user)["target_role"] == "ML Engineer"
