@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 ERROR_CODE_KEY = "careeros-error-code"
 ERROR_FIELDS_KEY = "careeros-error-fields"
 RETRY_AFTER_KEY = "careeros-retry-after"
+CLIENT_IP_KEY = "x-client-ip"  # the end client's address, passed on by the gateway (audit logs)
 
 
 def _metrics():
@@ -157,8 +158,10 @@ class ServiceClient:
             listeners=[_BreakerGauge()])
         _metrics().BREAKER_STATE.labels(name).set(0)
 
-    def call(self, method: str, request: Any, *, timeout: Optional[float] = None) -> Any:
-        metadata = [(correlation.GRPC_METADATA_KEY, correlation.get() or correlation.new_id())]
+    def call(self, method: str, request: Any, *, timeout: Optional[float] = None,
+             metadata: Iterable[tuple[str, str]] = ()) -> Any:
+        """``metadata``: extra request metadata, e.g. ``[(CLIENT_IP_KEY, address)]``."""
+        metadata = [(correlation.GRPC_METADATA_KEY, correlation.get() or correlation.new_id()), *metadata]
         metadata.extend(_tracing().inject_headers().items())
         rpc = getattr(self.stub, method)
 

@@ -64,6 +64,56 @@ class AuthStub:
                 request_serializer=contracts_dot_grpc_dot_auth__pb2.GetMeRequest.SerializeToString,
                 response_deserializer=contracts_dot_grpc_dot_auth__pb2.Me.FromString,
                 _registered_method=True)
+        self.SwitchTenant = channel.unary_unary(
+                '/careeros.auth.v1.Auth/SwitchTenant',
+                request_serializer=contracts_dot_grpc_dot_auth__pb2.SwitchTenantRequest.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_auth__pb2.TokenPair.FromString,
+                _registered_method=True)
+        self.GetOrg = channel.unary_unary(
+                '/careeros.auth.v1.Auth/GetOrg',
+                request_serializer=contracts_dot_grpc_dot_auth__pb2.GetOrgRequest.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_auth__pb2.Org.FromString,
+                _registered_method=True)
+        self.CreateInvite = channel.unary_unary(
+                '/careeros.auth.v1.Auth/CreateInvite',
+                request_serializer=contracts_dot_grpc_dot_auth__pb2.CreateInviteRequest.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_auth__pb2.Invite.FromString,
+                _registered_method=True)
+        self.AcceptInvite = channel.unary_unary(
+                '/careeros.auth.v1.Auth/AcceptInvite',
+                request_serializer=contracts_dot_grpc_dot_auth__pb2.AcceptInviteRequest.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_auth__pb2.AcceptInviteResponse.FromString,
+                _registered_method=True)
+        self.ListMembers = channel.unary_unary(
+                '/careeros.auth.v1.Auth/ListMembers',
+                request_serializer=contracts_dot_grpc_dot_auth__pb2.ListMembersRequest.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_auth__pb2.ListMembersResponse.FromString,
+                _registered_method=True)
+        self.UpdateMember = channel.unary_unary(
+                '/careeros.auth.v1.Auth/UpdateMember',
+                request_serializer=contracts_dot_grpc_dot_auth__pb2.UpdateMemberRequest.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_auth__pb2.Member.FromString,
+                _registered_method=True)
+        self.RemoveMember = channel.unary_unary(
+                '/careeros.auth.v1.Auth/RemoveMember',
+                request_serializer=contracts_dot_grpc_dot_auth__pb2.RemoveMemberRequest.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_auth__pb2.RemoveMemberResponse.FromString,
+                _registered_method=True)
+        self.CreateAssignment = channel.unary_unary(
+                '/careeros.auth.v1.Auth/CreateAssignment',
+                request_serializer=contracts_dot_grpc_dot_auth__pb2.CreateAssignmentRequest.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_auth__pb2.Assignment.FromString,
+                _registered_method=True)
+        self.ListAssignments = channel.unary_unary(
+                '/careeros.auth.v1.Auth/ListAssignments',
+                request_serializer=contracts_dot_grpc_dot_auth__pb2.ListAssignmentsRequest.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_auth__pb2.ListAssignmentsResponse.FromString,
+                _registered_method=True)
+        self.ListAuditLog = channel.unary_unary(
+                '/careeros.auth.v1.Auth/ListAuditLog',
+                request_serializer=contracts_dot_grpc_dot_auth__pb2.ListAuditLogRequest.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_auth__pb2.ListAuditLogResponse.FromString,
+                _registered_method=True)
 
 
 class AuthServicer:
@@ -105,6 +155,69 @@ class AuthServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SwitchTenant(self, request, context):
+        """A token pair for another tenant the caller belongs to.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetOrg(self, request, context):
+        """Organisations (B2B). The client's address travels in the "x-client-ip"
+        request metadata (set by the gateway) and is recorded in the audit log.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateInvite(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcceptInvite(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMembers(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateMember(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveMember(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateAssignment(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAssignments(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAuditLog(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuthServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -137,6 +250,56 @@ def add_AuthServicer_to_server(servicer, server):
                     servicer.GetMe,
                     request_deserializer=contracts_dot_grpc_dot_auth__pb2.GetMeRequest.FromString,
                     response_serializer=contracts_dot_grpc_dot_auth__pb2.Me.SerializeToString,
+            ),
+            'SwitchTenant': grpc.unary_unary_rpc_method_handler(
+                    servicer.SwitchTenant,
+                    request_deserializer=contracts_dot_grpc_dot_auth__pb2.SwitchTenantRequest.FromString,
+                    response_serializer=contracts_dot_grpc_dot_auth__pb2.TokenPair.SerializeToString,
+            ),
+            'GetOrg': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOrg,
+                    request_deserializer=contracts_dot_grpc_dot_auth__pb2.GetOrgRequest.FromString,
+                    response_serializer=contracts_dot_grpc_dot_auth__pb2.Org.SerializeToString,
+            ),
+            'CreateInvite': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateInvite,
+                    request_deserializer=contracts_dot_grpc_dot_auth__pb2.CreateInviteRequest.FromString,
+                    response_serializer=contracts_dot_grpc_dot_auth__pb2.Invite.SerializeToString,
+            ),
+            'AcceptInvite': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcceptInvite,
+                    request_deserializer=contracts_dot_grpc_dot_auth__pb2.AcceptInviteRequest.FromString,
+                    response_serializer=contracts_dot_grpc_dot_auth__pb2.AcceptInviteResponse.SerializeToString,
+            ),
+            'ListMembers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMembers,
+                    request_deserializer=contracts_dot_grpc_dot_auth__pb2.ListMembersRequest.FromString,
+                    response_serializer=contracts_dot_grpc_dot_auth__pb2.ListMembersResponse.SerializeToString,
+            ),
+            'UpdateMember': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateMember,
+                    request_deserializer=contracts_dot_grpc_dot_auth__pb2.UpdateMemberRequest.FromString,
+                    response_serializer=contracts_dot_grpc_dot_auth__pb2.Member.SerializeToString,
+            ),
+            'RemoveMember': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveMember,
+                    request_deserializer=contracts_dot_grpc_dot_auth__pb2.RemoveMemberRequest.FromString,
+                    response_serializer=contracts_dot_grpc_dot_auth__pb2.RemoveMemberResponse.SerializeToString,
+            ),
+            'CreateAssignment': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateAssignment,
+                    request_deserializer=contracts_dot_grpc_dot_auth__pb2.CreateAssignmentRequest.FromString,
+                    response_serializer=contracts_dot_grpc_dot_auth__pb2.Assignment.SerializeToString,
+            ),
+            'ListAssignments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAssignments,
+                    request_deserializer=contracts_dot_grpc_dot_auth__pb2.ListAssignmentsRequest.FromString,
+                    response_serializer=contracts_dot_grpc_dot_auth__pb2.ListAssignmentsResponse.SerializeToString,
+            ),
+            'ListAuditLog': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuditLog,
+                    request_deserializer=contracts_dot_grpc_dot_auth__pb2.ListAuditLogRequest.FromString,
+                    response_serializer=contracts_dot_grpc_dot_auth__pb2.ListAuditLogResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -301,6 +464,276 @@ class Auth:
             '/careeros.auth.v1.Auth/GetMe',
             contracts_dot_grpc_dot_auth__pb2.GetMeRequest.SerializeToString,
             contracts_dot_grpc_dot_auth__pb2.Me.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SwitchTenant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.auth.v1.Auth/SwitchTenant',
+            contracts_dot_grpc_dot_auth__pb2.SwitchTenantRequest.SerializeToString,
+            contracts_dot_grpc_dot_auth__pb2.TokenPair.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOrg(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.auth.v1.Auth/GetOrg',
+            contracts_dot_grpc_dot_auth__pb2.GetOrgRequest.SerializeToString,
+            contracts_dot_grpc_dot_auth__pb2.Org.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateInvite(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.auth.v1.Auth/CreateInvite',
+            contracts_dot_grpc_dot_auth__pb2.CreateInviteRequest.SerializeToString,
+            contracts_dot_grpc_dot_auth__pb2.Invite.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcceptInvite(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.auth.v1.Auth/AcceptInvite',
+            contracts_dot_grpc_dot_auth__pb2.AcceptInviteRequest.SerializeToString,
+            contracts_dot_grpc_dot_auth__pb2.AcceptInviteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMembers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.auth.v1.Auth/ListMembers',
+            contracts_dot_grpc_dot_auth__pb2.ListMembersRequest.SerializeToString,
+            contracts_dot_grpc_dot_auth__pb2.ListMembersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateMember(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.auth.v1.Auth/UpdateMember',
+            contracts_dot_grpc_dot_auth__pb2.UpdateMemberRequest.SerializeToString,
+            contracts_dot_grpc_dot_auth__pb2.Member.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveMember(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.auth.v1.Auth/RemoveMember',
+            contracts_dot_grpc_dot_auth__pb2.RemoveMemberRequest.SerializeToString,
+            contracts_dot_grpc_dot_auth__pb2.RemoveMemberResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateAssignment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.auth.v1.Auth/CreateAssignment',
+            contracts_dot_grpc_dot_auth__pb2.CreateAssignmentRequest.SerializeToString,
+            contracts_dot_grpc_dot_auth__pb2.Assignment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAssignments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.auth.v1.Auth/ListAssignments',
+            contracts_dot_grpc_dot_auth__pb2.ListAssignmentsRequest.SerializeToString,
+            contracts_dot_grpc_dot_auth__pb2.ListAssignmentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuditLog(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.auth.v1.Auth/ListAuditLog',
+            contracts_dot_grpc_dot_auth__pb2.ListAuditLogRequest.SerializeToString,
+            contracts_dot_grpc_dot_auth__pb2.ListAuditLogResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -13,6 +13,7 @@ from typing import Callable
 import grpc
 
 from careeros_services.auth.service import AuthService, build
+from careeros_services.common.grpc_support import CLIENT_IP_KEY
 from contracts.grpc import auth_pb2, auth_pb2_grpc
 
 SERVICE_NAME = auth_pb2.DESCRIPTOR.services_by_name["Auth"].full_name  # "careeros.auth.v1.Auth"
@@ -23,8 +24,18 @@ def _token_pair(tokens: dict) -> auth_pb2.TokenPair:
                               token_type=tokens["token_type"], expires_in=tokens["expires_in"])
 
 
+def _client_ip(context: grpc.ServicerContext) -> str:
+    """The end client's address from the gateway's ``x-client-ip`` metadata ("" when absent)."""
+    return str(dict(context.invocation_metadata() or ()).get(CLIENT_IP_KEY, ""))[:64]
+
+
+def _assignment(a: dict) -> auth_pb2.Assignment:
+    return auth_pb2.Assignment(**{k: a[k] for k in ("assignment_id", "tenant_id", "user_id", "course_id",
+                                                    "target_role", "assigned_by", "due_at", "created_at")})
+
+
 class AuthServicer(auth_pb2_grpc.AuthServicer):
-    """Register / Login / Refresh / Logout / GetJwks / GetMe on one :class:`AuthService`."""
+    """Accounts and tokens (Register … GetMe, SwitchTenant) and organisations on one :class:`AuthService`."""
 
     def __init__(self, service: AuthService):
         self.service = service
@@ -51,6 +62,59 @@ class AuthServicer(auth_pb2_grpc.AuthServicer):
     def GetMe(self, request: auth_pb2.GetMeRequest, context: grpc.ServicerContext):
         me = self.service.get_me(request.caller.user_id, request.caller.tenant_id)
         return auth_pb2.Me(**me)
+
+    def SwitchTenant(self, request: auth_pb2.SwitchTenantRequest, context: grpc.ServicerContext):
+        return _token_pair(self.service.switch_tenant(request.caller.user_id, request.tenant_id))
+
+    # --- organisations -------------------------------------------------------------------------
+
+    def GetOrg(self, request: auth_pb2.GetOrgRequest, context: grpc.ServicerContext):
+        return auth_pb2.Org(**self.service.get_org(request.caller.tenant_id, request.caller.user_id))
+
+    def CreateInvite(self, request: auth_pb2.CreateInviteRequest, context: grpc.ServicerContext):
+        invite = self.service.create_invite(request.caller.tenant_id, request.caller.user_id, request.email,
+                                            request.role, client_ip=_client_ip(context))
+        return auth_pb2.Invite(**invite)
+
+    def AcceptInvite(self, request: auth_pb2.AcceptInviteRequest, context: grpc.ServicerContext):
+        logged_in = request.HasField("caller") and bool(request.caller.user_id)
+        result = self.service.accept_invite(
+            request.token, user_id=request.caller.user_id if logged_in else None,
+            password=None if logged_in else request.password,
+            display_name=None if logged_in else request.display_name, client_ip=_client_ip(context))
+        return auth_pb2.AcceptInviteResponse(tenant_id=result["tenant_id"], user_id=result["user_id"],
+                                             org_role=result["org_role"], tokens=_token_pair(result["tokens"]))
+
+    def ListMembers(self, request: auth_pb2.ListMembersRequest, context: grpc.ServicerContext):
+        members = self.service.list_members(request.caller.tenant_id, request.caller.user_id)
+        return auth_pb2.ListMembersResponse(members=[auth_pb2.Member(**m) for m in members])
+
+    def UpdateMember(self, request: auth_pb2.UpdateMemberRequest, context: grpc.ServicerContext):
+        member = self.service.change_member_role(request.caller.tenant_id, request.caller.user_id,
+                                                 request.user_id, request.role, client_ip=_client_ip(context))
+        return auth_pb2.Member(**member)
+
+    def RemoveMember(self, request: auth_pb2.RemoveMemberRequest, context: grpc.ServicerContext):
+        self.service.remove_member(request.caller.tenant_id, request.caller.user_id, request.user_id,
+                                   client_ip=_client_ip(context))
+        return auth_pb2.RemoveMemberResponse()
+
+    def CreateAssignment(self, request: auth_pb2.CreateAssignmentRequest, context: grpc.ServicerContext):
+        return _assignment(self.service.create_assignment(
+            request.caller.tenant_id, request.caller.user_id, request.user_id, request.course_id,
+            request.target_role, request.due_at, client_ip=_client_ip(context)))
+
+    def ListAssignments(self, request: auth_pb2.ListAssignmentsRequest, context: grpc.ServicerContext):
+        found = self.service.list_assignments(request.caller.tenant_id, request.caller.user_id,
+                                              request.user_id or None)
+        return auth_pb2.ListAssignmentsResponse(assignments=[_assignment(a) for a in found])
+
+    def ListAuditLog(self, request: auth_pb2.ListAuditLogRequest, context: grpc.ServicerContext):
+        entries = self.service.audit_log(request.caller.tenant_id, request.caller.user_id, request.limit or 50,
+                                         request.before_id)
+        return auth_pb2.ListAuditLogResponse(entries=[
+            auth_pb2.AuditEntry(details_json=json.dumps(e["details"], sort_keys=True),
+                                **{k: v for k, v in e.items() if k != "details"}) for e in entries])
 
 
 def registration(config: dict) -> tuple[Callable, AuthServicer, str]:

@@ -1,6 +1,7 @@
 """The auth service under nameko: RPC for ``nameko shell`` and scripts.
 
-Entrypoints only; everything they do is in ``service.AuthService``, built once
+Also the consumer of billing's events (entitlement.changed sets the plan;
+subscription and invoice events feed the audit log). Entrypoints only; everything they do is in ``service.AuthService``, built once
 per container by ``bus.nameko.ServiceApp(build)``. Nothing eventlet-specific
 here: ``nameko run careeros_services.auth.entrypoints.nameko_service``
 monkey-patches the process itself. Domain errors are ``expected_exceptions``
@@ -10,8 +11,8 @@ from typing import Optional
 
 from nameko.rpc import rpc
 
-from bus.nameko import ServiceApp
-from careeros_services.auth.service import build
+from bus.nameko import ServiceApp, event_handler
+from careeros_services.auth.service import AuthService, build
 from careeros_services.common.errors import DomainError
 
 
@@ -55,3 +56,18 @@ class AuthRpc:
     def find_user_by_email(self, email: str) -> dict:
         """Ops lookup: the user (id, email, display name, home tenant, created at), never the hash."""
         return self.app.find_user_by_email(email)
+
+    @rpc(expected_exceptions=DomainError)
+    def get_org(self, tenant_id: str, user_id: str) -> dict:
+        """The tenant as its member sees it: plan, seat limit and usage, the caller's role."""
+        return self.app.get_org(tenant_id, user_id)
+
+    @rpc(expected_exceptions=DomainError)
+    def audit_log(self, tenant_id: str, user_id: str, limit: int = 50, before_id: int = 0) -> list:
+        """The tenant's audit log, newest first (owner/admin of that tenant)."""
+        return self.app.audit_log(tenant_id, user_id, limit, before_id)
+
+    @event_handler(*AuthService.handled_event_types())
+    def handle_events(self, envelopes: list, headers: list) -> list:
+        """Apply a batch of billing events (the bus calls this for the events auth consumes)."""
+        return self.app.handle_events(envelopes, headers)
