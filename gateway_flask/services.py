@@ -18,6 +18,7 @@ from contracts.grpc import analytics_pb2_grpc
 from contracts.grpc import roadmap_pb2_grpc
 from contracts.grpc import tracker_pb2_grpc
 from contracts.grpc import billing_pb2_grpc
+from contracts.grpc import ai_core_pb2_grpc
 from gateway_flask.security import Principal
 from gateway_flask.state import gateway_state
 
@@ -25,7 +26,8 @@ STUBS = {"auth": auth_pb2_grpc.AuthStub, "profile": profile_pb2_grpc.ProfileServ
          "analytics": analytics_pb2_grpc.AnalyticsServiceStub,
          "tracker": tracker_pb2_grpc.TrackerServiceStub,
          "roadmap": roadmap_pb2_grpc.RoadmapServiceStub,
-         "billing": billing_pb2_grpc.BillingServiceStub}
+         "billing": billing_pb2_grpc.BillingServiceStub,
+         "ai_core": ai_core_pb2_grpc.AiCoreStub}
 
 _lock = threading.Lock()
 _clients: dict[tuple[int, str], ServiceClient] = {}

@@ -1,0 +1,1 @@
+"""/ai: the AI HR consultant (consultations, CV analysis, usage)."""
