@@ -300,6 +300,23 @@ class TrackerRepository:
         cursor = self.db.execute_sql(sql + " ORDER BY last_activity_at DESC, course_id", params)
         return [CourseProgressRow(*row) for row in cursor.fetchall()]
 
+    def lock_course_progress(self, tenant_id: str, user_id: str, course_id: str,
+                             first_activity_at: datetime) -> tuple[CourseProgressRow, bool]:
+        """The learner's progress row of a course, locked until commit (made empty if absent).
+
+        Returns ``(row, created_now)``. Concurrent requests of one learner in one
+        course queue here, so time adds up and the percentage is computed from
+        the lessons the previous request committed (no lost update).
+        """
+        created = self.db.execute_sql(
+            "INSERT INTO course_progress (tenant_id, user_id, course_id, last_activity_at) VALUES (%s, %s, %s, %s)"
+            " ON CONFLICT DO NOTHING RETURNING 1", (tenant_id, user_id, course_id, first_activity_at)).fetchone()
+        row = self.db.execute_sql(
+            "SELECT course_id, percent, lessons_done, lessons_total, required_done, completed, time_spent_s,"
+            " last_activity_at, revision FROM course_progress WHERE tenant_id = %s AND user_id = %s"
+            " AND course_id = %s FOR UPDATE", (tenant_id, user_id, course_id)).fetchone()
+        return CourseProgressRow(*row), created is not None
+
     def save_course_progress(self, tenant_id: str, user_id: str, row: CourseProgressRow) -> None:
         self.db.execute_sql(
             "INSERT INTO course_progress AS c (tenant_id, user_id, course_id, percent, lessons_done, lessons_total,"

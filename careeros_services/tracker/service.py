@@ -125,14 +125,13 @@ class TrackerService(EventHandlingService):
                         course_id: str, structure: Optional[CourseStructure], *, add_seconds: int = 0,
                         last_at: Optional[datetime] = None) -> None:
         """Recompute one learner's progress in one course; publish ``progress.updated`` if it changed."""
-        found = repo.course_progress(tenant_id, user_id, course_id)
-        current = found[0] if found else None
+        locked, created = repo.lock_course_progress(tenant_id, user_id, course_id, last_at or _now())
+        current = None if created else locked
         lesson_ids = list(structure.lessons) if structure else []
         done = repo.done_lessons(tenant_id, user_id, lesson_ids) if lesson_ids else set()
         progress = domain.compute_progress(structure, done)
-        last_seen = [t for t in (current.last_activity_at if current else None, last_at) if t is not None]
-        if not last_seen:
-            return  # no activity at all: nothing to report
+        last_seen = [t for t in (current.last_activity_at if current else None, last_at) if t is not None] \
+            or [locked.last_activity_at]
         row = CourseProgressRow(
             course_id=course_id, percent=progress.percent, lessons_done=progress.lessons_done,
             lessons_total=progress.lessons_total, required_done=progress.required_done,

@@ -270,3 +270,50 @@ def test_pagination_is_stable_and_complete(service, learner):
             break
         service.record_statements(tenant, user, statement(user, "launched"))  # new ones do not shift pages
     assert sorted(seen) == sorted(ids) and len(seen) == 7
+
+
+def test_concurrent_requests_of_one_learner_lose_no_time_or_lesson(service, learner):
+    """Different lessons and days, so nothing but the course row itself orders the writers."""
+    import threading
+
+    tenant, user = learner
+    course = new_id()
+    lessons = [new_id() for _ in range(16)]
+    service.handle_event(course_published(tenant, course, [(lid, True) for lid in lessons]))
+    errors: list[Exception] = []
+
+    def worker(index: int) -> None:
+        try:
+            for offset in range(2):
+                lid = lessons[index * 2 + offset]
+                service.record_statements(tenant, user, statement(
+                    user, "completed", lesson_id=lid, course_id=course, duration="PT1M",
+                    timestamp=ago(days=index * 2 + offset)))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    [progress] = service.get_progress(tenant, user, "member", course_id=course)["courses"]
+    assert (progress["time_spent_s"], progress["lessons_done"], progress["percent"]) == (16 * 60, 16, 100)
+
+
+def test_the_same_batch_posted_concurrently_is_stored_once(service, store, learner):
+    import threading
+
+    tenant, user = learner
+    batch = [statement(user, "experienced", statement_id=new_id(), duration="PT1M") for _ in range(20)]
+    results: list = []
+    threads = [threading.Thread(target=lambda: results.append(service.record_statements(tenant, user, batch)))
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r["stored"] for r in results) == [0, 0, 0, 20]
+    assert count(store, tenant, "statements") == 20
+    assert service.get_progress(tenant, user, "member")["total_time_spent_s"] == 20 * 60
