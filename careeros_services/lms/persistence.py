@@ -1,0 +1,295 @@
+"""The lms tables (schema: ``migrations/``) behind a repository with domain verbs.
+
+Plain parameterised SQL on the unit of work's connection (``LmsRepository(tx.db)``):
+the catalog search needs full-text ranking, trigram similarity and array operators that
+an ORM would only wrap. Every query names its tenant explicitly; row-level security is
+the second lock (catalog tables additionally let everyone read the platform tenant's
+public catalog, see ``m0001_initial``).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+import peewee
+
+from careeros_services.lms.domain import PLATFORM_TENANT
+
+COURSE_COLUMNS = ("id, tenant_id, slug, title, summary, level, language, estimated_hours, tags, track, premium, "
+                  "skills, visibility, status, revision, created_by, created_at, updated_at")
+
+
+def _rows(cursor) -> list[dict]:
+    names = [d[0] for d in cursor.description]
+    return [_clean(dict(zip(names, row))) for row in cursor.fetchall()]
+
+
+def _one(cursor) -> Optional[dict]:
+    rows = _rows(cursor)
+    return rows[0] if rows else None
+
+
+def _clean(row: dict) -> dict:
+    for k, v in list(row.items()):
+        if k.endswith("_id") or k in ("id", "created_by", "published_by"):
+            row[k] = str(v) if v is not None else None
+        elif hasattr(v, "isoformat"):
+            row[k] = v.isoformat()
+        elif isinstance(v, memoryview):
+            row[k] = bytes(v)
+    return row
+
+
+class LmsRepository:
+    """Queries of one unit of work."""
+
+    def __init__(self, db: peewee.Database):
+        self.db = db
+
+    def _q(self, sql: str, params: Any = None):
+        return self.db.execute_sql(sql, params)
+
+    # --- courses ------------------------------------------------------------------------------
+
+    def course(self, tenant_id: str, course_id: str) -> Optional[dict]:
+        """A course of the tenant or of the public catalog (any status; callers filter)."""
+        return _one(self._q(f"SELECT {COURSE_COLUMNS} FROM courses WHERE id = %s AND tenant_id IN (%s, %s)",
+                            (course_id, tenant_id, PLATFORM_TENANT)))
+
+    def search(self, tenant_id: str, *, text: str, skill: str, level: str, track: str, language: str,
+               status: str, limit: int, offset: int) -> tuple[list[dict], int]:
+        """Published catalog courses visible to the tenant (or its own courses of ``status``).
+
+        Ranked by full-text relevance (title > tags/track > summary) plus title trigram
+        similarity (typos, prefixes), then title and id, so pages are stable.
+        """
+        where = ["tenant_id = %(tenant)s AND status = %(status)s" if status != "published"
+                 else "tenant_id IN (%(tenant)s, %(platform)s) AND status = 'published'"]
+        params: dict = {"tenant": tenant_id, "platform": PLATFORM_TENANT, "status": status, "text": text,
+                        "limit": limit, "offset": offset}
+        rank = ""
+        if text:
+            where.append("(search @@ websearch_to_tsquery('english', %(text)s) OR title %% %(text)s)")
+            rank = ("ts_rank_cd(search, websearch_to_tsquery('english', %(text)s)) "
+                    "+ similarity(title, %(text)s) DESC, ")
+        if skill:
+            where.append("skill_keys @> ARRAY[%(skill)s]::text[]")
+            params["skill"] = skill.casefold() if not skill.startswith("http") else skill
+        if level:
+            where.append("level = %(level)s")
+            params["level"] = level
+        if track:
+            where.append("track = %(track)s")
+            params["track"] = track
+        if language:
+            where.append("language = %(language)s")
+            params["language"] = language
+        rows = _rows(self._q(
+            f"SELECT {COURSE_COLUMNS}, count(*) OVER () AS total_count FROM courses "
+            f"WHERE {' AND '.join(where)} ORDER BY {rank}title, id LIMIT %(limit)s OFFSET %(offset)s",
+            params))
+        total = rows[0]["total_count"] if rows else 0
+        if not rows and offset:
+            total = self._q(f"SELECT count(*) FROM courses WHERE {' AND '.join(where)}", params).fetchone()[0]
+        for r in rows:
+            r.pop("total_count", None)
+        return rows, int(total)
+
+    def insert_course(self, course: dict) -> None:
+        self._q("""
+            INSERT INTO courses (id, tenant_id, slug, title, summary, level, language, estimated_hours, tags,
+                                 track, premium, skills, skill_keys, visibility, status, created_by)
+            VALUES (%(id)s, %(tenant_id)s, %(slug)s, %(title)s, %(summary)s, %(level)s, %(language)s,
+                    %(estimated_hours)s, %(tags)s, %(track)s, %(premium)s, %(skills)s, %(skill_keys)s,
+                    %(visibility)s, 'draft', %(created_by)s)
+        """, {**course, "skills": json.dumps(course["skills"])})
+
+    def slug_taken(self, tenant_id: str, slug: str, except_id: Optional[str] = None) -> bool:
+        return self._q("SELECT 1 FROM courses WHERE tenant_id = %s AND slug = %s AND id <> %s",
+                       (tenant_id, slug, except_id or PLATFORM_TENANT)).fetchone() is not None
+
+    def update_course(self, tenant_id: str, course_id: str, fields: dict) -> None:
+        sets, params = [], {"tenant": tenant_id, "id": course_id}
+        for name, value in fields.items():
+            sets.append(f"{name} = %({name})s")
+            params[name] = json.dumps(value) if name == "skills" else value
+        sets.append("updated_at = now()")
+        self._q(f"UPDATE courses SET {', '.join(sets)} WHERE tenant_id = %(tenant)s AND id = %(id)s", params)
+
+    # --- working copy -------------------------------------------------------------------------
+
+    def working_copy(self, course_id: str) -> list[dict]:
+        """Modules (not removed) with their lessons (not removed), in order."""
+        modules = _rows(self._q("SELECT id, title, position FROM course_modules WHERE course_id = %s"
+                                " AND NOT removed ORDER BY position, id", (course_id,)))
+        lessons = _rows(self._q(
+            "SELECT id, module_id, title, kind, required, position, estimated_minutes, body_md, quiz, asset"
+            " FROM lessons WHERE course_id = %s AND NOT removed ORDER BY position, id", (course_id,)))
+        by_module: dict[str, list] = {m["id"]: [] for m in modules}
+        for l in lessons:
+            by_module.get(l["module_id"], []).append(l)
+        return [{**m, "lessons": by_module[m["id"]]} for m in modules]
+
+    def module(self, tenant_id: str, module_id: str) -> Optional[dict]:
+        return _one(self._q("SELECT id, tenant_id, course_id, title, position FROM course_modules"
+                            " WHERE id = %s AND tenant_id = %s AND NOT removed", (module_id, tenant_id)))
+
+    def next_position(self, table: str, column: str, parent_id: str) -> int:
+        assert table in ("course_modules", "lessons") and column in ("course_id", "module_id")
+        return self._q(f"SELECT coalesce(max(position) + 1, 0) FROM {table} WHERE {column} = %s AND NOT removed",
+                       (parent_id,)).fetchone()[0]
+
+    def insert_module(self, module: dict) -> None:
+        self._q("INSERT INTO course_modules (id, tenant_id, course_id, title, position)"
+                " VALUES (%(id)s, %(tenant_id)s, %(course_id)s, %(title)s, %(position)s)", module)
+
+    def insert_lesson(self, lesson: dict) -> None:
+        self._q("""
+            INSERT INTO lessons (id, tenant_id, course_id, module_id, title, kind, required, position,
+                                 estimated_minutes, body_md, quiz)
+            VALUES (%(id)s, %(tenant_id)s, %(course_id)s, %(module_id)s, %(title)s, %(kind)s, %(required)s,
+                    %(position)s, %(estimated_minutes)s, %(body_md)s, %(quiz)s)
+        """, {**lesson, "quiz": json.dumps(lesson["quiz"]) if lesson.get("quiz") else None})
+
+    def lesson(self, tenant_id: str, lesson_id: str) -> Optional[dict]:
+        """A lesson row of the working copy (own tenant or platform), removed ones too."""
+        return _one(self._q(
+            "SELECT id, tenant_id, course_id, module_id, title, kind, required, estimated_minutes, body_md,"
+            " quiz, asset, removed FROM lessons WHERE id = %s AND tenant_id IN (%s, %s)",
+            (lesson_id, tenant_id, PLATFORM_TENANT)))
+
+    def remove_lesson(self, tenant_id: str, lesson_id: str) -> None:
+        self._q("UPDATE lessons SET removed = true WHERE id = %s AND tenant_id = %s", (lesson_id, tenant_id))
+
+    def set_asset(self, tenant_id: str, lesson_id: str, asset: dict) -> None:
+        self._q("UPDATE lessons SET asset = %s WHERE id = %s AND tenant_id = %s",
+                (json.dumps(asset), lesson_id, tenant_id))
+
+    # --- revisions ----------------------------------------------------------------------------
+
+    def insert_revision(self, tenant_id: str, course_id: str, revision: int, snap: dict, by: str) -> None:
+        self._q("INSERT INTO course_revisions (tenant_id, course_id, revision, snapshot, published_by)"
+                " VALUES (%s, %s, %s, %s, %s)", (tenant_id, course_id, revision, json.dumps(snap), by))
+
+    def latest_snapshot(self, course_id: str) -> Optional[tuple[int, dict]]:
+        row = self._q("SELECT revision, snapshot FROM course_revisions WHERE course_id = %s"
+                      " ORDER BY revision DESC LIMIT 1", (course_id,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    # --- enrolments ---------------------------------------------------------------------------
+
+    def active_enrollment(self, tenant_id: str, user_id: str, course_id: str) -> Optional[dict]:
+        return _one(self._q("SELECT * FROM enrollments WHERE tenant_id = %s AND user_id = %s AND course_id = %s"
+                            " AND status = 'active'", (tenant_id, user_id, course_id)))
+
+    def insert_enrollment(self, e: dict) -> bool:
+        """False when an active enrolment already exists (a concurrent enrol won)."""
+        cursor = self._q("""
+            INSERT INTO enrollments (id, tenant_id, user_id, course_id, course_tenant_id, premium, status,
+                                     enrolled_revision)
+            VALUES (%(id)s, %(tenant_id)s, %(user_id)s, %(course_id)s, %(course_tenant_id)s, %(premium)s,
+                    'active', %(enrolled_revision)s)
+            ON CONFLICT (tenant_id, user_id, course_id) WHERE status = 'active' DO NOTHING RETURNING 1
+        """, e)
+        return cursor.fetchone() is not None
+
+    def cancel_enrollment(self, tenant_id: str, enrollment_id: str) -> None:
+        self._q("UPDATE enrollments SET status = 'cancelled', cancelled_at = now()"
+                " WHERE tenant_id = %s AND id = %s", (tenant_id, enrollment_id))
+
+    def enrollments(self, tenant_id: str, user_id: str) -> list[dict]:
+        return _rows(self._q("""
+            SELECT e.id, e.course_id, e.premium, e.status, e.enrolled_revision, e.created_at,
+                   c.title, c.slug, c.revision, c.status AS course_status,
+                   p.percent, cert.id AS certificate_id
+            FROM enrollments e
+            JOIN courses c ON c.id = e.course_id AND c.tenant_id IN (%(t)s, %(p)s)
+            LEFT JOIN learner_progress p ON p.tenant_id = e.tenant_id AND p.user_id = e.user_id
+                                        AND p.course_id = e.course_id
+            LEFT JOIN certificates cert ON cert.tenant_id = e.tenant_id AND cert.user_id = e.user_id
+                                       AND cert.course_id = e.course_id
+            WHERE e.tenant_id = %(t)s AND e.user_id = %(u)s AND e.status = 'active'
+            ORDER BY e.created_at, e.id
+        """, {"t": tenant_id, "p": PLATFORM_TENANT, "u": user_id}))
+
+    # --- quizzes and progress -----------------------------------------------------------------
+
+    def attempts(self, tenant_id: str, user_id: str, lesson_id: str) -> tuple[int, bool]:
+        count, passed = self._q("SELECT count(*), coalesce(bool_or(passed), false) FROM quiz_attempts"
+                                " WHERE tenant_id = %s AND user_id = %s AND lesson_id = %s",
+                                (tenant_id, user_id, lesson_id)).fetchone()
+        return int(count), bool(passed)
+
+    def insert_attempt(self, a: dict) -> None:
+        self._q("""
+            INSERT INTO quiz_attempts (id, tenant_id, user_id, course_id, lesson_id, attempt_no, revision,
+                                       score_percent, passed, answers)
+            VALUES (%(id)s, %(tenant_id)s, %(user_id)s, %(course_id)s, %(lesson_id)s, %(attempt_no)s,
+                    %(revision)s, %(score_percent)s, %(passed)s, %(answers)s)
+        """, {**a, "answers": json.dumps(a["answers"])})
+
+    def passed_quizzes(self, tenant_id: str, user_id: str, course_id: str) -> set[str]:
+        return {str(r[0]) for r in self._q(
+            "SELECT DISTINCT lesson_id FROM quiz_attempts WHERE tenant_id = %s AND user_id = %s"
+            " AND course_id = %s AND passed", (tenant_id, user_id, course_id)).fetchall()}
+
+    def save_progress(self, tenant_id: str, user_id: str, course_id: str, percent: int, required_done: bool) -> None:
+        self._q("""
+            INSERT INTO learner_progress (tenant_id, user_id, course_id, percent, required_done)
+            VALUES (%s, %s, %s, %s, %s)
+            ON CONFLICT (tenant_id, user_id, course_id) DO UPDATE
+                SET percent = EXCLUDED.percent, required_done = EXCLUDED.required_done, updated_at = now()
+        """, (tenant_id, user_id, course_id, percent, required_done))
+
+    def progress(self, tenant_id: str, user_id: str, course_id: str) -> Optional[dict]:
+        return _one(self._q("SELECT percent, required_done FROM learner_progress"
+                            " WHERE tenant_id = %s AND user_id = %s AND course_id = %s",
+                            (tenant_id, user_id, course_id)))
+
+    def save_learner(self, tenant_id: str, user_id: str, display_name: str) -> None:
+        self._q("INSERT INTO learners (tenant_id, user_id, display_name) VALUES (%s, %s, %s)"
+                " ON CONFLICT (tenant_id, user_id) DO UPDATE SET display_name = EXCLUDED.display_name",
+                (tenant_id, user_id, display_name))
+
+    def learner_name(self, tenant_id: str, user_id: str) -> str:
+        row = self._q("SELECT display_name FROM learners WHERE tenant_id = %s AND user_id = %s",
+                      (tenant_id, user_id)).fetchone()
+        return row[0] if row else ""
+
+    # --- certificates -------------------------------------------------------------------------
+
+    def certificate_for(self, tenant_id: str, user_id: str, course_id: str) -> Optional[dict]:
+        return _one(self._q("SELECT * FROM certificates WHERE tenant_id = %s AND user_id = %s AND course_id = %s",
+                            (tenant_id, user_id, course_id)))
+
+    def insert_certificate(self, c: dict) -> bool:
+        return self._q("""
+            INSERT INTO certificates (id, tenant_id, user_id, course_id, course_title, learner_name, revision,
+                                      issued_at, pdf_key)
+            VALUES (%(id)s, %(tenant_id)s, %(user_id)s, %(course_id)s, %(course_title)s, %(learner_name)s,
+                    %(revision)s, %(issued_at)s, %(pdf_key)s)
+            ON CONFLICT DO NOTHING RETURNING 1
+        """, c).fetchone() is not None
+
+    def certificate(self, certificate_id: str) -> Optional[dict]:
+        """Any tenant's certificate by id (public verification; RLS lets SELECT through)."""
+        return _one(self._q("SELECT * FROM certificates WHERE id = %s", (certificate_id,)))
+
+    # --- uploads ------------------------------------------------------------------------------
+
+    def add_chunk(self, tenant_id: str, upload_id: str, seq: int, lesson_id: str, data: bytes) -> None:
+        self._q("INSERT INTO asset_uploads (upload_id, seq, tenant_id, lesson_id, data) VALUES (%s, %s, %s, %s, %s)"
+                " ON CONFLICT (upload_id, seq) DO UPDATE SET data = EXCLUDED.data",
+                (upload_id, seq, tenant_id, lesson_id, data))
+
+    def chunks(self, tenant_id: str, upload_id: str, lesson_id: str) -> list[tuple[int, bytes]]:
+        return [(r[0], bytes(r[1])) for r in self._q(
+            "SELECT seq, data FROM asset_uploads WHERE tenant_id = %s AND upload_id = %s AND lesson_id = %s"
+            " ORDER BY seq", (tenant_id, upload_id, lesson_id)).fetchall()]
+
+    def uploaded_bytes(self, tenant_id: str, upload_id: str) -> int:
+        return int(self._q("SELECT coalesce(sum(octet_length(data)), 0) FROM asset_uploads"
+                           " WHERE tenant_id = %s AND upload_id = %s", (tenant_id, upload_id)).fetchone()[0])
+
+    def drop_upload(self, tenant_id: str, upload_id: str) -> None:
+        self._q("DELETE FROM asset_uploads WHERE tenant_id = %s AND upload_id = %s", (tenant_id, upload_id))

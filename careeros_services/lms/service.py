@@ -1,0 +1,578 @@
+"""The lms service layer: what the nameko and gRPC entrypoints both call.
+
+Each operation is one unit of work (``store.transaction(tenant_id)``): the state change and
+its events commit together. Callers are the verified token's facts (:class:`Caller`):
+tenant, user, org role and plan tier. Access to premium content is decided from the plan
+tier on every call, never stored, so a lapsed plan makes premium enrolments read-only and
+an upgrade restores them without any data change.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import mimetypes
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Optional
+
+import fastjsonschema
+import psycopg2
+
+from bus.handlers import EventHandlingService, handles
+from bus.store import ServiceStore, Transaction
+from careeros_services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed, require_uuids
+from careeros_services.common.storage import ObjectMissing, ObjectStorage, check_key, make_storage
+from careeros_services.lms import certificate_pdf, domain
+from careeros_services.lms.persistence import LmsRepository
+
+SERVICE = "lms"
+COURSE_PUBLISHED = "careeros.lms.course.published.v1"
+COURSE_ARCHIVED = "careeros.lms.course.archived.v1"
+ENROLLMENT_CREATED = "careeros.lms.enrollment.created.v1"
+ENROLLMENT_CANCELLED = "careeros.lms.enrollment.cancelled.v1"
+ACTIVITY_RECORDED = "careeros.lms.activity.recorded.v1"
+QUIZ_ATTEMPTED = "careeros.lms.quiz.attempted.v1"
+CERTIFICATE_ISSUED = "careeros.lms.certificate.issued.v1"
+PROGRESS_UPDATED = "careeros.tracker.progress.updated.v1"
+USER_REGISTERED = "careeros.auth.user.registered.v1"
+
+CERT_NAMESPACE = uuid.UUID("0d7c3c4e-7f0e-4b59-9d8a-2f2b8d1f6a31")
+_XAPI_SCHEMA = Path(__file__).resolve().parents[2] / "contracts" / "xapi" / "statement.v1.json"
+_validate_statement = fastjsonschema.compile(json.loads(_XAPI_SCHEMA.read_text()))
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The verified caller, as the gateway passes it."""
+
+    tenant_id: str
+    user_id: str
+    org_role: str = "member"
+    plan_tier: str = "free"
+
+    @classmethod
+    def of(cls, tenant_id: str, user_id: str, org_role: str = "member", plan_tier: str = "free") -> "Caller":
+        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        return cls(tenant_id, user_id, org_role or "member", plan_tier or "free")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _uuid(value: str, name: str) -> str:
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise ValidationFailed(f"{name} must be a UUID.", fields={name: ["must be a UUID"]}) from None
+
+
+def _course_not_found() -> NotFound:
+    return NotFound("No such course.", code="course_not_found")
+
+
+def _lesson_not_found() -> NotFound:
+    return NotFound("No such lesson.", code="lesson_not_found")
+
+
+def course_out(row: dict, **extra: Any) -> dict:
+    keys = ("id", "tenant_id", "slug", "title", "summary", "level", "language", "estimated_hours", "tags",
+            "track", "premium", "skills", "visibility", "status", "revision", "created_at", "updated_at")
+    return {**{k: row[k] for k in keys}, **extra}
+
+
+class LmsService(EventHandlingService):
+    """Catalog, authoring, enrolment, quizzes, certificates."""
+
+    consumer_name = SERVICE
+
+    def __init__(self, store: ServiceStore, storage: ObjectStorage, settings: Optional[dict] = None):
+        self.store = store
+        self.storage = storage
+        settings = settings or {}
+        self.max_asset_bytes = int(settings.get("max_upload_bytes", 20 * 1024 * 1024))
+        self.download_ttl_s = int(settings.get("download_url_ttl_s", 900))
+        self.certificate_ttl_s = int(settings.get("certificate_url_ttl_s", 3600))
+        self.verify_base_url = str(settings.get("certificate_verify_base_url", "")).rstrip("/")
+
+    # --- catalog ----------------------------------------------------------------------------
+
+    def search_courses(self, caller: Caller, *, text: str = "", skill: str = "", level: str = "", track: str = "",
+                       language: str = "", status: str = "published", page: int = 1, page_size: int = 20) -> dict:
+        """Catalog search: the public catalog plus the tenant's own published courses.
+
+        ``status`` draft/archived lists the tenant's own courses in that state (authors only).
+        Stable order (relevance, title, id); ``page`` is 1-based, ``page_size`` 1..100.
+        """
+        errors = {}
+        if level and level not in domain.LEVELS:
+            errors["level"] = [f"must be one of {', '.join(domain.LEVELS)}"]
+        if status not in (domain.DRAFT, domain.PUBLISHED, domain.ARCHIVED):
+            errors["status"] = ["must be draft, published or archived"]
+        if not 1 <= page <= 10_000:
+            errors["page"] = ["must be between 1 and 10000"]
+        if not 1 <= page_size <= 100:
+            errors["page_size"] = ["must be between 1 and 100"]
+        if len(text) > 200:
+            errors["q"] = ["must be at most 200 characters"]
+        if errors:
+            raise ValidationFailed("The search is not valid.", fields=errors)
+        if status != domain.PUBLISHED:
+            domain.require_author(caller.org_role)
+        with self.store.transaction(caller.tenant_id) as tx:
+            rows, total = LmsRepository(tx.db).search(
+                caller.tenant_id, text=text.strip(), skill=skill.strip(), level=level, track=track.strip(),
+                language=language.strip(), status=status, limit=page_size, offset=(page - 1) * page_size)
+        return {"items": [course_out(r) for r in rows], "total": total, "page": page, "page_size": page_size}
+
+    def get_course(self, caller: Caller, course_id: str) -> dict:
+        """A course with its structure: authors of the owning tenant see the working copy,
+        everyone else the latest published revision (no lesson content)."""
+        course_id = _uuid(course_id, "course_id")
+        with self.store.transaction(caller.tenant_id) as tx:
+            repo = LmsRepository(tx.db)
+            course = self._visible_course(repo, caller, course_id)
+            if self._is_author_of(caller, course):
+                modules = [{"module_id": m["id"], "title": m["title"], "position": i, "lessons": [
+                    {"lesson_id": l["id"], "title": l["title"], "kind": l["kind"], "required": l["required"],
+                     "position": j, "estimated_minutes": l["estimated_minutes"], "has_asset": bool(l["asset"])}
+                    for j, l in enumerate(m["lessons"])]} for i, m in enumerate(repo.working_copy(course_id))]
+            else:
+                latest = repo.latest_snapshot(course_id)
+                modules = [{**m, "lessons": [{**l, "has_asset": bool(a)} for l, a in zip(
+                    m["lessons"], [x.get("asset") for x in s["lessons"]])]}
+                    for m, s in zip(domain.outline(latest[1]), latest[1]["modules"])] if latest else []
+            enrollment = repo.active_enrollment(caller.tenant_id, caller.user_id, course_id)
+        return course_out(course, modules=modules, enrolled=enrollment is not None,
+                          access=domain.access(course["premium"], caller.plan_tier))
+
+    def _visible_course(self, repo: LmsRepository, caller: Caller, course_id: str) -> dict:
+        course = repo.course(caller.tenant_id, course_id)
+        if course is None:
+            raise _course_not_found()
+        if course["status"] != domain.PUBLISHED and not self._is_author_of(caller, course):
+            if not (course["status"] == domain.ARCHIVED
+                    and repo.active_enrollment(caller.tenant_id, caller.user_id, course_id)):
+                raise _course_not_found()  # drafts are invisible outside the authoring team
+        return course
+
+    @staticmethod
+    def _is_author_of(caller: Caller, course: dict) -> bool:
+        return course["tenant_id"] == caller.tenant_id and caller.org_role in domain.AUTHOR_ROLES
+
+    # --- authoring --------------------------------------------------------------------------
+
+    def _own_course(self, repo: LmsRepository, caller: Caller, course_id: str) -> dict:
+        domain.require_author(caller.org_role)
+        course = repo.course(caller.tenant_id, _uuid(course_id, "course_id"))
+        if course is None or course["tenant_id"] != caller.tenant_id:
+            if course is not None:
+                raise Forbidden("Platform catalog courses cannot be edited.", code="course_not_editable")
+            raise _course_not_found()
+        return course
+
+    def create_course(self, caller: Caller, data: dict) -> dict:
+        """A new draft course of the caller's tenant (visible only inside it)."""
+        domain.require_author(caller.org_role)
+        meta = domain.validate_course(data)
+        slug = meta.pop("slug", None) or domain.slugify(meta["title"])
+        course = {"id": str(uuid.uuid4()), "tenant_id": caller.tenant_id, "slug": slug, **meta,
+                  "skill_keys": domain.skill_keys(meta["skills"]), "visibility": "tenant",
+                  "created_by": caller.user_id}
+        with self.store.transaction(caller.tenant_id) as tx:
+            repo = LmsRepository(tx.db)
+            if repo.slug_taken(caller.tenant_id, slug):
+                raise Conflict("A course with this slug exists.", code="slug_taken", fields={"slug": ["is taken"]})
+            repo.insert_course(course)
+            row = repo.course(caller.tenant_id, course["id"])
+        return course_out(row, modules=[], enrolled=False, access="full")
+
+    def update_course(self, caller: Caller, course_id: str, patch: dict) -> dict:
+        """Change catalog metadata (live at once; structure changes wait for the next publish)."""
+        meta = domain.validate_course(patch, partial=True)
+        with self.store.transaction(caller.tenant_id) as tx:
+            repo = LmsRepository(tx.db)
+            course = self._own_course(repo, caller, course_id)
+            if course["status"] == domain.ARCHIVED:
+                raise Conflict("An archived course cannot be edited.", code="course_archived")
+            if "slug" in meta and repo.slug_taken(caller.tenant_id, meta["slug"], course["id"]):
+                raise Conflict("A course with this slug exists.", code="slug_taken", fields={"slug": ["is taken"]})
+            if "skills" in meta:
+                meta["skill_keys"] = domain.skill_keys(meta["skills"])
+            if meta:
+                repo.update_course(caller.tenant_id, course["id"], meta)
+        return self.get_course(caller, course["id"])
+
+    def publish_course(self, caller: Caller, course_id: str) -> dict:
+        """Freeze the working copy as revision N+1 and publish ``course.published``."""
+        with self.store.transaction(caller.tenant_id) as tx:
+            repo = LmsRepository(tx.db)
+            course = self._own_course(repo, caller, course_id)
+            status = domain.next_status(course["status"], "publish")
+            modules = repo.working_copy(course["id"])
+            problems = domain.publish_problems(modules)
+            if problems:
+                raise ValidationFailed("The course cannot be published yet.", fields=problems,
+                                       code="course_incomplete")
+            revision = course["revision"] + 1
+            snap = domain.snapshot(course, modules)
+            repo.insert_revision(caller.tenant_id, course["id"], revision, snap, caller.user_id)
+            repo.update_course(caller.tenant_id, course["id"], {"status": status, "revision": revision})
+            tx.publish(COURSE_PUBLISHED, aggregate_id=course["id"],
+                       payload=domain.published_payload(course, snap, revision))
+        return self.get_course(caller, course["id"])
+
+    def archive_course(self, caller: Caller, course_id: str) -> dict:
+        """No new enrolments; enrolled learners keep reading the last revision."""
+        with self.store.transaction(caller.tenant_id) as tx:
+            repo = LmsRepository(tx.db)
+            course = self._own_course(repo, caller, course_id)
+            repo.update_course(caller.tenant_id, course["id"], {"status": domain.next_status(course["status"],
+                                                                                              "archive")})
+            tx.publish(COURSE_ARCHIVED, aggregate_id=course["id"],
+                       payload={"course_id": course["id"], "tenant_id": caller.tenant_id, "slug": course["slug"]})
+        return self.get_course(caller, course["id"])
+
+    def add_module(self, caller: Caller, course_id: str, data: dict) -> dict:
+        clean = domain.validate_module(data)
+        with self.store.transaction(caller.tenant_id) as tx:
+            repo = LmsRepository(tx.db)
+            course = self._own_course(repo, caller, course_id)
+            if course["status"] == domain.ARCHIVED:
+                raise Conflict("An archived course cannot be edited.", code="course_archived")
+            module = {"id": str(uuid.uuid4()), "tenant_id": caller.tenant_id, "course_id": course["id"],
+                      "title": clean["title"],
+                      "position": clean["position"] if clean["position"] is not None
+                      else repo.next_position("course_modules", "course_id", course["id"])}
+            repo.insert_module(module)
+        return {"module_id": module["id"], "course_id": course["id"], "title": module["title"],
+                "position": module["position"]}
+
+    def add_lesson(self, caller: Caller, module_id: str, data: dict) -> dict:
+        """A lesson in the working copy; quiz questions and choices get ids here."""
+        domain.require_author(caller.org_role)
+        clean = domain.validate_lesson(data)
+        if clean["quiz"]:
+            for q in clean["quiz"]["questions"]:
+                q["id"] = str(uuid.uuid4())
+                for c in q["choices"]:
+                    c["id"] = str(uuid.uuid4())
+        with self.store.transaction(caller.tenant_id) as tx:
+            repo = LmsRepository(tx.db)
+            module = repo.module(caller.tenant_id, _uuid(module_id, "module_id"))
+            if module is None:
+                raise NotFound("No such module.", code="module_not_found")
+            course = self._own_course(repo, caller, module["course_id"])
+            if course["status"] == domain.ARCHIVED:
+                raise Conflict("An archived course cannot be edited.", code="course_archived")
+            lesson = {**clean, "id": str(uuid.uuid4()), "tenant_id": caller.tenant_id, "course_id": course["id"],
+                      "module_id": module["id"],
+                      "position": clean["position"] if clean["position"] is not None
+                      else repo.next_position("lessons", "module_id", module["id"])}
+            repo.insert_lesson(lesson)
+        return self._lesson_out(lesson, asset=None, for_author=True)
+
+    def remove_lesson(self, caller: Caller, lesson_id: str) -> None:
+        """Drop a lesson from the working copy (and so from the next revision). Its id is never reused."""
+        with self.store.transaction(caller.tenant_id) as tx:
+            repo = LmsRepository(tx.db)
+            lesson = repo.lesson(caller.tenant_id, _uuid(lesson_id, "lesson_id"))
+            if lesson is None or lesson["removed"]:
+                raise _lesson_not_found()
+            self._own_course(repo, caller, lesson["course_id"])
+            repo.remove_lesson(caller.tenant_id, lesson["id"])
+
+    # --- assets -----------------------------------------------------------------------------
+
+    def upload_asset_chunk(self, caller: Caller, lesson_id: str, *, upload_id: str, seq: int, data: bytes,
+                           last: bool, filename: str, content_type: str, total_size: int) -> Optional[dict]:
+        """Receive one chunk of an asset upload (chunks keep gRPC messages far below 4 MiB).
+
+        Chunks are staged in PostgreSQL, so any gRPC replica can take the next one; the last
+        chunk assembles them, checks the size, stores the object and attaches it to the
+        lesson. Returns the asset after the last chunk, None before.
+        """
+        lesson_id, upload_id = _uuid(lesson_id, "lesson_id"), _uuid(upload_id, "upload_id")
+        errors = {}
+        if not 0 < total_size <= self.max_asset_bytes:
+            errors["size"] = [f"must be between 1 and {self.max_asset_bytes} bytes"]
+        name = Path(filename or "asset").name
+        safe_name = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in name)[:120] or "asset"
+        if errors:
+            raise ValidationFailed("The upload is not valid.", fields=errors)
+        with self.store.transaction(caller.tenant_id) as tx:
+            repo = LmsRepository(tx.db)
+            lesson = repo.lesson(caller.tenant_id, lesson_id)
+            if lesson is None or lesson["removed"]:
+                raise _lesson_not_found()
+            self._own_course(repo, caller, lesson["course_id"])
+            if lesson["kind"] not in domain.ASSET_KINDS:
+                raise ValidationFailed("Only video and file lessons take assets.",
+                                       fields={"lesson_id": [f"is a {lesson['kind']} lesson"]})
+            if content_type not in domain.ASSET_TYPES[lesson["kind"]]:
+                raise ValidationFailed("This file type is not accepted for the lesson.",
+                                       fields={"content_type": [f"must be one of "
+                                                                f"{', '.join(domain.ASSET_TYPES[lesson['kind']])}"]},
+                                       code="unsupported_asset_type")
+            if repo.uploaded_bytes(caller.tenant_id, upload_id) + len(data) > total_size:
+                repo.drop_upload(caller.tenant_id, upload_id)
+                raise ValidationFailed("The upload is larger than announced.", fields={"size": ["too large"]})
+            repo.add_chunk(caller.tenant_id, upload_id, seq, lesson_id, data)
+            if not last:
+                return None
+            chunks = repo.chunks(caller.tenant_id, upload_id, lesson_id)
+            if [s for s, _ in chunks] != list(range(len(chunks))):
+                raise ValidationFailed("Chunks are missing.", fields={"seq": ["chunks must be 0..n without gaps"]})
+            blob = b"".join(d for _, d in chunks)
+            if len(blob) != total_size:
+                raise ValidationFailed("The upload is incomplete.", fields={"size": [
+                    f"received {len(blob)} of {total_size} bytes"]})
+            key = check_key(f"lms/{caller.tenant_id}/lessons/{lesson_id}/{upload_id}/{safe_name}")
+            self.storage.put(key, blob, content_type)
+            asset = {"key": key, "filename": safe_name, "content_type": content_type, "size": len(blob),
+                     "sha256": hashlib.sha256(blob).hexdigest(), "uploaded_at": _now().isoformat()}
+            repo.set_asset(caller.tenant_id, lesson_id, asset)
+            repo.drop_upload(caller.tenant_id, upload_id)
+        return asset
+
+    def read_file(self, key: str, expires: int, signature: str, offset: int = 0,
+                  length: int = 1024 * 1024) -> dict:
+        """Bytes of a locally stored object behind a signed download link (no token needed:
+        the signature is the authorisation, issued only to entitled callers)."""
+        try:
+            ok = self.storage.verify(key, int(expires), signature)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise Forbidden("The download link is invalid or expired.", code="invalid_download_link")
+        try:
+            size = self.storage.size(key)
+            data = self.storage.get(key, offset, min(length, 2 * 1024 * 1024))
+        except ObjectMissing:
+            raise NotFound("No such file.", code="file_not_found") from None
+        content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
+        return {"data": data, "size": size, "content_type": content_type, "offset": offset}
+
+    # --- enrolment --------------------------------------------------------------------------
+
+    def enroll(self, caller: Caller, course_id: str) -> dict:
+        """Enrol the caller (idempotent: an existing enrolment is returned as it is).
+
+        Premium courses need a paid plan (403 ``entitlement_required``).
+        """
+        course_id = _uuid(course_id, "course_id")
+        with self.store.transaction(caller.tenant_id) as tx:
+            repo = LmsRepository(tx.db)
+            course = repo.course(caller.tenant_id, course_id)
+            if course is None or course["status"] == domain.DRAFT and not self._is_author_of(caller, course):
+                raise _course_not_found()
+            existing = repo.active_enrollment(caller.tenant_id, caller.user_id, course_id)
+            if existing:
+                return self._enrollment_out(existing, course, caller, created=False)
+            if course["status"] != domain.PUBLISHED:
+                raise Conflict("This course is not open for enrolment.", code="course_not_open")
+            domain.require_entitlement(course["premium"], caller.plan_tier)
+            enrollment = {"id": str(uuid.uuid4()), "tenant_id": caller.tenant_id, "user_id": caller.user_id,
+                          "course_id": course_id, "course_tenant_id": course["tenant_id"],
+                          "premium": course["premium"], "enrolled_revision": course["revision"]}
+            if not repo.insert_enrollment(enrollment):
+                raise Conflict("Enrolled concurrently; try again.", code="enrollment_conflict")
+            tx.publish(ENROLLMENT_CREATED, aggregate_id=enrollment["id"], payload={
+                "enrollment_id": enrollment["id"], "course_id": course_id, "user_id": caller.user_id,
+                "tenant_id": caller.tenant_id, "premium": course["premium"]})
+            row = repo.active_enrollment(caller.tenant_id, caller.user_id, course_id)
+        return self._enrollment_out(row, course, caller, created=True)
+
+    def leave(self, caller: Caller, course_id: str) -> dict:
+        """Cancel the caller's enrolment (quiz attempts and certificates are kept)."""
+        course_id = _uuid(course_id, "course_id")
+        with self.store.transaction(caller.tenant_id) as tx:
+            repo = LmsRepository(tx.db)
+            existing = repo.active_enrollment(caller.tenant_id, caller.user_id, course_id)
+            if existing is None:
+                raise NotFound("You are not enrolled in this course.", code="enrollment_not_found")
+            repo.cancel_enrollment(caller.tenant_id, existing["id"])
+            tx.publish(ENROLLMENT_CANCELLED, aggregate_id=existing["id"], payload={
+                "enrollment_id": existing["id"], "course_id": course_id, "user_id": caller.user_id,
+                "tenant_id": caller.tenant_id})
+        return {"enrollment_id": existing["id"], "course_id": course_id, "status": "cancelled"}
+
+    def list_enrollments(self, caller: Caller) -> list[dict]:
+        """The caller's active enrolments, each with ``access`` judged from the token's plan now."""
+        with self.store.transaction(caller.tenant_id) as tx:
+            rows = LmsRepository(tx.db).enrollments(caller.tenant_id, caller.user_id)
+        return [{"enrollment_id": r["id"], "course_id": r["course_id"], "course_title": r["title"],
+                 "course_slug": r["slug"], "premium": r["premium"], "status": r["status"],
+                 "access": domain.access(r["premium"], caller.plan_tier), "revision": r["revision"],
+                 "enrolled_revision": r["enrolled_revision"], "percent": r["percent"] or 0,
+                 "certificate_id": r["certificate_id"] or "", "enrolled_at": r["created_at"]} for r in rows]
+
+    def _enrollment_out(self, row: dict, course: dict, caller: Caller, *, created: bool) -> dict:
+        return {"enrollment_id": row["id"], "course_id": row["course_id"], "course_title": course["title"],
+                "course_slug": course["slug"], "premium": row["premium"], "status": row["status"],
+                "access": domain.access(row["premium"], caller.plan_tier), "revision": course["revision"],
+                "enrolled_revision": row["enrolled_revision"], "percent": 0, "certificate_id": "",
+                "enrolled_at": row["created_at"], "created": created}
+
+    # --- learning ---------------------------------------------------------------------------
+
+    def _learning_context(self, repo: LmsRepository, caller: Caller, lesson_id: str) -> tuple[dict, int, dict]:
+        """(course, revision, lesson of the latest revision) for an entitled, enrolled learner."""
+        row = repo.lesson(caller.tenant_id, _uuid(lesson_id, "lesson_id"))
+        if row is None:
+            raise _lesson_not_found()
+        course = repo.course(caller.tenant_id, row["course_id"])
+        latest = repo.latest_snapshot(row["course_id"])
+        lesson = domain.find_lesson(latest[1], row["id"]) if latest else None
+        if course is None or lesson is None:
+            raise _lesson_not_found()  # removed from the latest revision, or never published
+        if not repo.active_enrollment(caller.tenant_id, caller.user_id, course["id"]):
+            raise Forbidden("Enrol in the course to open its lessons.", code="enrollment_required")
+        domain.require_entitlement(course["premium"], caller.plan_tier)
+        return course, latest[0], lesson
+
+    def get_lesson(self, caller: Caller, lesson_id: str) -> dict:
+        """A lesson of the latest revision for an enrolled, entitled learner: Markdown, the quiz
+        without answers, or a time-limited download link for the asset."""
+        with self.store.transaction(caller.tenant_id) as tx:
+            repo = LmsRepository(tx.db)
+            course, revision, lesson = self._learning_context(repo, caller, lesson_id)
+            attempts, passed = (repo.attempts(caller.tenant_id, caller.user_id, lesson["lesson_id"])
+                                if lesson["kind"] == "quiz" else (0, False))
+        out = self._lesson_out({**lesson, "id": lesson["lesson_id"], "course_id": course["id"]},
+                               asset=lesson.get("asset"), for_author=False)
+        out.update(revision=revision, attempts_used=attempts, passed=passed)
+        return out
+
+    def _lesson_out(self, lesson: dict, *, asset: Optional[dict], for_author: bool) -> dict:
+        quiz = lesson.get("quiz")
+        return {"lesson_id": lesson["id"], "course_id": lesson["course_id"], "module_id": lesson.get("module_id", ""),
+                "title": lesson["title"], "kind": lesson["kind"], "required": lesson["required"],
+                "estimated_minutes": lesson["estimated_minutes"], "body_md": lesson.get("body_md", ""),
+                "quiz": (quiz if for_author else domain.public_quiz(quiz)) if quiz else None,
+                "asset": {"filename": asset["filename"], "content_type": asset["content_type"],
+                          "size": asset["size"],
+                          "url": self.storage.presigned_url(asset["key"], self.download_ttl_s)} if asset else None}
+
+    def submit_quiz(self, caller: Caller, lesson_id: str, answers: dict) -> dict:
+        """Grade an attempt on the server; publishes quiz.attempted and an xAPI passed/failed
+        statement, and issues the certificate when this pass completes the course."""
+        with self.store.transaction(caller.tenant_id) as tx:
+            repo = LmsRepository(tx.db)
+            course, revision, lesson = self._learning_context(repo, caller, lesson_id)
+            if lesson["kind"] != "quiz":
+                raise ValidationFailed("This lesson is not a quiz.", fields={"lesson_id": ["is not a quiz"]})
+            quiz = lesson["quiz"]
+            count, passed_before = repo.attempts(caller.tenant_id, caller.user_id, lesson["lesson_id"])
+            domain.check_attempts_left(quiz, count, passed_before)
+            result = domain.grade(quiz, answers)
+            attempt = {"id": str(uuid.uuid4()), "tenant_id": caller.tenant_id, "user_id": caller.user_id,
+                       "course_id": course["id"], "lesson_id": lesson["lesson_id"], "attempt_no": count + 1,
+                       "revision": revision, "score_percent": result.score_percent, "passed": result.passed,
+                       "answers": answers}
+            try:
+                with tx.db.atomic():
+                    repo.insert_attempt(attempt)
+            except psycopg2.IntegrityError:
+                raise Conflict("Another attempt was submitted at the same time.", code="attempt_conflict") from None
+            tx.publish(QUIZ_ATTEMPTED, aggregate_id=attempt["id"], payload={
+                k: attempt[k] for k in ("user_id", "tenant_id", "course_id", "lesson_id", "score_percent",
+                                        "passed", "attempt_no")} | {"attempt_id": attempt["id"]})
+            self._record_activity(tx, caller.user_id, domain.statement(
+                caller.user_id, "passed" if result.passed else "failed", course_id=course["id"],
+                lesson_id=lesson["lesson_id"], title=lesson["title"], score_percent=result.score_percent,
+                success=result.passed, statement_id=attempt["id"], timestamp=_now().isoformat()))
+            certificate = None
+            if result.passed:
+                certificate = self._maybe_issue_certificate(tx, repo, caller.tenant_id, caller.user_id, course["id"])
+        left = max(0, quiz["max_attempts"] - attempt["attempt_no"]) if quiz["max_attempts"] else -1
+        return {"attempt_id": attempt["id"], "attempt_no": attempt["attempt_no"],
+                "score_percent": result.score_percent, "passed": result.passed, "correct": result.correct,
+                "total": result.total, "pass_percent": quiz["pass_percent"], "attempts_left": left,
+                "results": result.results, "certificate_id": certificate["id"] if certificate else ""}
+
+    def _record_activity(self, tx: Transaction, user_id: str, stmt: dict) -> None:
+        _validate_statement(stmt)  # the tracker refuses what its statements API would refuse
+        tx.publish(ACTIVITY_RECORDED, aggregate_id=user_id,
+                   payload={"statement": stmt, "user_id": user_id, "tenant_id": tx.tenant_id})
+
+    # --- completion -------------------------------------------------------------------------
+
+    @handles(PROGRESS_UPDATED)
+    def _on_progress_updated(self, tx: Transaction, envelope: dict) -> None:
+        """Keep the tracker's view of required lessons; issue the certificate when complete."""
+        p = envelope["payload"]
+        if p["tenant_id"] != envelope["tenant_id"]:
+            raise ValueError("progress.updated: payload tenant differs from the envelope's")
+        try:
+            course_id = str(uuid.UUID(p["course_id"]))
+        except ValueError:
+            return  # not an LMS course (the tracker accepts any activity)
+        repo = LmsRepository(tx.db)
+        repo.save_progress(p["tenant_id"], p["user_id"], course_id, p["percent"], p["required_done"])
+        self._maybe_issue_certificate(tx, repo, p["tenant_id"], p["user_id"], course_id)
+
+    @handles(USER_REGISTERED)
+    def _on_user_registered(self, tx: Transaction, envelope: dict) -> None:
+        """Remember the learner's display name for certificates."""
+        p = envelope["payload"]
+        LmsRepository(tx.db).save_learner(envelope["tenant_id"], p["user_id"], p["display_name"])
+
+    def _maybe_issue_certificate(self, tx: Transaction, repo: LmsRepository, tenant_id: str, user_id: str,
+                                 course_id: str) -> Optional[dict]:
+        existing = repo.certificate_for(tenant_id, user_id, course_id)
+        if existing:
+            return existing
+        course = repo.course(tenant_id, course_id)
+        latest = repo.latest_snapshot(course_id)
+        progress = repo.progress(tenant_id, user_id, course_id)
+        if course is None or latest is None or progress is None \
+                or not repo.active_enrollment(tenant_id, user_id, course_id):
+            return None
+        if not domain.is_complete(latest[1], progress["required_done"],
+                                  repo.passed_quizzes(tenant_id, user_id, course_id)):
+            return None
+        # Deterministic id and key: a retried event renders the same object again, harmlessly.
+        cert_id = str(uuid.uuid5(CERT_NAMESPACE, f"{tenant_id}/{user_id}/{course_id}"))
+        issued_at = _now().isoformat()
+        name = repo.learner_name(tenant_id, user_id)
+        pdf = certificate_pdf.render(certificate_id=cert_id, learner_name=name, course_title=course["title"],
+                                     issued_at=issued_at, verify_url=f"{self.verify_base_url}/{cert_id}")
+        key = f"lms/certificates/{cert_id}.pdf"
+        self.storage.put(key, pdf, "application/pdf")
+        cert = {"id": cert_id, "tenant_id": tenant_id, "user_id": user_id, "course_id": course_id,
+                "course_title": course["title"], "learner_name": name, "revision": latest[0],
+                "issued_at": issued_at, "pdf_key": key}
+        if not repo.insert_certificate(cert):
+            return repo.certificate_for(tenant_id, user_id, course_id)
+        tx.publish(CERTIFICATE_ISSUED, aggregate_id=cert_id, tenant_id=tenant_id, payload={
+            "certificate_id": cert_id, "user_id": user_id, "tenant_id": tenant_id, "course_id": course_id,
+            "course_title": course["title"], "issued_at": issued_at})
+        stmt = domain.statement(user_id, "completed", course_id=course_id, title=course["title"],
+                                statement_id=cert_id, timestamp=issued_at)
+        _validate_statement(stmt)
+        tx.publish(ACTIVITY_RECORDED, aggregate_id=user_id, tenant_id=tenant_id,
+                   payload={"statement": stmt, "user_id": user_id, "tenant_id": tenant_id})
+        return cert
+
+    def get_certificate(self, certificate_id: str) -> dict:
+        """Public verification: the certificate's facts and a link to its PDF (no caller needed)."""
+        certificate_id = _uuid(certificate_id, "certificate_id")
+        with self.store.transaction(None) as tx:
+            cert = LmsRepository(tx.db).certificate(certificate_id)
+        if cert is None:
+            raise NotFound("No such certificate.", code="certificate_not_found")
+        return {"certificate_id": cert["id"], "course_id": cert["course_id"], "course_title": cert["course_title"],
+                "learner_name": cert["learner_name"], "user_id": cert["user_id"], "issued_at": cert["issued_at"],
+                "revision": cert["revision"], "valid": True,
+                "pdf_url": self.storage.presigned_url(cert["pdf_key"], self.certificate_ttl_s)}
+
+
+def build(config: dict) -> LmsService:
+    """The service layer for one process (nameko container or gRPC server)."""
+    store = ServiceStore.from_config(config, SERVICE)
+    settings = config.get("lms", {})
+    return LmsService(store, make_storage(settings.get("storage", {"backend": "local", "bucket": "careeros-lms",
+                                                                   "signing_secret": "dev-only"})), settings)
