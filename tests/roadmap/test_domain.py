@@ -181,7 +181,7 @@ def role_graphs(draw):
     return proposal(*milestones), known, goal
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(role_graphs())
 def test_every_plan_is_acyclic_respects_prerequisites_skips_known_and_fits_each_week(case):
     prop, known, goal = case
@@ -223,3 +223,28 @@ def test_any_graph_with_a_cycle_is_rejected_and_any_other_is_ordered(graph):
     else:
         order = domain.topological_order(graph)
         assert all(order.index(p) < order.index(k) for k, v in graph.items() for p in v)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(role_graphs(), st.data())
+def test_overlay_percent_and_status_are_always_consistent(case, data):
+    prop, known, goal = case
+    courses = [CatalogCourse(f"c-{m.skill_id}", f"course-{m.skill_id}", m.skill_name, 5,
+                             ((m.skill_name, "", 5),)) for m in prop.milestones]
+    plan = domain.build_plan(prop, known, courses, goal, TODAY)
+    percents = data.draw(st.lists(st.sampled_from([0, 30, 100]), min_size=len(courses), max_size=len(courses)))
+    progress = {c.course_id: CourseProgress(p, p == 100) for c, p in zip(courses, percents)}
+    marks = data.draw(st.dictionaries(st.sampled_from([m.skill_id for m in prop.milestones]),
+                                      st.sampled_from(domain.STATUSES), max_size=3))
+    view = domain.overlay(plan, progress, marks, TODAY + timedelta(days=data.draw(st.integers(0, 400))), 2)
+    for m in plan["milestones"]:
+        state = view["milestones"][m["skill_id"]]
+        assert 0 <= state["percent"] <= 100 and state["status"] in domain.STATUSES
+        assert state["status"] == (marks.get(m["skill_id"]) or state["tracked_status"])
+        if m["skipped"]:
+            assert state["tracked_status"] == "skipped"
+        elif state["tracked_status"] == "done":
+            assert all(progress[c["course_id"]].completed for c in m["courses"]) and m["courses"]
+    assert sum(view["counts"].values()) == len(plan["milestones"])
+    assert view["schedule_status"] in ("ahead", "on_track", "behind")
+    assert view["regenerate"] == (-view["weeks_ahead"] > 2)
