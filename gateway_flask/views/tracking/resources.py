@@ -12,9 +12,9 @@ from contracts.grpc import tracker_pb2
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.security import auth_required, current_principal
 from gateway_flask.services import caller, client, to_dict
-from gateway_flask.views.tracking.schemas import (STATEMENTS_BODY, GoalIn, ProgressArgs, ProgressOut,
-                                                  StatementPage, StatementQueryArgs, StatementsPosted,
-                                                  WeeklyGoalOut)
+from gateway_flask.views.tracking.schemas import (STATEMENTS_BODY, TrackingGoalIn, TrackingProgressArgs, TrackingProgressOut,
+                                                  TrackingStatementPage, TrackingStatementQueryArgs, TrackingStatementsPosted,
+                                                  TrackingWeeklyGoalOut)
 
 blp = Blueprint("tracking", __name__, url_prefix="/tracking",
                 description="Learning activity (xAPI statements), progress and weekly goal")
@@ -46,7 +46,7 @@ def _int_fields(data: dict, *names: str) -> dict:
 @blp.route("/statements", methods=["POST"])
 @auth_required
 @blp.doc(security=[{"bearerAuth": []}], requestBody=STATEMENTS_BODY)
-@blp.response(200, StatementsPosted)
+@blp.response(200, TrackingStatementsPosted)
 def post_statements():
     """Record your learning activity: one xAPI statement or an array of up to 100.
 
@@ -61,8 +61,8 @@ def post_statements():
 
 @blp.route("/statements", methods=["GET"])
 @auth_required
-@blp.arguments(StatementQueryArgs, location="query")
-@blp.response(200, StatementPage)
+@blp.arguments(TrackingStatementQueryArgs, location="query")
+@blp.response(200, TrackingStatementPage)
 @blp.doc(security=[{"bearerAuth": []}])
 def list_statements(args: dict):
     """Statements, newest stored first, a page at a time (follow `next_cursor`).
@@ -76,8 +76,8 @@ def list_statements(args: dict):
 
 @blp.route("/progress", methods=["GET"])
 @auth_required
-@blp.arguments(ProgressArgs, location="query")
-@blp.response(200, ProgressOut)
+@blp.arguments(TrackingProgressArgs, location="query")
+@blp.response(200, TrackingProgressOut)
 @blp.doc(security=[{"bearerAuth": []}])
 def get_progress(args: dict):
     """Progress per course and lesson (percent, time spent, last activity), streaks and weekly goal."""
@@ -93,8 +93,8 @@ def get_progress(args: dict):
 
 @blp.route("/goal", methods=["PUT"])
 @auth_required
-@blp.arguments(GoalIn)
-@blp.response(200, WeeklyGoalOut)
+@blp.arguments(TrackingGoalIn)
+@blp.response(200, TrackingWeeklyGoalOut)
 @blp.doc(security=[{"bearerAuth": []}])
 def put_goal(goal: dict):
     """Set your weekly learning goal in minutes (0 clears it); returns this week's progress toward it."""

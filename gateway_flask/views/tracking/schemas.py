@@ -31,13 +31,13 @@ STATEMENTS_BODY = {
 }
 
 
-class StatementsPosted(Schema):
+class TrackingStatementsPosted(Schema):
     statement_ids = ma.fields.List(ma.fields.String(), metadata={"description": "In request order"})
     stored = ma.fields.Integer(metadata={"description": "New statements stored now"})
     duplicates = ma.fields.Integer(metadata={"description": "Replays of statements already stored"})
 
 
-class StatementQueryArgs(Schema):
+class TrackingStatementQueryArgs(Schema):
     learner = ma.fields.String(metadata={"description": "User id (owner/admin/instructor: any learner of the "
                                                         "tenant; members: only themselves)"})
     verb = ma.fields.String(metadata={"description": "Verb IRI"})
@@ -50,17 +50,17 @@ class StatementQueryArgs(Schema):
     cursor = ma.fields.String(metadata={"description": "Opaque; next_cursor of the previous page"})
 
 
-class StatementPage(Schema):
+class TrackingStatementPage(Schema):
     statements = ma.fields.List(ma.fields.Dict(), metadata={"description": "Newest stored first"})
     next_cursor = ma.fields.String(metadata={"description": "Empty when this is the last page"})
 
 
-class ProgressArgs(Schema):
+class TrackingProgressArgs(Schema):
     course_id = ma.fields.String(metadata={"description": "Only this course"})
     learner = ma.fields.String(metadata={"description": "User id (owner/admin/instructor only)"})
 
 
-class LessonProgressOut(Schema):
+class TrackingLessonProgressOut(Schema):
     lesson_id = ma.fields.String()
     title = ma.fields.String()
     required = ma.fields.Boolean()
@@ -70,7 +70,7 @@ class LessonProgressOut(Schema):
     last_activity_at = ma.fields.String()
 
 
-class CourseProgressOut(Schema):
+class TrackingCourseProgressOut(Schema):
     course_id = ma.fields.String()
     percent = ma.fields.Integer()
     lessons_done = ma.fields.Integer()
@@ -81,16 +81,16 @@ class CourseProgressOut(Schema):
     last_activity_at = ma.fields.String()
     revision = ma.fields.Integer()
     structure_known = ma.fields.Boolean()
-    lessons = ma.fields.List(ma.fields.Nested(LessonProgressOut))
+    lessons = ma.fields.List(ma.fields.Nested(TrackingLessonProgressOut))
 
 
-class StreakOut(Schema):
+class TrackingStreakOut(Schema):
     current_days = ma.fields.Integer()
     longest_days = ma.fields.Integer()
     last_active_day = ma.fields.String()
 
 
-class WeeklyGoalOut(Schema):
+class TrackingWeeklyGoalOut(Schema):
     minutes_per_week = ma.fields.Integer()
     week_start = ma.fields.String()
     minutes_this_week = ma.fields.Integer()
@@ -98,14 +98,14 @@ class WeeklyGoalOut(Schema):
     met = ma.fields.Boolean()
 
 
-class ProgressOut(Schema):
+class TrackingProgressOut(Schema):
     user_id = ma.fields.String()
-    courses = ma.fields.List(ma.fields.Nested(CourseProgressOut))
-    streak = ma.fields.Nested(StreakOut)
-    weekly_goal = ma.fields.Nested(WeeklyGoalOut)
+    courses = ma.fields.List(ma.fields.Nested(TrackingCourseProgressOut))
+    streak = ma.fields.Nested(TrackingStreakOut)
+    weekly_goal = ma.fields.Nested(TrackingWeeklyGoalOut)
     total_time_spent_s = ma.fields.Integer()
 
 
-class GoalIn(Schema):
+class TrackingGoalIn(Schema):
     minutes_per_week = ma.fields.Integer(required=True, strict=True, validate=validate.Range(0, 10080),
                                          metadata={"description": "0 clears the goal"})
