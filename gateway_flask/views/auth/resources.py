@@ -10,7 +10,7 @@ from gateway_flask.extensions.api import Blueprint
 from gateway_flask.security import auth_required, current_principal
 from gateway_flask.services import caller, client, to_dict
 from gateway_flask.views.auth.schemas import (LoginIn, LogoutIn, MeOut, RefreshIn, RegisterIn, RegisterOut,
-                                              TokenPairOut)
+                                              SwitchTenantIn, TokenPairOut)
 
 blp = Blueprint("auth", __name__, url_prefix="", description="Accounts, tenants and tokens")
 
@@ -44,6 +44,16 @@ def login(body: dict):
 def refresh(body: dict):
     """Rotate a refresh token. Presenting one twice revokes its whole family."""
     return _token_pair(client("auth").call("Refresh", auth_pb2.RefreshRequest(**body)))
+
+
+@blp.route("/auth/switch-tenant", methods=["POST"])
+@auth_required
+@blp.arguments(SwitchTenantIn)
+@blp.response(200, TokenPairOut)
+def switch_tenant(body: dict):
+    """A token pair for another organisation you belong to (its role and plan in the claims); 403 `not_a_member`."""
+    return _token_pair(client("auth").call("SwitchTenant", auth_pb2.SwitchTenantRequest(
+        caller=caller(current_principal()), tenant_id=str(body["tenant_id"]))))
 
 
 @blp.route("/auth/logout", methods=["POST"])

@@ -33,6 +33,10 @@ class LogoutIn(Schema):
                                      metadata={"description": "Also revoke this refresh token's family."})
 
 
+class SwitchTenantIn(Schema):
+    tenant_id = ma.fields.UUID(required=True, metadata={"description": "A tenant you are a member of"})
+
+
 class TokenPairOut(Schema):
     access_token = ma.fields.String(required=True)
     refresh_token = ma.fields.String(required=True)

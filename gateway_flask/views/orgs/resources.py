@@ -1,0 +1,142 @@
+"""/orgs: the caller's organisation — invites, members and roles, assignments, audit log.
+
+Who may do what is decided by the auth service from the caller's role in the
+database (a token's ``org_role`` may be stale); the gateway passes the client's
+address as ``x-client-ip`` gRPC metadata for the audit log.
+"""
+from __future__ import annotations
+
+import json
+
+from flask import request
+
+from careeros_services.common.grpc_support import CLIENT_IP_KEY
+from contracts.grpc import auth_pb2
+from gateway_flask.extensions.api import Blueprint
+from gateway_flask.security import auth_required, current_principal, optional_principal
+from gateway_flask.services import caller, client, to_dict
+from gateway_flask.views.orgs.schemas import (AcceptIn, AcceptOut, AssignmentIn, AssignmentOut, AssignmentsOut,
+                                              AssignmentsQuery, AuditLogOut, AuditQuery, InviteIn, InviteOut,
+                                              MemberOut, MemberPatch, MembersOut, OrgOut)
+
+blp = Blueprint("orgs", __name__, url_prefix="/orgs",
+                description="Organisations: invites, members, seats, assignments, audit log")
+
+
+def _ip() -> list[tuple[str, str]]:
+    return [(CLIENT_IP_KEY, request.remote_addr or "")]
+
+
+def _auth(method: str, message):
+    return client("auth").call(method, message, metadata=_ip())
+
+
+@blp.route("/current", methods=["GET"])
+@auth_required
+@blp.response(200, OrgOut)
+def get_current():
+    """Your current organisation: plan, seat limit and use, your role."""
+    return to_dict(_auth("GetOrg", auth_pb2.GetOrgRequest(caller=caller(current_principal()))))
+
+
+@blp.route("/current/invites", methods=["POST"])
+@auth_required
+@blp.arguments(InviteIn)
+@blp.response(201, InviteOut)
+def create_invite(body: dict):
+    """Invite someone by email with a role (owner/admin; only the owner invites admins).
+
+    409 `seat_limit_reached` (its `errors.seats` names the limit) when members
+    and pending invites fill the seats; 403 `org_role_forbidden` for members.
+    """
+    return to_dict(_auth("CreateInvite", auth_pb2.CreateInviteRequest(
+        caller=caller(current_principal()), **body)))
+
+
+@blp.route("/invites/<string:token>/accept", methods=["POST"])
+@blp.arguments(AcceptIn)
+@blp.response(200, AcceptOut)
+@blp.doc(security=[{}, {"bearerAuth": []}])
+def accept_invite(body: dict, token: str):
+    """Accept an invite: logged in (your email must be the invite's) or by registering with
+    `password` and `display_name`. Single use (409 `invite_used`), expiring (409 `invite_expired`).
+    Returns tokens for the joined organisation."""
+    principal = optional_principal()
+    if principal is None and "Authorization" in request.headers:
+        current_principal()  # a bad token is a 401, not an anonymous registration
+    message = auth_pb2.AcceptInviteRequest(token=token)
+    if principal is not None:
+        message.caller.CopyFrom(caller(principal))
+    else:
+        message.password, message.display_name = body.get("password", ""), body.get("display_name", "")
+    data = to_dict(_auth("AcceptInvite", message))
+    data["tokens"]["expires_in"] = int(data["tokens"]["expires_in"])
+    return data
+
+
+@blp.route("/current/members", methods=["GET"])
+@auth_required
+@blp.response(200, MembersOut)
+def list_members():
+    """Members with their roles (owner, admin or instructor)."""
+    return to_dict(_auth("ListMembers", auth_pb2.ListMembersRequest(caller=caller(current_principal()))))
+
+
+@blp.route("/current/members/<string:user_id>", methods=["PATCH"])
+@auth_required
+@blp.arguments(MemberPatch)
+@blp.response(200, MemberOut)
+def update_member(body: dict, user_id: str):
+    """Change a member's role; `role: owner` transfers ownership (owner only; you become an admin).
+    The owner's own role changes only by a transfer (409 `owner_required`)."""
+    return to_dict(_auth("UpdateMember", auth_pb2.UpdateMemberRequest(
+        caller=caller(current_principal()), user_id=user_id, role=body["role"])))
+
+
+@blp.route("/current/members/<string:user_id>", methods=["DELETE"])
+@auth_required
+@blp.response(204)
+def remove_member(user_id: str):
+    """Remove a member (owner/admin) or leave (your own id); never the owner."""
+    _auth("RemoveMember", auth_pb2.RemoveMemberRequest(caller=caller(current_principal()), user_id=user_id))
+    return None
+
+
+@blp.route("/current/assignments", methods=["POST"])
+@auth_required
+@blp.arguments(AssignmentIn)
+@blp.response(201, AssignmentOut)
+def create_assignment(body: dict):
+    """Assign a course (`course_id`) and/or a target role to a member (owner/admin)."""
+    due = body.get("due_at")
+    return to_dict(_auth("CreateAssignment", auth_pb2.CreateAssignmentRequest(
+        caller=caller(current_principal()), user_id=str(body["user_id"]), course_id=body.get("course_id", ""),
+        target_role=body.get("target_role", ""), due_at=due.isoformat() if due else "")))
+
+
+@blp.route("/current/assignments", methods=["GET"])
+@auth_required
+@blp.arguments(AssignmentsQuery, location="query")
+@blp.response(200, AssignmentsOut)
+def list_assignments(query: dict):
+    """Your assignments, newest first (owners/admins may ask for a member's with `user_id`)."""
+    return to_dict(_auth("ListAssignments", auth_pb2.ListAssignmentsRequest(
+        caller=caller(current_principal()), user_id=str(query.get("user_id") or ""))))
+
+
+@blp.route("/current/audit-log", methods=["GET"])
+@auth_required
+@blp.arguments(AuditQuery, location="query")
+@blp.response(200, AuditLogOut)
+def audit_log(query: dict):
+    """Who did what, when and from where in this organisation, newest first (owner/admin only).
+    Includes billing events (subscription, invoices)."""
+    response = _auth("ListAuditLog", auth_pb2.ListAuditLogRequest(
+        caller=caller(current_principal()), limit=query["limit"], before_id=query.get("before_id", 0)))
+    entries = []
+    for entry in response.entries:
+        data = to_dict(entry)
+        data["id"] = int(data["id"])
+        data["details"] = json.loads(data.pop("details_json") or "{}")
+        entries.append(data)
+    return {"entries": entries}

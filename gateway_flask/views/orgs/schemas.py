@@ -1,0 +1,115 @@
+"""Bodies of /orgs."""
+import marshmallow as ma
+from marshmallow import validate
+
+from gateway_flask.extensions.api import Schema
+from gateway_flask.views.auth.schemas import TokenPairOut
+
+ROLES = ["owner", "admin", "instructor", "member"]
+INVITABLE = ["admin", "instructor", "member"]
+
+
+class OrgOut(Schema):
+    tenant_id = ma.fields.String()
+    name = ma.fields.String()
+    kind = ma.fields.String(metadata={"description": "personal | organization"})
+    plan_tier = ma.fields.String(metadata={"description": "free | pro | team"})
+    seat_limit = ma.fields.Integer(metadata={"description": "From the team plan's seats, else the default"})
+    seats_used = ma.fields.Integer(metadata={"description": "members + pending invites"})
+    members = ma.fields.Integer()
+    pending_invites = ma.fields.Integer()
+    org_role = ma.fields.String(metadata={"description": "Your role in this organisation"})
+
+
+class InviteIn(Schema):
+    email = ma.fields.Email(required=True, validate=validate.Length(max=254))
+    role = ma.fields.String(required=True, validate=validate.OneOf(INVITABLE))
+
+
+class InviteOut(Schema):
+    invite_id = ma.fields.String()
+    email = ma.fields.String()
+    role = ma.fields.String()
+    expires_at = ma.fields.String()
+    token = ma.fields.String(metadata={"description": "Signed, single-use; redeem at "
+                                                      "POST /api/v1/orgs/invites/{token}/accept"})
+
+
+class AcceptIn(Schema):
+    """Empty when you are logged in (your email must be the invite's); else registers a new account."""
+    password = ma.fields.String(load_only=True, validate=validate.Length(min=10, max=256))
+    display_name = ma.fields.String(validate=validate.Length(min=1, max=120))
+
+
+class AcceptOut(Schema):
+    tenant_id = ma.fields.String()
+    user_id = ma.fields.String()
+    org_role = ma.fields.String()
+    tokens = ma.fields.Nested(TokenPairOut, metadata={"description": "Tokens for the joined organisation"})
+
+
+class MemberOut(Schema):
+    user_id = ma.fields.String()
+    email = ma.fields.String()
+    display_name = ma.fields.String()
+    org_role = ma.fields.String()
+    joined_at = ma.fields.String()
+
+
+class MembersOut(Schema):
+    members = ma.fields.List(ma.fields.Nested(MemberOut))
+
+
+class MemberPatch(Schema):
+    role = ma.fields.String(required=True, validate=validate.OneOf(ROLES),
+                            metadata={"description": "\"owner\" transfers ownership (owner only); "
+                                                     "you become an admin"})
+
+
+class AssignmentIn(Schema):
+    user_id = ma.fields.UUID(required=True)
+    course_id = ma.fields.String(validate=validate.Length(max=200))
+    target_role = ma.fields.String(validate=validate.Length(max=200))
+    due_at = ma.fields.AwareDateTime(metadata={"description": "RFC 3339 with offset, in the future"})
+
+
+class AssignmentOut(Schema):
+    assignment_id = ma.fields.String()
+    tenant_id = ma.fields.String()
+    user_id = ma.fields.String()
+    course_id = ma.fields.String()
+    target_role = ma.fields.String()
+    assigned_by = ma.fields.String()
+    due_at = ma.fields.String()
+    created_at = ma.fields.String()
+
+
+class AssignmentsQuery(Schema):
+    user_id = ma.fields.UUID(metadata={"description": "Another member's (owner/admin only); default: yours"})
+
+
+class AssignmentsOut(Schema):
+    assignments = ma.fields.List(ma.fields.Nested(AssignmentOut))
+
+
+class AuditQuery(Schema):
+    limit = ma.fields.Integer(validate=validate.Range(1, 200), load_default=50)
+    before_id = ma.fields.Integer(validate=validate.Range(min=1), metadata={"description": "Page: older entries"})
+
+
+class AuditEntryOut(Schema):
+    id = ma.fields.Integer()
+    tenant_id = ma.fields.String()
+    actor_user_id = ma.fields.String()
+    action = ma.fields.String()
+    target_type = ma.fields.String()
+    target_id = ma.fields.String()
+    details = ma.fields.Dict()
+    client_ip = ma.fields.String()
+    source = ma.fields.String(metadata={"description": "api | event"})
+    event_id = ma.fields.String()
+    occurred_at = ma.fields.String()
+
+
+class AuditLogOut(Schema):
+    entries = ma.fields.List(ma.fields.Nested(AuditEntryOut))
