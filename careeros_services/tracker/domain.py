@@ -42,6 +42,8 @@ LESSON_IRI = f"{HOME_PAGE}/xapi/lessons/"
 ADL = "http://adlnet.gov/expapi/verbs/"
 VERB_COMPLETED, VERB_PASSED = ADL + "completed", ADL + "passed"
 DONE_VERBS = frozenset({VERB_COMPLETED, VERB_PASSED})  # a lesson is done on either
+# cmi5's result extension for "how far into the activity" (0..100), sent with verb progressed.
+PROGRESS_EXTENSION = "https://w3id.org/xapi/cmi5/result/extensions/progress"
 XAPI_VERSION = "1.0.3"
 PLATFORM_TENANT = "00000000-0000-0000-0000-000000000000"  # owner of public catalog courses
 
@@ -96,6 +98,7 @@ class Statement:
     timestamp: datetime
     body: dict              # the statement as stored (id, timestamp, version filled in)
     body_hash: str          # of what the client sent: the idempotency fingerprint
+    progress: int = 0       # 0..100 from the cmi5 progress extension (100 when the statement completes)
 
     @property
     def day(self) -> date:
@@ -270,9 +273,15 @@ def parse_statement(raw: Any, *, caller_user_id: str, now: datetime, where: str 
     body = dict(raw, id=statement_id, timestamp=_iso(timestamp) if "timestamp" not in raw else raw["timestamp"],
                 version=XAPI_VERSION)
     body["actor"] = dict(raw["actor"], account=dict(raw["actor"]["account"], name=actor))
+    progress = raw.get("result", {}).get("extensions", {}).get(PROGRESS_EXTENSION, 0)
+    if isinstance(progress, bool) or not isinstance(progress, int) or not 0 <= progress <= 100:
+        raise InvalidStatement("The statement is invalid at result.extensions.", fields={
+            f"{where}{sep}result.extensions.{PROGRESS_EXTENSION}": ["must be an integer between 0 and 100"]})
+    if raw["verb"]["id"] in DONE_VERBS:
+        progress = 100
     return Statement(id=statement_id, user_id=actor, verb=raw["verb"]["id"], activity_id=activity_id,
                      course_id=course_id, lesson_id=lesson_id, parent_id=parent_id, duration_s=duration_s,
-                     timestamp=timestamp, body=body, body_hash=body_hash)
+                     timestamp=timestamp, body=body, body_hash=body_hash, progress=progress)
 
 
 def parse_statements(body: Any, *, caller_user_id: str, now: datetime) -> tuple[list[Statement], bool]:

@@ -59,6 +59,7 @@ class LessonProgressRecord(_Model):
     done_at = DateTimeTZField(null=True)
     time_spent_s = peewee.BigIntegerField()
     last_activity_at = DateTimeTZField()
+    percent = peewee.IntegerField()
 
     class Meta:
         table_name = "lesson_progress"
@@ -234,22 +235,43 @@ class TrackerRepository:
     # --- read-model updates from new statements -------------------------------------------
 
     def add_lesson_activity(self, tenant_id: str, user_id: str, rows: list[tuple]) -> None:
-        """Upsert lesson progress: rows of ``(lesson_id, course_id, done, done_at, seconds, last_at)``.
+        """Upsert lesson progress: rows of ``(lesson_id, course_id, done, done_at, seconds, last_at, percent)``.
 
-        Done stays done; time adds up; a course id learned later fills an empty one.
+        Done stays done; time adds up; percent only grows; a course id learned later fills an empty one.
         """
         if not rows:
             return
         self._values(
             "INSERT INTO lesson_progress AS l (tenant_id, user_id, lesson_id, course_id, done, done_at,"
-            " time_spent_s, last_activity_at) VALUES %s ON CONFLICT (tenant_id, user_id, lesson_id) DO UPDATE SET"
+            " time_spent_s, last_activity_at, percent) VALUES %s ON CONFLICT (tenant_id, user_id, lesson_id) DO UPDATE SET"
             " course_id = CASE WHEN l.course_id = '' THEN EXCLUDED.course_id ELSE l.course_id END,"
             " done = l.done OR EXCLUDED.done,"
             " done_at = CASE WHEN l.done THEN l.done_at ELSE EXCLUDED.done_at END,"
             " time_spent_s = l.time_spent_s + EXCLUDED.time_spent_s,"
-            " last_activity_at = GREATEST(l.last_activity_at, EXCLUDED.last_activity_at)",
+            " last_activity_at = GREATEST(l.last_activity_at, EXCLUDED.last_activity_at),"
+            " percent = GREATEST(l.percent, EXCLUDED.percent)",
             [(tenant_id, user_id, *row) for row in rows],
-            template="(%s, %s, %s, %s, %s, %s::timestamptz, %s, %s)")
+            template="(%s, %s, %s, %s, %s, %s::timestamptz, %s, %s, %s)")
+
+    def claim_orphan_lessons(self, tenant_id: str, user_id: str, course_of: dict[str, str]) -> dict[str, tuple]:
+        """Lessons of this learner stored without a course that now have one (``{lesson: course}``).
+
+        Returns ``{course_id: (seconds, last_activity_at)}`` of their earlier
+        activity, which now counts for the course; the rows are locked and the
+        caller's upsert gives them the course.
+        """
+        if not course_of:
+            return {}
+        cursor = self.db.execute_sql(
+            "SELECT lesson_id, time_spent_s, last_activity_at FROM lesson_progress WHERE tenant_id = %s"
+            " AND user_id = %s AND course_id = '' AND lesson_id = ANY(%s) FOR UPDATE",
+            (tenant_id, user_id, sorted(course_of)))
+        claimed: dict[str, tuple] = {}
+        for lesson_id, seconds, last_at in cursor.fetchall():
+            course_id = course_of[lesson_id]
+            old_seconds, old_last = claimed.get(course_id, (0, last_at))
+            claimed[course_id] = (old_seconds + int(seconds), max(old_last, last_at))
+        return claimed
 
     def add_days(self, tenant_id: str, user_id: str, days: dict[date, tuple[int, int]]) -> None:
         """Add ``{day: (seconds, statements)}`` to the learner's active days."""
@@ -283,9 +305,9 @@ class TrackerRepository:
         return {row[0] for row in cursor.fetchall()}
 
     def lesson_rows(self, tenant_id: str, user_id: str, lesson_ids: list[str]) -> dict[str, tuple]:
-        """``{lesson_id: (done, done_at, time_spent_s, last_activity_at)}`` for these lessons."""
+        """``{lesson_id: (done, done_at, time_spent_s, last_activity_at, percent)}`` for these lessons."""
         cursor = self.db.execute_sql(
-            "SELECT lesson_id, done, done_at, time_spent_s, last_activity_at FROM lesson_progress"
+            "SELECT lesson_id, done, done_at, time_spent_s, last_activity_at, percent FROM lesson_progress"
             " WHERE tenant_id = %s AND user_id = %s AND lesson_id = ANY(%s)", (tenant_id, user_id, lesson_ids))
         return {row[0]: row[1:] for row in cursor.fetchall()}
 
@@ -397,7 +419,8 @@ class TrackerRepository:
 
 def group_lesson_rows(statements: list[Statement], course_of: dict[str, str]) -> list[tuple]:
     """Aggregate new statements per lesson into rows for :meth:`TrackerRepository.add_lesson_activity`."""
-    per: dict[str, dict] = defaultdict(lambda: {"course": "", "done_at": None, "seconds": 0, "last": None})
+    per: dict[str, dict] = defaultdict(lambda: {"course": "", "done_at": None, "seconds": 0, "last": None,
+                                                "percent": 0})
     for s in statements:
         if not s.lesson_id:
             continue
@@ -405,7 +428,8 @@ def group_lesson_rows(statements: list[Statement], course_of: dict[str, str]) ->
         entry["course"] = entry["course"] or s.course_id or course_of.get(s.lesson_id, "")
         entry["seconds"] += s.duration_s
         entry["last"] = max(entry["last"], s.timestamp) if entry["last"] else s.timestamp
+        entry["percent"] = max(entry["percent"], s.progress)
         if s.is_done:
             entry["done_at"] = min(entry["done_at"], s.timestamp) if entry["done_at"] else s.timestamp
-    return [(lid, e["course"], e["done_at"] is not None, e["done_at"], e["seconds"], e["last"])
+    return [(lid, e["course"], e["done_at"] is not None, e["done_at"], e["seconds"], e["last"], e["percent"])
             for lid, e in sorted(per.items())]

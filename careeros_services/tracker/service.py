@@ -95,10 +95,13 @@ class TrackerService(EventHandlingService):
         # Lessons reported without their course: find the course in a known structure.
         orphans = {s.lesson_id for s in fresh if s.lesson_id and not s.course_id}
         course_of = repo.courses_of_lessons(orphans) if orphans else {}
+        # Lessons stored earlier without a course that this batch places: their time moves to the course.
+        placed = {s.lesson_id: s.course_id or course_of.get(s.lesson_id, "") for s in fresh if s.lesson_id}
+        claimed = repo.claim_orphan_lessons(tenant_id, user_id, {l: c for l, c in placed.items() if c})
         repo.add_lesson_activity(tenant_id, user_id, group_lesson_rows(fresh, course_of))
 
         days: dict[date, list[int]] = defaultdict(lambda: [0, 0])
-        courses: dict[str, list] = {}  # course_id -> [seconds, last activity]
+        courses: dict[str, list] = {c: [seconds, last] for c, (seconds, last) in claimed.items()}  # [seconds, last]
         recorded: list[tuple[str, str, dict]] = []
         for s in fresh:
             days[s.day][0] += s.duration_s
@@ -255,9 +258,10 @@ class TrackerService(EventHandlingService):
             structure = structures.get(row.course_id)
             course_lessons = []
             for lid, required in (structure.lessons.items() if structure else ()):
-                done, done_at, seconds, last = lessons.get(lid, (False, None, 0, None))
+                done, done_at, seconds, last, percent = lessons.get(lid, (False, None, 0, None, 0))
                 course_lessons.append({"lesson_id": lid, "title": structure.titles.get(lid, ""), "required": required,
-                                       "done": bool(done), "done_at": domain.iso(done_at),
+                                       "done": bool(done), "percent": 100 if done else int(percent),
+                                       "done_at": domain.iso(done_at),
                                        "time_spent_s": int(seconds), "last_activity_at": domain.iso(last)})
             courses.append({"course_id": row.course_id, "percent": row.percent, "lessons_done": row.lessons_done,
                             "lessons_total": row.lessons_total, "required_done": row.required_done,

@@ -66,7 +66,7 @@ class GetProgressRequest(_message.Message):
     def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., learner: _Optional[str] = ..., course_id: _Optional[str] = ...) -> None: ...
 
 class LessonProgress(_message.Message):
-    __slots__ = ("lesson_id", "title", "required", "done", "done_at", "time_spent_s", "last_activity_at")
+    __slots__ = ("lesson_id", "title", "required", "done", "done_at", "time_spent_s", "last_activity_at", "percent")
     LESSON_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     REQUIRED_FIELD_NUMBER: _ClassVar[int]
@@ -74,6 +74,7 @@ class LessonProgress(_message.Message):
     DONE_AT_FIELD_NUMBER: _ClassVar[int]
     TIME_SPENT_S_FIELD_NUMBER: _ClassVar[int]
     LAST_ACTIVITY_AT_FIELD_NUMBER: _ClassVar[int]
+    PERCENT_FIELD_NUMBER: _ClassVar[int]
     lesson_id: str
     title: str
     required: bool
@@ -81,7 +82,8 @@ class LessonProgress(_message.Message):
     done_at: str
     time_spent_s: int
     last_activity_at: str
-    def __init__(self, lesson_id: _Optional[str] = ..., title: _Optional[str] = ..., required: _Optional[bool] = ..., done: _Optional[bool] = ..., done_at: _Optional[str] = ..., time_spent_s: _Optional[int] = ..., last_activity_at: _Optional[str] = ...) -> None: ...
+    percent: int
+    def __init__(self, lesson_id: _Optional[str] = ..., title: _Optional[str] = ..., required: _Optional[bool] = ..., done: _Optional[bool] = ..., done_at: _Optional[str] = ..., time_spent_s: _Optional[int] = ..., last_activity_at: _Optional[str] = ..., percent: _Optional[int] = ...) -> None: ...
 
 class CourseProgress(_message.Message):
     __slots__ = ("course_id", "percent", "lessons_done", "lessons_total", "required_done", "completed", "time_spent_s", "last_activity_at", "revision", "structure_known", "lessons")

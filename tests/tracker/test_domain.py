@@ -218,3 +218,14 @@ def test_values_postgres_cannot_store_are_refused_as_400(mutate, message):
     raw = statement(USER)
     mutate(raw)
     assert any(message in m for messages in fields_of(raw).values() for m in messages)
+
+
+def test_cmi5_progress_extension_sets_lesson_progress():
+    lesson = new_id()
+    progressed = statement(USER, "progressed", lesson_id=lesson,
+                           result={"extensions": {domain.PROGRESS_EXTENSION: 40}})
+    assert parse_statement(progressed, caller_user_id=USER, now=NOW).progress == 40
+    assert parse_statement(statement(USER, "passed", lesson_id=lesson), caller_user_id=USER, now=NOW).progress == 100
+    assert parse_statement(statement(USER, "launched", lesson_id=lesson), caller_user_id=USER, now=NOW).progress == 0
+    progressed["result"]["extensions"][domain.PROGRESS_EXTENSION] = 140
+    assert f"result.extensions.{domain.PROGRESS_EXTENSION}" in fields_of(progressed)

@@ -317,3 +317,26 @@ def test_the_same_batch_posted_concurrently_is_stored_once(service, store, learn
     assert sorted(r["stored"] for r in results) == [0, 0, 0, 20]
     assert count(store, tenant, "statements") == 20
     assert service.get_progress(tenant, user, "member")["total_time_spent_s"] == 20 * 60
+
+
+def test_lesson_percent_and_time_of_a_lesson_first_reported_without_its_course(service, learner):
+    from careeros_services.tracker.domain import PROGRESS_EXTENSION
+
+    tenant, user = learner
+    course, lesson, other = new_id(), new_id(), new_id()
+    service.record_statements(tenant, user, statement(
+        user, "progressed", lesson_id=lesson, duration="PT2M", result={
+            "duration": "PT2M", "extensions": {PROGRESS_EXTENSION: 60}}))  # no course named, none known
+    service.record_statements(tenant, user, statement(
+        user, "progressed", lesson_id=lesson, course_id=course, result={
+            "duration": "PT1M", "extensions": {PROGRESS_EXTENSION: 30}}))  # now the course is named
+    service.handle_event(course_published(tenant, course, [(lesson, True), (other, True)]))
+
+    [progress] = service.get_progress(tenant, user, "member", course_id=course)["courses"]
+    assert progress["time_spent_s"] == 180  # the first two minutes moved to the course with the lesson
+    first, second = progress["lessons"]
+    assert (first["percent"], first["done"], first["time_spent_s"]) == (60, False, 180)  # percent only grows
+    assert second["percent"] == 0 and progress["percent"] == 0
+    service.record_statements(tenant, user, statement(user, "completed", lesson_id=lesson, course_id=course))
+    lessons = service.get_progress(tenant, user, "member", course_id=course)["courses"][0]["lessons"]
+    assert lessons[0]["percent"] == 100 and lessons[0]["done"]

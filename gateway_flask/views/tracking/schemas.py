@@ -65,6 +65,8 @@ class TrackingLessonProgressOut(Schema):
     title = ma.fields.String()
     required = ma.fields.Boolean()
     done = ma.fields.Boolean()
+    percent = ma.fields.Integer(metadata={"description": "100 when done, else the highest cmi5 progress "
+                                                        "(result.extensions .../cmi5/result/extensions/progress)"})
     done_at = ma.fields.String()
     time_spent_s = ma.fields.Integer()
     last_activity_at = ma.fields.String()
