@@ -23,6 +23,7 @@ from gateway_flask.state import gateway_state
 
 F = TypeVar("F", bound=Callable)
 _ACCEPTS_ATTR = "_careeros_accepts"
+_MAX_BODY_ATTR = "_careeros_max_body"
 
 
 def accepts(*mimetypes: str) -> Callable[[F], F]:
@@ -36,6 +37,15 @@ def accepts(*mimetypes: str) -> Callable[[F], F]:
     """
     def decorator(func: F) -> F:
         setattr(func, _ACCEPTS_ATTR, frozenset(m.lower() for m in mimetypes))
+        return func
+    return decorator
+
+
+def max_body(limit: Callable[[], int]) -> Callable[[F], F]:
+    """Let a view (an upload route) take bodies up to ``limit()`` bytes instead of the global
+    ``gateway.max_body_bytes``; ``limit`` is read per request (from configuration)."""
+    def decorator(func: F) -> F:
+        setattr(func, _MAX_BODY_ATTR, limit)
         return func
     return decorator
 
@@ -106,6 +116,10 @@ def _teardown(exc: Optional[BaseException]) -> None:
 
 def _check_body() -> None:
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    own_limit = _view_attr(_MAX_BODY_ATTR) if request.url_rule is not None else None
+    if own_limit is not None:
+        limit = int(own_limit())
+        request.max_content_length = limit  # Werkzeug enforces the same limit while reading
     # Checked up front so the 413 does not depend on who reads the body first.
     if limit is not None and (request.content_length or 0) > limit:
         _drain_body(request.content_length)

@@ -19,6 +19,7 @@ from contracts.grpc import roadmap_pb2_grpc
 from contracts.grpc import tracker_pb2_grpc
 from contracts.grpc import billing_pb2_grpc
 from contracts.grpc import ai_core_pb2_grpc
+from contracts.grpc import lms_pb2_grpc
 from gateway_flask.security import Principal
 from gateway_flask.state import gateway_state
 
@@ -27,7 +28,8 @@ STUBS = {"auth": auth_pb2_grpc.AuthStub, "profile": profile_pb2_grpc.ProfileServ
          "tracker": tracker_pb2_grpc.TrackerServiceStub,
          "roadmap": roadmap_pb2_grpc.RoadmapServiceStub,
          "billing": billing_pb2_grpc.BillingServiceStub,
-         "ai_core": ai_core_pb2_grpc.AiCoreStub}
+         "ai_core": ai_core_pb2_grpc.AiCoreStub,
+         "lms": lms_pb2_grpc.LmsServiceStub}
 
 _lock = threading.Lock()
 _clients: dict[tuple[int, str], ServiceClient] = {}

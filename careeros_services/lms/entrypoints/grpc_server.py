@@ -95,9 +95,11 @@ class LmsServicer(lms_pb2_grpc.LmsServiceServicer):
         return course_message(self.service.get_course(_caller(request), request.course_id))
 
     def CreateCourse(self, request, context):
-        names = [n for n in ("title", "summary", "level", "language", "estimated_hours", "tags", "skills", "track",
-                             "premium") ]
+        names = ("title", "summary", "level", "language", "estimated_hours", "tags", "skills", "track", "premium")
         data = _fields(request.course, names)
+        for name in ("level", "language"):  # proto3 cannot say "absent": "" takes the default
+            if not data[name]:
+                data.pop(name)
         if request.course.slug:
             data["slug"] = request.course.slug
         return course_message(self.service.create_course(_caller(request), data))

@@ -1,0 +1,1 @@
+"""/lms: course catalog, authoring, enrolment, lessons, quizzes, certificates."""
