@@ -132,7 +132,9 @@ def ops_platform(request, kafka_broker, tmp_path_factory):
             kafka_broker, DB_PREFIX, VHOST,
             CAREEROS_TRACING="otlp", OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{receiver.port}",
             OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf", OTEL_BSP_SCHEDULE_DELAY="200",
-            CAREEROS_LOG_LEVEL="INFO", CAREEROS_METRICS_HOST="0.0.0.0")  # as in containers
+            CAREEROS_LOG_LEVEL="INFO", CAREEROS_METRICS_HOST="0.0.0.0",  # as in containers
+            # billing sagas: stuck after 2 s, re-driven only by the operator (test_ops_scripts.py)
+            CAREEROS_BILLING_SAGA_STEP_TIMEOUT_S="2", CAREEROS_BILLING_TICK_S="3600")
         supervisor.ensure_vhost(VHOST)
         config = supervisor.config_with(env)
         for service in registry.SERVICES:

@@ -134,3 +134,49 @@ def test_rebuild_analytics_from_kafka(ops_platform, ops_api):
     assert out["rebuild"]["events"] >= 2 and out["rebuild"]["topics"] >= 1
     assert out["overview_after"]["events"] == live["events"]
     assert overview() == live  # the gateway reads the rebuilt model: as it was
+
+
+def test_rerun_a_stuck_billing_saga(ops_platform, ops_api):
+    """auth fails to apply a new plan (an outage of its audit log): billing's activation saga
+    waits for auth's answer past its step deadline; after the fix, the shell session re-drives it."""
+    owner = register(ops_api, organization_name="Ops Saga Org")
+    token = ops_api.post("/auth/login", json={"email": owner["email"], "password": PASSWORD}).json()["access_token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert ops_api.get("/me", headers=bearer).json()["plan_tier"] == "free"
+    auth_db = dbmod.connect_kwargs(ops_platform.config, "auth", admin=True)
+    with psycopg2.connect(**auth_db) as conn, conn.cursor() as cur:
+        cur.execute("CREATE OR REPLACE FUNCTION ops_test_auth_outage() RETURNS trigger LANGUAGE plpgsql AS "
+                    "$$BEGIN RAISE EXCEPTION 'audit log unavailable'; END$$;"
+                    "CREATE TRIGGER ops_test_auth_outage BEFORE INSERT ON audit_log FOR EACH ROW "
+                    "WHEN (NEW.action = 'billing.entitlement_changed') EXECUTE FUNCTION ops_test_auth_outage();")
+    try:
+        response = ops_api.post("/billing/subscriptions", headers=bearer,
+                                json={"plan": "team", "seats": 3, "payment_method": "pm_card_visa", "trial_days": 14})
+        assert response.status_code == 201, response.text
+        entitlement_topic = f"{ops_platform.env['KAFKA_TOPIC_PREFIX']}.billing.entitlement.dlq"
+        wait_until(lambda: _dead_letters_of_tenant(ops_platform, entitlement_topic, owner["tenant_id"]), 60,
+                   "auth to dead-letter the entitlement", every_s=1)
+    finally:
+        with psycopg2.connect(**auth_db) as conn, conn.cursor() as cur:
+            cur.execute("DROP TRIGGER IF EXISTS ops_test_auth_outage ON audit_log")
+    assert ops_api.get("/me", headers=bearer).json()["plan_tier"] == "free"  # stuck: auth never applied it
+
+    def redriven():
+        [out] = nameko_shell(ops_platform, "rerun_sagas.py", TENANT_ID=owner["tenant_id"], USER_ID=owner["user_id"])
+        return out if out["billing"]["sagas_redriven"] else None
+    out = wait_until(redriven, 30, "the saga to be past its step deadline", every_s=1)
+    assert out["billing"]["sagas_compensated"] == 0
+    assert out["subscription"]["plan"] == "team"  # billing granted it before waiting for auth
+    # The re-sent entitlement reaches auth, which answers; the saga completes.
+    wait_until(lambda: ops_api.get("/me", headers=bearer).json()["plan_tier"] == "team", 30, "auth's plan tier")
+    [after] = nameko_shell(ops_platform, "rerun_sagas.py", TENANT_ID=owner["tenant_id"], USER_ID=owner["user_id"])
+    assert after["auth_plan_tier"] == "team" and after["subscription"]["seats"] == 3
+    assert after["billing"]["sagas_redriven"] == 0  # nothing is stuck any more
+
+
+def _dead_letters_of_tenant(platform, dlq_topic: str, tenant_id: str) -> list:
+    from bus.dlq import DeadLetters
+    from careeros_services import supervisor
+
+    dead = DeadLetters(supervisor.config_with(platform.env))
+    return [e for e in dead.read(dlq_topic) if json.loads(e.value)["tenant_id"] == tenant_id]
