@@ -352,6 +352,21 @@ class TrackerRepository:
             (tenant_id, user_id, row.course_id, row.percent, row.lessons_done, row.lessons_total,
              row.required_done, row.completed, row.time_spent_s, row.last_activity_at, row.revision))
 
+    def adopt_orphan_lessons(self, tenant_id: str, structure: CourseStructure) -> dict[str, tuple[int, datetime]]:
+        """Give this course the tenant's lessons recorded without a course (a structure just arrived).
+
+        Returns ``{user_id: (seconds, last_activity_at)}`` of that activity, which now counts for the course.
+        """
+        cursor = self.db.execute_sql(
+            "UPDATE lesson_progress SET course_id = %s WHERE tenant_id = %s AND course_id = ''"
+            " AND lesson_id = ANY(%s) RETURNING user_id, time_spent_s, last_activity_at",
+            (structure.course_id, tenant_id, list(structure.lessons)))
+        adopted: dict[str, tuple[int, datetime]] = {}
+        for user_id, seconds, last_at in cursor.fetchall():
+            old_seconds, old_last = adopted.get(str(user_id), (0, last_at))
+            adopted[str(user_id)] = (old_seconds + int(seconds), max(old_last, last_at))
+        return adopted
+
     def learners_of_course(self, tenant_id: str, course_id: str, lesson_ids: list[str]) -> list[str]:
         """Learners of the tenant with progress in the course or activity on any of its lessons."""
         cursor = self.db.execute_sql(

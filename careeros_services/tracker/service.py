@@ -175,27 +175,13 @@ class TrackerService(EventHandlingService):
         try:
             for tenant_id in tenants:
                 tx.scope_to(tenant_id)  # RLS: this tenant's learners for the rest of the loop body
-                adopted = self._adopt_orphan_lessons(repo, tenant_id, structure)
+                adopted = repo.adopt_orphan_lessons(tenant_id, structure)
                 for user_id in repo.learners_of_course(tenant_id, structure.course_id, lesson_ids):
                     seconds, last_at = adopted.get(user_id, (0, None))
                     self._refresh_course(tx, repo, tenant_id, user_id, structure.course_id, structure,
                                          add_seconds=seconds, last_at=last_at)
         finally:
             tx.scope_to(home)
-
-    @staticmethod
-    def _adopt_orphan_lessons(repo: TrackerRepository, tenant_id: str,
-                              structure: CourseStructure) -> dict[str, tuple[int, datetime]]:
-        """Give lessons recorded without a course to this course; their time now counts for it."""
-        cursor = repo.db.execute_sql(
-            "UPDATE lesson_progress SET course_id = %s WHERE tenant_id = %s AND course_id = ''"
-            " AND lesson_id = ANY(%s) RETURNING user_id, time_spent_s, last_activity_at",
-            (structure.course_id, tenant_id, list(structure.lessons)))
-        adopted: dict[str, tuple[int, datetime]] = {}
-        for user_id, seconds, last_at in cursor.fetchall():
-            old_seconds, old_last = adopted.get(str(user_id), (0, last_at))
-            adopted[str(user_id)] = (old_seconds + int(seconds), max(old_last, last_at))
-        return adopted
 
     # --- reads ------------------------------------------------------------------------------------
 
