@@ -137,9 +137,9 @@ def known_levels(kb: KnowledgeBase, skills: Iterable[tuple[str, int]]) -> tuple[
 
 def choose_role(kb: KnowledgeBase, explicit: str, question: str, profile_target: str) -> Optional[Role]:
     """The role the consultation is about: named explicitly, else in the question, else the profile's."""
-    for text in (explicit, question, profile_target):
+    for text, via_esco in ((explicit, True), (question, False), (profile_target, True)):
         if text:
-            role = kb.role_for(text)
+            role = kb.role_for(text, via_esco=via_esco)  # a question is a sentence, not a title
             if role is not None:
                 return role
     return None

@@ -107,9 +107,10 @@ class KnowledgeBase:
         match = esco.resolve_skill(name) if name and len(name) <= 120 else None
         return match.uri if match else ""
 
-    def role_for(self, text: str) -> Optional[Role]:
+    def role_for(self, text: str, *, via_esco: bool = True) -> Optional[Role]:
         """The role named by an id, title or alias (exact after normalising), else the role
-        whose title/alias occurs in ``text`` (longest wins), else via the ESCO occupation."""
+        whose title/alias occurs in ``text`` (longest wins), else (for short titles) via the
+        ESCO occupation the text names."""
         key = normalise(text)
         if not key:
             return None
@@ -119,7 +120,8 @@ class KnowledgeBase:
         hits = [(len(name), role_id) for name, role_id in self._role_names.items() if f" {name} " in padded]
         if hits:
             return self.roles[max(hits)[1]]
-        match = esco.resolve_occupation(text) if len(text) <= 120 else None
+        # A title, not a sentence: scanning ESCO for every question would cost a full pass each.
+        match = esco.resolve_occupation(text) if via_esco and len(key.split()) <= 5 else None
         if match:
             for role in self.roles.values():
                 if role.esco_occupation_uri == match.uri:

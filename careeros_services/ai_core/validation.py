@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Optional
 
+import fastjsonschema
 from jsonschema import Draft202012Validator
 
 from careeros_services.ai_core.providers import AiOutputInvalid, Completion
@@ -26,13 +27,25 @@ def _validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(schema(name))
 
 
+@lru_cache(maxsize=None)
+def _fast(name: str):
+    # Compiled to Python: ~20x faster than jsonschema on a valid answer (the common
+    # case); jsonschema then lists every problem of an invalid one for the repair prompt.
+    return fastjsonschema.compile(schema(name))
+
+
 def problems(name: str, document: object) -> list[str]:
     """Schema violations as "path: message" strings (empty when valid)."""
+    try:
+        _fast(name)(document)
+        return []
+    except fastjsonschema.JsonSchemaException:
+        pass
     out = []
-    for error in sorted(_validator(name).iter_errors(document), key=lambda e: list(e.absolute_path)):
+    for error in sorted(_validator(name).iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path]):
         path = ".".join(str(p) for p in error.absolute_path) or "(root)"
         out.append(f"{path}: {error.message[:200]}")
-    return out
+    return out or ["(root): invalid"]  # the two validators disagree: stay on the safe side
 
 
 def parse(name: str, text: str, extra_check: Optional[Callable[[dict], list[str]]] = None) -> tuple[Optional[dict], list[str]]:

@@ -272,12 +272,13 @@ def pdf_bytes(text: str) -> bytes:
 @pytest.mark.parametrize("content_type, make", [("text/plain", str.encode), ("application/pdf", pdf_bytes)])
 def test_cv_upload_proposes_skills_and_confirmation_publishes_them(service, store, content_type, make):
     caller = learner(service)
-    analysis = service.analyze_cv(caller, "cv.pdf", content_type, make(CV))
+    document = make(CV)
+    analysis = service.analyze_cv(caller, "cv.pdf", content_type, document)
     proposed = {p["name"]: p for p in analysis["proposed_skills"]}
     assert analysis["status"] == "proposed" and proposed["SQL"]["level"] == 4 and "Python" in proposed
     assert all(p["level"] < 5 for p in proposed.values())             # the injected line is only data
     assert "grace@example.com" not in str(analysis)                    # evidence is redacted
-    assert service.objects.get(analysis["object_key"]) == make(CV)     # the CV is kept in object storage
+    assert service.objects.get(analysis["object_key"]) == document     # the CV is kept in object storage
     assert events_for(store, CV_CONFIRMED, caller.tenant_id) == []     # nothing changes before confirmation
 
     confirmed = service.confirm_cv(caller, analysis["cv_id"], [{"name": "sql", "level": 3}])
