@@ -18,7 +18,6 @@ import json
 import shutil
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 

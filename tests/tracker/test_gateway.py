@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import copy
-import uuid
+import os
 
 import pytest
 
@@ -31,7 +31,7 @@ def tracker(config, fresh_store):
 def app(tracker, gw_config, jwks, redis_client):
     gw_config["grpc"]["addresses"]["tracker"] = tracker[0]
     gw_config["gateway"]["max_body_bytes"] = 65536  # the shipped default; the gateway fixture's is tiny
-    services._clients.pop((__import__("os").getpid(), "tracker"), None)  # a client for this server
+    services._clients.pop((os.getpid(), "tracker"), None)  # a client for this server
     return create_app(gw_config, jwks_provider=lambda: copy.deepcopy(jwks), redis_client=redis_client,
                       blueprints=[blp])
 

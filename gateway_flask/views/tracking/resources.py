@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import json
-from functools import wraps
-from typing import Any, Callable
+from typing import Any
 
 from flask import request
 
