@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Callable, Optional, Protocol
 
+from prometheus_client import Counter
+
 from bus.handlers import EventHandlingService, handles
 from bus.store import ServiceStore, Transaction
 from careeros_services.common.errors import DomainError, NotFound, Unavailable, ValidationFailed, require_uuids
@@ -51,6 +53,9 @@ ROADMAP_GENERATED = "careeros.roadmap.roadmap.generated.v1"
 MILESTONE_ACHIEVED = "careeros.roadmap.milestone.achieved.v1"
 
 TERMINAL = ("committed", "compensated")
+SAGAS = Counter("careeros_roadmap_sagas_total",
+                "Roadmap generation sagas that ended (committed, compensated) or were put off (retry).",
+                ["reason", "outcome"])
 STEP_AFTER = {"started": "propose", "proposed": "plan", "planned": "commit"}
 
 
@@ -382,6 +387,7 @@ class RoadmapService(EventHandlingService):
                                           "detail": f"version {version}"}]
             repo.save_saga(current)
             repo.dequeue_saga(saga_id)
+            SAGAS.labels(current.reason, "committed").inc()
             roadmap.active_version = version
             # Courses of the new version may already be complete: settle achievements now.
             self._settle(tx, repo, roadmap, check_behind=False, plan=plan)
@@ -415,6 +421,7 @@ class RoadmapService(EventHandlingService):
                 saga.updated_at = now
                 repo.save_saga(saga)
                 repo.retry_saga_later(saga_id, self.settings.saga_retry_s * 2 ** (saga.attempts - 1))
+                SAGAS.labels(saga.reason, "retry").inc()
                 return error
             entries = [{"step": step, "outcome": "failed", "at": now.isoformat(), "detail": reason}]
             # Compensations, newest step first.
@@ -437,6 +444,7 @@ class RoadmapService(EventHandlingService):
                 repo.set_last_regeneration(tenant_id, str(saga.roadmap_id), {
                     "saga_id": saga_id, "reason": saga.reason, "state": "compensated", "error": reason,
                     "updated_at": now.isoformat()}, now)
+        SAGAS.labels(saga.reason, "compensated").inc()
         log.warning("roadmap saga %s compensated: %s", saga_id, reason)
         return error
 

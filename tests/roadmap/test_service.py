@@ -223,6 +223,12 @@ def test_target_role_change_processed_twice_yields_one_new_version(service, lear
 
 
 def test_a_failing_step_keeps_the_current_version_and_records_why(service, learner, ai):
+    from prometheus_client import REGISTRY
+
+    def compensated() -> float:
+        return REGISTRY.get_sample_value("careeros_roadmap_sagas_total",
+                                         {"reason": "target_role_changed", "outcome": "compensated"}) or 0
+    before = compensated()
     view = create(service, learner)
     tenant, user, rid = learner["tenant_id"], learner["user_id"], view["roadmap_id"]
     ai.servicer.mode = "unknown_prerequisite"
@@ -238,6 +244,7 @@ def test_a_failing_step_keeps_the_current_version_and_records_why(service, learn
     steps = [(e["step"], e["outcome"]) for e in record["log"]]
     assert steps == [("reserve", "done"), ("propose", "done"), ("plan", "failed"),
                      ("propose", "compensated"), ("reserve", "compensated")]
+    assert compensated() == before + 1
 
 
 def test_provider_unavailable_is_retried_then_compensated(make_service, learner, catalog, ai, store):
