@@ -340,3 +340,23 @@ def test_lesson_percent_and_time_of_a_lesson_first_reported_without_its_course(s
     service.record_statements(tenant, user, statement(user, "completed", lesson_id=lesson, course_id=course))
     lessons = service.get_progress(tenant, user, "member", course_id=course)["courses"][0]["lessons"]
     assert lessons[0]["percent"] == 100 and lessons[0]["done"]
+
+
+def test_filters_since_until_verb_activity(service, learner):
+    import time
+
+    tenant, user = learner
+    course, lesson = new_id(), new_id()
+    first = service.record_statements(tenant, user, statement(user, "launched", lesson_id=lesson, course_id=course))
+    time.sleep(0.01)
+    between = datetime.now(timezone.utc).isoformat()
+    time.sleep(0.01)
+    second = service.record_statements(tenant, user, statement(user, "completed", lesson_id=lesson, course_id=course))
+    ids = lambda **f: [s["id"] for s in service.list_statements(tenant, user, "member", **f)["statements"]]  # noqa: E731
+    assert ids(since=between) == second["statement_ids"]
+    assert ids(until=between) == first["statement_ids"]
+    assert ids(verb="http://adlnet.gov/expapi/verbs/launched") == first["statement_ids"]
+    lesson_iri, course_iri = f"https://careeros.dev/xapi/lessons/{lesson}", f"https://careeros.dev/xapi/courses/{course}"
+    assert len(ids(activity=lesson_iri)) == 2
+    assert ids(activity=course_iri) == []  # the object only, unless related activities are asked for
+    assert len(ids(activity=course_iri, related_activities=True)) == 2
