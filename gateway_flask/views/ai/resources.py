@@ -57,8 +57,8 @@ def _me():
 
 @blp.route("/consultations", methods=["POST"])
 @auth_required
-@blp.arguments(s.ConsultationIn)
-@blp.response(201, s.ConsultationOut)
+@blp.arguments(s.AiConsultationIn)
+@blp.response(201, s.AiConsultationOut)
 @blp.doc(security=[{"bearerAuth": []}])
 def open_consultation(body: dict):
     """Open a consultation with a question or goal; the answer (skill gaps, next steps, courses,
@@ -71,7 +71,7 @@ def open_consultation(body: dict):
 
 @blp.route("/consultations/<uuid:consultation_id>", methods=["GET"])
 @auth_required
-@blp.response(200, s.ConsultationOut)
+@blp.response(200, s.AiConsultationOut)
 @blp.doc(security=[{"bearerAuth": []}])
 def get_consultation(consultation_id):
     """One of your consultations with every message (404 `consultation_not_found` for others')."""
@@ -81,8 +81,8 @@ def get_consultation(consultation_id):
 
 @blp.route("/consultations/<uuid:consultation_id>/messages", methods=["POST"])
 @auth_required
-@blp.arguments(s.MessageIn)
-@blp.response(201, s.ConsultationOut)
+@blp.arguments(s.AiMessageIn)
+@blp.response(201, s.AiConsultationOut)
 @blp.doc(security=[{"bearerAuth": []}])
 def post_message(body: dict, consultation_id):
     """Ask a follow-up; returns the consultation with your message and the new answer."""
@@ -94,8 +94,8 @@ def post_message(body: dict, consultation_id):
 @blp.route("/cv", methods=["POST"])
 @auth_required
 @accepts(*CV_TYPES)
-@blp.arguments(s.CvQuery, location="query")
-@blp.response(201, s.CvOut)
+@blp.arguments(s.AiCvQuery, location="query")
+@blp.response(201, s.AiCvOut)
 @blp.doc(security=[{"bearerAuth": []}], requestBody={
     "required": True, "description": "The CV itself, as the raw request body",
     "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in CV_TYPES}})
@@ -110,8 +110,8 @@ def upload_cv(query: dict):
 
 @blp.route("/cv/<uuid:cv_id>/confirm", methods=["POST"])
 @auth_required
-@blp.arguments(s.CvConfirmIn)
-@blp.response(200, s.CvOut)
+@blp.arguments(s.AiCvConfirmIn)
+@blp.response(200, s.AiCvOut)
 @blp.doc(security=[{"bearerAuth": []}])
 def confirm_cv(body: dict, cv_id):
     """Confirm proposed skills (you may drop some or change levels); ai_core then publishes
@@ -124,7 +124,7 @@ def confirm_cv(body: dict, cv_id):
 
 @blp.route("/usage", methods=["GET"])
 @auth_required
-@blp.response(200, s.UsageOut)
+@blp.response(200, s.AiQuotaUsageOut)
 @blp.doc(security=[{"bearerAuth": []}])
 def get_usage():
     """This month's consultations against your plan's quota, and tokens/cost (micro-USD);
@@ -134,8 +134,8 @@ def get_usage():
 
 @blp.route("/roles", methods=["GET"])
 @auth_required
-@blp.arguments(s.RolesQuery, location="query")
-@blp.response(200, s.RolesOut)
+@blp.arguments(s.AiRolesQuery, location="query")
+@blp.response(200, s.AiRolesOut)
 @blp.doc(security=[{"bearerAuth": []}])
 def list_roles(query: dict):
     """The roles the consultant knows, with required skill levels and interview topics."""

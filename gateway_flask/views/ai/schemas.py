@@ -5,41 +5,41 @@ from marshmallow import validate
 from gateway_flask.extensions.api import Schema
 
 
-class ConsultationIn(Schema):
+class AiConsultationIn(Schema):
     question = ma.fields.String(required=True, validate=validate.Length(min=1, max=4000),
                                 metadata={"description": "Your question or goal"})
     target_role = ma.fields.String(validate=validate.Length(max=120),
                                    metadata={"description": "Optional; else the role in the question or your profile's"})
 
 
-class MessageIn(Schema):
+class AiMessageIn(Schema):
     content = ma.fields.String(required=True, validate=validate.Length(min=1, max=4000))
 
 
-class SkillLevelSchema(Schema):
+class AiSkillLevelSchema(Schema):
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=80))
     level = ma.fields.Integer(required=True, strict=True, validate=validate.Range(1, 5))
 
 
-class CvConfirmIn(Schema):
-    skills = ma.fields.List(ma.fields.Nested(SkillLevelSchema), required=True, validate=validate.Length(min=1, max=100))
+class AiCvConfirmIn(Schema):
+    skills = ma.fields.List(ma.fields.Nested(AiSkillLevelSchema), required=True, validate=validate.Length(min=1, max=100))
 
 
-class CvQuery(Schema):
+class AiCvQuery(Schema):
     filename = ma.fields.String(load_default="cv", validate=validate.Length(min=1, max=200))
 
 
-class RolesQuery(Schema):
+class AiRolesQuery(Schema):
     track = ma.fields.String(load_default="", validate=validate.Length(max=40))
 
 
-class TargetRoleOut(Schema):
+class AiTargetRoleOut(Schema):
     role_id = ma.fields.String()
     title = ma.fields.String()
     esco_occupation_uri = ma.fields.String()
 
 
-class SkillGapOut(Schema):
+class AiSkillGapOut(Schema):
     skill_id = ma.fields.String()
     name = ma.fields.String()
     esco_uri = ma.fields.String()
@@ -48,7 +48,7 @@ class SkillGapOut(Schema):
     estimated_hours = ma.fields.Integer()
 
 
-class RecommendedRoleOut(Schema):
+class AiRecommendedRoleOut(Schema):
     role_id = ma.fields.String()
     title = ma.fields.String()
     esco_occupation_uri = ma.fields.String()
@@ -56,7 +56,7 @@ class RecommendedRoleOut(Schema):
     missing_skills = ma.fields.List(ma.fields.String())
 
 
-class NextActionOut(Schema):
+class AiNextActionOut(Schema):
     order = ma.fields.Integer()
     skill_id = ma.fields.String()
     action = ma.fields.String()
@@ -64,7 +64,7 @@ class NextActionOut(Schema):
     course_slugs = ma.fields.List(ma.fields.String())
 
 
-class CourseOut(Schema):
+class AiCourseOut(Schema):
     slug = ma.fields.String()
     title = ma.fields.String()
     level = ma.fields.String()
@@ -72,28 +72,28 @@ class CourseOut(Schema):
     covers = ma.fields.List(ma.fields.String())
 
 
-class MarketDataOut(Schema):
+class AiMarketDataOut(Schema):
     available = ma.fields.Boolean()
     note = ma.fields.String()
 
 
-class AnswerOut(Schema):
+class AiAnswerOut(Schema):
     answer = ma.fields.String()
-    target_role = ma.fields.Nested(TargetRoleOut)
-    skill_gaps = ma.fields.List(ma.fields.Nested(SkillGapOut))
-    recommended_roles = ma.fields.List(ma.fields.Nested(RecommendedRoleOut))
-    next_actions = ma.fields.List(ma.fields.Nested(NextActionOut))
-    courses = ma.fields.List(ma.fields.Nested(CourseOut))
+    target_role = ma.fields.Nested(AiTargetRoleOut)
+    skill_gaps = ma.fields.List(ma.fields.Nested(AiSkillGapOut))
+    recommended_roles = ma.fields.List(ma.fields.Nested(AiRecommendedRoleOut))
+    next_actions = ma.fields.List(ma.fields.Nested(AiNextActionOut))
+    courses = ma.fields.List(ma.fields.Nested(AiCourseOut))
     interview_topics = ma.fields.List(ma.fields.String())
     cited_esco_uris = ma.fields.List(ma.fields.String())
-    market_data = ma.fields.Nested(MarketDataOut)
+    market_data = ma.fields.Nested(AiMarketDataOut)
 
 
-class MessageOut(Schema):
+class AiMessageOut(Schema):
     message_id = ma.fields.String()
     role = ma.fields.String(metadata={"description": "user | assistant"})
     content = ma.fields.String()
-    answer = ma.fields.Nested(AnswerOut, allow_none=True, metadata={"description": "assistant messages only"})
+    answer = ma.fields.Nested(AiAnswerOut, allow_none=True, metadata={"description": "assistant messages only"})
     provider = ma.fields.String()
     model = ma.fields.String()
     prompt_tokens = ma.fields.Integer()
@@ -101,64 +101,64 @@ class MessageOut(Schema):
     created_at = ma.fields.String()
 
 
-class ConsultationOut(Schema):
+class AiConsultationOut(Schema):
     consultation_id = ma.fields.String()
     user_id = ma.fields.String()
     tenant_id = ma.fields.String()
     topic = ma.fields.String()
     target_role = ma.fields.String()
     created_at = ma.fields.String()
-    messages = ma.fields.List(ma.fields.Nested(MessageOut))
+    messages = ma.fields.List(ma.fields.Nested(AiMessageOut))
 
 
-class ProposedSkillOut(Schema):
+class AiProposedSkillOut(Schema):
     name = ma.fields.String()
     esco_uri = ma.fields.String()
     level = ma.fields.Integer()
     evidence = ma.fields.String()
 
 
-class CvOut(Schema):
+class AiCvOut(Schema):
     cv_id = ma.fields.String()
     status = ma.fields.String(metadata={"description": "proposed | confirmed"})
     object_key = ma.fields.String()
     filename = ma.fields.String()
-    proposed_skills = ma.fields.List(ma.fields.Nested(ProposedSkillOut))
-    confirmed_skills = ma.fields.List(ma.fields.Nested(SkillLevelSchema))
+    proposed_skills = ma.fields.List(ma.fields.Nested(AiProposedSkillOut))
+    confirmed_skills = ma.fields.List(ma.fields.Nested(AiSkillLevelSchema))
     created_at = ma.fields.String()
 
 
-class UsageTotalsOut(Schema):
+class AiQuotaTotalsOut(Schema):
     calls = ma.fields.Integer()
     prompt_tokens = ma.fields.Integer()
     completion_tokens = ma.fields.Integer()
     cost_micro_usd = ma.fields.Integer(metadata={"description": "integer micro-USD"})
 
 
-class UsageOut(Schema):
+class AiQuotaUsageOut(Schema):
     period = ma.fields.String()
     plan_tier = ma.fields.String()
     consultations_used = ma.fields.Integer()
     consultations_quota = ma.fields.Integer(metadata={"description": "-1 = unlimited"})
-    user = ma.fields.Nested(UsageTotalsOut)
-    tenant = ma.fields.Nested(UsageTotalsOut, metadata={"description": "owners and admins only; zeros otherwise"})
+    user = ma.fields.Nested(AiQuotaTotalsOut)
+    tenant = ma.fields.Nested(AiQuotaTotalsOut, metadata={"description": "owners and admins only; zeros otherwise"})
 
 
-class RoleSkillOut(Schema):
+class AiRoleSkillOut(Schema):
     skill_id = ma.fields.String()
     name = ma.fields.String()
     esco_uri = ma.fields.String()
     level = ma.fields.Integer()
 
 
-class RoleOut(Schema):
+class AiRoleOut(Schema):
     role_id = ma.fields.String()
     title = ma.fields.String()
     track = ma.fields.String()
     esco_occupation_uri = ma.fields.String()
-    skills = ma.fields.List(ma.fields.Nested(RoleSkillOut))
+    skills = ma.fields.List(ma.fields.Nested(AiRoleSkillOut))
     interview_topics = ma.fields.List(ma.fields.String())
 
 
-class RolesOut(Schema):
-    roles = ma.fields.List(ma.fields.Nested(RoleOut))
+class AiRolesOut(Schema):
+    roles = ma.fields.List(ma.fields.Nested(AiRoleOut))
