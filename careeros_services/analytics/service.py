@@ -5,9 +5,9 @@ every contract's type, counts it per tenant, day and type, and hands the types
 the reports need to their fact writer (``@_writes``). It runs inside the bus's
 batch transaction, after the event's id was claimed in the inbox and the
 transaction scoped to the event's tenant, so each fact is written once and
-only under that tenant. Reports run
-in a transaction scoped to the caller's tenant and take the caller's role from
-the verified token: owners and admins see the tenant, everyone else their own row.
+only under that tenant. Reports run in a transaction scoped to the caller's
+tenant and take the caller's role from the verified token: owners and admins
+see the tenant, everyone else their own row.
 """
 from __future__ import annotations
 
