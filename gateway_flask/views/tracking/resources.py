@@ -53,8 +53,10 @@ def post_statements():
     400 `invalid_statement` names the first bad field (e.g. `verb.id`, or `[3].verb.id` in a batch);
     413 `batch_too_large`; 409 `statement_conflict` when an id is stored with other content.
     """
-    body = request.get_json()  # the middleware already refused malformed JSON (400 malformed_json)
-    message = tracker_pb2.PostStatementsRequest(caller=caller(current_principal()), body_json=json.dumps(body))
+    # The middleware already refused malformed JSON (400 malformed_json): forward the text as it
+    # came rather than parse and re-serialise it here (the tracker parses it once).
+    body = request.get_data(cache=True, as_text=True)
+    message = tracker_pb2.PostStatementsRequest(caller=caller(current_principal()), body_json=body)
     return to_dict(_tracker("PostStatements", message))
 
 
