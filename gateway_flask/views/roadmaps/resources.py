@@ -7,8 +7,8 @@ from contracts.grpc import roadmap_pb2
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.security import auth_required, current_principal
 from gateway_flask.services import caller, client, to_dict
-from gateway_flask.views.roadmaps.schemas import (MilestonePatch, RoadmapIn, RoadmapOut, VersionQuery,
-                                                  VersionsOut)
+from gateway_flask.views.roadmaps.schemas import (RoadmapIn, RoadmapMilestonePatch, RoadmapOut,
+                                                  RoadmapVersionQuery, RoadmapVersionsOut)
 
 blp = Blueprint("roadmaps", __name__, url_prefix="/roadmaps",
                 description="Your roadmap to a target role: milestones, schedule, progress")
@@ -57,7 +57,7 @@ def current_roadmap():
 
 @blp.route("/<uuid:roadmap_id>", methods=["GET"])
 @auth_required
-@blp.arguments(VersionQuery, location="query")
+@blp.arguments(RoadmapVersionQuery, location="query")
 @blp.response(200, RoadmapOut)
 @blp.doc(security=BEARER)
 def get_roadmap(query: dict, roadmap_id):
@@ -68,7 +68,7 @@ def get_roadmap(query: dict, roadmap_id):
 
 @blp.route("/<uuid:roadmap_id>/versions", methods=["GET"])
 @auth_required
-@blp.response(200, VersionsOut)
+@blp.response(200, RoadmapVersionsOut)
 @blp.doc(security=BEARER)
 def list_versions(roadmap_id):
     """Every version of your roadmap, oldest first, and why each was made."""
@@ -78,7 +78,7 @@ def list_versions(roadmap_id):
 
 @blp.route("/<uuid:roadmap_id>/milestones/<string:skill_id>", methods=["PATCH"])
 @auth_required
-@blp.arguments(MilestonePatch)
+@blp.arguments(RoadmapMilestonePatch)
 @blp.response(200, RoadmapOut)
 @blp.doc(security=BEARER)
 def mark_milestone(body: dict, roadmap_id, skill_id: str):
@@ -91,7 +91,7 @@ def mark_milestone(body: dict, roadmap_id, skill_id: str):
 
 @blp.route("/<uuid:roadmap_id>.svg", methods=["GET"])
 @auth_required
-@blp.arguments(VersionQuery, location="query")
+@blp.arguments(RoadmapVersionQuery, location="query")
 @blp.doc(security=BEARER, responses={"200": {"description": "The DAG, layered by depth, coloured by status",
                                              "content": {"image/svg+xml": {"schema": {"type": "string"}}}}})
 def roadmap_svg(query: dict, roadmap_id):
@@ -101,7 +101,7 @@ def roadmap_svg(query: dict, roadmap_id):
 
 @blp.route("/<uuid:roadmap_id>.mmd", methods=["GET"])
 @auth_required
-@blp.arguments(VersionQuery, location="query")
+@blp.arguments(RoadmapVersionQuery, location="query")
 @blp.doc(security=BEARER, responses={"200": {"description": "A Mermaid flowchart",
                                              "content": {"text/vnd.mermaid": {"schema": {"type": "string"}}}}})
 def roadmap_mermaid(query: dict, roadmap_id):

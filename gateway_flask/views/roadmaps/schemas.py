@@ -14,31 +14,31 @@ class RoadmapIn(Schema):
                               metadata={"description": "YYYY-MM-DD, in the future"})
 
 
-class MilestonePatch(Schema):
+class RoadmapMilestonePatch(Schema):
     status = ma.fields.String(required=True, validate=validate.OneOf(STATUSES + [""]),
                               metadata={"description": "your own status for the milestone; \"\" clears it"})
 
 
-class VersionQuery(Schema):
+class RoadmapVersionQuery(Schema):
     version = ma.fields.Integer(load_default=0, validate=validate.Range(0, 1_000_000),
                                 metadata={"description": "0 (default): the active version"})
 
 
-class CourseOut(Schema):
+class RoadmapCourseOut(Schema):
     course_id = ma.fields.String()
     slug = ma.fields.String()
     title = ma.fields.String()
     estimated_hours = ma.fields.Integer()
 
 
-class LessonOut(Schema):
+class RoadmapLessonOut(Schema):
     course_id = ma.fields.String()
     lesson_id = ma.fields.String()
     title = ma.fields.String()
     required = ma.fields.Boolean()
 
 
-class MilestoneOut(Schema):
+class RoadmapMilestoneOut(Schema):
     skill_id = ma.fields.String()
     skill_name = ma.fields.String()
     esco_uri = ma.fields.String()
@@ -52,8 +52,8 @@ class MilestoneOut(Schema):
     planned_hours = ma.fields.Integer()
     start_week = ma.fields.Integer()
     end_week = ma.fields.Integer()
-    courses = ma.fields.List(ma.fields.Nested(CourseOut))
-    lessons = ma.fields.List(ma.fields.Nested(LessonOut))
+    courses = ma.fields.List(ma.fields.Nested(RoadmapCourseOut))
+    lessons = ma.fields.List(ma.fields.Nested(RoadmapLessonOut))
     percent = ma.fields.Integer()
     status = ma.fields.String(metadata={"enum": STATUSES})
     tracked_status = ma.fields.String()
@@ -61,19 +61,19 @@ class MilestoneOut(Schema):
     achieved = ma.fields.Boolean()
 
 
-class WeekItemOut(Schema):
+class RoadmapWeekItemOut(Schema):
     skill_id = ma.fields.String()
     hours = ma.fields.Integer()
 
 
-class WeekOut(Schema):
+class RoadmapWeekOut(Schema):
     week = ma.fields.Integer()
     starts_on = ma.fields.String()
     hours = ma.fields.Integer()
-    items = ma.fields.List(ma.fields.Nested(WeekItemOut))
+    items = ma.fields.List(ma.fields.Nested(RoadmapWeekItemOut))
 
 
-class SummaryOut(Schema):
+class RoadmapSummaryOut(Schema):
     total_hours = ma.fields.Integer()
     weeks = ma.fields.Integer()
     starts_on = ma.fields.String()
@@ -83,7 +83,7 @@ class SummaryOut(Schema):
     hours_per_week_needed = ma.fields.Integer()
 
 
-class ProgressOut(Schema):
+class RoadmapProgressOut(Schema):
     percent = ma.fields.Integer()
     done_hours = ma.fields.Float()
     expected_hours = ma.fields.Float()
@@ -92,7 +92,7 @@ class ProgressOut(Schema):
     counts = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
 
 
-class RegenerationOut(Schema):
+class RoadmapRegenerationOut(Schema):
     saga_id = ma.fields.String()
     reason = ma.fields.String()
     state = ma.fields.String()
@@ -114,14 +114,14 @@ class RoadmapOut(Schema):
     hours_per_week = ma.fields.Integer()
     reason = ma.fields.String()
     created_at = ma.fields.String()
-    milestones = ma.fields.List(ma.fields.Nested(MilestoneOut))
-    schedule = ma.fields.List(ma.fields.Nested(WeekOut))
-    summary = ma.fields.Nested(SummaryOut)
-    progress = ma.fields.Nested(ProgressOut)
-    last_regeneration = ma.fields.Nested(RegenerationOut)
+    milestones = ma.fields.List(ma.fields.Nested(RoadmapMilestoneOut))
+    schedule = ma.fields.List(ma.fields.Nested(RoadmapWeekOut))
+    summary = ma.fields.Nested(RoadmapSummaryOut)
+    progress = ma.fields.Nested(RoadmapProgressOut)
+    last_regeneration = ma.fields.Nested(RoadmapRegenerationOut)
 
 
-class VersionOut(Schema):
+class RoadmapVersionOut(Schema):
     version = ma.fields.Integer()
     target_role = ma.fields.String()
     reason = ma.fields.String()
@@ -130,7 +130,7 @@ class VersionOut(Schema):
     is_active = ma.fields.Boolean()
 
 
-class VersionsOut(Schema):
+class RoadmapVersionsOut(Schema):
     roadmap_id = ma.fields.String()
     active_version = ma.fields.Integer()
-    versions = ma.fields.List(ma.fields.Nested(VersionOut))
+    versions = ma.fields.List(ma.fields.Nested(RoadmapVersionOut))
