@@ -257,17 +257,24 @@ class AnalyticsRepository:
         """The tenant-wide sums ``domain.overview`` turns into the overview."""
         p = _params(tenant_id, period, now)
         facts: dict[str, Any] = {}
-        facts["daily"] = {r["day"]: r["n"] for r in self._rows(
-            "SELECT day, count(DISTINCT user_id) AS n FROM statements"
-            " WHERE tenant_id = %(tenant)s AND day BETWEEN %(first_day)s AND %(last_day)s GROUP BY day", p)}
-        facts["weekly"] = {r["week"]: r["n"] for r in self._rows(
-            "SELECT date_trunc('week', day)::date AS week, count(DISTINCT user_id) AS n FROM statements"
-            " WHERE tenant_id = %(tenant)s AND day BETWEEN %(first_day)s AND %(last_day)s GROUP BY 1", p)}
+        # One scan of the period's statements gives the daily, weekly and whole-period figures.
+        facts["daily"], facts["weekly"] = {}, {}
+        for r in self._rows(f"""
+                SELECT day, week, GROUPING(day) AS day_rolled_up, GROUPING(week) AS week_rolled_up,
+                       count(DISTINCT user_id) AS active, count(*) AS statements,
+                       coalesce(sum(duration_s), 0) AS time_spent_s
+                  FROM (SELECT day, date_trunc('week', day)::date AS week, user_id, duration_s
+                          FROM statements {_IN_DAYS}) AS s
+                 GROUP BY GROUPING SETS ((day), (week), ())""", p):
+            if not r["day_rolled_up"]:
+                facts["daily"][r["day"]] = r["active"]
+            elif not r["week_rolled_up"]:
+                facts["weekly"][r["week"]] = r["active"]
+            else:
+                facts.update(active_learners=r["active"], statements=r["statements"],
+                             time_spent_s=r["time_spent_s"])
         [totals] = self._rows(f"""
             SELECT
-              (SELECT count(DISTINCT user_id) FROM statements {_IN_DAYS}) AS active_learners,
-              (SELECT count(*) FROM statements {_IN_DAYS}) AS statements,
-              (SELECT coalesce(sum(duration_s), 0) FROM statements {_IN_DAYS}) AS time_spent_s,
               (SELECT count(*) FROM enrollments WHERE tenant_id = %(tenant)s
                  AND enrolled_at >= %(starts)s AND enrolled_at < %(ends)s) AS enrollments_created,
               (SELECT count(*) FROM enrollments WHERE tenant_id = %(tenant)s
