@@ -149,12 +149,16 @@ class AiRepository:
                                   target_role=target_role[:120], created_at=_now()).execute(self.db)
         return consultation_id
 
-    def consultation(self, tenant_id: str, user_id: str, consultation_id: str) -> Optional[ConsultationRecord]:
-        """The caller's own consultation (another user's in the same tenant is not found)."""
-        return (ConsultationRecord.select()
-                .where((ConsultationRecord.tenant_id == tenant_id) & (ConsultationRecord.user_id == user_id)
-                       & (ConsultationRecord.id == consultation_id))
-                .first(self.db))
+    def consultation(self, tenant_id: str, user_id: str, consultation_id: str, *,
+                     for_update: bool = False) -> Optional[ConsultationRecord]:
+        """The caller's own consultation (another user's in the same tenant is not found).
+
+        ``for_update`` locks it: concurrent follow-ups then number their messages one after the other.
+        """
+        query = (ConsultationRecord.select()
+                 .where((ConsultationRecord.tenant_id == tenant_id) & (ConsultationRecord.user_id == user_id)
+                        & (ConsultationRecord.id == consultation_id)))
+        return (query.for_update() if for_update else query).first(self.db)
 
     def set_target_role(self, tenant_id: str, consultation_id: str, target_role: str) -> None:
         (ConsultationRecord.update(target_role=target_role[:120])

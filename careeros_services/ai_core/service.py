@@ -25,6 +25,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -56,6 +57,7 @@ CONSULTATION_ANSWERED = "careeros.ai_core.consultation.answered.v1"
 CV_CONFIRMED = "careeros.ai_core.cv.confirmed.v1"
 
 SEED_CATALOG = Path(__file__).resolve().parents[1] / "lms" / "seed" / "catalog.json"
+PLATFORM_COURSES_TTL_S = 30.0
 HISTORY_TURNS = 6            # earlier messages given to the provider as context
 MAX_CV_BYTES = 2 * 1024 * 1024
 CV_TYPES = ("application/pdf", "text/plain")
@@ -118,6 +120,7 @@ class AiCoreService(EventHandlingService):
         self.prices = prices or DEFAULT_PRICES
         self.seed_courses = seed_courses if seed_courses is not None else load_seed_catalog(kb)
         self.redactor = redactor or Redactor()
+        self._platform_cache: Optional[tuple[float, list[Course]]] = None
 
     # --- event handlers (read models) -----------------------------------------------------------
 
@@ -136,11 +139,13 @@ class AiCoreService(EventHandlingService):
     @handles(COURSE_PUBLISHED)
     def _on_course_published(self, tx: Transaction, envelope: dict) -> None:
         AiRepository(tx.db).upsert_course(envelope["payload"])
+        self._platform_cache = None  # this process sees its own consumption at once
 
     @handles(COURSE_ARCHIVED)
     def _on_course_archived(self, tx: Transaction, envelope: dict) -> None:
         payload = envelope["payload"]
         AiRepository(tx.db).archive_course(payload["tenant_id"], payload["course_id"])
+        self._platform_cache = None
 
     # --- consultations --------------------------------------------------------------------------
 
@@ -167,14 +172,19 @@ class AiCoreService(EventHandlingService):
                 raise _consultation_not_found()
             return _consultation_dict(record, repo.messages(caller.tenant_id, consultation_id))
 
-    def _visible_courses(self, tenant_id: str) -> list[Course]:
-        """Seed catalog + public (platform) courses + the tenant's own, without duplicate slugs."""
-        with self.store.transaction(tenant_id) as tx:
-            own = AiRepository(tx.db).courses(tenant_id, self.kb)
+    def _visible_courses(self, tenant_id: str, own: Optional[list[Course]] = None) -> list[Course]:
+        """The tenant's own courses + public (platform) courses + the seed catalog, without duplicate slugs.
+
+        ``own``: the tenant's courses when the caller already read them in its transaction.
+        Platform courses are shared by every tenant and change rarely: they are cached in the
+        process for ``PLATFORM_COURSES_TTL_S`` (a read model is eventually consistent anyway).
+        """
+        if own is None:
+            with self.store.transaction(tenant_id) as tx:
+                own = AiRepository(tx.db).courses(tenant_id, self.kb)
         public: list[Course] = []
         if tenant_id != PLATFORM_TENANT:
-            with self.store.transaction(PLATFORM_TENANT) as tx:
-                public = AiRepository(tx.db).courses(PLATFORM_TENANT, self.kb)
+            public = self._platform_courses()
         seen: set[str] = set()
         out = []
         for course in own + public + self.seed_courses:   # tenant courses first: they win a slug clash
@@ -183,11 +193,21 @@ class AiCoreService(EventHandlingService):
                 out.append(course)
         return out
 
+    def _platform_courses(self) -> list[Course]:
+        cached = self._platform_cache
+        if cached is not None and time.monotonic() - cached[0] < PLATFORM_COURSES_TTL_S:
+            return cached[1]
+        with self.store.transaction(PLATFORM_TENANT) as tx:
+            courses = AiRepository(tx.db).courses(PLATFORM_TENANT, self.kb)
+        self._platform_cache = (time.monotonic(), courses)
+        return courses
+
     def _turn(self, caller: Caller, consultation_id: Optional[str], text: str, explicit_role: str) -> dict:
         self.limits.check_rate(caller.tenant_id)
         with self.store.transaction(caller.tenant_id) as tx:
             repo = AiRepository(tx.db)
             profile = repo.profile(caller.tenant_id, caller.user_id)
+            own_courses = repo.courses(caller.tenant_id, self.kb)
             history: list = []
             if consultation_id is not None:
                 record = repo.consultation(caller.tenant_id, caller.user_id, consultation_id)
@@ -195,7 +215,7 @@ class AiCoreService(EventHandlingService):
                     raise _consultation_not_found()
                 history = repo.messages(caller.tenant_id, consultation_id)
                 explicit_role = record.target_role
-        courses = self._visible_courses(caller.tenant_id)
+        courses = self._visible_courses(caller.tenant_id, own_courses)
         facts = domain.analyse(self.kb, profile, text, courses, explicit_role=explicit_role)
         prompt = Prompt(purpose="consultation", question=text, facts=facts,
                         data=_learner_data(profile, history), schema=validation.schema(validation.CONSULTATION_ANSWER))
@@ -208,6 +228,7 @@ class AiCoreService(EventHandlingService):
                 consultation_id = repo.create_consultation(caller.tenant_id, caller.user_id, text, role_title)
                 seq = 0
             else:
+                repo.consultation(caller.tenant_id, caller.user_id, consultation_id, for_update=True)
                 seq = len(repo.messages(caller.tenant_id, consultation_id))
                 if role_title and not explicit_role:
                     repo.set_target_role(caller.tenant_id, consultation_id, role_title)

@@ -342,3 +342,25 @@ def test_every_stored_ai_output_validates_against_its_schema(service, store, fak
                 assert validation.problems(schema_name, document) == [], schema_name
     finally:
         cleanup(openai_service)
+
+
+def test_concurrent_follow_ups_are_numbered_one_after_the_other(service):
+    import threading
+
+    caller = learner(service, target_role="Data Analyst")
+    opened = service.open_consultation(caller, "Start")
+    errors = []
+
+    def ask(i):
+        try:
+            service.post_message(caller, opened["consultation_id"], f"follow-up {i}")
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    messages = service.get_consultation(caller, opened["consultation_id"])["messages"]
+    assert len(messages) == 10 and [m["role"] for m in messages] == ["user", "assistant"] * 5
