@@ -5,75 +5,31 @@ RabbitMQ and PostgreSQL.
 For each step, billing runs with a failpoint that SIGKILLs its own nameko process in the middle of
 that step's transaction; the relay is SIGKILLed at the same moment. Both restart without the
 failpoint. A checker then looks at the final state: nobody paid without access, nobody has access
-without paying, and auth's view (plan_tier) agrees.
+without paying, and auth's view (the tenant's plan_tier) agrees.
 
-auth's answer is simulated by a small consumer in this test (it consumes entitlement.changed and
-publishes tenant.plan_changed with the same saga_id, as notes/events.md specifies), because the
-orgs helper's handler in careeros_services/auth was not in the tree when this was written.
+auth is the real one (its own nameko process, never killed here): it consumes entitlement.changed,
+sets the tenant's plan_tier and answers tenant.plan_changed with the saga_id.
 """
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Producer
 
 from bus import kafka
-from bus.consumer import EventConsumer
 from careeros_services import supervisor
 from careeros_services.billing import service as billing
 from careeros_services.billing.service import build
 from careeros_services.common.config import ROOT
 from careeros_services.common.infra import free_port
-from tests.billing.support import plan_changed
 
 VHOST = os.environ.get("CAREEROS_E2E_VHOST", "careeros_test") + "_billing"
-
-
-class SimulatedAuth:
-    """Consumes entitlement.changed; holds each tenant's plan_tier; answers plan_changed (same saga_id)."""
-
-    def __init__(self, config: dict):
-        self.config = config
-        self.plan: dict[str, str] = {}
-        self.stop = threading.Event()
-        self.producer = Producer(kafka.producer_config(config))
-        self.topic = kafka.topics_for(config, [billing.PLAN_CHANGED])[0]
-        self.consumer = EventConsumer(config, f"{config['kafka']['topic_prefix']}.simulated-auth",
-                                      kafka.topics_for(config, [billing.ENTITLEMENT_CHANGED]), self._handle)
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _handle(self, envelopes: list[dict], headers: list[dict]) -> list:
-        for env in envelopes:
-            p = env["payload"]
-            self.plan[p["tenant_id"]] = p["plan"]
-            answer = plan_changed(p["tenant_id"], p["plan"], p["seats"], p["saga_id"])
-            self.producer.produce(self.topic, json.dumps(answer).encode(), key=p["tenant_id"].encode())
-        self.producer.flush(10)
-        return [True] * len(envelopes)
-
-    def _run(self) -> None:
-        self.consumer.start()
-        while not self.stop.is_set():
-            self.consumer.poll_once(timeout_s=0.2)
-        self.consumer.close()
-
-    def start(self) -> "SimulatedAuth":
-        self.thread.start()
-        return self
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(15)
 
 
 class Processes:
@@ -85,10 +41,12 @@ class Processes:
         commands = {
             "nameko": [str(Path(sys.executable).parent / "nameko"), "run", "--config", str(ROOT / "config.yaml"),
                        "careeros_services.billing.entrypoints.nameko_service"],
-            "relay": [sys.executable, "-m", "careeros_services.cli", "relay", "--services", "billing"],
+            "auth": [str(Path(sys.executable).parent / "nameko"), "run", "--config", str(ROOT / "config.yaml"),
+                     "careeros_services.auth.entrypoints.nameko_service"],
+            "relay": [sys.executable, "-m", "careeros_services.cli", "relay", "--services", "auth,billing"],
         }
         log = open(self.log_dir / f"{name}.log", "ab")
-        env = {**os.environ, **self.env, **extra_env,
+        env = {**os.environ, **self.env, "CAREEROS_METRICS_NAMEKO": str(free_port()), **extra_env,
                "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
         self.children[name] = subprocess.Popen(commands[name], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                                env=env, start_new_session=True)
@@ -121,7 +79,7 @@ def saga_state(store, tenant_id: str):
     return found[0] if found else (None, None)
 
 
-def check(store, auth: SimulatedAuth, tenants: list[str]) -> list[str]:
+def check(store, plan_tier, tenants: list[str]) -> list[str]:
     """Every customer either paid and has access (billing and auth agree), or was refunded and has none."""
     problems = []
     for tenant_id in tenants:
@@ -132,7 +90,7 @@ def check(store, auth: SimulatedAuth, tenants: list[str]) -> list[str]:
             ent = tx.db.execute_sql("SELECT plan FROM entitlements").fetchone()
             saga = tx.db.execute_sql("SELECT status FROM sagas").fetchone()[0]
         billing_access = bool(ent) and ent[0] != "free"
-        auth_access = auth.plan.get(tenant_id, "free") != "free"
+        auth_access = plan_tier(tenant_id) != "free"
         if paid and not (billing_access and auth_access and status == "active"):
             problems.append(f"{tenant_id}: paid but access billing={billing_access} auth={auth_access} {status}")
         if (billing_access or auth_access or status == "active") and not paid:
@@ -143,31 +101,38 @@ def check(store, auth: SimulatedAuth, tenants: list[str]) -> list[str]:
 
 
 @pytest.fixture
-def rig(config, kafka_broker, billing_store, quiet_db, tmp_path):
+def rig(config, kafka_broker, billing_store, fresh_store, quiet_db, tmp_path):
     supervisor.ensure_vhost(VHOST)
     kafka.ensure_topics(config, kafka.all_topics(config))
-    env = {"AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:5672/{VHOST}",
-           "CAREEROS_METRICS_NAMEKO": str(free_port()), "CAREEROS_METRICS_RELAY": str(free_port()),
-           "CAREEROS_BILLING_TICK_S": "1", "CAREEROS_BILLING_SAGA_STEP_TIMEOUT_S": "20"}
+    env = {"AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:5672/{VHOST}", "CAREEROS_METRICS_RELAY": str(free_port()),
+           "CAREEROS_BILLING_TICK_S": "1",
+           # A killed consumer's partitions move on sooner (the restarted one waits for that).
+           "KAFKA_SESSION_TIMEOUT_MS": "3000", "KAFKA_HEARTBEAT_INTERVAL_MS": "500", "CAREEROS_BILLING_SAGA_STEP_TIMEOUT_S": "20"}
+    fresh_store("auth")
     processes = Processes(env, tmp_path)
-    auth = SimulatedAuth(config).start()
     try:
-        yield processes, auth
+        yield processes
     finally:
         processes.stop_all()
-        auth.close()
 
 
 def test_sigkill_of_nameko_and_relay_at_every_step_leaves_nobody_paid_without_access(config, billing_store, rig):
-    processes, auth = rig
-    service = build(config)
-    tenants = []
+    from careeros_services.auth.service import build as build_auth
+    processes = rig
+    service, auth = build(config), build_auth(config)
+    users: dict[str, str] = {}
+
+    def plan_tier(tenant_id: str) -> str:
+        return auth.get_me(users[tenant_id], tenant_id)["plan_tier"]
+
+    processes.start("auth")
     processes.start("relay")
     for step in billing.STEPS:
-        tenant_id = str(uuid.uuid4())
-        tenants.append(tenant_id)
+        registered = auth.register(f"fault-{uuid.uuid4().hex[:10]}@example.com", "correct horse battery", "Fault")
+        tenant_id, user_id = registered["tenant_id"], registered["user_id"]
+        users[tenant_id] = user_id
         nameko = processes.start("nameko", CAREEROS_BILLING_FAILPOINTS=f"{step}:crash")
-        service.start_subscription(tenant_id, str(uuid.uuid4()), "owner", "pro", "month", 1, "pm_card_visa")
+        service.start_subscription(tenant_id, user_id, "owner", "pro", "month", 1, "pm_card_visa")
         wait_for(lambda: nameko.poll() is not None, 90, f"the failpoint crash at {step}", processes)
         assert nameko.returncode == -signal.SIGKILL
         processes.kill("relay")                      # the relay dies at the same step
@@ -179,9 +144,9 @@ def test_sigkill_of_nameko_and_relay_at_every_step_leaves_nobody_paid_without_ac
         wait_for(lambda: saga_state(billing_store, tenant_id)[0] == "completed", 90,
                  f"the saga to resume after the crash at {step}", processes)
         processes.kill("nameko")
-    wait_for(lambda: all(auth.plan.get(t) == "pro" for t in tenants), 30, "auth to catch up")
-    assert check(billing_store, auth, tenants) == []
-    for tenant_id in tenants:                       # each step ran once: one grant, one activation
+    assert all(plan_tier(t) == "pro" for t in users)
+    assert check(billing_store, plan_tier, list(users)) == []
+    for tenant_id in users:                         # each step ran once: one grant, one activation
         with billing_store.transaction(None) as tx:
             types = [r[0] for r in tx.db.execute_sql(
                 "SELECT event_type FROM outbox WHERE envelope->>'tenant_id' = %s", (tenant_id,)).fetchall()]
