@@ -9,10 +9,10 @@ import pytest
 from careeros_services.ai_core.entrypoints.grpc_server import registration
 from careeros_services.common import grpc_support
 from careeros_services.common.grpc_support import ServiceClient
-from careeros_services.common.errors import NotFound, ValidationFailed
+from careeros_services.common.errors import ValidationFailed
 from careeros_services.common.infra import free_port
 from contracts.grpc import ai_core_pb2, ai_core_pb2_grpc, common_pb2
-from tests.ai_core.support import cleanup, learner, profile_created, profile_updated
+from tests.ai_core.support import cleanup, learner
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """The ai_core service layer against real PostgreSQL (RLS) and Redis."""
 from __future__ import annotations
 
-import io
 import uuid
 
 import pytest
