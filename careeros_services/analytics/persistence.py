@@ -157,9 +157,22 @@ class EventCountRecord(_Fact):
         primary_key = peewee.CompositeKey("tenant_id", "day", "event_type")
 
 
+class ActivityDayRecord(_Fact):
+    day = peewee.DateField()
+    user_id = peewee.UUIDField()
+    statements = peewee.IntegerField()
+    time_spent_s = peewee.BigIntegerField()
+    last_at = DateTimeTZField()
+
+    class Meta:
+        table_name = "activity_days"
+        primary_key = peewee.CompositeKey("tenant_id", "day", "user_id")
+
+
 MODELS = (TenantRecord, LearnerRecord, StatementRecord, EnrollmentRecord, CertificateRecord,
-          QuizAttemptRecord, AssignmentRecord, AiUsageRecord, InvoiceRecord, EventCountRecord)
-TABLES = (*_FACT_TABLES, "event_counts")  # every read model (what a rebuild truncates)
+          QuizAttemptRecord, AssignmentRecord, AiUsageRecord, InvoiceRecord, EventCountRecord,
+          ActivityDayRecord)
+TABLES = (*_FACT_TABLES, "event_counts", "activity_days")  # every read model (what a rebuild truncates)
 
 
 def bind(database: peewee.Database) -> None:
@@ -213,7 +226,19 @@ class AnalyticsRepository:
          .execute(self.db))
 
     def record_statement(self, row: dict) -> None:
-        self._insert_once(StatementRecord, row)
+        """Store a statement once (by statement id) and add it to its learner's day."""
+        inserted = (StatementRecord.insert(row).on_conflict_ignore()
+                    .returning(StatementRecord.statement_id).execute(self.db))
+        if not list(inserted):
+            return  # the same statement under another event id: counted already
+        rollup = ActivityDayRecord
+        (rollup.insert(tenant_id=row["tenant_id"], day=row["day"], user_id=row["user_id"], statements=1,
+                       time_spent_s=row["duration_s"], last_at=row["at"])
+         .on_conflict(conflict_target=[rollup.tenant_id, rollup.day, rollup.user_id],
+                      update={rollup.statements: rollup.statements + 1,
+                              rollup.time_spent_s: rollup.time_spent_s + peewee.EXCLUDED.time_spent_s,
+                              rollup.last_at: peewee.fn.GREATEST(rollup.last_at, peewee.EXCLUDED.last_at)})
+         .execute(self.db))
 
     def record_enrollment(self, row: dict) -> None:
         """An enrolment was created (``cancelled_at`` kept if its cancellation came first)."""
@@ -257,22 +282,16 @@ class AnalyticsRepository:
         """The tenant-wide sums ``domain.overview`` turns into the overview."""
         p = _params(tenant_id, period, now)
         facts: dict[str, Any] = {}
-        # One scan of the period's statements gives the daily, weekly and whole-period figures.
-        facts["daily"], facts["weekly"] = {}, {}
-        for r in self._rows(f"""
-                SELECT day, week, GROUPING(day) AS day_rolled_up, GROUPING(week) AS week_rolled_up,
-                       count(DISTINCT user_id) AS active, count(*) AS statements,
-                       coalesce(sum(duration_s), 0) AS time_spent_s
-                  FROM (SELECT day, date_trunc('week', day)::date AS week, user_id, duration_s
-                          FROM statements {_IN_DAYS}) AS s
-                 GROUP BY GROUPING SETS ((day), (week), ())""", p):
-            if not r["day_rolled_up"]:
-                facts["daily"][r["day"]] = r["active"]
-            elif not r["week_rolled_up"]:
-                facts["weekly"][r["week"]] = r["active"]
-            else:
-                facts.update(active_learners=r["active"], statements=r["statements"],
-                             time_spent_s=r["time_spent_s"])
+        # From the daily roll-up: one row per active learner and day.
+        facts["daily"] = {r["day"]: r["n"] for r in self._rows(
+            f"SELECT day, count(*) AS n FROM activity_days {_IN_DAYS} GROUP BY day", p)}
+        facts["weekly"] = {r["week"]: r["n"] for r in self._rows(
+            f"SELECT date_trunc('week', day)::date AS week, count(DISTINCT user_id) AS n"
+            f" FROM activity_days {_IN_DAYS} GROUP BY 1", p)}
+        [activity] = self._rows(
+            f"SELECT count(DISTINCT user_id) AS active_learners, coalesce(sum(statements), 0) AS statements,"
+            f" coalesce(sum(time_spent_s), 0) AS time_spent_s FROM activity_days {_IN_DAYS}", p)
+        facts.update(activity)
         [totals] = self._rows(f"""
             SELECT
               (SELECT count(*) FROM enrollments WHERE tenant_id = %(tenant)s
@@ -321,9 +340,9 @@ class AnalyticsRepository:
         p = {**_params(tenant_id, period, now), "only_user": only_user}
         return self._rows(f"""
             WITH
-            act AS (SELECT user_id, count(DISTINCT day) AS active_days, count(*) AS statements,
-                           sum(duration_s) AS time_spent_s, max(at) AS last_active_at
-                      FROM statements {_IN_DAYS} GROUP BY user_id),
+            act AS (SELECT user_id, count(*) AS active_days, sum(statements) AS statements,
+                           sum(time_spent_s) AS time_spent_s, max(last_at) AS last_active_at
+                      FROM activity_days {_IN_DAYS} GROUP BY user_id),
             enr AS (SELECT user_id, count(*) AS enrollments,
                            count(*) FILTER (WHERE completed) AS enrollments_completed
                       FROM ({_ENROLLMENT_COHORT}) AS c GROUP BY user_id),

@@ -227,6 +227,8 @@ def test_a_statement_recorded_twice_under_new_event_ids_counts_once(service, sto
     second = dict(first, id=ev.new_id())
     assert service.handle_events([first, second]) == [True, True]
     assert count(store, first["tenant_id"], "statements") == 1
+    with store.transaction(first["tenant_id"]) as tx:
+        assert tx.db.execute_sql("SELECT statements, time_spent_s FROM activity_days").fetchall() == [(1, 30)]
 
 
 def test_an_event_whose_payload_names_another_tenant_is_refused(service, store):
