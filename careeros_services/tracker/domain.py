@@ -207,7 +207,14 @@ def _canonical(value: Any) -> str:
 
 
 def _id_after(iri: str, prefix: str) -> str:
-    return iri[len(prefix):] if iri.startswith(prefix) and len(iri) > len(prefix) else ""
+    """The course/lesson id in a CareerOS activity IRI; "" when it is not one (LMS ids are UUIDs,
+    so ``.../courses/intro`` is some other activity, not a course to report progress on)."""
+    if not iri.startswith(prefix):
+        return ""
+    try:
+        return str(uuid.UUID(iri[len(prefix):]))
+    except ValueError:
+        return ""
 
 
 def parse_statement(raw: Any, *, caller_user_id: str, now: datetime, where: str = "") -> Statement:
@@ -339,9 +346,10 @@ class CourseStructure:
         titles: dict[str, str] = {}
         for module in sorted(payload["modules"], key=lambda m: m["position"]):
             for lesson in sorted(module["lessons"], key=lambda l: l["position"]):
-                lessons[str(lesson["lesson_id"])] = bool(lesson["required"])
-                titles[str(lesson["lesson_id"])] = lesson["title"]
-        return cls(course_id=str(payload["course_id"]), tenant_id=str(payload["tenant_id"]),
+                lesson_id = str(uuid.UUID(lesson["lesson_id"]))  # canonical, as in statements
+                lessons[lesson_id] = bool(lesson["required"])
+                titles[lesson_id] = lesson["title"]
+        return cls(course_id=str(uuid.UUID(payload["course_id"])), tenant_id=str(payload["tenant_id"]),
                    revision=int(payload["revision"]), lessons=lessons, titles=titles)
 
 

@@ -229,3 +229,12 @@ def test_cmi5_progress_extension_sets_lesson_progress():
     assert parse_statement(statement(USER, "launched", lesson_id=lesson), caller_user_id=USER, now=NOW).progress == 0
     progressed["result"]["extensions"][domain.PROGRESS_EXTENSION] = 140
     assert f"result.extensions.{domain.PROGRESS_EXTENSION}" in fields_of(progressed)
+
+
+def test_only_uuid_ids_in_careeros_iris_are_courses_and_lessons():
+    course = new_id()
+    s = parse_statement(statement(USER, object={"id": "https://careeros.dev/xapi/lessons/intro"},
+                                  context={"contextActivities": {"parent": [
+                                      {"id": "https://careeros.dev/xapi/courses/" + course.upper()}]}}),
+                        caller_user_id=USER, now=NOW)
+    assert (s.lesson_id, s.course_id) == ("", course)  # not a lesson; the course id is canonical
