@@ -43,6 +43,7 @@ from careeros_services.ai_core.persistence import AiRepository, course_from, iso
 from careeros_services.ai_core.providers import Completion, Prompt, Provider, Redactor
 from careeros_services.common import metrics
 from careeros_services.common.errors import NotFound, ValidationFailed, require_uuids
+from careeros_services.common.storage import ObjectStorage
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ class AiCoreService(EventHandlingService):
     consumer_name = SERVICE
 
     def __init__(self, store: ServiceStore, kb: KnowledgeBase, provider: Provider, limits: limits_mod.Limits,
-                 object_store: objects.ObjectStore, *, prices: Optional[dict] = None,
+                 object_store: ObjectStorage, *, prices: Optional[dict] = None,
                  seed_courses: Optional[list[Course]] = None, redactor: Optional[Redactor] = None):
         self.store = store
         self.kb = kb

@@ -8,9 +8,9 @@ import redis
 
 from bus import contracts
 from careeros_services.ai_core import knowledge, limits, persistence
-from careeros_services.ai_core.objects import LocalObjectStore
 from careeros_services.ai_core.providers import EmbeddedProvider, Redactor
 from careeros_services.ai_core.service import AiCoreService, Caller
+from careeros_services.common.storage import LocalStorage
 
 RUN = uuid.uuid4().hex[:8]
 
@@ -63,7 +63,7 @@ def make_service(store, tmp_path, *, provider=None, quotas=None, per_minute=1000
     prefix = f"test.ai.{RUN}.{uuid.uuid4().hex[:6]}."
     lim = limits.Limits(client, prefix, tenant_per_minute=per_minute,
                         quotas=quotas or {"free": 50, "pro": 500, "team": -1}, cache_ttl_s=cache_ttl_s)
-    return AiCoreService(store, kb, provider or EmbeddedProvider(kb), lim, LocalObjectStore(tmp_path),
+    return AiCoreService(store, kb, provider or EmbeddedProvider(kb), lim, LocalStorage(tmp_path, "careeros-ai", signing_secret="test"),
                          redactor=Redactor())
 
 

@@ -16,9 +16,10 @@ from tests.ai_core.support import cleanup, learner
 
 
 @pytest.fixture(scope="module")
-def server(config, fresh_store):
+def server(config, fresh_store, tmp_path_factory):
     fresh_store("ai_core")
-    config = {**config, "ai_core": {**config["ai_core"], "redis_prefix": f"test.ai.grpc.{uuid.uuid4().hex[:8]}."}}
+    cvs = {"backend": "local", "bucket": "cvs", "root": str(tmp_path_factory.mktemp("cvs"))}
+    config = {**config, "ai_core": {**config["ai_core"], "storage": cvs, "redis_prefix": f"test.ai.grpc.{uuid.uuid4().hex[:8]}."}}
     address = f"127.0.0.1:{free_port()}"
     add, servicer, name = registration(config)
     assert name == "careeros.ai_core.v1.AiCore"
