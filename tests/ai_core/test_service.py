@@ -237,6 +237,14 @@ def test_openai_repaired_answer_is_stored_and_both_calls_are_costed(store, tmp_p
         assert totals["tenant"]["calls"] == 2
         assert totals["tenant"]["cost_micro_usd"] == sum(u["payload"]["cost_micro_usd"] for u in usage)
         assert service.get_usage(caller)["tenant"]["calls"] == 0     # members see only their own
+        # Prometheus: tokens and cost per tenant, the provider's usage numbers.
+        from prometheus_client import REGISTRY
+        labels = {"tenant_id": caller.tenant_id, "provider": "openai"}
+        assert REGISTRY.get_sample_value("careeros_ai_tokens_total", {**labels, "kind": "prompt"}) == \
+            sum(u["payload"]["prompt_tokens"] for u in usage)
+        assert REGISTRY.get_sample_value("careeros_ai_tokens_total", {**labels, "kind": "completion"}) == 400
+        assert REGISTRY.get_sample_value("careeros_tenant_cost_micros_total",
+                                         {"tenant_id": caller.tenant_id, "source": "ai"}) == totals["tenant"]["cost_micro_usd"]
     finally:
         cleanup(service)
 
