@@ -224,7 +224,8 @@ class BillingService(EventHandlingService):
                 raise Conflict(f"A {sub.status} subscription cannot change plan.", code="invalid_subscription_state",
                                fields={"status": [f"is {sub.status}"]})
             if repo.open_saga_for(tenant_id, sub.id) is not None:
-                raise Conflict("A change of this subscription is still in progress.", code="change_in_progress")
+                raise Conflict("A change of this subscription is still in progress; retry in a moment.",
+                               code="change_in_progress", retry_after=1)
             old_plan = self.plans[sub.plan]
             if sub.status == "trialing":
                 lines: list[domain.Line] = []
@@ -262,7 +263,8 @@ class BillingService(EventHandlingService):
             if sub is None:
                 raise NotFound("The tenant has no subscription.", code="subscription_not_found")
             if repo.open_saga_for(tenant_id, sub.id) is not None:
-                raise Conflict("A change of this subscription is still in progress.", code="change_in_progress")
+                raise Conflict("A change of this subscription is still in progress; retry in a moment.",
+                               code="change_in_progress", retry_after=1)
             if at_period_end and sub.status in ("active", "trialing"):
                 sub = repo.save_subscription(replace(sub, cancel_at_period_end=True), now)
             else:
