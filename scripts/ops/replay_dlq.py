@@ -15,7 +15,8 @@
 import json, os
 from bus.dlq import DeadLetters
 dead = DeadLetters(n.config)
-topic, ref, dry_run = os.environ.get("TOPIC") or None, os.environ.get("REF") or None, os.environ.get("DRY_RUN") == "1"
+topic, ref = os.environ.get("TOPIC") or None, os.environ.get("REF") or None
+dry_run = os.environ.get("DRY_RUN") == "1"
 pending = [dead.find(ref)] if ref else list(dead.read(topic))
 print(json.dumps({"pending": [entry.summary() for entry in pending]}, sort_keys=True))
 if not dry_run:

@@ -1,7 +1,8 @@
 # nameko shell session: re-run stuck billing sagas now.
 #
 #   .venv/bin/nameko shell --config config.yaml < scripts/ops/rerun_sagas.py
-#   TENANT_ID=<tenant> USER_ID=<member> .venv/bin/nameko shell --config config.yaml < scripts/ops/rerun_sagas.py
+#   TENANT_ID=<tenant> USER_ID=<member> \
+#       .venv/bin/nameko shell --config config.yaml < scripts/ops/rerun_sagas.py
 #
 # Runs the billing clock once (what its timer does every billing.tick_interval_s): every
 # activation/change saga stuck past its step deadline (billing.saga_step_timeout_s) is

@@ -139,7 +139,8 @@ def ops_platform(request, kafka_broker, tmp_path_factory):
         config = supervisor.config_with(env)
         for service in registry.SERVICES:
             dbmod.drop_database(config, service)
-        running = supervisor.Platform(config, log_dir=Path(tmp_path_factory.mktemp("ops-platform-logs")), env=env)
+        log_dir = Path(tmp_path_factory.mktemp("ops-platform-logs"))
+        running = supervisor.Platform(config, log_dir=log_dir, env=env)
         try:
             running.start()
         except Exception:
@@ -203,7 +204,8 @@ def load_yaml(path: Path):
 
 
 def alert_rules() -> list[dict]:
-    return [rule for group in load_yaml(RULE_FILES[1])["groups"] for rule in group["rules"] if "alert" in rule]
+    groups = load_yaml(RULE_FILES[1])["groups"]
+    return [rule for group in groups for rule in group["rules"] if "alert" in rule]
 
 
 def recorded_names() -> set[str]:
@@ -220,7 +222,8 @@ def k8s_config_on_file_sd(targets_file: Path) -> dict:
     config = load_yaml(PROM / "prometheus.k8s.yml")
     for job in config["scrape_configs"]:
         sd = job.pop("kubernetes_sd_configs")
-        namespaces = sorted(load_yaml(k)["namespace"] for k in (ROOT / "k8s" / "overlays").glob("*/kustomization.yaml"))
+        overlays = (ROOT / "k8s" / "overlays").glob("*/kustomization.yaml")
+        namespaces = sorted(load_yaml(k)["namespace"] for k in overlays)
         assert sd == [{"role": "pod", "namespaces": {"names": namespaces}}], (job["job_name"], namespaces)
         job["file_sd_configs"] = [{"files": [str(targets_file)], "refresh_interval": "1s"}]
     return config
@@ -265,9 +268,11 @@ def test_promtool_unit_tests_pass_and_fire_every_alert():
 
 def test_required_alerts_exist_with_severity_and_a_runbook_that_exists():
     alerts = {rule["alert"]: rule for rule in alert_rules()}
-    for required in ("CareerOSGatewayHighErrorRate", "CareerOSServiceHighErrorRate", "CareerOSGatewayHighLatencyP99",
-                     "CareerOSServiceHighLatencyP99", "CareerOSConsumerLagHigh", "CareerOSDeadLetterQueueNotEmpty",
-                     "CareerOSOutboxBacklogGrowing", "CareerOSTenantAICostOverBudget"):
+    for required in ("CareerOSGatewayHighErrorRate", "CareerOSServiceHighErrorRate",
+                     "CareerOSGatewayHighLatencyP99", "CareerOSServiceHighLatencyP99",
+                     "CareerOSConsumerLagHigh",
+                     "CareerOSDeadLetterQueueNotEmpty", "CareerOSOutboxBacklogGrowing",
+                     "CareerOSTenantAICostOverBudget"):
         assert required in alerts
     for name, rule in alerts.items():
         assert rule["labels"]["severity"] in ("page", "warn"), name
@@ -279,12 +284,14 @@ def test_required_alerts_exist_with_severity_and_a_runbook_that_exists():
         assert text.startswith(f"# {name}\n"), f"{url} is not {name}'s page"
         for section in ("**Means:**", "## Confirm", "## Fix"):
             assert section in text, f"{url} lacks {section}"
-        assert f"({name}.md)" in (RUNBOOKS / "README.md").read_text(), f"{name} missing from the runbook index"
+        index = (RUNBOOKS / "README.md").read_text()
+        assert f"({name}.md)" in index, f"{name} missing from the runbook index"
 
 
 # --- Grafana: static checks ----------------------------------------------------------
 
-METRIC_DEFINITION = re.compile(r"\b(Counter|Gauge|Histogram|Summary)\(\s*[\"']([a-zA-Z_:][a-zA-Z0-9_:]*)[\"']")
+METRIC_DEFINITION = re.compile(
+    r"\b(Counter|Gauge|Histogram|Summary)\(\s*[\"']([a-zA-Z_:][a-zA-Z0-9_:]*)[\"']")
 SAMPLE_SUFFIXES = {"Counter": ("_total",), "Histogram": ("_bucket", "_count", "_sum"), "Gauge": ("",),
                    "Summary": ("_count", "_sum", "")}
 
@@ -332,7 +339,8 @@ def grafana_to_promql(expr: str) -> str:
 
 
 def test_dashboards_parse_and_name_only_existing_metrics():
-    assert {d.stem for d in DASHBOARDS} == {"careeros-overview", "careeros-red", "careeros-kafka", "careeros-ai-cost"}
+    assert {d.stem for d in DASHBOARDS} == {"careeros-overview", "careeros-red", "careeros-kafka",
+                                            "careeros-ai-cost"}
     known = code_metric_names() | recorded_names()
     # the rules themselves read only metrics the code defines
     for path in RULE_FILES:
@@ -410,14 +418,17 @@ def k8s_pod_targets(ports: dict[str, int]) -> list[dict]:
             if not doc or doc.get("kind") != "Deployment":
                 continue
             template = doc["spec"]["template"]
-            labels, annotations = template["metadata"].get("labels", {}), template["metadata"].get("annotations", {})
+            labels = template["metadata"].get("labels", {})
+            annotations = template["metadata"].get("annotations", {})
             kind = labels.get("app.kubernetes.io/component")
             if kind not in ports or annotations.get("prometheus.io/scrape") != "true":
                 continue
             annotations = {**annotations, "prometheus.io/port": str(ports[kind])}
             meta = {f"__meta_kubernetes_pod_label_{sanitize(k)}": v for k, v in labels.items()}
-            meta.update({f"__meta_kubernetes_pod_annotation_{sanitize(k)}": v for k, v in annotations.items()})
-            meta.update({"__meta_kubernetes_namespace": "careeros", "__meta_kubernetes_pod_name": f"{doc['metadata']['name']}-0"})
+            meta.update({f"__meta_kubernetes_pod_annotation_{sanitize(k)}": v
+                         for k, v in annotations.items()})
+            meta.update({"__meta_kubernetes_namespace": "careeros",
+                         "__meta_kubernetes_pod_name": f"{doc['metadata']['name']}-0"})
             for container in template["spec"]["containers"]:
                 for port in container.get("ports", []):
                     targets.append({"targets": [f"127.0.0.1:{port['containerPort']}"], "labels": {
@@ -466,7 +477,8 @@ def prometheus(ops_platform, tmp_path_factory):
     port = infra.free_port()
     log = open(work / "prometheus.log", "wb")
     process = subprocess.Popen(["prometheus", f"--config.file={work / 'prometheus.yml'}",
-                                f"--storage.tsdb.path={work / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
+                                f"--storage.tsdb.path={work / 'data'}",
+                                f"--web.listen-address=127.0.0.1:{port}"],
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     server = Prometheus(f"http://127.0.0.1:{port}", process, work)
     try:
@@ -489,7 +501,8 @@ def prometheus(ops_platform, tmp_path_factory):
 
 def test_prometheus_reads_back_a_metric_from_every_process_kind(prometheus, ops_api):
     register(ops_api)  # traffic through the gateway, gRPC, the outbox, the relay and a consumer
-    expected = {"gateway": 'careeros_http_requests_total{job="careeros-gateway", route="/api/v1/auth/register"}',
+    expected = {"gateway": 'careeros_http_requests_total{job="careeros-gateway",'
+                           ' route="/api/v1/auth/register"}',
                 "grpc": 'careeros_rpc_latency_seconds_count{job="careeros-grpc", service="auth"}',
                 "nameko": 'careeros_events_consumed_total{job="careeros-nameko", outcome="processed"}',
                 "relay": 'careeros_outbox_published_total{job="careeros-relay", service="auth"}'}
@@ -518,7 +531,8 @@ def test_metrics_servers_bind_the_configured_host(ops_platform):
     for kind in ("nameko", "grpc", "relay"):
         port = int(ops_platform.env[f"CAREEROS_METRICS_{kind.upper()}"])
         assert listening_addresses(port) == {"0.0.0.0"}, kind  # CAREEROS_METRICS_HOST, as a container sets it
-    assert load_yaml(ROOT / "config.yaml")["observability"]["metrics_host"] == "${CAREEROS_METRICS_HOST:127.0.0.1}"
+    observability = load_yaml(ROOT / "config.yaml")["observability"]
+    assert observability["metrics_host"] == "${CAREEROS_METRICS_HOST:127.0.0.1}"
 
 
 def test_the_kubernetes_relabelling_finds_one_target_per_pod_with_its_kind_and_service(prometheus):
@@ -526,14 +540,16 @@ def test_the_kubernetes_relabelling_finds_one_target_per_pod_with_its_kind_and_s
     expected = {}  # pod name -> (kind, service)
     for pod in pods:
         meta = pod["labels"]
-        expected[meta["__meta_kubernetes_pod_name"]] = (meta["__meta_kubernetes_pod_label_app_kubernetes_io_component"],
-                                                         meta.get("__meta_kubernetes_pod_label_careeros_io_service"))
+        expected[meta["__meta_kubernetes_pod_name"]] = (
+            meta["__meta_kubernetes_pod_label_app_kubernetes_io_component"],
+            meta.get("__meta_kubernetes_pod_label_careeros_io_service"))
     assert {kind for kind, _ in expected.values()} == set(KINDS)
 
     def all_up():
         targets = [t for t in prometheus.get("targets", state="active")["activeTargets"]
                    if t["labels"]["job"].startswith("k8s-")]
-        return targets if len(targets) == len(expected) and all(t["health"] == "up" for t in targets) else None
+        done = len(targets) == len(expected) and all(t["health"] == "up" for t in targets)
+        return targets if done else None
     targets = wait_until(all_up, 30, "every k8s pod target up")
     for target in targets:
         labels = target["labels"]
@@ -553,7 +569,8 @@ def test_rules_load_evaluate_and_record(prometheus, ops_api):
     for group in groups:
         for rule in group["rules"]:
             assert rule["health"] != "err", (rule["name"], rule.get("lastError"))
-    for expr in ("careeros:http_requests:rate5m > 0", 'service:careeros_rpc_requests:rate5m{service="auth"} > 0',
+    for expr in ("careeros:http_requests:rate5m > 0",
+                 'service:careeros_rpc_requests:rate5m{service="auth"} > 0',
                  'service:careeros_outbox_published:rate5m{service="auth"} > 0'):
         wait_until(lambda: prometheus.query(expr), 40, expr)
     # nothing is wrong with this platform: no alert fires (pending ones may not either)
@@ -569,14 +586,16 @@ def test_every_dashboard_query_is_accepted_by_prometheus(prometheus):
             checked += 1
         for variable in json.loads(path.read_text())["templating"]["list"]:
             if variable["type"] == "query":  # label_values(metric, label) -> the series API
-                metric, label = re.fullmatch(r"label_values\((\w+),\s*(\w+)\)", variable["definition"]).groups()
+                metric, label = re.fullmatch(r"label_values\((\w+),\s*(\w+)\)",
+                                             variable["definition"]).groups()
                 values = prometheus.get(f"label/{label}/values", **{"match[]": metric})
                 assert "auth" in values, values
     assert checked >= 30
     up = wait_until(lambda: prometheus.query('sum by (kind) (up{job=~"careeros-.*"})'), 20, "up by kind")
     assert {r["metric"]["kind"] for r in up} == set(KINDS)
     # a malformed expression is refused, so "accepted" above means something
-    response = requests.get(f"{prometheus.url}/api/v1/query", params={"query": "sum by (le (rate(x[5m])"}, timeout=5)
+    response = requests.get(f"{prometheus.url}/api/v1/query", params={"query": "sum by (le (rate(x[5m])"},
+                            timeout=5)
     assert response.status_code == 400 and response.json()["errorType"] == "bad_data"
 
 
@@ -644,11 +663,17 @@ def test_the_index_template_and_the_documented_fields_agree():
         for path in (ROOT / package).rglob("*.py"):
             for extra in re.findall(r"extra=\{([^}]*)\}", path.read_text(errors="replace")):
                 for key in re.findall(r"[\"'](\w+)[\"']\s*:", extra):
-                    assert key in properties, f"{path.relative_to(ROOT)} logs extra field {key!r}: document it"
+                    where = path.relative_to(ROOT)
+                    assert key in properties, f"{where} logs extra field {key!r}: document it"
 
 
 def platform_log_lines(platform) -> dict[str, list[str]]:
-    return {log.stem: log.read_text(errors="replace").splitlines() for log in sorted(platform.log_dir.glob("*.log"))}
+    """Each process's complete lines (one still being written is left for later)."""
+    lines = {}
+    for log in sorted(platform.log_dir.glob("*.log")):
+        text = log.read_text(errors="replace")
+        lines[log.stem] = text[:text.rfind("\n") + 1].splitlines()
+    return lines
 
 
 @pytest.fixture
@@ -669,7 +694,8 @@ def failing_profile_inserts(ops_platform):
         yield secret
     finally:
         with conn.cursor() as cur:
-            cur.execute("DROP TRIGGER IF EXISTS ops_test_outage ON profiles; DROP FUNCTION IF EXISTS ops_test_outage();")
+            cur.execute("DROP TRIGGER IF EXISTS ops_test_outage ON profiles;"
+                        "DROP FUNCTION IF EXISTS ops_test_outage();")
         conn.close()
 
 
@@ -685,9 +711,11 @@ def test_real_log_lines_carry_exactly_the_documented_fields_with_pii_redacted(
     user = register(ops_api, email=secret["email"].replace("leak", "user"))
     tokens = ops_api.post("/auth/login", json={"email": user["email"], "password": PASSWORD}).json()
     ops_api.get("/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
-    ops_api.post("/auth/login", json={"email": user["email"], "password": secret["password"]})  # a failed login
+    # a failed login
+    ops_api.post("/auth/login", json={"email": user["email"], "password": secret["password"]})
     ops_api.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
-    wait_until(lambda: any("dead-lettering" in line for line in platform_log_lines(ops_platform).get("nameko", [])),
+    wait_until(lambda: any("dead-lettering" in line
+                           for line in platform_log_lines(ops_platform).get("nameko", [])),
                30, "the failing handler's event to be dead-lettered")
 
     logs = platform_log_lines(ops_platform)
@@ -709,7 +737,8 @@ def test_real_log_lines_carry_exactly_the_documented_fields_with_pii_redacted(
             for field, value in record.items():
                 if value is None and field in nullable:
                     continue
-                assert isinstance(value, PYTHON_TYPES[properties[field]]), f"{field} is {type(value)}: {where}"
+                expected_type = PYTHON_TYPES[properties[field]]
+                assert isinstance(value, expected_type), f"{field} is {type(value)}: {where}"
             assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", record["ts"]), where
             assert record["level"] in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), where
             if "trace_id" in record:
