@@ -165,7 +165,7 @@ def plan_milestones(kb: KnowledgeBase, role: Role, known: dict[str, int]) -> lis
     """Milestones to reach the role: each gap, plus unmet prerequisites (to level 2) they depend on.
 
     Ordered topologically over the prerequisite DAG (ties by skill id, so the
-    order is deterministic); each milestone names the prerequisites it waits for.
+    order is deterministic); each milestone names the earlier milestones it waits for.
     """
     targets: dict[str, int] = {}
     for skill_id, required in role.skills.items():
@@ -188,7 +188,8 @@ def plan_milestones(kb: KnowledgeBase, role: Role, known: dict[str, int]) -> lis
         milestones.append({
             "skill_id": skill_id, "skill_name": skill.name, "esco_uri": skill.esco_uri or "", "level": level,
             "estimated_hours": max(1, skill.hours_between(known.get(skill_id, 0), level)),
-            "prerequisite_skill_ids": sorted(skill.prerequisites),
+            # Only prerequisites that are milestones too: those the learner has met need no waiting.
+            "prerequisite_skill_ids": sorted(p for p in skill.prerequisites if p in targets),
             "course_slugs": [],
         })
     return milestones
@@ -384,6 +385,19 @@ def propose_roadmap(kb: KnowledgeBase, target_role: str, known_skills: Iterable[
         milestone["course_slugs"] = [c["slug"] for c in courses_for(course_list, [milestone["skill_id"]], limit=3)]
     return {"role_id": role.id, "role_title": role.title, "esco_occupation_uri": role.esco_occupation_uri,
             "milestones": milestones}
+
+
+def roadmap_problems(proposal: dict) -> list[str]:
+    """Semantic problems of a proposal: duplicates, or a prerequisite that is not an earlier milestone."""
+    problems, earlier = [], set()
+    for i, milestone in enumerate(proposal.get("milestones", [])):
+        if milestone["skill_id"] in earlier:
+            problems.append(f"milestones[{i}]: {milestone['skill_id']} is proposed twice")
+        for pre in milestone["prerequisite_skill_ids"]:
+            if pre not in earlier:
+                problems.append(f"milestones[{i}]: prerequisite {pre} is not an earlier milestone")
+        earlier.add(milestone["skill_id"])
+    return problems
 
 
 # --- CV ---------------------------------------------------------------------------------------

@@ -327,7 +327,7 @@ class AiCoreService(EventHandlingService):
             raise ValidationFailed("A target role is required.", fields={"target_role": ["must be 1..120 characters"]})
         proposal = domain.propose_roadmap(self.kb, target_role.strip(), known_skills,
                                           self._visible_courses(caller.tenant_id))
-        found = validation.problems(validation.ROADMAP_PROPOSAL, proposal)
+        found = validation.problems(validation.ROADMAP_PROPOSAL, proposal) + domain.roadmap_problems(proposal)
         if found:  # our own planner produced it: a bug, not the caller's fault
             raise providers.AiOutputInvalid("The roadmap proposal failed its schema.", fields={"milestones": found[:10]})
         request_text = json.dumps([target_role, known_skills])

@@ -112,6 +112,10 @@ def test_roadmap_milestones_include_unmet_prerequisites_in_order(kb):
     assert ids.index("statistics") < ids.index("machine_learning") < ids.index("deep_learning")
     assert next(m for m in proposal["milestones"] if m["skill_id"] == "statistics")["level"] == 2
     assert validation.problems(validation.ROADMAP_PROPOSAL, proposal) == []
+    # What the roadmap service checks: every prerequisite is an earlier milestone (python is known: left out).
+    assert domain.roadmap_problems(proposal) == []
+    ml = next(m for m in proposal["milestones"] if m["skill_id"] == "machine_learning")
+    assert ml["prerequisite_skill_ids"] == ["probability", "statistics"]
     with pytest.raises(ValidationFailed) as err:
         domain.propose_roadmap(kb, "astronaut", [], COURSES)
     assert "target_role" in err.value.fields
@@ -144,3 +148,12 @@ def test_questions_are_validated():
     assert "question" in err.value.fields
     with pytest.raises(ValidationFailed):
         domain.validate_question("x" * (domain.MAX_QUESTION + 1), "content")
+
+
+@pytest.mark.parametrize("role_id", sorted(knowledge.default().roles))
+@pytest.mark.parametrize("known", [(), (("Python", 4), ("SQL", 3), ("Linux", 2), ("Communication", 3))])
+def test_every_role_proposal_passes_the_roadmap_contract(kb, role_id, known):
+    proposal = domain.propose_roadmap(kb, role_id, known, COURSES)
+    assert proposal["milestones"], role_id
+    assert validation.problems(validation.ROADMAP_PROPOSAL, proposal) == []
+    assert domain.roadmap_problems(proposal) == []

@@ -69,6 +69,10 @@ def test_propose_roadmap_contract_for_the_roadmap_service(server, stub, caller):
     assert "python" not in ids and ids.index("sql") < ids.index("data_engineering")
     sql = next(m for m in response.milestones if m.skill_id == "sql")
     assert sql.level == 4 and sql.estimated_hours > 0 and sql.esco_uri and sql.course_slugs
+    # The roadmap service's own acceptance check passes on what it receives.
+    from careeros_services.roadmap.domain import validate_proposal
+    from careeros_services.roadmap.proposer import proposal_from
+    validate_proposal(proposal_from(response))
     # The way roadmap calls it: through ServiceClient (deadline + breaker), errors as DomainErrors.
     client = ServiceClient("ai_core", server[0], ai_core_pb2_grpc.AiCoreStub)
     try:
