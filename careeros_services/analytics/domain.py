@@ -96,6 +96,22 @@ def parse_range(date_from: str, date_to: str, today: date) -> DateRange:
     return DateRange(start, end)
 
 
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+
+
+def parse_page(limit: int, offset: int) -> tuple[int, int]:
+    """A page of the learner report: ``limit`` 1..1000 (0 = the default 100), ``offset`` >= 0."""
+    errors: dict[str, list[str]] = {}
+    if not 0 <= limit <= MAX_PAGE_SIZE:
+        errors["limit"] = [f"must be between 1 and {MAX_PAGE_SIZE}"]
+    if offset < 0:
+        errors["offset"] = ["must not be negative"]
+    if errors:
+        raise ValidationFailed("The page is invalid.", fields=errors)
+    return (limit or DEFAULT_PAGE_SIZE), offset
+
+
 def week_start(day: date) -> date:
     """The Monday of ``day``'s ISO week."""
     return day - timedelta(days=day.weekday())

@@ -332,51 +332,22 @@ class AnalyticsRepository:
         return facts
 
     def learner_facts(self, tenant_id: str, period: DateRange, now: datetime,
-                      only_user: Optional[str] = None) -> list[dict]:
+                      only_user: Optional[str] = None, limit: Optional[int] = None,
+                      offset: int = 0) -> tuple[list[dict], int]:
         """Per-learner sums for the period: every current member and everyone with facts in it.
 
+        Returns ``(rows, total)``: rows ordered by name then user id, ``limit`` of
+        them (None: all) from ``offset``, and how many there are in all.
         ``only_user`` restricts the rows to that learner (the self scope).
         """
-        p = {**_params(tenant_id, period, now), "only_user": only_user}
-        return self._rows(f"""
-            WITH
-            act AS (SELECT user_id, count(*) AS active_days, sum(statements) AS statements,
-                           sum(time_spent_s) AS time_spent_s, max(last_at) AS last_active_at
-                      FROM activity_days {_IN_DAYS} GROUP BY user_id),
-            enr AS (SELECT user_id, count(*) AS enrollments,
-                           count(*) FILTER (WHERE completed) AS enrollments_completed
-                      FROM ({_ENROLLMENT_COHORT}) AS c GROUP BY user_id),
-            cert AS (SELECT user_id, count(*) AS certificates FROM certificates
-                      WHERE tenant_id = %(tenant)s AND issued_at >= %(starts)s AND issued_at < %(ends)s
-                      GROUP BY user_id),
-            quiz AS (SELECT user_id, count(*) AS quiz_attempts, sum(score_percent) AS quiz_score_total,
-                            count(*) FILTER (WHERE passed) AS quizzes_passed
-                       FROM quiz_attempts {_ATTEMPTED} GROUP BY user_id),
-            asg AS (SELECT user_id, count(*) AS assignments,
-                           count(*) FILTER (WHERE completed) AS assignments_completed
-                      FROM ({_ASSIGNMENT_COHORT}) AS c GROUP BY user_id),
-            ai AS (SELECT user_id, count(*) AS ai_requests,
-                          sum(prompt_tokens + completion_tokens) AS ai_tokens,
-                          sum(cost_micro_usd) AS ai_cost_micro_usd
-                     FROM ai_usage {_RECORDED} GROUP BY user_id),
-            people AS (
-                SELECT user_id FROM learners WHERE tenant_id = %(tenant)s AND role <> 'removed'
-                UNION SELECT user_id FROM act UNION SELECT user_id FROM enr UNION SELECT user_id FROM cert
-                UNION SELECT user_id FROM quiz UNION SELECT user_id FROM asg UNION SELECT user_id FROM ai)
-            SELECT people.user_id, l.display_name, l.role,
-                   act.active_days, act.statements, act.time_spent_s, act.last_active_at,
-                   enr.enrollments, enr.enrollments_completed, cert.certificates,
-                   quiz.quiz_attempts, quiz.quiz_score_total, quiz.quizzes_passed,
-                   asg.assignments, asg.assignments_completed,
-                   ai.ai_requests, ai.ai_tokens, ai.ai_cost_micro_usd
-              FROM people
-              LEFT JOIN learners l ON l.tenant_id = %(tenant)s AND l.user_id = people.user_id
-              LEFT JOIN act ON act.user_id = people.user_id LEFT JOIN enr ON enr.user_id = people.user_id
-              LEFT JOIN cert ON cert.user_id = people.user_id LEFT JOIN quiz ON quiz.user_id = people.user_id
-              LEFT JOIN asg ON asg.user_id = people.user_id LEFT JOIN ai ON ai.user_id = people.user_id
-             WHERE %(only_user)s::uuid IS NULL OR people.user_id = %(only_user)s::uuid
-             ORDER BY lower(coalesce(l.display_name, '')), people.user_id
-        """, p)
+        p = {**_params(tenant_id, period, now), "only_user": only_user, "limit": limit, "offset": offset}
+        rows = self._rows(_LEARNERS_SQL, p)
+        if rows:
+            return rows, int(rows[0]["total_rows"])
+        if offset > 0:  # past the end: count them
+            counted = self._rows(_LEARNERS_SQL, {**p, "limit": 1, "offset": 0})
+            return [], int(counted[0]["total_rows"]) if counted else 0
+        return [], 0
 
 
 def _params(tenant_id: str, period: DateRange, now: datetime) -> dict:
@@ -408,6 +379,49 @@ _ASSIGNMENT_COHORT = """
       FROM assignments a
      WHERE a.tenant_id = %(tenant)s AND a.assigned_at >= %(starts)s AND a.assigned_at < %(ends)s
 """
+
+
+# One row per learner: current members and everyone with facts in the period.
+_LEARNERS_SQL = f"""
+        WITH
+        act AS (SELECT user_id, count(*) AS active_days, sum(statements) AS statements,
+                       sum(time_spent_s) AS time_spent_s, max(last_at) AS last_active_at
+                  FROM activity_days {_IN_DAYS} GROUP BY user_id),
+        enr AS (SELECT user_id, count(*) AS enrollments,
+                       count(*) FILTER (WHERE completed) AS enrollments_completed
+                  FROM ({_ENROLLMENT_COHORT}) AS c GROUP BY user_id),
+        cert AS (SELECT user_id, count(*) AS certificates FROM certificates
+                  WHERE tenant_id = %(tenant)s AND issued_at >= %(starts)s AND issued_at < %(ends)s
+                  GROUP BY user_id),
+        quiz AS (SELECT user_id, count(*) AS quiz_attempts, sum(score_percent) AS quiz_score_total,
+                        count(*) FILTER (WHERE passed) AS quizzes_passed
+                   FROM quiz_attempts {_ATTEMPTED} GROUP BY user_id),
+        asg AS (SELECT user_id, count(*) AS assignments,
+                       count(*) FILTER (WHERE completed) AS assignments_completed
+                  FROM ({_ASSIGNMENT_COHORT}) AS c GROUP BY user_id),
+        ai AS (SELECT user_id, count(*) AS ai_requests,
+                      sum(prompt_tokens + completion_tokens) AS ai_tokens,
+                      sum(cost_micro_usd) AS ai_cost_micro_usd
+                 FROM ai_usage {_RECORDED} GROUP BY user_id),
+        people AS (
+            SELECT user_id FROM learners WHERE tenant_id = %(tenant)s AND role <> 'removed'
+            UNION SELECT user_id FROM act UNION SELECT user_id FROM enr UNION SELECT user_id FROM cert
+            UNION SELECT user_id FROM quiz UNION SELECT user_id FROM asg UNION SELECT user_id FROM ai)
+        SELECT people.user_id, l.display_name, l.role,
+               act.active_days, act.statements, act.time_spent_s, act.last_active_at,
+               enr.enrollments, enr.enrollments_completed, cert.certificates,
+               quiz.quiz_attempts, quiz.quiz_score_total, quiz.quizzes_passed,
+               asg.assignments, asg.assignments_completed,
+               ai.ai_requests, ai.ai_tokens, ai.ai_cost_micro_usd, count(*) OVER () AS total_rows
+          FROM people
+          LEFT JOIN learners l ON l.tenant_id = %(tenant)s AND l.user_id = people.user_id
+          LEFT JOIN act ON act.user_id = people.user_id LEFT JOIN enr ON enr.user_id = people.user_id
+          LEFT JOIN cert ON cert.user_id = people.user_id LEFT JOIN quiz ON quiz.user_id = people.user_id
+          LEFT JOIN asg ON asg.user_id = people.user_id LEFT JOIN ai ON ai.user_id = people.user_id
+         WHERE %(only_user)s::uuid IS NULL OR people.user_id = %(only_user)s::uuid
+         ORDER BY lower(coalesce(l.display_name, '')), people.user_id
+         LIMIT %(limit)s OFFSET %(offset)s
+    """
 
 
 def truncate_read_models(config: dict, service: str, consumer: str) -> None:

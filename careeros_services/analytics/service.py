@@ -214,29 +214,41 @@ class AnalyticsService(EventHandlingService):
             facts = AnalyticsRepository(tx.db).overview_facts(tenant_id, period, self.clock())
         return {"tenant_id": tenant_id, **domain.overview(period, facts)}
 
-    def learner_report(self, tenant_id: str, user_id: str, org_role: str,
-                       date_from: str = "", date_to: str = "") -> dict:
+    def learner_report(self, tenant_id: str, user_id: str, org_role: str, date_from: str = "",
+                       date_to: str = "", limit: int = 0, offset: int = 0) -> dict:
         """Per-learner rows for the period: every learner for owners and admins, else the caller's own.
 
-        A learner with no facts yet still gets their (zero) row.
+        Paged by ``limit`` (1..1000, 0 = 100) and ``offset``; ``total`` says how
+        many rows there are in all. A learner with no facts yet still gets their (zero) row.
         """
         tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        limit, offset = domain.parse_page(limit, offset)
         scope = domain.report_scope(org_role)
         period = self._period(date_from, date_to)
-        only: Optional[str] = None if scope == "tenant" else user_id
-        with self.store.transaction(tenant_id) as tx:
-            facts = AnalyticsRepository(tx.db).learner_facts(tenant_id, period, self.clock(), only_user=only)
-        if only and not facts:
-            facts = [{"user_id": user_id}]
+        rows, total = self._learner_rows(tenant_id, user_id, scope, period, limit, offset)
         return {"tenant_id": tenant_id, "scope": scope, "from": period.start.isoformat(),
-                "to": period.end.isoformat(), "learners": [domain.learner_row(f) for f in facts]}
+                "to": period.end.isoformat(), "total": total, "limit": limit, "offset": offset,
+                "learners": rows}
 
     def export_learners_csv(self, tenant_id: str, user_id: str, org_role: str,
                             date_from: str = "", date_to: str = "") -> tuple[str, str]:
-        """The learner report as CSV (same scope rules); returns ``(filename, text)``."""
-        report = self.learner_report(tenant_id, user_id, org_role, date_from, date_to)
-        filename = f"careeros-learners-{report['from']}-{report['to']}.csv"
-        return filename, domain.render_csv(domain.LEARNER_COLUMNS, report["learners"])
+        """Every row of the learner report as CSV (same scope rules); returns ``(filename, text)``."""
+        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        scope = domain.report_scope(org_role)
+        period = self._period(date_from, date_to)
+        rows, _total = self._learner_rows(tenant_id, user_id, scope, period, None, 0)
+        filename = f"careeros-learners-{period.start.isoformat()}-{period.end.isoformat()}.csv"
+        return filename, domain.render_csv(domain.LEARNER_COLUMNS, rows)
+
+    def _learner_rows(self, tenant_id: str, user_id: str, scope: str, period: domain.DateRange,
+                      limit: Optional[int], offset: int) -> tuple[list[dict], int]:
+        only: Optional[str] = None if scope == "tenant" else user_id
+        with self.store.transaction(tenant_id) as tx:
+            facts, total = AnalyticsRepository(tx.db).learner_facts(
+                tenant_id, period, self.clock(), only_user=only, limit=limit, offset=offset)
+        if only and total == 0:
+            facts, total = ([{"user_id": user_id}] if offset == 0 else []), 1
+        return [domain.learner_row(f) for f in facts], total
 
 
 def build(config: dict) -> AnalyticsService:

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from contracts.grpc import common_pb2 as contracts_dot_grpc_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63ontracts/grpc/analytics.proto\x12\x15\x63\x61reeros.analytics.v1\x1a\x1b\x63ontracts/grpc/common.proto\"_\n\rReportRequest\x12*\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x1a.careeros.common.v1.Caller\x12\x11\n\tdate_from\x18\x02 \x01(\t\x12\x0f\n\x07\x64\x61te_to\x18\x03 \x01(\t\"4\n\x0b\x44\x61ilyActive\x12\x0c\n\x04\x64\x61te\x18\x01 \x01(\t\x12\x17\n\x0f\x61\x63tive_learners\x18\x02 \x01(\x03\";\n\x0cWeeklyActive\x12\x12\n\nweek_start\x18\x01 \x01(\t\x12\x17\n\x0f\x61\x63tive_learners\x18\x02 \x01(\x03\"\x87\x01\n\x0e\x41\x63tiveLearners\x12\r\n\x05total\x18\x01 \x01(\x03\x12\x31\n\x05\x64\x61ily\x18\x02 \x03(\x0b\x32\".careeros.analytics.v1.DailyActive\x12\x33\n\x06weekly\x18\x03 \x03(\x0b\x32#.careeros.analytics.v1.WeeklyActive\"4\n\x08\x41\x63tivity\x12\x12\n\nstatements\x18\x01 \x01(\x03\x12\x14\n\x0ctime_spent_s\x18\x02 \x01(\x03\"u\n\x0b\x45nrollments\x12\x0f\n\x07\x63reated\x18\x01 \x01(\x03\x12\x11\n\tcancelled\x18\x02 \x01(\x03\x12\x0e\n\x06\x63ohort\x18\x03 \x01(\x03\x12\x11\n\tcompleted\x18\x04 \x01(\x03\x12\x1f\n\x17\x63ompletion_rate_percent\x18\x05 \x01(\x05\"e\n\x07Quizzes\x12\x10\n\x08\x61ttempts\x18\x01 \x01(\x03\x12\x0e\n\x06passed\x18\x02 \x01(\x03\x12\x1d\n\x15\x61verage_score_percent\x18\x03 \x01(\x05\x12\x19\n\x11pass_rate_percent\x18\x04 \x01(\x05\"a\n\x0b\x41ssignments\x12\r\n\x05total\x18\x01 \x01(\x03\x12\x11\n\tcompleted\x18\x02 \x01(\x03\x12\x0f\n\x07overdue\x18\x03 \x01(\x03\x12\x1f\n\x17\x63ompletion_rate_percent\x18\x04 \x01(\x05\"e\n\x07\x41iUsage\x12\x10\n\x08requests\x18\x01 \x01(\x03\x12\x15\n\rprompt_tokens\x18\x02 \x01(\x03\x12\x19\n\x11\x63ompletion_tokens\x18\x03 \x01(\x03\x12\x16\n\x0e\x63ost_micro_usd\x18\x04 \x01(\x03\"B\n\x07Revenue\x12\x10\n\x08\x63urrency\x18\x01 \x01(\t\x12\x13\n\x0btotal_minor\x18\x02 \x01(\x03\x12\x10\n\x08invoices\x18\x03 \x01(\x03\"0\n\nEventCount\x12\x12\n\nevent_type\x18\x01 \x01(\t\x12\x0e\n\x06\x65vents\x18\x02 \x01(\x03\"\x83\x04\n\x08Overview\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tdate_from\x18\x02 \x01(\t\x12\x0f\n\x07\x64\x61te_to\x18\x03 \x01(\t\x12>\n\x0f\x61\x63tive_learners\x18\x04 \x01(\x0b\x32%.careeros.analytics.v1.ActiveLearners\x12\x31\n\x08\x61\x63tivity\x18\x05 \x01(\x0b\x32\x1f.careeros.analytics.v1.Activity\x12\x37\n\x0b\x65nrollments\x18\x06 \x01(\x0b\x32\".careeros.analytics.v1.Enrollments\x12\x14\n\x0c\x63\x65rtificates\x18\x07 \x01(\x03\x12/\n\x07quizzes\x18\x08 \x01(\x0b\x32\x1e.careeros.analytics.v1.Quizzes\x12\x37\n\x0b\x61ssignments\x18\t \x01(\x0b\x32\".careeros.analytics.v1.Assignments\x12\x30\n\x08\x61i_usage\x18\n \x01(\x0b\x32\x1e.careeros.analytics.v1.AiUsage\x12/\n\x07revenue\x18\x0b \x03(\x0b\x32\x1e.careeros.analytics.v1.Revenue\x12\x31\n\x06\x65vents\x18\x0c \x03(\x0b\x32!.careeros.analytics.v1.EventCount\"\xcd\x03\n\nLearnerRow\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x13\n\x0b\x61\x63tive_days\x18\x04 \x01(\x03\x12\x12\n\nstatements\x18\x05 \x01(\x03\x12\x14\n\x0ctime_spent_s\x18\x06 \x01(\x03\x12\x16\n\x0elast_active_at\x18\x07 \x01(\t\x12\x13\n\x0b\x65nrollments\x18\x08 \x01(\x03\x12\x1d\n\x15\x65nrollments_completed\x18\t \x01(\x03\x12\x1f\n\x17\x63ompletion_rate_percent\x18\n \x01(\x05\x12\x14\n\x0c\x63\x65rtificates\x18\x0b \x01(\x03\x12\x15\n\rquiz_attempts\x18\x0c \x01(\x03\x12\"\n\x1a\x61verage_quiz_score_percent\x18\r \x01(\x05\x12\x16\n\x0equizzes_passed\x18\x0e \x01(\x03\x12\x13\n\x0b\x61ssignments\x18\x0f \x01(\x03\x12\x1d\n\x15\x61ssignments_completed\x18\x10 \x01(\x03\x12\x13\n\x0b\x61i_requests\x18\x11 \x01(\x03\x12\x11\n\tai_tokens\x18\x12 \x01(\x03\x12\x19\n\x11\x61i_cost_micro_usd\x18\x13 \x01(\x03\"\x8a\x01\n\rLearnerReport\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\r\n\x05scope\x18\x02 \x01(\t\x12\x11\n\tdate_from\x18\x03 \x01(\t\x12\x0f\n\x07\x64\x61te_to\x18\x04 \x01(\t\x12\x33\n\x08learners\x18\x05 \x03(\x0b\x32!.careeros.analytics.v1.LearnerRow\".\n\tCsvExport\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t2\xa5\x02\n\x10\x41nalyticsService\x12T\n\x0bGetOverview\x12$.careeros.analytics.v1.ReportRequest\x1a\x1f.careeros.analytics.v1.Overview\x12^\n\x10GetLearnerReport\x12$.careeros.analytics.v1.ReportRequest\x1a$.careeros.analytics.v1.LearnerReport\x12[\n\x11\x45xportLearnersCsv\x12$.careeros.analytics.v1.ReportRequest\x1a .careeros.analytics.v1.CsvExportb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63ontracts/grpc/analytics.proto\x12\x15\x63\x61reeros.analytics.v1\x1a\x1b\x63ontracts/grpc/common.proto\"~\n\rReportRequest\x12*\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x1a.careeros.common.v1.Caller\x12\x11\n\tdate_from\x18\x02 \x01(\t\x12\x0f\n\x07\x64\x61te_to\x18\x03 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\x05\x12\x0e\n\x06offset\x18\x05 \x01(\x05\"4\n\x0b\x44\x61ilyActive\x12\x0c\n\x04\x64\x61te\x18\x01 \x01(\t\x12\x17\n\x0f\x61\x63tive_learners\x18\x02 \x01(\x03\";\n\x0cWeeklyActive\x12\x12\n\nweek_start\x18\x01 \x01(\t\x12\x17\n\x0f\x61\x63tive_learners\x18\x02 \x01(\x03\"\x87\x01\n\x0e\x41\x63tiveLearners\x12\r\n\x05total\x18\x01 \x01(\x03\x12\x31\n\x05\x64\x61ily\x18\x02 \x03(\x0b\x32\".careeros.analytics.v1.DailyActive\x12\x33\n\x06weekly\x18\x03 \x03(\x0b\x32#.careeros.analytics.v1.WeeklyActive\"4\n\x08\x41\x63tivity\x12\x12\n\nstatements\x18\x01 \x01(\x03\x12\x14\n\x0ctime_spent_s\x18\x02 \x01(\x03\"u\n\x0b\x45nrollments\x12\x0f\n\x07\x63reated\x18\x01 \x01(\x03\x12\x11\n\tcancelled\x18\x02 \x01(\x03\x12\x0e\n\x06\x63ohort\x18\x03 \x01(\x03\x12\x11\n\tcompleted\x18\x04 \x01(\x03\x12\x1f\n\x17\x63ompletion_rate_percent\x18\x05 \x01(\x05\"e\n\x07Quizzes\x12\x10\n\x08\x61ttempts\x18\x01 \x01(\x03\x12\x0e\n\x06passed\x18\x02 \x01(\x03\x12\x1d\n\x15\x61verage_score_percent\x18\x03 \x01(\x05\x12\x19\n\x11pass_rate_percent\x18\x04 \x01(\x05\"a\n\x0b\x41ssignments\x12\r\n\x05total\x18\x01 \x01(\x03\x12\x11\n\tcompleted\x18\x02 \x01(\x03\x12\x0f\n\x07overdue\x18\x03 \x01(\x03\x12\x1f\n\x17\x63ompletion_rate_percent\x18\x04 \x01(\x05\"e\n\x07\x41iUsage\x12\x10\n\x08requests\x18\x01 \x01(\x03\x12\x15\n\rprompt_tokens\x18\x02 \x01(\x03\x12\x19\n\x11\x63ompletion_tokens\x18\x03 \x01(\x03\x12\x16\n\x0e\x63ost_micro_usd\x18\x04 \x01(\x03\"B\n\x07Revenue\x12\x10\n\x08\x63urrency\x18\x01 \x01(\t\x12\x13\n\x0btotal_minor\x18\x02 \x01(\x03\x12\x10\n\x08invoices\x18\x03 \x01(\x03\"0\n\nEventCount\x12\x12\n\nevent_type\x18\x01 \x01(\t\x12\x0e\n\x06\x65vents\x18\x02 \x01(\x03\"\x83\x04\n\x08Overview\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tdate_from\x18\x02 \x01(\t\x12\x0f\n\x07\x64\x61te_to\x18\x03 \x01(\t\x12>\n\x0f\x61\x63tive_learners\x18\x04 \x01(\x0b\x32%.careeros.analytics.v1.ActiveLearners\x12\x31\n\x08\x61\x63tivity\x18\x05 \x01(\x0b\x32\x1f.careeros.analytics.v1.Activity\x12\x37\n\x0b\x65nrollments\x18\x06 \x01(\x0b\x32\".careeros.analytics.v1.Enrollments\x12\x14\n\x0c\x63\x65rtificates\x18\x07 \x01(\x03\x12/\n\x07quizzes\x18\x08 \x01(\x0b\x32\x1e.careeros.analytics.v1.Quizzes\x12\x37\n\x0b\x61ssignments\x18\t \x01(\x0b\x32\".careeros.analytics.v1.Assignments\x12\x30\n\x08\x61i_usage\x18\n \x01(\x0b\x32\x1e.careeros.analytics.v1.AiUsage\x12/\n\x07revenue\x18\x0b \x03(\x0b\x32\x1e.careeros.analytics.v1.Revenue\x12\x31\n\x06\x65vents\x18\x0c \x03(\x0b\x32!.careeros.analytics.v1.EventCount\"\xcd\x03\n\nLearnerRow\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x13\n\x0b\x61\x63tive_days\x18\x04 \x01(\x03\x12\x12\n\nstatements\x18\x05 \x01(\x03\x12\x14\n\x0ctime_spent_s\x18\x06 \x01(\x03\x12\x16\n\x0elast_active_at\x18\x07 \x01(\t\x12\x13\n\x0b\x65nrollments\x18\x08 \x01(\x03\x12\x1d\n\x15\x65nrollments_completed\x18\t \x01(\x03\x12\x1f\n\x17\x63ompletion_rate_percent\x18\n \x01(\x05\x12\x14\n\x0c\x63\x65rtificates\x18\x0b \x01(\x03\x12\x15\n\rquiz_attempts\x18\x0c \x01(\x03\x12\"\n\x1a\x61verage_quiz_score_percent\x18\r \x01(\x05\x12\x16\n\x0equizzes_passed\x18\x0e \x01(\x03\x12\x13\n\x0b\x61ssignments\x18\x0f \x01(\x03\x12\x1d\n\x15\x61ssignments_completed\x18\x10 \x01(\x03\x12\x13\n\x0b\x61i_requests\x18\x11 \x01(\x03\x12\x11\n\tai_tokens\x18\x12 \x01(\x03\x12\x19\n\x11\x61i_cost_micro_usd\x18\x13 \x01(\x03\"\xb8\x01\n\rLearnerReport\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\r\n\x05scope\x18\x02 \x01(\t\x12\x11\n\tdate_from\x18\x03 \x01(\t\x12\x0f\n\x07\x64\x61te_to\x18\x04 \x01(\t\x12\x33\n\x08learners\x18\x05 \x03(\x0b\x32!.careeros.analytics.v1.LearnerRow\x12\r\n\x05total\x18\x06 \x01(\x03\x12\r\n\x05limit\x18\x07 \x01(\x05\x12\x0e\n\x06offset\x18\x08 \x01(\x05\".\n\tCsvExport\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t2\xa5\x02\n\x10\x41nalyticsService\x12T\n\x0bGetOverview\x12$.careeros.analytics.v1.ReportRequest\x1a\x1f.careeros.analytics.v1.Overview\x12^\n\x10GetLearnerReport\x12$.careeros.analytics.v1.ReportRequest\x1a$.careeros.analytics.v1.LearnerReport\x12[\n\x11\x45xportLearnersCsv\x12$.careeros.analytics.v1.ReportRequest\x1a .careeros.analytics.v1.CsvExportb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,35 +33,35 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'contracts.grpc.analytics_pb
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_REPORTREQUEST']._serialized_start=86
-  _globals['_REPORTREQUEST']._serialized_end=181
-  _globals['_DAILYACTIVE']._serialized_start=183
-  _globals['_DAILYACTIVE']._serialized_end=235
-  _globals['_WEEKLYACTIVE']._serialized_start=237
-  _globals['_WEEKLYACTIVE']._serialized_end=296
-  _globals['_ACTIVELEARNERS']._serialized_start=299
-  _globals['_ACTIVELEARNERS']._serialized_end=434
-  _globals['_ACTIVITY']._serialized_start=436
-  _globals['_ACTIVITY']._serialized_end=488
-  _globals['_ENROLLMENTS']._serialized_start=490
-  _globals['_ENROLLMENTS']._serialized_end=607
-  _globals['_QUIZZES']._serialized_start=609
-  _globals['_QUIZZES']._serialized_end=710
-  _globals['_ASSIGNMENTS']._serialized_start=712
-  _globals['_ASSIGNMENTS']._serialized_end=809
-  _globals['_AIUSAGE']._serialized_start=811
-  _globals['_AIUSAGE']._serialized_end=912
-  _globals['_REVENUE']._serialized_start=914
-  _globals['_REVENUE']._serialized_end=980
-  _globals['_EVENTCOUNT']._serialized_start=982
-  _globals['_EVENTCOUNT']._serialized_end=1030
-  _globals['_OVERVIEW']._serialized_start=1033
-  _globals['_OVERVIEW']._serialized_end=1548
-  _globals['_LEARNERROW']._serialized_start=1551
-  _globals['_LEARNERROW']._serialized_end=2012
-  _globals['_LEARNERREPORT']._serialized_start=2015
-  _globals['_LEARNERREPORT']._serialized_end=2153
-  _globals['_CSVEXPORT']._serialized_start=2155
-  _globals['_CSVEXPORT']._serialized_end=2201
-  _globals['_ANALYTICSSERVICE']._serialized_start=2204
-  _globals['_ANALYTICSSERVICE']._serialized_end=2497
+  _globals['_REPORTREQUEST']._serialized_end=212
+  _globals['_DAILYACTIVE']._serialized_start=214
+  _globals['_DAILYACTIVE']._serialized_end=266
+  _globals['_WEEKLYACTIVE']._serialized_start=268
+  _globals['_WEEKLYACTIVE']._serialized_end=327
+  _globals['_ACTIVELEARNERS']._serialized_start=330
+  _globals['_ACTIVELEARNERS']._serialized_end=465
+  _globals['_ACTIVITY']._serialized_start=467
+  _globals['_ACTIVITY']._serialized_end=519
+  _globals['_ENROLLMENTS']._serialized_start=521
+  _globals['_ENROLLMENTS']._serialized_end=638
+  _globals['_QUIZZES']._serialized_start=640
+  _globals['_QUIZZES']._serialized_end=741
+  _globals['_ASSIGNMENTS']._serialized_start=743
+  _globals['_ASSIGNMENTS']._serialized_end=840
+  _globals['_AIUSAGE']._serialized_start=842
+  _globals['_AIUSAGE']._serialized_end=943
+  _globals['_REVENUE']._serialized_start=945
+  _globals['_REVENUE']._serialized_end=1011
+  _globals['_EVENTCOUNT']._serialized_start=1013
+  _globals['_EVENTCOUNT']._serialized_end=1061
+  _globals['_OVERVIEW']._serialized_start=1064
+  _globals['_OVERVIEW']._serialized_end=1579
+  _globals['_LEARNERROW']._serialized_start=1582
+  _globals['_LEARNERROW']._serialized_end=2043
+  _globals['_LEARNERREPORT']._serialized_start=2046
+  _globals['_LEARNERREPORT']._serialized_end=2230
+  _globals['_CSVEXPORT']._serialized_start=2232
+  _globals['_CSVEXPORT']._serialized_end=2278
+  _globals['_ANALYTICSSERVICE']._serialized_start=2281
+  _globals['_ANALYTICSSERVICE']._serialized_end=2574
 # @@protoc_insertion_point(module_scope)

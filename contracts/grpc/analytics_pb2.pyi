@@ -8,14 +8,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ReportRequest(_message.Message):
-    __slots__ = ("caller", "date_from", "date_to")
+    __slots__ = ("caller", "date_from", "date_to", "limit", "offset")
     CALLER_FIELD_NUMBER: _ClassVar[int]
     DATE_FROM_FIELD_NUMBER: _ClassVar[int]
     DATE_TO_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
     caller: _common_pb2.Caller
     date_from: str
     date_to: str
-    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., date_from: _Optional[str] = ..., date_to: _Optional[str] = ...) -> None: ...
+    limit: int
+    offset: int
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., date_from: _Optional[str] = ..., date_to: _Optional[str] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ...) -> None: ...
 
 class DailyActive(_message.Message):
     __slots__ = ("date", "active_learners")
@@ -190,18 +194,24 @@ class LearnerRow(_message.Message):
     def __init__(self, user_id: _Optional[str] = ..., display_name: _Optional[str] = ..., role: _Optional[str] = ..., active_days: _Optional[int] = ..., statements: _Optional[int] = ..., time_spent_s: _Optional[int] = ..., last_active_at: _Optional[str] = ..., enrollments: _Optional[int] = ..., enrollments_completed: _Optional[int] = ..., completion_rate_percent: _Optional[int] = ..., certificates: _Optional[int] = ..., quiz_attempts: _Optional[int] = ..., average_quiz_score_percent: _Optional[int] = ..., quizzes_passed: _Optional[int] = ..., assignments: _Optional[int] = ..., assignments_completed: _Optional[int] = ..., ai_requests: _Optional[int] = ..., ai_tokens: _Optional[int] = ..., ai_cost_micro_usd: _Optional[int] = ...) -> None: ...
 
 class LearnerReport(_message.Message):
-    __slots__ = ("tenant_id", "scope", "date_from", "date_to", "learners")
+    __slots__ = ("tenant_id", "scope", "date_from", "date_to", "learners", "total", "limit", "offset")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     SCOPE_FIELD_NUMBER: _ClassVar[int]
     DATE_FROM_FIELD_NUMBER: _ClassVar[int]
     DATE_TO_FIELD_NUMBER: _ClassVar[int]
     LEARNERS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     scope: str
     date_from: str
     date_to: str
     learners: _containers.RepeatedCompositeFieldContainer[LearnerRow]
-    def __init__(self, tenant_id: _Optional[str] = ..., scope: _Optional[str] = ..., date_from: _Optional[str] = ..., date_to: _Optional[str] = ..., learners: _Optional[_Iterable[_Union[LearnerRow, _Mapping]]] = ...) -> None: ...
+    total: int
+    limit: int
+    offset: int
+    def __init__(self, tenant_id: _Optional[str] = ..., scope: _Optional[str] = ..., date_from: _Optional[str] = ..., date_to: _Optional[str] = ..., learners: _Optional[_Iterable[_Union[LearnerRow, _Mapping]]] = ..., total: _Optional[int] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ...) -> None: ...
 
 class CsvExport(_message.Message):
     __slots__ = ("filename", "content")

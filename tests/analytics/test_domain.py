@@ -62,6 +62,16 @@ def test_weeks_are_iso_mondays_touching_the_period():
     assert domain.week_start(date(2026, 3, 8)) == date(2026, 3, 2)
 
 
+def test_pages_default_to_100_and_are_bounded():
+    assert domain.parse_page(0, 0) == (100, 0)
+    assert domain.parse_page(1000, 5) == (1000, 5)
+    with pytest.raises(ValidationFailed) as caught:
+        domain.parse_page(1001, -1)
+    assert caught.value.fields == {"limit": ["must be between 1 and 1000"], "offset": ["must not be negative"]}
+    with pytest.raises(ValidationFailed):
+        domain.parse_page(-1, 0)
+
+
 # --- scope ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("role, scope", [("owner", "tenant"), ("admin", "tenant"), ("instructor", "self"),

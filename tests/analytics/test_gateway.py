@@ -109,6 +109,19 @@ def test_owner_gets_every_learner_and_a_learner_only_themselves(as_user, month):
     assert own["learners"][0]["statements"] == 2
 
 
+def test_the_learner_report_is_paged(as_user, month):
+    owner = as_user(month.tenant_a, month.olga, "owner")
+    everyone = owner.get("/learners", MARCH).get_json()
+    assert (everyone["total"], everyone["limit"], everyone["offset"]) == (4, 100, 0)
+    first = owner.get("/learners", {**MARCH, "limit": 3}).get_json()
+    rest = owner.get("/learners", {**MARCH, "limit": 3, "offset": 3}).get_json()
+    assert first["total"] == rest["total"] == 4
+    assert first["learners"] + rest["learners"] == everyone["learners"]
+    assert len(rest["learners"]) == 1
+    response = owner.get("/learners", {**MARCH, "limit": 0, "offset": -1})
+    assert response.status_code == 422 and set(response.get_json()["errors"]) == {"limit", "offset"}
+
+
 def test_nobody_sees_another_tenants_numbers(as_user, month):
     overview = as_user(month.tenant_b, month.bea, "owner").get("/overview", MARCH).get_json()
     assert overview["tenant_id"] == month.tenant_b
@@ -168,9 +181,11 @@ def test_csv_export_for_a_learner_has_only_their_row(as_user, month):
 
 def test_routes_are_documented_in_the_openapi(client):
     spec = client.get("/api/v1/openapi.json").get_json()
-    for path in ("/api/v1/analytics/overview", "/api/v1/analytics/learners", "/api/v1/analytics/export.csv"):
+    for path, params in (("/api/v1/analytics/overview", {"from", "to"}),
+                         ("/api/v1/analytics/learners", {"from", "to", "limit", "offset"}),
+                         ("/api/v1/analytics/export.csv", {"from", "to"})):
         operation = spec["paths"][path]["get"]
-        assert {p["name"] for p in operation["parameters"] if p["in"] == "query"} == {"from", "to"}
+        assert {p["name"] for p in operation["parameters"] if p["in"] == "query"} == params
         assert operation["security"] == [{"bearerAuth": []}]
     csv_200 = spec["paths"]["/api/v1/analytics/export.csv"]["get"]["responses"]["200"]
     assert "text/csv" in csv_200["content"]

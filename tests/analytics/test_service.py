@@ -179,9 +179,24 @@ def test_owner_gets_a_row_per_learner(service, month):
     assert olga["role"] == "owner" and olga["statements"] == 0 and olga["last_active_at"] == ""
 
 
+def test_the_learner_report_pages_in_name_order(service, month):
+    full = service.learner_report(month.tenant_a, month.olga, "owner", *MARCH_1_14)
+    assert (full["total"], full["limit"], full["offset"]) == (3, 100, 0)
+    page1 = service.learner_report(month.tenant_a, month.olga, "owner", *MARCH_1_14, limit=2)
+    page2 = service.learner_report(month.tenant_a, month.olga, "owner", *MARCH_1_14, limit=2, offset=2)
+    assert [r["display_name"] for r in page1["learners"]] == ["Ann", "Bob"]
+    assert [r["display_name"] for r in page2["learners"]] == ["Olga"]
+    assert page1["total"] == page2["total"] == 3
+    beyond = service.learner_report(month.tenant_a, month.olga, "owner", *MARCH_1_14, limit=2, offset=10)
+    assert beyond["learners"] == [] and beyond["total"] == 3
+    with pytest.raises(ValidationFailed) as caught:
+        service.learner_report(month.tenant_a, month.olga, "owner", *MARCH_1_14, limit=1001)
+    assert caught.value.fields == {"limit": ["must be between 1 and 1000"]}
+
+
 def test_a_learner_sees_only_their_own_row(service, month):
     report = service.learner_report(month.tenant_a, month.bob, "member", *MARCH_1_14)
-    assert report["scope"] == "self"
+    assert report["scope"] == "self" and report["total"] == 1
     assert [r["user_id"] for r in report["learners"]] == [month.bob]
     assert report["learners"][0]["quiz_attempts"] == 1
 

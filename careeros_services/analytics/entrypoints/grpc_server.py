@@ -47,7 +47,8 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         return overview_message(self.service.overview(*self._args(request)))
 
     def GetLearnerReport(self, request: analytics_pb2.ReportRequest, context: grpc.ServicerContext):
-        return learner_report_message(self.service.learner_report(*self._args(request)))
+        return learner_report_message(self.service.learner_report(*self._args(request), request.limit,
+                                                                  request.offset))
 
     def ExportLearnersCsv(self, request: analytics_pb2.ReportRequest, context: grpc.ServicerContext):
         filename, content = self.service.export_learners_csv(*self._args(request))

@@ -12,7 +12,7 @@ from contracts.grpc import analytics_pb2
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.security import auth_required, current_principal
 from gateway_flask.services import caller, client, to_dict
-from gateway_flask.views.analytics.schemas import LearnerReportOut, OverviewOut, ReportQuery
+from gateway_flask.views.analytics.schemas import LearnerReportOut, LearnersQuery, OverviewOut, ReportQuery
 
 blp = Blueprint("analytics", __name__, url_prefix="/analytics",
                 description="Learning analytics of your organisation (Open edX Aspects-style reports)")
@@ -22,7 +22,8 @@ def _request(query: dict) -> analytics_pb2.ReportRequest:
     def day(name: str) -> str:
         return query[name].isoformat() if query.get(name) else ""
     return analytics_pb2.ReportRequest(caller=caller(current_principal()),
-                                       date_from=day("date_from"), date_to=day("date_to"))
+                                       date_from=day("date_from"), date_to=day("date_to"),
+                                       limit=query.get("limit", 0), offset=query.get("offset", 0))
 
 
 @blp.route("/overview", methods=["GET"])
@@ -38,10 +39,11 @@ def overview(query: dict):
 
 @blp.route("/learners", methods=["GET"])
 @auth_required
-@blp.arguments(ReportQuery, location="query", as_kwargs=False)
+@blp.arguments(LearnersQuery, location="query", as_kwargs=False)
 @blp.response(200, LearnerReportOut)
 def learners(query: dict):
-    """One row per learner for the period (owners and admins); your own row for everyone else."""
+    """One row per learner for the period (owners and admins; paged by `limit`/`offset`, ordered by
+    name), your own row for everyone else."""
     return to_dict(client("analytics").call("GetLearnerReport", _request(query)))
 
 

@@ -12,6 +12,13 @@ class ReportQuery(Schema):
     date_to = ma.fields.Date(data_key="to", metadata={"description": _TO})
 
 
+class LearnersQuery(ReportQuery):
+    limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(1, 1000),
+                              metadata={"description": "rows per page (1..1000, default 100)"})
+    offset = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0),
+                               metadata={"description": "rows to skip"})
+
+
 class _Period(Schema):
     tenant_id = ma.fields.String()
     date_from = ma.fields.String(data_key="from")
@@ -116,4 +123,7 @@ class LearnerRowOut(Schema):
 
 class LearnerReportOut(_Period):
     scope = ma.fields.String(metadata={"description": "\"tenant\" (owners, admins) or \"self\""})
+    total = ma.fields.Integer(metadata={"description": "rows in all pages"})
+    limit = ma.fields.Integer()
+    offset = ma.fields.Integer()
     learners = ma.fields.List(ma.fields.Nested(LearnerRowOut))
