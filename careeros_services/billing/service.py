@@ -30,6 +30,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Mapping, Optional
 
+from prometheus_client import Counter
+
 from bus.handlers import EventHandlingService, handles
 from bus.store import ServiceStore, Transaction
 from careeros_services.billing import domain, persistence
@@ -55,6 +57,13 @@ STEPS = ("activate_subscription", "grant_entitlements", "await_plan_tier", "noti
 NEXT_STEP = {"activate_subscription": "grant_entitlements", "grant_entitlements": "await_plan_tier",
              "await_plan_tier": "notify", "notify": None}
 NAMESPACE = uuid.UUID("9b0f3f4e-7a43-4c38-9a51-6d2f1c1e0b11")
+
+# Counted after the transaction that decided them committed or not: a rolled-back
+# attempt may count twice, which is fine for rates and alerts (compensations > 0).
+SAGAS = Counter("careeros_billing_sagas_total", "Billing sagas that ended, by kind and outcome.",
+                ["kind", "outcome"])
+CHARGES = Counter("careeros_billing_charges_total", "Provider charges, by provider and status.",
+                  ["provider", "status"])
 
 
 def _now() -> datetime:
@@ -293,6 +302,7 @@ class BillingService(EventHandlingService):
         result = provider.charge(amount_minor=invoice.total_minor, currency=invoice.currency,
                                  payment_method=sub.payment_method, idempotency_key=key, attempt=attempt,
                                  metadata={"tenant_id": tenant_id, "invoice_id": invoice_id, "attempt": attempt})
+        CHARGES.labels(provider.name, result.status).inc()
         return self._record_charge(tenant_id, sub_id, invoice_id, key, attempt, provider.name, result)
 
     def _record_charge(self, tenant_id: str, sub_id: str, invoice_id: str, key: str, attempt: int,
@@ -409,6 +419,8 @@ class BillingService(EventHandlingService):
         nxt = NEXT_STEP[step]
         saga.step = nxt or "completed"
         saga.status = "running" if nxt else "completed"
+        if nxt is None:
+            SAGAS.labels(saga.kind, "completed").inc()
         saga.attempts = 0
         saga.step_deadline = now + self.step_timeout
         repo.save_saga(saga, now)
@@ -545,6 +557,7 @@ class BillingService(EventHandlingService):
                     replace(sub.with_status("canceled"), canceled_at=now, next_retry_at=None), now)
                 self._publish_subscription(tx, SUBSCRIPTION_CANCELED, canceled)
         saga.compensated, saga.status, saga.step = undone, "compensated", "compensated"
+        SAGAS.labels(saga.kind, "compensated").inc()
         repo.save_saga(saga, now)
 
     def _refund(self, repo: BillingRepository, tenant_id: str, payment_id: str, now: datetime) -> None:

@@ -51,8 +51,15 @@ def start(service, tenant, plan="pro", seats=1, pm="pm_card_visa", **kw):
 
 # --- the activation saga ------------------------------------------------------------------------
 
+def metric(name: str, **labels) -> float:
+    from prometheus_client import REGISTRY
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
 def test_happy_path_payment_to_active_with_entitlements_and_plan_tier(service, bus, billing_store, tenant):
     tenant_id, user_id = tenant
+    completed = metric("careeros_billing_sagas_total", kind="activation", outcome="completed")
+    charged = metric("careeros_billing_charges_total", provider="sandbox", status="succeeded")
     state = start(service, tenant)
     assert state["subscription"]["status"] == "incomplete"        # the saga has not run yet
     assert state["latest_invoice"]["status"] == "paid" and state["latest_invoice"]["total_minor"] == 1900
@@ -76,6 +83,8 @@ def test_happy_path_payment_to_active_with_entitlements_and_plan_tier(service, b
     assert bus.auth_plan[tenant_id] == "pro"
     assert entitlement(billing_store, tenant_id)[3] == "pro"        # auth's confirmation is recorded
     assert payments_of(billing_store, tenant_id) == [("succeeded", 1900, None)]
+    assert metric("careeros_billing_sagas_total", kind="activation", outcome="completed") == completed + 1
+    assert metric("careeros_billing_charges_total", provider="sandbox", status="succeeded") == charged + 1
 
 
 @pytest.mark.parametrize("step", billing.STEPS)
@@ -86,9 +95,12 @@ def test_a_failure_at_any_step_compensates_in_reverse(make_service, billing_stor
         tx.db.execute_sql("UPDATE outbox SET sent_at = now() WHERE sent_at IS NULL")
     bus = Bus(service, billing_store)
     tenant_id, user_id = tenant
+    compensated = metric("careeros_billing_sagas_total", kind="activation", outcome="compensated")
     start(service, tenant, plan="team", seats=3)
 
     bus.run()
+
+    assert metric("careeros_billing_sagas_total", kind="activation", outcome="compensated") == compensated + 1
 
     saga = saga_of(billing_store, tenant_id)
     assert saga["status"] == "compensated" and f"failpoint at {step}" in saga["error"]
