@@ -7,7 +7,7 @@ row-level security is the second lock. Schema: ``migrations/m0001_initial.py``.
 from __future__ import annotations
 
 import uuid
-from dataclasses import fields as dc_fields
+from dataclasses import fields as dc_fields, replace
 from datetime import datetime
 from typing import Optional
 
@@ -222,7 +222,6 @@ class BillingRepository:
 
     def save_subscription(self, sub: Subscription, now: datetime) -> Subscription:
         """Write the subscription (its row is locked by the caller) with version + 1."""
-        from dataclasses import replace
         saved = replace(sub, version=sub.version + 1, updated_at=now)
         (SubscriptionRecord.update(_sub_to_row(saved))
          .where((SubscriptionRecord.tenant_id == sub.tenant_id) & (SubscriptionRecord.id == sub.id))

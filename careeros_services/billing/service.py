@@ -37,7 +37,7 @@ from bus.store import ServiceStore, Transaction
 from careeros_services.billing import domain, persistence
 from careeros_services.billing.domain import Plan, Subscription
 from careeros_services.billing.payments import ChargeResult, PaymentProvider, make_provider
-from careeros_services.billing.persistence import BillingRepository, InvoiceRecord, SagaRecord
+from careeros_services.billing.persistence import BillingRepository, InvoiceRecord, PaymentRecord, SagaRecord
 from careeros_services.common.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed, require_uuids
 
 log = logging.getLogger(__name__)
@@ -282,7 +282,7 @@ class BillingService(EventHandlingService):
 
     # ========================================================================= payments =========
 
-    def _collect(self, tenant_id: str, sub_id: str, invoice_id: str, attempt: int):
+    def _collect(self, tenant_id: str, sub_id: str, invoice_id: str, attempt: int) -> Optional[PaymentRecord]:
         """Charge an open invoice (attempt ``attempt``) and apply the outcome. Returns the payment row."""
         with self.store.transaction(tenant_id) as tx:
             repo = BillingRepository(tx.db)
@@ -306,7 +306,7 @@ class BillingService(EventHandlingService):
         return self._record_charge(tenant_id, sub_id, invoice_id, key, attempt, provider.name, result)
 
     def _record_charge(self, tenant_id: str, sub_id: str, invoice_id: str, key: str, attempt: int,
-                       provider: str, result: ChargeResult):
+                       provider: str, result: ChargeResult) -> PaymentRecord:
         now = self.clock()
         with self.store.transaction(tenant_id) as tx:
             repo = BillingRepository(tx.db)
@@ -324,7 +324,7 @@ class BillingService(EventHandlingService):
             return payment
 
     def _on_paid(self, tx: Transaction, repo: BillingRepository, sub: Subscription, invoice: InvoiceRecord,
-                 payment) -> None:
+                 payment: Optional[PaymentRecord]) -> None:
         """An invoice was paid: the trigger of a saga (create/update) or a renewal settled."""
         now = self.clock()
         payment_id = str(payment.id) if payment is not None else None
