@@ -41,7 +41,7 @@ _MARKET_FIGURE = re.compile(
     r"(?i)([$€£¥]\s?\d|\d[\d,.\s]*\s?(k\b|usd|eur|gbp|dollars|euros|pounds|€|\$|£)"
     r"|\b(usd|eur|gbp)\s?\d"
     r"|\b(salar(y|ies)|wages?|pay|earn\w*|income)\b[^.!?\n]{0,40}\d"
-    r"|\d[^.!?\n]{0,40}\b(salar(y|ies)|wages?|per (year|annum|hour|month))\b"
+    r"|\d[^.!?\n]{0,40}\b(salar(y|ies)|wages?)\b"
     r"|\b(demand|job openings|vacancies|postings)\b[^.!?\n]{0,40}\d+\s?%"
     r"|\d+\s?%[^.!?\n]{0,40}\b(demand|job openings|vacancies|postings)\b)")
 
@@ -325,6 +325,9 @@ def compose_answer(kb: KnowledgeBase, facts: Facts) -> dict:
                      + ", ".join(facts.unmatched_skills[:5]) + ".")
     if facts.asks_market:
         parts.append(NO_MARKET_DATA)
+    lead = _lead_for_intent(kb, facts)
+    if lead:
+        parts.insert(0, lead)  # answer what was asked first, then the full picture
     return {
         "answer": " ".join(parts)[:6000],
         "target_role": _role_ref(role),
@@ -336,6 +339,42 @@ def compose_answer(kb: KnowledgeBase, facts: Facts) -> dict:
         "cited_esco_uris": facts.cited_esco_uris,
         "market_data": {"available": False, "note": NO_MARKET_DATA},
     }
+
+
+_INTENTS = (
+    ("interview", re.compile(r"(?i)\binterview")),
+    ("courses", re.compile(r"(?i)\b(courses?|training|learn from|study material)\b")),
+    ("time", re.compile(r"(?i)\b(how long|how much time|how many (hours|weeks|months)|timeline)\b")),
+    ("alternatives", re.compile(r"(?i)\b(other roles?|alternatives?|instead|which roles?|what roles?|suits? me)\b")),
+)
+HOURS_PER_WEEK = 10   # the pace the time estimate assumes, stated in the answer
+
+
+def _lead_for_intent(kb: KnowledgeBase, facts: Facts) -> str:
+    """One opening sentence for what the message asks about (interviews, courses, time, alternatives)."""
+    for intent, pattern in _INTENTS:
+        if not pattern.search(facts.question):
+            continue
+        if intent == "interview" and facts.interview_topics:
+            return (f"To prepare interviews for {facts.role.title}, practise: "
+                    + "; ".join(facts.interview_topics) + ".")
+        if intent == "courses":
+            if not facts.courses:
+                return "No course in your catalog covers the gaps for this role yet."
+            return "Courses that fit your gaps: " + "; ".join(
+                f"{c['title']} ({c['slug']}, covers {', '.join(kb.skills[s].name for s in c['covers'])})"
+                for c in facts.courses[:4]) + "."
+        if intent == "time" and facts.gaps:
+            total = sum(m["estimated_hours"] for m in facts.next_actions) if facts.next_actions else 0
+            total = max(total, sum(g["estimated_hours"] for g in facts.gaps))
+            weeks = -(-total // HOURS_PER_WEEK)
+            return (f"By this knowledge base's estimates the gaps take about {total} hours of study: "
+                    f"about {weeks} weeks at {HOURS_PER_WEEK} hours a week.")
+        if intent == "alternatives" and facts.recommended_roles:
+            best = facts.recommended_roles[0]
+            return (f"The closest other role for your current skills is {best['title']} "
+                    f"({best['fit_percent']}% of its skill levels covered).")
+    return ""
 
 
 # --- checks beyond the JSON Schema --------------------------------------------------------------

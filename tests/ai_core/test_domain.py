@@ -157,3 +157,15 @@ def test_every_role_proposal_passes_the_roadmap_contract(kb, role_id, known):
     assert proposal["milestones"], role_id
     assert validation.problems(validation.ROADMAP_PROPOSAL, proposal) == []
     assert domain.roadmap_problems(proposal) == []
+
+
+def test_the_answer_opens_with_what_the_message_asks(kb):
+    profile = learner([("Python", 3)], target="Data Engineer")
+    interview = answer_for(kb, profile, "What do interviews ask?")[1]["answer"]
+    courses = answer_for(kb, profile, "Which courses should I take?")[1]["answer"]
+    time_needed = answer_for(kb, profile, "How long will it take me?")[1]["answer"]
+    assert interview.startswith("To prepare interviews for Data Engineer")
+    assert all(t in interview for t in kb.roles["data_engineer"].interview_topics)
+    assert courses.startswith("Courses that fit your gaps: Pipelines (data-engineering-pipelines")
+    assert time_needed.startswith("By this knowledge base's estimates") and "hours a week" in time_needed
+    assert len({interview, courses, time_needed}) == 3
