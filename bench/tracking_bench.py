@@ -72,7 +72,7 @@ def statement_template(user_id: str, course_id: str, lesson_id: str) -> str:
     return json.dumps(text)  # a Lua string literal is close enough to a JSON one for this text
 
 
-def main(seconds: int = 20, connections: int = 16) -> None:
+def main(seconds: int = 20, connections: int = 8) -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install -y wrk")
     infra.ensure_servers()
