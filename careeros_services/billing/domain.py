@@ -179,6 +179,19 @@ def proration_lines(old: Plan, old_seats: int, new: Plan, new_seats: int, interv
     return lines
 
 
+def interval_change_lines(old: Plan, old_seats: int, old_interval: str, new: Plan, new_seats: int,
+                          new_interval: str, start: datetime, end: datetime,
+                          now: datetime) -> tuple[list[Line], datetime, datetime]:
+    """Switching month <-> year restarts the billing cycle now (as Stripe does): credit for the
+    unused rest of the old period, the full new period from now. Returns (lines, new start, new end)."""
+    unused = period_share(old.amount(old_interval, old_seats), start, end, now, end)
+    new_end = period_end(now, new_interval, now.day)
+    lines = [Line(f"Unused time on {old.name} {old_interval}ly ({_seats_text(old, old_seats)})", -unused, "proration")
+             ] if unused else []
+    lines.append(subscription_line(new, new_interval, new_seats, now, new_end))
+    return lines, now, new_end
+
+
 def _seats_text(plan: Plan, seats: int) -> str:
     return f"{seats} seats" if plan.pricing == "per_seat" else "1 user"
 

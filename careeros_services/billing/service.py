@@ -198,11 +198,13 @@ class BillingService(EventHandlingService):
         return self._state(tenant_id, sub.id)
 
     def change_subscription(self, tenant_id: str, user_id: str, org_role: str, plan: Optional[str] = None,
-                            seats: Optional[int] = None, payment_method: Optional[str] = None) -> dict:
-        """Upgrade or downgrade now, with proration; or just replace the payment method.
+                            seats: Optional[int] = None, payment_method: Optional[str] = None,
+                            interval: Optional[str] = None) -> dict:
+        """Upgrade or downgrade now, with proration; switch month/year; or just replace the payment method.
 
         The unused rest of the period on the old plan is credited and the rest on
-        the new plan charged, to the cent. A positive difference is charged at
+        the new plan charged, to the cent; a new interval restarts the billing
+        cycle now (the full new period is charged). A positive difference is charged at
         once (declined: nothing changes, ``payment_declined``); a negative one
         becomes a credit balance used by the next invoices. The change itself
         runs as a saga like an activation (entitlements, auth's plan_tier).
@@ -224,10 +226,11 @@ class BillingService(EventHandlingService):
             wanted = plan if plan is not None else sub.plan
             if seats is None:  # keep the seats on the same plan; the new plan's minimum otherwise
                 seats = sub.seats if wanted == sub.plan else getattr(self.plans.get(wanted), "min_seats", 1)
-            new_plan, _, new_seats = domain.check_choice(self.plans, wanted, sub.interval, seats)
+            new_plan, new_interval, new_seats = domain.check_choice(
+                self.plans, wanted, interval if interval is not None else sub.interval, seats)
             if payment_method is not None and payment_method != sub.payment_method:
                 sub = repo.save_subscription(replace(sub, payment_method=payment_method), now)
-            if (new_plan.code, new_seats) == (sub.plan, sub.seats):
+            if (new_plan.code, new_seats, new_interval) == (sub.plan, sub.seats, sub.interval):
                 return self._state_in(repo, sub.id, tenant_id)
             if sub.status not in ("active", "trialing"):
                 raise Conflict(f"A {sub.status} subscription cannot change plan.", code="invalid_subscription_state",
@@ -236,16 +239,23 @@ class BillingService(EventHandlingService):
                 raise Conflict("A change of this subscription is still in progress; retry in a moment.",
                                code="change_in_progress", retry_after=1)
             old_plan = self.plans[sub.plan]
+            target = {"plan": new_plan.code, "seats": new_seats, "interval": new_interval}
+            period = (now, sub.current_period_end)
             if sub.status == "trialing":
-                lines: list[domain.Line] = []
+                lines: list[domain.Line] = []   # nothing was paid yet; the trial end bills the new choice
+            elif new_interval != sub.interval:
+                lines, *period = domain.interval_change_lines(
+                    old_plan, sub.seats, sub.interval, new_plan, new_seats, new_interval,
+                    sub.current_period_start, sub.current_period_end, now)
+                target.update(period_start=period[0].isoformat(), period_end=period[1].isoformat(),
+                              anchor_day=period[0].day)
             else:
                 lines = domain.proration_lines(old_plan, sub.seats, new_plan, new_seats, sub.interval,
                                                sub.current_period_start, sub.current_period_end, now)
             total = domain.invoice_total(lines)
-            target = {"plan": new_plan.code, "seats": new_seats, "interval": sub.interval,
-                      "credit_minor": max(0, -total)}
+            target["credit_minor"] = max(0, -total)
             invoice_id = str(uuid.uuid4())
-            invoice = repo.issue_invoice(invoice_id, sub, "subscription_update", lines, now, sub.current_period_end,
+            invoice = repo.issue_invoice(invoice_id, sub, "subscription_update", lines, period[0], period[1],
                                          now, target)
             self._publish_invoice(tx, invoice, lines)
             if total <= 0:
@@ -382,7 +392,8 @@ class BillingService(EventHandlingService):
         ent = repo.entitlement(tenant_id)
         return {"plan": ent.plan if ent else "free", "seats": ent.seats if ent else 0,
                 "sub_plan": sub.plan, "sub_seats": sub.seats, "sub_interval": sub.interval,
-                "status": sub.status, "credit_minor": sub.credit_minor}
+                "period_start": sub.current_period_start.isoformat(), "period_end": sub.current_period_end.isoformat(),
+                "anchor_day": sub.anchor_day, "status": sub.status, "credit_minor": sub.credit_minor}
 
     def _start_saga(self, tx: Transaction, repo: BillingRepository, sub: Subscription, kind: str, trigger_key: str,
                     payment_id: Optional[str], before: dict, target: dict, first_done: str) -> Optional[str]:
@@ -453,8 +464,12 @@ class BillingService(EventHandlingService):
             if saga.kind == "activation":
                 sub = sub.with_status(target.get("status", "active"))
             else:
-                sub = replace(sub, plan=target["plan"], seats=target["seats"],
+                sub = replace(sub, plan=target["plan"], seats=target["seats"], interval=target["interval"],
                               credit_minor=sub.credit_minor + int(target.get("credit_minor", 0)))
+                if "period_start" in target:  # an interval change restarted the cycle
+                    sub = replace(sub, current_period_start=datetime.fromisoformat(target["period_start"]),
+                                  current_period_end=datetime.fromisoformat(target["period_end"]),
+                                  anchor_day=int(target["anchor_day"]))
             repo.save_subscription(sub, now)
         elif step == "grant_entitlements":
             plan = self.plans[target["plan"]]
@@ -544,8 +559,11 @@ class BillingService(EventHandlingService):
                             str(saga.id), "canceled" if saga.kind == "activation" else "changed")
             elif step == "activate_subscription" and saga.kind == "change":
                 sub = repo.subscription(tenant_id, sub_id, lock=True)
-                repo.save_subscription(replace(sub, plan=before["sub_plan"], seats=before["sub_seats"],
-                                               credit_minor=before["credit_minor"]), now)
+                repo.save_subscription(replace(
+                    sub, plan=before["sub_plan"], seats=before["sub_seats"], interval=before["sub_interval"],
+                    current_period_start=datetime.fromisoformat(before["period_start"]),
+                    current_period_end=datetime.fromisoformat(before["period_end"]),
+                    anchor_day=int(before["anchor_day"]), credit_minor=before["credit_minor"]), now)
             elif step == "payment_confirmed" and saga.payment_id is not None:
                 self._refund(repo, tenant_id, str(saga.payment_id), now)
             undone.append(step)

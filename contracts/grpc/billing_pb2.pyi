@@ -156,16 +156,18 @@ class GetSubscriptionRequest(_message.Message):
     def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ...) -> None: ...
 
 class ChangeSubscriptionRequest(_message.Message):
-    __slots__ = ("caller", "plan", "seats", "payment_method")
+    __slots__ = ("caller", "plan", "seats", "payment_method", "interval")
     CALLER_FIELD_NUMBER: _ClassVar[int]
     PLAN_FIELD_NUMBER: _ClassVar[int]
     SEATS_FIELD_NUMBER: _ClassVar[int]
     PAYMENT_METHOD_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_FIELD_NUMBER: _ClassVar[int]
     caller: _common_pb2.Caller
     plan: str
     seats: int
     payment_method: str
-    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., plan: _Optional[str] = ..., seats: _Optional[int] = ..., payment_method: _Optional[str] = ...) -> None: ...
+    interval: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., plan: _Optional[str] = ..., seats: _Optional[int] = ..., payment_method: _Optional[str] = ..., interval: _Optional[str] = ...) -> None: ...
 
 class CancelSubscriptionRequest(_message.Message):
     __slots__ = ("caller", "at_period_end")

@@ -187,3 +187,13 @@ def test_sandbox_cards_are_deterministic_and_idempotent():
     assert (first.status, second.status) == ("retryable", "succeeded")
     with pytest.raises(ValidationFailed):
         box.check_payment_method("4111111111111111")
+
+
+def test_switching_month_to_year_credits_the_rest_and_starts_a_new_cycle():
+    start = datetime(2026, 4, 1, tzinfo=UTC)
+    end = datetime(2026, 5, 1, tzinfo=UTC)
+    now = start + timedelta(days=20)                  # 10 of 30 days unused
+    lines, new_start, new_end = domain.interval_change_lines(PLANS["pro"], 1, "month", PLANS["pro"], 1, "year",
+                                                             start, end, now)
+    assert [(line.amount_minor, line.kind) for line in lines] == [(-633, "proration"), (19_000, "subscription")]
+    assert (new_start, new_end) == (now, datetime(2027, 4, 21, tzinfo=UTC))

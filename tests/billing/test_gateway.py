@@ -111,6 +111,9 @@ def test_bad_input_is_a_problem_naming_the_field(http, owner):
                    422, "validation_failed")
     assert "payment_method" in json.dumps(body)
     problem(http.post("/api/v1/billing/subscription/change", json={}, headers=owner), 422, "validation_failed")
+    body = problem(http.post("/api/v1/billing/subscription/change", json={"interval": "weekly"}, headers=owner),
+                   422, "validation_failed")
+    assert list(body["errors"]) == ["interval"]
 
 
 def test_members_cannot_manage_billing_and_anonymous_callers_are_refused(http, make_token):  # noqa: F811

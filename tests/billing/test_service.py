@@ -395,6 +395,37 @@ def test_upgrade_mid_period_prorates_to_the_cent_and_runs_the_change_saga(servic
     assert renewal["total_minor"] == 1900 - min(credit, 1900)
 
 
+def test_switching_to_annual_restarts_the_cycle_and_a_failed_saga_restores_the_monthly_one(
+        make_service, billing_store, tenant, clock):
+    from tests.billing.support import Bus
+    tenant_id, user_id = tenant
+    service = make_service()
+    with billing_store.transaction(None) as tx:
+        tx.db.execute_sql("UPDATE outbox SET sent_at = now() WHERE sent_at IS NULL")
+    start(service, tenant)
+    Bus(service, billing_store).run()
+    monthly = service.get_subscription(tenant_id, user_id)["subscription"]
+    clock.advance(days=12)
+
+    failing = make_service(failpoints={"notify": "fail"})     # the change saga fails at its last step
+    failing.change_subscription(tenant_id, user_id, "owner", interval="year")
+    Bus(failing, billing_store).run()
+    restored = service.get_subscription(tenant_id, user_id)["subscription"]
+    assert {k: restored[k] for k in ("interval", "current_period_start", "current_period_end", "status")} == {
+        k: monthly[k] for k in ("interval", "current_period_start", "current_period_end", "status")}
+    assert payments_of(billing_store, tenant_id)[-1][0] == "refunded"
+
+    service.change_subscription(tenant_id, user_id, "owner", interval="year")
+    Bus(service, billing_store).run()
+    annual = service.get_subscription(tenant_id, user_id)["subscription"]
+    assert annual["interval"] == "year" and annual["current_period_start"] == clock.now.isoformat()
+    assert annual["current_period_end"] == domain.add_months(clock.now, 12).isoformat()
+    change = service.list_invoices(tenant_id, user_id, "owner")[0]
+    assert [line["kind"] for line in change["lines"]] == ["proration", "subscription"]
+    assert change["lines"][1]["amount_minor"] == 19_000 and change["status"] == "paid"
+    assert change["total_minor"] == 19_000 + change["lines"][0]["amount_minor"]
+
+
 def test_declined_upgrade_changes_nothing(service, bus, billing_store, tenant, clock):
     tenant_id, user_id = tenant
     start(service, tenant)

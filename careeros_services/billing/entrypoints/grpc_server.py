@@ -69,7 +69,8 @@ class BillingServicer(billing_pb2_grpc.BillingServiceServicer):
             c.tenant_id, c.user_id, c.org_role,
             plan=request.plan if request.HasField("plan") else None,
             seats=request.seats if request.HasField("seats") else None,
-            payment_method=request.payment_method if request.HasField("payment_method") else None))
+            payment_method=request.payment_method if request.HasField("payment_method") else None,
+            interval=request.interval if request.HasField("interval") else None))
 
     def CancelSubscription(self, request, context: grpc.ServicerContext):
         c = request.caller

@@ -91,11 +91,13 @@ class ChangeIn(Schema):
     plan = ma.fields.String(validate=validate.OneOf(["pro", "team"]))
     seats = ma.fields.Integer(strict=True, validate=validate.Range(1, 100_000))
     payment_method = ma.fields.String(validate=validate.Length(1, 100))
+    interval = ma.fields.String(validate=validate.OneOf(["month", "year"]),
+                                metadata={"description": "a new interval restarts the billing cycle now"})
 
     @ma.validates_schema
     def _something(self, data, **kwargs):
         if not data:
-            raise ma.ValidationError("name plan, seats or payment_method", field_name="plan")
+            raise ma.ValidationError("name plan, seats, interval or payment_method", field_name="plan")
 
 
 class CancelIn(Schema):
