@@ -47,7 +47,7 @@ class Transaction:
         For flows that learn the tenant midway (login finds the user first).
         """
         self.tenant_id = tenant_id
-        self.db.execute_sql("SELECT set_config('careeros.tenant_id', %s, true)", (tenant_id or "",))
+        self.db.execute_sql("SELECT careeros_scope(%s)", (tenant_id or "",))
 
     def publish(self, event_type: str, *, aggregate_id: str, payload: dict,
                 tenant_id: Optional[str] = None) -> dict:
@@ -93,7 +93,7 @@ class Transaction:
         """
         self.tenant_id = tenant_id
         cursor = self.db.execute_sql(
-            "SELECT set_config('careeros.tenant_id', %s, true);"
+            "SELECT careeros_scope(%s);"
             " INSERT INTO inbox (consumer, event_id, event_type) VALUES (%s, %s, %s)"
             " ON CONFLICT DO NOTHING RETURNING 1", (tenant_id or "", consumer, event_id, event_type))
         return cursor.fetchone() is not None

@@ -6,6 +6,7 @@
     careeros broker                   run the embedded Kafka-compatible broker
     careeros dlq list|show|replay     inspect and replay dead-lettered events
     careeros analytics rebuild        replay every topic into fresh analytics read models
+    careeros tenant isolate <id>      move a tenant's rows into its own schema in each service database
 """
 from __future__ import annotations
 
@@ -117,6 +118,14 @@ def cmd_analytics(config: dict, args) -> None:
     print(json.dumps(rebuild(config)))
 
 
+def cmd_tenant(config: dict, args) -> None:
+    from bus.store import migrations
+    from careeros_services.common.tenant_schemas import isolate
+
+    for spec in registry.select(args.services):
+        print(json.dumps(isolate(config, spec.name, args.tenant_id, migrations(spec.package))))
+
+
 def cmd_run(config: dict, args) -> None:
     from careeros_services.supervisor import run_platform
 
@@ -153,6 +162,11 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("analytics", help="analytics read models")
     p.add_argument("action", choices=["rebuild"], help="rebuild: truncate and replay from the earliest offsets")
     p.set_defaults(func=cmd_analytics)
+
+    p = with_services(sub.add_parser("tenant", help="tenant isolation (schema per tenant)"))
+    p.add_argument("action", choices=["isolate"])
+    p.add_argument("tenant_id")
+    p.set_defaults(func=cmd_tenant)
 
     args = parser.parse_args(argv)
     if args.command == "dlq" and args.action == "show" and not args.ref:

@@ -23,6 +23,8 @@ from psycopg2 import sql
 from psycopg2.extensions import parse_dsn
 from playhouse.pool import PooledPostgresqlDatabase
 
+from careeros_services.common import tenant_schemas
+
 APP_ROLE = "careeros_app"
 MIGRATION_LOCK_KEY = 727_001  # pg advisory lock id held while migrating
 
@@ -59,7 +61,8 @@ class TenantScopedDatabase(PooledPostgresqlDatabase):
         if tenant is None:
             return super().begin(*args, **kwargs)
         self._state.pending_tenant = None
-        self.cursor().execute("BEGIN; SELECT set_config('careeros.tenant_id', %s, true)", (tenant,))
+        # careeros_scope: the RLS tenant, and the tenant's own schema if it has one (tenant_schemas).
+        self.cursor().execute("BEGIN; SELECT careeros_scope(%s)", (tenant,))
 
 
 def make_database(config: dict, service: str) -> PooledPostgresqlDatabase:
@@ -130,6 +133,7 @@ def migrate(config: dict, service: str, migrations: Iterable[Migration]) -> list
                         " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
             cur.execute("SELECT version FROM schema_migrations")
             done = {row[0] for row in cur.fetchall()}
+            tenant_schemas.ensure_placement(cur)
         for migration in migrations:
             if migration.version in done:
                 continue
@@ -137,6 +141,10 @@ def migrate(config: dict, service: str, migrations: Iterable[Migration]) -> list
                 migration.up(cur)
                 cur.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (migration.version,))
             applied_now.append(migration.version)
+        with conn, conn.cursor() as cur:
+            placed = tenant_schemas.placed_schemas(cur)
+        for _tenant, schema in placed:  # tenants moved to their own schema get every new migration too
+            tenant_schemas.migrate_schema(conn, schema, migrations, APP_ROLE)
         with conn, conn.cursor() as cur:
             cur.execute(sql.SQL(
                 "GRANT USAGE ON SCHEMA public TO {r};"

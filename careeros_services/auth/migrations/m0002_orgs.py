@@ -25,20 +25,23 @@ def up(cur) -> None:
 
         CREATE UNIQUE INDEX memberships_one_owner ON memberships (tenant_id) WHERE org_role = 'owner';
 
-        -- SECURITY DEFINER (owned by the migrating admin role): counts across RLS.
+        -- SECURITY DEFINER (owned by the migrating admin role): counts across RLS. The table is
+        -- named by the trigger's own schema, so a tenant moved to its own schema is checked there.
         CREATE FUNCTION memberships_require_owner() RETURNS trigger
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
         DECLARE
             t uuid;
+            owners bigint;
         BEGIN
             IF TG_OP = 'DELETE' THEN t := OLD.tenant_id; ELSE t := NEW.tenant_id; END IF;
-            IF EXISTS (SELECT 1 FROM tenants WHERE id = t)
-               AND (SELECT count(*) FROM memberships WHERE tenant_id = t AND org_role = 'owner') <> 1 THEN
-                RAISE EXCEPTION 'tenant % must have exactly one owner', t
-                    USING ERRCODE = 'check_violation', CONSTRAINT = 'memberships_exactly_one_owner';
-            END IF;
             IF TG_OP = 'UPDATE' AND OLD.tenant_id <> NEW.tenant_id THEN
                 RAISE EXCEPTION 'a membership does not move between tenants' USING ERRCODE = 'check_violation';
+            END IF;
+            EXECUTE format('SELECT count(*) FROM %I.%I WHERE tenant_id = $1 AND org_role = $2',
+                           TG_TABLE_SCHEMA, TG_TABLE_NAME) INTO owners USING t, 'owner';
+            IF owners <> 1 AND EXISTS (SELECT 1 FROM public.tenants WHERE id = t) THEN
+                RAISE EXCEPTION 'tenant % must have exactly one owner', t
+                    USING ERRCODE = 'check_violation', CONSTRAINT = 'memberships_exactly_one_owner';
             END IF;
             RETURN NULL;
         END $$;
