@@ -60,7 +60,7 @@ CV_CONFIRMED = "careeros.ai_core.cv.confirmed.v1"
 SEED_CATALOG = Path(__file__).resolve().parents[1] / "lms" / "seed" / "catalog.json"
 PLATFORM_COURSES_TTL_S = 30.0
 HISTORY_TURNS = 6            # earlier messages given to the provider as context
-MAX_CV_BYTES = 2 * 1024 * 1024
+MAX_CV_BYTES = 2 * 1024 * 1024   # default of ai_core.max_cv_bytes (gRPC's default message limit is 4 MiB)
 CV_TYPES = ("application/pdf", "text/plain")
 PRIVILEGED_ROLES = ("owner", "admin")
 
@@ -112,7 +112,8 @@ class AiCoreService(EventHandlingService):
 
     def __init__(self, store: ServiceStore, kb: KnowledgeBase, provider: Provider, limits: limits_mod.Limits,
                  object_store: ObjectStorage, *, prices: Optional[dict] = None,
-                 seed_courses: Optional[list[Course]] = None, redactor: Optional[Redactor] = None):
+                 seed_courses: Optional[list[Course]] = None, redactor: Optional[Redactor] = None,
+                 max_cv_bytes: int = MAX_CV_BYTES):
         self.store = store
         self.kb = kb
         self.provider = provider
@@ -122,6 +123,7 @@ class AiCoreService(EventHandlingService):
         self.seed_courses = seed_courses if seed_courses is not None else load_seed_catalog(kb)
         self.redactor = redactor or Redactor()
         self._platform_cache: Optional[tuple[float, list[Course]]] = None
+        self.max_cv_bytes = int(max_cv_bytes)
 
     # --- event handlers (read models) -----------------------------------------------------------
 
@@ -361,8 +363,8 @@ class AiCoreService(EventHandlingService):
             raise ValidationFailed("Unsupported CV type.", fields={"content_type": [f"must be one of {', '.join(CV_TYPES)}"]})
         if not content:
             raise ValidationFailed("The CV is empty.", fields={"content": ["must not be empty"]})
-        if len(content) > MAX_CV_BYTES:
-            raise ValidationFailed("The CV is too large.", fields={"content": [f"must be at most {MAX_CV_BYTES} bytes"]})
+        if len(content) > self.max_cv_bytes:
+            raise ValidationFailed("The CV is too large.", fields={"content": [f"must be at most {self.max_cv_bytes} bytes"]})
         filename = (filename or "cv").strip().replace("/", "_")[:200] or "cv"
         text = cv_text(content_type, content)
         self.limits.check_rate(caller.tenant_id)
@@ -515,4 +517,5 @@ def build(config: dict, *, provider: Optional[Provider] = None) -> AiCoreService
     kb = knowledge.default()
     return AiCoreService(store, kb, provider or providers.build(conf, kb), limits_mod.Limits.from_config(config),
                          objects.build(config), prices=conf.get("prices") or DEFAULT_PRICES,
-                         redactor=Redactor.from_config(conf.get("redaction")))
+                         redactor=Redactor.from_config(conf.get("redaction")),
+                         max_cv_bytes=int(conf.get("max_cv_bytes", MAX_CV_BYTES)))

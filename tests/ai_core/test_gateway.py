@@ -89,6 +89,10 @@ def test_cv_upload_then_confirm(api, auth):
     analysis = uploaded.get_json()
     assert {p["name"] for p in analysis["proposed_skills"]} >= {"SQL", "Business intelligence tools"}
     assert analysis["status"] == "proposed" and analysis["filename"] == "jane.txt"
+    # CVs may exceed the gateway's small global body limit (2 KiB in these tests) up to ai_core.max_cv_bytes.
+    big = cv + b"\n" + b"Worked on many projects with spreadsheets. " * 200
+    assert len(big) > 2048
+    assert api.post("/api/v1/ai/cv", data=big, headers={**headers, "Content-Type": "text/plain"}).status_code == 201
     wrong = api.post("/api/v1/ai/cv", data=b"x", headers={**headers, "Content-Type": "image/png"})
     assert wrong.status_code == 415
     confirmed = api.post(f"/api/v1/ai/cv/{analysis['cv_id']}/confirm",

@@ -12,7 +12,7 @@ from flask import request
 from careeros_services.common.errors import DomainError
 from contracts.grpc import ai_core_pb2
 from gateway_flask.extensions.api import Blueprint
-from gateway_flask.middleware import accepts
+from gateway_flask.middleware import accepts, max_body
 from gateway_flask.security import auth_required, current_principal
 from gateway_flask.services import caller, client, to_dict
 from gateway_flask.views.ai import schemas as s
@@ -49,6 +49,11 @@ def _deadline() -> float:
     from gateway_flask.state import gateway_state
     conf = gateway_state().config.get("ai_core") or {}
     return float(conf.get("gateway_deadline_s", 30))
+
+
+def _cv_limit() -> int:
+    from gateway_flask.state import gateway_state
+    return int((gateway_state().config.get("ai_core") or {}).get("max_cv_bytes", 2 * 1024 * 1024))
 
 
 def _me():
@@ -93,11 +98,12 @@ def post_message(body: dict, consultation_id):
 
 @blp.route("/cv", methods=["POST"])
 @auth_required
+@max_body(_cv_limit)
 @accepts(*CV_TYPES)
 @blp.arguments(s.AiCvQuery, location="query")
 @blp.response(201, s.AiCvOut)
 @blp.doc(security=[{"bearerAuth": []}], requestBody={
-    "required": True, "description": "The CV itself, as the raw request body",
+    "required": True, "description": "The CV itself, as the raw request body (limit ai_core.max_cv_bytes, default 2 MiB)",
     "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in CV_TYPES}})
 def upload_cv(query: dict):
     """Upload your CV (PDF or plain text). Skills found in it are proposed; your profile does not
