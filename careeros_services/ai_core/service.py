@@ -223,6 +223,16 @@ class AiCoreService(EventHandlingService):
         prompt = Prompt(purpose="consultation", question=text, facts=facts,
                         data=_learner_data(profile, history), schema=validation.schema(validation.CONSULTATION_ANSWER))
         answer, completions, cached = self._answer(caller, prompt, facts)
+        try:
+            return self._store_turn(caller, consultation_id, text, explicit_role, facts, answer, completions, cached)
+        except Exception:
+            if not cached:  # nothing was stored: the answer does not count against the quota
+                self.limits.give_back_quota(caller.tenant_id, caller.user_id, caller.plan_tier)
+            raise
+
+    def _store_turn(self, caller: Caller, consultation_id: Optional[str], text: str, explicit_role: str,
+                    facts: domain.Facts, answer: dict, completions: list[Completion], cached: bool) -> dict:
+        """One transaction: the learner's message, the answer, usage rows and the events."""
         role_title = facts.role.title if facts.role else ""
         usage_rows = [] if cached else completions
         with self.store.transaction(caller.tenant_id) as tx:
@@ -262,11 +272,8 @@ class AiCoreService(EventHandlingService):
             return hit, [Completion("", self.provider.name, self.provider.model, 0, 0)], True
         AI_CACHE.labels("miss").inc()
         self.limits.take_quota(caller.tenant_id, caller.user_id, caller.plan_tier)
-        spent: list[Completion] = []
-
         def ask(repair):
             completion = self.provider.complete(prompt, repair)
-            spent.append(completion)
             self._count(caller, completion)
             return completion
 
@@ -369,11 +376,8 @@ class AiCoreService(EventHandlingService):
         text = cv_text(content_type, content)
         self.limits.check_rate(caller.tenant_id)
         prompt = Prompt(purpose="cv", data={"cv_text": text[:20000]}, schema=validation.schema(validation.CV_ANALYSIS))
-        spent: list[Completion] = []
-
         def ask(repair):
             completion = self.provider.complete(prompt, repair)
-            spent.append(completion)
             self._count(caller, completion)
             return completion
 
