@@ -15,9 +15,9 @@ from contracts.grpc import auth_pb2
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.security import auth_required, current_principal, optional_principal
 from gateway_flask.services import caller, client, to_dict
-from gateway_flask.views.orgs.schemas import (AcceptIn, AcceptOut, AssignmentIn, AssignmentOut, AssignmentsOut,
-                                              AssignmentsQuery, AuditLogOut, AuditQuery, InviteIn, InviteOut,
-                                              MemberOut, MemberPatch, MembersOut, OrgOut)
+from gateway_flask.views.orgs.schemas import (AcceptIn, AcceptOut, AuditLogOut, AuditQuery, InviteIn, InviteOut,
+                                              MemberOut, MemberPatch, MembersOut, OrgAssignmentIn, OrgAssignmentOut,
+                                              OrgAssignmentsOut, OrgAssignmentsQuery, OrgOut)
 
 blp = Blueprint("orgs", __name__, url_prefix="/orgs",
                 description="Organisations: invites, members, seats, assignments, audit log")
@@ -104,8 +104,8 @@ def remove_member(user_id: str):
 
 @blp.route("/current/assignments", methods=["POST"])
 @auth_required
-@blp.arguments(AssignmentIn)
-@blp.response(201, AssignmentOut)
+@blp.arguments(OrgAssignmentIn)
+@blp.response(201, OrgAssignmentOut)
 def create_assignment(body: dict):
     """Assign a course (`course_id`) and/or a target role to a member (owner/admin)."""
     due = body.get("due_at")
@@ -116,8 +116,8 @@ def create_assignment(body: dict):
 
 @blp.route("/current/assignments", methods=["GET"])
 @auth_required
-@blp.arguments(AssignmentsQuery, location="query")
-@blp.response(200, AssignmentsOut)
+@blp.arguments(OrgAssignmentsQuery, location="query")
+@blp.response(200, OrgAssignmentsOut)
 def list_assignments(query: dict):
     """Your assignments, newest first (owners/admins may ask for a member's with `user_id`)."""
     return to_dict(_auth("ListAssignments", auth_pb2.ListAssignmentsRequest(

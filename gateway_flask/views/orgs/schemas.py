@@ -66,14 +66,14 @@ class MemberPatch(Schema):
                                                      "you become an admin"})
 
 
-class AssignmentIn(Schema):
+class OrgAssignmentIn(Schema):
     user_id = ma.fields.UUID(required=True)
     course_id = ma.fields.String(validate=validate.Length(max=200))
     target_role = ma.fields.String(validate=validate.Length(max=200))
     due_at = ma.fields.AwareDateTime(metadata={"description": "RFC 3339 with offset, in the future"})
 
 
-class AssignmentOut(Schema):
+class OrgAssignmentOut(Schema):
     assignment_id = ma.fields.String()
     tenant_id = ma.fields.String()
     user_id = ma.fields.String()
@@ -84,12 +84,12 @@ class AssignmentOut(Schema):
     created_at = ma.fields.String()
 
 
-class AssignmentsQuery(Schema):
+class OrgAssignmentsQuery(Schema):
     user_id = ma.fields.UUID(metadata={"description": "Another member's (owner/admin only); default: yours"})
 
 
-class AssignmentsOut(Schema):
-    assignments = ma.fields.List(ma.fields.Nested(AssignmentOut))
+class OrgAssignmentsOut(Schema):
+    assignments = ma.fields.List(ma.fields.Nested(OrgAssignmentOut))
 
 
 class AuditQuery(Schema):
