@@ -41,7 +41,7 @@ from careeros_services.ai_core.domain import Course
 from careeros_services.ai_core.knowledge import KnowledgeBase
 from careeros_services.ai_core.persistence import AiRepository, course_from, iso
 from careeros_services.ai_core.providers import Completion, Prompt, Provider, Redactor
-from careeros_services.common import metrics
+from careeros_services.common import esco, metrics
 from careeros_services.common.errors import NotFound, ValidationFailed, require_uuids
 from careeros_services.common.storage import ObjectStorage
 
@@ -519,6 +519,7 @@ def build(config: dict, *, provider: Optional[Provider] = None) -> AiCoreService
     persistence.bind(store.database)
     conf = config.get("ai_core") or {}
     kb = knowledge.default()
+    esco.counts()  # load ESCO's CSVs at start-up, not in the first request that needs them (~1 s)
     return AiCoreService(store, kb, provider or providers.build(conf, kb), limits_mod.Limits.from_config(config),
                          objects.build(config), prices=conf.get("prices") or DEFAULT_PRICES,
                          redactor=Redactor.from_config(conf.get("redaction")),
