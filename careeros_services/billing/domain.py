@@ -305,6 +305,7 @@ class Subscription:
     dunning_failures: int = 0
     first_failed_at: Optional[datetime] = None
     next_retry_at: Optional[datetime] = None
+    provider_customer: str = ""   # the provider's customer (Stripe: cus_...) holding the payment method
     version: int = 1
     created_at: Optional[datetime] = None
     updated_at: Optional[datetime] = None

@@ -39,11 +39,19 @@ class ProviderUnavailable(DomainError):
     code, status, grpc_status, title = "payment_provider_unavailable", 503, "UNAVAILABLE", "Payment provider unavailable"
 
 
+class PaymentDeclined(DomainError):
+    code, status, grpc_status, title = "payment_declined", 402, "FAILED_PRECONDITION", "Payment declined"
+
+
 class PaymentProvider(Protocol):
     name: str
 
+    def attach(self, payment_method: str, tenant_id: str, customer_ref: str = "") -> tuple[str, str]:
+        """Save ``payment_method`` for recurring charges on the tenant's customer (made when
+        ``customer_ref`` is empty); returns ``(customer_ref, payment_method_ref)``."""
+
     def charge(self, *, amount_minor: int, currency: str, payment_method: str, idempotency_key: str,
-               attempt: int, metadata: dict) -> ChargeResult: ...
+               attempt: int, metadata: dict, customer_ref: str = "", off_session: bool = False) -> ChargeResult: ...
 
     def refund(self, *, provider_payment_id: str, amount_minor: int, idempotency_key: str) -> str: ...
 
@@ -118,8 +126,12 @@ class SandboxProvider:
     def __init__(self, webhook_secret: str):
         self.webhook_secret = webhook_secret
 
+    def attach(self, payment_method: str, tenant_id: str, customer_ref: str = "") -> tuple[str, str]:
+        self.check_payment_method(payment_method)
+        return customer_ref or f"sbx_cus_{_digest(tenant_id)}", payment_method
+
     def charge(self, *, amount_minor: int, currency: str, payment_method: str, idempotency_key: str,
-               attempt: int, metadata: dict) -> ChargeResult:
+               attempt: int, metadata: dict, customer_ref: str = "", off_session: bool = False) -> ChargeResult:
         if payment_method not in SANDBOX_CARDS:
             raise ValidationFailed("Unknown sandbox payment method.",
                                    fields={"payment_method": [f"must be one of {', '.join(sorted(SANDBOX_CARDS))}"]})
@@ -159,15 +171,38 @@ class StripeProvider:
                                           http_client=http, max_network_retries=0)
         self._stripe = stripe
 
-    def charge(self, *, amount_minor: int, currency: str, payment_method: str, idempotency_key: str,
-               attempt: int, metadata: dict) -> ChargeResult:
+    def attach(self, payment_method: str, tenant_id: str, customer_ref: str = "") -> tuple[str, str]:
+        """A Customer per tenant (metadata names the tenant) with the payment method attached:
+        what Stripe needs to charge it again off-session at renewal."""
         stripe = self._stripe
+        self.check_payment_method(payment_method)
         try:
-            intent = self.client.v1.payment_intents.create(
-                params={"amount": amount_minor, "currency": currency.lower(), "payment_method": payment_method,
-                        "confirm": True, "metadata": {k: str(v) for k, v in metadata.items()},
-                        "payment_method_types": ["card"]},
-                options={"idempotency_key": idempotency_key})
+            if not customer_ref:
+                customer_ref = self.client.v1.customers.create(
+                    params={"metadata": {"tenant_id": tenant_id}},
+                    options={"idempotency_key": f"customer:{tenant_id}"}).id
+            attached = self.client.v1.payment_methods.attach(payment_method, params={"customer": customer_ref})
+        except stripe.CardError as exc:
+            raise PaymentDeclined("The card was declined.",
+                                  fields={"payment_method": [str(exc.user_message or exc)]}) from None
+        except stripe.InvalidRequestError as exc:
+            raise ValidationFailed("The payment method was refused by the provider.",
+                                   fields={"payment_method": [str(exc.user_message or exc)]}) from None
+        except (stripe.APIConnectionError, stripe.APIError) as exc:
+            raise ProviderUnavailable(f"attach failed: {exc}", retry_after=5) from None
+        return customer_ref, attached.id
+
+    def charge(self, *, amount_minor: int, currency: str, payment_method: str, idempotency_key: str,
+               attempt: int, metadata: dict, customer_ref: str = "", off_session: bool = False) -> ChargeResult:
+        stripe = self._stripe
+        params = {"amount": amount_minor, "currency": currency.lower(), "payment_method": payment_method,
+                  "confirm": True, "metadata": {k: str(v) for k, v in metadata.items()},
+                  "payment_method_types": ["card"]}
+        if customer_ref:
+            params["customer"] = customer_ref
+            params["off_session"] = off_session  # renewals and retries run without the customer present
+        try:
+            intent = self.client.v1.payment_intents.create(params=params, options={"idempotency_key": idempotency_key})
         except stripe.CardError as exc:  # a decline: 402 with the intent id in the error
             error = exc.error
             intent_id = getattr(getattr(error, "payment_intent", None), "id", None) or ""

@@ -45,6 +45,7 @@ class SubscriptionRecord(_Model):
     dunning_failures = peewee.IntegerField(default=0)
     first_failed_at = DateTimeTZField(null=True)
     next_retry_at = DateTimeTZField(null=True)
+    provider_customer = peewee.TextField(default="")
     version = peewee.BigIntegerField(default=1)
     created_at = DateTimeTZField()
     updated_at = DateTimeTZField()

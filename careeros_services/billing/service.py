@@ -36,7 +36,7 @@ from bus.handlers import EventHandlingService, handles
 from bus.store import ServiceStore, Transaction
 from careeros_services.billing import domain, persistence
 from careeros_services.billing.domain import Plan, Subscription
-from careeros_services.billing.payments import ChargeResult, PaymentProvider, make_provider
+from careeros_services.billing.payments import ChargeResult, PaymentDeclined, PaymentProvider, make_provider
 from careeros_services.billing.persistence import BillingRepository, InvoiceRecord, PaymentRecord, SagaRecord
 from careeros_services.common.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed, require_uuids
 
@@ -76,10 +76,6 @@ def _iso(moment: Optional[datetime]) -> str:
 
 class SagaStepFailed(Exception):
     """A saga step cannot complete: compensate the steps before it."""
-
-
-class PaymentDeclined(DomainError):
-    code, status, grpc_status, title = "payment_declined", 402, "FAILED_PRECONDITION", "Payment declined"
 
 
 def _require_manager(org_role: str) -> None:
@@ -167,10 +163,11 @@ class BillingService(EventHandlingService):
         provider = self.providers[self.default_provider]
         if not isinstance(payment_method, str) or not payment_method:
             raise ValidationFailed("A payment method is required.", fields={"payment_method": ["is required"]})
-        provider.check_payment_method(payment_method)
+        customer, saved_method = provider.attach(payment_method, tenant_id)
         now = self.clock()
         sub = domain.new_subscription(str(uuid.uuid4()), tenant_id, user_id, chosen, interval, seats,
-                                      payment_method, provider.name, now, trial_days)
+                                      saved_method, provider.name, now, trial_days)
+        sub = replace(sub, provider_customer=customer)
         invoice_id = None
         with self.store.transaction(tenant_id) as tx:
             repo = BillingRepository(tx.db)
@@ -215,7 +212,10 @@ class BillingService(EventHandlingService):
         if payment_method is not None:
             if not isinstance(payment_method, str) or not payment_method:
                 raise ValidationFailed("Bad payment method.", fields={"payment_method": ["must not be empty"]})
-            provider.check_payment_method(payment_method)
+            with self.store.transaction(tenant_id) as tx:
+                current = BillingRepository(tx.db).live_subscription(tenant_id)
+            # Saved with the provider first (outside the transaction: it is a remote call).
+            _, payment_method = provider.attach(payment_method, tenant_id, current.provider_customer if current else "")
         now = self.clock()
         invoice_id = None
         with self.store.transaction(tenant_id) as tx:
@@ -311,7 +311,9 @@ class BillingService(EventHandlingService):
         provider = self.providers[sub.provider]
         result = provider.charge(amount_minor=invoice.total_minor, currency=invoice.currency,
                                  payment_method=sub.payment_method, idempotency_key=key, attempt=attempt,
-                                 metadata={"tenant_id": tenant_id, "invoice_id": invoice_id, "attempt": attempt})
+                                 metadata={"tenant_id": tenant_id, "invoice_id": invoice_id, "attempt": attempt},
+                                 customer_ref=sub.provider_customer,
+                                 off_session=invoice.reason == "subscription_cycle" or attempt > 1)
         CHARGES.labels(provider.name, result.status).inc()
         return self._record_charge(tenant_id, sub_id, invoice_id, key, attempt, provider.name, result)
 

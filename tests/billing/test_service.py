@@ -415,6 +415,7 @@ def test_switching_to_annual_restarts_the_cycle_and_a_failed_saga_restores_the_m
         k: monthly[k] for k in ("interval", "current_period_start", "current_period_end", "status")}
     assert payments_of(billing_store, tenant_id)[-1][0] == "refunded"
 
+    clock.advance(minutes=1)
     service.change_subscription(tenant_id, user_id, "owner", interval="year")
     Bus(service, billing_store).run()
     annual = service.get_subscription(tenant_id, user_id)["subscription"]

@@ -123,8 +123,23 @@ def stripe_service(billing_store, provider, clock, quiet_db):
                           default_provider="stripe", clock=clock)
 
 
+def test_attach_saves_the_card_on_a_customer_and_a_declined_card_is_refused(provider):
+    customer, method = provider.attach("pm_card_visa", "tenant-1")
+    assert customer.startswith("cus_") and method.startswith("pm_")
+    assert provider.client.v1.payment_methods.retrieve(method).customer == customer
+    again, other = provider.attach("pm_card_visa", "tenant-1", customer)
+    assert again == customer and other != method
+    declined = provider.client.v1.payment_methods.create(params={
+        "type": "card", "card": {"number": "4000000000000002", "exp_month": 12, "exp_year": 2030, "cvc": "123"}})
+    with pytest.raises(payments.PaymentDeclined) as caught:
+        provider.attach(declined.id, "tenant-1", customer)
+    assert caught.value.code == "payment_declined"
+    with pytest.raises(payments.ValidationFailed):
+        provider.attach("4242424242424242", "tenant-1")   # raw card numbers never reach us for Stripe
+
+
 def test_activation_on_stripe_and_the_webhook_is_a_duplicate_trigger(stripe_service, billing_store,
-                                                                       webhook_sink):
+                                                                       webhook_sink, clock, provider):
     webhook_sink.clear()
     tenant_id, user_id = str(uuid.uuid4()), str(uuid.uuid4())
     with billing_store.transaction(None) as tx:
@@ -141,6 +156,16 @@ def test_activation_on_stripe_and_the_webhook_is_a_duplicate_trigger(stripe_serv
     body, header = next((b, h) for b, h in webhook_sink if json.loads(b)["data"]["object"].get("id") == pid)
     assert stripe_service.handle_webhook("stripe", body, header) == {"received": True, "applied": False}
     assert stripe_service.handle_webhook("stripe", body, header)["duplicate"] is True
+
+    # Renewal: charged off-session on the tenant's Stripe customer.
+    clock.now = clock.now.fromisoformat(state["subscription"]["current_period_end"])
+    assert stripe_service.tick(clock.now)["renewed"] == 1
+    with billing_store.transaction(tenant_id) as tx:
+        renewals = tx.db.execute_sql("SELECT provider_payment_id, status FROM payments ORDER BY created_at").fetchall()
+        [(customer,)] = tx.db.execute_sql("SELECT provider_customer FROM subscriptions").fetchall()
+    assert [r[1] for r in renewals] == ["succeeded", "succeeded"]
+    intent = provider.client.v1.payment_intents.retrieve(renewals[1][0])
+    assert customer.startswith("cus_") and intent.customer == customer and intent.amount == 3000
 
 
 def test_compensation_refunds_through_stripe(billing_store, provider, clock, quiet_db):
