@@ -176,3 +176,12 @@ def test_cv_prompt_through_openai_gets_the_cv_in_the_data_block_redacted(kb, fak
     doc, _c, _r = validation.validated(validation.CV_ANALYSIS, lambda r: OpenAIProvider(fake.config(), Redactor()).complete(prompt, r))
     assert {s["name"] for s in doc["proposed_skills"]} == {"Python", "Kubernetes"}
     assert "jane@example.com" not in json.dumps(fake.requests[0]["body"])
+
+
+def test_redactor_keeps_dates_counts_and_levels():
+    text = "Since 2026-01-15: 5 years of SQL, level 3, id 123456789. Call +44 20 7946 0958 or mail a.b@c.co"
+    assert Redactor().text(text) == ("Since 2026-01-15: 5 years of SQL, level 3, id 123456789. "
+                                     "Call [PHONE] or mail [EMAIL]")
+    assert Redactor.from_config({"enabled": False}).text(text) == text
+    assert Redactor.from_config({"extra_patterns": [r"linkedin\.com/in/\S+"]}).text(
+        "see linkedin.com/in/ada-l") == "see [REDACTED]"
