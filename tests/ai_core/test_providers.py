@@ -171,11 +171,15 @@ def test_embedded_provider_estimates_tokens_from_characters(kb):
 
 
 def test_cv_prompt_through_openai_gets_the_cv_in_the_data_block_redacted(kb, fake):
-    prompt = Prompt(purpose="cv", data={"cv_text": "Jane, jane@example.com\nPython for 3 years"},
+    prompt = Prompt(purpose="cv", data={"cv_text": "Jane, jane@example.com\nPython for 3 years\n" + INJECTION},
                     schema=validation.schema(validation.CV_ANALYSIS))
     doc, _c, _r = validation.validated(validation.CV_ANALYSIS, lambda r: OpenAIProvider(fake.config(), Redactor()).complete(prompt, r))
     assert {s["name"] for s in doc["proposed_skills"]} == {"Python", "Kubernetes"}
     assert "jane@example.com" not in json.dumps(fake.requests[0]["body"])
+    system, user = fake.requests[0]["body"]["messages"]
+    delimiter = re.search(r"<<<DATA-[0-9a-f]+>>>", system["content"]).group(0)
+    before, inside, after = user["content"].split(delimiter)
+    assert "PWNED" in inside and "PWNED" not in before + after + system["content"]
 
 
 def test_redactor_keeps_dates_counts_and_levels():
