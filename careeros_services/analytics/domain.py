@@ -193,6 +193,21 @@ def check_tenant(event_type: str, envelope_tenant: Optional[str], payload: Mappi
     return envelope_tenant
 
 
+def lock_order(envelope: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    """Sort key putting a batch's events in the order of the shared rows they write.
+
+    The rows two partitions can both write are a learner's day of activity
+    (tenant, day, user) and a learner's row (tenant, user); ordering events by
+    tenant, then the statement's day, then user makes every batch take them in
+    one global order.
+    """
+    payload = envelope.get("payload") or {}
+    day = ""
+    if envelope.get("type", "").startswith("careeros.tracker.statement.") and payload.get("timestamp"):
+        day = parse_time(payload["timestamp"]).date().isoformat()
+    return (envelope.get("tenant_id") or "", day, str(payload.get("user_id") or ""), envelope.get("id", ""))
+
+
 # --- reports ---------------------------------------------------------------------------------
 
 LEARNER_COLUMNS: tuple[str, ...] = (

@@ -147,14 +147,14 @@ class InvoiceRecord(_Fact):
         primary_key = peewee.CompositeKey("tenant_id", "invoice_id")
 
 
-class EventCountRecord(_Fact):
-    day = peewee.DateField()
+class EventLogRecord(_Fact):
+    event_id = peewee.UUIDField()
     event_type = peewee.TextField()
-    events = peewee.BigIntegerField()
+    day = peewee.DateField()
 
     class Meta:
-        table_name = "event_counts"
-        primary_key = peewee.CompositeKey("tenant_id", "day", "event_type")
+        table_name = "event_log"
+        primary_key = peewee.CompositeKey("tenant_id", "event_id")
 
 
 class ActivityDayRecord(_Fact):
@@ -170,9 +170,9 @@ class ActivityDayRecord(_Fact):
 
 
 MODELS = (TenantRecord, LearnerRecord, StatementRecord, EnrollmentRecord, CertificateRecord,
-          QuizAttemptRecord, AssignmentRecord, AiUsageRecord, InvoiceRecord, EventCountRecord,
+          QuizAttemptRecord, AssignmentRecord, AiUsageRecord, InvoiceRecord, EventLogRecord,
           ActivityDayRecord)
-TABLES = (*_FACT_TABLES, "event_counts", "activity_days")  # every read model (what a rebuild truncates)
+TABLES = (*_FACT_TABLES, "event_log", "activity_days")  # every read model (what a rebuild truncates)
 
 
 def bind(database: peewee.Database) -> None:
@@ -217,13 +217,10 @@ class AnalyticsRepository:
             query = query.on_conflict_ignore()
         query.execute(self.db)
 
-    def count_event(self, tenant_id: str, event_type: str, day: date) -> None:
-        """One more event of ``event_type`` on ``day`` (the inbox makes this once per event)."""
-        (EventCountRecord.insert(tenant_id=tenant_id, day=day, event_type=event_type, events=1)
-         .on_conflict(conflict_target=[EventCountRecord.tenant_id, EventCountRecord.day,
-                                       EventCountRecord.event_type],
-                      update={EventCountRecord.events: EventCountRecord.events + 1})
-         .execute(self.db))
+    def log_event(self, tenant_id: str, event_id: str, event_type: str, day: date) -> None:
+        """Note one domain event of the tenant (append-only: concurrent partitions share no row)."""
+        self._insert_once(EventLogRecord, {"tenant_id": tenant_id, "event_id": event_id,
+                                           "event_type": event_type, "day": day})
 
     def record_statement(self, row: dict) -> None:
         """Store a statement once (by statement id) and add it to its learner's day."""
@@ -322,7 +319,7 @@ class AnalyticsRepository:
         """, p)
         facts.update(assigned)
         facts["events"] = self._rows(
-            "SELECT event_type, sum(events) AS events FROM event_counts"
+            "SELECT event_type, count(*) AS events FROM event_log"
             " WHERE tenant_id = %(tenant)s AND day BETWEEN %(first_day)s AND %(last_day)s"
             " GROUP BY event_type", p)
         facts["revenue"] = self._rows(

@@ -1,7 +1,7 @@
 """The analytics service layer: event handlers that fill the read models, and the reports.
 
 The consumer reads every domain topic: one handler (``_on_event``) takes
-every contract's type, counts it per tenant, day and type, and hands the types
+every contract's type, logs it per tenant, day and type, and hands the types
 the reports need to their fact writer (``@_writes``). It runs inside the bus's
 batch transaction, after the event's id was claimed in the inbox and the
 transaction scoped to the event's tenant, so each fact is written once and
@@ -12,7 +12,7 @@ see the tenant, everyone else their own row.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Callable, Optional
+from typing import Callable, Optional, Union
 
 from bus import contracts
 from bus.handlers import EventHandlingService, handles
@@ -182,15 +182,33 @@ class AnalyticsService(EventHandlingService):
 
     # --- every domain event ----------------------------------------------------------------
 
-    # Every contract's type (the consumer reads every domain topic): each event is counted
+    def handle_events(self, envelopes: list[dict],
+                      headers: Optional[list[dict]] = None) -> list[Union[Optional[bool], Exception]]:
+        """Apply a batch like every service does, but in :func:`domain.lock_order`.
+
+        Partitions are handled concurrently and a few read-model rows are shared
+        between them (a learner's day of activity, a learner's row): taking them in
+        one global order means two batches queue instead of deadlocking. The fact
+        writers commute, so reordering a batch changes no result. Results come back
+        in the caller's order.
+        """
+        order = sorted(range(len(envelopes)), key=lambda i: domain.lock_order(envelopes[i]))
+        results = super().handle_events([envelopes[i] for i in order],
+                                        [headers[i] for i in order] if headers else None)
+        in_place: list[Union[Optional[bool], Exception]] = [None] * len(envelopes)
+        for position, index in enumerate(order):
+            in_place[index] = results[position]
+        return in_place
+
+    # Every contract's type (the consumer reads every domain topic): each event is logged
     # per tenant, day and type, and the types above also write their fact rows.
     @handles(*sorted(set(contracts.known_types()) | set(_WRITERS)))
     def _on_event(self, tx: Transaction, envelope: dict) -> None:
-        """Count the event, then write its facts (the inbox claim already made this run once)."""
+        """Log the event, then write its facts (the inbox claim already made this run once)."""
         if envelope["tenant_id"] is None:
             return  # a platform-wide event has no tenant to report it under
-        AnalyticsRepository(tx.db).count_event(envelope["tenant_id"], envelope["type"],
-                                               domain.parse_time(envelope["occurred_at"]).date())
+        AnalyticsRepository(tx.db).log_event(envelope["tenant_id"], envelope["id"], envelope["type"],
+                                             domain.parse_time(envelope["occurred_at"]).date())
         writer = _WRITERS.get(envelope["type"])
         if writer is not None:
             getattr(self, writer)(tx, envelope)

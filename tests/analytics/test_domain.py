@@ -179,3 +179,16 @@ def test_render_csv_quotes_separators_and_round_trips():
     assert '"Doe, ""Jim"""' in text
     parsed = list(csv.reader(io.StringIO(text, newline="")))
     assert parsed == [["a", "b"], ['Doe, "Jim"', "3"], ["line\nbreak", "0"], ["'=1+1", "7"]]
+
+
+def test_lock_order_sorts_by_tenant_then_statement_day_then_user():
+    def statement(tenant, user, timestamp, event_id):
+        return {"id": event_id, "type": "careeros.tracker.statement.recorded.v1", "tenant_id": tenant,
+                "payload": {"user_id": user, "timestamp": timestamp}}
+    events = [statement("t2", "a", "2026-03-01T10:00:00Z", "1"),
+              statement("t1", "b", "2026-03-02T00:30:00+02:00", "2"),  # 1 March in UTC
+              statement("t1", "a", "2026-03-02T10:00:00Z", "3"),
+              statement("t1", "c", "2026-03-01T10:00:00Z", "4")]
+    assert [e["id"] for e in sorted(events, key=domain.lock_order)] == ["2", "4", "3", "1"]
+    other = {"id": "9", "type": "careeros.auth.membership.changed.v1", "tenant_id": None, "payload": {}}
+    assert domain.lock_order(other) == ("", "", "", "9")
