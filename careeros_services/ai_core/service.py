@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 
 from bus.handlers import EventHandlingService, handles
 from bus.store import ServiceStore, Transaction
@@ -67,6 +67,9 @@ PRIVILEGED_ROLES = ("owner", "admin")
 # Service-specific metric (tokens and cost per tenant use the shared ones in common.metrics).
 AI_CACHE = Counter("careeros_ai_cache_total", "AI answers served from the cache (hit) or a provider (miss).",
                    ["outcome"])
+
+AI_PROVIDER_LATENCY = Histogram("careeros_ai_provider_latency_seconds", "AI provider call latency.",
+                                ["provider", "purpose"], buckets=metrics.LATENCY_BUCKETS)
 
 DEFAULT_PRICES = {  # micro-USD per 1,000 tokens
     "embedded": {"*": {"prompt_per_1k": 0, "completion_per_1k": 0}},
@@ -273,9 +276,7 @@ class AiCoreService(EventHandlingService):
         AI_CACHE.labels("miss").inc()
         self.limits.take_quota(caller.tenant_id, caller.user_id, caller.plan_tier)
         def ask(repair):
-            completion = self.provider.complete(prompt, repair)
-            self._count(caller, completion)
-            return completion
+            return self._complete(caller, prompt, repair)
 
         try:
             answer, completions, repairs = validation.validated(
@@ -287,6 +288,13 @@ class AiCoreService(EventHandlingService):
             log.info("ai answer repaired after %d invalid attempt(s)", repairs)
         self.limits.remember(key, answer)
         return answer, completions, False
+
+    def _complete(self, caller: Caller, prompt: Prompt, repair) -> Completion:
+        """One provider call, timed and counted (tokens, cost) whatever becomes of its output."""
+        with AI_PROVIDER_LATENCY.labels(self.provider.name, prompt.purpose).time():
+            completion = self.provider.complete(prompt, repair)
+        self._count(caller, completion)
+        return completion
 
     # --- usage and cost -------------------------------------------------------------------------
 
@@ -377,9 +385,7 @@ class AiCoreService(EventHandlingService):
         self.limits.check_rate(caller.tenant_id)
         prompt = Prompt(purpose="cv", data={"cv_text": text[:20000]}, schema=validation.schema(validation.CV_ANALYSIS))
         def ask(repair):
-            completion = self.provider.complete(prompt, repair)
-            self._count(caller, completion)
-            return completion
+            return self._complete(caller, prompt, repair)
 
         proposal, completions, _repairs = validation.validated(validation.CV_ANALYSIS, ask)
         proposal = {"proposed_skills": self._normalise_proposals(proposal["proposed_skills"])}

@@ -243,6 +243,8 @@ def test_openai_repaired_answer_is_stored_and_both_calls_are_costed(store, tmp_p
         assert REGISTRY.get_sample_value("careeros_ai_tokens_total", {**labels, "kind": "prompt"}) == \
             sum(u["payload"]["prompt_tokens"] for u in usage)
         assert REGISTRY.get_sample_value("careeros_ai_tokens_total", {**labels, "kind": "completion"}) == 400
+        assert REGISTRY.get_sample_value("careeros_ai_provider_latency_seconds_count",
+                                         {"provider": "openai", "purpose": "consultation"}) >= 2
         assert REGISTRY.get_sample_value("careeros_tenant_cost_micros_total",
                                          {"tenant_id": caller.tenant_id, "source": "ai"}) == totals["tenant"]["cost_micro_usd"]
     finally:
