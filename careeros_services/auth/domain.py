@@ -497,14 +497,16 @@ def plan_role_change(actor_id: str, actor_role: Optional[str], target_id: str, t
         return "noop" if target_id == actor_id else "transfer"
     if target_role == OWNER:
         raise Conflict("The owner's role changes only by transferring ownership to another member.",
-                       code="owner_required", fields={"role": ["the organisation must keep exactly one owner"]})
+                       code="owner_required",
+                       fields={"role": ["the organisation must keep exactly one owner"]})
     if actor_role != OWNER and (target_role == "admin" or role == "admin"):
         raise Forbidden("Only the owner manages admins.", code="org_role_forbidden",
                         fields={"role": ["admin changes need the owner"]})
     return "noop" if role == target_role else "change"
 
 
-def check_removal(actor_id: str, actor_role: Optional[str], target_id: str, target_role: Optional[str]) -> None:
+def check_removal(actor_id: str, actor_role: Optional[str], target_id: str,
+                  target_role: Optional[str]) -> None:
     """May ``actor`` remove ``target`` (or leave, when they are the same)? Raises why not."""
     if target_role is None:
         raise NotFound("No such member in this organisation.", code="member_not_found")

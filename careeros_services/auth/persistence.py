@@ -336,7 +336,8 @@ class OrgRepository(AuthRepository):
 
     def members(self, tenant_id: str) -> list[dict]:
         rows = (MembershipRecord.select(MembershipRecord.user_id, MembershipRecord.org_role,
-                                        MembershipRecord.created_at, UserRecord.email, UserRecord.display_name)
+                                        MembershipRecord.created_at, UserRecord.email,
+                                        UserRecord.display_name)
                 .join(UserRecord, on=(UserRecord.id == MembershipRecord.user_id))
                 .where(MembershipRecord.tenant_id == tenant_id)
                 .order_by(MembershipRecord.created_at, MembershipRecord.user_id).dicts().execute(self.db))
@@ -379,9 +380,10 @@ class OrgRepository(AuthRepository):
 
     def add_invite(self, invite: Invite) -> None:
         InviteRecord.insert({
-            InviteRecord.id: invite.id, InviteRecord.tenant_id: invite.tenant_id, InviteRecord.email: invite.email,
-            InviteRecord.org_role: invite.org_role, InviteRecord.invited_by: invite.invited_by,
-            InviteRecord.created_at: invite.created_at, InviteRecord.expires_at: invite.expires_at}).execute(self.db)
+            InviteRecord.id: invite.id, InviteRecord.tenant_id: invite.tenant_id,
+            InviteRecord.email: invite.email, InviteRecord.org_role: invite.org_role,
+            InviteRecord.invited_by: invite.invited_by, InviteRecord.created_at: invite.created_at,
+            InviteRecord.expires_at: invite.expires_at}).execute(self.db)
 
     def invite_for_update(self, tenant_id: str, invite_id: str) -> Optional[Invite]:
         row = (InviteRecord.select()
@@ -399,7 +401,8 @@ class OrgRepository(AuthRepository):
         AssignmentRecord.insert({
             AssignmentRecord.id: row["assignment_id"], AssignmentRecord.tenant_id: row["tenant_id"],
             AssignmentRecord.user_id: row["user_id"], AssignmentRecord.course_id: row["course_id"],
-            AssignmentRecord.target_role: row["target_role"], AssignmentRecord.assigned_by: row["assigned_by"],
+            AssignmentRecord.target_role: row["target_role"],
+            AssignmentRecord.assigned_by: row["assigned_by"],
             AssignmentRecord.due_at: row["due_at"] or None,
             AssignmentRecord.created_at: row["created_at"]}).execute(self.db)
 
@@ -427,5 +430,6 @@ class OrgRepository(AuthRepository):
         condition = AuditRecord.tenant_id == tenant_id
         if before_id:
             condition &= AuditRecord.id < before_id
-        rows = AuditRecord.select().where(condition).order_by(AuditRecord.id.desc()).limit(limit).execute(self.db)
+        rows = (AuditRecord.select().where(condition).order_by(AuditRecord.id.desc()).limit(limit)
+                .execute(self.db))
         return [_audit(r) for r in rows]

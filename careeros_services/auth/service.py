@@ -83,7 +83,8 @@ def _member_id(raw: object) -> str:
     try:
         return str(uuid.UUID(str(raw)))
     except ValueError:
-        raise ValidationFailed("The member's user id is not valid.", fields={"user_id": ["must be a UUID"]}) from None
+        raise ValidationFailed("The member's user id is not valid.",
+                               fields={"user_id": ["must be a UUID"]}) from None
 
 
 def _invalid_refresh() -> Unauthenticated:
@@ -305,7 +306,8 @@ class AuthService(EventHandlingService):
         return (domain.seat_limit(tenant.seats, self.default_seat_limit), repo.count_members(tenant.id),
                 repo.count_pending_invites(tenant.id, now, except_invite))
 
-    def _membership_changed(self, tx: Transaction, tenant_id: str, user_id: str, role: str, actor: str) -> None:
+    def _membership_changed(self, tx: Transaction, tenant_id: str, user_id: str, role: str,
+                            actor: str) -> None:
         tx.publish(MEMBERSHIP_CHANGED, aggregate_id=f"{tenant_id}:{user_id}", payload={
             "tenant_id": tenant_id, "user_id": user_id, "role": role, "actor_user_id": actor})
 
@@ -318,9 +320,9 @@ class AuthService(EventHandlingService):
             role = self._caller_role(repo, tenant_id, user_id)
             tenant = repo.tenant(tenant_id)
             limit, members, pending = self._seat_usage(repo, tenant, now)
-        return {"tenant_id": tenant.id, "name": tenant.name, "kind": tenant.kind, "plan_tier": tenant.plan_tier,
-                "seat_limit": limit, "seats_used": members + pending, "members": members,
-                "pending_invites": pending, "org_role": role}
+        return {"tenant_id": tenant.id, "name": tenant.name, "kind": tenant.kind,
+                "plan_tier": tenant.plan_tier, "seat_limit": limit, "seats_used": members + pending,
+                "members": members, "pending_invites": pending, "org_role": role}
 
     def create_invite(self, tenant_id: str, user_id: str, email: str, role: str, client_ip: str = "") -> dict:
         """Invite ``email`` with ``role`` (owner/admin only); returns the invite and its token.
@@ -362,7 +364,8 @@ class AuthService(EventHandlingService):
         claims = domain.invite_claims(invite_id=invite.id, tenant_id=tenant_id, issuer=self.issuer,
                                       ttl_s=self.invite_ttl_s, now=int(now.timestamp()))
         kid, private_key = key
-        return {"invite_id": invite.id, "email": email, "role": role, "expires_at": invite.expires_at.isoformat(),
+        return {"invite_id": invite.id, "email": email, "role": role,
+                "expires_at": invite.expires_at.isoformat(),
                 "token": domain.sign_access_token(claims, private_key, kid)}
 
     def accept_invite(self, token: str, *, user_id: Optional[str] = None, password: Optional[str] = None,
@@ -411,7 +414,8 @@ class AuthService(EventHandlingService):
                         raise Forbidden("This invite was sent to another email address.",
                                         code="invite_email_mismatch")
                     if repo.role_in(tenant_id, user_id) is not None:
-                        raise Conflict("You are already a member of this organisation.", code="already_member")
+                        raise Conflict("You are already a member of this organisation.",
+                                       code="already_member")
                 limit, members, pending = self._seat_usage(repo, tenant, now, except_invite=invite_id)
                 domain.check_seats(limit, members, pending)
                 repo.add_membership(tenant_id, user_id, invite.org_role, now)
@@ -423,8 +427,9 @@ class AuthService(EventHandlingService):
                         "display_name": new_user.display_name, "registered_at": now.isoformat()})
                 self._membership_changed(tx, tenant_id, user_id, invite.org_role, invite.invited_by)
                 repo.audit(tenant_id, "org.invite_accepted", actor_user_id=user_id, target_type="invite",
-                           target_id=invite_id, details={"role": invite.org_role, "invited_by": invite.invited_by,
-                                                         "new_account": new_user is not None},
+                           target_id=invite_id,
+                           details={"role": invite.org_role, "invited_by": invite.invited_by,
+                                    "new_account": new_user is not None},
                            client_ip=client_ip)
                 tokens = self._issue(repo, key, user_id, tenant_id, None, _invalid_credentials)
         except EmailTaken:
@@ -460,9 +465,10 @@ class AuthService(EventHandlingService):
                 repo.set_role(tenant_id, member_id, domain.OWNER)
                 self._membership_changed(tx, tenant_id, user_id, "admin", user_id)
                 self._membership_changed(tx, tenant_id, member_id, domain.OWNER, user_id)
-                repo.audit(tenant_id, "org.ownership_transferred", actor_user_id=user_id, target_type="member",
-                           target_id=member_id, details={"from": user_id, "to": member_id,
-                                                         "previous_role": before}, client_ip=client_ip)
+                repo.audit(tenant_id, "org.ownership_transferred", actor_user_id=user_id,
+                           target_type="member", target_id=member_id,
+                           details={"from": user_id, "to": member_id, "previous_role": before},
+                           client_ip=client_ip)
             elif plan == "change":
                 repo.set_role(tenant_id, member_id, role)
                 self._membership_changed(tx, tenant_id, member_id, role, user_id)
@@ -494,7 +500,8 @@ class AuthService(EventHandlingService):
 
     def create_assignment(self, tenant_id: str, user_id: str, member_id: str, course_id: str = "",
                           target_role: str = "", due_at: str = "", client_ip: str = "") -> dict:
-        """Assign a course and/or a target role to a member (owner/admin); publishes ``assignment.created``."""
+        """Assign a course and/or a target role to a member (owner/admin); publishes
+        ``assignment.created``."""
         tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
         member_id = _member_id(member_id)
         now = _now()
@@ -513,9 +520,10 @@ class AuthService(EventHandlingService):
                        payload={k: row[k] for k in ("assignment_id", "tenant_id", "user_id", "course_id",
                                                     "target_role", "assigned_by", "due_at")})
             repo.audit(tenant_id, "org.assignment_created", actor_user_id=user_id, target_type="assignment",
-                       target_id=row["assignment_id"], details={"user_id": member_id, "course_id": data.course_id,
-                                                               "target_role": data.target_role,
-                                                               "due_at": row["due_at"]}, client_ip=client_ip)
+                       target_id=row["assignment_id"],
+                       details={"user_id": member_id, "course_id": data.course_id,
+                                "target_role": data.target_role, "due_at": row["due_at"]},
+                       client_ip=client_ip)
         return row
 
     def list_assignments(self, tenant_id: str, user_id: str, member_id: Optional[str] = None) -> list[dict]:

@@ -4,8 +4,8 @@ Layout in a service's database after ``isolate(config, service, tenant_id)``:
 
 * ``public`` keeps every shared table and every other tenant's rows.
 * ``t_<tenant hex>`` holds the service's **tenant-scoped** tables (those under row-level
-  security with only the standard ``tenant_isolation`` policy) with that tenant's rows, built by the service's own migrations; foreign keys to
-  shared tables point at ``public``.
+  security with only the standard ``tenant_isolation`` policy) with that tenant's rows,
+  built by the service's own migrations; foreign keys to shared tables point at ``public``.
 * ``t_<tenant hex>_g`` holds empty shadows of the shared tables: later migrations that alter a
   shared table (``ALTER TABLE tenants …``) run unchanged against the shadow while the real
   change happens once in ``public``.
@@ -45,8 +45,8 @@ PLACEMENT_DDL = """
         IF coalesce(tenant, '') <> '' THEN
             SELECT schema_name INTO placed FROM public.tenant_placement WHERE tenant_id = tenant;
         END IF;
-        PERFORM set_config('search_path',
-                           CASE WHEN placed IS NULL THEN 'public' ELSE quote_ident(placed) || ', public' END, true);
+        PERFORM set_config('search_path', CASE WHEN placed IS NULL THEN 'public'
+                                               ELSE quote_ident(placed) || ', public' END, true);
     END $$;
 """
 
@@ -102,19 +102,23 @@ def migrate_schema(conn, schema: str, migrations: Iterable, app_role: str) -> li
         with conn, conn.cursor() as cur:
             cur.execute(sql.SQL("SET LOCAL search_path = {}, {}").format(ident, shadow_ident))
             migration.up(cur)
-            cur.execute(sql.SQL("INSERT INTO {}.schema_migrations (version) VALUES (%s)").format(shadow_ident),
-                        (migration.version,))
+            cur.execute(sql.SQL("INSERT INTO {}.schema_migrations (version) VALUES (%s)")
+                        .format(shadow_ident), (migration.version,))
         applied.append(migration.version)
     with conn, conn.cursor() as cur:
         for table in _tables(cur, schema, rls=False):  # shared tables: to the shadow schema
-            cur.execute(sql.SQL("ALTER TABLE {}.{} SET SCHEMA {}").format(ident, sql.Identifier(table), shadow_ident))
+            cur.execute(sql.SQL("ALTER TABLE {}.{} SET SCHEMA {}").format(
+                ident, sql.Identifier(table), shadow_ident))
         cur.execute("SET LOCAL search_path = pg_catalog")  # constraint definitions fully qualified
         cur.execute("SELECT con.conname, rel.relname, pg_get_constraintdef(con.oid) FROM pg_constraint con"
-                    " JOIN pg_class rel ON rel.oid = con.conrelid JOIN pg_namespace n ON n.oid = rel.relnamespace"
-                    " JOIN pg_class ref ON ref.oid = con.confrelid JOIN pg_namespace rn ON rn.oid = ref.relnamespace"
+                    " JOIN pg_class rel ON rel.oid = con.conrelid"
+                    " JOIN pg_namespace n ON n.oid = rel.relnamespace"
+                    " JOIN pg_class ref ON ref.oid = con.confrelid"
+                    " JOIN pg_namespace rn ON rn.oid = ref.relnamespace"
                     " WHERE con.contype = 'f' AND n.nspname = %s AND rn.nspname = %s", (schema, shadow))
         for name, table, definition in cur.fetchall():
-            cur.execute(sql.SQL("ALTER TABLE {s}.{t} DROP CONSTRAINT {c}; ALTER TABLE {s}.{t} ADD CONSTRAINT {c} ")
+            cur.execute(sql.SQL("ALTER TABLE {s}.{t} DROP CONSTRAINT {c};"
+                                " ALTER TABLE {s}.{t} ADD CONSTRAINT {c} ")
                         .format(s=ident, t=sql.Identifier(table), c=sql.Identifier(name))
                         + sql.SQL(definition.replace(f"{shadow}.", "public.")))
         cur.execute(sql.SQL("GRANT USAGE ON SCHEMA {s} TO {r};"
@@ -128,7 +132,8 @@ def _parents_first(cur, schema: str, tables: list[str]) -> list[str]:
     """``tables`` ordered so that a table comes after those its foreign keys reference (within ``schema``)."""
     cur.execute("SELECT rel.relname, ref.relname FROM pg_constraint con"
                 " JOIN pg_class rel ON rel.oid = con.conrelid JOIN pg_class ref ON ref.oid = con.confrelid"
-                " JOIN pg_namespace n ON n.oid = rel.relnamespace JOIN pg_namespace rn ON rn.oid = ref.relnamespace"
+                " JOIN pg_namespace n ON n.oid = rel.relnamespace"
+                " JOIN pg_namespace rn ON rn.oid = ref.relnamespace"
                 " WHERE con.contype = 'f' AND n.nspname = %s AND rn.nspname = %s", (schema, schema))
     parents: dict[str, set[str]] = {t: set() for t in tables}
     for child, parent in cur.fetchall():
@@ -155,15 +160,15 @@ def _move_rows(cur, schema: str, tenant_id: str) -> dict[str, int]:
         cur.execute("SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
                     " AND NOT attisdropped ORDER BY attnum", (f"{schema}.{table}",))
         columns = sql.SQL(", ").join(sql.Identifier(r[0]) for r in cur.fetchall())
-        cur.execute(sql.SQL("INSERT INTO {s}.{t} ({c}) SELECT {c} FROM public.{t} WHERE tenant_id = %s").format(
-            s=sql.Identifier(schema), t=sql.Identifier(table), c=columns), (tenant_id,))
+        cur.execute(sql.SQL("INSERT INTO {s}.{t} ({c}) SELECT {c} FROM public.{t} WHERE tenant_id = %s")
+                    .format(s=sql.Identifier(schema), t=sql.Identifier(table), c=columns), (tenant_id,))
     for table in reversed(tables):  # delete children before parents; user triggers (append-only
         t = sql.Identifier(table)    # audit, one-owner check) are suspended for the move only
         cur.execute(sql.SQL("ALTER TABLE public.{t} DISABLE TRIGGER USER;"
                             "DELETE FROM public.{t} WHERE tenant_id = %s;"
                             "ALTER TABLE public.{t} ENABLE TRIGGER USER").format(t=t), (tenant_id,))
-        cur.execute(sql.SQL("SELECT count(*) FROM {}.{} WHERE tenant_id = %s").format(sql.Identifier(schema), t),
-                    (tenant_id,))
+        cur.execute(sql.SQL("SELECT count(*) FROM {}.{} WHERE tenant_id = %s")
+                    .format(sql.Identifier(schema), t), (tenant_id,))
         moved[table] = cur.fetchone()[0]
     # Serial ids (e.g. the audit log's) keep rising in the tenant's schema.
     cur.execute("SELECT s.relname, d.refobjid::regclass::text, a.attname FROM pg_class s"

@@ -83,7 +83,8 @@ class AuthServicer(auth_pb2_grpc.AuthServicer):
             password=None if logged_in else request.password,
             display_name=None if logged_in else request.display_name, client_ip=_client_ip(context))
         return auth_pb2.AcceptInviteResponse(tenant_id=result["tenant_id"], user_id=result["user_id"],
-                                             org_role=result["org_role"], tokens=_token_pair(result["tokens"]))
+                                             org_role=result["org_role"],
+                                             tokens=_token_pair(result["tokens"]))
 
     def ListMembers(self, request: auth_pb2.ListMembersRequest, context: grpc.ServicerContext):
         members = self.service.list_members(request.caller.tenant_id, request.caller.user_id)
@@ -110,8 +111,8 @@ class AuthServicer(auth_pb2_grpc.AuthServicer):
         return auth_pb2.ListAssignmentsResponse(assignments=[_assignment(a) for a in found])
 
     def ListAuditLog(self, request: auth_pb2.ListAuditLogRequest, context: grpc.ServicerContext):
-        entries = self.service.audit_log(request.caller.tenant_id, request.caller.user_id, request.limit or 50,
-                                         request.before_id)
+        entries = self.service.audit_log(request.caller.tenant_id, request.caller.user_id,
+                                         request.limit or 50, request.before_id)
         return auth_pb2.ListAuditLogResponse(entries=[
             auth_pb2.AuditEntry(details_json=json.dumps(e["details"], sort_keys=True),
                                 **{k: v for k, v in e.items() if k != "details"}) for e in entries])

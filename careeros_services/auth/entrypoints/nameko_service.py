@@ -1,9 +1,10 @@
 """The auth service under nameko: RPC for ``nameko shell`` and scripts.
 
 Also the consumer of billing's events (entitlement.changed sets the plan;
-subscription and invoice events feed the audit log). Entrypoints only; everything they do is in ``service.AuthService``, built once
-per container by ``bus.nameko.ServiceApp(build)``. Nothing eventlet-specific
-here: ``nameko run careeros_services.auth.entrypoints.nameko_service``
+subscription and invoice events feed the audit log). Entrypoints only;
+everything they do is in ``service.AuthService``, built once per container
+by ``bus.nameko.ServiceApp(build)``. Nothing eventlet-specific here:
+``nameko run careeros_services.auth.entrypoints.nameko_service``
 monkey-patches the process itself. Domain errors are ``expected_exceptions``
 (the caller's fault, not the service's).
 """

@@ -35,7 +35,8 @@ def up(cur) -> None:
         BEGIN
             IF TG_OP = 'DELETE' THEN t := OLD.tenant_id; ELSE t := NEW.tenant_id; END IF;
             IF TG_OP = 'UPDATE' AND OLD.tenant_id <> NEW.tenant_id THEN
-                RAISE EXCEPTION 'a membership does not move between tenants' USING ERRCODE = 'check_violation';
+                RAISE EXCEPTION 'a membership does not move between tenants'
+                    USING ERRCODE = 'check_violation';
             END IF;
             EXECUTE format('SELECT count(*) FROM %I.%I WHERE tenant_id = $1 AND org_role = $2',
                            TG_TABLE_SCHEMA, TG_TABLE_NAME) INTO owners USING t, 'owner';

@@ -15,9 +15,10 @@ from contracts.grpc import auth_pb2
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.security import auth_required, current_principal, optional_principal
 from gateway_flask.services import caller, client, to_dict
-from gateway_flask.views.orgs.schemas import (AcceptIn, AcceptOut, AuditLogOut, AuditQuery, InviteIn, InviteOut,
-                                              MemberOut, MemberPatch, MembersOut, OrgAssignmentIn, OrgAssignmentOut,
-                                              OrgAssignmentsOut, OrgAssignmentsQuery, OrgOut)
+from gateway_flask.views.orgs.schemas import (AcceptIn, AcceptOut, AuditLogOut, AuditQuery, InviteIn,
+                                              InviteOut, MemberOut, MemberPatch, MembersOut, OrgAssignmentIn,
+                                              OrgAssignmentOut, OrgAssignmentsOut, OrgAssignmentsQuery,
+                                              OrgOut)
 
 blp = Blueprint("orgs", __name__, url_prefix="/orgs",
                 description="Organisations: invites, members, seats, assignments, audit log")

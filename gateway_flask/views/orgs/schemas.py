@@ -94,7 +94,8 @@ class OrgAssignmentsOut(Schema):
 
 class AuditQuery(Schema):
     limit = ma.fields.Integer(validate=validate.Range(1, 200), load_default=50)
-    before_id = ma.fields.Integer(validate=validate.Range(min=1), metadata={"description": "Page: older entries"})
+    before_id = ma.fields.Integer(validate=validate.Range(min=1),
+                                  metadata={"description": "Page: entries older than this id"})
 
 
 class AuditEntryOut(Schema):
