@@ -150,3 +150,4 @@ def test_the_routes_are_in_the_openapi_document(http):
         "/api/v1/billing/subscription": ["get"], "/api/v1/billing/subscription/change": ["post"],
         "/api/v1/billing/subscription/cancel": ["post"], "/api/v1/billing/invoices": ["get"],
         "/api/v1/billing/webhooks/{provider}": ["post"]}
+
