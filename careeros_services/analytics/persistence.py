@@ -36,6 +36,7 @@ class TenantRecord(_Fact):
     name = peewee.TextField(default="")
     kind = peewee.TextField(default="")
     plan_tier = peewee.TextField(default="")
+    plan_at = DateTimeTZField(null=True)
 
     class Meta:
         table_name = "tenants"
@@ -45,6 +46,7 @@ class LearnerRecord(_Fact):
     user_id = peewee.UUIDField()
     display_name = peewee.TextField(default="")
     role = peewee.TextField(default="")
+    role_at = DateTimeTZField(null=True)
 
     class Meta:
         table_name = "learners"
@@ -191,31 +193,40 @@ class AnalyticsRepository:
     def _insert_once(self, model: type[_Fact], row: dict) -> None:
         model.insert(row).on_conflict_ignore().execute(self.db)
 
-    def record_tenant(self, tenant_id: str, *, name: Optional[str] = None, kind: Optional[str] = None,
-                      plan_tier: Optional[str] = None) -> None:
-        """Create or update a tenant's descriptive row; None leaves a field as it is."""
-        given = {"name": name, "kind": kind, "plan_tier": plan_tier}
-        values = {k: v for k, v in given.items() if v is not None}
-        query = TenantRecord.insert(tenant_id=tenant_id, **values)
-        if values:
-            query = query.on_conflict(conflict_target=[TenantRecord.tenant_id],
-                                      update={getattr(TenantRecord, k): v for k, v in values.items()})
-        else:
-            query = query.on_conflict_ignore()
-        query.execute(self.db)
+    def record_tenant(self, tenant_id: str, at: datetime, *, name: Optional[str] = None,
+                      kind: Optional[str] = None, plan_tier: Optional[str] = None) -> None:
+        """Create or update a tenant's row; None leaves a field as it is.
 
-    def record_learner(self, tenant_id: str, user_id: str, *, display_name: Optional[str] = None,
-                       role: Optional[str] = None) -> None:
-        """Create or update a member's row; None leaves a field as it is."""
-        given = {"display_name": display_name, "role": role}
-        values = {k: v for k, v in given.items() if v is not None}
-        query = LearnerRecord.insert(tenant_id=tenant_id, user_id=user_id, **values)
-        if values:
-            query = query.on_conflict(conflict_target=[LearnerRecord.tenant_id, LearnerRecord.user_id],
-                                      update={getattr(LearnerRecord, k): v for k, v in values.items()})
-        else:
-            query = query.on_conflict_ignore()
-        query.execute(self.db)
+        The plan tier is kept from whichever event happened last (``at``), in any arrival order.
+        """
+        update: dict = {}
+        if name is not None:
+            update[TenantRecord.name] = name
+        if kind is not None:
+            update[TenantRecord.kind] = kind
+        if plan_tier is not None:
+            update.update(_latest(TenantRecord.plan_tier, TenantRecord.plan_at))
+        (TenantRecord.insert(tenant_id=tenant_id, name=name or "", kind=kind or "", plan_tier=plan_tier or "",
+                             plan_at=at if plan_tier is not None else None)
+         .on_conflict(conflict_target=[TenantRecord.tenant_id], update=update or {TenantRecord.name: TenantRecord.name})
+         .execute(self.db))
+
+    def record_learner(self, tenant_id: str, user_id: str, at: datetime, *,
+                       display_name: Optional[str] = None, role: Optional[str] = None) -> None:
+        """Create or update a member's row; None leaves a field as it is.
+
+        The role is kept from whichever event happened last (``at``), in any arrival order.
+        """
+        update: dict = {}
+        if display_name is not None:
+            update[LearnerRecord.display_name] = display_name
+        if role is not None:
+            update.update(_latest(LearnerRecord.role, LearnerRecord.role_at))
+        (LearnerRecord.insert(tenant_id=tenant_id, user_id=user_id, display_name=display_name or "",
+                              role=role or "", role_at=at if role is not None else None)
+         .on_conflict(conflict_target=[LearnerRecord.tenant_id, LearnerRecord.user_id],
+                      update=update or {LearnerRecord.role: LearnerRecord.role})
+         .execute(self.db))
 
     def log_event(self, tenant_id: str, event_id: str, event_type: str, day: date) -> None:
         """Note one domain event of the tenant (append-only: concurrent partitions share no row)."""
@@ -345,6 +356,13 @@ class AnalyticsRepository:
             counted = self._rows(_LEARNERS_SQL, {**p, "limit": 1, "offset": 0})
             return [], int(counted[0]["total_rows"]) if counted else 0
         return [], 0
+
+
+def _latest(value: peewee.Field, at: peewee.Field) -> dict:
+    """ON CONFLICT assignments keeping ``value`` from the later of the stored and the new event."""
+    newer = at.is_null() | (peewee.EXCLUDED[at.column_name] > at)
+    return {value: peewee.Case(None, [(newer, peewee.EXCLUDED[value.column_name])], value),
+            at: peewee.Case(None, [(newer, peewee.EXCLUDED[at.column_name])], at)}
 
 
 def _params(tenant_id: str, period: DateRange, now: datetime) -> dict:

@@ -41,6 +41,10 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _occurred(envelope: dict) -> datetime:
+    return domain.parse_time(envelope["occurred_at"])
+
+
 _WRITERS: dict[str, str] = {}  # event type -> the method writing its fact rows
 
 
@@ -78,27 +82,28 @@ class AnalyticsService(EventHandlingService):
     def _on_tenant_created(self, tx: Transaction, envelope: dict) -> None:
         p = envelope["payload"]
         domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
-        AnalyticsRepository(tx.db).record_tenant(p["tenant_id"], name=p["name"], kind=p["kind"],
-                                                 plan_tier=p["plan_tier"])
+        AnalyticsRepository(tx.db).record_tenant(p["tenant_id"], _occurred(envelope), name=p["name"],
+                                                 kind=p["kind"], plan_tier=p["plan_tier"])
 
     @_writes(TENANT_PLAN_CHANGED)
     def _on_plan_changed(self, tx: Transaction, envelope: dict) -> None:
         p = envelope["payload"]
         domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
-        AnalyticsRepository(tx.db).record_tenant(p["tenant_id"], plan_tier=p["plan_tier"])
+        AnalyticsRepository(tx.db).record_tenant(p["tenant_id"], _occurred(envelope), plan_tier=p["plan_tier"])
 
     @_writes(USER_REGISTERED)
     def _on_user_registered(self, tx: Transaction, envelope: dict) -> None:
         p = envelope["payload"]
         domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
-        AnalyticsRepository(tx.db).record_learner(p["tenant_id"], p["user_id"],
+        AnalyticsRepository(tx.db).record_learner(p["tenant_id"], p["user_id"], _occurred(envelope),
                                                   display_name=p["display_name"], role=p["org_role"])
 
     @_writes(MEMBERSHIP_CHANGED)
     def _on_membership_changed(self, tx: Transaction, envelope: dict) -> None:
         p = envelope["payload"]
         domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
-        AnalyticsRepository(tx.db).record_learner(p["tenant_id"], p["user_id"], role=p["role"])
+        AnalyticsRepository(tx.db).record_learner(p["tenant_id"], p["user_id"], _occurred(envelope),
+                                                  role=p["role"])
 
     @_writes(ASSIGNMENT_CREATED)
     def _on_assignment_created(self, tx: Transaction, envelope: dict) -> None:
@@ -107,7 +112,7 @@ class AnalyticsService(EventHandlingService):
         AnalyticsRepository(tx.db).record_assignment({
             "tenant_id": tenant, "assignment_id": p["assignment_id"], "user_id": p["user_id"],
             "course_id": p["course_id"], "target_role": p["target_role"], "assigned_by": p["assigned_by"],
-            "due_at": domain.optional_time(p["due_at"]), "assigned_at": domain.parse_time(envelope["occurred_at"])})
+            "due_at": domain.optional_time(p["due_at"]), "assigned_at": _occurred(envelope)})
 
     # --- tracker ---------------------------------------------------------------------------
 
@@ -130,7 +135,7 @@ class AnalyticsService(EventHandlingService):
         AnalyticsRepository(tx.db).record_enrollment({
             "tenant_id": tenant, "enrollment_id": p["enrollment_id"], "user_id": p["user_id"],
             "course_id": p["course_id"], "premium": p["premium"],
-            "enrolled_at": domain.parse_time(envelope["occurred_at"])})
+            "enrolled_at": _occurred(envelope)})
 
     @_writes(ENROLLMENT_CANCELLED)
     def _on_enrollment_cancelled(self, tx: Transaction, envelope: dict) -> None:
@@ -138,7 +143,7 @@ class AnalyticsService(EventHandlingService):
         tenant = domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
         AnalyticsRepository(tx.db).record_cancellation({
             "tenant_id": tenant, "enrollment_id": p["enrollment_id"], "user_id": p["user_id"],
-            "course_id": p["course_id"], "cancelled_at": domain.parse_time(envelope["occurred_at"])})
+            "course_id": p["course_id"], "cancelled_at": _occurred(envelope)})
 
     @_writes(QUIZ_ATTEMPTED)
     def _on_quiz_attempted(self, tx: Transaction, envelope: dict) -> None:
@@ -148,7 +153,7 @@ class AnalyticsService(EventHandlingService):
             "tenant_id": tenant, "attempt_id": p["attempt_id"], "user_id": p["user_id"],
             "course_id": p["course_id"], "lesson_id": p["lesson_id"], "score_percent": p["score_percent"],
             "passed": p["passed"], "attempt_no": p["attempt_no"],
-            "attempted_at": domain.parse_time(envelope["occurred_at"])})
+            "attempted_at": _occurred(envelope)})
 
     @_writes(CERTIFICATE_ISSUED)
     def _on_certificate_issued(self, tx: Transaction, envelope: dict) -> None:
@@ -169,7 +174,7 @@ class AnalyticsService(EventHandlingService):
             "tenant_id": tenant, "usage_id": p["usage_id"], "user_id": p["user_id"],
             "provider": p["provider"], "model": p["model"], "purpose": p["purpose"],
             "prompt_tokens": p["prompt_tokens"], "completion_tokens": p["completion_tokens"],
-            "cost_micro_usd": p["cost_micro_usd"], "recorded_at": domain.parse_time(envelope["occurred_at"])})
+            "cost_micro_usd": p["cost_micro_usd"], "recorded_at": _occurred(envelope)})
 
     @_writes(INVOICE_ISSUED)
     def _on_invoice_issued(self, tx: Transaction, envelope: dict) -> None:
@@ -208,7 +213,7 @@ class AnalyticsService(EventHandlingService):
         if envelope["tenant_id"] is None:
             return  # a platform-wide event has no tenant to report it under
         AnalyticsRepository(tx.db).log_event(envelope["tenant_id"], envelope["id"], envelope["type"],
-                                             domain.parse_time(envelope["occurred_at"]).date())
+                                             _occurred(envelope).date())
         writer = _WRITERS.get(envelope["type"])
         if writer is not None:
             getattr(self, writer)(tx, envelope)

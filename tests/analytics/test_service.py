@@ -270,6 +270,34 @@ def test_membership_changes_update_the_role_and_removed_members_drop_out(service
     assert [r["user_id"] for r in rows] == [owner]
 
 
+def test_the_latest_role_and_plan_win_whatever_the_arrival_order(service, store):
+    tenant, owner, user = ev.new_id(), ev.new_id(), ev.new_id()
+    promoted = ev.envelope("careeros.auth.membership.changed.v1", {
+        "tenant_id": tenant, "user_id": user, "role": "admin", "actor_user_id": owner},
+        occurred_at=ev.at("2026-03-05T10:00"))
+    registered = ev.registered(tenant, user, "Late Comer")
+    registered["occurred_at"] = ev.at("2026-03-01T10:00")
+    upgraded = ev.envelope("careeros.auth.tenant.plan_changed.v1", {
+        "tenant_id": tenant, "plan_tier": "team", "seats": 5, "saga_id": ""}, occurred_at=ev.at("2026-03-05T10:00"))
+    created = ev.envelope("careeros.auth.tenant.created.v1", {
+        "tenant_id": tenant, "name": "Acme", "kind": "organization", "plan_tier": "free",
+        "owner_user_id": owner}, occurred_at=ev.at("2026-03-01T10:00"))
+
+    for envelope in (promoted, upgraded, registered, created):  # the newer ones first
+        assert service.handle_event(envelope) is True
+
+    with store.transaction(tenant) as tx:
+        assert tx.db.execute_sql("SELECT display_name, role FROM learners").fetchall() == [("Late Comer", "admin")]
+        assert tx.db.execute_sql("SELECT name, kind, plan_tier FROM tenants").fetchall() == [
+            ("Acme", "organization", "team")]
+    removed = ev.envelope("careeros.auth.membership.changed.v1", {
+        "tenant_id": tenant, "user_id": user, "role": "removed", "actor_user_id": owner},
+        occurred_at=ev.at("2026-03-06T10:00"))
+    assert service.handle_event(removed) is True
+    with store.transaction(tenant) as tx:
+        assert tx.db.execute_sql("SELECT role FROM learners").fetchall() == [("removed",)]
+
+
 def test_plan_changes_and_tenant_creation_fill_the_tenant_row(service, store):
     tenant, owner = ev.new_id(), ev.new_id()
     service.handle_event(ev.envelope("careeros.auth.tenant.created.v1", {
