@@ -257,6 +257,32 @@ def test_every_process_kind_has_a_scrape_job_locally_and_on_kubernetes():
         assert local[f"careeros-{kind}"]["static_configs"][0]["targets"] == [f"127.0.0.1:{default_port}"]
 
 
+def code_metric_labels() -> set[str]:
+    """Label names of every metric the code defines (the list after name and help)."""
+    labels = set()
+    for package in ("careeros_services", "bus", "gateway_flask"):
+        for path in (ROOT / package).rglob("*.py"):
+            text = path.read_text(errors="replace")
+            for match in METRIC_DEFINITION.finditer(text):
+                names = re.search(r"\[([^\]]*)\]", text[match.end():match.end() + 600])
+                if names:
+                    labels.update(re.findall(r"[\"'](\w+)[\"']", names.group(1)))
+    return labels
+
+
+def test_target_labels_never_shadow_a_metric_label():
+    """A target label named like a metric's own label renames the metric's to exported_<name>."""
+    metric_labels = code_metric_labels()
+    assert {"service", "kind", "tenant_id", "group"} <= metric_labels  # the scan sees the code's labels
+    local = load_yaml(PROM / "prometheus.local.yml")
+    added = {k for job in local["scrape_configs"] for static in job["static_configs"] for k in static["labels"]}
+    for job in load_yaml(PROM / "prometheus.k8s.yml")["scrape_configs"]:
+        added |= {rule["target_label"] for rule in job["relabel_configs"]
+                  if rule.get("target_label") and not rule["target_label"].startswith("__")}
+    assert added == {"process_kind", "careeros_service", "namespace", "pod"}
+    assert not added & metric_labels, added & metric_labels
+
+
 def test_promtool_unit_tests_pass_and_fire_every_alert():
     tests_file = PROM / "tests" / "careeros.alerts.test.yml"
     result = promtool("test", "rules", str(tests_file))
@@ -508,7 +534,7 @@ def test_prometheus_reads_back_a_metric_from_every_process_kind(prometheus, ops_
                 "relay": 'careeros_outbox_published_total{job="careeros-relay", service="auth"}'}
     for kind, expr in expected.items():
         result = wait_until(lambda: prometheus.query(expr), 40, f"{expr} in Prometheus")
-        assert all(r["metric"]["kind"] == kind for r in result)
+        assert all(r["metric"]["process_kind"] == kind for r in result)
         assert sum(float(r["value"][1]) for r in result) >= 1, (kind, result)
     targets = prometheus.get("targets", state="active")["activeTargets"]
     local = {t["labels"]["job"]: t for t in targets if t["labels"]["job"].startswith("careeros-")}
@@ -554,7 +580,7 @@ def test_the_kubernetes_relabelling_finds_one_target_per_pod_with_its_kind_and_s
     for target in targets:
         labels = target["labels"]
         kind, service = expected[labels["pod"]]
-        assert labels["job"] == f"k8s-careeros-{kind}" and labels["kind"] == kind
+        assert labels["job"] == f"k8s-careeros-{kind}" and labels["process_kind"] == kind
         assert labels["namespace"] == "careeros"
         assert labels.get("careeros_service") == service
         assert target["scrapeUrl"].endswith("/metrics")
@@ -578,6 +604,31 @@ def test_rules_load_evaluate_and_record(prometheus, ops_api):
     assert not firing, firing
 
 
+def test_ai_tokens_and_cost_per_tenant_reach_the_rules_and_the_dashboard(prometheus, ops_api):
+    user = register(ops_api)
+    login = ops_api.post("/auth/login", json={"email": user["email"], "password": PASSWORD}).json()
+    bearer, tenant = {"Authorization": f"Bearer {login['access_token']}"}, user["tenant_id"]
+
+    def consult(question: str) -> None:
+        response = ops_api.post("/ai/consultations", headers=bearer,
+                                json={"question": question, "target_role": "Data Engineer"})
+        assert response.status_code == 201, response.text
+    consult("How do I become a data engineer?")
+    raw = f'careeros_ai_tokens_total{{job="careeros-grpc", tenant_id="{tenant}"}}'
+    wait_until(lambda: prometheus.query(raw), 40, "ai_core's token counter in Prometheus")
+    # A counter's first sample carries no rate: a second (uncached) call makes one.
+    consult("Which skills should I learn first for data engineering?")
+    rate = f'tenant_id:careeros_ai_tokens:rate5m{{tenant_id="{tenant}"}} > 0'
+    tokens = wait_until(lambda: prometheus.query(rate), 40, "the tenant's AI token rate")
+    assert {r["metric"]["kind"] for r in tokens} == {"prompt", "completion"}  # ai_core's labels, the rules' keys
+    cost = f'tenant_id:careeros_ai_cost_micros:increase1d{{tenant_id="{tenant}"}}'
+    [spent] = wait_until(lambda: prometheus.query(cost), 40, "the tenant's AI cost")
+    assert float(spent["value"][1]) >= 0  # the embedded provider is free; a hosted one is priced
+    dashboard = json.loads((OPS / "grafana" / "dashboards" / "careeros-ai-cost.json").read_text())
+    [top] = [expr for title, expr in dashboard_exprs(dashboard) if title.startswith("Tokens/s by tenant")]
+    assert tenant in {r["metric"]["tenant_id"] for r in prometheus.query(top)}
+
+
 def test_every_dashboard_query_is_accepted_by_prometheus(prometheus):
     checked = 0
     for path in DASHBOARDS:
@@ -591,8 +642,8 @@ def test_every_dashboard_query_is_accepted_by_prometheus(prometheus):
                 values = prometheus.get(f"label/{label}/values", **{"match[]": metric})
                 assert "auth" in values, values
     assert checked >= 30
-    up = wait_until(lambda: prometheus.query('sum by (kind) (up{job=~"careeros-.*"})'), 20, "up by kind")
-    assert {r["metric"]["kind"] for r in up} == set(KINDS)
+    up = wait_until(lambda: prometheus.query('sum by (process_kind) (up{job=~"careeros-.*"})'), 20, "up by kind")
+    assert {r["metric"]["process_kind"] for r in up} == set(KINDS)
     # a malformed expression is refused, so "accepted" above means something
     response = requests.get(f"{prometheus.url}/api/v1/query", params={"query": "sum by (le (rate(x[5m])"},
                             timeout=5)
