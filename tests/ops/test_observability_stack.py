@@ -17,7 +17,6 @@ The platform is started like tests/e2e's, with its own databases and vhost
 """
 from __future__ import annotations
 
-import copy
 import json
 import os
 import re
