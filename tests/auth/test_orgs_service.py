@@ -333,3 +333,27 @@ def test_billing_events_land_in_the_audit_log(auth):
     assert [(e["action"], e["source"], e["event_id"]) for e in log[:2]] == [
         ("billing.invoice_issued", "event", invoice["id"]), ("billing.subscription_activated", "event", activated["id"])]
     assert log[1]["actor_user_id"] == owner and log[0]["details"]["total_minor"] == 4000
+
+
+def test_concurrent_invites_never_overshoot_the_seat_limit(auth):
+    import threading
+
+    tenant_id, owner, _ = org(auth)  # limit 3: owner + one member leave one seat
+    join(auth, tenant_id, owner)
+    start, outcomes = threading.Barrier(6), []
+
+    def attempt() -> None:
+        start.wait()
+        try:
+            auth.create_invite(tenant_id, owner, email(), "member")
+            outcomes.append("ok")
+        except Conflict as exc:
+            outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=attempt) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes) == ["ok"] + ["seat_limit_reached"] * 5
+    assert auth.get_org(tenant_id, owner)["seats_used"] == 3
