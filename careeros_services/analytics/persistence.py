@@ -15,11 +15,12 @@ from typing import Any, Optional
 
 import peewee
 import psycopg2
+from psycopg2 import sql
 from playhouse.postgres_ext import DateTimeTZField
 
 from careeros_services.analytics.domain import DateRange
 from careeros_services.analytics.migrations.m0001_initial import TABLES as _FACT_TABLES
-from careeros_services.common import db as dbmod
+from careeros_services.common import db as dbmod, tenant_schemas
 
 database_proxy = peewee.DatabaseProxy()
 
@@ -442,14 +443,23 @@ _LEARNERS_SQL = f"""
 def truncate_read_models(config: dict, service: str, consumer: str) -> None:
     """Empty every read model and the consumer's inbox claims, in one transaction (rebuild).
 
-    Runs as the admin role: TRUNCATE is not granted to the app role, and the app
-    role could not delete rows of every tenant through row-level security anyway.
-    Truncating the inbox with the tables is what lets the replay apply every event again.
+    Covers the tenants moved to a schema of their own (``common.tenant_schemas``)
+    as well as ``public``. Runs as the admin role: TRUNCATE is not granted to the
+    app role, and the app role could not delete every tenant's rows through
+    row-level security anyway. Truncating the inbox with the tables is what lets
+    the replay apply every event again.
     """
     conn = psycopg2.connect(**dbmod.connect_kwargs(config, service, admin=True))
     try:
         with conn, conn.cursor() as cur:
-            cur.execute(f"TRUNCATE {', '.join(TABLES)}")
-            cur.execute("DELETE FROM inbox WHERE consumer = %s", (consumer,))
+            schemas = ["public"]
+            cur.execute("SELECT to_regclass('public.tenant_placement') IS NOT NULL")
+            if cur.fetchone()[0]:
+                schemas += [schema for _tenant, schema in tenant_schemas.placed_schemas(cur)]
+            cur.execute("SELECT schemaname, tablename FROM pg_tables"
+                        " WHERE schemaname = ANY(%s) AND tablename = ANY(%s)", (schemas, list(TABLES)))
+            tables = [sql.Identifier(schema, table) for schema, table in cur.fetchall()]
+            cur.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(tables)))
+            cur.execute("DELETE FROM public.inbox WHERE consumer = %s", (consumer,))
     finally:
         conn.close()

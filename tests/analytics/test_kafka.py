@@ -174,3 +174,22 @@ def test_rebuild_while_the_live_group_keeps_consuming(config, store, service, co
     # The second month has the same shape as the first: the same figures under its own ids.
     for name in ("a_overview", "a_month", "b_overview"):
         assert {**reports(service, second)[name], "tenant_id": "-"} == {**before[name], "tenant_id": "-"}
+
+
+def test_rebuild_also_empties_and_refills_a_tenant_moved_to_its_own_schema(config, store, service, consumed):
+    from bus.store import migrations
+    from careeros_services.common import tenant_schemas
+
+    scenario, _consumer, events = consumed
+    before = reports(service, scenario)
+    moved = tenant_schemas.isolate(config, "analytics", scenario.tenant_b, migrations("careeros_services.analytics"))
+    assert moved["rows"]["statements"] == 1
+    assert reports(service, scenario) == before  # read from B's schema now
+    stray = ev.statement(scenario.tenant_b, scenario.bea, "2026-03-03T10:00", duration_s=999)
+    assert service.handle_event(stray) is True  # written into B's schema
+    assert reports(service, scenario)["b_overview"] != before["b_overview"]
+
+    from careeros_services.analytics.rebuild import rebuild
+    rebuild(config, service=AnalyticsService(store, clock=lambda: NOW), timeout_s=120)
+
+    assert reports(service, scenario) == before
