@@ -223,6 +223,9 @@ class AuthRepository:
         row = UserRecord.select().where(UserRecord.id == user_id).first(self.db)
         return _user(row) if row is not None else None
 
+    def set_home_tenant(self, user_id: str, tenant_id: str) -> None:
+        UserRecord.update({UserRecord.home_tenant_id: tenant_id}).where(UserRecord.id == user_id).execute(self.db)
+
     def set_password_hash(self, user_id: str, password_hash: str) -> None:
         (UserRecord.update({UserRecord.password_hash: password_hash})
          .where(UserRecord.id == user_id).execute(self.db))

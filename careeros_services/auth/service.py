@@ -482,6 +482,9 @@ class AuthService(EventHandlingService):
 
         The member's refresh tokens for this tenant are revoked in the same
         transaction; access tokens already issued expire within ``access_ttl_s``.
+        A member whose account was made by accepting this tenant's invite (their
+        home tenant) gets a personal tenant of their own as the new home, so
+        they can still log in (``tenant.created`` is published for it).
         """
         tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
         member_id = _member_id(member_id)
@@ -497,6 +500,23 @@ class AuthService(EventHandlingService):
             repo.audit(tenant_id, "org.member_left" if member_id == user_id else "org.member_removed",
                        actor_user_id=user_id, target_type="member", target_id=member_id,
                        details={"role": before}, client_ip=client_ip)
+            member = repo.user_by_id(member_id)
+            if member is not None and member.home_tenant_id == tenant_id:
+                self._rehome(tx, repo, member)
+
+    def _rehome(self, tx: Transaction, repo: OrgRepository, user: domain.User) -> None:
+        """Give a user who lost their home tenant a personal one (owner, free plan) as the new home."""
+        now, home_id = _now(), str(uuid.uuid4())
+        tenant = domain.Tenant(home_id, user.display_name, domain.PERSONAL, domain.DEFAULT_PLAN_TIER, now)
+        left = tx.tenant_id
+        repo.add_tenant(tenant)
+        repo.set_home_tenant(user.id, home_id)
+        tx.scope_to(home_id)  # the membership row is under row-level security
+        repo.add_membership(home_id, user.id, domain.OWNER, now)
+        tx.publish(TENANT_CREATED, aggregate_id=home_id, payload={
+            "tenant_id": home_id, "name": tenant.name, "kind": tenant.kind, "plan_tier": tenant.plan_tier,
+            "owner_user_id": user.id})
+        tx.scope_to(left)
 
     def create_assignment(self, tenant_id: str, user_id: str, member_id: str, course_id: str = "",
                           target_role: str = "", due_at: str = "", client_ip: str = "") -> dict:

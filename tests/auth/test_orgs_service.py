@@ -240,6 +240,17 @@ def test_removal_revokes_refresh_and_leaving_is_allowed(auth):
     with pytest.raises(Forbidden) as caught2:
         auth.get_org(tenant_id, member)
     assert caught2.value.code == "not_a_member"
+    # The removed member's account came from the invite (home = the org): they get a personal space.
+    home = claims_of(auth, auth.login(_email_of(auth, member), PASSWORD)["access_token"])
+    assert home["tenant_id"] != tenant_id and home["org_role"] == "owner" and home["plan_tier"] == "free"
+    assert auth.get_org(home["tenant_id"], member)["kind"] == "personal"
+    [created] = outbox(auth, "careeros.auth.tenant.created.v1", home["tenant_id"])
+    assert created["payload"]["owner_user_id"] == member
+
+
+def _email_of(auth, user_id: str) -> str:
+    with auth.store.transaction() as tx:
+        return tx.db.execute_sql("SELECT email FROM users WHERE id = %s", (user_id,)).fetchone()[0]
 
 
 def test_assignments_event_and_members_see_their_own(auth):
