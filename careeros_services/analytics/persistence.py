@@ -209,7 +209,8 @@ class AnalyticsRepository:
             update.update(_latest(TenantRecord.plan_tier, TenantRecord.plan_at))
         (TenantRecord.insert(tenant_id=tenant_id, name=name or "", kind=kind or "", plan_tier=plan_tier or "",
                              plan_at=at if plan_tier is not None else None)
-         .on_conflict(conflict_target=[TenantRecord.tenant_id], update=update or {TenantRecord.name: TenantRecord.name})
+         .on_conflict(conflict_target=[TenantRecord.tenant_id],
+                      update=update or {TenantRecord.name: TenantRecord.name})
          .execute(self.db))
 
     def record_learner(self, tenant_id: str, user_id: str, at: datetime, *,

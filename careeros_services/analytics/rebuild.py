@@ -54,7 +54,8 @@ def rebuild(config: dict, *, service: Optional[AnalyticsService] = None, timeout
                 if tp.offset >= pending[(tp.topic, tp.partition)]:
                     del pending[(tp.topic, tp.partition)]
             if time.monotonic() > deadline:
-                raise TimeoutError(f"rebuild did not catch up within {timeout_s} s; behind on {sorted(pending)}")
+                raise TimeoutError(f"rebuild did not catch up within {timeout_s} s;"
+                                   f" behind on {sorted(pending)}")
         log.info("analytics rebuild: %d event(s) replayed from %d topic(s)", consumed, len(topics))
         return {"group": group, "topics": len(topics), "events": consumed}
     finally:

@@ -89,7 +89,8 @@ class AnalyticsService(EventHandlingService):
     def _on_plan_changed(self, tx: Transaction, envelope: dict) -> None:
         p = envelope["payload"]
         domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
-        AnalyticsRepository(tx.db).record_tenant(p["tenant_id"], _occurred(envelope), plan_tier=p["plan_tier"])
+        AnalyticsRepository(tx.db).record_tenant(p["tenant_id"], _occurred(envelope),
+                                                 plan_tier=p["plan_tier"])
 
     @_writes(USER_REGISTERED)
     def _on_user_registered(self, tx: Transaction, envelope: dict) -> None:

@@ -67,7 +67,8 @@ def certified(tenant: str, user: str, course: str, when: str) -> dict:
         "course_title": "SQL basics", "issued_at": at(when)}, occurred_at=at(when))
 
 
-def quiz(tenant: str, user: str, course: str, when: str, score: int, passed: bool, attempt_no: int = 1) -> dict:
+def quiz(tenant: str, user: str, course: str, when: str, score: int, passed: bool,
+         attempt_no: int = 1) -> dict:
     return envelope("careeros.lms.quiz.attempted.v1", {
         "attempt_id": new_id(), "user_id": user, "tenant_id": tenant, "course_id": course,
         "lesson_id": new_id(), "score_percent": score, "passed": passed, "attempt_no": attempt_no},

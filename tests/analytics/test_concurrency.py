@@ -32,7 +32,8 @@ def test_concurrent_batches_in_opposite_orders_all_apply(service):
     rounds = 3
     batches = []
     for _ in range(rounds):
-        forward = [ev.statement(tenant, u, f"2026-03-0{2 + i % 3}T10:00", duration_s=10) for i, u in enumerate(users)]
+        forward = [ev.statement(tenant, u, f"2026-03-0{2 + i % 3}T10:00", duration_s=10)
+                   for i, u in enumerate(users)]
         # the same learners' days as `forward`, in the opposite order
         backward = [ev.statement(tenant, u, f"2026-03-0{2 + i % 3}T11:00", duration_s=5)
                     for i, u in reversed(list(enumerate(users)))]
@@ -55,7 +56,8 @@ def test_concurrent_batches_in_opposite_orders_all_apply(service):
     assert failures == []
     assert deadlocks(service) == deadlocks_before  # none had to be broken up and retried
     report = service.overview(tenant, owner, "owner", "2026-03-01", "2026-03-14")
-    assert report["activity"] == {"statements": 2 * rounds * len(users), "time_spent_s": 15 * rounds * len(users)}
+    assert report["activity"] == {"statements": 2 * rounds * len(users),
+                                  "time_spent_s": 15 * rounds * len(users)}
     assert report["active_learners"]["total"] == len(users)
     assert report["events"] == [{"event_type": "careeros.tracker.statement.recorded.v1",
                                  "events": 2 * rounds * len(users)}]

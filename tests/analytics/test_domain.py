@@ -67,7 +67,8 @@ def test_pages_default_to_100_and_are_bounded():
     assert domain.parse_page(1000, 5) == (1000, 5)
     with pytest.raises(ValidationFailed) as caught:
         domain.parse_page(1001, -1)
-    assert caught.value.fields == {"limit": ["must be between 1 and 1000"], "offset": ["must not be negative"]}
+    assert caught.value.fields == {"limit": ["must be between 1 and 1000"],
+                                   "offset": ["must not be negative"]}
     with pytest.raises(ValidationFailed):
         domain.parse_page(-1, 0)
 
@@ -106,7 +107,8 @@ def test_series_are_zero_filled():
         {"date": "2026-03-01", "active_learners": 0}, {"date": "2026-03-02", "active_learners": 4},
         {"date": "2026-03-03", "active_learners": 0}]
     assert domain.weekly_series({date(2026, 3, 2): 4}, period) == [
-        {"week_start": "2026-02-23", "active_learners": 0}, {"week_start": "2026-03-02", "active_learners": 4}]
+        {"week_start": "2026-02-23", "active_learners": 0},
+        {"week_start": "2026-03-02", "active_learners": 4}]
 
 
 # --- events --------------------------------------------------------------------------------
@@ -155,7 +157,8 @@ def test_overview_computes_rates_and_sorts_revenue():
         "revenue": [{"currency": "USD", "total_minor": 5, "invoices": 1},
                     {"currency": "EUR", "total_minor": 7, "invoices": 2}]})
     assert result["enrollments"]["completion_rate_percent"] == 75
-    assert result["quizzes"] == {"attempts": 2, "passed": 1, "average_score_percent": 76, "pass_rate_percent": 50}
+    assert result["quizzes"] == {"attempts": 2, "passed": 1, "average_score_percent": 76,
+                                 "pass_rate_percent": 50}
     assert result["assignments"]["completion_rate_percent"] == 33
     assert [r["currency"] for r in result["revenue"]] == ["EUR", "USD"]
     assert result["active_learners"]["daily"][1] == {"date": "2026-03-03", "active_learners": 2}

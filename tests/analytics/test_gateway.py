@@ -63,7 +63,8 @@ def as_user(client, make_token):
     """``as_user(tenant, user, role).get(path, query)``: requests with that caller's token."""
     class Caller:
         def __init__(self, tenant, user, role):
-            self.headers = {"Authorization": "Bearer " + make_token(sub=user, tenant_id=tenant, org_role=role)}
+            token = make_token(sub=user, tenant_id=tenant, org_role=role)
+            self.headers = {"Authorization": "Bearer " + token}
 
         def get(self, path, query=None):
             return client.get("/api/v1/analytics" + path, query_string=query or {}, headers=self.headers)

@@ -43,7 +43,8 @@ def produce(config: dict, envelopes: list[dict]) -> None:
     for e in envelopes:
         headers = {"correlation_id": e["correlation_id"], "event_type": e["type"], "event_id": e["id"]}
         producer.produce(contracts.topic_for(e["type"], prefix), json.dumps(e).encode(),
-                         key=e["aggregate_id"].encode(), headers=[(k, v.encode()) for k, v in headers.items()])
+                         key=e["aggregate_id"].encode(),
+                         headers=[(k, v.encode()) for k, v in headers.items()])
     assert producer.flush(10) == 0
 
 
@@ -97,7 +98,8 @@ def test_the_consumer_group_fills_the_read_models_from_kafka(service, consumed):
 
 def test_consumer_lag_is_exported_per_topic_and_partition_labelled_by_group(config, consumed):
     _scenario, consumer, events = consumed
-    topic = contracts.topic_for("careeros.tracker.statement.recorded.v1", str(config["kafka"]["topic_prefix"]))
+    topic = contracts.topic_for("careeros.tracker.statement.recorded.v1",
+                                str(config["kafka"]["topic_prefix"]))
     assert consumer.group == f"{config['kafka']['topic_prefix']}.analytics"
     lags = [REGISTRY.get_sample_value("careeros_consumer_lag", {
         "group": consumer.group, "topic": topic, "partition": str(p)})
@@ -182,7 +184,8 @@ def test_rebuild_also_empties_and_refills_a_tenant_moved_to_its_own_schema(confi
 
     scenario, _consumer, events = consumed
     before = reports(service, scenario)
-    moved = tenant_schemas.isolate(config, "analytics", scenario.tenant_b, migrations("careeros_services.analytics"))
+    moved = tenant_schemas.isolate(config, "analytics", scenario.tenant_b,
+                                   migrations("careeros_services.analytics"))
     assert moved["rows"]["statements"] == 1
     assert reports(service, scenario) == before  # read from B's schema now
     stray = ev.statement(scenario.tenant_b, scenario.bea, "2026-03-03T10:00", duration_s=999)

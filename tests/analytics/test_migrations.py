@@ -18,12 +18,13 @@ def test_activity_days_is_back_filled_from_existing_statements(config):
     try:
         dbmod.migrate(config, SCRATCH, before_rollup)
         tenant, ann, bob = ev.new_id(), ev.new_id(), ev.new_id()
-        rows = [(ann, "2026-03-02T09:00+00", 60), (ann, "2026-03-02T17:00+00", 30), (ann, "2026-03-03T09:00+00", 5),
-                (bob, "2026-03-02T10:00+00", 0)]
+        rows = [(ann, "2026-03-02T09:00+00", 60), (ann, "2026-03-02T17:00+00", 30),
+                (ann, "2026-03-03T09:00+00", 5), (bob, "2026-03-02T10:00+00", 0)]
         conn = psycopg2.connect(**dbmod.connect_kwargs(config, SCRATCH, admin=True))
         with conn, conn.cursor() as cur:
             for user, at, duration in rows:
-                cur.execute("INSERT INTO statements (tenant_id, statement_id, user_id, verb, at, day, duration_s)"
+                cur.execute("INSERT INTO statements"
+                            " (tenant_id, statement_id, user_id, verb, at, day, duration_s)"
                             " VALUES (%s, %s, %s, 'v', %s, %s::timestamptz::date, %s)",
                             (tenant, ev.new_id(), user, at, at, duration))
         conn.close()

@@ -278,7 +278,8 @@ def test_the_latest_role_and_plan_win_whatever_the_arrival_order(service, store)
     registered = ev.registered(tenant, user, "Late Comer")
     registered["occurred_at"] = ev.at("2026-03-01T10:00")
     upgraded = ev.envelope("careeros.auth.tenant.plan_changed.v1", {
-        "tenant_id": tenant, "plan_tier": "team", "seats": 5, "saga_id": ""}, occurred_at=ev.at("2026-03-05T10:00"))
+        "tenant_id": tenant, "plan_tier": "team", "seats": 5, "saga_id": ""},
+        occurred_at=ev.at("2026-03-05T10:00"))
     created = ev.envelope("careeros.auth.tenant.created.v1", {
         "tenant_id": tenant, "name": "Acme", "kind": "organization", "plan_tier": "free",
         "owner_user_id": owner}, occurred_at=ev.at("2026-03-01T10:00"))
@@ -287,7 +288,8 @@ def test_the_latest_role_and_plan_win_whatever_the_arrival_order(service, store)
         assert service.handle_event(envelope) is True
 
     with store.transaction(tenant) as tx:
-        assert tx.db.execute_sql("SELECT display_name, role FROM learners").fetchall() == [("Late Comer", "admin")]
+        assert tx.db.execute_sql("SELECT display_name, role FROM learners").fetchall() == [
+            ("Late Comer", "admin")]
         assert tx.db.execute_sql("SELECT name, kind, plan_tier FROM tenants").fetchall() == [
             ("Acme", "organization", "team")]
     removed = ev.envelope("careeros.auth.membership.changed.v1", {

@@ -60,7 +60,8 @@ def up(cur) -> None:
             issued_at       timestamptz NOT NULL,
             PRIMARY KEY (tenant_id, certificate_id)
         );
-        CREATE INDEX certificates_tenant_user_course ON certificates (tenant_id, user_id, course_id, issued_at);
+        CREATE INDEX certificates_tenant_user_course
+            ON certificates (tenant_id, user_id, course_id, issued_at);
         CREATE TABLE quiz_attempts (
             tenant_id      uuid NOT NULL,
             attempt_id     text NOT NULL,

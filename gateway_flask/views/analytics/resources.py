@@ -12,7 +12,8 @@ from contracts.grpc import analytics_pb2
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.security import auth_required, current_principal
 from gateway_flask.services import caller, client, to_dict
-from gateway_flask.views.analytics.schemas import LearnerReportOut, LearnersQuery, OverviewOut, ReportQuery
+from gateway_flask.views.analytics.schemas import (
+    AnalyticsLearnerReportOut, AnalyticsOverviewOut, LearnersQuery, ReportQuery)
 
 blp = Blueprint("analytics", __name__, url_prefix="/analytics",
                 description="Learning analytics of your organisation (Open edX Aspects-style reports)")
@@ -29,18 +30,18 @@ def _request(query: dict) -> analytics_pb2.ReportRequest:
 @blp.route("/overview", methods=["GET"])
 @auth_required
 @blp.arguments(ReportQuery, location="query", as_kwargs=False)
-@blp.response(200, OverviewOut)
+@blp.response(200, AnalyticsOverviewOut)
 @blp.alt_response(403, description="Not an owner or admin of the organisation (`analytics_forbidden`).")
 def overview(query: dict):
-    """Your organisation's overview for the period: active learners (daily, weekly), enrolments
-    and completion rate, quiz scores, time spent, assignments, AI usage and revenue. Owners and admins only."""
+    """Your organisation's overview for the period: active learners (daily, weekly), enrolments and
+    completion rate, quiz scores, time spent, assignments, AI usage and revenue. Owners and admins only."""
     return to_dict(client("analytics").call("GetOverview", _request(query)))
 
 
 @blp.route("/learners", methods=["GET"])
 @auth_required
 @blp.arguments(LearnersQuery, location="query", as_kwargs=False)
-@blp.response(200, LearnerReportOut)
+@blp.response(200, AnalyticsLearnerReportOut)
 def learners(query: dict):
     """One row per learner for the period (owners and admins; paged by `limit`/`offset`, ordered by
     name), your own row for everyone else."""

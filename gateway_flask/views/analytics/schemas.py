@@ -25,28 +25,30 @@ class _Period(Schema):
     date_to = ma.fields.String(data_key="to")
 
 
-class DailyActiveOut(Schema):
+class AnalyticsDailyActiveOut(Schema):
     date = ma.fields.String()
     active_learners = ma.fields.Integer()
 
 
-class WeeklyActiveOut(Schema):
+class AnalyticsWeeklyActiveOut(Schema):
     week_start = ma.fields.String(metadata={"description": "Monday of the ISO week"})
-    active_learners = ma.fields.Integer(metadata={"description": "distinct learners active on its days in the period"})
+    active_learners = ma.fields.Integer(
+        metadata={"description": "distinct learners active on its days in the period"})
 
 
-class ActiveLearnersOut(Schema):
-    total = ma.fields.Integer(metadata={"description": "distinct learners with an xAPI statement in the period"})
-    daily = ma.fields.List(ma.fields.Nested(DailyActiveOut))
-    weekly = ma.fields.List(ma.fields.Nested(WeeklyActiveOut))
+class AnalyticsActiveLearnersOut(Schema):
+    total = ma.fields.Integer(
+        metadata={"description": "distinct learners with an xAPI statement in the period"})
+    daily = ma.fields.List(ma.fields.Nested(AnalyticsDailyActiveOut))
+    weekly = ma.fields.List(ma.fields.Nested(AnalyticsWeeklyActiveOut))
 
 
-class ActivityOut(Schema):
+class AnalyticsActivityOut(Schema):
     statements = ma.fields.Integer()
     time_spent_s = ma.fields.Integer()
 
 
-class EnrollmentsOut(Schema):
+class AnalyticsEnrollmentsOut(Schema):
     created = ma.fields.Integer()
     cancelled = ma.fields.Integer()
     cohort = ma.fields.Integer(metadata={"description": "created in the period, still active at its end"})
@@ -54,52 +56,53 @@ class EnrollmentsOut(Schema):
     completion_rate_percent = ma.fields.Integer()
 
 
-class QuizzesOut(Schema):
+class AnalyticsQuizzesOut(Schema):
     attempts = ma.fields.Integer()
     passed = ma.fields.Integer()
     average_score_percent = ma.fields.Integer()
     pass_rate_percent = ma.fields.Integer()
 
 
-class AssignmentsOut(Schema):
+class AnalyticsAssignmentsOut(Schema):
     total = ma.fields.Integer()
     completed = ma.fields.Integer()
     overdue = ma.fields.Integer()
     completion_rate_percent = ma.fields.Integer()
 
 
-class AiUsageOut(Schema):
+class AnalyticsAiUsageOut(Schema):
     requests = ma.fields.Integer()
     prompt_tokens = ma.fields.Integer()
     completion_tokens = ma.fields.Integer()
     cost_micro_usd = ma.fields.Integer()
 
 
-class RevenueOut(Schema):
+class AnalyticsRevenueOut(Schema):
     currency = ma.fields.String()
     total_minor = ma.fields.Integer(metadata={"description": "integer minor units"})
     invoices = ma.fields.Integer()
 
 
-class EventCountOut(Schema):
+class AnalyticsEventCountOut(Schema):
     event_type = ma.fields.String()
     events = ma.fields.Integer()
 
 
-class OverviewOut(_Period):
-    active_learners = ma.fields.Nested(ActiveLearnersOut)
-    activity = ma.fields.Nested(ActivityOut)
-    enrollments = ma.fields.Nested(EnrollmentsOut)
+class AnalyticsOverviewOut(_Period):
+    active_learners = ma.fields.Nested(AnalyticsActiveLearnersOut)
+    activity = ma.fields.Nested(AnalyticsActivityOut)
+    enrollments = ma.fields.Nested(AnalyticsEnrollmentsOut)
     certificates = ma.fields.Integer()
-    quizzes = ma.fields.Nested(QuizzesOut)
-    assignments = ma.fields.Nested(AssignmentsOut)
-    ai_usage = ma.fields.Nested(AiUsageOut)
-    revenue = ma.fields.List(ma.fields.Nested(RevenueOut))
-    events = ma.fields.List(ma.fields.Nested(EventCountOut),
-                            metadata={"description": "every domain event of the tenant in the period, by type"})
+    quizzes = ma.fields.Nested(AnalyticsQuizzesOut)
+    assignments = ma.fields.Nested(AnalyticsAssignmentsOut)
+    ai_usage = ma.fields.Nested(AnalyticsAiUsageOut)
+    revenue = ma.fields.List(ma.fields.Nested(AnalyticsRevenueOut))
+    events = ma.fields.List(
+        ma.fields.Nested(AnalyticsEventCountOut),
+        metadata={"description": "every domain event of the tenant in the period, by type"})
 
 
-class LearnerRowOut(Schema):
+class AnalyticsLearnerRowOut(Schema):
     user_id = ma.fields.String()
     display_name = ma.fields.String()
     role = ma.fields.String()
@@ -121,9 +124,9 @@ class LearnerRowOut(Schema):
     ai_cost_micro_usd = ma.fields.Integer()
 
 
-class LearnerReportOut(_Period):
+class AnalyticsLearnerReportOut(_Period):
     scope = ma.fields.String(metadata={"description": "\"tenant\" (owners, admins) or \"self\""})
     total = ma.fields.Integer(metadata={"description": "rows in all pages"})
     limit = ma.fields.Integer()
     offset = ma.fields.Integer()
-    learners = ma.fields.List(ma.fields.Nested(LearnerRowOut))
+    learners = ma.fields.List(ma.fields.Nested(AnalyticsLearnerRowOut))
