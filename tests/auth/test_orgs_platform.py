@@ -1,0 +1,97 @@
+"""The whole platform (every process kind, started as `careeros run` starts it): a team subscription in
+billing runs its saga over Kafka through auth (entitlement.changed -> plan_changed), the organisation gets
+its seats and plan, the next refreshed token says `team`, and the audit log shows both services' actions.
+
+Its own databases, vhost and topics (prefix ``<e2e prefix>orgs_``), so it can run beside tests/e2e.
+"""
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+
+import jwt
+import pytest
+import requests
+
+from careeros_services import registry, supervisor
+from careeros_services.common import db as dbmod
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "correct horse battery"
+DB_PREFIX = os.environ.get("CAREEROS_E2E_PREFIX", "careeros_e2e_") + "orgs_"
+VHOST = os.environ.get("CAREEROS_E2E_VHOST", "careeros_test") + "_orgs"
+
+
+@pytest.fixture(scope="module")
+def api(kafka_broker, tmp_path_factory):
+    env = supervisor.isolated_env(kafka_broker, DB_PREFIX, VHOST)
+    supervisor.ensure_vhost(VHOST)
+    config = supervisor.config_with(env)
+    for service in registry.SERVICES:
+        dbmod.drop_database(config, service)
+    platform = supervisor.Platform(config, log_dir=Path(tmp_path_factory.mktemp("orgs-platform")), env=env)
+    try:
+        platform.start()
+    except Exception:
+        for log in sorted(platform.log_dir.glob("*.log")):
+            print(f"--- {log.name}\n{log.read_text()[-4000:]}")
+        platform.stop()
+        raise
+    base = f"http://{config['gateway']['bind']}/api/v1"
+
+    class Api(requests.Session):
+        def request(self, method, url, *args, **kwargs):
+            kwargs.setdefault("timeout", 10)
+            return super().request(method, base + url, *args, **kwargs)
+    with Api() as session:
+        yield session
+    platform.stop()
+
+
+def bearer(tokens: dict) -> dict:
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+def wait_for(fetch, done, what: str, timeout_s: float = 90.0):
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = fetch()
+        if done(value):
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}: last {value}"
+        time.sleep(0.3)
+
+
+def test_team_subscription_saga_through_auth_sets_plan_and_seats(api):
+    email = f"p{uuid.uuid4().hex[:10]}@example.com"
+    registered = api.post("/auth/register", json={"email": email, "password": PASSWORD, "display_name": "Pia",
+                                                  "organization_name": "Platform Org"})
+    assert registered.status_code == 201, registered.text
+    owner = api.post("/auth/login", json={"email": email, "password": PASSWORD}).json()
+    org = api.get("/orgs/current", headers=bearer(owner)).json()
+    assert (org["plan_tier"], org["seat_limit"]) == ("free", 3)
+    assert api.post("/orgs/current/invites", json={"email": f"i{uuid.uuid4().hex[:8]}@example.com",
+                                                   "role": "member"}, headers=bearer(owner)).status_code == 201
+
+    started = api.post("/billing/subscriptions", json={"plan": "team", "seats": 5, "payment_method": "pm_card_visa"},
+                       headers={**bearer(owner), "Idempotency-Key": uuid.uuid4().hex})
+    assert started.status_code == 201, started.text
+    org = wait_for(lambda: api.get("/orgs/current", headers=bearer(owner)).json(),
+                   lambda o: o.get("plan_tier") == "team", "auth to apply entitlement.changed")
+    assert org["seat_limit"] == 5 and org["seats_used"] == 2
+    # billing's saga advanced on auth's plan_changed answer (same saga_id) to an active subscription.
+    wait_for(lambda: api.get("/billing/subscription", headers=bearer(owner)).json(),
+             lambda s: (s.get("subscription") or {}).get("status") == "active" and s.get("plan") == "team",
+             "the billing saga to complete")
+    refreshed = api.post("/auth/refresh", json={"refresh_token": owner["refresh_token"]}).json()
+    claims = jwt.decode(refreshed["access_token"], options={"verify_signature": False})
+    assert (claims["plan_tier"], claims["org_role"]) == ("team", "owner")
+
+    log = wait_for(lambda: api.get("/orgs/current/audit-log", headers=bearer(refreshed)).json()["entries"],
+                   lambda entries: "billing.subscription_activated" in {e["action"] for e in entries},
+                   "billing's subscription.activated in the audit log")
+    actions = [e["action"] for e in log]
+    assert "billing.entitlement_changed" in actions and actions[-1] == "org.invite_created"
+    assert log[-1]["client_ip"] == "127.0.0.1" and log[-1]["source"] == "api"
