@@ -82,7 +82,7 @@ def _tables(cur, schema: str, rls: bool | None = None) -> list[str]:
 def migrate_schema(conn, schema: str, migrations: Iterable, app_role: str) -> list[str]:
     """Apply the pending service migrations (``svc_*``) to a tenant schema; returns the versions applied.
 
-    Migrations run unchanged with ``search_path = <schema>, <schema>_g``; afterwards tables that
+    Migrations run unchanged with ``search_path = <schema>, <schema>_g, public``; afterwards tables that
     are not tenant-scoped move to the shadow schema and foreign keys to them are re-pointed at
     ``public``.
     """
@@ -100,7 +100,8 @@ def migrate_schema(conn, schema: str, migrations: Iterable, app_role: str) -> li
         if migration.version in done or not migration.version.startswith("svc_"):
             continue  # the bus's tables (outbox, inbox) stay shared
         with conn, conn.cursor() as cur:
-            cur.execute(sql.SQL("SET LOCAL search_path = {}, {}").format(ident, shadow_ident))
+            # public last: extensions, operator classes and the bus's tables live there
+            cur.execute(sql.SQL("SET LOCAL search_path = {}, {}, public").format(ident, shadow_ident))
             migration.up(cur)
             cur.execute(sql.SQL("INSERT INTO {}.schema_migrations (version) VALUES (%s)")
                         .format(shadow_ident), (migration.version,))

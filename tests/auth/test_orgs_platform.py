@@ -1,6 +1,8 @@
 """The whole platform (every process kind, started as `careeros run` starts it): a team subscription in
 billing runs its saga over Kafka through auth (entitlement.changed -> plan_changed), the organisation gets
 its seats and plan, the next refreshed token says `team`, and the audit log shows both services' actions.
+Then `careeros tenant isolate` moves that organisation to its own schema in every service database
+while the platform runs, and every service keeps serving it.
 
 Its own databases, vhost and topics (prefix ``<e2e prefix>orgs_``), so it can run beside tests/e2e.
 """
@@ -46,6 +48,7 @@ def api(kafka_broker, tmp_path_factory):
             kwargs.setdefault("timeout", 10)
             return super().request(method, base + url, *args, **kwargs)
     with Api() as session:
+        session.config = config
         yield session
     platform.stop()
 
@@ -95,3 +98,45 @@ def test_team_subscription_saga_through_auth_sets_plan_and_seats(api):
     actions = [e["action"] for e in log]
     assert "billing.entitlement_changed" in actions and actions[-1] == "org.invite_created"
     assert log[-1]["client_ip"] == "127.0.0.1" and log[-1]["source"] == "api"
+
+
+def test_isolating_a_tenant_while_the_platform_runs_keeps_every_service_working(api):
+    from bus.store import migrations
+    from careeros_services.common import tenant_schemas
+
+    email = f"x{uuid.uuid4().hex[:10]}@example.com"
+    reg = api.post("/auth/register", json={"email": email, "password": PASSWORD, "display_name": "Xia",
+                                           "organization_name": "Isolated Inc"}).json()
+    owner = api.post("/auth/login", json={"email": email, "password": PASSWORD}).json()
+    wait_for(lambda: api.get("/profile", headers=bearer(owner)), lambda r: r.status_code == 200,
+             "the profile made from user.registered")
+    assert api.patch("/profile", json={"headline": "Before the move"}, headers=bearer(owner)).status_code == 200
+    other = f"y{uuid.uuid4().hex[:10]}@example.com"
+    api.post("/auth/register", json={"email": other, "password": PASSWORD, "display_name": "Yan"})
+    other_tokens = api.post("/auth/login", json={"email": other, "password": PASSWORD}).json()
+
+    for spec in registry.SERVICES.values():
+        moved = tenant_schemas.isolate(api.config, spec.name, reg["tenant_id"], migrations(spec.package))
+        assert moved["schema"] == tenant_schemas.schema_for(reg["tenant_id"])
+
+    # auth (members, invites, audit) and profile (reads, writes, events) keep serving the moved tenant.
+    assert api.get("/profile", headers=bearer(owner)).json()["headline"] == "Before the move"
+    patched = api.patch("/profile", json={"headline": "After the move"}, headers=bearer(owner))
+    assert patched.status_code == 200 and patched.json()["headline"] == "After the move"
+    invitee = f"z{uuid.uuid4().hex[:8]}@example.com"
+    invite = api.post("/orgs/current/invites", json={"email": invitee, "role": "member"}, headers=bearer(owner))
+    assert invite.status_code == 201, invite.text
+    joined = api.post(f"/orgs/invites/{invite.json()['token']}/accept",
+                      json={"password": PASSWORD, "display_name": "Zoe"})
+    assert joined.status_code == 200, joined.text
+    # The new member's profile is made by the profile service from user.registered, in the moved schema.
+    member = joined.json()["tokens"]
+    wait_for(lambda: api.get("/profile", headers=bearer(member)), lambda r: r.status_code == 200,
+             "the new member's profile after the move")
+    members = api.get("/orgs/current/members", headers=bearer(owner)).json()["members"]
+    assert sorted(m["org_role"] for m in members) == ["member", "owner"]
+    actions = [e["action"] for e in api.get("/orgs/current/audit-log", headers=bearer(owner)).json()["entries"]]
+    assert actions[:2] == ["org.invite_accepted", "org.invite_created"]
+    # Another tenant is untouched.
+    assert api.get("/me", headers=bearer(other_tokens)).json()["email"] == other
+    assert api.get("/orgs/current", headers=bearer(other_tokens)).json()["kind"] == "personal"
