@@ -303,5 +303,10 @@ class LmsRepository:
         return int(self._q("SELECT coalesce(sum(octet_length(data)), 0) FROM asset_uploads"
                            " WHERE tenant_id = %s AND upload_id = %s", (tenant_id, upload_id)).fetchone()[0])
 
+    def drop_stale_uploads(self, tenant_id: str, older_than_s: int) -> int:
+        """Forget chunks of uploads abandoned midway (the client never sent the last chunk)."""
+        return self._q("DELETE FROM asset_uploads WHERE tenant_id = %s AND created_at < now() - make_interval(secs => %s)",
+                       (tenant_id, older_than_s)).rowcount
+
     def drop_upload(self, tenant_id: str, upload_id: str) -> None:
         self._q("DELETE FROM asset_uploads WHERE tenant_id = %s AND upload_id = %s", (tenant_id, upload_id))

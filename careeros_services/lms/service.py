@@ -38,6 +38,7 @@ CERTIFICATE_ISSUED = "careeros.lms.certificate.issued.v1"
 PROGRESS_UPDATED = "careeros.tracker.progress.updated.v1"
 USER_REGISTERED = "careeros.auth.user.registered.v1"
 
+STALE_UPLOAD_S = 3600  # staged chunks of an upload never finished are dropped after this
 CERT_NAMESPACE = uuid.UUID("0d7c3c4e-7f0e-4b59-9d8a-2f2b8d1f6a31")
 _XAPI_SCHEMA = Path(__file__).resolve().parents[2] / "contracts" / "xapi" / "statement.v1.json"
 _validate_statement = fastjsonschema.compile(json.loads(_XAPI_SCHEMA.read_text()))
@@ -319,6 +320,8 @@ class LmsService(EventHandlingService):
             if repo.uploaded_bytes(caller.tenant_id, upload_id) + len(data) > total_size:
                 repo.drop_upload(caller.tenant_id, upload_id)
                 raise ValidationFailed("The upload is larger than announced.", fields={"size": ["too large"]})
+            if seq == 0:
+                repo.drop_stale_uploads(caller.tenant_id, STALE_UPLOAD_S)
             repo.add_chunk(caller.tenant_id, upload_id, seq, lesson_id, data)
             if not last:
                 return None

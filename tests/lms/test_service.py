@@ -304,3 +304,21 @@ def test_chunked_upload_and_signed_download(svc):
         svc.read_file(key, int(q["expires"][0]), "0" * 64)
     with pytest.raises(Forbidden):
         svc.read_file(key, 1, q["signature"][0])  # expired
+
+
+def test_abandoned_upload_chunks_are_dropped(svc, lms_store):
+    owner = author()
+    course = svc.create_course(owner, {"title": "Abandoned"})
+    module = svc.add_module(owner, course["id"], {"title": "M"})
+    video = svc.add_lesson(owner, module["module_id"], {"title": "Clip", "kind": "video"})
+    abandoned = str(uuid.uuid4())
+    svc.upload_asset_chunk(owner, video["lesson_id"], upload_id=abandoned, seq=0, data=b"ab", last=False,
+                           filename="a.mp4", content_type="video/mp4", total_size=4)
+    with lms_store.transaction(owner.tenant_id) as tx:
+        tx.db.execute_sql("UPDATE asset_uploads SET created_at = now() - interval '2 hours' WHERE upload_id = %s",
+                          (abandoned,))
+    svc.upload_asset_chunk(owner, video["lesson_id"], upload_id=str(uuid.uuid4()), seq=0, data=b"cd", last=True,
+                           filename="b.mp4", content_type="video/mp4", total_size=2)
+    with lms_store.transaction(owner.tenant_id) as tx:
+        assert tx.db.execute_sql("SELECT count(*) FROM asset_uploads WHERE tenant_id = %s",
+                                 (owner.tenant_id,)).fetchone()[0] == 0
