@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import fastjsonschema
-import psycopg2
+import peewee
 
 from bus.handlers import EventHandlingService, handles
 from bus.store import ServiceStore, Transaction
@@ -381,7 +381,9 @@ class LmsService(EventHandlingService):
                           "course_id": course_id, "course_tenant_id": course["tenant_id"],
                           "premium": course["premium"], "enrolled_revision": course["revision"]}
             if not repo.insert_enrollment(enrollment):
-                raise Conflict("Enrolled concurrently; try again.", code="enrollment_conflict")
+                # A concurrent enrol committed first (ON CONFLICT waited for it): same answer as a retry.
+                return self._enrollment_out(repo.active_enrollment(caller.tenant_id, caller.user_id, course_id),
+                                            course, caller, created=False)
             tx.publish(ENROLLMENT_CREATED, aggregate_id=enrollment["id"], payload={
                 "enrollment_id": enrollment["id"], "course_id": course_id, "user_id": caller.user_id,
                 "tenant_id": caller.tenant_id, "premium": course["premium"]})
@@ -478,7 +480,7 @@ class LmsService(EventHandlingService):
             try:
                 with tx.db.atomic():
                     repo.insert_attempt(attempt)
-            except psycopg2.IntegrityError:
+            except peewee.IntegrityError:
                 raise Conflict("Another attempt was submitted at the same time.", code="attempt_conflict") from None
             tx.publish(QUIZ_ATTEMPTED, aggregate_id=attempt["id"], payload={
                 k: attempt[k] for k in ("user_id", "tenant_id", "course_id", "lesson_id", "score_percent",

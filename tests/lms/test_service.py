@@ -322,3 +322,37 @@ def test_abandoned_upload_chunks_are_dropped(svc, lms_store):
     with lms_store.transaction(owner.tenant_id) as tx:
         assert tx.db.execute_sql("SELECT count(*) FROM asset_uploads WHERE tenant_id = %s",
                                  (owner.tenant_id,)).fetchone()[0] == 0
+
+
+def test_concurrent_enrolments_and_attempts_stay_consistent(svc, lms_store):
+    from concurrent.futures import ThreadPoolExecutor
+    owner = author()
+    built = build_course(svc, owner, with_file=False)
+    course_id, quiz = built["course"]["id"], built["lessons"]["quiz"]
+    student = learner(owner.tenant_id)
+
+    def enrol(_):
+        return svc.enroll(student, course_id)
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(enrol, range(8)))
+    assert len({r["enrollment_id"] for r in results}) == 1 and sum(r["created"] for r in results) == 1
+    events = [e for e in outbox(lms_store, "careeros.lms.enrollment.created.v1")
+              if e["payload"]["user_id"] == student.user_id]
+    assert len(events) == 1
+
+    def attempt(_):
+        try:
+            return svc.submit_quiz(student, quiz["lesson_id"], {})
+        except Conflict as exc:
+            return exc.code
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(attempt, range(8)))
+    numbers = sorted(o["attempt_no"] for o in outcomes if isinstance(o, dict))
+    assert numbers == [1, 2][:len(numbers)] and len(numbers) >= 1  # never beyond max_attempts (2), no duplicates
+    assert set(o for o in outcomes if not isinstance(o, dict)) <= {"attempt_conflict", "attempt_limit_reached"}
+    with lms_store.transaction(owner.tenant_id) as tx:
+        stored = tx.db.execute_sql("SELECT count(*) FROM quiz_attempts WHERE user_id = %s",
+                                   (student.user_id,)).fetchone()[0]
+    assert stored == len(numbers) <= 2
