@@ -41,7 +41,7 @@ SERVICES: dict = COMPOSE["services"]
 PLATFORM = {name: svc for name, svc in SERVICES.items() if "build" in svc}
 KINDS = {"setup", "grpc", "nameko", "relay", "gateway"}
 CONFIG_ENV_NAMES = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*):", (ROOT / "config.yaml").read_text()))
-STANDARD_ENV = {"PROMETHEUS_MULTIPROC_DIR", "PYTHONUNBUFFERED"}
+STANDARD_ENV = {"PROMETHEUS_MULTIPROC_DIR", "PYTHONUNBUFFERED", "PYTHONWARNINGS"}
 ALL_NAMEKO_MODULES = {spec.nameko_module for spec in registry.SERVICES.values()}
 BUILD_TOOLS = ("gcc", "g++", "cc", "clang", "make", "build-essential", "libpq-dev", "python3-dev")
 

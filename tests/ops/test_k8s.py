@@ -428,18 +428,26 @@ def test_prod_network_policies():
         "relay": ({9101, 9102, 9103, 8000}, backends | {53}),
         "setup": ({9101, 9102, 9103, 8000}, {5432, 53}),
     }
+    # The one east-west gRPC call the architecture draws: roadmap's saga runner -> ai_core.
+    expected_egress = {"roadmap-grpc": expected["grpc"][1] | {50051}}
     for obj in workloads(objs):
         labels = obj["spec"]["template"]["metadata"]["labels"]
         ingress, egress = expected[component(obj)]
         assert allowed(policies, labels, "Ingress") <= ingress | {9101, 9102, 9103, 8000}
-        assert allowed(policies, labels, "Egress") == egress, obj["metadata"]["name"]
-    # Who may connect: the gateway from the ingress controller only, gRPC from the gateway only.
+        assert allowed(policies, labels, "Egress") == expected_egress.get(obj["metadata"]["name"], egress), \
+            obj["metadata"]["name"]
+    # Who may connect: the gateway from the ingress controller only, gRPC from the gateway only
+    # (and ai_core's from roadmap's gRPC process).
+    roadmap_grpc_labels = next(d for d in of_kind(objs, "Deployment")
+                               if d["metadata"]["name"] == "roadmap-grpc")["spec"]["template"]["metadata"]["labels"]
     gateway_labels = next(d for d in of_kind(objs, "Deployment")
                           if d["metadata"]["name"] == "gateway")["spec"]["template"]["metadata"]["labels"]
     for policy in policies:
         for rule in policy["spec"].get("ingress", []):
             rule_ports = {p["port"] for p in rule["ports"]}
-            if 50051 in rule_ports:
+            if 50051 in rule_ports and policy["metadata"]["name"] == "ai-core-grpc-from-roadmap":
+                assert all(selects(peer["podSelector"], roadmap_grpc_labels) for peer in rule["from"])
+            elif 50051 in rule_ports:
                 assert all(selects(peer["podSelector"], gateway_labels) for peer in rule["from"])
             if 8000 in rule_ports and rule_ports == {8000}:
                 assert all("namespaceSelector" in peer for peer in rule["from"])

@@ -13,7 +13,6 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import api, platform, platform_env  # noqa: F401 - fixtures (drop once moved)
 from tests.e2e.test_walking_skeleton import bearer, login, register, wait_for_profile
 
 pytestmark = pytest.mark.e2e

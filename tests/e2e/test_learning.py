@@ -12,7 +12,6 @@ from urllib.parse import urlparse
 import pypdf
 
 from careeros_services.lms import domain
-from tests.e2e.conftest import api, platform, platform_env  # noqa: F401
 from tests.e2e.test_walking_skeleton import PASSWORD, bearer, login, register
 
 
