@@ -13,6 +13,8 @@ policies and NOTIFY triggers are raw SQL anyway, and the runner is ~60 lines.
 """
 from __future__ import annotations
 
+import contextvars
+
 import importlib
 import pkgutil
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from psycopg2.extensions import parse_dsn
 from playhouse.pool import PooledPostgresqlDatabase
 
 from careeros_services.common import tenant_schemas
+from careeros_services.common.config import load_config
 
 APP_ROLE = "careeros_app"
 MIGRATION_LOCK_KEY = 727_001  # pg advisory lock id held while migrating
@@ -117,12 +120,31 @@ def ensure_database(config: dict, service: str) -> None:
         conn.close()
 
 
+_migration_config: contextvars.ContextVar[dict] = contextvars.ContextVar("careeros_migration_config")
+
+
+def migration_config() -> dict:
+    """The configuration of the migration run in progress (a data migration that writes events
+    needs its topic prefix: the migrating process's config, not whatever this process loads).
+    Outside a migration run: this process's configuration."""
+    found = _migration_config.get(None)
+    return found if found is not None else load_config()
+
+
 def migrate(config: dict, service: str, migrations: Iterable[Migration]) -> list[str]:
     """Apply pending migrations in order; returns the versions applied now.
 
     Safe to run concurrently (an advisory lock serialises runners) and again
     (applied versions are skipped). Each migration commits on its own.
     """
+    token = _migration_config.set(config)
+    try:
+        return _migrate(config, service, migrations)
+    finally:
+        _migration_config.reset(token)
+
+
+def _migrate(config: dict, service: str, migrations: Iterable[Migration]) -> list[str]:
     ensure_database(config, service)
     conn = psycopg2.connect(**connect_kwargs(config, service, admin=True))
     applied_now: list[str] = []

@@ -50,8 +50,8 @@ def content_hash(course: dict) -> str:
 def seed(cur, catalog: Optional[dict] = None, topic_prefix: Optional[str] = None) -> list[str]:
     """Upsert the catalog's courses; returns the slugs (re)published now."""
     if topic_prefix is None:
-        from careeros_services.common.config import load_config
-        topic_prefix = str(load_config()["kafka"]["topic_prefix"])
+        from careeros_services.common import db
+        topic_prefix = str(db.migration_config()["kafka"]["topic_prefix"])
     catalog = catalog or load_catalog()
     tenant = catalog.get("tenant_id", domain.PLATFORM_TENANT)
     cur.execute("SELECT set_config('careeros.tenant_id', %s, true)", (tenant,))
