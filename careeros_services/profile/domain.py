@@ -125,7 +125,7 @@ def apply_patch(profile: Profile, patch: dict) -> tuple[Profile, list[str]]:
 
 
 def raise_skill(profile: Profile, name: str, level: int, evidence: dict) -> tuple[Profile, bool]:
-    """Add a skill proved elsewhere (a roadmap milestone), or raise its level; never lower it.
+    """Add a skill proved elsewhere (a roadmap milestone, a confirmed CV), or raise its level; never lower it.
 
     ``evidence`` (where the proof is) is kept per skill. Returns ``(profile, changed)``;
     a skill already held at that level or higher changes nothing.

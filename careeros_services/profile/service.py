@@ -21,6 +21,7 @@ USER_REGISTERED = "careeros.auth.user.registered.v1"
 PROFILE_CREATED = "careeros.profile.profile.created.v1"
 PROFILE_UPDATED = "careeros.profile.profile.updated.v1"
 MILESTONE_ACHIEVED = "careeros.roadmap.milestone.achieved.v1"
+CV_CONFIRMED = "careeros.ai_core.cv.confirmed.v1"
 
 
 class _LostRace(Exception):
@@ -29,6 +30,14 @@ class _LostRace(Exception):
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _own_tenant_payload(envelope: dict, what: str) -> dict:
+    """The event's payload, refused when it names another tenant than its envelope (RLS scopes by the latter)."""
+    payload = envelope["payload"]
+    if payload["tenant_id"] != envelope["tenant_id"]:
+        raise ValueError(f"{what}: payload tenant differs from the envelope's")
+    return payload
 
 
 def _not_found() -> NotFound:
@@ -49,9 +58,7 @@ class ProfileService(EventHandlingService):
 
         A profile that already exists is left alone (and nothing is published).
         """
-        payload = envelope["payload"]
-        if payload["tenant_id"] != envelope["tenant_id"]:
-            raise ValueError("user.registered: payload tenant differs from the envelope's")
+        payload = _own_tenant_payload(envelope, "user.registered")
         profile = domain.new_profile(payload["user_id"], envelope["tenant_id"],
                                      payload["display_name"], _now())
         if ProfileRepository(tx.db).create_if_absent(profile):
@@ -66,17 +73,38 @@ class ProfileService(EventHandlingService):
         already held at that level or higher changes nothing. A lost race
         raises, and the bus retries the event.
         """
-        payload = envelope["payload"]
-        if payload["tenant_id"] != envelope["tenant_id"]:
-            raise ValueError("milestone.achieved: payload tenant differs from the envelope's")
-        tenant_id, user_id = payload["tenant_id"], payload["user_id"]
+        payload = _own_tenant_payload(envelope, "milestone.achieved")
+        evidence = {"source": "roadmap", "roadmap_id": payload["roadmap_id"], "esco_uri": payload["esco_uri"],
+                    "evidence": payload["evidence"], "at": envelope["occurred_at"]}
+        self._raise_skills(tx, payload["tenant_id"], payload["user_id"],
+                           [(payload["skill_name"], payload["level"], evidence)])
+
+    @handles(CV_CONFIRMED)
+    def _on_cv_confirmed(self, tx: Transaction, envelope: dict) -> None:
+        """Add or raise each skill the learner confirmed from their CV, citing the CV.
+
+        The same rules as a roadmap milestone (never lower a level); one
+        ``profile.updated`` for the whole confirmation, none when nothing changed.
+        """
+        payload = _own_tenant_payload(envelope, "cv.confirmed")
+        cited = [{"kind": "cv", "id": payload["cv_id"]}]
+        self._raise_skills(tx, payload["tenant_id"], payload["user_id"], [
+            (skill["name"], skill["level"], {"source": "cv", "cv_id": payload["cv_id"],
+                                             "esco_uri": skill["esco_uri"], "evidence": cited,
+                                             "at": envelope["occurred_at"]})
+            for skill in payload["skills"]])
+
+    def _raise_skills(self, tx: Transaction, tenant_id: str, user_id: str,
+                      proved: list[tuple[str, int, dict]]) -> None:
+        """Apply ``domain.raise_skill`` for each ``(name, level, evidence)``; save and publish once if changed."""
         repo = ProfileRepository(tx.db)
         current = repo.get(tenant_id, user_id)
         if current is None:
-            raise _not_found()
-        evidence = {"source": "roadmap", "roadmap_id": payload["roadmap_id"], "esco_uri": payload["esco_uri"],
-                    "evidence": payload["evidence"], "at": envelope["occurred_at"]}
-        raised, changed = domain.raise_skill(current, payload["skill_name"], payload["level"], evidence)
+            raise _not_found()  # the profile lags registration: the bus retries
+        raised, changed = current, False
+        for name, level, evidence in proved:
+            raised, one_changed = domain.raise_skill(raised, name, level, evidence)
+            changed = changed or one_changed
         if not changed:
             return
         updated = replace(raised, version=current.version + 1, updated_at=_now())

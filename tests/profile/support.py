@@ -38,3 +38,25 @@ def outbox_rows(store, event_type: str, aggregate_id: str) -> list[dict]:
             "SELECT envelope FROM outbox WHERE event_type = %s AND key = %s ORDER BY id",
             (event_type, aggregate_id))
         return [row[0] for row in cursor.fetchall()]
+
+
+def cv_confirmed(learner: dict, skills: list[tuple[str, int]], cv_id: str | None = None) -> dict:
+    """A valid ``careeros.ai_core.cv.confirmed.v1`` envelope for a registered learner, as ai_core publishes it."""
+    cv_id = cv_id or str(uuid.uuid4())
+    return contracts.validate({
+        "id": str(uuid.uuid4()),
+        "type": "careeros.ai_core.cv.confirmed.v1",
+        "version": 1,
+        "occurred_at": datetime.now(timezone.utc).isoformat(),
+        "producer": "ai_core",
+        "tenant_id": learner["tenant_id"],
+        "correlation_id": str(uuid.uuid4()),
+        "causation_id": None,
+        "aggregate_type": "cv",
+        "aggregate_id": learner["user_id"],
+        "payload": {
+            "cv_id": cv_id, "tenant_id": learner["tenant_id"], "user_id": learner["user_id"],
+            "skills": [{"name": name, "esco_uri": f"http://data.europa.eu/esco/skill/{name.lower()}", "level": level}
+                       for name, level in skills],
+        },
+    })
