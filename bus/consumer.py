@@ -29,6 +29,7 @@ from typing import Any, Callable, Iterable, Optional, Union
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
 from bus import contracts, kafka
+from careeros_services.common import correlation
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,12 @@ class EventConsumer:
         return [outcomes[m.offset()] for m in messages]
 
     def _retry(self, msg: Message, envelope: dict, headers: dict, error: Exception) -> str:
-        """Attempts 2..max_attempts of one event, with exponential backoff, then the DLQ."""
+        """Attempts 2..max_attempts of one event, with exponential backoff, then the DLQ
+        (its log lines carry the event's correlation id)."""
+        with correlation.bound(envelope.get("correlation_id")):
+            return self._retry_bound(msg, envelope, headers, error)
+
+    def _retry_bound(self, msg: Message, envelope: dict, headers: dict, error: Exception) -> str:
         attempt = 1
         while True:
             if attempt >= self.max_attempts:

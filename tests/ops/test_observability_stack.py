@@ -811,3 +811,6 @@ def test_real_log_lines_carry_exactly_the_documented_fields_with_pii_redacted(
     assert dead_lettered and all("[REDACTED_EMAIL]" in r["message"] and "[REDACTED_JWT]" in r["message"]
                                  and "password=[REDACTED]" in r["message"] for r in dead_lettered)
     assert all(r["level"] == "ERROR" and r["logger"] == "bus.consumer" for r in dead_lettered)
+    # The retry and dead-letter lines carry the failing event's correlation id (the user's request).
+    retried = [json.loads(line) for line in logs["nameko"] if "retrying" in line or "dead-lettering" in line]
+    assert retried and all(re.fullmatch(r"[0-9a-f-]{32,36}", r.get("correlation_id") or "") for r in retried), retried
