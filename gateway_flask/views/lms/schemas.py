@@ -8,7 +8,7 @@ from gateway_flask.extensions.api import Schema
 LEVEL = validate.OneOf(domain.LEVELS)
 
 
-class SkillSchema(Schema):
+class CourseSkillSchema(Schema):
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=domain.MAX_SKILL_NAME))
     esco_uri = ma.fields.String(load_default="", validate=validate.Length(max=500))
     level = ma.fields.Integer(strict=True, load_default=1, validate=validate.Range(1, 5))
@@ -23,7 +23,7 @@ class CoursePatch(Schema):
     estimated_hours = ma.fields.Integer(strict=True, validate=validate.Range(0, domain.MAX_HOURS))
     tags = ma.fields.List(ma.fields.String(validate=validate.Length(min=1, max=domain.MAX_TAG)),
                           validate=validate.Length(max=domain.MAX_TAGS))
-    skills = ma.fields.List(ma.fields.Nested(SkillSchema), validate=validate.Length(max=domain.MAX_SKILLS))
+    skills = ma.fields.List(ma.fields.Nested(CourseSkillSchema), validate=validate.Length(max=domain.MAX_SKILLS))
     track = ma.fields.String(validate=validate.Length(max=80))
     premium = ma.fields.Boolean()
     slug = ma.fields.String(validate=validate.Length(min=1, max=domain.MAX_SLUG))
@@ -72,7 +72,7 @@ class CourseOut(Schema):
     language = ma.fields.String()
     estimated_hours = ma.fields.Integer()
     tags = ma.fields.List(ma.fields.String())
-    skills = ma.fields.List(ma.fields.Nested(SkillSchema))
+    skills = ma.fields.List(ma.fields.Nested(CourseSkillSchema))
     track = ma.fields.String()
     premium = ma.fields.Boolean()
     visibility = ma.fields.String()
