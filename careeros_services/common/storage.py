@@ -218,3 +218,9 @@ def make_storage(settings: dict) -> ObjectStorage:
                          secure=str(settings.get("secure")).lower() in ("1", "true", "yes"),
                          region=str(settings.get("region") or "") or None)
     raise ValueError(f"unknown storage backend {backend!r} (local | s3)")
+
+
+def service_storage(config: dict, section: dict) -> ObjectStorage:
+    """A service's store: the platform's ``object_storage`` settings under the service's own
+    ``storage`` section (its bucket, link settings, and any override)."""
+    return make_storage({**(config.get("object_storage") or {}), **section})

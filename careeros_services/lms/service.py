@@ -23,7 +23,7 @@ import peewee
 from bus.handlers import EventHandlingService, handles
 from bus.store import ServiceStore, Transaction
 from careeros_services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed, require_uuids
-from careeros_services.common.storage import ObjectMissing, ObjectStorage, check_key, make_storage
+from careeros_services.common.storage import ObjectMissing, ObjectStorage, check_key, service_storage
 from careeros_services.lms import certificate_pdf, domain
 from careeros_services.lms.persistence import LmsRepository
 
@@ -579,5 +579,5 @@ def build(config: dict) -> LmsService:
     """The service layer for one process (nameko container or gRPC server)."""
     store = ServiceStore.from_config(config, SERVICE)
     settings = config.get("lms", {})
-    return LmsService(store, make_storage(settings.get("storage", {"backend": "local", "bucket": "careeros-lms",
-                                                                   "signing_secret": "dev-only"})), settings)
+    section = settings.get("storage") or {"bucket": "careeros-lms", "signing_secret": "dev-only"}
+    return LmsService(store, service_storage(config, section), settings)
