@@ -27,7 +27,6 @@ import json
 import logging
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
@@ -41,8 +40,9 @@ from careeros_services.ai_core.domain import Course
 from careeros_services.ai_core.knowledge import KnowledgeBase
 from careeros_services.ai_core.persistence import AiRepository, course_from, iso
 from careeros_services.ai_core.providers import Completion, Prompt, Provider, Redactor
+from careeros_services.common.caller import Caller
 from careeros_services.common import esco, metrics
-from careeros_services.common.errors import NotFound, ValidationFailed, require_uuids
+from careeros_services.common.errors import NotFound, ValidationFailed
 from careeros_services.common.storage import ObjectStorage
 
 log = logging.getLogger(__name__)
@@ -75,21 +75,6 @@ DEFAULT_PRICES = {  # micro-USD per 1,000 tokens
     "embedded": {"*": {"prompt_per_1k": 0, "completion_per_1k": 0}},
     "openai": {"*": {"prompt_per_1k": 150, "completion_per_1k": 600}},
 }
-
-
-@dataclass(frozen=True)
-class Caller:
-    """The verified caller (from the gateway's token claims)."""
-
-    tenant_id: str
-    user_id: str
-    org_role: str = "member"
-    plan_tier: str = "free"
-
-    @classmethod
-    def of(cls, tenant_id: str, user_id: str, org_role: str = "member", plan_tier: str = "free") -> "Caller":
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
-        return cls(tenant_id, user_id, org_role or "member", plan_tier or "free")
 
 
 def _now() -> datetime:

@@ -12,7 +12,6 @@ import hashlib
 import json
 import mimetypes
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
@@ -22,7 +21,8 @@ import peewee
 
 from bus.handlers import EventHandlingService, handles
 from bus.store import ServiceStore, Transaction
-from careeros_services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed, require_uuids
+from careeros_services.common.caller import Caller
+from careeros_services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from careeros_services.common.storage import ObjectMissing, ObjectStorage, check_key, service_storage
 from careeros_services.lms import certificate_pdf, domain
 from careeros_services.lms.persistence import LmsRepository
@@ -42,21 +42,6 @@ STALE_UPLOAD_S = 3600  # staged chunks of an upload never finished are dropped a
 CERT_NAMESPACE = uuid.UUID("0d7c3c4e-7f0e-4b59-9d8a-2f2b8d1f6a31")
 _XAPI_SCHEMA = Path(__file__).resolve().parents[2] / "contracts" / "xapi" / "statement.v1.json"
 _validate_statement = fastjsonschema.compile(json.loads(_XAPI_SCHEMA.read_text()))
-
-
-@dataclass(frozen=True)
-class Caller:
-    """The verified caller, as the gateway passes it."""
-
-    tenant_id: str
-    user_id: str
-    org_role: str = "member"
-    plan_tier: str = "free"
-
-    @classmethod
-    def of(cls, tenant_id: str, user_id: str, org_role: str = "member", plan_tier: str = "free") -> "Caller":
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
-        return cls(tenant_id, user_id, org_role or "member", plan_tier or "free")
 
 
 def _now() -> datetime:
