@@ -33,7 +33,7 @@ def _now() -> datetime:
 
 
 def _own_tenant_payload(envelope: dict, what: str) -> dict:
-    """The event's payload, refused when it names another tenant than its envelope (RLS scopes by the latter)."""
+    """The event's payload; refused if it names another tenant than the envelope (RLS scopes by that)."""
     payload = envelope["payload"]
     if payload["tenant_id"] != envelope["tenant_id"]:
         raise ValueError(f"{what}: payload tenant differs from the envelope's")
@@ -96,7 +96,7 @@ class ProfileService(EventHandlingService):
 
     def _raise_skills(self, tx: Transaction, tenant_id: str, user_id: str,
                       proved: list[tuple[str, int, dict]]) -> None:
-        """Apply ``domain.raise_skill`` for each ``(name, level, evidence)``; save and publish once if changed."""
+        """``domain.raise_skill`` per ``(name, level, evidence)``; saved and published once if changed."""
         repo = ProfileRepository(tx.db)
         current = repo.get(tenant_id, user_id)
         if current is None:

@@ -1,11 +1,7 @@
-"""End to end with every process running: the learner's profile reaches ai_core through
-profile's outbox -> Kafka -> ai_core's consumer, and the consultant answers from it.
-
-Not collected here on purpose (the file name does not start with ``test_``): importing the
-session-scoped ``platform`` fixture into this folder would start a second platform in a full
-run. Integrator: ``git mv tests/ai_core/e2e_ai_core.py tests/e2e/test_ai_core.py`` and drop
-the fixture import line (tests/e2e/conftest.py provides them). It passed (31 s) with the
-fixtures imported, run alone.
+"""End to end with every process running (the platform fixture of tests/e2e), the events between
+profile and ai_core: the learner's profile reaches ai_core through profile's outbox -> Kafka ->
+ai_core's consumer and the consultant answers from it; skills confirmed from a CV reach the
+profile through ai_core's ``cv.confirmed`` the same way.
 """
 from __future__ import annotations
 
@@ -39,3 +35,34 @@ def test_consultation_uses_the_profile_that_arrived_by_event(api):  # noqa: F811
     assert "python" not in gaps and "sql" not in gaps and "data_engineering" in gaps
     usage = api.get("/ai/usage", headers=bearer(token)).json()
     assert usage["user"]["calls"] >= 1 and usage["consultations_used"] >= 1
+
+
+def test_skills_confirmed_from_a_cv_reach_the_profile_by_event(api):  # noqa: F811
+    user = register(api)
+    token = login(api, user["email"])["access_token"]
+    wait_for_profile(api, token)
+    assert api.patch("/profile", json={"skills": [{"name": "SQL", "level": 5}]},
+                     headers=bearer(token)).status_code == 200
+    cv = b"Jane Doe\nData analyst, 4 years of SQL\nTableau dashboards for the sales team\njane@example.com"
+    uploaded = api.post("/ai/cv?filename=jane.txt", data=cv,
+                        headers={**bearer(token), "Content-Type": "text/plain"}, timeout=30)
+    assert uploaded.status_code == 201, uploaded.text
+    proposed = {p["name"] for p in uploaded.json()["proposed_skills"]}
+    assert {"SQL", "Business intelligence tools"} <= proposed
+    assert api.get("/profile", headers=bearer(token)).json()["skills"] == [{"name": "SQL", "level": 5}]
+
+    confirmed = api.post(f"/ai/cv/{uploaded.json()['cv_id']}/confirm", headers=bearer(token), json={
+        "skills": [{"name": "SQL", "level": 3}, {"name": "Business intelligence tools", "level": 2}]})
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "confirmed", confirmed.text
+
+    deadline = time.monotonic() + 40
+    while True:  # ai_core's outbox -> Kafka -> profile's consumer
+        profile = api.get("/profile", headers=bearer(token)).json()
+        if len(profile["skills"]) > 1:
+            break
+        assert time.monotonic() < deadline, f"the confirmed skills never reached the profile: {profile}"
+        time.sleep(0.3)
+    # Added, and SQL kept at the learner's own higher level (a CV never lowers a skill).
+    assert profile["skills"] == [{"name": "SQL", "level": 5},
+                                 {"name": "Business intelligence tools", "level": 2}]
+    assert profile["version"] == 3  # created, the learner's patch, the one update of the confirmation

@@ -56,7 +56,8 @@ def cv_confirmed(learner: dict, skills: list[tuple[str, int]], cv_id: str | None
         "aggregate_id": learner["user_id"],
         "payload": {
             "cv_id": cv_id, "tenant_id": learner["tenant_id"], "user_id": learner["user_id"],
-            "skills": [{"name": name, "esco_uri": f"http://data.europa.eu/esco/skill/{name.lower()}", "level": level}
+            "skills": [{"name": name, "level": level,
+                        "esco_uri": f"http://data.europa.eu/esco/skill/{name.lower()}"}
                        for name, level in skills],
         },
     })

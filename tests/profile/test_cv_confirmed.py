@@ -80,13 +80,15 @@ def test_confirmed_levels_raise_but_never_lower_existing_skills(service, learner
     profile = profile_of(service, learner)
     assert profile["skills"] == [{"name": "Python", "level": 4}, {"name": "SQL", "level": 5},
                                  {"name": "Git", "level": 1}]
-    assert set(profile["skill_evidence"]) == {"python", "git"}  # SQL was not raised: its evidence is not the CV's
+    assert set(profile["skill_evidence"]) == {"python", "git"}  # SQL was not raised: no CV evidence
     assert profile["version"] == 3
-    assert [u["payload"]["version"] for u in updates_of(service, learner)] == [2, 3]  # the learner's, the CV's
+    # one by the learner's own update_profile, one for the whole confirmation
+    assert [u["payload"]["version"] for u in updates_of(service, learner)] == [2, 3]
 
 
 def test_a_confirmation_that_raises_nothing_writes_and_publishes_nothing(service, learner):
-    service.update_profile(learner["tenant_id"], learner["user_id"], {"skills": [{"name": "Excel", "level": 4}]})
+    service.update_profile(learner["tenant_id"], learner["user_id"],
+                           {"skills": [{"name": "Excel", "level": 4}]})
     before, published = profile_of(service, learner), updates_of(service, learner)
 
     assert service.handle_events([cv_confirmed(learner, [("EXCEL", 4), ("excel", 1)])]) == [True]
