@@ -28,13 +28,45 @@ def wait_port(port: int, timeout_s: float = 60.0, host: str = "127.0.0.1") -> No
         time.sleep(0.2)
 
 
+# Every service keeps a small pool in each of its processes (nameko, gRPC, relay): eight services
+# need well over PostgreSQL's default of 100 connections, more so with a test platform beside a
+# developer's. In production a pooler (PgBouncer) or the managed server's setting does this.
+MIN_PG_CONNECTIONS = 500
+PG_RESTART = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main restart"
+
+
 def ensure_servers() -> None:
-    """Start PostgreSQL, Redis and RabbitMQ when they are not listening."""
+    """Start PostgreSQL, Redis and RabbitMQ when they are not listening; give the local
+    PostgreSQL room for the platform's connections (once: ALTER SYSTEM persists)."""
     for port, command in START_COMMANDS.items():
         if not port_open(port):
             subprocess.run(command, shell=True, check=False)
     for port in START_COMMANDS:
         wait_port(port, timeout_s=120)
+    ensure_postgres_connections()
+
+
+def _psql(sql: str) -> str:
+    return subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-Atc", sql],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def ensure_postgres_connections(minimum: int = MIN_PG_CONNECTIONS) -> int:
+    """Raise the local server's max_connections to ``minimum`` (a restart) when it is lower."""
+    current = int(_psql("SHOW max_connections"))
+    if current >= minimum:
+        return current
+    _psql(f"ALTER SYSTEM SET max_connections = {int(minimum)}")
+    subprocess.run(PG_RESTART, shell=True, check=True, capture_output=True)
+    wait_port(5432, timeout_s=120)
+    deadline = time.monotonic() + 60
+    while True:  # the port opens before the server accepts logins
+        try:
+            return int(_psql("SHOW max_connections"))
+        except subprocess.CalledProcessError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
 
 
 def free_port() -> int:
