@@ -21,7 +21,9 @@ DB_PREFIX = os.environ.get("CAREEROS_E2E_PREFIX", "careeros_e2e_")
 
 @pytest.fixture(scope="session")
 def platform_env(kafka_broker) -> dict:
-    return supervisor.isolated_env(kafka_broker, DB_PREFIX, VHOST, CAREEROS_LOGIN_MAX_FAILURES="3")
+    # The billing journey moves billing's clock over RPC (tick(now_iso)); off outside tests.
+    return supervisor.isolated_env(kafka_broker, DB_PREFIX, VHOST, CAREEROS_LOGIN_MAX_FAILURES="3",
+                                   CAREEROS_BILLING_ALLOW_CLOCK_OVERRIDE="true")
 
 
 @pytest.fixture(scope="session")
