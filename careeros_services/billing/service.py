@@ -38,7 +38,7 @@ from careeros_services.billing import domain, persistence
 from careeros_services.billing.domain import Plan, Subscription
 from careeros_services.billing.payments import ChargeResult, PaymentDeclined, PaymentProvider, make_provider
 from careeros_services.billing.persistence import BillingRepository, InvoiceRecord, PaymentRecord, SagaRecord
-from careeros_services.common.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed, require_uuids
+from careeros_services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed, require_uuids
 
 log = logging.getLogger(__name__)
 

@@ -11,14 +11,12 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from pathlib import Path
 
 import jwt
 import pytest
-import requests
 
-from careeros_services import registry, supervisor
-from careeros_services.common import db as dbmod
+from careeros_services import registry
+from tests.platform_support import ApiSession, fresh_platform
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "correct horse battery"
@@ -28,29 +26,10 @@ VHOST = os.environ.get("CAREEROS_E2E_VHOST", "careeros_test") + "_orgs"
 
 @pytest.fixture(scope="module")
 def api(kafka_broker, tmp_path_factory):
-    env = supervisor.isolated_env(kafka_broker, DB_PREFIX, VHOST)
-    supervisor.ensure_vhost(VHOST)
-    config = supervisor.config_with(env)
-    for service in registry.SERVICES:
-        dbmod.drop_database(config, service)
-    platform = supervisor.Platform(config, log_dir=Path(tmp_path_factory.mktemp("orgs-platform")), env=env)
-    try:
-        platform.start()
-    except Exception:
-        for log in sorted(platform.log_dir.glob("*.log")):
-            print(f"--- {log.name}\n{log.read_text()[-4000:]}")
-        platform.stop()
-        raise
-    base = f"http://{config['gateway']['bind']}/api/v1"
-
-    class Api(requests.Session):
-        def request(self, method, url, *args, **kwargs):
-            kwargs.setdefault("timeout", 10)
-            return super().request(method, base + url, *args, **kwargs)
-    with Api() as session:
-        session.config = config
+    with fresh_platform(kafka_broker, DB_PREFIX, VHOST, tmp_path_factory.mktemp("orgs-platform")) as platform, \
+            ApiSession(platform.base_url) as session:
+        session.config = platform.config
         yield session
-    platform.stop()
 
 
 def bearer(tokens: dict) -> dict:

@@ -8,14 +8,12 @@ import json
 import os
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import requests
 
-from careeros_services import registry, supervisor
 from careeros_services.billing import payments
-from careeros_services.common import db as dbmod
+from tests.platform_support import fresh_platform
 
 # Its own databases and vhost, apart from tests/e2e's platform and other test runs.
 VHOST = os.environ.get("CAREEROS_E2E_VHOST", "careeros_test") + "_bille2e"
@@ -24,21 +22,8 @@ DB_PREFIX = os.environ.get("CAREEROS_E2E_PREFIX", "careeros_e2e_") + "bil_"
 
 @pytest.fixture(scope="module")
 def gateway(kafka_broker, tmp_path_factory):
-    env = supervisor.isolated_env(kafka_broker, DB_PREFIX, VHOST)
-    supervisor.ensure_vhost(VHOST)
-    config = supervisor.config_with(env)
-    for service in registry.SERVICES:
-        dbmod.drop_database(config, service)
-    running = supervisor.Platform(config, log_dir=Path(tmp_path_factory.mktemp("billing-platform")), env=env)
-    try:
-        running.start()
-    except Exception:
-        for log in sorted(running.log_dir.glob("*.log")):
-            print(f"--- {log.name}\n{log.read_text()[-4000:]}")
-        running.stop()
-        raise
-    yield f"http://{config['gateway']['bind']}/api/v1", config
-    running.stop()
+    with fresh_platform(kafka_broker, DB_PREFIX, VHOST, tmp_path_factory.mktemp("billing-platform")) as running:
+        yield running.base_url, running.config
 
 
 def plan_tier(token: str) -> str:

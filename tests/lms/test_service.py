@@ -14,7 +14,6 @@ import pytest
 from careeros_services.common import db as dbmod
 from careeros_services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from careeros_services.lms import domain, seeding
-from careeros_services.lms.service import LmsService
 from tests.lms.support import author, build_course, learner, outbox, progress, right_answers, envelope
 
 XAPI = fastjsonschema.compile(json.load(open("contracts/xapi/statement.v1.json")))

@@ -18,23 +18,17 @@ The platform is started like tests/e2e's, with its own databases and vhost
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import psycopg2
 import pytest
 import requests
 import yaml
 
-from careeros_services import registry, supervisor
-from careeros_services.common import db as dbmod
 from careeros_services.common import infra
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,132 +41,6 @@ KINDS = ("gateway", "nameko", "grpc", "relay")
 PASSWORD = "correct horse battery"
 
 # Own databases, topics and vhost: beside tests/e2e's platform in the same session.
-DB_PREFIX = os.environ.get("CAREEROS_E2E_PREFIX", "careeros_e2e_") + "ops_"
-VHOST = os.environ.get("CAREEROS_E2E_VHOST", "careeros_test") + "_ops"
-
-
-# --- an OTLP/HTTP trace receiver (what the collector's otlp receiver does) -------
-
-class OtlpReceiver:
-    """Accepts ``POST /v1/traces`` (protobuf ExportTraceServiceRequest) and keeps the spans."""
-
-    def __init__(self) -> None:
-        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
-
-        self.spans: list[dict] = []
-        self.requests = 0
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if self.path != "/v1/traces" or self.headers.get("Content-Type") != "application/x-protobuf":
-                    self.send_response(404)
-                    self.end_headers()
-                    return
-                request = trace_service_pb2.ExportTraceServiceRequest()
-                request.ParseFromString(body)
-                receiver.add(request)
-                reply = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def add(self, request) -> None:
-        spans = []
-        for resource_spans in request.resource_spans:
-            resource = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
-            for scope_spans in resource_spans.scope_spans:
-                for span in scope_spans.spans:
-                    spans.append({
-                        "service": resource.get("service.name"), "name": span.name,
-                        "trace_id": span.trace_id.hex(), "span_id": span.span_id.hex(),
-                        "parent_span_id": span.parent_span_id.hex(), "kind": span.kind,
-                        "attributes": {a.key: a.value.string_value for a in span.attributes}})
-        with self.lock:
-            self.requests += 1
-            self.spans.extend(spans)
-
-    def trace(self, trace_id: str) -> list[dict]:
-        with self.lock:
-            return [s for s in self.spans if s["trace_id"] == trace_id]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-# --- the platform, shared by this module and test_ops_scripts.py -------------------
-
-_SHARED = "_careeros_ops_platform"
-
-
-@pytest.fixture(scope="session")
-def ops_platform(request, kafka_broker, tmp_path_factory):
-    """Every process kind of every registered service, exporting spans to an OTLP receiver.
-
-    Started once per session even when both ops modules use it (state kept on the
-    pytest config); stopped when the last user finishes.
-    """
-    shared = getattr(request.config, _SHARED, None)
-    if shared is None:
-        receiver = OtlpReceiver()
-        env = supervisor.isolated_env(
-            kafka_broker, DB_PREFIX, VHOST,
-            CAREEROS_TRACING="otlp", OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{receiver.port}",
-            OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf", OTEL_BSP_SCHEDULE_DELAY="200",
-            CAREEROS_LOG_LEVEL="INFO", CAREEROS_METRICS_HOST="0.0.0.0",  # as in containers
-            # billing sagas: stuck after 2 s, re-driven only by the operator (test_ops_scripts.py)
-            CAREEROS_BILLING_SAGA_STEP_TIMEOUT_S="2", CAREEROS_BILLING_TICK_S="3600")
-        supervisor.ensure_vhost(VHOST)
-        config = supervisor.config_with(env)
-        for service in registry.SERVICES:
-            dbmod.drop_database(config, service)
-        log_dir = Path(tmp_path_factory.mktemp("ops-platform-logs"))
-        running = supervisor.Platform(config, log_dir=log_dir, env=env)
-        try:
-            running.start()
-        except Exception:
-            for log in sorted(running.log_dir.glob("*.log")):
-                print(f"--- {log.name}\n{log.read_text()[-4000:]}")
-            running.stop()
-            receiver.close()
-            raise
-        running.env = env
-        running.receiver = receiver
-        running.base_url = f"http://{config['gateway']['bind']}/api/v1"
-        shared = {"platform": running, "users": 0}
-        setattr(request.config, _SHARED, shared)
-    shared["users"] += 1
-    yield shared["platform"]
-    shared["users"] -= 1
-    if shared["users"] == 0:
-        shared["platform"].stop()
-        shared["platform"].receiver.close()
-        delattr(request.config, _SHARED)
-
-
-@pytest.fixture
-def ops_api(ops_platform):
-    """A requests session bound to the ops platform's /api/v1."""
-    class Api(requests.Session):
-        def request(self, method, url, *args, **kwargs):
-            kwargs.setdefault("timeout", 10)
-            return super().request(method, ops_platform.base_url + url, *args, **kwargs)
-    with Api() as session:
-        yield session
-
-
 def register(api, email: str | None = None, **headers) -> dict:
     email = email or f"ops{uuid.uuid4().hex[:10]}@example.com"
     response = api.post("/auth/register", json={"email": email, "password": PASSWORD, "display_name": "Ops"},
@@ -729,29 +597,6 @@ def platform_log_lines(platform) -> dict[str, list[str]]:
     return lines
 
 
-@pytest.fixture
-def failing_profile_inserts(ops_platform):
-    """An outage of profile's table whose error text carries PII, as a driver's might."""
-    kwargs = dbmod.connect_kwargs(ops_platform.config, "profile", admin=True)
-    secret = {"email": f"leak{uuid.uuid4().hex[:8]}@example.com", "password": f"pw-{uuid.uuid4().hex}",
-              "jwt": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJsZWFrIn0.c2lnbmF0dXJlLWJ5dGVz"}
-    message = f"outage while saving {secret['email']} password={secret['password']} token {secret['jwt']}"
-    conn = psycopg2.connect(**kwargs)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("CREATE OR REPLACE FUNCTION ops_test_outage() RETURNS trigger LANGUAGE plpgsql AS "
-                    f"$$BEGIN RAISE EXCEPTION '{message}'; END$$;"
-                    "CREATE TRIGGER ops_test_outage BEFORE INSERT ON profiles FOR EACH ROW "
-                    "EXECUTE FUNCTION ops_test_outage();")
-    try:
-        yield secret
-    finally:
-        with conn.cursor() as cur:
-            cur.execute("DROP TRIGGER IF EXISTS ops_test_outage ON profiles;"
-                        "DROP FUNCTION IF EXISTS ops_test_outage();")
-        conn.close()
-
-
 def test_real_log_lines_carry_exactly_the_documented_fields_with_pii_redacted(
         ops_platform, ops_api, failing_profile_inserts):
     secret = failing_profile_inserts
@@ -809,7 +654,7 @@ def test_real_log_lines_carry_exactly_the_documented_fields_with_pii_redacted(
         assert value not in everything, f"{value[:20]}... reached the logs"
     dead_lettered = [json.loads(line) for line in logs["nameko"] if "dead-lettering" in line]
     assert dead_lettered and all("[REDACTED_EMAIL]" in r["message"] and "[REDACTED_JWT]" in r["message"]
-                                 and "password=[REDACTED]" in r["message"] for r in dead_lettered)
+                                 and "password=[REDACTED]" in r["message"] for r in dead_lettered), dead_lettered
     assert all(r["level"] == "ERROR" and r["logger"] == "bus.consumer" for r in dead_lettered)
     # The retry and dead-letter lines carry the failing event's correlation id (the user's request).
     retried = [json.loads(line) for line in logs["nameko"] if "retrying" in line or "dead-lettering" in line]

@@ -13,8 +13,7 @@ from pathlib import Path
 import psycopg2
 
 from careeros_services.common import db as dbmod
-from tests.ops.test_observability_stack import (PASSWORD, failing_profile_inserts, ops_api,  # noqa: F401
-                                                ops_platform, register, wait_until)
+from tests.ops.test_observability_stack import PASSWORD, register, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "scripts" / "ops"

@@ -272,8 +272,8 @@ def test_unavailable_provider_on_request_answers_unavailable_and_keeps_nothing(m
 
 
 def test_a_crash_mid_saga_resumes_from_the_last_step_on_the_recovery_sweep(service, learner, ai, store):
-    view = create(service, learner)
-    tenant, user, rid = learner["tenant_id"], learner["user_id"], view["roadmap_id"]
+    create(service, learner)
+    tenant, user = learner["tenant_id"], learner["user_id"]
     service.handle_event(profile_updated(tenant, user, 7, target_role="ML Engineer"))
     with store.transaction(None) as tx:
         [(t, saga_id)] = [row for row in service.store.database.execute_sql(

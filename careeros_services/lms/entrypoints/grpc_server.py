@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-import grpc
 
 from careeros_services.lms.service import Caller, LmsService, build
 from contracts.grpc import lms_pb2, lms_pb2_grpc
