@@ -545,11 +545,14 @@ class RoadmapService(EventHandlingService):
         p = envelope["payload"]
         tx.scope_to(p["tenant_id"])
         repo = RoadmapRepository(tx.db)
+        # Lock the learner's roadmap BEFORE writing progress: progress events of one learner's
+        # courses arrive on different partitions, handled in concurrent transactions; unserialised,
+        # each would see only its own course done and none would ever see the milestone done.
+        roadmap = repo.roadmap_of(p["tenant_id"], p["user_id"], for_update=True)
         repo.upsert_progress({"tenant_id": p["tenant_id"], "user_id": p["user_id"], "course_id": p["course_id"],
                               "percent": p["percent"], "completed": p["completed"],
                               "lessons_done": p["lessons_done"], "lessons_total": p["lessons_total"],
                               "last_activity_at": p["last_activity_at"]})
-        roadmap = repo.roadmap_of(p["tenant_id"], p["user_id"])
         if roadmap is not None:
             self._settle(tx, repo, roadmap)
 

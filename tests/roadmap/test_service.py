@@ -461,3 +461,40 @@ def test_a_runner_killed_mid_step_is_recovered_by_the_next_sweep(service, learne
         time.sleep(0.2)
     assert service.saga_record(tenant, saga["saga_id"])["state"] == "committed"
     assert service.get_current_roadmap(tenant, user)["target_role"] == "ML Engineer"
+
+
+def test_progress_of_two_courses_in_concurrent_transactions_still_achieves_the_milestone(
+        service, learner, catalog, store, monkeypatch):
+    """Progress events of one learner's courses are handled by different partitions at once. Each
+    transaction pauses right after writing its progress; without serialising on the learner's
+    roadmap both would read before the other commits, and no one would ever see the milestone done."""
+    import threading
+
+    from careeros_services.roadmap import persistence
+
+    extra = course_published("python-practice", [("Python", 3)], hours=10)
+    assert service.handle_event(extra) is True
+    view = create(service, learner)
+    tenant, user, rid = learner["tenant_id"], learner["user_id"], view["roadmap_id"]
+    python_courses = {c["course_id"] for c in by_skill(view)["python"]["courses"]}
+    assert python_courses == {catalog["python-basics"], extra["payload"]["course_id"]}
+
+    barrier = threading.Barrier(2, timeout=3)
+    upsert = persistence.RoadmapRepository.upsert_progress
+
+    def upsert_then_wait_for_the_other(self, record):
+        upsert(self, record)
+        try:
+            barrier.wait()  # both written, neither committed (unless one is blocked on the lock)
+        except threading.BrokenBarrierError:
+            pass
+    monkeypatch.setattr(persistence.RoadmapRepository, "upsert_progress", upsert_then_wait_for_the_other)
+
+    events = [progress_updated(tenant, user, course, 100) for course in sorted(python_courses)]
+    threads = [threading.Thread(target=service.handle_event, args=(e,)) for e in events]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    [achieved] = outbox_rows(store, MILESTONE_ACHIEVED, rid)
+    assert {e["id"] for e in achieved["payload"]["evidence"]} == python_courses
