@@ -13,12 +13,13 @@ policies and NOTIFY triggers are raw SQL anyway, and the runner is ~60 lines.
 """
 from __future__ import annotations
 
+import contextlib
 import contextvars
 
 import importlib
 import pkgutil
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import psycopg2
 from psycopg2 import sql
@@ -137,9 +138,16 @@ def migrate(config: dict, service: str, migrations: Iterable[Migration]) -> list
     Safe to run concurrently (an advisory lock serialises runners) and again
     (applied versions are skipped). Each migration commits on its own.
     """
+    with migration_context(config):
+        return _migrate(config, service, migrations)
+
+
+@contextlib.contextmanager
+def migration_context(config: dict) -> Iterator[None]:
+    """Run migrations (here or per tenant schema) under ``config``: see :func:`migration_config`."""
     token = _migration_config.set(config)
     try:
-        return _migrate(config, service, migrations)
+        yield
     finally:
         _migration_config.reset(token)
 

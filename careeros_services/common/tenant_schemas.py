@@ -196,7 +196,8 @@ def isolate(config: dict, service: str, tenant_id: str, migrations: list) -> dic
     dbmod.migrate(config, service, migrations)  # public current, placement table present
     conn = psycopg2.connect(**dbmod.connect_kwargs(config, service, admin=True))
     try:
-        migrate_schema(conn, schema, migrations, dbmod.APP_ROLE)
+        with dbmod.migration_context(config):  # a data migration publishes under this config's topics
+            migrate_schema(conn, schema, migrations, dbmod.APP_ROLE)
         with conn, conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (dbmod.MIGRATION_LOCK_KEY,))
             moved = _move_rows(cur, schema, tenant_id)

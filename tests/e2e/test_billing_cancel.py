@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import time
 import uuid
 
@@ -13,17 +12,12 @@ import pytest
 import requests
 
 from careeros_services.billing import payments
-from tests.platform_support import fresh_platform
-
-# Its own databases and vhost, apart from tests/e2e's platform and other test runs.
-VHOST = os.environ.get("CAREEROS_E2E_VHOST", "careeros_test") + "_bille2e"
-DB_PREFIX = os.environ.get("CAREEROS_E2E_PREFIX", "careeros_e2e_") + "bil_"
 
 
 @pytest.fixture(scope="module")
-def gateway(kafka_broker, tmp_path_factory):
-    with fresh_platform(kafka_broker, DB_PREFIX, VHOST, tmp_path_factory.mktemp("billing-platform")) as running:
-        yield running.base_url, running.config
+def gateway(platform):
+    """The session's platform (tests/e2e/conftest.py): its /api/v1 and configuration."""
+    return platform.base_url, platform.config
 
 
 def plan_tier(token: str) -> str:

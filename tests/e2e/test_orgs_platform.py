@@ -8,7 +8,6 @@ Its own databases, vhost and topics (prefix ``<e2e prefix>orgs_``), so it can ru
 """
 from __future__ import annotations
 
-import os
 import time
 import uuid
 
@@ -16,18 +15,16 @@ import jwt
 import pytest
 
 from careeros_services import registry
-from tests.platform_support import ApiSession, fresh_platform
+from tests.platform_support import ApiSession
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "correct horse battery"
-DB_PREFIX = os.environ.get("CAREEROS_E2E_PREFIX", "careeros_e2e_") + "orgs_"
-VHOST = os.environ.get("CAREEROS_E2E_VHOST", "careeros_test") + "_orgs"
 
 
-@pytest.fixture(scope="module")
-def api(kafka_broker, tmp_path_factory):
-    with fresh_platform(kafka_broker, DB_PREFIX, VHOST, tmp_path_factory.mktemp("orgs-platform")) as platform, \
-            ApiSession(platform.base_url) as session:
+@pytest.fixture
+def api(platform):
+    """The session's platform (tests/e2e/conftest.py), with its configuration at hand."""
+    with ApiSession(platform.base_url) as session:
         session.config = platform.config
         yield session
 
