@@ -20,3 +20,8 @@ class Caller:
         """A caller from untrusted strings (ids checked: a malformed one is a 4xx, not a 500)."""
         tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
         return cls(tenant_id, user_id, org_role or "member", plan_tier or "free")
+
+    @classmethod
+    def from_message(cls, caller) -> "Caller":
+        """From a request's ``careeros.common.v1.Caller`` (what the gateway's token said)."""
+        return cls.of(caller.tenant_id, caller.user_id, caller.org_role, caller.plan_tier)

@@ -19,8 +19,7 @@ SERVICE_NAME = ai_core_pb2.DESCRIPTOR.services_by_name["AiCore"].full_name
 
 
 def _caller(request) -> Caller:
-    c = request.caller
-    return Caller.of(c.tenant_id, c.user_id, c.org_role, c.plan_tier)
+    return Caller.from_message(request.caller)
 
 
 def to_message(data: dict, message):

@@ -16,8 +16,7 @@ SERVICE_NAME = lms_pb2.DESCRIPTOR.services_by_name["LmsService"].full_name
 
 
 def _caller(message) -> Caller:
-    c = message.caller
-    return Caller.of(c.tenant_id, c.user_id, c.org_role, c.plan_tier)
+    return Caller.from_message(message.caller)
 
 
 def course_message(c: dict) -> lms_pb2.Course:
