@@ -32,6 +32,11 @@ bench: $(STAMP)
 	command -v wrk >/dev/null || apt-get install -y -q wrk
 	$(PY) bench/gateway_bench.py
 	$(PY) bench/pipeline_bench.py
+	$(PY) bench/tracking_bench.py
+	$(PY) bench/catalog_bench.py
+	$(PY) bench/ai_bench.py
+	$(PY) bench/roadmap_bench.py
+	$(PY) bench/billing_bench.py
 
 ## Regenerate the gRPC stubs from contracts/grpc/*.proto
 protos: $(STAMP)
