@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 ERROR_CODE_KEY = "careeros-error-code"
 ERROR_FIELDS_KEY = "careeros-error-fields"
 RETRY_AFTER_KEY = "careeros-retry-after"
+# A service's own error classes (402 payment_declined, 502 roadmap_proposal_rejected) share a
+# gRPC status with others; their HTTP status and title ride along so the caller rebuilds them whole.
+ERROR_STATUS_KEY = "careeros-error-status"
+ERROR_TITLE_KEY = "careeros-error-title"
 CLIENT_IP_KEY = "x-client-ip"  # the end client's address, passed on by the gateway (audit logs)
 
 
@@ -69,7 +73,8 @@ class _ServerInterceptor(grpc.ServerInterceptor):
                 try:
                     return inner(request, context)
                 except DomainError as exc:
-                    trailing = [(ERROR_CODE_KEY, exc.code)]
+                    trailing = [(ERROR_CODE_KEY, exc.code), (ERROR_STATUS_KEY, str(exc.status)),
+                                (ERROR_TITLE_KEY, exc.title)]
                     if exc.fields:
                         trailing.append((ERROR_FIELDS_KEY, json.dumps(exc.fields)))
                     if exc.retry_after is not None:
@@ -127,7 +132,11 @@ def _error_from(rpc_error: grpc.RpcError) -> DomainError:
     cls = BY_GRPC_STATUS.get(status.name, DomainError)
     fields = json.loads(trailing[ERROR_FIELDS_KEY]) if ERROR_FIELDS_KEY in trailing else None
     retry_after = int(trailing[RETRY_AFTER_KEY]) if RETRY_AFTER_KEY in trailing else None
-    return cls(rpc_error.details() or "", fields=fields, retry_after=retry_after, code=code)
+    error = cls(rpc_error.details() or "", fields=fields, retry_after=retry_after, code=code)
+    if trailing.get(ERROR_STATUS_KEY, "").isdigit() and 400 <= int(trailing[ERROR_STATUS_KEY]) < 600:
+        error.status = int(trailing[ERROR_STATUS_KEY])
+        error.title = trailing.get(ERROR_TITLE_KEY) or error.title
+    return error
 
 
 class _BreakerGauge(pybreaker.CircuitBreakerListener):

@@ -88,7 +88,7 @@ def test_subscribe_read_change_cancel_and_invoices(http, owner, billing_address,
     assert changed.status_code == 200
     assert changed.get_json()["subscription"]["payment_method"] == "pm_card_chargeDeclined"
     problem(http.post("/api/v1/billing/subscription/change", json={"plan": "team", "seats": 2}, headers=owner),
-            400, "payment_declined")
+            402, "payment_declined")
     assert http.get("/api/v1/billing/subscription", headers=owner).get_json()["plan"] == "pro"
     later = http.post("/api/v1/billing/subscription/cancel", json={}, headers=owner).get_json()
     assert later["subscription"]["cancel_at_period_end"] is True and later["subscription"]["status"] == "active"

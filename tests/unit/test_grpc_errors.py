@@ -40,3 +40,25 @@ def test_errors_at_the_grpc_edge(raised, status, code, leaked):
     finally:
         channel.close()
         server.stop(None)
+
+
+def test_a_service_specific_status_survives_the_round_trip():
+    """402 payment_declined shares FAILED_PRECONDITION with a 502; the caller still sees 402."""
+    from careeros_services.common.errors import DomainError
+
+    class PaymentDeclined(DomainError):
+        code, status, grpc_status, title = "payment_declined", 402, "FAILED_PRECONDITION", "Payment declined"
+
+    def behaviour(request, context):
+        raise PaymentDeclined("card declined", fields={"payment_method": ["declined"]})
+
+    server, channel, call = _serve(behaviour)
+    try:
+        with pytest.raises(grpc.RpcError) as caught:
+            call(health_pb2.HealthCheckRequest(), timeout=5)
+        rebuilt = grpc_support._error_from(caught.value)
+        assert (rebuilt.status, rebuilt.code, rebuilt.title) == (402, "payment_declined", "Payment declined")
+        assert rebuilt.fields == {"payment_method": ["declined"]} and rebuilt.detail == "card declined"
+    finally:
+        channel.close()
+        server.stop(None)

@@ -73,7 +73,7 @@ def get_subscription():
 @blp.doc(security=[{"bearerAuth": []}])
 def change_subscription(body: dict):
     """Upgrade/downgrade now with proration to the cent (owner/admin), or replace the payment method.
-    A declined charge changes nothing (`payment_declined`)."""
+    A declined charge changes nothing (402 `payment_declined`)."""
     request_ = billing_pb2.ChangeSubscriptionRequest(caller=caller(current_principal()), **body)
     return _state(client("billing").call("ChangeSubscription", request_))
 

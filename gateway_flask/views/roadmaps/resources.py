@@ -36,7 +36,7 @@ def create_roadmap(body: dict):
     """Generate your roadmap for a target role (a new version if you have one); the previous version stays readable.
 
     Skills you already have at the needed level are skipped; the schedule never puts more than
-    `hours_per_week` into a week. 400 `roadmap_proposal_rejected` when the AI core's proposal was not a
+    `hours_per_week` into a week. 502 `roadmap_proposal_rejected` when the AI core's proposal was not a
     valid prerequisite graph; 503 when the AI core is unavailable.
     """
     request = roadmap_pb2.CreateRoadmapRequest(
