@@ -103,6 +103,11 @@ class EventHandlingService:
         return results
 
     def _apply(self, tx: Transaction, envelope: dict, method: Callable) -> bool:
+        payload_tenant = envelope["payload"].get("tenant_id")
+        if payload_tenant is not None and payload_tenant != envelope["tenant_id"]:
+            # The unit of work is scoped (RLS) by the envelope's tenant: a payload naming another
+            # tenant must never reach a handler, whatever the service.
+            raise ValueError(f"{envelope['type']}: payload tenant differs from the envelope's")
         tx.causation_id = envelope["id"]
         if not tx.claim(envelope["id"], envelope["type"], self.consumer_name, tenant_id=envelope["tenant_id"]):
             return False

@@ -587,8 +587,6 @@ class AuthService(EventHandlingService):
         """
         payload = envelope["payload"]
         tenant_id = payload["tenant_id"]
-        if tenant_id != envelope["tenant_id"]:
-            raise ValueError("entitlement.changed: payload tenant differs from the envelope's")
         repo = OrgRepository(tx.db)
         if repo.lock_tenant(tenant_id) is None:
             raise NotFound(f"unknown tenant {tenant_id}", code="tenant_not_found")
@@ -608,8 +606,6 @@ class AuthService(EventHandlingService):
     def _on_billing_event(self, tx: Transaction, envelope: dict) -> None:
         """Record a billing event (subscription lifecycle, invoice) in the tenant's audit log."""
         payload = envelope["payload"]
-        if payload["tenant_id"] != envelope["tenant_id"]:
-            raise ValueError(f"{envelope['type']}: payload tenant differs from the envelope's")
         is_invoice = "invoice_id" in payload
         details = ({k: payload[k] for k in ("subscription_id", "currency", "total_minor", "issued_at")}
                    if is_invoice else {k: payload[k] for k in ("plan", "seats", "status", "period_end")})

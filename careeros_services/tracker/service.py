@@ -68,8 +68,6 @@ class TrackerService(EventHandlingService):
     def _on_lms_activity(self, tx: Transaction, envelope: dict) -> None:
         """The LMS reports a learner's activity: the same ingestion as the statements API."""
         payload = envelope["payload"]
-        if payload["tenant_id"] != envelope["tenant_id"]:
-            raise ValueError("lms.activity.recorded: payload tenant differs from the envelope's")
         self.ingest(tx, envelope["tenant_id"], payload["user_id"], payload["statement"])
 
     def ingest(self, tx: Transaction, tenant_id: str, user_id: str, body: Any) -> dict:
@@ -160,8 +158,6 @@ class TrackerService(EventHandlingService):
         tenant's own course only in that tenant.
         """
         payload = envelope["payload"]
-        if payload["tenant_id"] != envelope["tenant_id"]:
-            raise ValueError("lms.course.published: payload tenant differs from the envelope's")
         structure = CourseStructure.from_published(payload)
         repo = TrackerRepository(tx.db)
         if not repo.upsert_structure(structure):

@@ -41,3 +41,17 @@ def test_unknown_types_are_ignored_and_events_publish_with_their_cause(fresh_sto
     assert demo.handle_events([other]) == [None]
     assert demo.handle_event(event) is True
     assert demo.handle_event(event) is False
+
+
+def test_a_payload_naming_another_tenant_than_its_envelope_never_reaches_a_handler(fresh_store):
+    """Every service's unit of work is scoped by the envelope's tenant: the bus refuses the event
+    (to retry and then the DLQ), the handler never runs, and its inbox claim stays free."""
+    store = fresh_store("busdemo", package="tests.bus.demo")
+    demo = DemoService(store)
+    [event] = envelopes(store, ["mismatch"])
+    forged = copy.deepcopy(event)
+    forged["payload"]["tenant_id"] = str(uuid.uuid4())
+    [result] = demo.handle_events([forged])
+    assert isinstance(result, ValueError) and "tenant" in str(result)
+    assert event["id"] not in {row[0] for row in demo.effects()}
+    assert demo.handle_event(event) is True  # the genuine event, same id, is applied
