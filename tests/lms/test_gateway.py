@@ -261,3 +261,14 @@ def test_authoring_edits_progress_results_and_the_certificate_page(http, people)
     assert figures["enrollments"]["completed"] == 1 and figures["learners"][0]["status"] == "completed"
     assert figures["quizzes"][0]["questions"][0]["correct_percent"] == 100
     problem(http.get(f"/api/v1/lms/courses/{course_id}/results", headers=learner), 403, "author_role_required")
+
+
+def test_the_new_routes_and_the_certificate_page_are_documented(http):
+    spec = http.get("/api/v1/openapi.json").get_json()
+    paths = spec["paths"]
+    assert {"patch", "delete"} <= set(paths["/api/v1/lms/lessons/{lesson_id}"])
+    assert {"patch", "delete"} <= set(paths["/api/v1/lms/modules/{module_id}"])
+    assert "get" in paths["/api/v1/lms/courses/{course_id}/results"]
+    assert "post" in paths["/api/v1/lms/lessons/{lesson_id}/complete"]
+    content = paths["/api/v1/lms/certificates/{certificate_id}"]["get"]["responses"]["200"]["content"]
+    assert {"application/json", "text/html"} <= set(content)

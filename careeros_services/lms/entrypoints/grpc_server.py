@@ -86,6 +86,13 @@ def _fields(f: lms_pb2.CourseFields, names) -> dict:
     return out
 
 
+def _masked(request, settable: tuple[str, ...]) -> dict:
+    """The fields an update_mask names; a name that is not settable is passed on for the service to
+    refuse with a 422 naming it (never an AttributeError)."""
+    return {name: getattr(request, name) if name in settable else None
+            for name in request.update_mask if name != "quiz"}
+
+
 class LmsServicer(lms_pb2_grpc.LmsServiceServicer):
     def __init__(self, service: LmsService):
         self.service = service
@@ -138,13 +145,13 @@ class LmsServicer(lms_pb2_grpc.LmsServiceServicer):
         return lms_pb2.Empty()
 
     def UpdateLesson(self, request, context):
-        patch = {name: getattr(request, name) for name in request.update_mask if name != "quiz"}
+        patch = _masked(request, ("title", "required", "estimated_minutes", "body_md", "position"))
         if "quiz" in request.update_mask:
             patch["quiz"] = _quiz_dict(request.quiz)
         return lesson_message(self.service.update_lesson(_caller(request), request.lesson_id, patch))
 
     def UpdateModule(self, request, context):
-        patch = {name: getattr(request, name) for name in request.update_mask}
+        patch = _masked(request, ("title", "position"))
         return lms_pb2.Module(**self.service.update_module(_caller(request), request.module_id, patch))
 
     def RemoveModule(self, request, context):
