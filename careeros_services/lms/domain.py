@@ -448,15 +448,6 @@ def require_markable(kind: str) -> None:
                                code="quiz_needs_attempt")
 
 
-def percent_done(snap: dict, done_lesson_ids: Iterable[str], completed: bool) -> int:
-    """Share of the counted lessons done, rounded down; 100 once the course is complete."""
-    if completed:
-        return 100
-    counted = counted_lessons(snap)
-    done = set(done_lesson_ids)
-    return sum(l in done for l in counted) * 100 // len(counted) if counted else 0
-
-
 # --- xAPI -----------------------------------------------------------------------------------
 
 def statement(user_id: str, verb: str, *, course_id: str, lesson_id: Optional[str] = None,

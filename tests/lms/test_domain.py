@@ -122,11 +122,9 @@ def test_completion_needs_tracker_and_required_quizzes():
     assert domain.find_lesson(snap, "l3")["title"] == "Q2" and domain.find_lesson(snap, "zz") is None
 
 
-def test_the_counted_lessons_and_the_percent():
+def test_the_counted_lessons():
     snap = _snap()
     assert domain.counted_lessons(snap) == ["l1", "l2"]  # the optional quiz does not count
-    assert domain.percent_done(snap, ["l1", "l3"], completed=False) == 50
-    assert domain.percent_done(snap, [], completed=True) == 100
     optional = domain.snapshot({"id": "c", "title": "C"}, [{"id": "m", "title": "M", "lessons": [
         {"id": "o1", "title": "A", "kind": "article", "required": False, "estimated_minutes": 5, "body_md": "x"},
         {"id": "o2", "title": "B", "kind": "article", "required": False, "estimated_minutes": 5, "body_md": "y"}]}])
