@@ -480,7 +480,9 @@ class LmsService(EventHandlingService):
                 raise _course_not_found()
             existing = repo.active_enrollment(caller.tenant_id, caller.user_id, course_id)
             if existing:
-                return self._enrollment_out(existing, course, caller, created=False)
+                certificate = repo.certificate_for(caller.tenant_id, caller.user_id, course_id)
+                return self._enrollment_out(existing, course, caller, created=False,
+                                            certificate_id=certificate["id"] if certificate else "")
             if course["status"] != domain.PUBLISHED:
                 raise Conflict("This course is not open for enrolment.", code="course_not_open")
             domain.require_entitlement(course["premium"], caller.plan_tier)
@@ -521,11 +523,12 @@ class LmsService(EventHandlingService):
                  "enrolled_revision": r["enrolled_revision"], "certificate_id": r["certificate_id"] or "",
                  "enrolled_at": r["created_at"]} for r in rows]
 
-    def _enrollment_out(self, row: dict, course: dict, caller: Caller, *, created: bool) -> dict:
+    def _enrollment_out(self, row: dict, course: dict, caller: Caller, *, created: bool,
+                        certificate_id: str = "") -> dict:
         return {"enrollment_id": row["id"], "course_id": row["course_id"], "course_title": course["title"],
                 "course_slug": course["slug"], "premium": row["premium"], **_completion_view({**row, "percent": 0}),
                 "access": domain.access(row["premium"], caller.plan_tier), "revision": course["revision"],
-                "enrolled_revision": row["enrolled_revision"], "certificate_id": "",
+                "enrolled_revision": row["enrolled_revision"], "certificate_id": certificate_id,
                 "enrolled_at": row["created_at"], "created": created}
 
     # --- learning ---------------------------------------------------------------------------

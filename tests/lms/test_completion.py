@@ -55,6 +55,8 @@ def test_opening_every_lesson_and_passing_the_quiz_completes_once(svc, lms_store
     [mine] = svc.list_enrollments(student)
     assert (mine["status"], mine["percent"], mine["certificate_id"]) == ("completed", 100, result["certificate_id"])
     assert mine["completed_at"]
+    again = svc.enroll(student, course_id)  # enrolling again answers the same, complete enrolment
+    assert (again["created"], again["status"], again["certificate_id"]) == (False, "completed", result["certificate_id"])
     completed = [e["payload"] for e in outbox(lms_store, COMPLETED) if e["payload"]["user_id"] == student.user_id]
     assert completed == [{"enrollment_id": mine["enrollment_id"], "course_id": course_id, "user_id": student.user_id,
                           "tenant_id": student.tenant_id, "revision": 1, "certificate_id": result["certificate_id"],
