@@ -12,8 +12,8 @@ Definitions (the documented meaning of every figure; see docs/services/analytics
 * A learner is *active* on a day when at least one xAPI statement of theirs
   has its timestamp on that UTC day; weekly series use ISO weeks (Monday).
 * *Enrolments* of a period are those created in it and not cancelled by its
-  end; *completed* are those of them whose learner holds a certificate of the
-  course issued by the period's end; the completion rate is completed / enrolled.
+  end; *completed* are those of them the LMS completed (``lms.enrollment.completed``,
+  the one definition of completion) by the period's end; the completion rate is completed / enrolled.
 * *Assignments* of a period are those created in it; one naming a course is
   completed by a certificate of that course issued by the period's end; one
   not completed whose due date has passed (by the end of the period, or now

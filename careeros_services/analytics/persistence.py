@@ -75,6 +75,7 @@ class EnrollmentRecord(_Fact):
     premium = peewee.BooleanField(default=False)
     enrolled_at = DateTimeTZField(null=True)
     cancelled_at = DateTimeTZField(null=True)
+    completed_at = DateTimeTZField(null=True)
 
     class Meta:
         table_name = "enrollments"
@@ -266,6 +267,13 @@ class AnalyticsRepository:
                       update={EnrollmentRecord.cancelled_at: row["cancelled_at"]})
          .execute(self.db))
 
+    def record_completion(self, row: dict) -> None:
+        """The LMS judged an enrolment complete (a row without ``enrolled_at`` until its creation arrives)."""
+        (EnrollmentRecord.insert(row)
+         .on_conflict(conflict_target=[EnrollmentRecord.tenant_id, EnrollmentRecord.enrollment_id],
+                      update={EnrollmentRecord.completed_at: row["completed_at"]})
+         .execute(self.db))
+
     def record_certificate(self, row: dict) -> None:
         self._insert_once(CertificateRecord, row)
 
@@ -376,12 +384,9 @@ _IN_DAYS = "WHERE tenant_id = %(tenant)s AND day BETWEEN %(first_day)s AND %(las
 _ATTEMPTED = "WHERE tenant_id = %(tenant)s AND attempted_at >= %(starts)s AND attempted_at < %(ends)s"
 _RECORDED = "WHERE tenant_id = %(tenant)s AND recorded_at >= %(starts)s AND recorded_at < %(ends)s"
 # Enrolments created in the period and still active at its end, each marked completed when
-# its learner holds a certificate of the course issued by then.
+# the LMS completed it (lms.enrollment.completed) by then.
 _ENROLLMENT_COHORT = """
-    SELECT e.user_id, EXISTS (
-             SELECT 1 FROM certificates c
-              WHERE c.tenant_id = e.tenant_id AND c.user_id = e.user_id AND c.course_id = e.course_id
-                AND c.issued_at < %(ends)s) AS completed
+    SELECT e.user_id, coalesce(e.completed_at < %(ends)s, false) AS completed
       FROM enrollments e
      WHERE e.tenant_id = %(tenant)s AND e.enrolled_at >= %(starts)s AND e.enrolled_at < %(ends)s
        AND (e.cancelled_at IS NULL OR e.cancelled_at >= %(ends)s)

@@ -33,6 +33,7 @@ ENROLLMENT_CREATED = "careeros.lms.enrollment.created.v1"
 ENROLLMENT_CANCELLED = "careeros.lms.enrollment.cancelled.v1"
 QUIZ_ATTEMPTED = "careeros.lms.quiz.attempted.v1"
 CERTIFICATE_ISSUED = "careeros.lms.certificate.issued.v1"
+ENROLLMENT_COMPLETED = "careeros.lms.enrollment.completed.v1"
 AI_USAGE_RECORDED = "careeros.ai_core.usage.recorded.v1"
 INVOICE_ISSUED = "careeros.billing.invoice.issued.v1"
 
@@ -145,6 +146,15 @@ class AnalyticsService(EventHandlingService):
         AnalyticsRepository(tx.db).record_cancellation({
             "tenant_id": tenant, "enrollment_id": p["enrollment_id"], "user_id": p["user_id"],
             "course_id": p["course_id"], "cancelled_at": _occurred(envelope)})
+
+    @_writes(ENROLLMENT_COMPLETED)
+    def _on_enrollment_completed(self, tx: Transaction, envelope: dict) -> None:
+        """Completion is the LMS's word: the enrolment counts as completed from ``completed_at``."""
+        p = envelope["payload"]
+        tenant = domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
+        AnalyticsRepository(tx.db).record_completion({
+            "tenant_id": tenant, "enrollment_id": p["enrollment_id"], "user_id": p["user_id"],
+            "course_id": p["course_id"], "completed_at": domain.parse_time(p["completed_at"])})
 
     @_writes(QUIZ_ATTEMPTED)
     def _on_quiz_attempted(self, tx: Transaction, envelope: dict) -> None:

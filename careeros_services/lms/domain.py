@@ -208,6 +208,24 @@ def validate_module(data: dict) -> dict:
     return {"title": title, "position": position}
 
 
+def validate_module_patch(data: dict) -> dict:
+    """A module edit: a new ``title`` and/or a new ``position`` (0-based; a move)."""
+    errors: dict = {}
+    for k in data:
+        if k not in ("title", "position"):
+            errors[k] = ["is not a field of a module"]
+    out: dict = {}
+    if "title" in data:
+        out["title"] = _text(data["title"], "title", errors, max_len=MAX_TITLE)
+    if "position" in data:
+        out["position"] = _int(data["position"], "position", errors, 0, 1000)
+    if not data:
+        errors["title"] = ["give a title and/or a position"]
+    if errors:
+        raise ValidationFailed("The module change is not valid.", fields=errors)
+    return out
+
+
 def validate_quiz(quiz: Any, errors: dict, prefix: str = "quiz") -> dict:
     if not isinstance(quiz, dict):
         errors[prefix] = ["a quiz lesson needs a quiz with questions"]
@@ -384,17 +402,50 @@ def check_attempts_left(quiz: dict, attempts_so_far: int, already_passed: bool) 
         raise Conflict(f"No attempts left (limit {quiz['max_attempts']}).", code="attempt_limit_reached")
 
 
-# --- completion -----------------------------------------------------------------------------
+# --- completion (the LMS owns it; everyone else learns it from enrollment.completed) -------------
 
 def required_quizzes(snap: dict) -> list[str]:
     return [l["lesson_id"] for m in snap["modules"] for l in m["lessons"] if l["kind"] == "quiz" and l["required"]]
 
 
-def is_complete(snap: dict, required_done: bool, passed_quiz_ids: Iterable[str]) -> bool:
-    """Complete = the tracker says every required lesson of the latest structure is done
-    AND our own records show every required quiz of that structure passed."""
+def counted_lessons(snap: dict) -> list[str]:
+    """The lessons completion depends on: the required ones, or every lesson when none is required
+    (the tracker's percent counts the same set, so 100 % and "complete" mean the same lessons)."""
+    lessons = [l for m in snap["modules"] for l in m["lessons"]]
+    required = [l["lesson_id"] for l in lessons if l["required"]]
+    return required or [l["lesson_id"] for l in lessons]
+
+
+def is_complete(snap: dict, tracker_required_done: bool, done_lesson_ids: Iterable[str],
+                passed_quiz_ids: Iterable[str]) -> bool:
+    """Complete = every required quiz of the latest revision passed (our own graded attempts,
+    never a statement) AND every counted lesson done, as the LMS recorded it on the learner's
+    behalf (opened, marked done, passed) or as the tracker reports it (``required_done``, which
+    also covers statements a client or an xAPI player sent)."""
     passed = set(passed_quiz_ids)
-    return bool(required_done) and all(q in passed for q in required_quizzes(snap))
+    if not all(q in passed for q in required_quizzes(snap)):
+        return False
+    done = set(done_lesson_ids) | passed
+    return bool(tracker_required_done) or all(l in done for l in counted_lessons(snap))
+
+
+# Verbs the LMS records on the learner's behalf (ADL vocabulary): opening an article or a file
+# is reading it (done); opening a video or a quiz only launches it (finishing the video is
+# ``complete_lesson``; a quiz is done when passed).
+OPEN_VERBS = {"article": "completed", "file": "completed", "video": "launched", "quiz": "launched"}
+DONE_VERBS = ("completed", "passed")
+
+
+def verb_on_open(kind: str) -> str:
+    return OPEN_VERBS[kind]
+
+
+def require_markable(kind: str) -> None:
+    """A quiz is done only by passing it; every other lesson can be marked done explicitly."""
+    if kind == "quiz":
+        raise ValidationFailed("A quiz lesson is done when you pass it.",
+                               fields={"lesson_id": ["is a quiz: submit an attempt instead"]},
+                               code="quiz_needs_attempt")
 
 
 # --- xAPI -----------------------------------------------------------------------------------
@@ -436,3 +487,52 @@ def published_payload(course: dict, snap: dict, revision: int) -> dict:
             "language": course["language"], "estimated_hours": course["estimated_hours"],
             "premium": course["premium"], "skills": course["skills"], "track": course["track"],
             "revision": revision, "modules": outline(snap)}
+
+
+# --- results (what an author sees of a course's learners) ------------------------------------
+
+def _rate(part: int, whole: int) -> int:
+    return (200 * part + whole) // (2 * whole) if whole else 0  # percent rounded half up
+
+
+def question_stats(quiz: dict, answer_sets: list[dict]) -> list[dict]:
+    """Per question of the quiz as it is now: of the attempts, how many answered it and got it right."""
+    out = []
+    for q in quiz["questions"]:
+        right = {c["id"] for c in q["choices"] if c["correct"]}
+        answered = [a[q["id"]] for a in answer_sets if isinstance(a.get(q["id"]), list)]
+        correct = sum(set(chosen) == right for chosen in answered)
+        out.append({"question_id": q["id"], "prompt": q["prompt"], "answered": len(answered), "correct": correct,
+                    "correct_percent": _rate(correct, len(answer_sets))})
+    return out
+
+
+def course_results(snap: Optional[dict], enrollments: list[dict], attempts: list[dict]) -> dict:
+    """Enrolment and completion figures, one row per learner, and per quiz its scores per question.
+
+    ``enrollments``: the latest enrolment per learner (``status``, ``completed_at``, ``percent``...);
+    ``attempts``: every quiz attempt of the course (``lesson_id``, ``score_percent``, ``passed``, ``answers``).
+    """
+    completed = sum(bool(e["completed_at"]) for e in enrollments)
+    active = sum(e["status"] == "active" and not e["completed_at"] for e in enrollments)
+    learners = [{"user_id": e["user_id"], "display_name": e["display_name"],
+                 "status": "completed" if e["completed_at"] else e["status"],
+                 "percent": 100 if e["completed_at"] else e["percent"], "enrolled_at": e["created_at"],
+                 "completed_at": e["completed_at"] or "", "certificate_id": e["certificate_id"] or ""}
+                for e in enrollments]
+    quizzes = []
+    for m in (snap or {}).get("modules", []):
+        for lesson in m["lessons"]:
+            if lesson["kind"] != "quiz":
+                continue
+            mine = [a for a in attempts if a["lesson_id"] == lesson["lesson_id"]]
+            quizzes.append({"lesson_id": lesson["lesson_id"], "title": lesson["title"], "attempts": len(mine),
+                            "passed": sum(a["passed"] for a in mine),
+                            "learners_passed": len({a["user_id"] for a in mine if a["passed"]}),
+                            "mean_score_percent": _rate(sum(a["score_percent"] for a in mine), 100 * len(mine))
+                            if mine else 0,
+                            "questions": question_stats(lesson["quiz"], [a["answers"] for a in mine])})
+    return {"enrollments": {"total": len(enrollments), "active": active, "completed": completed,
+                            "cancelled": len(enrollments) - active - completed,
+                            "completion_rate_percent": _rate(completed, len(enrollments))},
+            "learners": learners, "quizzes": quizzes}

@@ -170,6 +170,27 @@ class LmsRepository:
             " quiz, asset, removed FROM lessons WHERE id = %s AND tenant_id IN (%s, %s)",
             (lesson_id, tenant_id, PLATFORM_TENANT)))
 
+    def update_lesson(self, tenant_id: str, lesson_id: str, fields: dict) -> None:
+        sets = ", ".join(f"{name} = %({name})s" for name in fields)
+        params = {**fields, "tenant": tenant_id, "id": lesson_id}
+        if "quiz" in fields:
+            params["quiz"] = json.dumps(fields["quiz"]) if fields["quiz"] else None
+        self._q(f"UPDATE lessons SET {sets} WHERE tenant_id = %(tenant)s AND id = %(id)s", params)
+
+    def update_module(self, tenant_id: str, module_id: str, title: str) -> None:
+        self._q("UPDATE course_modules SET title = %s WHERE tenant_id = %s AND id = %s", (title, tenant_id, module_id))
+
+    def renumber(self, table: str, tenant_id: str, ordered_ids: list[str]) -> None:
+        """Positions 0..n-1 in the given order (a move is a re-insert at an index)."""
+        assert table in ("course_modules", "lessons")
+        self._q(f"UPDATE {table} t SET position = o.n - 1 FROM unnest(%s::uuid[]) WITH ORDINALITY AS o(id, n)"
+                " WHERE t.id = o.id AND t.tenant_id = %s", (ordered_ids, tenant_id))
+
+    def remove_module(self, tenant_id: str, module_id: str) -> None:
+        """A removed module takes its lessons with it (ids are kept, never reused)."""
+        self._q("UPDATE lessons SET removed = true WHERE tenant_id = %s AND module_id = %s", (tenant_id, module_id))
+        self._q("UPDATE course_modules SET removed = true WHERE tenant_id = %s AND id = %s", (tenant_id, module_id))
+
     def remove_lesson(self, tenant_id: str, lesson_id: str) -> None:
         self._q("UPDATE lessons SET removed = true WHERE id = %s AND tenant_id = %s", (lesson_id, tenant_id))
 
@@ -211,7 +232,7 @@ class LmsRepository:
 
     def enrollments(self, tenant_id: str, user_id: str) -> list[dict]:
         return _rows(self._q("""
-            SELECT e.id, e.course_id, e.premium, e.status, e.enrolled_revision, e.created_at,
+            SELECT e.id, e.course_id, e.premium, e.status, e.enrolled_revision, e.created_at, e.completed_at,
                    c.title, c.slug, c.revision, c.status AS course_status,
                    p.percent, cert.id AS certificate_id
             FROM enrollments e
@@ -223,6 +244,61 @@ class LmsRepository:
             WHERE e.tenant_id = %(t)s AND e.user_id = %(u)s AND e.status = 'active'
             ORDER BY e.created_at, e.id
         """, {"t": tenant_id, "p": PLATFORM_TENANT, "u": user_id}))
+
+    def complete_enrollment(self, tenant_id: str, enrollment_id: str) -> Optional[str]:
+        """Mark the enrolment complete once; the time, or None when it already was."""
+        row = self._q("UPDATE enrollments SET completed_at = now() WHERE tenant_id = %s AND id = %s"
+                      " AND completed_at IS NULL RETURNING completed_at", (tenant_id, enrollment_id)).fetchone()
+        return row[0].isoformat() if row else None
+
+    # --- recorded activity ----------------------------------------------------------------------
+
+    def record_lesson_activity(self, a: dict) -> bool:
+        """True when this (learner, lesson, verb) is new: only then is a statement published."""
+        return self._q("""
+            INSERT INTO lesson_activity (tenant_id, user_id, course_id, lesson_id, verb, statement_id)
+            VALUES (%(tenant_id)s, %(user_id)s, %(course_id)s, %(lesson_id)s, %(verb)s, %(statement_id)s)
+            ON CONFLICT DO NOTHING RETURNING 1
+        """, a).fetchone() is not None
+
+    def done_lessons(self, tenant_id: str, user_id: str, course_id: str, verbs: tuple[str, ...]) -> set[str]:
+        return {str(r[0]) for r in self._q(
+            "SELECT DISTINCT lesson_id FROM lesson_activity WHERE tenant_id = %s AND user_id = %s AND course_id = %s"
+            " AND verb = ANY(%s)", (tenant_id, user_id, course_id, list(verbs))).fetchall()}
+
+    # --- organisations --------------------------------------------------------------------------
+
+    def save_organisation(self, tenant_id: str, name: str, kind: str) -> None:
+        self._q("INSERT INTO organisations (tenant_id, name, kind) VALUES (%s, %s, %s)"
+                " ON CONFLICT (tenant_id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind",
+                (tenant_id, name, kind))
+
+    def organisation_name(self, tenant_id: str) -> str:
+        row = self._q("SELECT name FROM organisations WHERE tenant_id = %s", (tenant_id,)).fetchone()
+        return row[0] if row else ""
+
+    # --- results (authors) ----------------------------------------------------------------------
+
+    def course_enrollments(self, tenant_id: str, course_id: str) -> list[dict]:
+        """Every enrolment of the course in the tenant (latest per learner first), with progress and names."""
+        return _rows(self._q("""
+            SELECT DISTINCT ON (e.user_id) e.id, e.user_id, e.status, e.created_at, e.completed_at,
+                   coalesce(l.display_name, '') AS display_name, coalesce(p.percent, 0) AS percent,
+                   cert.id AS certificate_id
+            FROM enrollments e
+            LEFT JOIN learners l ON l.tenant_id = e.tenant_id AND l.user_id = e.user_id
+            LEFT JOIN learner_progress p ON p.tenant_id = e.tenant_id AND p.user_id = e.user_id
+                                        AND p.course_id = e.course_id
+            LEFT JOIN certificates cert ON cert.tenant_id = e.tenant_id AND cert.user_id = e.user_id
+                                       AND cert.course_id = e.course_id
+            WHERE e.tenant_id = %s AND e.course_id = %s
+            ORDER BY e.user_id, e.created_at DESC
+        """, (tenant_id, course_id)))
+
+    def course_attempts(self, tenant_id: str, course_id: str) -> list[dict]:
+        return _rows(self._q("SELECT user_id, lesson_id, score_percent, passed, answers FROM quiz_attempts"
+                             " WHERE tenant_id = %s AND course_id = %s ORDER BY created_at, id",
+                             (tenant_id, course_id)))
 
     # --- quizzes and progress -----------------------------------------------------------------
 
@@ -277,9 +353,9 @@ class LmsRepository:
     def insert_certificate(self, c: dict) -> bool:
         return self._q("""
             INSERT INTO certificates (id, tenant_id, user_id, course_id, course_title, learner_name, revision,
-                                      issued_at, pdf_key)
+                                      issued_at, pdf_key, issuer)
             VALUES (%(id)s, %(tenant_id)s, %(user_id)s, %(course_id)s, %(course_title)s, %(learner_name)s,
-                    %(revision)s, %(issued_at)s, %(pdf_key)s)
+                    %(revision)s, %(issued_at)s, %(pdf_key)s, %(issuer)s)
             ON CONFLICT DO NOTHING RETURNING 1
         """, c).fetchone() is not None
 

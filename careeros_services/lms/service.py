@@ -21,6 +21,7 @@ import peewee
 
 from bus.handlers import EventHandlingService, handles
 from bus.store import ServiceStore, Transaction
+from careeros_services.common import esco
 from careeros_services.common.caller import Caller
 from careeros_services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from careeros_services.common.storage import ObjectMissing, ObjectStorage, check_key, service_storage
@@ -35,11 +36,15 @@ ENROLLMENT_CANCELLED = "careeros.lms.enrollment.cancelled.v1"
 ACTIVITY_RECORDED = "careeros.lms.activity.recorded.v1"
 QUIZ_ATTEMPTED = "careeros.lms.quiz.attempted.v1"
 CERTIFICATE_ISSUED = "careeros.lms.certificate.issued.v1"
+ENROLLMENT_COMPLETED = "careeros.lms.enrollment.completed.v1"
+TENANT_CREATED = "careeros.auth.tenant.created.v1"
 PROGRESS_UPDATED = "careeros.tracker.progress.updated.v1"
 USER_REGISTERED = "careeros.auth.user.registered.v1"
 
 STALE_UPLOAD_S = 3600  # staged chunks of an upload never finished are dropped after this
 CERT_NAMESPACE = uuid.UUID("0d7c3c4e-7f0e-4b59-9d8a-2f2b8d1f6a31")
+ACTIVITY_NAMESPACE = uuid.UUID("6a0f5f8e-2d1c-4f4b-9a57-1c3e8b0d7e21")  # statement ids of recorded activity
+PLATFORM_ISSUER = "CareerOS"
 _XAPI_SCHEMA = Path(__file__).resolve().parents[2] / "contracts" / "xapi" / "statement.v1.json"
 _validate_statement = fastjsonschema.compile(json.loads(_XAPI_SCHEMA.read_text()))
 
@@ -67,6 +72,46 @@ def course_out(row: dict, **extra: Any) -> dict:
     keys = ("id", "tenant_id", "slug", "title", "summary", "level", "language", "estimated_hours", "tags",
             "track", "premium", "skills", "visibility", "status", "revision", "created_at", "updated_at")
     return {**{k: row[k] for k in keys}, **extra}
+
+
+def _completion_view(row: dict) -> dict:
+    """An enrolment's status and percent as every view shows them: ``completed`` and 100 once the
+    LMS judged it complete, else the tracker's percent of the counted lessons."""
+    if row.get("completed_at"):
+        return {"status": "completed", "percent": 100, "completed_at": row["completed_at"]}
+    return {"status": row["status"], "percent": row.get("percent") or 0, "completed_at": ""}
+
+
+def _assign_quiz_ids(quiz: dict) -> None:
+    """Ids for new questions and choices (edited ones keep theirs, so attempts stay comparable)."""
+    for q in quiz["questions"]:
+        q["id"] = q.get("id") or str(uuid.uuid4())
+        for c in q["choices"]:
+            c["id"] = c.get("id") or str(uuid.uuid4())
+
+
+def _moved(ids: list[str], item: str, position: int) -> list[str]:
+    """``ids`` with ``item`` re-inserted at ``position`` (clamped to the end)."""
+    rest = [i for i in ids if i != item]
+    return rest[:position] + [item] + rest[position:]
+
+
+def _link_skills(skills: list[dict]) -> list[dict]:
+    """Link course skills to the ESCO taxonomy: a given URI must be an ESCO skill (422 otherwise);
+    a name alone gets the URI of the concept ESCO knows it by, or stays unlinked (still searchable
+    by name) when ESCO has no such skill."""
+    errors, linked = {}, []
+    for i, skill in enumerate(skills):
+        uri = skill["esco_uri"]
+        if uri and esco.skill(uri) is None:
+            errors[f"skills.{i}.esco_uri"] = ["is not a skill in ESCO"]
+        elif not uri:
+            match = esco.resolve_skill(skill["name"])
+            uri = match.uri if match else ""
+        linked.append({**skill, "esco_uri": uri})
+    if errors:
+        raise ValidationFailed("Unknown ESCO skills.", fields=errors)
+    return linked
 
 
 class LmsService(EventHandlingService):
@@ -111,7 +156,9 @@ class LmsService(EventHandlingService):
             rows, total = LmsRepository(tx.db).search(
                 caller.tenant_id, text=text.strip(), skill=skill.strip(), level=level, track=track.strip(),
                 language=language.strip(), status=status, limit=page_size, offset=(page - 1) * page_size)
-        return {"items": [course_out(r) for r in rows], "total": total, "page": page, "page_size": page_size}
+        # ``access`` as the course page computes it: the same value for the same caller in both.
+        items = [course_out(r, access=domain.access(r["premium"], caller.plan_tier)) for r in rows]
+        return {"items": items, "total": total, "page": page, "page_size": page_size}
 
     def get_course(self, caller: Caller, course_id: str) -> dict:
         """A course with its structure: authors of the owning tenant see the working copy,
@@ -163,6 +210,7 @@ class LmsService(EventHandlingService):
         """A new draft course of the caller's tenant (visible only inside it)."""
         domain.require_author(caller.org_role)
         meta = domain.validate_course(data)
+        meta["skills"] = _link_skills(meta["skills"])
         slug = meta.pop("slug", None) or domain.slugify(meta["title"])
         course = {"id": str(uuid.uuid4()), "tenant_id": caller.tenant_id, "slug": slug, **meta,
                   "skill_keys": domain.skill_keys(meta["skills"]), "visibility": "tenant",
@@ -186,6 +234,7 @@ class LmsService(EventHandlingService):
             if "slug" in meta and repo.slug_taken(caller.tenant_id, meta["slug"], course["id"]):
                 raise Conflict("A course with this slug exists.", code="slug_taken", fields={"slug": ["is taken"]})
             if "skills" in meta:
+                meta["skills"] = _link_skills(meta["skills"])
                 meta["skill_keys"] = domain.skill_keys(meta["skills"])
             if meta:
                 repo.update_course(caller.tenant_id, course["id"], meta)
@@ -241,10 +290,7 @@ class LmsService(EventHandlingService):
         domain.require_author(caller.org_role)
         clean = domain.validate_lesson(data)
         if clean["quiz"]:
-            for q in clean["quiz"]["questions"]:
-                q["id"] = str(uuid.uuid4())
-                for c in q["choices"]:
-                    c["id"] = str(uuid.uuid4())
+            _assign_quiz_ids(clean["quiz"])
         with self.store.transaction(caller.tenant_id) as tx:
             repo = LmsRepository(tx.db)
             module = repo.module(caller.tenant_id, _uuid(module_id, "module_id"))
@@ -269,6 +315,82 @@ class LmsService(EventHandlingService):
                 raise _lesson_not_found()
             self._own_course(repo, caller, lesson["course_id"])
             repo.remove_lesson(caller.tenant_id, lesson["id"])
+
+    def update_lesson(self, caller: Caller, lesson_id: str, patch: dict) -> dict:
+        """Edit a lesson of the working copy (learners see it with the next publish). Only the given
+        fields change; ``position`` moves it within its module; its kind never changes."""
+        if "kind" in patch:
+            raise ValidationFailed("A lesson's kind cannot change.", fields={"kind": ["cannot be changed"]})
+        with self.store.transaction(caller.tenant_id) as tx:
+            repo = LmsRepository(tx.db)
+            lesson = self._editable_lesson(repo, caller, lesson_id)
+            keep = ("title", "kind", "required", "estimated_minutes", "body_md", "quiz")
+            clean = domain.validate_lesson({**{k: lesson[k] for k in keep}, **patch})
+            if clean["quiz"]:
+                _assign_quiz_ids(clean["quiz"])
+            fields = {k: clean[k] for k in keep if k in patch}
+            if fields:
+                repo.update_lesson(caller.tenant_id, lesson["id"], fields)
+            if clean["position"] is not None:
+                siblings = [l["id"] for m in repo.working_copy(lesson["course_id"]) if m["id"] == lesson["module_id"]
+                            for l in m["lessons"]]
+                repo.renumber("lessons", caller.tenant_id, _moved(siblings, lesson["id"], clean["position"]))
+            updated = repo.lesson(caller.tenant_id, lesson["id"])
+        return self._lesson_out(updated, asset=updated["asset"], for_author=True)
+
+    def _editable_lesson(self, repo: LmsRepository, caller: Caller, lesson_id: str) -> dict:
+        lesson = repo.lesson(caller.tenant_id, _uuid(lesson_id, "lesson_id"))
+        if lesson is None or lesson["removed"]:
+            raise _lesson_not_found()
+        if self._own_course(repo, caller, lesson["course_id"])["status"] == domain.ARCHIVED:
+            raise Conflict("An archived course cannot be edited.", code="course_archived")
+        return lesson
+
+    def update_module(self, caller: Caller, module_id: str, patch: dict) -> dict:
+        """Rename a module and/or move it to ``position`` (0-based) among the course's modules."""
+        clean = domain.validate_module_patch(patch)
+        with self.store.transaction(caller.tenant_id) as tx:
+            repo = LmsRepository(tx.db)
+            module = self._editable_module(repo, caller, module_id)
+            if "title" in clean:
+                repo.update_module(caller.tenant_id, module["id"], clean["title"])
+            if "position" in clean:
+                order = [m["id"] for m in repo.working_copy(module["course_id"])]
+                repo.renumber("course_modules", caller.tenant_id, _moved(order, module["id"], clean["position"]))
+            module = repo.module(caller.tenant_id, module["id"])
+        return {"module_id": module["id"], "course_id": module["course_id"], "title": module["title"],
+                "position": module["position"]}
+
+    def remove_module(self, caller: Caller, module_id: str) -> None:
+        """Drop a module and its lessons from the working copy (they leave the course at the next publish)."""
+        with self.store.transaction(caller.tenant_id) as tx:
+            repo = LmsRepository(tx.db)
+            module = self._editable_module(repo, caller, module_id)
+            repo.remove_module(caller.tenant_id, module["id"])
+            order = [m["id"] for m in repo.working_copy(module["course_id"])]
+            repo.renumber("course_modules", caller.tenant_id, order)
+
+    def _editable_module(self, repo: LmsRepository, caller: Caller, module_id: str) -> dict:
+        domain.require_author(caller.org_role)
+        module = repo.module(caller.tenant_id, _uuid(module_id, "module_id"))
+        if module is None:
+            raise NotFound("No such module.", code="module_not_found")
+        if self._own_course(repo, caller, module["course_id"])["status"] == domain.ARCHIVED:
+            raise Conflict("An archived course cannot be edited.", code="course_archived")
+        return module
+
+    def course_results(self, caller: Caller, course_id: str) -> dict:
+        """What the organisation's authors (owner, admin, instructor) see of a course they teach:
+        enrolments, completion, each learner's progress and the quizzes' scores per question."""
+        with self.store.transaction(caller.tenant_id) as tx:
+            repo = LmsRepository(tx.db)
+            course = self._own_course(repo, caller, course_id)
+            latest = repo.latest_snapshot(course["id"])
+            results = domain.course_results(latest[1] if latest else None,
+                                            repo.course_enrollments(caller.tenant_id, course["id"]),
+                                            repo.course_attempts(caller.tenant_id, course["id"]))
+        return {"course_id": course["id"], "title": course["title"], "revision": latest[0] if latest else 0,
+                **results}
 
     # --- assets -----------------------------------------------------------------------------
 
@@ -358,7 +480,9 @@ class LmsService(EventHandlingService):
                 raise _course_not_found()
             existing = repo.active_enrollment(caller.tenant_id, caller.user_id, course_id)
             if existing:
-                return self._enrollment_out(existing, course, caller, created=False)
+                certificate = repo.certificate_for(caller.tenant_id, caller.user_id, course_id)
+                return self._enrollment_out(existing, course, caller, created=False,
+                                            certificate_id=certificate["id"] if certificate else "")
             if course["status"] != domain.PUBLISHED:
                 raise Conflict("This course is not open for enrolment.", code="course_not_open")
             domain.require_entitlement(course["premium"], caller.plan_tier)
@@ -394,16 +518,17 @@ class LmsService(EventHandlingService):
         with self.store.transaction(caller.tenant_id) as tx:
             rows = LmsRepository(tx.db).enrollments(caller.tenant_id, caller.user_id)
         return [{"enrollment_id": r["id"], "course_id": r["course_id"], "course_title": r["title"],
-                 "course_slug": r["slug"], "premium": r["premium"], "status": r["status"],
+                 "course_slug": r["slug"], "premium": r["premium"], **_completion_view(r),
                  "access": domain.access(r["premium"], caller.plan_tier), "revision": r["revision"],
-                 "enrolled_revision": r["enrolled_revision"], "percent": r["percent"] or 0,
-                 "certificate_id": r["certificate_id"] or "", "enrolled_at": r["created_at"]} for r in rows]
+                 "enrolled_revision": r["enrolled_revision"], "certificate_id": r["certificate_id"] or "",
+                 "enrolled_at": r["created_at"]} for r in rows]
 
-    def _enrollment_out(self, row: dict, course: dict, caller: Caller, *, created: bool) -> dict:
+    def _enrollment_out(self, row: dict, course: dict, caller: Caller, *, created: bool,
+                        certificate_id: str = "") -> dict:
         return {"enrollment_id": row["id"], "course_id": row["course_id"], "course_title": course["title"],
-                "course_slug": course["slug"], "premium": row["premium"], "status": row["status"],
+                "course_slug": course["slug"], "premium": row["premium"], **_completion_view({**row, "percent": 0}),
                 "access": domain.access(row["premium"], caller.plan_tier), "revision": course["revision"],
-                "enrolled_revision": row["enrolled_revision"], "percent": 0, "certificate_id": "",
+                "enrolled_revision": row["enrolled_revision"], "certificate_id": certificate_id,
                 "enrolled_at": row["created_at"], "created": created}
 
     # --- learning ---------------------------------------------------------------------------
@@ -431,10 +556,41 @@ class LmsService(EventHandlingService):
             course, revision, lesson = self._learning_context(repo, caller, lesson_id)
             attempts, passed = (repo.attempts(caller.tenant_id, caller.user_id, lesson["lesson_id"])
                                 if lesson["kind"] == "quiz" else (0, False))
+            # Opening is progress, recorded on the learner's behalf (once: re-opening adds nothing).
+            if self._record_lesson(tx, repo, caller.user_id, course["id"], lesson, domain.verb_on_open(lesson["kind"])):
+                self._complete_if_done(tx, repo, caller.tenant_id, caller.user_id, course["id"])
         out = self._lesson_out({**lesson, "id": lesson["lesson_id"], "course_id": course["id"]},
                                asset=lesson.get("asset"), for_author=False)
         out.update(revision=revision, attempts_used=attempts, passed=passed)
         return out
+
+    def complete_lesson(self, caller: Caller, lesson_id: str) -> dict:
+        """Mark a lesson done (a video player calls it when the video ends; a reader may mark any
+        article or file). Idempotent; a quiz is done only by passing it (422 ``quiz_needs_attempt``)."""
+        with self.store.transaction(caller.tenant_id) as tx:
+            repo = LmsRepository(tx.db)
+            course, _revision, lesson = self._learning_context(repo, caller, lesson_id)
+            domain.require_markable(lesson["kind"])
+            recorded = self._record_lesson(tx, repo, caller.user_id, course["id"], lesson, "completed")
+            certificate = self._complete_if_done(tx, repo, caller.tenant_id, caller.user_id, course["id"])
+            enrollment = repo.active_enrollment(caller.tenant_id, caller.user_id, course["id"])
+        return {"lesson_id": lesson["lesson_id"], "course_id": course["id"], "done": True, "recorded": recorded,
+                "course_completed": bool(enrollment and enrollment["completed_at"]),
+                "certificate_id": certificate["id"] if certificate else ""}
+
+    def _record_lesson(self, tx: Transaction, repo: LmsRepository, user_id: str, course_id: str, lesson: dict,
+                       verb: str) -> bool:
+        """Record ``verb`` on a lesson for the learner and report it to the tracker as an xAPI statement
+        (through ``activity.recorded``, the tracker's one ingestion path). False when already recorded."""
+        statement_id = str(uuid.uuid5(ACTIVITY_NAMESPACE, f"{tx.tenant_id}/{user_id}/{lesson['lesson_id']}/{verb}"))
+        if not repo.record_lesson_activity({"tenant_id": tx.tenant_id, "user_id": user_id, "course_id": course_id,
+                                            "lesson_id": lesson["lesson_id"], "verb": verb,
+                                            "statement_id": statement_id}):
+            return False
+        self._record_activity(tx, user_id, domain.statement(
+            user_id, verb, course_id=course_id, lesson_id=lesson["lesson_id"], title=lesson["title"],
+            statement_id=statement_id, timestamp=_now().isoformat()))
+        return True
 
     def _lesson_out(self, lesson: dict, *, asset: Optional[dict], for_author: bool) -> dict:
         quiz = lesson.get("quiz")
@@ -476,7 +632,7 @@ class LmsService(EventHandlingService):
                 success=result.passed, statement_id=attempt["id"], timestamp=_now().isoformat()))
             certificate = None
             if result.passed:
-                certificate = self._maybe_issue_certificate(tx, repo, caller.tenant_id, caller.user_id, course["id"])
+                certificate = self._complete_if_done(tx, repo, caller.tenant_id, caller.user_id, course["id"])
         left = max(0, quiz["max_attempts"] - attempt["attempt_no"]) if quiz["max_attempts"] else -1
         return {"attempt_id": attempt["id"], "attempt_no": attempt["attempt_no"],
                 "score_percent": result.score_percent, "passed": result.passed, "correct": result.correct,
@@ -492,7 +648,8 @@ class LmsService(EventHandlingService):
 
     @handles(PROGRESS_UPDATED)
     def _on_progress_updated(self, tx: Transaction, envelope: dict) -> None:
-        """Keep the tracker's view of required lessons; issue the certificate when complete."""
+        """Keep the tracker's view of required lessons (it also counts statements clients sent);
+        complete the enrolment when that finishes the course."""
         p = envelope["payload"]
         try:
             course_id = str(uuid.UUID(p["course_id"]))
@@ -500,7 +657,7 @@ class LmsService(EventHandlingService):
             return  # not an LMS course (the tracker accepts any activity)
         repo = LmsRepository(tx.db)
         repo.save_progress(p["tenant_id"], p["user_id"], course_id, p["percent"], p["required_done"])
-        self._maybe_issue_certificate(tx, repo, p["tenant_id"], p["user_id"], course_id)
+        self._complete_if_done(tx, repo, p["tenant_id"], p["user_id"], course_id)
 
     @handles(USER_REGISTERED)
     def _on_user_registered(self, tx: Transaction, envelope: dict) -> None:
@@ -508,42 +665,69 @@ class LmsService(EventHandlingService):
         p = envelope["payload"]
         LmsRepository(tx.db).save_learner(envelope["tenant_id"], p["user_id"], p["display_name"])
 
-    def _maybe_issue_certificate(self, tx: Transaction, repo: LmsRepository, tenant_id: str, user_id: str,
-                                 course_id: str) -> Optional[dict]:
-        existing = repo.certificate_for(tenant_id, user_id, course_id)
-        if existing:
-            return existing
-        course = repo.course(tenant_id, course_id)
-        latest = repo.latest_snapshot(course_id)
-        progress = repo.progress(tenant_id, user_id, course_id)
-        if course is None or latest is None or progress is None \
-                or not repo.active_enrollment(tenant_id, user_id, course_id):
+    @handles(TENANT_CREATED)
+    def _on_tenant_created(self, tx: Transaction, envelope: dict) -> None:
+        """Remember organisation names: a certificate names the organisation that issued it."""
+        p = envelope["payload"]
+        LmsRepository(tx.db).save_organisation(p["tenant_id"], p["name"], p["kind"])
+
+    def _complete_if_done(self, tx: Transaction, repo: LmsRepository, tenant_id: str, user_id: str,
+                          course_id: str) -> Optional[dict]:
+        """THE completion decision (``domain.is_complete``), for the learner's active enrolment.
+
+        The first time it holds: the certificate is issued and ``enrollment.completed`` published in
+        this transaction; the tracker, the roadmap (through the tracker) and analytics follow that
+        event. Returns the certificate of a complete enrolment, None otherwise.
+        """
+        enrollment = repo.active_enrollment(tenant_id, user_id, course_id)
+        course, latest = repo.course(tenant_id, course_id), repo.latest_snapshot(course_id)
+        if enrollment is None or course is None or latest is None:
             return None
-        if not domain.is_complete(latest[1], progress["required_done"],
-                                  repo.passed_quizzes(tenant_id, user_id, course_id)):
-            return None
+        if not enrollment["completed_at"]:
+            progress = repo.progress(tenant_id, user_id, course_id)
+            if not domain.is_complete(latest[1], bool(progress and progress["required_done"]),
+                                      repo.done_lessons(tenant_id, user_id, course_id, domain.DONE_VERBS),
+                                      repo.passed_quizzes(tenant_id, user_id, course_id)):
+                return None
+        certificate = repo.certificate_for(tenant_id, user_id, course_id) \
+            or self._issue_certificate(tx, repo, course, latest[0], tenant_id, user_id)
+        completed_at = repo.complete_enrollment(tenant_id, enrollment["id"])
+        if completed_at:
+            tx.publish(ENROLLMENT_COMPLETED, aggregate_id=enrollment["id"], tenant_id=tenant_id, payload={
+                "enrollment_id": enrollment["id"], "course_id": course_id, "user_id": user_id,
+                "tenant_id": tenant_id, "revision": latest[0], "certificate_id": certificate["id"],
+                "completed_at": completed_at})
+        return certificate
+
+    def _issue_certificate(self, tx: Transaction, repo: LmsRepository, course: dict, revision: int, tenant_id: str,
+                           user_id: str) -> dict:
         # Deterministic id and key: a retried event renders the same object again, harmlessly.
-        cert_id = str(uuid.uuid5(CERT_NAMESPACE, f"{tenant_id}/{user_id}/{course_id}"))
+        cert_id = str(uuid.uuid5(CERT_NAMESPACE, f"{tenant_id}/{user_id}/{course['id']}"))
         issued_at = _now().isoformat()
         name = repo.learner_name(tenant_id, user_id)
+        issuer = PLATFORM_ISSUER if course["tenant_id"] == domain.PLATFORM_TENANT \
+            else repo.organisation_name(course["tenant_id"]) or PLATFORM_ISSUER
         pdf = certificate_pdf.render(certificate_id=cert_id, learner_name=name, course_title=course["title"],
-                                     issued_at=issued_at, verify_url=f"{self.verify_base_url}/{cert_id}")
+                                     issued_at=issued_at, verify_url=self._verify_url(cert_id), issuer=issuer)
         key = f"lms/certificates/{cert_id}.pdf"
         self.storage.put(key, pdf, "application/pdf")
-        cert = {"id": cert_id, "tenant_id": tenant_id, "user_id": user_id, "course_id": course_id,
-                "course_title": course["title"], "learner_name": name, "revision": latest[0],
-                "issued_at": issued_at, "pdf_key": key}
+        cert = {"id": cert_id, "tenant_id": tenant_id, "user_id": user_id, "course_id": course["id"],
+                "course_title": course["title"], "learner_name": name, "revision": revision,
+                "issued_at": issued_at, "pdf_key": key, "issuer": issuer}
         if not repo.insert_certificate(cert):
-            return repo.certificate_for(tenant_id, user_id, course_id)
+            return repo.certificate_for(tenant_id, user_id, course["id"])
         tx.publish(CERTIFICATE_ISSUED, aggregate_id=cert_id, tenant_id=tenant_id, payload={
-            "certificate_id": cert_id, "user_id": user_id, "tenant_id": tenant_id, "course_id": course_id,
+            "certificate_id": cert_id, "user_id": user_id, "tenant_id": tenant_id, "course_id": course["id"],
             "course_title": course["title"], "issued_at": issued_at})
-        stmt = domain.statement(user_id, "completed", course_id=course_id, title=course["title"],
+        stmt = domain.statement(user_id, "completed", course_id=course["id"], title=course["title"],
                                 statement_id=cert_id, timestamp=issued_at)
         _validate_statement(stmt)
         tx.publish(ACTIVITY_RECORDED, aggregate_id=user_id, tenant_id=tenant_id,
                    payload={"statement": stmt, "user_id": user_id, "tenant_id": tenant_id})
         return cert
+
+    def _verify_url(self, certificate_id: str) -> str:
+        return f"{self.verify_base_url}/{certificate_id}"
 
     def get_certificate(self, certificate_id: str) -> dict:
         """Public verification: the certificate's facts and a link to its PDF (no caller needed)."""
@@ -554,7 +738,8 @@ class LmsService(EventHandlingService):
             raise NotFound("No such certificate.", code="certificate_not_found")
         return {"certificate_id": cert["id"], "course_id": cert["course_id"], "course_title": cert["course_title"],
                 "learner_name": cert["learner_name"], "user_id": cert["user_id"], "issued_at": cert["issued_at"],
-                "revision": cert["revision"], "valid": True,
+                "revision": cert["revision"], "valid": True, "issuer": cert["issuer"] or PLATFORM_ISSUER,
+                "verify_url": self._verify_url(cert["id"]),
                 "pdf_url": self.storage.presigned_url(cert["pdf_key"], self.certificate_ttl_s)}
 
 

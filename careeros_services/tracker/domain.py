@@ -360,25 +360,25 @@ class Progress:
     lessons_total: int
     required_done: bool
 
-    @property
-    def completed(self) -> bool:
-        return self.percent == 100
 
-
-def compute_progress(structure: Optional[CourseStructure], done_lessons: Iterable[str]) -> Progress:
+def compute_progress(structure: Optional[CourseStructure], done_lessons: Iterable[str],
+                     completed: bool = False) -> Progress:
     """Progress in a course from its latest structure and the lessons the learner finished.
 
-    Done lessons that are not (or no longer) in the structure do not count.
+    ``percent`` counts the lessons completion depends on (the required ones, or every lesson
+    when none is required), rounded down, so 100 means exactly ``required_done``; optional
+    lessons count in ``lessons_done``. Whether the course is *complete* is the LMS's call
+    (``lms.enrollment.completed``): once it is, ``completed`` makes the percent 100 whatever
+    statements arrive later or late. Done lessons no longer in the structure do not count.
     Until the structure is known nothing can be a percentage of it: 0 of 0.
-    The percentage is rounded down, so 100 means every lesson is done.
     """
     if structure is None or not structure.lessons:
-        return Progress(0, 0, 0, False)
+        return Progress(100 if completed else 0, 0, 0, completed)
     done = set(done_lessons) & set(structure.lessons)
-    total = len(structure.lessons)
-    required = {lid for lid, req in structure.lessons.items() if req}
-    return Progress(percent=len(done) * 100 // total, lessons_done=len(done), lessons_total=total,
-                    required_done=required <= done)
+    counted = {lid for lid, req in structure.lessons.items() if req} or set(structure.lessons)
+    percent = 100 if completed else len(done & counted) * 100 // len(counted)
+    return Progress(percent=percent, lessons_done=len(done), lessons_total=len(structure.lessons),
+                    required_done=completed or counted <= done)
 
 
 def streaks(active_days: Iterable[date], today: date) -> tuple[int, int]:

@@ -152,8 +152,8 @@ class CourseProgressRow:
 
     def key(self) -> tuple:
         """What a progress event reports: a change in any of these is a change of progress."""
-        return (self.percent, self.lessons_done, self.lessons_total, self.required_done, self.time_spent_s,
-                self.last_activity_at, self.revision)
+        return (self.percent, self.lessons_done, self.lessons_total, self.required_done, self.completed,
+                self.time_spent_s, self.last_activity_at, self.revision)
 
 
 def _structure_from(row: tuple) -> CourseStructure:

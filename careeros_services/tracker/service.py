@@ -30,6 +30,7 @@ from careeros_services.tracker.persistence import CourseProgressRow, TrackerRepo
 SERVICE = "tracker"
 LMS_ACTIVITY = "careeros.lms.activity.recorded.v1"
 COURSE_PUBLISHED = "careeros.lms.course.published.v1"
+ENROLLMENT_COMPLETED = "careeros.lms.enrollment.completed.v1"
 STATEMENT_RECORDED = "careeros.tracker.statement.recorded.v1"
 PROGRESS_UPDATED = "careeros.tracker.progress.updated.v1"
 
@@ -124,19 +125,22 @@ class TrackerService(EventHandlingService):
 
     def _refresh_course(self, tx: Transaction, repo: TrackerRepository, tenant_id: str, user_id: str,
                         course_id: str, structure: Optional[CourseStructure], *, add_seconds: int = 0,
-                        last_at: Optional[datetime] = None) -> None:
-        """Recompute one learner's progress in one course; publish ``progress.updated`` if it changed."""
+                        last_at: Optional[datetime] = None, completed: bool = False) -> None:
+        """Recompute one learner's progress in one course; publish ``progress.updated`` if it changed.
+
+        ``completed`` is the LMS's verdict (``enrollment.completed``); once stored it stays."""
         locked, created = repo.lock_course_progress(tenant_id, user_id, course_id, last_at or _now())
         current = None if created else locked
+        completed = completed or bool(current and current.completed)
         lesson_ids = list(structure.lessons) if structure else []
         done = repo.done_lessons(tenant_id, user_id, lesson_ids) if lesson_ids else set()
-        progress = domain.compute_progress(structure, done)
+        progress = domain.compute_progress(structure, done, completed)
         last_seen = [t for t in (current.last_activity_at if current else None, last_at) if t is not None] \
             or [locked.last_activity_at]
         row = CourseProgressRow(
             course_id=course_id, percent=progress.percent, lessons_done=progress.lessons_done,
             lessons_total=progress.lessons_total, required_done=progress.required_done,
-            completed=progress.completed, time_spent_s=(current.time_spent_s if current else 0) + add_seconds,
+            completed=completed, time_spent_s=(current.time_spent_s if current else 0) + add_seconds,
             last_activity_at=max(last_seen), revision=structure.revision if structure else 0)
         if current is not None and current.key() == row.key():
             return
@@ -146,6 +150,14 @@ class TrackerService(EventHandlingService):
             "lessons_done": row.lessons_done, "lessons_total": row.lessons_total,
             "required_done": row.required_done, "time_spent_s": int(row.time_spent_s),
             "last_activity_at": domain.iso(row.last_activity_at), "completed": row.completed})
+
+    @handles(ENROLLMENT_COMPLETED)
+    def _on_enrollment_completed(self, tx: Transaction, envelope: dict) -> None:
+        """The LMS, which owns completion, says the learner completed the course: 100 %, completed."""
+        p = envelope["payload"]
+        repo = TrackerRepository(tx.db)
+        self._refresh_course(tx, repo, p["tenant_id"], p["user_id"], p["course_id"],
+                             repo.structures([p["course_id"]]).get(p["course_id"]), completed=True)
 
     # --- course structures ----------------------------------------------------------------------
 

@@ -378,7 +378,7 @@ class ListEnrollmentsRequest(_message.Message):
     def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ...) -> None: ...
 
 class Enrollment(_message.Message):
-    __slots__ = ("enrollment_id", "course_id", "course_title", "course_slug", "premium", "status", "access", "revision", "enrolled_revision", "percent", "certificate_id", "enrolled_at", "created")
+    __slots__ = ("enrollment_id", "course_id", "course_title", "course_slug", "premium", "status", "access", "revision", "enrolled_revision", "percent", "certificate_id", "enrolled_at", "created", "completed_at")
     ENROLLMENT_ID_FIELD_NUMBER: _ClassVar[int]
     COURSE_ID_FIELD_NUMBER: _ClassVar[int]
     COURSE_TITLE_FIELD_NUMBER: _ClassVar[int]
@@ -392,6 +392,7 @@ class Enrollment(_message.Message):
     CERTIFICATE_ID_FIELD_NUMBER: _ClassVar[int]
     ENROLLED_AT_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_AT_FIELD_NUMBER: _ClassVar[int]
     enrollment_id: str
     course_id: str
     course_title: str
@@ -405,7 +406,8 @@ class Enrollment(_message.Message):
     certificate_id: str
     enrolled_at: str
     created: bool
-    def __init__(self, enrollment_id: _Optional[str] = ..., course_id: _Optional[str] = ..., course_title: _Optional[str] = ..., course_slug: _Optional[str] = ..., premium: _Optional[bool] = ..., status: _Optional[str] = ..., access: _Optional[str] = ..., revision: _Optional[int] = ..., enrolled_revision: _Optional[int] = ..., percent: _Optional[int] = ..., certificate_id: _Optional[str] = ..., enrolled_at: _Optional[str] = ..., created: _Optional[bool] = ...) -> None: ...
+    completed_at: str
+    def __init__(self, enrollment_id: _Optional[str] = ..., course_id: _Optional[str] = ..., course_title: _Optional[str] = ..., course_slug: _Optional[str] = ..., premium: _Optional[bool] = ..., status: _Optional[str] = ..., access: _Optional[str] = ..., revision: _Optional[int] = ..., enrolled_revision: _Optional[int] = ..., percent: _Optional[int] = ..., certificate_id: _Optional[str] = ..., enrolled_at: _Optional[str] = ..., created: _Optional[bool] = ..., completed_at: _Optional[str] = ...) -> None: ...
 
 class EnrollmentList(_message.Message):
     __slots__ = ("items",)
@@ -470,7 +472,7 @@ class CertificateRef(_message.Message):
     def __init__(self, certificate_id: _Optional[str] = ...) -> None: ...
 
 class Certificate(_message.Message):
-    __slots__ = ("certificate_id", "course_id", "course_title", "learner_name", "user_id", "issued_at", "revision", "valid", "pdf_url")
+    __slots__ = ("certificate_id", "course_id", "course_title", "learner_name", "user_id", "issued_at", "revision", "valid", "pdf_url", "issuer", "verify_url")
     CERTIFICATE_ID_FIELD_NUMBER: _ClassVar[int]
     COURSE_ID_FIELD_NUMBER: _ClassVar[int]
     COURSE_TITLE_FIELD_NUMBER: _ClassVar[int]
@@ -480,6 +482,8 @@ class Certificate(_message.Message):
     REVISION_FIELD_NUMBER: _ClassVar[int]
     VALID_FIELD_NUMBER: _ClassVar[int]
     PDF_URL_FIELD_NUMBER: _ClassVar[int]
+    ISSUER_FIELD_NUMBER: _ClassVar[int]
+    VERIFY_URL_FIELD_NUMBER: _ClassVar[int]
     certificate_id: str
     course_id: str
     course_title: str
@@ -489,4 +493,146 @@ class Certificate(_message.Message):
     revision: int
     valid: bool
     pdf_url: str
-    def __init__(self, certificate_id: _Optional[str] = ..., course_id: _Optional[str] = ..., course_title: _Optional[str] = ..., learner_name: _Optional[str] = ..., user_id: _Optional[str] = ..., issued_at: _Optional[str] = ..., revision: _Optional[int] = ..., valid: _Optional[bool] = ..., pdf_url: _Optional[str] = ...) -> None: ...
+    issuer: str
+    verify_url: str
+    def __init__(self, certificate_id: _Optional[str] = ..., course_id: _Optional[str] = ..., course_title: _Optional[str] = ..., learner_name: _Optional[str] = ..., user_id: _Optional[str] = ..., issued_at: _Optional[str] = ..., revision: _Optional[int] = ..., valid: _Optional[bool] = ..., pdf_url: _Optional[str] = ..., issuer: _Optional[str] = ..., verify_url: _Optional[str] = ...) -> None: ...
+
+class UpdateLessonRequest(_message.Message):
+    __slots__ = ("caller", "lesson_id", "title", "required", "estimated_minutes", "body_md", "quiz", "position", "update_mask")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    LESSON_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    BODY_MD_FIELD_NUMBER: _ClassVar[int]
+    QUIZ_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    lesson_id: str
+    title: str
+    required: bool
+    estimated_minutes: int
+    body_md: str
+    quiz: Quiz
+    position: int
+    update_mask: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., lesson_id: _Optional[str] = ..., title: _Optional[str] = ..., required: _Optional[bool] = ..., estimated_minutes: _Optional[int] = ..., body_md: _Optional[str] = ..., quiz: _Optional[_Union[Quiz, _Mapping]] = ..., position: _Optional[int] = ..., update_mask: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class UpdateModuleRequest(_message.Message):
+    __slots__ = ("caller", "module_id", "title", "position", "update_mask")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    MODULE_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    module_id: str
+    title: str
+    position: int
+    update_mask: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., module_id: _Optional[str] = ..., title: _Optional[str] = ..., position: _Optional[int] = ..., update_mask: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ModuleRef(_message.Message):
+    __slots__ = ("caller", "module_id")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    MODULE_ID_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    module_id: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., module_id: _Optional[str] = ...) -> None: ...
+
+class LessonDone(_message.Message):
+    __slots__ = ("lesson_id", "course_id", "done", "recorded", "course_completed", "certificate_id")
+    LESSON_ID_FIELD_NUMBER: _ClassVar[int]
+    COURSE_ID_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_FIELD_NUMBER: _ClassVar[int]
+    COURSE_COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_ID_FIELD_NUMBER: _ClassVar[int]
+    lesson_id: str
+    course_id: str
+    done: bool
+    recorded: bool
+    course_completed: bool
+    certificate_id: str
+    def __init__(self, lesson_id: _Optional[str] = ..., course_id: _Optional[str] = ..., done: _Optional[bool] = ..., recorded: _Optional[bool] = ..., course_completed: _Optional[bool] = ..., certificate_id: _Optional[str] = ...) -> None: ...
+
+class EnrollmentFigures(_message.Message):
+    __slots__ = ("total", "active", "completed", "cancelled", "completion_rate_percent")
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    COMPLETION_RATE_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    total: int
+    active: int
+    completed: int
+    cancelled: int
+    completion_rate_percent: int
+    def __init__(self, total: _Optional[int] = ..., active: _Optional[int] = ..., completed: _Optional[int] = ..., cancelled: _Optional[int] = ..., completion_rate_percent: _Optional[int] = ...) -> None: ...
+
+class LearnerResult(_message.Message):
+    __slots__ = ("user_id", "display_name", "status", "percent", "enrolled_at", "completed_at", "certificate_id")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PERCENT_FIELD_NUMBER: _ClassVar[int]
+    ENROLLED_AT_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_AT_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    display_name: str
+    status: str
+    percent: int
+    enrolled_at: str
+    completed_at: str
+    certificate_id: str
+    def __init__(self, user_id: _Optional[str] = ..., display_name: _Optional[str] = ..., status: _Optional[str] = ..., percent: _Optional[int] = ..., enrolled_at: _Optional[str] = ..., completed_at: _Optional[str] = ..., certificate_id: _Optional[str] = ...) -> None: ...
+
+class QuestionFigures(_message.Message):
+    __slots__ = ("question_id", "prompt", "answered", "correct", "correct_percent")
+    QUESTION_ID_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_FIELD_NUMBER: _ClassVar[int]
+    CORRECT_FIELD_NUMBER: _ClassVar[int]
+    CORRECT_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    question_id: str
+    prompt: str
+    answered: int
+    correct: int
+    correct_percent: int
+    def __init__(self, question_id: _Optional[str] = ..., prompt: _Optional[str] = ..., answered: _Optional[int] = ..., correct: _Optional[int] = ..., correct_percent: _Optional[int] = ...) -> None: ...
+
+class QuizFigures(_message.Message):
+    __slots__ = ("lesson_id", "title", "attempts", "passed", "learners_passed", "mean_score_percent", "questions")
+    LESSON_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    PASSED_FIELD_NUMBER: _ClassVar[int]
+    LEARNERS_PASSED_FIELD_NUMBER: _ClassVar[int]
+    MEAN_SCORE_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    QUESTIONS_FIELD_NUMBER: _ClassVar[int]
+    lesson_id: str
+    title: str
+    attempts: int
+    passed: int
+    learners_passed: int
+    mean_score_percent: int
+    questions: _containers.RepeatedCompositeFieldContainer[QuestionFigures]
+    def __init__(self, lesson_id: _Optional[str] = ..., title: _Optional[str] = ..., attempts: _Optional[int] = ..., passed: _Optional[int] = ..., learners_passed: _Optional[int] = ..., mean_score_percent: _Optional[int] = ..., questions: _Optional[_Iterable[_Union[QuestionFigures, _Mapping]]] = ...) -> None: ...
+
+class CourseResults(_message.Message):
+    __slots__ = ("course_id", "title", "revision", "enrollments", "learners", "quizzes")
+    COURSE_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    ENROLLMENTS_FIELD_NUMBER: _ClassVar[int]
+    LEARNERS_FIELD_NUMBER: _ClassVar[int]
+    QUIZZES_FIELD_NUMBER: _ClassVar[int]
+    course_id: str
+    title: str
+    revision: int
+    enrollments: EnrollmentFigures
+    learners: _containers.RepeatedCompositeFieldContainer[LearnerResult]
+    quizzes: _containers.RepeatedCompositeFieldContainer[QuizFigures]
+    def __init__(self, course_id: _Optional[str] = ..., title: _Optional[str] = ..., revision: _Optional[int] = ..., enrollments: _Optional[_Union[EnrollmentFigures, _Mapping]] = ..., learners: _Optional[_Iterable[_Union[LearnerResult, _Mapping]]] = ..., quizzes: _Optional[_Iterable[_Union[QuizFigures, _Mapping]]] = ...) -> None: ...

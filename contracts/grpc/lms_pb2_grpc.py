@@ -79,6 +79,31 @@ class LmsServiceStub:
                 request_serializer=contracts_dot_grpc_dot_lms__pb2.LessonRef.SerializeToString,
                 response_deserializer=contracts_dot_grpc_dot_lms__pb2.Empty.FromString,
                 _registered_method=True)
+        self.UpdateLesson = channel.unary_unary(
+                '/careeros.lms.v1.LmsService/UpdateLesson',
+                request_serializer=contracts_dot_grpc_dot_lms__pb2.UpdateLessonRequest.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_lms__pb2.Lesson.FromString,
+                _registered_method=True)
+        self.UpdateModule = channel.unary_unary(
+                '/careeros.lms.v1.LmsService/UpdateModule',
+                request_serializer=contracts_dot_grpc_dot_lms__pb2.UpdateModuleRequest.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_lms__pb2.Module.FromString,
+                _registered_method=True)
+        self.RemoveModule = channel.unary_unary(
+                '/careeros.lms.v1.LmsService/RemoveModule',
+                request_serializer=contracts_dot_grpc_dot_lms__pb2.ModuleRef.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_lms__pb2.Empty.FromString,
+                _registered_method=True)
+        self.GetCourseResults = channel.unary_unary(
+                '/careeros.lms.v1.LmsService/GetCourseResults',
+                request_serializer=contracts_dot_grpc_dot_lms__pb2.CourseRef.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_lms__pb2.CourseResults.FromString,
+                _registered_method=True)
+        self.CompleteLesson = channel.unary_unary(
+                '/careeros.lms.v1.LmsService/CompleteLesson',
+                request_serializer=contracts_dot_grpc_dot_lms__pb2.LessonRef.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_lms__pb2.LessonDone.FromString,
+                _registered_method=True)
         self.UploadAssetChunk = channel.unary_unary(
                 '/careeros.lms.v1.LmsService/UploadAssetChunk',
                 request_serializer=contracts_dot_grpc_dot_lms__pb2.AssetChunk.SerializeToString,
@@ -175,6 +200,40 @@ class LmsServiceServicer:
 
     def RemoveLesson(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateLesson(self, request, context):
+        """Only the fields named in update_mask change; position moves the lesson within its module.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateModule(self, request, context):
+        """Rename and/or move (position, 0-based) a module of the working copy.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveModule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCourseResults(self, request, context):
+        """Enrolments, completion and quiz scores per question of a course (its organisation's authors).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompleteLesson(self, request, context):
+        """Mark a (non-quiz) lesson done on the learner's behalf; idempotent.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -278,6 +337,31 @@ def add_LmsServiceServicer_to_server(servicer, server):
                     servicer.RemoveLesson,
                     request_deserializer=contracts_dot_grpc_dot_lms__pb2.LessonRef.FromString,
                     response_serializer=contracts_dot_grpc_dot_lms__pb2.Empty.SerializeToString,
+            ),
+            'UpdateLesson': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateLesson,
+                    request_deserializer=contracts_dot_grpc_dot_lms__pb2.UpdateLessonRequest.FromString,
+                    response_serializer=contracts_dot_grpc_dot_lms__pb2.Lesson.SerializeToString,
+            ),
+            'UpdateModule': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateModule,
+                    request_deserializer=contracts_dot_grpc_dot_lms__pb2.UpdateModuleRequest.FromString,
+                    response_serializer=contracts_dot_grpc_dot_lms__pb2.Module.SerializeToString,
+            ),
+            'RemoveModule': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveModule,
+                    request_deserializer=contracts_dot_grpc_dot_lms__pb2.ModuleRef.FromString,
+                    response_serializer=contracts_dot_grpc_dot_lms__pb2.Empty.SerializeToString,
+            ),
+            'GetCourseResults': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCourseResults,
+                    request_deserializer=contracts_dot_grpc_dot_lms__pb2.CourseRef.FromString,
+                    response_serializer=contracts_dot_grpc_dot_lms__pb2.CourseResults.SerializeToString,
+            ),
+            'CompleteLesson': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompleteLesson,
+                    request_deserializer=contracts_dot_grpc_dot_lms__pb2.LessonRef.FromString,
+                    response_serializer=contracts_dot_grpc_dot_lms__pb2.LessonDone.SerializeToString,
             ),
             'UploadAssetChunk': grpc.unary_unary_rpc_method_handler(
                     servicer.UploadAssetChunk,
@@ -563,6 +647,141 @@ class LmsService:
             '/careeros.lms.v1.LmsService/RemoveLesson',
             contracts_dot_grpc_dot_lms__pb2.LessonRef.SerializeToString,
             contracts_dot_grpc_dot_lms__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateLesson(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.lms.v1.LmsService/UpdateLesson',
+            contracts_dot_grpc_dot_lms__pb2.UpdateLessonRequest.SerializeToString,
+            contracts_dot_grpc_dot_lms__pb2.Lesson.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateModule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.lms.v1.LmsService/UpdateModule',
+            contracts_dot_grpc_dot_lms__pb2.UpdateModuleRequest.SerializeToString,
+            contracts_dot_grpc_dot_lms__pb2.Module.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveModule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.lms.v1.LmsService/RemoveModule',
+            contracts_dot_grpc_dot_lms__pb2.ModuleRef.SerializeToString,
+            contracts_dot_grpc_dot_lms__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCourseResults(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.lms.v1.LmsService/GetCourseResults',
+            contracts_dot_grpc_dot_lms__pb2.CourseRef.SerializeToString,
+            contracts_dot_grpc_dot_lms__pb2.CourseResults.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompleteLesson(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.lms.v1.LmsService/CompleteLesson',
+            contracts_dot_grpc_dot_lms__pb2.LessonRef.SerializeToString,
+            contracts_dot_grpc_dot_lms__pb2.LessonDone.FromString,
             options,
             channel_credentials,
             insecure,

@@ -22,6 +22,9 @@ class Scenario:
     course1: str = field(default_factory=ev.new_id)
     course2: str = field(default_factory=ev.new_id)
     bob_c2_enrollment: str = field(default_factory=ev.new_id)
+    ann_c1_enrollment: str = field(default_factory=ev.new_id)
+    bob_c1_enrollment: str = field(default_factory=ev.new_id)
+    bea_c1_enrollment: str = field(default_factory=ev.new_id)
 
     def lms_and_tracker(self) -> list[dict]:
         a, b = self.tenant_a, self.tenant_b
@@ -35,15 +38,19 @@ class Scenario:
             ev.statement(a, self.ann, "2026-02-27T10:00", duration_s=1000),
             ev.statement(b, self.bea, "2026-03-04T10:00", duration_s=5000),
             # enrolments: Bob's course-2 enrolment is cancelled, Ann's course-2 one is after the period
-            ev.enrolled(a, self.ann, self.course1, "2026-03-01T10:00"),
-            ev.enrolled(a, self.bob, self.course1, "2026-03-03T10:00"),
+            ev.enrolled(a, self.ann, self.course1, "2026-03-01T10:00", self.ann_c1_enrollment),
+            ev.enrolled(a, self.bob, self.course1, "2026-03-03T10:00", self.bob_c1_enrollment),
             ev.enrolled(a, self.bob, self.course2, "2026-03-05T10:00", self.bob_c2_enrollment),
             ev.cancelled(a, self.bob, self.course2, "2026-03-06T10:00", self.bob_c2_enrollment),
             ev.enrolled(a, self.ann, self.course2, "2026-03-20T10:00"),
-            ev.enrolled(b, self.bea, self.course1, "2026-03-02T10:00"),
-            # certificates: Ann completes course 1 in the period, Bob after it; Bea in B
+            ev.enrolled(b, self.bea, self.course1, "2026-03-02T10:00", self.bea_c1_enrollment),
+            # completions (the LMS's word) and their certificates: Ann completes course 1 in the
+            # period, Bob after it; Bea in B
+            ev.completed(a, self.ann, self.course1, "2026-03-12T10:00", self.ann_c1_enrollment),
             ev.certified(a, self.ann, self.course1, "2026-03-12T10:00"),
+            ev.completed(a, self.bob, self.course1, "2026-03-20T10:00", self.bob_c1_enrollment),
             ev.certified(a, self.bob, self.course1, "2026-03-20T10:00"),
+            ev.completed(b, self.bea, self.course1, "2026-03-05T10:00", self.bea_c1_enrollment),
             ev.certified(b, self.bea, self.course1, "2026-03-05T10:00"),
             # quizzes
             ev.quiz(a, self.ann, self.course1, "2026-03-02T10:00", 40, False),

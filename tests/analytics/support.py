@@ -61,6 +61,12 @@ def cancelled(tenant: str, user: str, course: str, when: str, enrollment_id: str
         occurred_at=at(when))
 
 
+def completed(tenant: str, user: str, course: str, when: str, enrollment_id: str) -> dict:
+    return envelope("careeros.lms.enrollment.completed.v1", {
+        "enrollment_id": enrollment_id, "course_id": course, "user_id": user, "tenant_id": tenant,
+        "revision": 1, "certificate_id": new_id(), "completed_at": at(when)}, occurred_at=at(when))
+
+
 def certified(tenant: str, user: str, course: str, when: str) -> dict:
     return envelope("careeros.lms.certificate.issued.v1", {
         "certificate_id": new_id(), "user_id": user, "tenant_id": tenant, "course_id": course,

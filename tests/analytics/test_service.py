@@ -105,6 +105,7 @@ def test_overview_of_the_first_two_weeks(service, month):
     assert {e["event_type"]: e["events"] for e in report["events"]} == {
         "careeros.tracker.statement.recorded.v1": 5, "careeros.lms.enrollment.created.v1": 3,
         "careeros.lms.enrollment.cancelled.v1": 1, "careeros.lms.certificate.issued.v1": 1,
+        "careeros.lms.enrollment.completed.v1": 1,
         "careeros.lms.quiz.attempted.v1": 3, "careeros.auth.assignment.created.v1": 3,
         "careeros.ai_core.usage.recorded.v1": 2, "careeros.billing.invoice.issued.v1": 2}
 
@@ -339,3 +340,17 @@ def test_csv_export_has_the_report_rows_with_injection_guarded(service):
                                              "ai_requests", "ai_tokens", "ai_cost_micro_usd"])
     _, own = service.export_learners_csv(tenant, user, "member", *MARCH_1_14)
     assert [r["user_id"] for r in csv.DictReader(io.StringIO(own, newline=""))] == [user]
+
+
+def test_completion_is_the_lms_event_whatever_the_order_and_not_a_certificate(service):
+    tenant, user, course, enrollment = ev.new_id(), ev.new_id(), ev.new_id(), ev.new_id()
+    # The completion arrives before the enrolment it completes (two topics, no order between them).
+    assert service.handle_event(ev.completed(tenant, user, course, "2026-03-05T10:00", enrollment))
+    assert service.handle_event(ev.enrolled(tenant, user, course, "2026-03-02T10:00", enrollment))
+    other = ev.new_id()
+    assert service.handle_event(ev.enrolled(tenant, ev.new_id(), other, "2026-03-02T10:00"))
+    report = service.overview(tenant, user, "owner", *MARCH_1_14)
+    assert report["enrollments"] == {"created": 2, "cancelled": 0, "cohort": 2, "completed": 1,
+                                     "completion_rate_percent": 50}
+    early = service.overview(tenant, user, "owner", "2026-03-01", "2026-03-04")  # before the completion
+    assert early["enrollments"]["completed"] == 0

@@ -1,32 +1,22 @@
 """Issue 4's journey through every process (gateway, gRPC, nameko, relays, Kafka):
 
-register -> fill the profile -> consult (embedded provider) -> POST /roadmaps (roadmap gRPC -> ai_core ProposeRoadmap) -> xAPI statements completing a
-milestone's courses (tracker) -> progress.updated -> roadmap emits milestone.achieved -> profile gains
+register -> fill the profile -> consult (embedded provider) -> POST /roadmaps (roadmap gRPC -> ai_core ProposeRoadmap) -> the learner takes a
+milestone's courses in the LMS (enrol, open, pass: the LMS records the statements and decides completion)
+-> lms.enrollment.completed -> tracker progress.updated (completed) -> roadmap emits milestone.achieved -> profile gains
 the skill -> GET /roadmaps/current shows it done and achieved -> GET .svg is well-formed -> the next
 consultation no longer lists that skill as a gap -> the target role changes -> the regeneration saga
 makes a new version (the old one stays readable).
 """
 from __future__ import annotations
 
+import json
 import time
-import uuid
-from datetime import datetime, timezone
 from xml.etree import ElementTree
 
 import pytest
 
+from tests.e2e.test_completion_journey import CATALOG, catalog_answers, learn
 from tests.e2e.test_walking_skeleton import bearer, login, register, wait_for_profile
-
-
-def statement(user_id: str, course_id: str, lesson_id: str) -> dict:
-    """An xAPI 'completed' statement for a lesson of a course (the platform's conventions)."""
-    return {"id": str(uuid.uuid4()),
-            "actor": {"objectType": "Agent", "account": {"homePage": "https://careeros.dev", "name": user_id}},
-            "verb": {"id": "http://adlnet.gov/expapi/verbs/completed", "display": {"en-US": "completed"}},
-            "object": {"id": f"https://careeros.dev/xapi/lessons/{lesson_id}", "objectType": "Activity"},
-            "context": {"contextActivities": {"parent": [{"id": f"https://careeros.dev/xapi/courses/{course_id}"}]}},
-            "timestamp": datetime.now(timezone.utc).isoformat()}
-
 
 pytestmark = pytest.mark.e2e
 
@@ -53,20 +43,24 @@ def test_goal_to_plan_to_evidence_to_a_new_version(api):
     assert api.patch("/profile", json=profile, headers=h).status_code == 200
     first_answer = consult(api, h, "How do I become a data engineer?", "data_engineer")
     assert first_answer["skill_gaps"] and first_answer["next_actions"]
+    premium = {c["id"] for c in json.loads(CATALOG.read_text())["courses"] if c["premium"]}
     deadline = time.monotonic() + 60
     while True:
         r = api.post("/roadmaps", json={"target_role": "Data Engineer", "hours_per_week": 6}, headers=h)
         assert r.status_code == 201, r.text
         view = r.json()
-        targets = [m for m in view["milestones"] if m["courses"] and not m["skipped"]]
+        targets = [m for m in view["milestones"] if m["courses"] and not m["skipped"]
+                   and not {c["course_id"] for c in m["courses"]} & premium]
         if targets:
             break
         assert time.monotonic() < deadline, "catalog never reached the roadmap"
         time.sleep(1)
+    # The learner takes the milestone's courses in the LMS (a free plan: a milestone without premium
+    # courses); the LMS's completion reaches the roadmap through the tracker's progress.
     m = targets[0]
-    stmts = [statement(user["user_id"], le["course_id"], le["lesson_id"]) for le in m["lessons"]]
-    r = api.post("/tracking/statements", json=stmts, headers=h)
-    assert r.status_code == 200, r.text
+    answers = catalog_answers()
+    for course in m["courses"]:
+        learn(api, h, course["course_id"], answers)
     deadline = time.monotonic() + 60
     while True:
         prof = api.get("/profile", headers=h).json()

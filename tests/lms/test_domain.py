@@ -112,12 +112,65 @@ def _snap():
 def test_completion_needs_tracker_and_required_quizzes():
     snap = _snap()
     assert domain.required_quizzes(snap) == ["l2"]
-    assert not domain.is_complete(snap, True, [])
-    assert not domain.is_complete(snap, False, ["l2"])
-    assert domain.is_complete(snap, True, ["l2"])
+    assert not domain.is_complete(snap, True, [], [])             # the tracker alone cannot pass a quiz
+    assert not domain.is_complete(snap, False, [], ["l2"])        # the article is not done
+    assert domain.is_complete(snap, True, [], ["l2"])             # the tracker saw the article done
+    assert domain.is_complete(snap, False, ["l1"], ["l2"])        # the LMS recorded the article itself
+    assert not domain.is_complete(snap, False, ["l1", "l2"], [])  # a "done" quiz is not a passed one
     outline = domain.outline(snap)
     assert "body_md" not in json.dumps(outline) and outline[0]["lessons"][1]["position"] == 1
     assert domain.find_lesson(snap, "l3")["title"] == "Q2" and domain.find_lesson(snap, "zz") is None
+
+
+def test_the_counted_lessons():
+    snap = _snap()
+    assert domain.counted_lessons(snap) == ["l1", "l2"]  # the optional quiz does not count
+    optional = domain.snapshot({"id": "c", "title": "C"}, [{"id": "m", "title": "M", "lessons": [
+        {"id": "o1", "title": "A", "kind": "article", "required": False, "estimated_minutes": 5, "body_md": "x"},
+        {"id": "o2", "title": "B", "kind": "article", "required": False, "estimated_minutes": 5, "body_md": "y"}]}])
+    assert domain.counted_lessons(optional) == ["o1", "o2"]  # nothing required: every lesson counts
+    assert not domain.is_complete(optional, False, ["o1"], []) and domain.is_complete(optional, False, ["o1", "o2"], [])
+
+
+def test_opening_records_by_kind_and_a_quiz_is_done_only_by_passing():
+    assert [domain.verb_on_open(k) for k in ("article", "file", "video", "quiz")] == [
+        "completed", "completed", "launched", "launched"]
+    domain.require_markable("video")
+    with pytest.raises(ValidationFailed) as err:
+        domain.require_markable("quiz")
+    assert err.value.code == "quiz_needs_attempt"
+
+
+def test_module_patch_and_course_results():
+    assert domain.validate_module_patch({"position": 0}) == {"position": 0}
+    with pytest.raises(ValidationFailed) as err:
+        domain.validate_module_patch({"kind": "x", "position": -1})
+    assert set(err.value.fields) == {"kind", "position"}
+    with pytest.raises(ValidationFailed):
+        domain.validate_module_patch({})
+    quiz = {"pass_percent": 50, "max_attempts": 0, "questions": [
+        {"id": "q1", "prompt": "P1", "multiple": False, "choices": [{"id": "a", "correct": True}, {"id": "b", "correct": False}]},
+        {"id": "q2", "prompt": "P2", "multiple": False, "choices": [{"id": "c", "correct": True}, {"id": "d", "correct": False}]}]}
+    snap = {"modules": [{"lessons": [{"lesson_id": "L", "title": "Quiz", "kind": "quiz", "quiz": quiz}]}]}
+    enrolments = [
+        {"user_id": "u1", "display_name": "Ann", "status": "active", "completed_at": "2026-01-02", "percent": 80,
+         "created_at": "2026-01-01", "certificate_id": "c1"},
+        {"user_id": "u2", "display_name": "Bo", "status": "active", "completed_at": None, "percent": 40,
+         "created_at": "2026-01-01", "certificate_id": None},
+        {"user_id": "u3", "display_name": "Cy", "status": "cancelled", "completed_at": None, "percent": 0,
+         "created_at": "2026-01-01", "certificate_id": None}]
+    attempts = [{"user_id": "u1", "lesson_id": "L", "score_percent": 50, "passed": True, "answers": {"q1": ["a"], "q2": ["d"]}},
+                {"user_id": "u2", "lesson_id": "L", "score_percent": 0, "passed": False, "answers": {"q1": ["b"]}},
+                {"user_id": "u1", "lesson_id": "other", "score_percent": 0, "passed": False, "answers": {}}]
+    results = domain.course_results(snap, enrolments, attempts)
+    assert results["enrollments"] == {"total": 3, "active": 1, "completed": 1, "cancelled": 1,
+                                      "completion_rate_percent": 33}
+    assert [(r["status"], r["percent"]) for r in results["learners"]] == [("completed", 100), ("active", 40),
+                                                                           ("cancelled", 0)]
+    [q] = results["quizzes"]
+    assert (q["attempts"], q["passed"], q["learners_passed"], q["mean_score_percent"]) == (2, 1, 1, 25)
+    assert [(x["question_id"], x["answered"], x["correct"], x["correct_percent"]) for x in q["questions"]] == [
+        ("q1", 2, 1, 50), ("q2", 1, 0, 0)]
 
 
 def test_publish_problems():

@@ -211,3 +211,64 @@ def test_openapi_documents_the_lms_routes(http):
             "/api/v1/lms/lessons/{lesson_id}/quiz-attempts", "/api/v1/lms/certificates/{certificate_id}",
             "/api/v1/lms/lessons/{lesson_id}"} <= set(paths)
     assert "security" not in paths["/api/v1/lms/certificates/{certificate_id}"]["get"]
+
+
+def test_authoring_edits_progress_results_and_the_certificate_page(http, people):
+    teacher = people("instructor", "team")
+    built = _course(http, teacher, title="Borrowing <in> practice")
+    course_id, article_id, quiz_id = built["course"]["id"], built["article"]["lesson_id"], built["quiz"]["lesson_id"]
+    assert http.delete(f"/api/v1/lms/lessons/{built['file']['lesson_id']}", headers=teacher).status_code == 204
+    edited = http.patch(f"/api/v1/lms/lessons/{article_id}", headers=teacher,
+                        json={"title": "Ownership, revised", "body_md": "# Revised"})
+    assert edited.status_code == 200 and edited.get_json()["title"] == "Ownership, revised", edited.get_data(True)
+    body = problem(http.patch(f"/api/v1/lms/lessons/{article_id}", headers=teacher, json={"kind": "video"}),
+                   422, "validation_failed")
+    assert "kind" in body["errors"]
+    extra = http.post(f"/api/v1/lms/courses/{course_id}/modules", json={"title": "Extra"}, headers=teacher).get_json()
+    moved = http.patch(f"/api/v1/lms/modules/{extra['module_id']}", json={"position": 0, "title": "First"},
+                       headers=teacher)
+    assert moved.status_code == 200 and moved.get_json()["position"] == 0, moved.get_data(True)
+    assert http.delete(f"/api/v1/lms/modules/{extra['module_id']}", headers=teacher).status_code == 204
+    problem(http.patch(f"/api/v1/lms/modules/{extra['module_id']}", json={"title": "Gone"}, headers=teacher),
+            404, "module_not_found")
+    assert http.post(f"/api/v1/lms/courses/{course_id}/publish", headers=teacher).status_code == 200
+
+    learner = people()
+    assert http.post(f"/api/v1/lms/courses/{course_id}/enrollments", headers=learner).status_code == 201
+    assert http.get(f"/api/v1/lms/lessons/{article_id}", headers=learner).get_json()["title"] == "Ownership, revised"
+    done = http.post(f"/api/v1/lms/lessons/{article_id}/complete", headers=learner)
+    assert done.status_code == 200 and done.get_json()["recorded"] is False  # opening it already counted
+    problem(http.post(f"/api/v1/lms/lessons/{quiz_id}/complete", headers=learner), 422, "quiz_needs_attempt")
+    question = http.get(f"/api/v1/lms/lessons/{quiz_id}", headers=learner).get_json()["quiz"]["questions"][0]
+    answer = next(c["id"] for c in question["choices"] if c["text"].startswith("the owner"))
+    result = http.post(f"/api/v1/lms/lessons/{quiz_id}/quiz-attempts", headers=learner,
+                       json={"answers": [{"question_id": question["id"], "choice_ids": [answer]}]}).get_json()
+    [enrolment] = http.get("/api/v1/lms/enrollments", headers=learner).get_json()["items"]
+    assert (enrolment["status"], enrolment["percent"], enrolment["certificate_id"]) == (
+        "completed", 100, result["certificate_id"])
+
+    facts = http.get(f"/api/v1/lms/certificates/{result['certificate_id']}", headers={"Accept": "*/*"})
+    assert facts.mimetype == "application/json" and facts.get_json()["issuer"] == "CareerOS"
+    page = http.get(f"/api/v1/lms/certificates/{result['certificate_id']}",
+                    headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert page.status_code == 200 and page.mimetype == "text/html" and page.headers["Vary"] == "Accept"
+    text = page.get_data(as_text=True)
+    assert "Borrowing &lt;in&gt; practice" in text and "Issued by" in text and "<in>" not in text
+
+    results = http.get(f"/api/v1/lms/courses/{course_id}/results", headers=teacher)
+    assert results.status_code == 200, results.get_data(True)
+    figures = results.get_json()
+    assert figures["enrollments"]["completed"] == 1 and figures["learners"][0]["status"] == "completed"
+    assert figures["quizzes"][0]["questions"][0]["correct_percent"] == 100
+    problem(http.get(f"/api/v1/lms/courses/{course_id}/results", headers=learner), 403, "author_role_required")
+
+
+def test_the_new_routes_and_the_certificate_page_are_documented(http):
+    spec = http.get("/api/v1/openapi.json").get_json()
+    paths = spec["paths"]
+    assert {"patch", "delete"} <= set(paths["/api/v1/lms/lessons/{lesson_id}"])
+    assert {"patch", "delete"} <= set(paths["/api/v1/lms/modules/{module_id}"])
+    assert "get" in paths["/api/v1/lms/courses/{course_id}/results"]
+    assert "post" in paths["/api/v1/lms/lessons/{lesson_id}/complete"]
+    content = paths["/api/v1/lms/certificates/{certificate_id}"]["get"]["responses"]["200"]["content"]
+    assert {"application/json", "text/html"} <= set(content)

@@ -92,3 +92,24 @@ def test_errors_carry_code_and_fields(stub):
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
     page = stub.SearchCourses(lms_pb2.SearchCoursesRequest(caller=_caller(tenant), q="kubernetes"), timeout=5)
     assert page.items[0].slug == "docker-kubernetes-basics"
+
+
+def test_update_masks_over_grpc_refuse_what_cannot_be_set(stub):
+    teacher = _caller(str(uuid.uuid4()), "instructor")
+    course = stub.CreateCourse(lms_pb2.CreateCourseRequest(caller=teacher, course=lms_pb2.CourseFields(
+        title="Masks")), timeout=5)
+    module = stub.AddModule(lms_pb2.AddModuleRequest(caller=teacher, course_id=course.id, title="M"), timeout=5)
+    lesson = stub.AddLesson(lms_pb2.AddLessonRequest(caller=teacher, module_id=module.module_id, title="A",
+                                                     kind="article", body_md="a", required=True), timeout=5)
+    renamed = stub.UpdateLesson(lms_pb2.UpdateLessonRequest(caller=teacher, lesson_id=lesson.lesson_id, title="B",
+                                                            update_mask=["title"]), timeout=5)
+    assert (renamed.title, renamed.body_md) == ("B", "a")
+    for bad in (["caller"], ["no_such_field"], ["lesson_id"]):
+        with pytest.raises(grpc.RpcError) as err:
+            stub.UpdateLesson(lms_pb2.UpdateLessonRequest(caller=teacher, lesson_id=lesson.lesson_id,
+                                                          update_mask=bad), timeout=5)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(grpc.RpcError) as err:
+        stub.UpdateModule(lms_pb2.UpdateModuleRequest(caller=teacher, module_id=module.module_id,
+                                                      update_mask=["course_id"]), timeout=5)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT

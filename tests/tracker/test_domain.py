@@ -130,14 +130,24 @@ def structure(*required: bool) -> CourseStructure:
     return CourseStructure.from_published(course_published_payload(new_id(), new_id(), lessons))
 
 
-def test_percent_is_done_lessons_of_the_latest_structure_rounded_down():
-    s = structure(True, True, False)
+def test_percent_counts_the_required_lessons_rounded_down():
+    s = structure(True, True, True, False)
     ids = list(s.lessons)
     assert compute_progress(s, []).percent == 0
-    assert compute_progress(s, ids[:1]) == domain.Progress(33, 1, 3, False)
-    assert compute_progress(s, ids[:2]) == domain.Progress(66, 2, 3, True)
-    full = compute_progress(s, ids)
-    assert full.percent == 100 and full.completed
+    assert compute_progress(s, ids[:1]) == domain.Progress(33, 1, 4, False)
+    assert compute_progress(s, ids[:2] + ids[3:]) == domain.Progress(66, 3, 4, False)  # the optional one adds none
+    assert compute_progress(s, ids[:3]) == domain.Progress(100, 3, 4, True)  # 100 % = required_done
+
+
+def test_nothing_required_means_every_lesson_counts():
+    s = structure(False, False)
+    assert compute_progress(s, list(s.lessons)[:1]) == domain.Progress(50, 1, 2, False)
+
+
+def test_completed_is_the_lms_verdict_and_means_100():
+    s = structure(True, True)
+    assert compute_progress(s, list(s.lessons)[:1], completed=True) == domain.Progress(100, 1, 2, True)
+    assert compute_progress(None, [], completed=True).percent == 100
 
 
 def test_done_lessons_outside_the_structure_do_not_count():

@@ -9,8 +9,8 @@ from bus import contracts
 from careeros_services.common.errors import Forbidden
 from careeros_services.tracker import persistence
 from careeros_services.tracker.domain import PLATFORM_TENANT, InvalidStatement, StatementConflict
-from careeros_services.tracker.service import PROGRESS_UPDATED, STATEMENT_RECORDED, TrackerService
-from tests.tracker.support import activity_recorded, course_published, new_id, outbox, statement
+from careeros_services.tracker.service import ENROLLMENT_COMPLETED, PROGRESS_UPDATED, STATEMENT_RECORDED, TrackerService
+from tests.tracker.support import activity_recorded, course_published, envelope, new_id, outbox, statement
 
 
 @pytest.fixture(scope="module")
@@ -133,21 +133,43 @@ def test_progress_reaches_100_from_structure_and_statements(service, store, lear
     assert service.handle_event(course_published(tenant, course, [(lessons[0], True), (lessons[1], True),
                                                                   (lessons[2], False)])) is True
     service.record_statements(tenant, user, statement(user, "completed", lesson_id=lessons[0], course_id=course))
-    assert service.get_progress(tenant, user, "member", course_id=course)["courses"][0]["percent"] == 33
+    assert service.get_progress(tenant, user, "member", course_id=course)["courses"][0]["percent"] == 50
     service.record_statements(tenant, user, statement(user, "failed", lesson_id=lessons[1], course_id=course))
     mid = service.get_progress(tenant, user, "member", course_id=course)["courses"][0]
-    assert (mid["percent"], mid["lessons_done"], mid["required_done"]) == (33, 1, False)
+    assert (mid["percent"], mid["lessons_done"], mid["required_done"]) == (50, 1, False)
     service.record_statements(tenant, user, [
         statement(user, "passed", lesson_id=lessons[1], course_id=course),
         statement(user, "completed", lesson_id=lessons[2], course_id=course, duration="PT1H")])
 
     course_progress = service.get_progress(tenant, user, "member", course_id=course)["courses"][0]
-    assert course_progress["percent"] == 100 and course_progress["completed"] is True
+    # Every lesson done, yet not *completed*: that is the LMS's call, which has not come yet.
+    assert course_progress["percent"] == 100 and course_progress["completed"] is False
     assert course_progress["lessons_done"] == course_progress["lessons_total"] == 3
     assert course_progress["required_done"] is True and course_progress["time_spent_s"] == 3600
     assert [l["done"] for l in course_progress["lessons"]] == [True, True, True]
     last = events_for(store, PROGRESS_UPDATED, user_id=user, course_id=course)[-1]["payload"]
-    assert (last["percent"], last["completed"], last["lessons_total"]) == (100, True, 3)
+    assert (last["percent"], last["completed"], last["lessons_total"]) == (100, False, 3)
+
+
+def test_the_lms_completion_event_completes_the_course_at_100_percent(service, store, learner):
+    tenant, user = learner
+    course, lessons = new_id(), [new_id(), new_id()]
+    service.handle_event(course_published(tenant, course, [(lessons[0], True), (lessons[1], True)]))
+    service.record_statements(tenant, user, statement(user, "completed", lesson_id=lessons[0], course_id=course))
+    assert service.get_progress(tenant, user, "member", course_id=course)["courses"][0]["percent"] == 50
+    # The LMS judged the course complete (its own records saw the second lesson, the statement is still on its way).
+    completed = envelope(ENROLLMENT_COMPLETED, tenant, new_id(), {
+        "enrollment_id": new_id(), "course_id": course, "user_id": user, "tenant_id": tenant, "revision": 1,
+        "certificate_id": new_id(), "completed_at": "2026-01-01T00:00:00+00:00"})
+    assert service.handle_event(completed) is True and service.handle_event(completed) is False
+    after = service.get_progress(tenant, user, "member", course_id=course)["courses"][0]
+    assert (after["percent"], after["completed"], after["required_done"], after["lessons_done"]) == (100, True, True, 1)
+    last = events_for(store, PROGRESS_UPDATED, user_id=user, course_id=course)[-1]["payload"]
+    assert (last["percent"], last["completed"]) == (100, True)
+    # Later activity keeps it complete (completion is never undone by statements).
+    service.record_statements(tenant, user, statement(user, "failed", lesson_id=lessons[1], course_id=course))
+    again = service.get_progress(tenant, user, "member", course_id=course)["courses"][0]
+    assert (again["percent"], again["completed"]) == (100, True)
 
 
 def test_statements_before_the_structure_are_recomputed_when_it_arrives(service, store, learner):
@@ -166,7 +188,7 @@ def test_statements_before_the_structure_are_recomputed_when_it_arrives(service,
     after = service.get_progress(tenant, user, "member", course_id=course)["courses"][0]
     assert (after["percent"], after["lessons_done"], after["lessons_total"]) == (100, 2, 2)
     assert after["time_spent_s"] == 300  # the lesson reported without its course counts too
-    assert events_for(store, PROGRESS_UPDATED, user_id=user, course_id=course)[-1]["payload"]["completed"] is True
+    assert events_for(store, PROGRESS_UPDATED, user_id=user, course_id=course)[-1]["payload"]["required_done"] is True
 
 
 def test_public_course_structure_recomputes_learners_of_every_tenant(service, learner):
@@ -175,7 +197,7 @@ def test_public_course_structure_recomputes_learners_of_every_tenant(service, le
     service.record_statements(tenant_a, user_a, statement(user_a, "completed", lesson_id=lesson, course_id=course))
     service.record_statements(tenant_b, user_b, statement(user_b, "passed", lesson_id=lesson, course_id=course))
 
-    service.handle_event(course_published(PLATFORM_TENANT, course, [(lesson, True), (new_id(), False)]))
+    service.handle_event(course_published(PLATFORM_TENANT, course, [(lesson, True), (new_id(), True)]))
 
     for tenant, user in ((tenant_a, user_a), (tenant_b, user_b)):
         assert service.get_progress(tenant, user, "member", course_id=course)["courses"][0]["percent"] == 50

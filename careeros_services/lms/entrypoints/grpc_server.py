@@ -50,6 +50,14 @@ def _asset_message(asset: Optional[dict]) -> Optional[lms_pb2.Asset]:
                          url=asset.get("url", ""), sha256=asset.get("sha256", ""))
 
 
+def _quiz_dict(q: lms_pb2.Quiz) -> dict:
+    """A quiz from a request (ids, when a client sends them, keep edited questions comparable)."""
+    return {"pass_percent": q.pass_percent, "max_attempts": q.max_attempts, "questions": [
+        {"id": x.id or None, "prompt": x.prompt, "multiple": x.multiple,
+         "choices": [{"id": c.id or None, "text": c.text, "correct": c.correct} for c in x.choices]}
+        for x in q.questions]}
+
+
 def lesson_message(l: dict) -> lms_pb2.Lesson:
     return lms_pb2.Lesson(
         lesson_id=l["lesson_id"], course_id=l["course_id"], module_id=l.get("module_id") or "", title=l["title"],
@@ -62,7 +70,8 @@ def lesson_message(l: dict) -> lms_pb2.Lesson:
 def enrollment_message(e: dict) -> lms_pb2.Enrollment:
     return lms_pb2.Enrollment(**{k: (e[k] if e[k] is not None else "") for k in (
         "enrollment_id", "course_id", "course_title", "course_slug", "premium", "status", "access", "revision",
-        "enrolled_revision", "percent", "certificate_id", "enrolled_at")}, created=e.get("created", False))
+        "enrolled_revision", "percent", "certificate_id", "enrolled_at", "completed_at")},
+        created=e.get("created", False))
 
 
 def _fields(f: lms_pb2.CourseFields, names) -> dict:
@@ -75,6 +84,13 @@ def _fields(f: lms_pb2.CourseFields, names) -> dict:
         else:
             out[name] = getattr(f, name)
     return out
+
+
+def _masked(request, settable: tuple[str, ...]) -> dict:
+    """The fields an update_mask names; a name that is not settable is passed on for the service to
+    refuse with a 422 naming it (never an AttributeError)."""
+    return {name: getattr(request, name) if name in settable else None
+            for name in request.update_mask if name != "quiz"}
 
 
 class LmsServicer(lms_pb2_grpc.LmsServiceServicer):
@@ -121,15 +137,39 @@ class LmsServicer(lms_pb2_grpc.LmsServiceServicer):
         data = {"title": request.title, "kind": request.kind, "required": request.required,
                 "estimated_minutes": request.estimated_minutes, "body_md": request.body_md}
         if request.HasField("quiz"):
-            q = request.quiz
-            data["quiz"] = {"pass_percent": q.pass_percent, "max_attempts": q.max_attempts, "questions": [
-                {"prompt": x.prompt, "multiple": x.multiple,
-                 "choices": [{"text": c.text, "correct": c.correct} for c in x.choices]} for x in q.questions]}
+            data["quiz"] = _quiz_dict(request.quiz)
         return lesson_message(self.service.add_lesson(_caller(request), request.module_id, data))
 
     def RemoveLesson(self, request, context):
         self.service.remove_lesson(_caller(request), request.lesson_id)
         return lms_pb2.Empty()
+
+    def UpdateLesson(self, request, context):
+        patch = _masked(request, ("title", "required", "estimated_minutes", "body_md", "position"))
+        if "quiz" in request.update_mask:
+            patch["quiz"] = _quiz_dict(request.quiz)
+        return lesson_message(self.service.update_lesson(_caller(request), request.lesson_id, patch))
+
+    def UpdateModule(self, request, context):
+        patch = _masked(request, ("title", "position"))
+        return lms_pb2.Module(**self.service.update_module(_caller(request), request.module_id, patch))
+
+    def RemoveModule(self, request, context):
+        self.service.remove_module(_caller(request), request.module_id)
+        return lms_pb2.Empty()
+
+    def GetCourseResults(self, request, context):
+        r = self.service.course_results(_caller(request), request.course_id)
+        return lms_pb2.CourseResults(
+            course_id=r["course_id"], title=r["title"], revision=r["revision"],
+            enrollments=lms_pb2.EnrollmentFigures(**r["enrollments"]),
+            learners=[lms_pb2.LearnerResult(**x) for x in r["learners"]],
+            quizzes=[lms_pb2.QuizFigures(**{k: v for k, v in q.items() if k != "questions"},
+                                         questions=[lms_pb2.QuestionFigures(**x) for x in q["questions"]])
+                     for q in r["quizzes"]])
+
+    def CompleteLesson(self, request, context):
+        return lms_pb2.LessonDone(**self.service.complete_lesson(_caller(request), request.lesson_id))
 
     def UploadAssetChunk(self, request, context):
         asset = self.service.upload_asset_chunk(

@@ -6,6 +6,7 @@ certificate verification and signed file downloads (the signature is the authori
 """
 from __future__ import annotations
 
+import html
 import uuid
 
 from flask import Response, request, stream_with_context
@@ -147,12 +148,62 @@ def add_lesson(body: dict, module_id):
     quiz = body.pop("quiz", None)
     message = lms_pb2.AddLessonRequest(caller=_me(), module_id=str(module_id), **body)
     if quiz is not None:
-        message.quiz.CopyFrom(lms_pb2.Quiz(
-            pass_percent=quiz["pass_percent"], max_attempts=quiz["max_attempts"],
-            questions=[lms_pb2.Question(prompt=q["prompt"], multiple=q["multiple"],
-                                        choices=[lms_pb2.Choice(**c) for c in q["choices"]])
-                       for q in quiz["questions"]]))
+        message.quiz.CopyFrom(_quiz_message(quiz))
     return _lesson(_call("AddLesson", message), learner=False)
+
+
+def _quiz_message(quiz: dict) -> lms_pb2.Quiz:
+    return lms_pb2.Quiz(pass_percent=quiz["pass_percent"], max_attempts=quiz["max_attempts"],
+                        questions=[lms_pb2.Question(prompt=q["prompt"], multiple=q["multiple"],
+                                                    choices=[lms_pb2.Choice(**c) for c in q["choices"]])
+                                   for q in quiz["questions"]])
+
+
+@blp.route("/lessons/<uuid:lesson_id>", methods=["PATCH"])
+@auth_required
+@blp.arguments(s.LessonPatch)
+@blp.response(200, s.LessonOut)
+@blp.doc(security=BEARER)
+def patch_lesson(patch: dict, lesson_id):
+    """Edit a lesson of your course's working copy (learners see it with the next publish); `position`
+    moves it within its module. A quiz is replaced as a whole."""
+    quiz = patch.pop("quiz", None)
+    message = lms_pb2.UpdateLessonRequest(caller=_me(), lesson_id=str(lesson_id), **patch,
+                                          update_mask=sorted(patch) + (["quiz"] if quiz is not None else []))
+    if quiz is not None:
+        message.quiz.CopyFrom(_quiz_message(quiz))
+    return _lesson(_call("UpdateLesson", message), learner=False)
+
+
+@blp.route("/modules/<uuid:module_id>", methods=["PATCH"])
+@auth_required
+@blp.arguments(s.ModulePatch)
+@blp.response(200, s.ModuleOut)
+@blp.doc(security=BEARER)
+def patch_module(patch: dict, module_id):
+    """Rename a module and/or move it to `position` (0-based) among the course's modules."""
+    return to_dict(_call("UpdateModule", lms_pb2.UpdateModuleRequest(
+        caller=_me(), module_id=str(module_id), **patch, update_mask=sorted(patch))))
+
+
+@blp.route("/modules/<uuid:module_id>", methods=["DELETE"])
+@auth_required
+@blp.response(204)
+@blp.doc(security=BEARER)
+def remove_module(module_id):
+    """Remove a module and its lessons from the working copy (they leave the course at the next publish)."""
+    _call("RemoveModule", lms_pb2.ModuleRef(caller=_me(), module_id=str(module_id)))
+    return None
+
+
+@blp.route("/courses/<uuid:course_id>/results", methods=["GET"])
+@auth_required
+@blp.response(200, s.CourseResultsOut)
+@blp.doc(security=BEARER)
+def course_results(course_id):
+    """Results of a course of your organisation (owner/admin/instructor): enrolments, completion, each
+    learner's progress, and per quiz the attempts, mean score and correct answers per question."""
+    return to_dict(_call("GetCourseResults", lms_pb2.CourseRef(caller=_me(), course_id=str(course_id))))
 
 
 @blp.route("/lessons/<uuid:lesson_id>", methods=["DELETE"])
@@ -199,6 +250,16 @@ def get_lesson(lesson_id):
     return _lesson(_call("GetLesson", lms_pb2.LessonRef(caller=_me(), lesson_id=str(lesson_id))), learner=True)
 
 
+@blp.route("/lessons/<uuid:lesson_id>/complete", methods=["POST"])
+@auth_required
+@blp.response(200, s.LessonDoneOut)
+@blp.doc(security=BEARER)
+def complete_lesson(lesson_id):
+    """Mark a lesson done (a video player calls it when the video ends). Opening an article or file
+    already counts; a quiz is done by passing it (422 `quiz_needs_attempt`). Idempotent."""
+    return to_dict(_call("CompleteLesson", lms_pb2.LessonRef(caller=_me(), lesson_id=str(lesson_id))))
+
+
 @blp.route("/lessons/<uuid:lesson_id>/quiz-attempts", methods=["POST"])
 @auth_required
 @blp.arguments(s.QuizAttemptIn)
@@ -242,9 +303,35 @@ def list_enrollments():
 
 @blp.route("/certificates/<uuid:certificate_id>", methods=["GET"])
 @blp.response(200, s.CertificateOut)
+@blp.doc(responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}})
 def get_certificate(certificate_id):
-    """Public verification of a certificate (no token): its facts and a link to the PDF."""
-    return to_dict(_call("GetCertificate", lms_pb2.CertificateRef(certificate_id=str(certificate_id))))
+    """Public verification of a certificate (no token): its facts and a link to the PDF. A browser
+    (`Accept: text/html`) gets a page a person can read; any other client JSON."""
+    facts = to_dict(_call("GetCertificate", lms_pb2.CertificateRef(certificate_id=str(certificate_id))))
+    if request.accept_mimetypes.best_match(["application/json", "text/html"]) != "text/html":
+        return facts
+    response = Response(_certificate_page(facts), mimetype="text/html")
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def _certificate_page(facts: dict) -> str:
+    e = {k: html.escape(str(v)) for k, v in facts.items()}
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Certificate: {e["course_title"]}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#1b2a4a}}
+.card{{border:3px solid #28468c;border-radius:8px;padding:2rem}}dt{{font-weight:600}}dd{{margin:0 0 .8rem}}</style>
+</head><body><main class="card">
+<h1>Certificate of completion</h1>
+<p><strong>Valid.</strong> This certificate was issued by {e["issuer"]} through CareerOS.</p>
+<dl><dt>Learner</dt><dd>{e["learner_name"] or "a CareerOS learner"}</dd>
+<dt>Course</dt><dd>{e["course_title"]}</dd>
+<dt>Issued by</dt><dd>{e["issuer"]}</dd>
+<dt>Issued on</dt><dd><time datetime="{e["issued_at"]}">{e["issued_at"][:10]}</time></dd>
+<dt>Certificate id</dt><dd><code>{e["certificate_id"]}</code></dd></dl>
+<p><a href="{e["pdf_url"]}">Download the certificate (PDF)</a></p>
+</main></body></html>"""
 
 
 @blp.route("/files/<path:key>", methods=["GET"])

@@ -135,6 +135,77 @@ class LessonIn(Schema):
     quiz = ma.fields.Nested(QuizSchema)
 
 
+class LessonPatch(Schema):
+    """Only the fields present change; the kind of a lesson never does."""
+    title = ma.fields.String(validate=validate.Length(min=1, max=domain.MAX_TITLE))
+    required = ma.fields.Boolean()
+    estimated_minutes = ma.fields.Integer(strict=True, validate=validate.Range(0, 10_000))
+    body_md = ma.fields.String(validate=validate.Length(max=domain.MAX_BODY))
+    quiz = ma.fields.Nested(QuizSchema, metadata={"description": "the whole quiz (quiz lessons only)"})
+    position = ma.fields.Integer(strict=True, validate=validate.Range(0, 1000),
+                                 metadata={"description": "move within the module (0-based)"})
+
+
+class ModulePatch(Schema):
+    title = ma.fields.String(validate=validate.Length(min=1, max=domain.MAX_TITLE))
+    position = ma.fields.Integer(strict=True, validate=validate.Range(0, 1000),
+                                 metadata={"description": "move among the course's modules (0-based)"})
+
+
+class LessonDoneOut(Schema):
+    lesson_id = ma.fields.String()
+    course_id = ma.fields.String()
+    done = ma.fields.Boolean()
+    recorded = ma.fields.Boolean(metadata={"description": "false: it was already recorded (counted once)"})
+    course_completed = ma.fields.Boolean()
+    certificate_id = ma.fields.String()
+
+
+class EnrollmentFiguresOut(Schema):
+    total = ma.fields.Integer()
+    active = ma.fields.Integer()
+    completed = ma.fields.Integer()
+    cancelled = ma.fields.Integer()
+    completion_rate_percent = ma.fields.Integer()
+
+
+class LearnerResultOut(Schema):
+    user_id = ma.fields.String()
+    display_name = ma.fields.String()
+    status = ma.fields.String(metadata={"description": "active | completed | cancelled"})
+    percent = ma.fields.Integer()
+    enrolled_at = ma.fields.String()
+    completed_at = ma.fields.String()
+    certificate_id = ma.fields.String()
+
+
+class QuestionFiguresOut(Schema):
+    question_id = ma.fields.String()
+    prompt = ma.fields.String()
+    answered = ma.fields.Integer()
+    correct = ma.fields.Integer()
+    correct_percent = ma.fields.Integer(metadata={"description": "of all attempts at the quiz"})
+
+
+class QuizFiguresOut(Schema):
+    lesson_id = ma.fields.String()
+    title = ma.fields.String()
+    attempts = ma.fields.Integer()
+    passed = ma.fields.Integer()
+    learners_passed = ma.fields.Integer()
+    mean_score_percent = ma.fields.Integer()
+    questions = ma.fields.List(ma.fields.Nested(QuestionFiguresOut))
+
+
+class CourseResultsOut(Schema):
+    course_id = ma.fields.String()
+    title = ma.fields.String()
+    revision = ma.fields.Integer()
+    enrollments = ma.fields.Nested(EnrollmentFiguresOut)
+    learners = ma.fields.List(ma.fields.Nested(LearnerResultOut))
+    quizzes = ma.fields.List(ma.fields.Nested(QuizFiguresOut))
+
+
 class PublicChoice(Schema):
     id = ma.fields.String()
     text = ma.fields.String()
@@ -188,13 +259,14 @@ class EnrollmentOut(Schema):
     course_title = ma.fields.String()
     course_slug = ma.fields.String()
     premium = ma.fields.Boolean()
-    status = ma.fields.String()
+    status = ma.fields.String(metadata={"description": "active | completed (the LMS's verdict) | cancelled"})
     access = ma.fields.String(metadata={"description": "full | read_only (premium course, plan lapsed)"})
     revision = ma.fields.Integer()
     enrolled_revision = ma.fields.Integer()
     percent = ma.fields.Integer()
     certificate_id = ma.fields.String()
     enrolled_at = ma.fields.String()
+    completed_at = ma.fields.String(metadata={"description": "\"\" until complete"})
 
 
 class EnrollmentListOut(Schema):
@@ -239,6 +311,8 @@ class CertificateOut(Schema):
     revision = ma.fields.Integer()
     valid = ma.fields.Boolean()
     pdf_url = ma.fields.String()
+    issuer = ma.fields.String(metadata={"description": "the organisation that owns the course, or CareerOS"})
+    verify_url = ma.fields.String(metadata={"description": "this page, as printed on the PDF"})
 
 
 class FileQuery(Schema):
