@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from careeros_services.ai_core import domain, knowledge, validation
+from careeros_services.ai_core import domain, knowledge, validation, writer
 from careeros_services.ai_core.domain import Course, LearnerProfile
 from careeros_services.common.errors import ValidationFailed
 
@@ -24,9 +24,9 @@ def learner(skills=(), target="", years=0):
 
 def answer_for(kb, profile, question="What should I learn next?", role=""):
     facts = domain.analyse(kb, profile, question, COURSES, explicit_role=role)
-    answer = domain.compose_answer(kb, facts)
+    answer = writer.compose_answer(kb, facts)
     assert validation.problems(validation.CONSULTATION_ANSWER, answer) == []
-    assert domain.answer_problems(kb, answer) == []
+    assert domain.answer_problems(kb, answer, facts) == []
     return facts, answer
 
 
@@ -65,8 +65,11 @@ def test_next_actions_follow_the_prerequisite_dag(kb):
 def test_courses_fit_the_gaps_and_are_linked_from_the_actions(kb):
     _, answer = answer_for(kb, learner([("Python", 4)], target="Data Engineer"))
     slugs = [c["slug"] for c in answer["courses"]]
-    assert slugs[0] == "data-engineering-pipelines"   # covers two gap skills
+    linked = [s for a in answer["next_actions"] for s in a["course_slugs"]]
+    assert slugs == list(dict.fromkeys(linked))       # every course is some action's, in action order
     assert "knitting" not in slugs
+    pipelines = next(c for c in answer["courses"] if c["slug"] == "data-engineering-pipelines")
+    assert pipelines["covers"] == ["sql", "data_engineering"] and pipelines["in_plan"] is True
     sql_action = next(a for a in answer["next_actions"] if a["skill_id"] == "sql")
     assert "sql-for-everyone" in sql_action["course_slugs"]
 
@@ -133,8 +136,7 @@ def test_cv_skills_are_matched_with_levels_and_injected_text_is_only_data(kb):
     assert validation.problems(validation.CV_ANALYSIS, {"proposed_skills": list(found.values())}) == []
 
 
-def test_tokens_are_estimated_as_chars_over_four_and_costs_are_integers():
-    assert domain.estimate_tokens("") == 0 and domain.estimate_tokens("abcd") == 1 and domain.estimate_tokens("abcde") == 2
+def test_costs_are_integers():
     prices = {"openai": {"*": {"prompt_per_1k": 150, "completion_per_1k": 600}, "big": {"prompt_per_1k": 2500}}}
     assert domain.cost_micro_usd(prices, "openai", "mini", 1000, 1000) == 750
     assert domain.cost_micro_usd(prices, "openai", "mini", 1, 0) == 1          # rounded up
@@ -166,6 +168,7 @@ def test_the_answer_opens_with_what_the_message_asks(kb):
     time_needed = answer_for(kb, profile, "How long will it take me?")[1]["answer"]
     assert interview.startswith("To prepare interviews for Data Engineer")
     assert all(t in interview for t in kb.roles["data_engineer"].interview_topics)
-    assert courses.startswith("Courses that fit your gaps: Pipelines (data-engineering-pipelines")
-    assert time_needed.startswith("By this knowledge base's estimates") and "hours a week" in time_needed
+    assert courses.startswith("Courses for your plan (free) for your gaps towards Data Engineer, at your level: "
+                              "SQL: SQL for everyone (sql-for-everyone, beginner level, free)")
+    assert time_needed.startswith("Time check for Data Engineer: about ") and "hours per week" in time_needed
     assert len({interview, courses, time_needed}) == 3

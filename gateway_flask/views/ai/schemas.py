@@ -70,6 +70,17 @@ class AiCourseOut(Schema):
     level = ma.fields.String()
     tenant_id = ma.fields.String()
     covers = ma.fields.List(ma.fields.String())
+    premium = ma.fields.Boolean(metadata={"description": "needs a paid plan (absent in older answers)"})
+    in_plan = ma.fields.Boolean(metadata={"description": "your plan opens it"})
+
+
+class AiConstraintsUsedOut(Schema):
+    hours_per_week = ma.fields.Integer(allow_none=True)
+    weeks_available = ma.fields.Integer(allow_none=True)
+    deadline = ma.fields.String(metadata={"description": "ISO date or empty"})
+    free_only = ma.fields.Boolean()
+    track = ma.fields.String()
+    plan_tier = ma.fields.String()
 
 
 class AiMarketDataOut(Schema):
@@ -87,6 +98,11 @@ class AiAnswerOut(Schema):
     interview_topics = ma.fields.List(ma.fields.String())
     cited_esco_uris = ma.fields.List(ma.fields.String())
     market_data = ma.fields.Nested(AiMarketDataOut)
+    intent = ma.fields.String(metadata={"description": "what your message was read as (overview, what_if, compare, "
+                                                        "time_fit, courses, explain_skill, next_after, interview, "
+                                                        "cv_feedback, market, help)"})
+    constraints_used = ma.fields.Nested(AiConstraintsUsedOut, metadata={
+        "description": "the constraints from the conversation this answer honours"})
 
 
 class AiMessageOut(Schema):
