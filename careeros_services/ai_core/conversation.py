@@ -317,8 +317,8 @@ def _intent(cues: frozenset, roles: tuple, other_roles: list, skills: tuple, sai
         return "courses"
     if asks_market:
         return "market"
-    if skills and "explain" in cues:
-        return "explain_skill"
+    if skills:
+        return "explain_skill"   # "is Spark important for this?": what it is and why the role needs it
     if first or roles or "overview" in cues or "what_if" in cues:
         return "overview"
     return "help"
