@@ -22,7 +22,7 @@ from typing import Iterable, Optional
 
 from rapidfuzz import fuzz, process
 
-from careeros_services.ai_core.knowledge import KnowledgeBase, Role, Skill, normalise
+from careeros_services.ai_core.knowledge import KnowledgeBase, normalise
 
 INTENTS = ("overview", "what_if", "compare", "time_fit", "courses", "explain_skill", "next_after",
            "interview", "cv_feedback", "market", "help")
@@ -44,14 +44,15 @@ _VOCABULARY = {
                 "overlap", "between", "via", "stepping", "better", "closer"),
     "what_if": ("instead", "switch", "aim", "aiming", "pivot", "rather", "change", "consider", "target",
                 "become", "move"),
-    "next": ("finished", "finish", "completed", "complete", "done", "next", "after", "passed", "milestone"),
+    "done": ("finished", "finish", "completed", "complete", "done", "passed"),
+    "next": ("next", "after", "milestone"),
     "overview": ("gap", "gaps", "roadmap", "path", "start", "begin", "skills", "missing", "need", "plan",
                  "become", "learn", "study", "ready"),
 }
 _WORD_TO_CUE = {word: cue for cue, words in _VOCABULARY.items() for word in words}
 # Real words near a vocabulary word that must stay themselves ("source" is not "course").
-_ANCHORS = frozenset("source sources force horse house hoping free's per peek seek weak hour's tree three "
-                     "planning plans plant time's nice next's".split())
+_ANCHORS = frozenset("source sources force horse house hoping planning plans plant nice which witch there "
+                     "where those these start".split())
 WORD_CUTOFF = 80
 NAME_CUTOFF = 88
 SKILL_WORD_CUTOFF = 80
@@ -66,13 +67,16 @@ _NUM = r"(\d{1,3}(?:[.,]\d)?|a|an|one|two|three|four|five|six|seven|eight|nine|t
 _HOURS_WEEK = re.compile(rf"(?i)\b{_NUM}\s*(?:-|to)?\s*(?:h|hrs?|hours?)\s*(?:a|per|/|each|every|in\s+a)?\s*(?:w|wk|week|weekly)\b")
 _HOURS_WEEKLY = re.compile(rf"(?i)\b{_NUM}\s*(?:h|hrs?|hours?)\s+weekly\b")
 _HOURS_DAY = re.compile(rf"(?i)\b{_NUM}\s*(?:h|hrs?|hours?)\s*(?:a|per|/|each|every)\s*(?:d|day)\b")
-_WITHIN = re.compile(rf"(?i)\b(?:within|in|by|under|less than|inside|over)\s+(?:the\s+next\s+|next\s+)?{_NUM}\s*(year|month|week)s?\b")
+_WITHIN = re.compile(rf"(?i)\b(?:within|in|by|under|less than|inside|over|for)\s+(?:the\s+next\s+|next\s+)?{_NUM}\s*(year|month|week)s?\b")
+# "6 months" without a preposition, but not "3 years of experience" or "2 years ago".
+_BARE_SPAN = re.compile(r"(?i)\b(\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|eighteen)\s*"
+                        r"(year|month|week)s?\b(?!\s+(?:ago|old|of|experience|in\s+the))")
 _ISO_DATE = re.compile(r"\b(20\d\d-\d\d-\d\d)\b")
 _FREE_ONLY = re.compile(r"(?i)\b(free\s+(?:only|ones?|courses?|options?|resources?|stuff)|only\s+free|for\s+free|"
                         r"no\s+(?:money|budget)|(?:zero|0|no)\s+budget|budget\s+(?:is\s+)?(?:zero|0|nil|none)|"
                         r"can(?:'|no)?t\s+(?:afford|pay)|cannot\s+(?:afford|pay)|without\s+pay(?:ing)?|"
                         r"not\s+(?:pay|paying|spend)|which\s+(?:\w+\s+)?(?:are|is)\s+free|free\b(?!\s+time))")
-_PLAN_AWARE = re.compile(r"(?i)\b(my\s+plan|in\s+my\s+(?:plan|subscription)|premium|included|subscription)\b")
+_PLAN_AWARE = re.compile(r"(?i)\b((?:in|with|on)\s+my\s+(?:plan|subscription)|premium|included|subscription)\b")
 _TRACK_CUE = re.compile(r"(?i)\b(prefer|stay\s+in|stick\s+to|interested\s+in|into|focus\s+on|track|field|area)\b")
 
 
@@ -138,8 +142,8 @@ def _words(text: str) -> list[str]:
 @lru_cache(maxsize=4096)
 def canonical_word(word: str) -> str:
     """The vocabulary word a (possibly mistyped) word stands for, else the word itself."""
-    if word in _WORD_TO_CUE or word in _ANCHORS or len(word) < 4 or word.isdigit():
-        return word
+    if word in _WORD_TO_CUE or word in _ANCHORS or len(word) < 5 or word.isdigit():
+        return word   # a typo in a word of four letters or fewer is too often another word ("with"/"switch")
     best = process.extractOne(word, list(_WORD_TO_CUE), scorer=fuzz.ratio, score_cutoff=WORD_CUTOFF)
     return best[0] if best else word
 
@@ -158,8 +162,9 @@ def cues_in(text: str) -> frozenset:
         found.add("explain")
     if re.search(r"\b(what if|how about|go for|switch to)\b", joined):
         found.add("what_if")
-    if re.search(r"\b(what now|now what|what next|then what|what should i do next)\b", joined):
-        found.add("next")
+    if re.search(r"\b(what now|now what|then what|what(?:'s|s| is)? next(?! steps?)|what should i do next|next after)\b",
+                 joined):
+        found.add("what_next")
     return frozenset(found)
 
 
@@ -233,14 +238,16 @@ def constraints_in(kb: KnowledgeBase, text: str, today: date) -> Constraints:
     fixed = cleaned(text)
     hours = None
     match = _HOURS_WEEK.search(fixed) or _HOURS_WEEKLY.search(fixed)
+    daily = None if match else _HOURS_DAY.search(fixed)
     if match:
         hours = _number(match.group(1))
-    else:
-        daily = _HOURS_DAY.search(fixed)
-        if daily:
-            hours = _number(daily.group(1)) * 7
+    elif daily:
+        hours = _number(daily.group(1)) * 7
+    if match or daily:   # "6 hours a week" is a pace, not a deadline of one week
+        span = (match or daily).span()
+        fixed = fixed[:span[0]] + " " + fixed[span[1]:]
     weeks, deadline = None, ""
-    within = _WITHIN.search(fixed)
+    within = _WITHIN.search(fixed) or _BARE_SPAN.search(fixed)
     if within:
         amount, unit = _number(within.group(1)), within.group(2).casefold()
         weeks = math.floor(amount * {"year": 52, "month": 52 / 12, "week": 1}[unit])
@@ -298,30 +305,23 @@ def read(kb: KnowledgeBase, text: str, state: State, today: date, *, asks_market
 
 def _intent(cues: frozenset, roles: tuple, other_roles: list, skills: tuple, said: Constraints, state: State,
             asks_market: bool, first: bool) -> str:
-    if "cv" in cues:
-        return "cv_feedback"
-    if "interview" in cues:
-        return "interview"
-    if "compare" in cues and (len(roles) >= 2 or (other_roles and state.focus_role)):
-        return "compare"
-    if "explain" in cues and skills and not other_roles:
-        return "explain_skill"
-    if other_roles and not first and state.focus_role:
-        return "what_if"
-    if "next" in cues and not other_roles and ("course" in cues or skills or "milestone" in " ".join(cues)
-                                               or {"next"} <= cues):
-        return "next_after"
-    if said.hours_per_week or said.weeks_available or ("time" in cues and not said.free_only):
-        return "time_fit"
-    if said.free_only or said.plan_aware or "course" in cues or "free" in cues or "budget" in cues:
-        return "courses"
-    if asks_market:
-        return "market"
-    if skills:
-        return "explain_skill"   # "is Spark important for this?": what it is and why the role needs it
-    if first or roles or "overview" in cues or "what_if" in cues:
-        return "overview"
-    return "help"
+    """The first rule that holds, most specific first (see :data:`INTENTS`)."""
+    focus = state.focus_role
+    rules = (
+        ("cv_feedback", "cv" in cues),
+        ("interview", "interview" in cues),
+        ("compare", "compare" in cues and "what_if" not in cues and (len(roles) >= 2 or bool(other_roles and focus))),
+        ("what_if", bool(other_roles) and not first and bool(focus)),
+        ("time_fit", bool(said.hours_per_week or said.weeks_available)),
+        ("next_after", "what_next" in cues or ("done" in cues and ("next" in cues or "course" in cues or bool(skills)))),
+        ("explain_skill", "explain" in cues and bool(skills) and not other_roles),
+        ("time_fit", "time" in cues and not said.free_only and "course" not in cues),
+        ("courses", said.free_only or said.plan_aware or bool({"course", "free", "budget"} & cues)),
+        ("market", asks_market),
+        ("explain_skill", bool(skills) and not first),   # "is Spark important for this?"
+        ("overview", first or bool(roles) or bool({"overview", "what_if", "next"} & cues)),
+    )
+    return next((intent for intent, holds in rules if holds), "help")
 
 
 def with_reading(state: State, reading: Reading) -> State:
@@ -334,11 +334,3 @@ def learner_band(level: int) -> str:
     return "beginner" if level <= 1 else "intermediate" if level <= 3 else "advanced"
 
 
-def describe_skill(skill: Skill) -> str:
-    """The skill's short name for prose."""
-    return skill.name
-
-
-def role_title(kb: KnowledgeBase, role_id: str) -> str:
-    role: Optional[Role] = kb.roles.get(role_id)
-    return role.title if role else ""

@@ -180,9 +180,10 @@ def next_after(kb: KnowledgeBase, facts: Facts, reading: conversation.Reading, c
         target = facts.role.skills.get(skill_id, domain.PREREQUISITE_LEVEL)
         known[skill_id] = max(known.get(skill_id, 0), target if course is None else min(target, _course_level(course)))
     milestones = domain.plan_milestones(kb, facts.role, known)
-    actions, _courses = domain.next_actions_for(kb, milestones, known, courses, state.plan_tier,
+    left = [c for c in courses if course is None or c.slug != course.slug]   # not the one just finished
+    actions, _courses = domain.next_actions_for(kb, milestones, known, left, state.plan_tier,
                                                 state.constraints.free_only)
-    return {"finished_course": course.slug if course else "", "finished_skills": [kb.skills[s].name for s in done],
+    return {"finished_course": f"{course.title} ({course.slug})" if course else "", "finished_skills": [kb.skills[s].name for s in done],
             "then": actions[:3], "hours_left": sum(a["estimated_hours"] for a in actions)}
 
 
