@@ -50,6 +50,7 @@ _VOCABULARY = {
                  "become", "learn", "study", "ready"),
 }
 _WORD_TO_CUE = {word: cue for cue, words in _VOCABULARY.items() for word in words}
+_CUE_WORDS = tuple(_WORD_TO_CUE)
 # Real words near a vocabulary word that must stay themselves ("source" is not "course").
 _ANCHORS = frozenset("source sources force horse house hoping planning plans plant nice which witch there "
                      "where those these start".split())
@@ -144,7 +145,7 @@ def canonical_word(word: str) -> str:
     """The vocabulary word a (possibly mistyped) word stands for, else the word itself."""
     if word in _WORD_TO_CUE or word in _ANCHORS or len(word) < 5 or word.isdigit():
         return word   # a typo in a word of four letters or fewer is too often another word ("with"/"switch")
-    best = process.extractOne(word, list(_WORD_TO_CUE), scorer=fuzz.ratio, score_cutoff=WORD_CUTOFF)
+    best = process.extractOne(word, _CUE_WORDS, scorer=fuzz.ratio, score_cutoff=WORD_CUTOFF)
     return best[0] if best else word
 
 
@@ -180,6 +181,16 @@ def _role_names(kb: KnowledgeBase) -> dict[str, str]:
 
 
 @lru_cache(maxsize=8)
+def _role_index(kb: KnowledgeBase) -> tuple[tuple[str, ...], frozenset, dict[str, frozenset]]:
+    """Role names as fuzzy choices, the words role names end with, and each role's words."""
+    names = _role_names(kb)
+    words: dict[str, set] = {}
+    for name, role_id in names.items():
+        words.setdefault(role_id, set()).update(name.split())
+    return tuple(names), frozenset(n.split()[-1] for n in names), {r: frozenset(w) for r, w in words.items()}
+
+
+@lru_cache(maxsize=8)
 def _skill_words(kb: KnowledgeBase) -> dict[str, str]:
     """Single-word skill names and aliases of five letters or more (fuzzy targets for typos)."""
     words = {}
@@ -191,10 +202,23 @@ def _skill_words(kb: KnowledgeBase) -> dict[str, str]:
     return words
 
 
+@lru_cache(maxsize=8)
+def _skill_choices(kb: KnowledgeBase) -> tuple[str, ...]:
+    return tuple(_skill_words(kb))
+
+
+def _ends_a_role_name(kb: KnowledgeBase, word: str) -> bool:
+    ends = _role_index(kb)[1]
+    return word in ends or (len(word) >= 5 and process.extractOne(word, ends, scorer=fuzz.ratio,
+                                                                  score_cutoff=WORD_CUTOFF) is not None)
+
+
 def roles_in(kb: KnowledgeBase, text: str) -> list[str]:
     """Role ids named in ``text`` in order of appearance (exact names first, then near misses)."""
     words = normalise(text).split()
     names = _role_names(kb)
+    choices = _role_index(kb)[0]
+    ends = {i for i, w in enumerate(words) if _ends_a_role_name(kb, w)}   # only phrases ending like a role
     found: list[tuple[int, str]] = []
     taken: set[int] = set()
     for size in (4, 3, 2, 1):
@@ -204,8 +228,8 @@ def roles_in(kb: KnowledgeBase, text: str) -> list[str]:
                 continue
             phrase = " ".join(words[start:start + size])
             role_id = names.get(phrase)
-            if role_id is None and size >= 2 and len(phrase) >= 8:
-                best = process.extractOne(phrase, list(names), scorer=fuzz.ratio, score_cutoff=NAME_CUTOFF)
+            if role_id is None and size >= 2 and len(phrase) >= 8 and start + size - 1 in ends:
+                best = process.extractOne(phrase, choices, scorer=fuzz.ratio, score_cutoff=NAME_CUTOFF)
                 role_id = names[best[0]] if best else None
             if role_id is not None:
                 taken.update(span)
@@ -220,7 +244,7 @@ def skills_in(kb: KnowledgeBase, text: str) -> list[str]:
     for word in normalise(text).split():
         if len(word) < 5 or word in _STOP or word in _WORD_TO_CUE or word in words:
             continue
-        best = process.extractOne(word, list(words), scorer=fuzz.ratio, score_cutoff=SKILL_WORD_CUTOFF)
+        best = process.extractOne(word, _skill_choices(kb), scorer=fuzz.ratio, score_cutoff=SKILL_WORD_CUTOFF)
         if best and words[best[0]] not in found:
             found.append(words[best[0]])
     return found
@@ -295,7 +319,7 @@ def read(kb: KnowledgeBase, text: str, state: State, today: date, *, asks_market
     """Place one message: its intent (see :data:`INTENTS`), named roles and skills, constraints."""
     cues = cues_in(text)
     roles = tuple(roles_in(kb, text))
-    role_words = {w for r in roles for name in _role_names(kb) if _role_names(kb)[name] == r for w in name.split()}
+    role_words = set().union(*(_role_index(kb)[2][r] for r in roles))
     skills = tuple(s for s in skills_in(kb, text) if normalise(kb.skills[s].name) not in role_words)
     said = constraints_in(kb, text, today)
     other_roles = [r for r in roles if r != state.focus_role]

@@ -194,7 +194,11 @@ def need_of(kb: KnowledgeBase, role: Role, skill_ids: Iterable[str]) -> dict[str
 def planning_order(kb: KnowledgeBase, role: Role, skill_ids: Iterable[str]) -> list[str]:
     """Prerequisites first; among skills ready to start, the one the role needs most
     (then the one more others wait for, then the knowledge base's order) — never alphabetical."""
-    ids = list(dict.fromkeys(skill_ids))
+    return list(_planning_order(kb, role, tuple(dict.fromkeys(skill_ids))))
+
+
+@lru_cache(maxsize=4096)   # the same role and gaps come back turn after turn
+def _planning_order(kb: KnowledgeBase, role: Role, ids: tuple[str, ...]) -> tuple[str, ...]:
     need = need_of(kb, role, ids)
     rank = {s: i for i, s in enumerate(kb.skills)}
     unlocks = {s: sum(1 for o in ids if s in kb.skills[o].prerequisites) for s in ids}
@@ -210,7 +214,7 @@ def planning_order(kb: KnowledgeBase, role: Role, skill_ids: Iterable[str]) -> l
                 waiting[other].discard(skill_id)
                 if not waiting[other]:
                     heapq.heappush(ready, (-need[other], -unlocks[other], rank[other], other))
-    return order
+    return tuple(order)
 
 
 def plan_milestones(kb: KnowledgeBase, role: Role, known: dict[str, int]) -> list[dict]:
@@ -399,7 +403,7 @@ def answer_problems(kb: KnowledgeBase, answer: dict, facts: Optional[Facts] = No
     problems = []
     text = " ".join([answer.get("answer", ""), answer.get("market_data", {}).get("note", "")]
                     + [a.get("action", "") for a in answer.get("next_actions", [])])
-    if _MARKET_FIGURE.search(text):
+    if states_market_figures(text):
         problems.append("answer: states salary or demand figures, but CareerOS has no labour-market data")
     if answer.get("market_data", {}).get("available"):
         problems.append("market_data.available: CareerOS has no labour-market data; must be false")
@@ -418,6 +422,18 @@ def answer_problems(kb: KnowledgeBase, answer: dict, facts: Optional[Facts] = No
         if role.get("role_id") not in kb.roles:
             problems.append(f"recommended_roles[{i}].role_id: {role.get('role_id')!r} is not a known role")
     return problems + (conversation_problems(answer, facts) if facts is not None else [])
+
+
+_MARKET_HINT = re.compile(r"(?i)[$€£¥]|\d\s?k\b|\b(usd|eur|gbp|dollar|euro|pound|salar|wage|pay|earn|income|demand|"
+                          r"job openings|vacanc|postings)")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n")
+
+
+def states_market_figures(text: str) -> bool:
+    """Whether the text states a salary or demand figure. Only sentences with a digit and a money or
+    market word are searched with the full pattern (answers are long; most sentences have neither)."""
+    return any(_MARKET_FIGURE.search(sentence) for sentence in _SENTENCE_END.split(text)
+               if _MARKET_HINT.search(sentence) and any(ch.isdigit() for ch in sentence))
 
 
 def conversation_problems(answer: dict, facts: Facts) -> list[str]:

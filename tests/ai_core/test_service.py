@@ -380,3 +380,35 @@ def test_concurrent_follow_ups_are_numbered_one_after_the_other(service):
     assert errors == []
     messages = service.get_consultation(caller, opened["consultation_id"])["messages"]
     assert len(messages) == 10 and [m["role"] for m in messages] == ["user", "assistant"] * 5
+
+
+def test_a_consultation_is_a_conversation_with_state_premium_courses_and_the_latest_cv(service):
+    """Constraints carry over turns, a what-if moves the consultation's role, free-only leaves out a tenant's
+    premium course (premium kept by the read model) and CV feedback reads the learner's latest CV."""
+    caller = learner(service, skills=[("Python", 1), ("SQL", 2)], target_role="Data Engineer", plan_tier="free")
+    premium = course_published(caller.tenant_id, "acme-warehouse-pro",
+                               [{"name": "Data warehousing", "esco_uri": "", "level": 3}], premium=True)
+    assert service.handle_event(premium) is True
+    opened = service.open_consultation(caller, "How do I become a data engineer?")
+    cid = opened["consultation_id"]
+    first = opened["messages"][1]["answer"]
+    listed = {c["slug"]: c for c in first["courses"]}
+    assert listed["acme-warehouse-pro"]["premium"] is True and listed["acme-warehouse-pro"]["in_plan"] is False
+
+    fit = service.post_message(caller, cid, "within a year at 6 h/week?")["messages"][3]["answer"]
+    assert fit["intent"] == "time_fit" and "312 hours" in fit["answer"]
+    assert (fit["constraints_used"]["hours_per_week"], fit["constraints_used"]["weeks_available"]) == (6, 52)
+
+    free = service.post_message(caller, cid, "Which courses are free?")["messages"][5]["answer"]
+    assert free["constraints_used"]["free_only"] is True and free["constraints_used"]["hours_per_week"] == 6
+    assert "acme-warehouse-pro" not in [c["slug"] for c in free["courses"]]
+    assert free["answer"] != fit["answer"]
+
+    moved = service.post_message(caller, cid, "What if I aim for Data Analyst?")
+    assert moved["target_role"] == "Data Analyst" and moved["messages"][7]["answer"]["intent"] == "what_if"
+    after = service.post_message(caller, cid, "and which skill first?")["messages"][9]["answer"]
+    assert after["target_role"]["role_id"] == "data_analyst"       # the conversation stays on the new role
+
+    service.analyze_cv(caller, "cv.txt", "text/plain", b"Python scripting for 3 years\nExcel reporting\n")
+    cv = service.post_message(caller, cid, "Any feedback on my CV?")["messages"][11]["answer"]
+    assert cv["intent"] == "cv_feedback" and "Your CV against Data Analyst" in cv["answer"]
