@@ -307,6 +307,18 @@ class AiRepository:
         return {"calls": int(calls), "prompt_tokens": int(prompt), "completion_tokens": int(completion),
                 "cost_micro_usd": int(cost)}
 
+    def usage_by_provider(self, tenant_id: str, user_id: str, since: datetime) -> list[dict]:
+        """The user's calls, tokens and cost since ``since`` per provider."""
+        rows = (UsageRecord.select(UsageRecord.provider, peewee.fn.COUNT(UsageRecord.id),
+                                   peewee.fn.SUM(UsageRecord.prompt_tokens), peewee.fn.SUM(UsageRecord.completion_tokens),
+                                   peewee.fn.SUM(UsageRecord.cost_micro_usd))
+                .where((UsageRecord.tenant_id == tenant_id) & (UsageRecord.user_id == user_id)
+                       & (UsageRecord.created_at >= since))
+                .group_by(UsageRecord.provider).order_by(UsageRecord.provider).tuples().execute(self.db))
+        return [{"provider": provider, "calls": int(calls), "prompt_tokens": int(prompt or 0),
+                 "completion_tokens": int(completion or 0), "cost_micro_usd": int(cost or 0)}
+                for provider, calls, prompt, completion, cost in rows]
+
 
 def course_from(kb: KnowledgeBase, slug: str, title: str, level: str, tenant_id: str, skills: list, *,
                 premium: bool = False, hours: int = 0) -> Course:

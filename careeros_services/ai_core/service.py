@@ -64,6 +64,7 @@ HISTORY_TURNS = 6            # earlier messages given to the provider as context
 MAX_CV_BYTES = 2 * 1024 * 1024   # default of ai_core.max_cv_bytes (gRPC's default message limit is 4 MiB)
 CV_TYPES = ("application/pdf", "text/plain")
 PRIVILEGED_ROLES = ("owner", "admin")
+NO_MODEL_PROVIDERS = ("embedded",)   # providers that answer without a model (no tokens to report)
 
 # Service-specific metric (tokens and cost per tenant use the shared ones in common.metrics).
 AI_CACHE = Counter("careeros_ai_cache_total", "AI answers served from the cache (hit) or a provider (miss).",
@@ -329,12 +330,14 @@ class AiCoreService(EventHandlingService):
         with self.store.transaction(caller.tenant_id) as tx:
             repo = AiRepository(tx.db)
             mine = repo.usage_totals(caller.tenant_id, start, caller.user_id)
+            by_provider = repo.usage_by_provider(caller.tenant_id, caller.user_id, start)
             tenant = repo.usage_totals(caller.tenant_id, start) if caller.org_role in PRIVILEGED_ROLES else None
         return {"period": limits_mod.month(), "plan_tier": caller.plan_tier,
                 "consultations_used": self.limits.quota_used(caller.tenant_id, caller.user_id),
                 "consultations_quota": self.limits.quota_for(caller.plan_tier),
                 "user": mine, "tenant": tenant or {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0,
-                                                   "cost_micro_usd": 0}}
+                                                   "cost_micro_usd": 0},
+                "by_provider": [dict(p, model_called=p["provider"] not in NO_MODEL_PROVIDERS) for p in by_provider]}
 
     # --- roadmap proposals (for the roadmap service) -----------------------------------------------
 

@@ -354,20 +354,38 @@ class UsageTotals(_message.Message):
     def __init__(self, calls: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., cost_micro_usd: _Optional[int] = ...) -> None: ...
 
 class Usage(_message.Message):
-    __slots__ = ("period", "plan_tier", "consultations_used", "consultations_quota", "user", "tenant")
+    __slots__ = ("period", "plan_tier", "consultations_used", "consultations_quota", "user", "tenant", "by_provider")
     PERIOD_FIELD_NUMBER: _ClassVar[int]
     PLAN_TIER_FIELD_NUMBER: _ClassVar[int]
     CONSULTATIONS_USED_FIELD_NUMBER: _ClassVar[int]
     CONSULTATIONS_QUOTA_FIELD_NUMBER: _ClassVar[int]
     USER_FIELD_NUMBER: _ClassVar[int]
     TENANT_FIELD_NUMBER: _ClassVar[int]
+    BY_PROVIDER_FIELD_NUMBER: _ClassVar[int]
     period: str
     plan_tier: str
     consultations_used: int
     consultations_quota: int
     user: UsageTotals
     tenant: UsageTotals
-    def __init__(self, period: _Optional[str] = ..., plan_tier: _Optional[str] = ..., consultations_used: _Optional[int] = ..., consultations_quota: _Optional[int] = ..., user: _Optional[_Union[UsageTotals, _Mapping]] = ..., tenant: _Optional[_Union[UsageTotals, _Mapping]] = ...) -> None: ...
+    by_provider: _containers.RepeatedCompositeFieldContainer[ProviderUsage]
+    def __init__(self, period: _Optional[str] = ..., plan_tier: _Optional[str] = ..., consultations_used: _Optional[int] = ..., consultations_quota: _Optional[int] = ..., user: _Optional[_Union[UsageTotals, _Mapping]] = ..., tenant: _Optional[_Union[UsageTotals, _Mapping]] = ..., by_provider: _Optional[_Iterable[_Union[ProviderUsage, _Mapping]]] = ...) -> None: ...
+
+class ProviderUsage(_message.Message):
+    __slots__ = ("provider", "model_called", "calls", "prompt_tokens", "completion_tokens", "cost_micro_usd")
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    MODEL_CALLED_FIELD_NUMBER: _ClassVar[int]
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COST_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
+    provider: str
+    model_called: bool
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_micro_usd: int
+    def __init__(self, provider: _Optional[str] = ..., model_called: _Optional[bool] = ..., calls: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., cost_micro_usd: _Optional[int] = ...) -> None: ...
 
 class GetUsageRequest(_message.Message):
     __slots__ = ("caller",)

@@ -109,7 +109,10 @@ def test_open_answer_history_and_events(service, store):
                == (0, 0, 0) for u in usage)
     assert REGISTRY.get_sample_value("careeros_ai_tokens_total", {
         "tenant_id": caller.tenant_id, "provider": "embedded", "kind": "prompt"}) is None
-    assert service.get_usage(caller)["consultations_used"] == 2
+    usage_now = service.get_usage(caller)
+    assert usage_now["consultations_used"] == 2
+    assert usage_now["by_provider"] == [{"provider": "embedded", "model_called": False, "calls": 2,
+                                         "prompt_tokens": 0, "completion_tokens": 0, "cost_micro_usd": 0}]
 
 
 def test_a_consultation_is_private_to_its_owner(service):
@@ -244,6 +247,9 @@ def test_openai_repaired_answer_is_stored_and_both_calls_are_costed(store, tmp_p
         assert totals["tenant"]["calls"] == 2
         assert totals["tenant"]["cost_micro_usd"] == sum(u["payload"]["cost_micro_usd"] for u in usage)
         assert service.get_usage(caller)["tenant"]["calls"] == 0     # members see only their own
+        [openai] = totals["by_provider"]
+        assert (openai["provider"], openai["model_called"], openai["calls"]) == ("openai", True, 2)
+        assert openai["prompt_tokens"] == sum(u["payload"]["prompt_tokens"] for u in usage) > 0
         # Prometheus: tokens and cost per tenant, the provider's usage numbers.
 
         labels = {"tenant_id": caller.tenant_id, "provider": "openai"}

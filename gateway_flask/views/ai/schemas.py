@@ -151,6 +151,15 @@ class AiQuotaTotalsOut(Schema):
     cost_micro_usd = ma.fields.Integer(metadata={"description": "integer micro-USD"})
 
 
+class AiProviderUsageOut(Schema):
+    provider = ma.fields.String()
+    model_called = ma.fields.Boolean(metadata={"description": "false: the embedded consultant (no model, no tokens)"})
+    calls = ma.fields.Integer()
+    prompt_tokens = ma.fields.Integer()
+    completion_tokens = ma.fields.Integer()
+    cost_micro_usd = ma.fields.Integer()
+
+
 class AiQuotaUsageOut(Schema):
     period = ma.fields.String()
     plan_tier = ma.fields.String()
@@ -158,6 +167,8 @@ class AiQuotaUsageOut(Schema):
     consultations_quota = ma.fields.Integer(metadata={"description": "-1 = unlimited"})
     user = ma.fields.Nested(AiQuotaTotalsOut)
     tenant = ma.fields.Nested(AiQuotaTotalsOut, metadata={"description": "owners and admins only; zeros otherwise"})
+    by_provider = ma.fields.List(ma.fields.Nested(AiProviderUsageOut),
+                                 metadata={"description": "your calls this month per provider"})
 
 
 class AiRoleSkillOut(Schema):
