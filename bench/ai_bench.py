@@ -123,7 +123,7 @@ def main() -> None:
             facts = domain.analyse(service.kb, profile, question(i), courses)
             answer = writer.compose_answer(service.kb, facts)
             assert not validation.problems(validation.CONSULTATION_ANSWER, answer)
-            assert not domain.answer_problems(service.kb, answer)
+            assert not domain.answer_problems(service.kb, answer, facts)
         pure_ms = measure(pure, n)
         service.limits.cache_ttl_s = 600
         service.open_consultation(caller, "cached question")
