@@ -186,7 +186,8 @@ def _next_lead(kb: KnowledgeBase, facts: Facts) -> str:
     steps = "; ".join(f"{a['action']} (~{a['estimated_hours']} h"
                       + (f", course {a['course_slugs'][0]})" if a["course_slugs"] else ")") for a in t["then"])
     return (f"After {done}: next, {steps}. About {t['hours_left']} hours remain for {facts.role.title}. "
-            "Your roadmap marks a milestone achieved when the tracker records the course completed.")
+            "Your roadmap marks a milestone achieved and your profile's level rises when the tracker records "
+            "the course completed; until then the picture below still uses your profile.")
 
 
 def _courses_lead(kb: KnowledgeBase, facts: Facts) -> str:

@@ -230,12 +230,23 @@ def depths(prerequisites: Mapping[str, Sequence[str]], order: Sequence[str]) -> 
 
 def needs(proposal: Proposal) -> dict[str, int]:
     """How much the target role needs each milestone: its level, or for a prerequisite the
-    greatest need of what it unlocks (a prerequisite is as urgent as its dependants)."""
+    greatest need of what it unlocks (a prerequisite is as urgent as its dependants).
+
+    One pass from the skills nothing depends on back to the roots (the graph is already validated)."""
     need = {m.skill_id: m.level for m in proposal.milestones}
-    prerequisites = {m.skill_id: m.prerequisite_skill_ids for m in proposal.milestones}
-    for node in reversed(topological_order(prerequisites)):   # dependants before their prerequisites
+    prerequisites = {m.skill_id: set(m.prerequisite_skill_ids) for m in proposal.milestones}
+    waiting = dict.fromkeys(need, 0)      # dependants not yet passed back
+    for pres in prerequisites.values():
+        for pre in pres:
+            waiting[pre] += 1
+    ready = [node for node, count in waiting.items() if count == 0]
+    while ready:
+        node = ready.pop()
         for pre in prerequisites[node]:
             need[pre] = max(need[pre], need[node])
+            waiting[pre] -= 1
+            if waiting[pre] == 0:
+                ready.append(pre)
     return need
 
 
