@@ -161,6 +161,8 @@ def cues_in(text: str) -> frozenset:
     if re.search(r"\b(what is|what's|what are|whats|tell me about|why do i need|why does|how is .* learnt|"
                  r"how do people learn|what does)\b", joined):
         found.add("explain")
+    if re.search(r"\b(other roles?|alternatives?|which roles?|what roles?|suits? me|fits? me|roles? for me)\b", joined):
+        found.add("alternatives")
     if re.search(r"\b(what if|how about|go for|switch to)\b", joined):
         found.add("what_if")
     if re.search(r"\b(what now|now what|then what|what(?:'s|s| is)? next(?! steps?)|what should i do next|next after)\b",
@@ -343,7 +345,7 @@ def _intent(cues: frozenset, roles: tuple, other_roles: list, skills: tuple, sai
         ("courses", said.free_only or said.plan_aware or bool({"course", "free", "budget"} & cues)),
         ("market", asks_market),
         ("explain_skill", bool(skills) and not first),   # "is Spark important for this?"
-        ("overview", first or bool(roles) or bool({"overview", "what_if", "next"} & cues)),
+        ("overview", first or bool(roles) or bool({"overview", "what_if", "next", "alternatives"} & cues)),
     )
     return next((intent for intent, holds in rules if holds), "help")
 

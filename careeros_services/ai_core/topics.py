@@ -43,6 +43,8 @@ def topic_for(kb: KnowledgeBase, facts: Facts, reading: conversation.Reading, st
                 "interview": lambda: {"topics": list(role.interview_topics) if role else [],
                                       "revise": [g["name"] for g in facts.gaps[:4]]},
                 "cv_feedback": lambda: cv_feedback(kb, facts, state)}
+    if intent == "overview":
+        return {"kind": intent, "alternatives": "alternatives" in reading.cues}
     if role is None or intent not in builders:
         return {"kind": intent, "capabilities": list(CAPABILITIES)} if intent == "help" else {"kind": intent}
     return {"kind": intent, **builders[intent]()}

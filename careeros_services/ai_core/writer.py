@@ -98,6 +98,11 @@ def _picture(kb: KnowledgeBase, facts: Facts, brief: bool) -> str:
 
 
 def _overview_lead(kb: KnowledgeBase, facts: Facts) -> str:
+    if facts.topic.get("alternatives") and facts.recommended_roles:
+        return "The roles your current skills fit best besides " + facts.role.title + ": " + "; ".join(
+            f"{r['title']} ({r['fit_percent']}% of its skill levels covered"
+            + (f", missing {', '.join(r['missing_skills'][:4])})" if r["missing_skills"] else ")")
+            for r in facts.recommended_roles) + "."
     if not facts.mentioned_skills:
         return ""
     notes = []

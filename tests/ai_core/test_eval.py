@@ -26,7 +26,7 @@ def test_the_set_is_big_enough_and_mixes_single_and_multi_turn(conversations):
     assert len(conversations) >= 60
     assert len({c["id"] for c in conversations}) == len(conversations)
     multi = [c for c in conversations if len(c["turns"]) > 1]
-    assert len(multi) >= 25 and len(conversations) - len(multi) >= 25
+    assert len(multi) >= 30 and len(conversations) - len(multi) >= 30
     intents = {t["expect"].get("intent") for c in conversations for t in c["turns"]}
     assert intents >= {"overview", "what_if", "compare", "time_fit", "courses", "explain_skill", "next_after",
                        "interview", "cv_feedback", "market", "help"}
