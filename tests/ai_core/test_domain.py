@@ -172,3 +172,29 @@ def test_the_answer_opens_with_what_the_message_asks(kb):
                               "SQL: SQL for everyone (sql-for-everyone, beginner level, free)")
     assert time_needed.startswith("Time check for Data Engineer: about ") and "hours per week" in time_needed
     assert len({interview, courses, time_needed}) == 3
+
+
+def test_every_role_skill_without_a_seed_course_has_its_own_practice_task(kb):
+    from careeros_services.ai_core.service import load_seed_catalog
+
+    covered = {s for c in load_seed_catalog(kb) for s in c.skill_ids}
+    needed = {s for role in kb.roles.values() for s in kb.prerequisite_closure(role.skills)}
+    default = domain.practice_task(kb, "python")          # python has no entry: the generic task
+    assert "Python" in default
+    missing = sorted(s for s in needed - covered if domain.practice_task(kb, s) == default.replace("Python", kb.skills[s].name))
+    assert missing == []
+
+
+def test_answers_stored_before_the_conversation_fields_stay_valid(kb):
+    from contracts.grpc import ai_core_pb2
+    from careeros_services.ai_core.entrypoints.grpc_server import to_message
+
+    _, answer = answer_for(kb, learner([("Python", 2)], target="Data Engineer"), "Which courses are free?")
+    assert answer["intent"] == "courses" and answer["constraints_used"]["free_only"] is True
+    old = {k: v for k, v in answer.items() if k not in ("intent", "constraints_used")}
+    old["courses"] = [{k: v for k, v in c.items() if k not in ("premium", "in_plan")} for c in old["courses"]]
+    assert validation.problems(validation.CONSULTATION_ANSWER, old) == []
+    assert domain.answer_problems(kb, old) == []                  # an old answer read back: no conversation
+    message = to_message(old, ai_core_pb2.Answer())
+    assert message.intent == "" and not message.HasField("constraints_used")
+    assert to_message(answer, ai_core_pb2.Answer()).constraints_used.free_only is True
