@@ -198,3 +198,14 @@ def test_answers_stored_before_the_conversation_fields_stay_valid(kb):
     message = to_message(old, ai_core_pb2.Answer())
     assert message.intent == "" and not message.HasField("constraints_used")
     assert to_message(answer, ai_core_pb2.Answer()).constraints_used.free_only is True
+
+
+@pytest.mark.parametrize("role_id", ["ml_engineer", "data_engineer", "hr_manager", "software_architect"])
+def test_every_gap_of_a_beginner_gets_a_next_action_with_a_course_or_practice(kb, role_id):
+    assert max(len(domain.plan_milestones(kb, r, {})) for r in kb.roles.values()) <= domain.MAX_NEXT_ACTIONS
+    facts, answer = answer_for(kb, learner(target=kb.roles[role_id].title), "plan please")
+    by_skill = {a["skill_id"]: a for a in answer["next_actions"]}
+    for gap in answer["skill_gaps"]:
+        action = by_skill[gap["skill_id"]]
+        assert action["course_slugs"] or "practice:" in action["action"]
+        assert action["estimated_hours"] > 0
