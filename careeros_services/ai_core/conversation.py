@@ -54,6 +54,7 @@ _CUE_WORDS = tuple(_WORD_TO_CUE)
 # Real words near a vocabulary word that must stay themselves ("source" is not "course").
 _ANCHORS = frozenset("source sources force horse house hoping planning plans plant nice which witch there "
                      "where those these start".split())
+MAX_WEEKS = 520          # a horizon beyond ten years is not a plan constraint
 WORD_CUTOFF = 80
 NAME_CUTOFF = 88
 SKILL_WORD_CUTOFF = 80
@@ -290,8 +291,9 @@ def constraints_in(kb: KnowledgeBase, text: str, today: date) -> Constraints:
         words = set(normalise(text).split())
         tracks = sorted({r.track for r in kb.roles.values()})
         track = next((t for t in tracks if t.replace("_", " ") in normalise(text) or t in words), "")
-    return Constraints(hours_per_week=int(hours) if hours and 0 < hours <= 100 else None,
-                       weeks_available=weeks if weeks and weeks > 0 else None, deadline=deadline,
+    plausible = weeks is not None and 0 < weeks <= MAX_WEEKS
+    return Constraints(hours_per_week=max(1, round(hours)) if hours and 0 < hours <= 100 else None,
+                       weeks_available=weeks if plausible else None, deadline=deadline if plausible else "",
                        free_only=bool(_FREE_ONLY.search(fixed)), plan_aware=bool(_PLAN_AWARE.search(fixed)),
                        track=track)
 

@@ -209,3 +209,21 @@ def test_every_gap_of_a_beginner_gets_a_next_action_with_a_course_or_practice(kb
         action = by_skill[gap["skill_id"]]
         assert action["course_slugs"] or "practice:" in action["action"]
         assert action["estimated_hours"] > 0
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("within a year at 6 h/week?", {"hours_per_week": 6, "weeks_available": 52}),
+    ("2 hours per day", {"hours_per_week": 14, "weeks_available": None}),
+    ("15 hourse a weeek for 9 monts", {"hours_per_week": 15, "weeks_available": 39}),
+    ("half an hour a week", {"hours_per_week": 1}),
+    ("I have 3 years of experience and 5 hours a week", {"hours_per_week": 5, "weeks_available": None}),
+    ("by 2027-06-01", {"deadline": "2027-06-01", "weeks_available": 25}),
+    ("within 100 years", {"weeks_available": None}), ("by 2099-01-01", {"deadline": "", "weeks_available": None}),
+    ("I only want free courses", {"free_only": True}), ("in my free time", {"free_only": False}),
+])
+def test_constraints_are_read_from_many_phrasings(kb, text, expected):
+    from datetime import date
+
+    from careeros_services.ai_core import conversation
+    said = conversation.constraints_in(kb, text, date(2026, 12, 6))
+    assert {k: getattr(said, k) for k in expected} == expected
