@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from careeros_services.ai_core import domain, knowledge, validation, writer
 from careeros_services.ai_core.domain import Course, LearnerProfile
@@ -227,3 +228,25 @@ def test_constraints_are_read_from_many_phrasings(kb, text, expected):
     from careeros_services.ai_core import conversation
     said = conversation.constraints_in(kb, text, date(2026, 12, 6))
     assert {k: getattr(said, k) for k in expected} == expected
+
+
+WORDS = ["what", "if", "data", "analyst", "engineer", "free", "courses", "6", "hours", "a", "week", "within", "year",
+         "compare", "vs", "interview", "cv", "explain", "sql", "pyhton", "finished", "python-foundations", "next",
+         "salary", "$", "100k", "budget", "premium", "my", "plan", "devops", "track", "2027-01-01", "0", "1000"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(first=st.lists(st.sampled_from(WORDS), min_size=1, max_size=9).map(" ".join),
+       second=st.one_of(st.text(min_size=1, max_size=60), st.lists(st.sampled_from(WORDS), min_size=1, max_size=9).map(" ".join)))
+def test_any_message_gets_a_valid_answer_that_fits_the_conversation(kb, first, second):
+    from datetime import date
+
+    from careeros_services.ai_core import conversation
+    profile, today, history = learner([("Python", 2)], target="Data Engineer"), date(2026, 12, 6), []
+    for number, text in enumerate((first, second)):
+        state = conversation.state_of(kb, history, today, plan_tier="free")
+        facts = domain.analyse(kb, profile, text, COURSES, state=state, today=today, first=number == 0)
+        answer = writer.compose_answer(kb, facts)
+        assert validation.problems(validation.CONSULTATION_ANSWER, answer) == []
+        assert domain.answer_problems(kb, answer, facts) == []
+        history += [("user", text, None), ("assistant", answer["answer"], answer)]
