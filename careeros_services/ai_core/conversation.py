@@ -300,15 +300,17 @@ def constraints_in(kb: KnowledgeBase, text: str, today: date) -> Constraints:
 
 # --- the consultation so far ---------------------------------------------------------------------
 
-def state_of(kb: KnowledgeBase, history: Iterable[tuple[str, str, Optional[dict]]], today: date, *,
+def state_of(kb: KnowledgeBase, history: Iterable[tuple], today: date, *,
              plan_tier: str = "free", cv_skills: Iterable[tuple[str, int]] = (), has_cv: bool = False,
              start_role: str = "") -> State:
-    """Fold earlier ``(role, content, answer)`` messages into the state the next answer starts from."""
+    """Fold earlier ``(role, content, answer[, said_on])`` messages into the state the next answer starts from.
+
+    A span such as "within a year" counts from the day it was said (``said_on``, default today)."""
     constraints = Constraints()
     focus, previous, questions = start_role, "", []
-    for role, content, answer in history:
+    for role, content, answer, *said_on in history:
         if role == "user":
-            constraints = constraints.merged(constraints_in(kb, content, today))
+            constraints = constraints.merged(_said(kb, content, today, said_on[0] if said_on else today))
             questions.append(content)
         elif answer:
             previous = answer.get("answer", "")
@@ -316,6 +318,14 @@ def state_of(kb: KnowledgeBase, history: Iterable[tuple[str, str, Optional[dict]
     return State(constraints=constraints, focus_role=focus, previous_answer=previous,
                  earlier_questions=tuple(questions[-6:]), plan_tier=plan_tier or "free",
                  cv_skills=tuple(cv_skills), has_cv=has_cv)
+
+
+def _said(kb: KnowledgeBase, content: str, today: date, said_on: date) -> Constraints:
+    said = constraints_in(kb, content, today)
+    if said.weeks_available and not said.deadline and said_on < today:
+        gone = (today - said_on).days // 7
+        said = replace(said, weeks_available=max(1, said.weeks_available - gone))
+    return said
 
 
 def read(kb: KnowledgeBase, text: str, state: State, today: date, *, asks_market: bool = False,

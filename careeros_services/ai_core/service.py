@@ -219,7 +219,8 @@ class AiCoreService(EventHandlingService):
         courses = self._visible_courses(caller.tenant_id, own_courses)
         start = self.kb.role_for(start_role) if start_role else None
         today = _now().date()
-        state = conversation.state_of(self.kb, [(m.role, m.content, m.answer) for m in history], today,
+        state = conversation.state_of(self.kb, [(m.role, m.content, m.answer, m.created_at.date()) for m in history],
+                                      today,
                                       plan_tier=caller.plan_tier, cv_skills=cv_skills or (),
                                       has_cv=cv_skills is not None, start_role=start.id if start else "")
         facts = domain.analyse(self.kb, profile, text, courses, explicit_role=explicit_role, state=state,

@@ -250,3 +250,18 @@ def test_any_message_gets_a_valid_answer_that_fits_the_conversation(kb, first, s
         assert validation.problems(validation.CONSULTATION_ANSWER, answer) == []
         assert domain.answer_problems(kb, answer, facts) == []
         history += [("user", text, None), ("assistant", answer["answer"], answer)]
+
+
+def test_a_span_counts_from_the_day_it_was_said_and_a_date_stays_a_date(kb):
+    from datetime import date
+
+    from careeros_services.ai_core import conversation
+    today = date(2026, 12, 6)
+    history = [("user", "I have 6 hours a week and must be ready within a year", None, date(2026, 9, 6)),
+               ("user", "free courses only", None, date(2026, 9, 6))]
+    state = conversation.state_of(kb, history, today)
+    assert state.constraints.weeks_available == 52 - 13 and state.constraints.hours_per_week == 6
+    assert state.constraints.free_only is True
+    dated = conversation.state_of(kb, [("user", "by 2027-06-01", None, date(2026, 9, 6))], today)
+    assert (dated.constraints.deadline, dated.constraints.weeks_available) == ("2027-06-01", 25)
+    assert conversation.state_of(kb, [("user", "within a year", None)], today).constraints.weeks_available == 52
