@@ -37,7 +37,7 @@ os.environ["CAREEROS_AI_RATE_PER_TENANT"] = "0"
 os.environ["CAREEROS_AI_REDIS_PREFIX"] = f"bench.ai.{uuid.uuid4().hex[:8]}."
 
 from bus.store import migrations  # noqa: E402
-from careeros_services.ai_core import domain, validation  # noqa: E402
+from careeros_services.ai_core import domain, validation, writer  # noqa: E402
 from careeros_services.ai_core.entrypoints.grpc_server import registration  # noqa: E402
 from careeros_services.ai_core.service import Caller  # noqa: E402
 from careeros_services.common import db as dbmod, grpc_support, infra  # noqa: E402
@@ -121,9 +121,9 @@ def main() -> None:
 
         def pure(i):
             facts = domain.analyse(service.kb, profile, question(i), courses)
-            answer = domain.compose_answer(service.kb, facts)
+            answer = writer.compose_answer(service.kb, facts)
             assert not validation.problems(validation.CONSULTATION_ANSWER, answer)
-            assert not domain.answer_problems(service.kb, answer)
+            assert not domain.answer_problems(service.kb, answer, facts)
         pure_ms = measure(pure, n)
         service.limits.cache_ttl_s = 600
         service.open_consultation(caller, "cached question")

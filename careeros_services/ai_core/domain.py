@@ -15,20 +15,25 @@
 """
 from __future__ import annotations
 
-import math
+import heapq
 import re
 from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
 from typing import Iterable, Optional
 
-from careeros_services.ai_core.knowledge import PREREQUISITE_LEVEL, KnowledgeBase, Role, normalise
+import yaml
+
+from careeros_services.ai_core import conversation
+from careeros_services.ai_core.conversation import learner_band
+from careeros_services.ai_core.knowledge import KNOWLEDGE_DIR, PREREQUISITE_LEVEL, KnowledgeBase, Role, normalise
 from careeros_services.common import esco
 from careeros_services.common.errors import ValidationFailed
 
 MAX_QUESTION = 4000
-MAX_NEXT_ACTIONS = 8
+MAX_NEXT_ACTIONS = 20   # every gap gets one (the schema's maximum)
 MAX_COURSES = 8
 MAX_RECOMMENDED = 3
-CHARS_PER_TOKEN = 4   # the embedded provider's documented token estimate
 
 NO_MARKET_DATA = ("CareerOS has no salary, pay or labour-market demand data for this role, so this "
                   "answer gives none; check a current, local source such as your national statistics office.")
@@ -66,12 +71,14 @@ class Course:
     title: str
     level: str
     tenant_id: str
-    skill_ids: tuple[str, ...]
+    skill_ids: tuple[str, ...]      # the skills it teaches, the main one first
+    premium: bool = False           # premium courses need a paid plan (lms.domain.access)
+    hours: int = 0
 
 
 @dataclass
 class Facts:
-    """Everything an answer may say, computed from the knowledge base."""
+    """Everything an answer may say, computed from the knowledge base and the conversation."""
 
     role: Optional[Role]
     known: dict[str, int]
@@ -86,6 +93,11 @@ class Facts:
     question: str
     years_experience: int
     mentioned_skills: list[str] = field(default_factory=list)
+    intent: str = "overview"
+    constraints_used: dict = field(default_factory=dict)
+    topic: dict = field(default_factory=dict)        # what the intent needs (comparison, time budget, ...)
+    previous_answer: str = ""
+    catalog: dict = field(default_factory=dict)      # slug -> premium, the courses the learner can see
 
     def as_dict(self) -> dict:
         """The facts as JSON (what an external model is given to write from)."""
@@ -101,6 +113,8 @@ class Facts:
             "cited_esco_uris": self.cited_esco_uris,
             "market_data": {"available": False, "note": NO_MARKET_DATA},
             "years_experience": self.years_experience,
+            "conversation": {"intent": self.intent, "constraints_used": self.constraints_used,
+                             "topic": self.topic},
         }
 
 
@@ -146,10 +160,9 @@ def choose_role(kb: KnowledgeBase, explicit: str, question: str, profile_target:
 
 
 def gaps_for(kb: KnowledgeBase, role: Role, known: dict[str, int]) -> list[dict]:
-    """The role's skills the learner lacks or has below the required level, prerequisites first."""
-    order = kb.prerequisite_closure(role.skills)
+    """The role's skills the learner lacks or has below the required level, in planning order."""
     gaps = []
-    for skill_id in order:
+    for skill_id in planning_order(kb, role, role.skills):
         required = role.skills.get(skill_id)
         if required is None or known.get(skill_id, 0) >= required:
             continue
@@ -161,18 +174,57 @@ def gaps_for(kb: KnowledgeBase, role: Role, known: dict[str, int]) -> list[dict]
     return gaps
 
 
-def plan_milestones(kb: KnowledgeBase, role: Role, known: dict[str, int]) -> list[dict]:
-    """Milestones to reach the role: each gap, plus unmet prerequisites (to level 2) they depend on.
+def gap_hours(kb: KnowledgeBase, role: Role, known: dict[str, int]) -> int:
+    """Hours from ``known`` to every required level of ``role``."""
+    return sum(kb.skills[s].hours_between(known.get(s, 0), lvl) for s, lvl in role.skills.items())
 
-    Ordered topologically over the prerequisite DAG (ties by skill id, so the
-    order is deterministic); each milestone names the earlier milestones it waits for.
-    """
+
+def need_of(kb: KnowledgeBase, role: Role, skill_ids: Iterable[str]) -> dict[str, int]:
+    """How much the role needs each skill: its required level, or for a prerequisite the
+    greatest need of what it unlocks (a prerequisite is as urgent as its dependants)."""
+    ids = set(skill_ids)
+    need = {s: role.skills.get(s, 0) for s in ids}
+    for skill_id in reversed(kb.prerequisite_closure(ids)):   # dependants before their prerequisites
+        for pre in kb.skills[skill_id].prerequisites:
+            if pre in need:
+                need[pre] = max(need[pre], need.get(skill_id, 0))
+    return need
+
+
+def planning_order(kb: KnowledgeBase, role: Role, skill_ids: Iterable[str]) -> list[str]:
+    """Prerequisites first; among skills ready to start, the one the role needs most
+    (then the one more others wait for, then the knowledge base's order) — never alphabetical."""
+    return list(_planning_order(kb, role, tuple(dict.fromkeys(skill_ids))))
+
+
+@lru_cache(maxsize=4096)   # the same role and gaps come back turn after turn
+def _planning_order(kb: KnowledgeBase, role: Role, ids: tuple[str, ...]) -> tuple[str, ...]:
+    need = need_of(kb, role, ids)
+    rank = {s: i for i, s in enumerate(kb.skills)}
+    unlocks = {s: sum(1 for o in ids if s in kb.skills[o].prerequisites) for s in ids}
+    waiting = {s: {p for p in kb.skills[s].prerequisites if p in need} for s in ids}
+    ready = [(-need[s], -unlocks[s], rank[s], s) for s in ids if not waiting[s]]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        *_key, skill_id = heapq.heappop(ready)
+        order.append(skill_id)
+        for other in ids:
+            if skill_id in waiting[other]:
+                waiting[other].discard(skill_id)
+                if not waiting[other]:
+                    heapq.heappush(ready, (-need[other], -unlocks[other], rank[other], other))
+    return tuple(order)
+
+
+def plan_milestones(kb: KnowledgeBase, role: Role, known: dict[str, int]) -> list[dict]:
+    """Milestones to reach the role: each gap, plus unmet prerequisites (to level 2) they depend on,
+    in :func:`planning_order`; each milestone names the earlier milestones it waits for."""
     targets: dict[str, int] = {}
     for skill_id, required in role.skills.items():
         if known.get(skill_id, 0) < required:
             targets[skill_id] = required
-    # Pull in prerequisites the learner has not reached yet (transitively).
-    pending = list(targets)
+    pending = list(targets)   # pull in prerequisites the learner has not reached yet (transitively)
     while pending:
         skill_id = pending.pop()
         for pre in kb.skills[skill_id].prerequisites:
@@ -180,9 +232,7 @@ def plan_milestones(kb: KnowledgeBase, role: Role, known: dict[str, int]) -> lis
                 targets[pre] = max(PREREQUISITE_LEVEL, role.skills.get(pre, 0))
                 pending.append(pre)
     milestones = []
-    for skill_id in kb.prerequisite_closure(targets):
-        if skill_id not in targets:
-            continue
+    for skill_id in planning_order(kb, role, targets):
         skill = kb.skills[skill_id]
         level = targets[skill_id]
         milestones.append({
@@ -190,7 +240,7 @@ def plan_milestones(kb: KnowledgeBase, role: Role, known: dict[str, int]) -> lis
             "estimated_hours": max(1, skill.hours_between(known.get(skill_id, 0), level)),
             # Only prerequisites that are milestones too: those the learner has met need no waiting.
             "prerequisite_skill_ids": sorted(p for p in skill.prerequisites if p in targets),
-            "course_slugs": [],
+            "course_slugs": [], "practice_task": "",
         })
     return milestones
 
@@ -203,10 +253,10 @@ def fit_percent(role: Role, known: dict[str, int]) -> int:
 
 
 def recommend_roles(kb: KnowledgeBase, known: dict[str, int], exclude: Optional[str],
-                    limit: int = MAX_RECOMMENDED) -> list[dict]:
-    """The roles the learner's skills fit best (ties by id), with what each still misses."""
+                    limit: int = MAX_RECOMMENDED, track: str = "") -> list[dict]:
+    """The roles the learner's skills fit best (the preferred track first, ties by id), with what each misses."""
     scored = sorted(((fit_percent(role, known), role.id) for role in kb.roles.values() if role.id != exclude),
-                    key=lambda t: (-t[0], t[1]))
+                    key=lambda t: (track and kb.roles[t[1]].track != track, -t[0], t[1]))
     out = []
     for fit, role_id in scored[:limit]:
         role = kb.roles[role_id]
@@ -216,175 +266,144 @@ def recommend_roles(kb: KnowledgeBase, known: dict[str, int], exclude: Optional[
     return out
 
 
-def courses_for(courses: Iterable[Course], skill_ids: Iterable[str], limit: int = MAX_COURSES) -> list[dict]:
-    """Courses that teach any of the skills, those covering more (and earlier) skills first."""
-    wanted = list(dict.fromkeys(skill_ids))
-    rank = {s: i for i, s in enumerate(wanted)}
-    scored = []
-    seen: set[str] = set()
+# --- course choice ------------------------------------------------------------------------------
+
+_BANDS = ("beginner", "intermediate", "advanced")
+
+
+def in_plan(course: Course, plan_tier: str) -> bool:
+    """Whether the learner's plan opens the course (premium needs a paid plan, as lms.domain.access)."""
+    return not course.premium or plan_tier not in ("", "free")
+
+
+def courses_for_skill(courses: Iterable[Course], skill_id: str, current_level: int, *, plan_tier: str = "free",
+                      free_only: bool = False) -> list[Course]:
+    """Courses for one gap, best first: the skill is the course's subject (not a side topic), the
+    course's level suits the learner's (a beginner gets a beginner course when one exists), the
+    plan includes it; with ``free_only`` premium courses are left out."""
+    band = _BANDS.index(learner_band(current_level))
+    ranked = []
     for course in courses:
-        if course.slug in seen:
+        if skill_id not in course.skill_ids or (free_only and course.premium):
             continue
-        covers = [s for s in course.skill_ids if s in rank]
-        if covers:
-            seen.add(course.slug)
-            scored.append((-len(covers), min(rank[s] for s in covers), course.slug, course, covers))
-    scored.sort(key=lambda t: t[:3])
-    return [{"slug": c.slug, "title": c.title, "level": c.level if c.level in ("beginner", "intermediate", "advanced") else "",
-             "tenant_id": c.tenant_id, "covers": sorted(covers, key=rank.get)}
-            for *_rank, c, covers in scored[:limit]]
+        level = _BANDS.index(course.level) if course.level in _BANDS else 1
+        ranked.append((course.skill_ids.index(skill_id) > 0, abs(level - band), level < band,
+                       not in_plan(course, plan_tier), course.slug, course))
+    ranked.sort(key=lambda t: t[:5])
+    return [t[-1] for t in ranked]
+
+
+def course_ref(kb: KnowledgeBase, course: Course, covers: Iterable[str], plan_tier: str) -> dict:
+    return {"slug": course.slug, "title": course.title,
+            "level": course.level if course.level in _BANDS else "", "tenant_id": course.tenant_id,
+            "covers": list(dict.fromkeys(covers)), "premium": course.premium,
+            "in_plan": in_plan(course, plan_tier)}
+
+
+@lru_cache(maxsize=1)
+def _practice() -> dict:
+    document = yaml.safe_load((KNOWLEDGE_DIR / "practice.yaml").read_text())
+    return {"default": document["default"], **document["tasks"]}
+
+
+def practice_task(kb: KnowledgeBase, skill_id: str) -> str:
+    """A concrete practice task or project for a skill (used when no course teaches it)."""
+    tasks = _practice()
+    return tasks.get(skill_id) or tasks["default"].format(skill=kb.skills[skill_id].name)
+
+
+def next_actions_for(kb: KnowledgeBase, milestones: list[dict], known: dict[str, int], courses: list[Course],
+                     plan_tier: str, free_only: bool) -> tuple[list[dict], list[dict]]:
+    """One next action per milestone (a course, or a practice task with hours) and the courses they use."""
+    actions, used = [], {}
+    for order, milestone in enumerate(milestones[:MAX_NEXT_ACTIONS], start=1):
+        skill_id = milestone["skill_id"]
+        current = known.get(skill_id, 0)
+        picks = courses_for_skill(courses, skill_id, current, plan_tier=plan_tier, free_only=free_only)[:2]
+        verb = "Learn" if current == 0 else "Deepen"
+        action = f"{verb} {milestone['skill_name']} from level {current} to {milestone['level']}"
+        waits = [kb.skills[p].name for p in milestone["prerequisite_skill_ids"]]
+        if waits:
+            action += f" (after {', '.join(waits)})"
+        if not picks:
+            action += (f". No {'free ' if free_only else ''}catalog course teaches it yet; practice: "
+                       f"{practice_task(kb, skill_id)}")
+        for course in picks:
+            used.setdefault(course.slug, course_ref(kb, course, [], plan_tier))["covers"].append(skill_id)
+        actions.append({"order": order, "skill_id": skill_id, "action": action[:400],
+                        "estimated_hours": milestone["estimated_hours"],
+                        "course_slugs": [c.slug for c in picks]})
+    for ref in used.values():
+        ref["covers"] = list(dict.fromkeys(ref["covers"]))
+    return actions, list(used.values())[:MAX_COURSES]
 
 
 def analyse(kb: KnowledgeBase, profile: LearnerProfile, question: str, courses: Iterable[Course],
-            explicit_role: str = "") -> Facts:
-    """The facts of one consultation turn (see module docstring)."""
+            explicit_role: str = "", state: Optional[conversation.State] = None,
+            today: Optional[date] = None, first: bool = True) -> Facts:
+    """The facts of one consultation turn: the role in focus, gaps, next actions, courses, and what
+    this message's intent needs, honouring the constraints stated so far (see module docstring)."""
+    today = today or date.today()
+    state = state or conversation.State()
     known, unmatched = known_levels(kb, profile.skills)
-    role = choose_role(kb, explicit_role, question, profile.target_role)
-    recommended = recommend_roles(kb, known, exclude=role.id if role else None)
-    if role is None and recommended and known:
-        role = kb.roles[recommended[0]["role_id"]]   # no goal yet: the best fit is the working hypothesis
-        recommended = recommend_roles(kb, known, exclude=role.id)
+    asks_market = bool(_MARKET_QUESTION.search(question))
+    reading = conversation.read(kb, question, state, today, asks_market=asks_market, first=first)
+    state = conversation.with_reading(state, reading)
+    role = _role_in_focus(kb, explicit_role, reading, state, profile, known)
+    course_list = list(courses)
+    c = state.constraints
+    recommended = recommend_roles(kb, known, exclude=role.id if role else None, track=c.track)
     gaps = gaps_for(kb, role, known) if role else []
     milestones = plan_milestones(kb, role, known) if role else []
-    course_list = courses_for(list(courses), [m["skill_id"] for m in milestones])
-    slugs_by_skill: dict[str, list[str]] = {}
-    for course in course_list:
-        for skill_id in course["covers"]:
-            slugs_by_skill.setdefault(skill_id, []).append(course["slug"])
-    next_actions = []
-    for order, milestone in enumerate(milestones[:MAX_NEXT_ACTIONS], start=1):
-        current = known.get(milestone["skill_id"], 0)
-        verb = "Learn" if current == 0 else "Deepen"
-        waits = [kb.skills[p].name for p in milestone["prerequisite_skill_ids"]
-                 if p in {m["skill_id"] for m in milestones[:order - 1]}]
-        action = f"{verb} {milestone['skill_name']} from level {current} to {milestone['level']}"
-        if waits:
-            action += f" (after {', '.join(waits)})"
-        next_actions.append({"order": order, "skill_id": milestone["skill_id"], "action": action[:400],
-                             "estimated_hours": milestone["estimated_hours"],
-                             "course_slugs": slugs_by_skill.get(milestone["skill_id"], [])[:3]})
-    mentioned = [skill.id for skill, _name in kb.skills_in_text(question)]
+    actions, chosen = next_actions_for(kb, milestones, known, course_list, state.plan_tier, c.free_only)
     uris = [role.esco_occupation_uri] if role else []
     uris += [g["esco_uri"] for g in gaps if g["esco_uri"]]
     uris += [r["esco_occupation_uri"] for r in recommended if r["esco_occupation_uri"]]
-    return Facts(role=role, known=known, unmatched_skills=unmatched, gaps=gaps, next_actions=next_actions,
-                 courses=course_list, recommended_roles=recommended,
-                 interview_topics=list(role.interview_topics) if role else [],
-                 cited_esco_uris=list(dict.fromkeys(uris)), asks_market=bool(_MARKET_QUESTION.search(question)),
-                 question=question, years_experience=profile.years_experience, mentioned_skills=mentioned)
+    facts = Facts(role=role, known=known, unmatched_skills=unmatched, gaps=gaps, next_actions=actions,
+                  courses=chosen, recommended_roles=recommended,
+                  interview_topics=list(role.interview_topics) if role else [],
+                  cited_esco_uris=list(dict.fromkeys(uris)), asks_market=asks_market, question=question,
+                  years_experience=profile.years_experience, mentioned_skills=list(reading.skills),
+                  intent=reading.intent, constraints_used=c.used(state.plan_tier),
+                  previous_answer=state.previous_answer, catalog={c.slug: c.premium for c in course_list})
+    from careeros_services.ai_core import topics   # topics builds on this module's rules
+    facts.topic = topics.topic_for(kb, facts, reading, state, course_list, profile)
+    return facts
 
 
-# --- the embedded writer ----------------------------------------------------------------------
-
-def compose_answer(kb: KnowledgeBase, facts: Facts) -> dict:
-    """A complete, schema-valid answer written from the facts alone (deterministic, no model)."""
-    parts: list[str] = []
-    role = facts.role
-    if role is None:
-        parts.append("I could not tell which role you are aiming for, and your profile has no skills I "
-                     "recognise yet. Tell me a target role (for example one of: "
-                     + ", ".join(sorted(r.title for r in kb.roles.values())[:6])
-                     + ") or add skills to your profile, and I will map the gap.")
-    else:
-        total = sum(g["estimated_hours"] for g in facts.gaps)
-        fit = fit_percent(role, facts.known)
-        have = [kb.skills[s].name for s in sorted(facts.known) if s in role.skills and facts.known[s] >= role.skills[s]]
-        parts.append(f"Goal: {role.title}. Your profile already covers about {fit}% of the skill levels this "
-                     f"role needs" + (f" ({', '.join(have)} at the required level)." if have else "."))
-        if facts.gaps:
-            listed = "; ".join(f"{g['name']} {g['current_level']}->{g['required_level']}" for g in facts.gaps[:6])
-            parts.append(f"The gaps are {len(facts.gaps)} skills ({listed}"
-                         + ("; ..." if len(facts.gaps) > 6 else "")
-                         + f"), about {total} hours of focused study by this knowledge base's estimates.")
-        else:
-            parts.append("You meet every skill level this role lists; focus on interview practice and evidence of your work.")
-        if facts.next_actions:
-            first = facts.next_actions[0]
-            parts.append(f"Start with: {first['action']}, roughly {first['estimated_hours']} hours"
-                         + (f", e.g. with the course {first['course_slugs'][0]}." if first["course_slugs"] else "."))
-        if facts.mentioned_skills:
-            named = [kb.skills[s] for s in facts.mentioned_skills]
-            notes = []
-            for skill in named:
-                need = role.skills.get(skill.id)
-                have_level = facts.known.get(skill.id, 0)
-                if need is None:
-                    notes.append(f"{skill.name} is not among this role's core skills")
-                elif have_level >= need:
-                    notes.append(f"your {skill.name} (level {have_level}) already meets the role's level {need}")
-                else:
-                    notes.append(f"{skill.name} needs level {need} for this role, you are at {have_level}")
-            parts.append("About what you asked: " + "; ".join(notes) + ".")
-        if facts.interview_topics:
-            parts.append("Interviews for this role usually probe: " + ", ".join(facts.interview_topics[:3]) + ".")
-    if facts.recommended_roles:
-        alt = ", ".join(f"{r['title']} ({r['fit_percent']}% fit)" for r in facts.recommended_roles)
-        parts.append(f"Other roles your current skills fit: {alt}.")
-    if facts.unmatched_skills:
-        parts.append("Skills in your profile I could not map to the knowledge base: "
-                     + ", ".join(facts.unmatched_skills[:5]) + ".")
-    if facts.asks_market:
-        parts.append(NO_MARKET_DATA)
-    lead = _lead_for_intent(kb, facts)
-    if lead:
-        parts.insert(0, lead)  # answer what was asked first, then the full picture
-    return {
-        "answer": " ".join(parts)[:6000],
-        "target_role": _role_ref(role),
-        "skill_gaps": facts.gaps,
-        "recommended_roles": facts.recommended_roles,
-        "next_actions": facts.next_actions,
-        "courses": facts.courses,
-        "interview_topics": facts.interview_topics,
-        "cited_esco_uris": facts.cited_esco_uris,
-        "market_data": {"available": False, "note": NO_MARKET_DATA},
-    }
-
-
-_INTENTS = (
-    ("interview", re.compile(r"(?i)\binterview")),
-    ("courses", re.compile(r"(?i)\b(courses?|training|learn from|study material)\b")),
-    ("time", re.compile(r"(?i)\b(how long|how much time|how many (hours|weeks|months)|timeline)\b")),
-    ("alternatives", re.compile(r"(?i)\b(other roles?|alternatives?|instead|which roles?|what roles?|suits? me)\b")),
-)
-HOURS_PER_WEEK = 10   # the pace the time estimate assumes, stated in the answer
-
-
-def _lead_for_intent(kb: KnowledgeBase, facts: Facts) -> str:
-    """One opening sentence for what the message asks about (interviews, courses, time, alternatives)."""
-    for intent, pattern in _INTENTS:
-        if not pattern.search(facts.question):
-            continue
-        if intent == "interview" and facts.interview_topics:
-            return (f"To prepare interviews for {facts.role.title}, practise: "
-                    + "; ".join(facts.interview_topics) + ".")
-        if intent == "courses":
-            if not facts.courses:
-                return "No course in your catalog covers the gaps for this role yet."
-            return "Courses that fit your gaps: " + "; ".join(
-                f"{c['title']} ({c['slug']}, covers {', '.join(kb.skills[s].name for s in c['covers'])})"
-                for c in facts.courses[:4]) + "."
-        if intent == "time" and facts.gaps:
-            total = sum(m["estimated_hours"] for m in facts.next_actions) if facts.next_actions else 0
-            total = max(total, sum(g["estimated_hours"] for g in facts.gaps))
-            weeks = -(-total // HOURS_PER_WEEK)
-            return (f"By this knowledge base's estimates the gaps take about {total} hours of study: "
-                    f"about {weeks} weeks at {HOURS_PER_WEEK} hours a week.")
-        if intent == "alternatives" and facts.recommended_roles:
-            best = facts.recommended_roles[0]
-            return (f"The closest other role for your current skills is {best['title']} "
-                    f"({best['fit_percent']}% of its skill levels covered).")
-    return ""
+def _role_in_focus(kb: KnowledgeBase, explicit: str, reading: conversation.Reading, state: conversation.State,
+                   profile: LearnerProfile, known: dict[str, int]) -> Optional[Role]:
+    """The explicit role, else a role this message names (the newly asked one for what-if), else the
+    role the conversation is about, else the profile's, else the best fit (in the preferred track)."""
+    if explicit and kb.role_for(explicit):
+        return kb.role_for(explicit)
+    named = [r for r in reading.roles if r != state.focus_role] if reading.intent == "what_if" else list(reading.roles)
+    if reading.intent == "compare" and state.focus_role:
+        named = [state.focus_role]
+    for role_id in named + [state.focus_role]:
+        if role_id in kb.roles:
+            return kb.roles[role_id]
+    role = choose_role(kb, "", "", profile.target_role)
+    if role is None and known:
+        best = recommend_roles(kb, known, exclude=None, limit=1, track=state.constraints.track)
+        role = kb.roles[best[0]["role_id"]] if best else None   # no goal yet: the best fit is the hypothesis
+    return role
 
 
 # --- checks beyond the JSON Schema --------------------------------------------------------------
 
-def answer_problems(kb: KnowledgeBase, answer: dict) -> list[str]:
-    """Semantic problems of a schema-valid answer (empty list when fine)."""
+def answer_problems(kb: KnowledgeBase, answer: dict, facts: Optional[Facts] = None) -> list[str]:
+    """Semantic problems of a schema-valid answer (empty list when fine).
+
+    With the turn's ``facts`` it is also checked against the conversation: about the role
+    in focus, the constraints stated so far reported as used, only courses the learner can
+    see (no premium one under "free only"), a next action for every gap, and not the
+    previous answer again.
+    """
     problems = []
     text = " ".join([answer.get("answer", ""), answer.get("market_data", {}).get("note", "")]
                     + [a.get("action", "") for a in answer.get("next_actions", [])])
-    if _MARKET_FIGURE.search(text):
+    if states_market_figures(text):
         problems.append("answer: states salary or demand figures, but CareerOS has no labour-market data")
     if answer.get("market_data", {}).get("available"):
         problems.append("market_data.available: CareerOS has no labour-market data; must be false")
@@ -402,6 +421,41 @@ def answer_problems(kb: KnowledgeBase, answer: dict) -> list[str]:
     for i, role in enumerate(answer.get("recommended_roles", [])):
         if role.get("role_id") not in kb.roles:
             problems.append(f"recommended_roles[{i}].role_id: {role.get('role_id')!r} is not a known role")
+    return problems + (conversation_problems(answer, facts) if facts is not None else [])
+
+
+_MARKET_HINT = re.compile(r"(?i)[$€£¥]|\d\s?k\b|\b(usd|eur|gbp|dollar|euro|pound|salar|wage|pay|earn|income|demand|"
+                          r"job openings|vacanc|postings)")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n")
+
+
+def states_market_figures(text: str) -> bool:
+    """Whether the text states a salary or demand figure. Only sentences with a digit and a money or
+    market word are searched with the full pattern (answers are long; most sentences have neither)."""
+    return any(_MARKET_FIGURE.search(sentence) for sentence in _SENTENCE_END.split(text)
+               if _MARKET_HINT.search(sentence) and any(ch.isdigit() for ch in sentence))
+
+
+def conversation_problems(answer: dict, facts: Facts) -> list[str]:
+    """How an answer fails the conversation it answers (see :func:`answer_problems`)."""
+    problems = []
+    if facts.role is not None and answer.get("target_role", {}).get("role_id") != facts.role.id:
+        problems.append(f"target_role.role_id: the conversation is about {facts.role.id}")
+    if answer.get("constraints_used") != facts.constraints_used:
+        problems.append(f"constraints_used: must report the constraints stated so far: {facts.constraints_used}")
+    slugs = [c.get("slug") for c in answer.get("courses", [])]
+    slugs += [s for a in answer.get("next_actions", []) for s in a.get("course_slugs", [])]
+    for slug in dict.fromkeys(slugs):
+        if slug not in facts.catalog:
+            problems.append(f"courses: {slug!r} is not a course the learner can see")
+        elif facts.constraints_used.get("free_only") and facts.catalog[slug]:
+            problems.append(f"courses: {slug!r} is premium but the learner asked for free courses only")
+    acted = {a.get("skill_id") for a in answer.get("next_actions", [])}
+    missing = [g["skill_id"] for g in answer.get("skill_gaps", []) if g.get("skill_id") not in acted]
+    if missing:
+        problems.append(f"next_actions: no next action for the gaps {missing}")
+    if facts.previous_answer and answer.get("answer", "").strip() == facts.previous_answer.strip():
+        problems.append("answer: repeats the previous answer word for word")
     return problems
 
 
@@ -421,7 +475,9 @@ def propose_roadmap(kb: KnowledgeBase, target_role: str, known_skills: Iterable[
     milestones = plan_milestones(kb, role, known)
     course_list = list(courses)
     for milestone in milestones:
-        milestone["course_slugs"] = [c["slug"] for c in courses_for(course_list, [milestone["skill_id"]], limit=3)]
+        picks = courses_for_skill(course_list, milestone["skill_id"], known.get(milestone["skill_id"], 0))
+        milestone["course_slugs"] = [c.slug for c in picks[:3]]
+        milestone["practice_task"] = "" if picks else practice_task(kb, milestone["skill_id"])
     return {"role_id": role.id, "role_title": role.title, "esco_occupation_uri": role.esco_occupation_uri,
             "milestones": milestones}
 
@@ -472,11 +528,6 @@ def extract_cv_skills(kb: KnowledgeBase, text: str, limit: int = 60) -> list[dic
 
 
 # --- tokens and money -------------------------------------------------------------------------
-
-def estimate_tokens(text: str) -> int:
-    """The embedded provider's token estimate: ceil(characters / 4), at least 1 for non-empty text."""
-    return math.ceil(len(text) / CHARS_PER_TOKEN) if text else 0
-
 
 def cost_micro_usd(prices: dict, provider: str, model: str, prompt_tokens: int, completion_tokens: int) -> int:
     """Cost in integer micro-USD by the price table ``{provider: {model|"*": {prompt_per_1k, completion_per_1k}}}``.

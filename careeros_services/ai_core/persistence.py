@@ -77,6 +77,8 @@ class CourseRecord(_Model):
     level = peewee.TextField(default="")
     track = peewee.TextField(default="")
     skills = BinaryJSONField(default=list)
+    premium = peewee.BooleanField(default=False)
+    estimated_hours = peewee.IntegerField(default=0)
     revision = peewee.IntegerField(default=1)
     archived = peewee.BooleanField(default=False)
     updated_at = DateTimeTZField()
@@ -226,6 +228,8 @@ class AiRepository:
                       level=payload.get("level", ""), track=payload.get("track", ""),
                       skills=[{"name": s["name"], "esco_uri": s.get("esco_uri", ""), "level": s.get("level", 1)}
                               for s in payload.get("skills", [])],
+                      premium=bool(payload.get("premium", False)),
+                      estimated_hours=max(0, int(payload.get("estimated_hours") or 0)),
                       revision=int(payload.get("revision", 1)), archived=False, updated_at=_now())
         (CourseRecord.insert(**values)
          .on_conflict(conflict_target=[CourseRecord.course_id],
@@ -243,7 +247,8 @@ class AiRepository:
         rows = (CourseRecord.select()
                 .where((CourseRecord.tenant_id == tenant_id) & (CourseRecord.archived == False))  # noqa: E712
                 .order_by(CourseRecord.slug).execute(self.db))
-        return [course_from(kb, r.slug, r.title, r.level, str(r.tenant_id), r.skills) for r in rows]
+        return [course_from(kb, r.slug, r.title, r.level, str(r.tenant_id), r.skills, premium=r.premium,
+                            hours=r.estimated_hours) for r in rows]
 
     # --- CVs ------------------------------------------------------------------------------------
 
@@ -265,6 +270,15 @@ class AiRepository:
     def confirm_cv(self, tenant_id: str, cv_id: str, skills: list[dict]) -> None:
         (CvRecord.update(status="confirmed", confirmed=skills, confirmed_at=_now())
          .where((CvRecord.tenant_id == tenant_id) & (CvRecord.id == cv_id)).execute(self.db))
+
+    def latest_cv_skills(self, tenant_id: str, user_id: str) -> Optional[list[tuple[str, int]]]:
+        """The skills of the learner's newest CV (confirmed if confirmed, else proposed); None without a CV."""
+        row = (CvRecord.select().where((CvRecord.tenant_id == tenant_id) & (CvRecord.user_id == user_id))
+               .order_by(CvRecord.created_at.desc()).first(self.db))
+        if row is None:
+            return None
+        skills = row.confirmed or (row.proposed or {}).get("proposed_skills", [])
+        return [(s["name"], int(s["level"])) for s in skills]
 
     def stored_cv_analyses(self, tenant_id: str) -> list[dict]:
         return [r.proposed for r in CvRecord.select(CvRecord.proposed).where(CvRecord.tenant_id == tenant_id)
@@ -293,12 +307,26 @@ class AiRepository:
         return {"calls": int(calls), "prompt_tokens": int(prompt), "completion_tokens": int(completion),
                 "cost_micro_usd": int(cost)}
 
+    def usage_by_provider(self, tenant_id: str, user_id: str, since: datetime) -> list[dict]:
+        """The user's calls, tokens and cost since ``since`` per provider."""
+        rows = (UsageRecord.select(UsageRecord.provider, peewee.fn.COUNT(UsageRecord.id),
+                                   peewee.fn.SUM(UsageRecord.prompt_tokens), peewee.fn.SUM(UsageRecord.completion_tokens),
+                                   peewee.fn.SUM(UsageRecord.cost_micro_usd))
+                .where((UsageRecord.tenant_id == tenant_id) & (UsageRecord.user_id == user_id)
+                       & (UsageRecord.created_at >= since))
+                .group_by(UsageRecord.provider).order_by(UsageRecord.provider).tuples().execute(self.db))
+        return [{"provider": provider, "calls": int(calls), "prompt_tokens": int(prompt or 0),
+                 "completion_tokens": int(completion or 0), "cost_micro_usd": int(cost or 0)}
+                for provider, calls, prompt, completion, cost in rows]
 
-def course_from(kb: KnowledgeBase, slug: str, title: str, level: str, tenant_id: str, skills: list) -> Course:
-    """A catalog or read-model course with its skills matched to KB ids (by ESCO URI, then name)."""
+
+def course_from(kb: KnowledgeBase, slug: str, title: str, level: str, tenant_id: str, skills: list, *,
+                premium: bool = False, hours: int = 0) -> Course:
+    """A catalog or read-model course with its skills matched to KB ids (by ESCO URI, then name), main skill first."""
     ids = []
     for skill in skills or []:
         found = kb.skill_for(str(skill.get("name", "")), str(skill.get("esco_uri", "") or ""))
         if found is not None and found.id not in ids:
             ids.append(found.id)
-    return Course(slug=slug, title=title, level=level or "", tenant_id=tenant_id, skill_ids=tuple(ids))
+    return Course(slug=slug, title=title, level=level or "", tenant_id=tenant_id, skill_ids=tuple(ids),
+                  premium=bool(premium), hours=int(hours or 0))

@@ -35,7 +35,8 @@ from prometheus_client import Counter, Histogram
 
 from bus.handlers import EventHandlingService, handles
 from bus.store import ServiceStore, Transaction
-from careeros_services.ai_core import domain, knowledge, limits as limits_mod, objects, persistence, providers, validation
+from careeros_services.ai_core import (conversation, domain, knowledge, limits as limits_mod, objects, persistence,
+                                      providers, validation)
 from careeros_services.ai_core.domain import Course
 from careeros_services.ai_core.knowledge import KnowledgeBase
 from careeros_services.ai_core.persistence import AiRepository, course_from, iso
@@ -63,10 +64,15 @@ HISTORY_TURNS = 6            # earlier messages given to the provider as context
 MAX_CV_BYTES = 2 * 1024 * 1024   # default of ai_core.max_cv_bytes (gRPC's default message limit is 4 MiB)
 CV_TYPES = ("application/pdf", "text/plain")
 PRIVILEGED_ROLES = ("owner", "admin")
+NO_MODEL_PROVIDERS = ("embedded",)   # providers that answer without a model (no tokens to report)
 
 # Service-specific metric (tokens and cost per tenant use the shared ones in common.metrics).
 AI_CACHE = Counter("careeros_ai_cache_total", "AI answers served from the cache (hit) or a provider (miss).",
                    ["outcome"])
+
+AI_CALLS = Counter("careeros_ai_provider_calls_total",
+                   "Provider calls (answers written) by provider and purpose; model_called=false: no model ran.",
+                   ["provider", "purpose", "model_called"])
 
 AI_PROVIDER_LATENCY = Histogram("careeros_ai_provider_latency_seconds", "AI provider call latency.",
                                 ["provider", "purpose"], buckets=metrics.LATENCY_BUCKETS)
@@ -89,7 +95,8 @@ def load_seed_catalog(kb: KnowledgeBase, path: Path = SEED_CATALOG) -> list[Cour
         return []
     courses = document.get("courses", []) if isinstance(document, dict) else document
     tenant = document.get("tenant_id", PLATFORM_TENANT) if isinstance(document, dict) else PLATFORM_TENANT
-    return [course_from(kb, c["slug"], c["title"], c.get("level", ""), tenant, c.get("skills", []))
+    return [course_from(kb, c["slug"], c["title"], c.get("level", ""), tenant, c.get("skills", []),
+                        premium=bool(c.get("premium", False)), hours=int(c.get("estimated_hours") or 0))
             for c in courses if c.get("slug") and c.get("title")]
 
 
@@ -195,19 +202,29 @@ class AiCoreService(EventHandlingService):
 
     def _turn(self, caller: Caller, consultation_id: Optional[str], text: str, explicit_role: str) -> dict:
         self.limits.check_rate(caller.tenant_id)
+        wants_cv = "cv" in conversation.cues_in(text)
+        cv_skills, history, start_role = None, [], ""
         with self.store.transaction(caller.tenant_id) as tx:
             repo = AiRepository(tx.db)
             profile = repo.profile(caller.tenant_id, caller.user_id)
             own_courses = repo.courses(caller.tenant_id, self.kb)
-            history: list = []
+            if wants_cv:
+                cv_skills = repo.latest_cv_skills(caller.tenant_id, caller.user_id)
             if consultation_id is not None:
                 record = repo.consultation(caller.tenant_id, caller.user_id, consultation_id)
                 if record is None:
                     raise _consultation_not_found()
                 history = repo.messages(caller.tenant_id, consultation_id)
-                explicit_role = record.target_role
+                start_role = record.target_role
         courses = self._visible_courses(caller.tenant_id, own_courses)
-        facts = domain.analyse(self.kb, profile, text, courses, explicit_role=explicit_role)
+        start = self.kb.role_for(start_role) if start_role else None
+        today = _now().date()
+        state = conversation.state_of(self.kb, [(m.role, m.content, m.answer, m.created_at.date()) for m in history],
+                                      today,
+                                      plan_tier=caller.plan_tier, cv_skills=cv_skills or (),
+                                      has_cv=cv_skills is not None, start_role=start.id if start else "")
+        facts = domain.analyse(self.kb, profile, text, courses, explicit_role=explicit_role, state=state,
+                               today=today, first=consultation_id is None)
         prompt = Prompt(purpose="consultation", question=text, facts=facts,
                         data=_learner_data(profile, history), schema=validation.schema(validation.CONSULTATION_ANSWER))
         answer, completions, cached = self._answer(caller, prompt, facts)
@@ -265,7 +282,7 @@ class AiCoreService(EventHandlingService):
 
         try:
             answer, completions, repairs = validation.validated(
-                validation.CONSULTATION_ANSWER, ask, lambda doc: domain.answer_problems(self.kb, doc))
+                validation.CONSULTATION_ANSWER, ask, lambda doc: domain.answer_problems(self.kb, doc, facts))
         except Exception:
             self.limits.give_back_quota(caller.tenant_id, caller.user_id, caller.plan_tier)
             raise
@@ -278,7 +295,7 @@ class AiCoreService(EventHandlingService):
         """One provider call, timed and counted (tokens, cost) whatever becomes of its output."""
         with AI_PROVIDER_LATENCY.labels(self.provider.name, prompt.purpose).time():
             completion = self.provider.complete(prompt, repair)
-        self._count(caller, completion)
+        self._count(caller, completion, prompt.purpose)
         return completion
 
     # --- usage and cost -------------------------------------------------------------------------
@@ -287,8 +304,12 @@ class AiCoreService(EventHandlingService):
         return domain.cost_micro_usd(self.prices, completion.provider, completion.model,
                                      completion.prompt_tokens, completion.completion_tokens)
 
-    def _count(self, caller: Caller, completion: Completion) -> None:
-        """Prometheus: tokens and cost per tenant (every provider call, even one thrown away)."""
+    def _count(self, caller: Caller, completion: Completion, purpose: str) -> None:
+        """Prometheus: calls per provider, and tokens and cost per tenant where a model ran
+        (every provider call, even one whose answer was thrown away)."""
+        AI_CALLS.labels(completion.provider, purpose, "true" if completion.model_called else "false").inc()
+        if not completion.model_called:
+            return   # no model, no tokens: nothing is estimated and charged as if it were
         metrics.AI_TOKENS.labels(caller.tenant_id, completion.provider, "prompt").inc(completion.prompt_tokens)
         metrics.AI_TOKENS.labels(caller.tenant_id, completion.provider, "completion").inc(completion.completion_tokens)
         metrics.TENANT_COST_MICROS.labels(caller.tenant_id, "ai").inc(self._cost(completion))
@@ -310,20 +331,22 @@ class AiCoreService(EventHandlingService):
         with self.store.transaction(caller.tenant_id) as tx:
             repo = AiRepository(tx.db)
             mine = repo.usage_totals(caller.tenant_id, start, caller.user_id)
+            by_provider = repo.usage_by_provider(caller.tenant_id, caller.user_id, start)
             tenant = repo.usage_totals(caller.tenant_id, start) if caller.org_role in PRIVILEGED_ROLES else None
         return {"period": limits_mod.month(), "plan_tier": caller.plan_tier,
                 "consultations_used": self.limits.quota_used(caller.tenant_id, caller.user_id),
                 "consultations_quota": self.limits.quota_for(caller.plan_tier),
                 "user": mine, "tenant": tenant or {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0,
-                                                   "cost_micro_usd": 0}}
+                                                   "cost_micro_usd": 0},
+                "by_provider": [dict(p, model_called=p["provider"] not in NO_MODEL_PROVIDERS) for p in by_provider]}
 
     # --- roadmap proposals (for the roadmap service) -----------------------------------------------
 
     def propose_roadmap(self, caller: Caller, target_role: str, known_skills: list[tuple[str, int]]) -> dict:
         """Milestones for a target role given known skills, validated against roadmap_proposal.v1.
 
-        Planned by the knowledge base (prerequisite DAG, hours per level); the
-        usage row records the embedded estimate with purpose "roadmap".
+        Planned by the knowledge base (prerequisite DAG, hours per level); no model
+        runs, so the usage row (purpose "roadmap") has no tokens.
         """
         if not isinstance(target_role, str) or not target_role.strip() or len(target_role) > 120:
             raise ValidationFailed("A target role is required.", fields={"target_role": ["must be 1..120 characters"]})
@@ -332,10 +355,8 @@ class AiCoreService(EventHandlingService):
         found = validation.problems(validation.ROADMAP_PROPOSAL, proposal) + domain.roadmap_problems(proposal)
         if found:  # our own planner produced it: a bug, not the caller's fault
             raise providers.AiOutputInvalid("The roadmap proposal failed its schema.", fields={"milestones": found[:10]})
-        request_text = json.dumps([target_role, known_skills])
-        completion = Completion("", "embedded", "careeros-kb-1", domain.estimate_tokens(request_text),
-                                domain.estimate_tokens(json.dumps(proposal)))
-        self._count(caller, completion)
+        completion = Completion("", "embedded", "careeros-kb-1", 0, 0, model_called=False)
+        self._count(caller, completion, "roadmap")
         with self.store.transaction(caller.tenant_id) as tx:
             self._record_usage(tx, AiRepository(tx.db), caller, completion, "roadmap")
         return proposal

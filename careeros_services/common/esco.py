@@ -181,3 +181,16 @@ def head_starts_with(uri: str, label: str) -> bool:
 def counts() -> tuple[int, int]:
     """(skills, occupations) loaded."""
     return len(_load("skills.csv", SKILL_PREFIX)[0]), len(_load("occupations.csv", OCCUPATION_PREFIX)[0])
+
+
+@lru_cache(maxsize=1)
+def _descriptions() -> dict[str, str]:
+    with open(data_dir() / "skills.csv", newline="", encoding="utf-8") as fh:
+        return {row["id"]: " ".join(row["description"].split()) for row in csv.DictReader(fh)}
+
+
+def definition(uri: str) -> str:
+    """ESCO's definition of a skill concept (its row without the labels), or "" (loaded on first use)."""
+    text = _descriptions().get(uri, "")
+    starts = [at for at in (text.find(opener) for opener in _OPENERS) if at > 0]
+    return text[min(starts):].strip() if starts else text

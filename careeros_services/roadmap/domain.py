@@ -3,9 +3,9 @@
 A *proposal* (what ai_core's ProposeRoadmap returned: skills at a level with
 prerequisites) is never trusted: :func:`validate_proposal` rejects unknown
 prerequisites, duplicates, bad levels and cycles, whatever the provider said.
-:func:`build_plan` then orders the milestones topologically (Kahn's algorithm,
-ties broken by ``(depth, skill_id)`` so the same input always gives the same
-order), skips skills the learner already has at the needed level, links each
+:func:`build_plan` then orders the milestones topologically (Kahn's algorithm:
+prerequisites first, then the skill the target role needs most, then the
+proposal's own order — never alphabetically), skips skills the learner already has at the needed level, links each
 milestone to catalog courses and lessons and lays the hours out week by week
 without ever putting more than ``hours_per_week`` into a week or starting a
 milestone before its prerequisites are finished.
@@ -58,6 +58,7 @@ class ProposedMilestone:
     prerequisite_skill_ids: tuple[str, ...] = ()
     course_slugs: tuple[str, ...] = ()
     esco_uri: str = ""
+    practice_task: str = ""       # ai_core's concrete task for a skill no catalog course teaches
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,8 @@ class Proposal:
                 "milestones": [{"skill_id": m.skill_id, "skill_name": m.skill_name, "level": m.level,
                                 "estimated_hours": m.estimated_hours, "esco_uri": m.esco_uri,
                                 "prerequisite_skill_ids": list(m.prerequisite_skill_ids),
-                                "course_slugs": list(m.course_slugs)} for m in self.milestones]}
+                                "course_slugs": list(m.course_slugs), "practice_task": m.practice_task}
+                               for m in self.milestones]}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Proposal":
@@ -83,7 +85,8 @@ class Proposal:
                        skill_id=m["skill_id"], skill_name=m["skill_name"], level=m["level"],
                        estimated_hours=m.get("estimated_hours", 0), esco_uri=m.get("esco_uri", ""),
                        prerequisite_skill_ids=tuple(m.get("prerequisite_skill_ids", ())),
-                       course_slugs=tuple(m.get("course_slugs", ()))) for m in data["milestones"]))
+                       course_slugs=tuple(m.get("course_slugs", ())), practice_task=m.get("practice_task", ""))
+                       for m in data["milestones"]))
 
 
 @dataclass(frozen=True)
@@ -225,30 +228,50 @@ def depths(prerequisites: Mapping[str, Sequence[str]], order: Sequence[str]) -> 
     return depth
 
 
-def topological_order(prerequisites: Mapping[str, Sequence[str]]) -> list[str]:
-    """Kahn's algorithm; among ready nodes the one with the smallest ``(depth, id)`` goes first.
+def needs(proposal: Proposal) -> dict[str, int]:
+    """How much the target role needs each milestone: its level, or for a prerequisite the
+    greatest need of what it unlocks (a prerequisite is as urgent as its dependants).
 
-    Depth (longest prerequisite chain) is known when a node becomes ready,
-    because all its prerequisites were placed before it.
-    """
+    One pass from the skills nothing depends on back to the roots (the graph is already validated)."""
+    need = {m.skill_id: m.level for m in proposal.milestones}
+    prerequisites = {m.skill_id: set(m.prerequisite_skill_ids) for m in proposal.milestones}
+    waiting = dict.fromkeys(need, 0)      # dependants not yet passed back
+    for pres in prerequisites.values():
+        for pre in pres:
+            waiting[pre] += 1
+    ready = [node for node, count in waiting.items() if count == 0]
+    while ready:
+        node = ready.pop()
+        for pre in prerequisites[node]:
+            need[pre] = max(need[pre], need[node])
+            waiting[pre] -= 1
+            if waiting[pre] == 0:
+                ready.append(pre)
+    return need
+
+
+def topological_order(prerequisites: Mapping[str, Sequence[str]],
+                      need: Optional[Mapping[str, int]] = None) -> list[str]:
+    """Kahn's algorithm: a node is ready once its prerequisites are placed; among ready nodes the
+    one with the greatest ``need`` goes first, then the one given first in ``prerequisites``
+    (the proposal's order). Deterministic, and never an alphabetical tie-break."""
+    need = need or {}
+    given = {node: i for i, node in enumerate(prerequisites)}
     dependants: dict[str, list[str]] = {node: [] for node in prerequisites}
     missing = {node: len(set(pres)) for node, pres in prerequisites.items()}
     for node, pres in prerequisites.items():
         for pre in set(pres):
             dependants[pre].append(node)
-    depth: dict[str, int] = {}
-    ready = [(0, node) for node, count in missing.items() if count == 0]
+    ready = [(-need.get(node, 0), given[node], node) for node, count in missing.items() if count == 0]
     heapq.heapify(ready)
     order: list[str] = []
     while ready:
-        d, node = heapq.heappop(ready)
-        depth[node] = d
+        *_key, node = heapq.heappop(ready)
         order.append(node)
         for child in dependants[node]:
             missing[child] -= 1
             if missing[child] == 0:
-                child_depth = 1 + max(depth[p] for p in prerequisites[child])
-                heapq.heappush(ready, (child_depth, child))
+                heapq.heappush(ready, (-need.get(child, 0), given[child], child))
     if len(order) != len(prerequisites):
         raise ProposalRejected("prerequisite cycle", fields={"milestones": ["prerequisite cycle"]})
     return order
@@ -290,16 +313,18 @@ def link_courses(milestone: ProposedMilestone, catalog: Sequence[CatalogCourse])
 
 
 def build_plan(proposal: Proposal, known_skills: Mapping[str, int], catalog: Sequence[CatalogCourse],
-               goal: Goal, starts_on: date) -> dict:
+               goal: Goal, starts_on: date, progress: Optional[Mapping[str, "CourseProgress"]] = None,
+               marks: Optional[Mapping[str, str]] = None) -> dict:
     """The roadmap for ``goal``: ordered milestones, course links and a weekly schedule.
 
-    ``known_skills`` maps :func:`skill_key` names to the learner's level.
-    Raises ProposalRejected when the proposal is not a DAG.
+    ``known_skills`` maps :func:`skill_key` names to the learner's level. ``progress`` and
+    ``marks`` as they stand when the plan is made are its baseline: ahead/behind counts
+    only what is done after ``starts_on``. Raises ProposalRejected when the proposal is not a DAG.
     """
     validate_proposal(proposal)
     by_id = {m.skill_id: m for m in proposal.milestones}
     prerequisites = {m.skill_id: tuple(dict.fromkeys(m.prerequisite_skill_ids)) for m in proposal.milestones}
-    order = topological_order(prerequisites)
+    order = topological_order(prerequisites, needs(proposal))
     depth = depths(prerequisites, order)
     hpw = goal.hours_per_week
     courses_index = CourseIndex(catalog)
@@ -325,6 +350,8 @@ def build_plan(proposal: Proposal, known_skills: Mapping[str, int], catalog: Seq
             "end_week": None if skipped else max(start, cursor - 1) // hpw + 1,
             "courses": [{"course_id": c.course_id, "slug": c.slug, "title": c.title,
                          "estimated_hours": c.estimated_hours} for c in courses],
+            "no_course": not courses,
+            "practice_task": "" if courses else (m.practice_task or _generic_practice(m.skill_name)),
             "lessons": [{"course_id": c.course_id, "lesson_id": lesson.lesson_id, "title": lesson.title,
                          "required": lesson.required} for c in courses for lesson in c.lessons],
         })
@@ -334,7 +361,8 @@ def build_plan(proposal: Proposal, known_skills: Mapping[str, int], catalog: Seq
     summary = {"total_hours": cursor, "weeks": weeks, "starts_on": starts_on.isoformat(),
                "finishes_on": finishes_on.isoformat(),
                "deadline": goal.deadline.isoformat() if goal.deadline else None,
-               "fits_deadline": True, "hours_per_week_needed": hpw}
+               "fits_deadline": True, "hours_per_week_needed": hpw,
+               "baseline_done_hours": round(done_hours(milestones, progress or {}, marks or {}), 1)}
     if goal.deadline is not None:
         weeks_available = max(1, (goal.deadline - starts_on).days // 7)
         summary["fits_deadline"] = finishes_on <= goal.deadline
@@ -343,6 +371,11 @@ def build_plan(proposal: Proposal, known_skills: Mapping[str, int], catalog: Seq
             "esco_occupation_uri": proposal.esco_occupation_uri,
             "target_role": goal.target_role, "hours_per_week": hpw, "milestones": milestones,
             "schedule": schedule, "summary": summary}
+
+
+def _generic_practice(skill_name: str) -> str:
+    return (f"No catalog course teaches {skill_name} yet: build a small, finished project that uses it end to end "
+            "and have someone experienced review it")
 
 
 def weekly_schedule(milestones: Sequence[dict], hours_per_week: int, starts_on: date) -> list[dict]:
@@ -418,25 +451,34 @@ def overlay(plan: dict, progress: Mapping[str, CourseProgress], marks: Mapping[s
     hpw = plan["hours_per_week"]
     states = {m["skill_id"]: milestone_state(m, progress, marks.get(m["skill_id"])) for m in plan["milestones"]}
     total = plan["summary"]["total_hours"]
-    done_hours = 0.0
-    for m in plan["milestones"]:
-        s = states[m["skill_id"]]
-        if s.status != "skipped":
-            done_hours += m["planned_hours"] * s.percent / 100
+    done = _done_hours(plan["milestones"], states)
+    # Measured from the plan's start: what was done before it is its baseline, not a lead.
+    baseline = float(plan["summary"].get("baseline_done_hours", 0))
     elapsed_days = max(0, (today - date.fromisoformat(plan["summary"]["starts_on"])).days)
-    expected = min(float(total), elapsed_days / 7 * hpw)
-    delta_weeks = round((done_hours - expected) / hpw, 2)
+    expected = min(max(0.0, float(total) - baseline), elapsed_days / 7 * hpw)
+    delta_weeks = round((done - baseline - expected) / hpw, 2)
     status = "ahead" if delta_weeks >= 0.5 else "behind" if delta_weeks <= -0.5 else "on_track"
     return {
         "milestones": {k: {"percent": s.percent, "status": s.status, "tracked_status": s.tracked_status,
                            "marked": s.marked} for k, s in states.items()},
-        "percent": round(100 * done_hours / total) if total else 100,
-        "done_hours": round(done_hours, 1), "expected_hours": round(expected, 1),
+        "percent": round(100 * done / total) if total else 100,
+        "done_hours": round(done, 1), "expected_hours": round(expected, 1),
         "weeks_ahead": delta_weeks, "schedule_status": status,
         "regenerate": -delta_weeks > margin_weeks,
         "counts": {st: sum(1 for s in states.values() if s.status == st) for st in STATUSES},
         "states": states,
     }
+
+
+def _done_hours(milestones: Sequence[dict], states: Mapping[str, MilestoneState]) -> float:
+    return sum(m["planned_hours"] * states[m["skill_id"]].percent / 100 for m in milestones
+               if states[m["skill_id"]].status != "skipped")
+
+
+def done_hours(milestones: Sequence[dict], progress: Mapping[str, CourseProgress], marks: Mapping[str, str]) -> float:
+    """Planned hours already done by tracked progress and marks (a plan's baseline at its start)."""
+    states = {m["skill_id"]: milestone_state(m, progress, marks.get(m["skill_id"])) for m in milestones}
+    return _done_hours(milestones, states)
 
 
 def known_from(skills: Iterable[Mapping]) -> dict[str, int]:

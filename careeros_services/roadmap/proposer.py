@@ -43,4 +43,4 @@ def proposal_from(answer: ai_core_pb2.ProposeRoadmapResponse) -> Proposal:
         milestones=tuple(ProposedMilestone(
             skill_id=m.skill_id, skill_name=m.skill_name, esco_uri=m.esco_uri, level=m.level,
             estimated_hours=m.estimated_hours, prerequisite_skill_ids=tuple(m.prerequisite_skill_ids),
-            course_slugs=tuple(m.course_slugs)) for m in answer.milestones))
+            course_slugs=tuple(m.course_slugs), practice_task=m.practice_task) for m in answer.milestones))

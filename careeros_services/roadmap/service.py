@@ -185,8 +185,10 @@ class RoadmapService(EventHandlingService):
                 "start_week": m["start_week"] or 0, "end_week": m["end_week"] or 0,
                 "percent": state["percent"], "status": state["status"],
                 "tracked_status": state["tracked_status"], "marked": state["marked"] or "",
-                "achieved": (domain.skill_key(m["skill_name"]), m["level"]) in achieved})
-        summary = dict(plan["summary"], deadline=plan["summary"]["deadline"] or "")
+                "achieved": (domain.skill_key(m["skill_name"]), m["level"]) in achieved,
+                "no_course": m.get("no_course", not m["courses"]), "practice_task": m.get("practice_task", "")})
+        summary = {k: v for k, v in plan["summary"].items() if k != "baseline_done_hours"}
+        summary["deadline"] = summary["deadline"] or ""
         regen = roadmap.last_regeneration or {}
         return {
             "roadmap_id": roadmap_id, "version": record.version, "active_version": roadmap.active_version,
@@ -350,8 +352,11 @@ class RoadmapService(EventHandlingService):
             repo = RoadmapRepository(tx.db)
             known = domain.known_from(self._known_skills(repo, tenant_id, user_id))
             catalog = repo.catalog(tenant_id)
+            progress = repo.progress(tenant_id, user_id)
+            marks = repo.marks(tenant_id, str(saga.roadmap_id))
         try:
-            plan = domain.build_plan(Proposal.from_dict(saga.proposal), known, catalog, goal, self._today())
+            plan = domain.build_plan(Proposal.from_dict(saga.proposal), known, catalog, goal, self._today(),
+                                     progress=progress, marks=marks)
         except DomainError as error:
             raise SagaFailed(error) from None
         return self._advance(saga, "planned", "plan", plan=plan)

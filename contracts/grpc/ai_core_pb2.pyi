@@ -26,7 +26,7 @@ class ProposeRoadmapRequest(_message.Message):
     def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., target_role: _Optional[str] = ..., known_skills: _Optional[_Iterable[_Union[SkillLevel, _Mapping]]] = ...) -> None: ...
 
 class ProposedMilestone(_message.Message):
-    __slots__ = ("skill_id", "skill_name", "esco_uri", "level", "estimated_hours", "prerequisite_skill_ids", "course_slugs")
+    __slots__ = ("skill_id", "skill_name", "esco_uri", "level", "estimated_hours", "prerequisite_skill_ids", "course_slugs", "practice_task")
     SKILL_ID_FIELD_NUMBER: _ClassVar[int]
     SKILL_NAME_FIELD_NUMBER: _ClassVar[int]
     ESCO_URI_FIELD_NUMBER: _ClassVar[int]
@@ -34,6 +34,7 @@ class ProposedMilestone(_message.Message):
     ESTIMATED_HOURS_FIELD_NUMBER: _ClassVar[int]
     PREREQUISITE_SKILL_IDS_FIELD_NUMBER: _ClassVar[int]
     COURSE_SLUGS_FIELD_NUMBER: _ClassVar[int]
+    PRACTICE_TASK_FIELD_NUMBER: _ClassVar[int]
     skill_id: str
     skill_name: str
     esco_uri: str
@@ -41,7 +42,8 @@ class ProposedMilestone(_message.Message):
     estimated_hours: int
     prerequisite_skill_ids: _containers.RepeatedScalarFieldContainer[str]
     course_slugs: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, skill_id: _Optional[str] = ..., skill_name: _Optional[str] = ..., esco_uri: _Optional[str] = ..., level: _Optional[int] = ..., estimated_hours: _Optional[int] = ..., prerequisite_skill_ids: _Optional[_Iterable[str]] = ..., course_slugs: _Optional[_Iterable[str]] = ...) -> None: ...
+    practice_task: str
+    def __init__(self, skill_id: _Optional[str] = ..., skill_name: _Optional[str] = ..., esco_uri: _Optional[str] = ..., level: _Optional[int] = ..., estimated_hours: _Optional[int] = ..., prerequisite_skill_ids: _Optional[_Iterable[str]] = ..., course_slugs: _Optional[_Iterable[str]] = ..., practice_task: _Optional[str] = ...) -> None: ...
 
 class ProposeRoadmapResponse(_message.Message):
     __slots__ = ("role_id", "role_title", "esco_occupation_uri", "milestones")
@@ -152,18 +154,38 @@ class NextAction(_message.Message):
     def __init__(self, order: _Optional[int] = ..., skill_id: _Optional[str] = ..., action: _Optional[str] = ..., estimated_hours: _Optional[int] = ..., course_slugs: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CourseSuggestion(_message.Message):
-    __slots__ = ("slug", "title", "level", "tenant_id", "covers")
+    __slots__ = ("slug", "title", "level", "tenant_id", "covers", "premium", "in_plan")
     SLUG_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     LEVEL_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     COVERS_FIELD_NUMBER: _ClassVar[int]
+    PREMIUM_FIELD_NUMBER: _ClassVar[int]
+    IN_PLAN_FIELD_NUMBER: _ClassVar[int]
     slug: str
     title: str
     level: str
     tenant_id: str
     covers: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, slug: _Optional[str] = ..., title: _Optional[str] = ..., level: _Optional[str] = ..., tenant_id: _Optional[str] = ..., covers: _Optional[_Iterable[str]] = ...) -> None: ...
+    premium: bool
+    in_plan: bool
+    def __init__(self, slug: _Optional[str] = ..., title: _Optional[str] = ..., level: _Optional[str] = ..., tenant_id: _Optional[str] = ..., covers: _Optional[_Iterable[str]] = ..., premium: _Optional[bool] = ..., in_plan: _Optional[bool] = ...) -> None: ...
+
+class ConstraintsUsed(_message.Message):
+    __slots__ = ("hours_per_week", "weeks_available", "deadline", "free_only", "track", "plan_tier")
+    HOURS_PER_WEEK_FIELD_NUMBER: _ClassVar[int]
+    WEEKS_AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_FIELD_NUMBER: _ClassVar[int]
+    FREE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    TRACK_FIELD_NUMBER: _ClassVar[int]
+    PLAN_TIER_FIELD_NUMBER: _ClassVar[int]
+    hours_per_week: int
+    weeks_available: int
+    deadline: str
+    free_only: bool
+    track: str
+    plan_tier: str
+    def __init__(self, hours_per_week: _Optional[int] = ..., weeks_available: _Optional[int] = ..., deadline: _Optional[str] = ..., free_only: _Optional[bool] = ..., track: _Optional[str] = ..., plan_tier: _Optional[str] = ...) -> None: ...
 
 class MarketData(_message.Message):
     __slots__ = ("available", "note")
@@ -174,7 +196,7 @@ class MarketData(_message.Message):
     def __init__(self, available: _Optional[bool] = ..., note: _Optional[str] = ...) -> None: ...
 
 class Answer(_message.Message):
-    __slots__ = ("answer", "target_role", "skill_gaps", "recommended_roles", "next_actions", "courses", "interview_topics", "cited_esco_uris", "market_data")
+    __slots__ = ("answer", "target_role", "skill_gaps", "recommended_roles", "next_actions", "courses", "interview_topics", "cited_esco_uris", "market_data", "intent", "constraints_used")
     ANSWER_FIELD_NUMBER: _ClassVar[int]
     TARGET_ROLE_FIELD_NUMBER: _ClassVar[int]
     SKILL_GAPS_FIELD_NUMBER: _ClassVar[int]
@@ -184,6 +206,8 @@ class Answer(_message.Message):
     INTERVIEW_TOPICS_FIELD_NUMBER: _ClassVar[int]
     CITED_ESCO_URIS_FIELD_NUMBER: _ClassVar[int]
     MARKET_DATA_FIELD_NUMBER: _ClassVar[int]
+    INTENT_FIELD_NUMBER: _ClassVar[int]
+    CONSTRAINTS_USED_FIELD_NUMBER: _ClassVar[int]
     answer: str
     target_role: TargetRole
     skill_gaps: _containers.RepeatedCompositeFieldContainer[SkillGap]
@@ -193,7 +217,9 @@ class Answer(_message.Message):
     interview_topics: _containers.RepeatedScalarFieldContainer[str]
     cited_esco_uris: _containers.RepeatedScalarFieldContainer[str]
     market_data: MarketData
-    def __init__(self, answer: _Optional[str] = ..., target_role: _Optional[_Union[TargetRole, _Mapping]] = ..., skill_gaps: _Optional[_Iterable[_Union[SkillGap, _Mapping]]] = ..., recommended_roles: _Optional[_Iterable[_Union[RecommendedRole, _Mapping]]] = ..., next_actions: _Optional[_Iterable[_Union[NextAction, _Mapping]]] = ..., courses: _Optional[_Iterable[_Union[CourseSuggestion, _Mapping]]] = ..., interview_topics: _Optional[_Iterable[str]] = ..., cited_esco_uris: _Optional[_Iterable[str]] = ..., market_data: _Optional[_Union[MarketData, _Mapping]] = ...) -> None: ...
+    intent: str
+    constraints_used: ConstraintsUsed
+    def __init__(self, answer: _Optional[str] = ..., target_role: _Optional[_Union[TargetRole, _Mapping]] = ..., skill_gaps: _Optional[_Iterable[_Union[SkillGap, _Mapping]]] = ..., recommended_roles: _Optional[_Iterable[_Union[RecommendedRole, _Mapping]]] = ..., next_actions: _Optional[_Iterable[_Union[NextAction, _Mapping]]] = ..., courses: _Optional[_Iterable[_Union[CourseSuggestion, _Mapping]]] = ..., interview_topics: _Optional[_Iterable[str]] = ..., cited_esco_uris: _Optional[_Iterable[str]] = ..., market_data: _Optional[_Union[MarketData, _Mapping]] = ..., intent: _Optional[str] = ..., constraints_used: _Optional[_Union[ConstraintsUsed, _Mapping]] = ...) -> None: ...
 
 class Message(_message.Message):
     __slots__ = ("message_id", "role", "content", "answer", "provider", "model", "prompt_tokens", "completion_tokens", "created_at")
@@ -328,20 +354,38 @@ class UsageTotals(_message.Message):
     def __init__(self, calls: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., cost_micro_usd: _Optional[int] = ...) -> None: ...
 
 class Usage(_message.Message):
-    __slots__ = ("period", "plan_tier", "consultations_used", "consultations_quota", "user", "tenant")
+    __slots__ = ("period", "plan_tier", "consultations_used", "consultations_quota", "user", "tenant", "by_provider")
     PERIOD_FIELD_NUMBER: _ClassVar[int]
     PLAN_TIER_FIELD_NUMBER: _ClassVar[int]
     CONSULTATIONS_USED_FIELD_NUMBER: _ClassVar[int]
     CONSULTATIONS_QUOTA_FIELD_NUMBER: _ClassVar[int]
     USER_FIELD_NUMBER: _ClassVar[int]
     TENANT_FIELD_NUMBER: _ClassVar[int]
+    BY_PROVIDER_FIELD_NUMBER: _ClassVar[int]
     period: str
     plan_tier: str
     consultations_used: int
     consultations_quota: int
     user: UsageTotals
     tenant: UsageTotals
-    def __init__(self, period: _Optional[str] = ..., plan_tier: _Optional[str] = ..., consultations_used: _Optional[int] = ..., consultations_quota: _Optional[int] = ..., user: _Optional[_Union[UsageTotals, _Mapping]] = ..., tenant: _Optional[_Union[UsageTotals, _Mapping]] = ...) -> None: ...
+    by_provider: _containers.RepeatedCompositeFieldContainer[ProviderUsage]
+    def __init__(self, period: _Optional[str] = ..., plan_tier: _Optional[str] = ..., consultations_used: _Optional[int] = ..., consultations_quota: _Optional[int] = ..., user: _Optional[_Union[UsageTotals, _Mapping]] = ..., tenant: _Optional[_Union[UsageTotals, _Mapping]] = ..., by_provider: _Optional[_Iterable[_Union[ProviderUsage, _Mapping]]] = ...) -> None: ...
+
+class ProviderUsage(_message.Message):
+    __slots__ = ("provider", "model_called", "calls", "prompt_tokens", "completion_tokens", "cost_micro_usd")
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    MODEL_CALLED_FIELD_NUMBER: _ClassVar[int]
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COST_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
+    provider: str
+    model_called: bool
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_micro_usd: int
+    def __init__(self, provider: _Optional[str] = ..., model_called: _Optional[bool] = ..., calls: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., cost_micro_usd: _Optional[int] = ...) -> None: ...
 
 class GetUsageRequest(_message.Message):
     __slots__ = ("caller",)

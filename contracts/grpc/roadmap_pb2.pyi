@@ -32,7 +32,7 @@ class Lesson(_message.Message):
     def __init__(self, course_id: _Optional[str] = ..., lesson_id: _Optional[str] = ..., title: _Optional[str] = ..., required: _Optional[bool] = ...) -> None: ...
 
 class Milestone(_message.Message):
-    __slots__ = ("skill_id", "skill_name", "esco_uri", "level", "known_level", "depth", "position", "prerequisites", "skipped", "estimated_hours", "planned_hours", "start_week", "end_week", "courses", "lessons", "percent", "status", "tracked_status", "marked", "achieved")
+    __slots__ = ("skill_id", "skill_name", "esco_uri", "level", "known_level", "depth", "position", "prerequisites", "skipped", "estimated_hours", "planned_hours", "start_week", "end_week", "courses", "lessons", "percent", "status", "tracked_status", "marked", "achieved", "no_course", "practice_task")
     SKILL_ID_FIELD_NUMBER: _ClassVar[int]
     SKILL_NAME_FIELD_NUMBER: _ClassVar[int]
     ESCO_URI_FIELD_NUMBER: _ClassVar[int]
@@ -53,6 +53,8 @@ class Milestone(_message.Message):
     TRACKED_STATUS_FIELD_NUMBER: _ClassVar[int]
     MARKED_FIELD_NUMBER: _ClassVar[int]
     ACHIEVED_FIELD_NUMBER: _ClassVar[int]
+    NO_COURSE_FIELD_NUMBER: _ClassVar[int]
+    PRACTICE_TASK_FIELD_NUMBER: _ClassVar[int]
     skill_id: str
     skill_name: str
     esco_uri: str
@@ -73,7 +75,9 @@ class Milestone(_message.Message):
     tracked_status: str
     marked: str
     achieved: bool
-    def __init__(self, skill_id: _Optional[str] = ..., skill_name: _Optional[str] = ..., esco_uri: _Optional[str] = ..., level: _Optional[int] = ..., known_level: _Optional[int] = ..., depth: _Optional[int] = ..., position: _Optional[int] = ..., prerequisites: _Optional[_Iterable[str]] = ..., skipped: _Optional[bool] = ..., estimated_hours: _Optional[int] = ..., planned_hours: _Optional[int] = ..., start_week: _Optional[int] = ..., end_week: _Optional[int] = ..., courses: _Optional[_Iterable[_Union[Course, _Mapping]]] = ..., lessons: _Optional[_Iterable[_Union[Lesson, _Mapping]]] = ..., percent: _Optional[int] = ..., status: _Optional[str] = ..., tracked_status: _Optional[str] = ..., marked: _Optional[str] = ..., achieved: _Optional[bool] = ...) -> None: ...
+    no_course: bool
+    practice_task: str
+    def __init__(self, skill_id: _Optional[str] = ..., skill_name: _Optional[str] = ..., esco_uri: _Optional[str] = ..., level: _Optional[int] = ..., known_level: _Optional[int] = ..., depth: _Optional[int] = ..., position: _Optional[int] = ..., prerequisites: _Optional[_Iterable[str]] = ..., skipped: _Optional[bool] = ..., estimated_hours: _Optional[int] = ..., planned_hours: _Optional[int] = ..., start_week: _Optional[int] = ..., end_week: _Optional[int] = ..., courses: _Optional[_Iterable[_Union[Course, _Mapping]]] = ..., lessons: _Optional[_Iterable[_Union[Lesson, _Mapping]]] = ..., percent: _Optional[int] = ..., status: _Optional[str] = ..., tracked_status: _Optional[str] = ..., marked: _Optional[str] = ..., achieved: _Optional[bool] = ..., no_course: _Optional[bool] = ..., practice_task: _Optional[str] = ...) -> None: ...
 
 class WeekItem(_message.Message):
     __slots__ = ("skill_id", "hours")

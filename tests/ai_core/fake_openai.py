@@ -8,6 +8,7 @@ good         a valid answer written from the FACTS in the prompt (like a complia
 malformed    text that is not JSON
 wrong_shape  JSON that misses required fields
 market       a valid shape whose text invents a salary figure
+stale        a valid shape that ignores the conversation (no constraints_used, a premium course added)
 slow         sleeps ``slow_s`` before answering (the client's timeout fires first)
 429 / 500    an error status (429 with Retry-After: 0)
 
@@ -31,12 +32,15 @@ def good_answer(facts: dict) -> dict:
     role = facts.get("target_role") or {"role_id": "", "title": "", "esco_occupation_uri": ""}
     return {
         "answer": f"Model answer: to become {role['title'] or 'what you want'}, close "
-                  f"{len(facts.get('skill_gaps', []))} skill gaps, starting with the first next action.",
+                  f"{len(facts.get('skill_gaps', []))} skill gaps, starting with the first next action."
+                  + (f" (You asked about: {facts['conversation']['intent']}.)" if facts.get("conversation") else ""),
         "target_role": role, "skill_gaps": facts.get("skill_gaps", []),
         "recommended_roles": facts.get("recommended_roles", []), "next_actions": facts.get("next_actions", []),
         "courses": facts.get("courses", []), "interview_topics": facts.get("interview_topics", []),
         "cited_esco_uris": facts.get("cited_esco_uris", []),
         "market_data": {"available": False, "note": "No labour-market data in CareerOS."},
+        **({"intent": conversation["intent"], "constraints_used": conversation["constraints_used"]}
+           if (conversation := facts.get("conversation")) else {}),
     }
 
 
@@ -79,6 +83,12 @@ class FakeOpenAI:
                     content = "Sure! Here is your answer: {not json"
                 elif step == "wrong_shape":
                     content = json.dumps({"answer": "I have thoughts but no structure."})
+                elif step == "stale":
+                    answer = good_answer(_facts(user))
+                    answer.pop("constraints_used", None)
+                    answer["courses"].append({"slug": "deep-learning-with-pytorch", "title": "Deep learning",
+                                              "level": "advanced", "tenant_id": "", "covers": []})
+                    content = json.dumps(answer)
                 elif step == "market":
                     answer = good_answer(_facts(user))
                     answer["answer"] += " Data engineers earn $150k on average."

@@ -35,12 +35,13 @@ def profile_updated(tenant_id: str, user_id: str, version: int, **changes) -> di
 
 
 def course_published(tenant_id: str, slug: str, skills: list[dict], *, visibility: str = "tenant",
-                     course_id: str | None = None, revision: int = 1, title: str | None = None) -> dict:
+                     course_id: str | None = None, revision: int = 1, title: str | None = None,
+                     premium: bool = False) -> dict:
     course_id = course_id or str(uuid.uuid4())
     return envelope("careeros.lms.course.published.v1", tenant_id, course_id, {
         "course_id": course_id, "tenant_id": tenant_id, "visibility": visibility, "slug": slug,
         "title": title or slug.replace("-", " ").title(), "level": "intermediate", "language": "en",
-        "estimated_hours": 10, "premium": False, "skills": skills, "track": "data", "revision": revision,
+        "estimated_hours": 10, "premium": premium, "skills": skills, "track": "data", "revision": revision,
         "modules": []}, "lms")
 
 

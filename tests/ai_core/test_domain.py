@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-from careeros_services.ai_core import domain, knowledge, validation
+from careeros_services.ai_core import domain, knowledge, validation, writer
 from careeros_services.ai_core.domain import Course, LearnerProfile
 from careeros_services.common.errors import ValidationFailed
 
@@ -24,9 +25,9 @@ def learner(skills=(), target="", years=0):
 
 def answer_for(kb, profile, question="What should I learn next?", role=""):
     facts = domain.analyse(kb, profile, question, COURSES, explicit_role=role)
-    answer = domain.compose_answer(kb, facts)
+    answer = writer.compose_answer(kb, facts)
     assert validation.problems(validation.CONSULTATION_ANSWER, answer) == []
-    assert domain.answer_problems(kb, answer) == []
+    assert domain.answer_problems(kb, answer, facts) == []
     return facts, answer
 
 
@@ -65,8 +66,11 @@ def test_next_actions_follow_the_prerequisite_dag(kb):
 def test_courses_fit_the_gaps_and_are_linked_from_the_actions(kb):
     _, answer = answer_for(kb, learner([("Python", 4)], target="Data Engineer"))
     slugs = [c["slug"] for c in answer["courses"]]
-    assert slugs[0] == "data-engineering-pipelines"   # covers two gap skills
+    linked = [s for a in answer["next_actions"] for s in a["course_slugs"]]
+    assert slugs == list(dict.fromkeys(linked))       # every course is some action's, in action order
     assert "knitting" not in slugs
+    pipelines = next(c for c in answer["courses"] if c["slug"] == "data-engineering-pipelines")
+    assert pipelines["covers"] == ["sql", "data_engineering"] and pipelines["in_plan"] is True
     sql_action = next(a for a in answer["next_actions"] if a["skill_id"] == "sql")
     assert "sql-for-everyone" in sql_action["course_slugs"]
 
@@ -133,8 +137,7 @@ def test_cv_skills_are_matched_with_levels_and_injected_text_is_only_data(kb):
     assert validation.problems(validation.CV_ANALYSIS, {"proposed_skills": list(found.values())}) == []
 
 
-def test_tokens_are_estimated_as_chars_over_four_and_costs_are_integers():
-    assert domain.estimate_tokens("") == 0 and domain.estimate_tokens("abcd") == 1 and domain.estimate_tokens("abcde") == 2
+def test_costs_are_integers():
     prices = {"openai": {"*": {"prompt_per_1k": 150, "completion_per_1k": 600}, "big": {"prompt_per_1k": 2500}}}
     assert domain.cost_micro_usd(prices, "openai", "mini", 1000, 1000) == 750
     assert domain.cost_micro_usd(prices, "openai", "mini", 1, 0) == 1          # rounded up
@@ -166,6 +169,99 @@ def test_the_answer_opens_with_what_the_message_asks(kb):
     time_needed = answer_for(kb, profile, "How long will it take me?")[1]["answer"]
     assert interview.startswith("To prepare interviews for Data Engineer")
     assert all(t in interview for t in kb.roles["data_engineer"].interview_topics)
-    assert courses.startswith("Courses that fit your gaps: Pipelines (data-engineering-pipelines")
-    assert time_needed.startswith("By this knowledge base's estimates") and "hours a week" in time_needed
+    assert courses.startswith("Courses for your plan (free) for your gaps towards Data Engineer, at your level: "
+                              "SQL: SQL for everyone (sql-for-everyone, beginner level, free)")
+    assert time_needed.startswith("Time check for Data Engineer: about ") and "hours per week" in time_needed
     assert len({interview, courses, time_needed}) == 3
+
+
+def test_every_role_skill_without_a_seed_course_has_its_own_practice_task(kb):
+    from careeros_services.ai_core.service import load_seed_catalog
+
+    covered = {s for c in load_seed_catalog(kb) for s in c.skill_ids}
+    needed = {s for role in kb.roles.values() for s in kb.prerequisite_closure(role.skills)}
+    default = domain.practice_task(kb, "python")          # python has no entry: the generic task
+    assert "Python" in default
+    missing = sorted(s for s in needed - covered if domain.practice_task(kb, s) == default.replace("Python", kb.skills[s].name))
+    assert missing == []
+
+
+def test_answers_stored_before_the_conversation_fields_stay_valid(kb):
+    from contracts.grpc import ai_core_pb2
+    from careeros_services.ai_core.entrypoints.grpc_server import to_message
+
+    _, answer = answer_for(kb, learner([("Python", 2)], target="Data Engineer"), "Which courses are free?")
+    assert answer["intent"] == "courses" and answer["constraints_used"]["free_only"] is True
+    old = {k: v for k, v in answer.items() if k not in ("intent", "constraints_used")}
+    old["courses"] = [{k: v for k, v in c.items() if k not in ("premium", "in_plan")} for c in old["courses"]]
+    assert validation.problems(validation.CONSULTATION_ANSWER, old) == []
+    assert domain.answer_problems(kb, old) == []                  # an old answer read back: no conversation
+    message = to_message(old, ai_core_pb2.Answer())
+    assert message.intent == "" and not message.HasField("constraints_used")
+    assert to_message(answer, ai_core_pb2.Answer()).constraints_used.free_only is True
+
+
+@pytest.mark.parametrize("role_id", ["ml_engineer", "data_engineer", "hr_manager", "software_architect"])
+def test_every_gap_of_a_beginner_gets_a_next_action_with_a_course_or_practice(kb, role_id):
+    assert max(len(domain.plan_milestones(kb, r, {})) for r in kb.roles.values()) <= domain.MAX_NEXT_ACTIONS
+    facts, answer = answer_for(kb, learner(target=kb.roles[role_id].title), "plan please")
+    by_skill = {a["skill_id"]: a for a in answer["next_actions"]}
+    for gap in answer["skill_gaps"]:
+        action = by_skill[gap["skill_id"]]
+        assert action["course_slugs"] or "practice:" in action["action"]
+        assert action["estimated_hours"] > 0
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("within a year at 6 h/week?", {"hours_per_week": 6, "weeks_available": 52}),
+    ("2 hours per day", {"hours_per_week": 14, "weeks_available": None}),
+    ("15 hourse a weeek for 9 monts", {"hours_per_week": 15, "weeks_available": 39}),
+    ("half an hour a week", {"hours_per_week": 1}),
+    ("I have 3 years of experience and 5 hours a week", {"hours_per_week": 5, "weeks_available": None}),
+    ("by 2027-06-01", {"deadline": "2027-06-01", "weeks_available": 25}),
+    ("within 100 years", {"weeks_available": None}), ("by 2099-01-01", {"deadline": "", "weeks_available": None}),
+    ("I only want free courses", {"free_only": True}), ("in my free time", {"free_only": False}),
+])
+def test_constraints_are_read_from_many_phrasings(kb, text, expected):
+    from datetime import date
+
+    from careeros_services.ai_core import conversation
+    said = conversation.constraints_in(kb, text, date(2026, 12, 6))
+    assert {k: getattr(said, k) for k in expected} == expected
+
+
+WORDS = ["what", "if", "data", "analyst", "engineer", "free", "courses", "6", "hours", "a", "week", "within", "year",
+         "compare", "vs", "interview", "cv", "explain", "sql", "pyhton", "finished", "python-foundations", "next",
+         "salary", "$", "100k", "budget", "premium", "my", "plan", "devops", "track", "2027-01-01", "0", "1000"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(first=st.lists(st.sampled_from(WORDS), min_size=1, max_size=9).map(" ".join),
+       second=st.one_of(st.text(min_size=1, max_size=60), st.lists(st.sampled_from(WORDS), min_size=1, max_size=9).map(" ".join)))
+def test_any_message_gets_a_valid_answer_that_fits_the_conversation(kb, first, second):
+    from datetime import date
+
+    from careeros_services.ai_core import conversation
+    profile, today, history = learner([("Python", 2)], target="Data Engineer"), date(2026, 12, 6), []
+    for number, text in enumerate((first, second)):
+        state = conversation.state_of(kb, history, today, plan_tier="free")
+        facts = domain.analyse(kb, profile, text, COURSES, state=state, today=today, first=number == 0)
+        answer = writer.compose_answer(kb, facts)
+        assert validation.problems(validation.CONSULTATION_ANSWER, answer) == []
+        assert domain.answer_problems(kb, answer, facts) == []
+        history += [("user", text, None), ("assistant", answer["answer"], answer)]
+
+
+def test_a_span_counts_from_the_day_it_was_said_and_a_date_stays_a_date(kb):
+    from datetime import date
+
+    from careeros_services.ai_core import conversation
+    today = date(2026, 12, 6)
+    history = [("user", "I have 6 hours a week and must be ready within a year", None, date(2026, 9, 6)),
+               ("user", "free courses only", None, date(2026, 9, 6))]
+    state = conversation.state_of(kb, history, today)
+    assert state.constraints.weeks_available == 52 - 13 and state.constraints.hours_per_week == 6
+    assert state.constraints.free_only is True
+    dated = conversation.state_of(kb, [("user", "by 2027-06-01", None, date(2026, 9, 6))], today)
+    assert (dated.constraints.deadline, dated.constraints.weeks_available) == ("2027-06-01", 25)
+    assert conversation.state_of(kb, [("user", "within a year", None)], today).constraints.weeks_available == 52

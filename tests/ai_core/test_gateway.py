@@ -113,6 +113,8 @@ def test_quota_is_a_429_with_retry_after_and_usage_shows_it(api, auth):
     usage = api.get("/api/v1/ai/usage", headers=headers).get_json()
     assert usage["consultations_used"] == 3 and usage["consultations_quota"] == 3
     assert usage["user"]["calls"] == 3 and isinstance(usage["user"]["prompt_tokens"], int)
+    assert usage["by_provider"] == [{"provider": "embedded", "model_called": False, "calls": 3,
+                                     "prompt_tokens": 0, "completion_tokens": 0, "cost_micro_usd": 0}]
 
 
 @pytest.mark.parametrize("error, status", [(AiOutputInvalid("bad twice", fields={"answer": ["x"]}), 502),

@@ -163,11 +163,49 @@ def test_embedded_provider_treats_injected_text_as_data(kb):
     assert injected == plain  # the headline changed nothing the consultant says
 
 
-def test_embedded_provider_estimates_tokens_from_characters(kb):
-    prompt = consultation_prompt(kb)
-    completion = EmbeddedProvider(kb).complete(prompt)
-    assert completion.completion_tokens == -(-len(completion.text) // 4)
-    assert completion.prompt_tokens > 100 and completion.provider == "embedded"
+def test_embedded_provider_reports_that_no_model_was_called(kb):
+    completion = EmbeddedProvider(kb).complete(consultation_prompt(kb))
+    assert completion.model_called is False and completion.provider == "embedded"
+    assert (completion.prompt_tokens, completion.completion_tokens) == (0, 0)   # nothing estimated as tokens
+
+
+def conversation_prompt(kb):
+    """A follow-up after the learner said "6 hours a week, free courses only" (the consultation so far)."""
+    from datetime import date
+
+    from careeros_services.ai_core import conversation, service
+    today = date(2026, 12, 6)
+    history = [("user", "I want to be a data engineer. I have 6 hours a week and want free courses only", None)]
+    state = conversation.state_of(kb, history, today, plan_tier="free")
+    profile = LearnerProfile("u", "t", skills=(("Python", 1),), target_role="Data Engineer")
+    facts = domain.analyse(kb, profile, "Which courses first?", service.load_seed_catalog(kb), state=state,
+                           today=today, first=False)
+    data = {"profile": {"skills": [{"name": "Python", "level": 1}]}, "earlier_messages": [
+        {"role": "user", "content": history[0][1]}]}
+    return facts, Prompt(purpose="consultation", question="Which courses first?", facts=facts, data=data,
+                         schema=validation.schema(validation.CONSULTATION_ANSWER))
+
+
+def test_openai_gets_the_conversation_state_and_its_answer_is_checked_against_it(kb, fake):
+    facts, prompt = conversation_prompt(kb)
+    provider = OpenAIProvider(fake.config(), Redactor())
+    check = lambda doc: domain.answer_problems(kb, doc, facts)   # noqa: E731 - the service's own check
+    answer, _c, repairs = validation.validated(validation.CONSULTATION_ANSWER,
+                                               lambda r: provider.complete(prompt, r), check)
+    user = fake.requests[0]["body"]["messages"][1]["content"]
+    sent = json.loads(re.search(r"FACTS:\n(.*?)\n<<<DATA-", user, re.S).group(1))["conversation"]
+    assert sent["intent"] == "courses" and sent["constraints_used"]["hours_per_week"] == 6
+    assert sent["constraints_used"]["free_only"] is True and sent["topic"]["kind"] == "courses"
+    assert repairs == 0 and answer["constraints_used"] == facts.constraints_used
+    fake.script[:] = ["stale", "good"]          # ignores the constraints, then repairs
+    answer, _c, repairs = validation.validated(validation.CONSULTATION_ANSWER,
+                                               lambda r: provider.complete(prompt, r), check)
+    assert repairs == 1
+    repair_message = fake.requests[-1]["body"]["messages"][-1]["content"]
+    assert "constraints_used" in repair_message and "premium" in repair_message
+    fake.script[:] = ["stale", "stale"]
+    with pytest.raises(AiOutputInvalid):
+        validation.validated(validation.CONSULTATION_ANSWER, lambda r: provider.complete(prompt, r), check)
 
 
 def test_cv_prompt_through_openai_gets_the_cv_in_the_data_block_redacted(kb, fake):

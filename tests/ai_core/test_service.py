@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from prometheus_client import REGISTRY
 from fpdf import FPDF
 
 from bus import contracts
@@ -102,7 +103,16 @@ def test_open_answer_history_and_events(service, store):
     assert answered[0]["payload"]["skill_gaps"][0].startswith("http://data.europa.eu/esco/skill/")
     usage = events_for(store, USAGE_RECORDED, caller.tenant_id)
     assert [u["payload"]["purpose"] for u in usage] == ["consultation", "consultation"]
-    assert usage[0]["payload"]["provider"] == "embedded" and usage[0]["payload"]["prompt_tokens"] > 0
+    # No model ran: the answers are counted (quota, usage rows) but no tokens are charged.
+    assert all(u["payload"]["provider"] == "embedded" for u in usage)
+    assert all((u["payload"]["prompt_tokens"], u["payload"]["completion_tokens"], u["payload"]["cost_micro_usd"])
+               == (0, 0, 0) for u in usage)
+    assert REGISTRY.get_sample_value("careeros_ai_tokens_total", {
+        "tenant_id": caller.tenant_id, "provider": "embedded", "kind": "prompt"}) is None
+    usage_now = service.get_usage(caller)
+    assert usage_now["consultations_used"] == 2
+    assert usage_now["by_provider"] == [{"provider": "embedded", "model_called": False, "calls": 2,
+                                         "prompt_tokens": 0, "completion_tokens": 0, "cost_micro_usd": 0}]
 
 
 def test_a_consultation_is_private_to_its_owner(service):
@@ -237,8 +247,11 @@ def test_openai_repaired_answer_is_stored_and_both_calls_are_costed(store, tmp_p
         assert totals["tenant"]["calls"] == 2
         assert totals["tenant"]["cost_micro_usd"] == sum(u["payload"]["cost_micro_usd"] for u in usage)
         assert service.get_usage(caller)["tenant"]["calls"] == 0     # members see only their own
+        [openai] = totals["by_provider"]
+        assert (openai["provider"], openai["model_called"], openai["calls"]) == ("openai", True, 2)
+        assert openai["prompt_tokens"] == sum(u["payload"]["prompt_tokens"] for u in usage) > 0
         # Prometheus: tokens and cost per tenant, the provider's usage numbers.
-        from prometheus_client import REGISTRY
+
         labels = {"tenant_id": caller.tenant_id, "provider": "openai"}
         assert REGISTRY.get_sample_value("careeros_ai_tokens_total", {**labels, "kind": "prompt"}) == \
             sum(u["payload"]["prompt_tokens"] for u in usage)
@@ -373,3 +386,35 @@ def test_concurrent_follow_ups_are_numbered_one_after_the_other(service):
     assert errors == []
     messages = service.get_consultation(caller, opened["consultation_id"])["messages"]
     assert len(messages) == 10 and [m["role"] for m in messages] == ["user", "assistant"] * 5
+
+
+def test_a_consultation_is_a_conversation_with_state_premium_courses_and_the_latest_cv(service):
+    """Constraints carry over turns, a what-if moves the consultation's role, free-only leaves out a tenant's
+    premium course (premium kept by the read model) and CV feedback reads the learner's latest CV."""
+    caller = learner(service, skills=[("Python", 1), ("SQL", 2)], target_role="Data Engineer", plan_tier="free")
+    premium = course_published(caller.tenant_id, "acme-warehouse-pro",
+                               [{"name": "Data warehousing", "esco_uri": "", "level": 3}], premium=True)
+    assert service.handle_event(premium) is True
+    opened = service.open_consultation(caller, "How do I become a data engineer?")
+    cid = opened["consultation_id"]
+    first = opened["messages"][1]["answer"]
+    listed = {c["slug"]: c for c in first["courses"]}
+    assert listed["acme-warehouse-pro"]["premium"] is True and listed["acme-warehouse-pro"]["in_plan"] is False
+
+    fit = service.post_message(caller, cid, "within a year at 6 h/week?")["messages"][3]["answer"]
+    assert fit["intent"] == "time_fit" and "312 hours" in fit["answer"]
+    assert (fit["constraints_used"]["hours_per_week"], fit["constraints_used"]["weeks_available"]) == (6, 52)
+
+    free = service.post_message(caller, cid, "Which courses are free?")["messages"][5]["answer"]
+    assert free["constraints_used"]["free_only"] is True and free["constraints_used"]["hours_per_week"] == 6
+    assert "acme-warehouse-pro" not in [c["slug"] for c in free["courses"]]
+    assert free["answer"] != fit["answer"]
+
+    moved = service.post_message(caller, cid, "What if I aim for Data Analyst?")
+    assert moved["target_role"] == "Data Analyst" and moved["messages"][7]["answer"]["intent"] == "what_if"
+    after = service.post_message(caller, cid, "and which skill first?")["messages"][9]["answer"]
+    assert after["target_role"]["role_id"] == "data_analyst"       # the conversation stays on the new role
+
+    service.analyze_cv(caller, "cv.txt", "text/plain", b"Python scripting for 3 years\nExcel reporting\n")
+    cv = service.post_message(caller, cid, "Any feedback on my CV?")["messages"][11]["answer"]
+    assert cv["intent"] == "cv_feedback" and "Your CV against Data Analyst" in cv["answer"]

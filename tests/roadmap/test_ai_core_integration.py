@@ -46,6 +46,16 @@ def test_a_roadmap_from_the_real_knowledge_base(roadmaps):
     python = [m for m in ms if m["skill_name"].casefold() == "python"]
     assert python and python[0]["skipped"] and python[0]["status"] == "skipped"
     assert all(week["hours"] <= 6 for week in view["schedule"])
+    # Issue 14: what the role needs most leads (not Git and Linux by the alphabet), a milestone without a
+    # catalog course says so and carries ai_core's practice task, and day one is neither ahead nor behind.
+    order = [m["skill_id"] for m in sorted(ms, key=lambda m: m["position"])]
+    assert order.index("sql") < order.index("git")
+    engineering = next(m for m in ms if m["skill_id"] == "data_engineering")
+    warehouse = next(m for m in ms if m["skill_id"] == "data_warehouse")
+    assert warehouse["no_course"] and "star schema" in warehouse["practice_task"]
+    assert engineering["courses"] or engineering["practice_task"]
+    assert all(m["practice_task"] for m in ms if m["no_course"])
+    assert view["progress"]["weeks_ahead"] == 0 and view["progress"]["schedule_status"] == "on_track"
 
 
 def test_an_unknown_role_is_the_learners_mistake_and_creates_nothing(roadmaps):

@@ -72,10 +72,19 @@ def test_malformed_proposals_are_rejected(milestones, fragment):
     assert fragment in raised.value.detail
 
 
-def test_topological_order_is_layered_and_ties_break_by_id():
+def test_topological_order_puts_prerequisites_first_then_need_then_the_given_order_never_the_alphabet():
     prereqs = {"z": (), "a": ("z",), "m": (), "b": ("m", "a")}
-    assert domain.topological_order(prereqs) == ["m", "z", "a", "b"]
+    assert domain.topological_order(prereqs) == ["z", "a", "m", "b"]            # as given, not alphabetical
+    assert domain.topological_order(prereqs, {"m": 5, "z": 1}) == ["m", "z", "a", "b"]   # the most needed first
     assert domain.topological_order(dict(reversed(list(prereqs.items())))) == ["m", "z", "a", "b"]
+
+
+def test_a_prerequisite_is_as_urgent_as_what_it_unlocks():
+    need = domain.needs(DE)
+    assert need == {"python": 3, "sql": 3, "git": 3, "etl": 3, "airflow": 3}   # git (level 2) unlocks airflow (3)
+    low = proposal(PM("linux", "Linux", 2, 5), PM("git", "Git", 3, 5), PM("python", "Python", 4, 20))
+    plan = domain.build_plan(low, {}, [], Goal("x", 10), TODAY)
+    assert [m["skill_id"] for m in plan["milestones"]] == ["python", "git", "linux"]
 
 
 # --- plans ---------------------------------------------------------------------------------
@@ -83,7 +92,7 @@ def test_topological_order_is_layered_and_ties_break_by_id():
 def test_plan_skips_known_skills_links_courses_and_schedules_weeks():
     plan = domain.build_plan(DE, {"sql": 4, "python": 1}, CATALOG, Goal("Data Engineer", 10), TODAY)
     by_id = {m["skill_id"]: m for m in plan["milestones"]}
-    assert [m["skill_id"] for m in plan["milestones"]] == ["git", "python", "sql", "etl", "airflow"]
+    assert [m["skill_id"] for m in plan["milestones"]] == ["python", "sql", "git", "etl", "airflow"]
     assert by_id["sql"]["skipped"] and by_id["sql"]["planned_hours"] == 0 and by_id["sql"]["start_week"] is None
     assert by_id["python"]["planned_hours"] == 10           # known at 1 of 2: half the 20 hours
     assert [c["slug"] for c in by_id["sql"]["courses"]] == ["sql-basics"]   # archived course not linked
@@ -92,7 +101,8 @@ def test_plan_skips_known_skills_links_courses_and_schedules_weeks():
     assert by_id["airflow"]["depth"] == 2
     assert plan["summary"]["total_hours"] == 5 + 10 + 30 + 25
     assert [w["hours"] for w in plan["schedule"]] == [10] * 7
-    assert plan["schedule"][0]["items"] == [{"skill_id": "git", "hours": 5}, {"skill_id": "python", "hours": 5}]
+    assert plan["schedule"][0]["items"] == [{"skill_id": "python", "hours": 10}]
+    assert plan["schedule"][1]["items"] == [{"skill_id": "git", "hours": 5}, {"skill_id": "etl", "hours": 5}]
     assert plan["summary"]["finishes_on"] == (TODAY + timedelta(weeks=7)).isoformat()
 
 
@@ -128,6 +138,29 @@ def test_overlay_percent_status_marks_and_schedule_position():
     done = domain.overlay(plan, {"c-etl": CourseProgress(100, True)}, {}, TODAY, 2)
     assert done["states"]["etl"].achieved_by_evidence and done["states"]["etl"].evidence_courses == ("c-etl",)
     assert not done["states"]["git"].achieved_by_evidence  # no course, no evidence
+
+
+def test_ahead_or_behind_counts_from_the_plans_start_zero_on_day_one():
+    before = {"c-etl": CourseProgress(100, True), "c-sql": CourseProgress(50, False)}
+    plan = domain.build_plan(DE, {}, CATALOG, Goal("Data Engineer", 10), TODAY, progress=before, marks={"git": "done"})
+    assert plan["summary"]["baseline_done_hours"] == 30 + 5 + 7.5       # etl, git, half of sql
+    day_one = domain.overlay(plan, before, {"git": "done"}, TODAY, 2)
+    assert day_one["weeks_ahead"] == 0 and day_one["schedule_status"] == "on_track"
+    assert day_one["done_hours"] == 42.5                                  # progress still shows
+    week_two = domain.overlay(plan, before, {"git": "done"}, TODAY + timedelta(weeks=2), 2)
+    assert week_two["weeks_ahead"] == -2 and week_two["schedule_status"] == "behind"   # nothing new done
+    caught_up = domain.overlay(plan, {**before, "c-sql": CourseProgress(100, True)}, {"git": "done"},
+                               TODAY + timedelta(days=3), 2)
+    assert caught_up["weeks_ahead"] == round((7.5 - 3 / 7 * 10) / 10, 2)
+
+
+def test_milestones_without_a_course_say_so_and_carry_a_practice_task():
+    with_task = proposal(PM("python", "Python", 2, 20, practice_task="Write a CLI to-do app with tests"),
+                         PM("sql", "SQL", 3, 15), PM("dw", "Data warehousing", 3, 40))
+    by_id = {m["skill_id"]: m for m in domain.build_plan(with_task, {}, CATALOG, Goal("x", 10), TODAY)["milestones"]}
+    assert by_id["python"]["no_course"] and by_id["python"]["practice_task"] == "Write a CLI to-do app with tests"
+    assert by_id["dw"]["no_course"] and "Data warehousing" in by_id["dw"]["practice_task"]   # generic fallback
+    assert not by_id["sql"]["no_course"] and by_id["sql"]["practice_task"] == ""
 
 
 def test_known_from_takes_the_highest_level_per_case_insensitive_name():

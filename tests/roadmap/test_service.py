@@ -498,3 +498,12 @@ def test_progress_of_two_courses_in_concurrent_transactions_still_achieves_the_m
         t.join(30)
     [achieved] = outbox_rows(store, MILESTONE_ACHIEVED, rid)
     assert {e["id"] for e in achieved["payload"]["evidence"]} == python_courses
+
+
+def test_progress_made_before_a_version_is_its_baseline_so_day_one_is_on_track(service, learner, catalog):
+    tenant, user = learner["tenant_id"], learner["user_id"]
+    assert service.handle_event(progress_updated(tenant, user, catalog["python-basics"], 50)) is True
+    view = create(service, learner)          # python's course is half done before the plan starts
+    assert by_skill(view)["python"]["percent"] > 0 and view["progress"]["done_hours"] > 0
+    assert view["progress"]["weeks_ahead"] == 0 and view["progress"]["schedule_status"] == "on_track"
+    assert "baseline_done_hours" not in view["summary"]

@@ -70,6 +70,17 @@ class AiCourseOut(Schema):
     level = ma.fields.String()
     tenant_id = ma.fields.String()
     covers = ma.fields.List(ma.fields.String())
+    premium = ma.fields.Boolean(metadata={"description": "needs a paid plan (absent in older answers)"})
+    in_plan = ma.fields.Boolean(metadata={"description": "your plan opens it"})
+
+
+class AiConstraintsUsedOut(Schema):
+    hours_per_week = ma.fields.Integer(allow_none=True)
+    weeks_available = ma.fields.Integer(allow_none=True)
+    deadline = ma.fields.String(metadata={"description": "ISO date or empty"})
+    free_only = ma.fields.Boolean()
+    track = ma.fields.String()
+    plan_tier = ma.fields.String()
 
 
 class AiMarketDataOut(Schema):
@@ -87,6 +98,11 @@ class AiAnswerOut(Schema):
     interview_topics = ma.fields.List(ma.fields.String())
     cited_esco_uris = ma.fields.List(ma.fields.String())
     market_data = ma.fields.Nested(AiMarketDataOut)
+    intent = ma.fields.String(metadata={"description": "what your message was read as (overview, what_if, compare, "
+                                                        "time_fit, courses, explain_skill, next_after, interview, "
+                                                        "cv_feedback, market, help)"})
+    constraints_used = ma.fields.Nested(AiConstraintsUsedOut, metadata={
+        "description": "the constraints from the conversation this answer honours"})
 
 
 class AiMessageOut(Schema):
@@ -135,6 +151,15 @@ class AiQuotaTotalsOut(Schema):
     cost_micro_usd = ma.fields.Integer(metadata={"description": "integer micro-USD"})
 
 
+class AiProviderUsageOut(Schema):
+    provider = ma.fields.String()
+    model_called = ma.fields.Boolean(metadata={"description": "false: the embedded consultant (no model, no tokens)"})
+    calls = ma.fields.Integer()
+    prompt_tokens = ma.fields.Integer()
+    completion_tokens = ma.fields.Integer()
+    cost_micro_usd = ma.fields.Integer()
+
+
 class AiQuotaUsageOut(Schema):
     period = ma.fields.String()
     plan_tier = ma.fields.String()
@@ -142,6 +167,8 @@ class AiQuotaUsageOut(Schema):
     consultations_quota = ma.fields.Integer(metadata={"description": "-1 = unlimited"})
     user = ma.fields.Nested(AiQuotaTotalsOut)
     tenant = ma.fields.Nested(AiQuotaTotalsOut, metadata={"description": "owners and admins only; zeros otherwise"})
+    by_provider = ma.fields.List(ma.fields.Nested(AiProviderUsageOut),
+                                 metadata={"description": "your calls this month per provider"})
 
 
 class AiRoleSkillOut(Schema):

@@ -59,6 +59,8 @@ class RoadmapMilestoneOut(Schema):
     tracked_status = ma.fields.String()
     marked = ma.fields.String()
     achieved = ma.fields.Boolean()
+    no_course = ma.fields.Boolean(metadata={"description": "no catalog course teaches it: follow practice_task"})
+    practice_task = ma.fields.String()
 
 
 class RoadmapWeekItemOut(Schema):
