@@ -129,15 +129,22 @@ class EventConsumer:
                     self.group, cluster_id)
         # Positions (and any offsets committed since) belong to the old log: a fresh consumer
         # whose first assignment starts at offset 0. Duplicates are dropped by the inbox.
-        self.blocking(self.consumer.close)
+        try:
+            self.blocking(self.consumer.close)
+        except (KafkaException, RuntimeError) as exc:  # leaving a group the broker never knew
+            log.debug("consumer %s: closing the old consumer: %s", self.group, exc)
         self.consumer = self._new_consumer()
         self.blocking(self._create_topics)
         rewind = [True]
 
         def from_beginning(consumer: Consumer, partitions: list[TopicPartition]) -> None:
-            if rewind:
+            if rewind and partitions:
                 rewind.clear()
                 consumer.assign([TopicPartition(tp.topic, tp.partition, OFFSET_BEGINNING) for tp in partitions])
+                # Overwrite what the old consumer may have committed from its old positions
+                # before it noticed, so a restarted process does not resume from there either.
+                consumer.commit(offsets=[TopicPartition(tp.topic, tp.partition, 0) for tp in partitions],
+                                asynchronous=True)
 
         self.consumer.subscribe(self.topics, on_assign=from_beginning)
         return True

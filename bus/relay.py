@@ -162,6 +162,10 @@ class OutboxRelay:
         # produced (a metadata request for a missing topic auto-creates it with the broker's defaults).
         kafka.ensure_topics(self.config, kafka.all_topics(self.config))
         self._ready_topics.clear()
+        if self._cluster_id is not None:
+            # Our idempotent producer's id means nothing to the new broker: its sends would
+            # wait out message.timeout.ms. A fresh producer registers afresh.
+            self.replace_producer()
         if requeued:
             log.warning("outbox relay for %s: broker %s is new; publishing %d sent row(s) again",
                         self.service, cluster_id, requeued)
