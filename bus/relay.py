@@ -234,7 +234,7 @@ class OutboxRelay:
         return False
 
     def run(self, stop: threading.Event) -> None:
-        """Relay until ``stop`` is set; reconnects after database errors."""
+        """Relay until ``stop`` is set; reconnects after database errors, never exits on an error."""
         while not stop.is_set():
             try:
                 self.connect()
@@ -249,6 +249,9 @@ class OutboxRelay:
             except psycopg2.Error as exc:
                 log.warning("outbox relay for %s: database error, reconnecting: %s", self.service, exc)
                 stop.wait(1.0)
+            except Exception:  # noqa: BLE001 - whatever it was, the relay must not die of it
+                log.exception("outbox relay for %s: unexpected error, starting over", self.service)
+                stop.wait(5.0)
             finally:
                 if self.conn is not None:
                     self.conn.close()
