@@ -134,7 +134,10 @@ class EventConsumer:
         except (KafkaException, RuntimeError) as exc:  # leaving a group the broker never knew
             log.debug("consumer %s: closing the old consumer: %s", self.group, exc)
         self.consumer = self._new_consumer()
-        self.blocking(self._create_topics)
+        try:
+            self.blocking(self._create_topics)
+        except KafkaException as exc:  # the broker is flapping: _on_error creates them later
+            log.debug("consumer %s: could not create topics yet: %s", self.group, exc)
         rewind = [True]
 
         def from_beginning(consumer: Consumer, partitions: list[TopicPartition]) -> None:
