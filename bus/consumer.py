@@ -95,6 +95,7 @@ class EventConsumer:
         self._broker_checked_at = float("-inf")
         self._error_logged_at: dict[int, float] = {}
         self._topics_created_at = float("-inf")
+        self._topics_missing = False
 
     def _new_consumer(self) -> Consumer:
         return Consumer(kafka.consumer_config(self.config, self.group))
@@ -158,22 +159,29 @@ class EventConsumer:
         if code == KafkaError._PARTITION_EOF:
             return
         now = time.monotonic()
-        if code == KafkaError.UNKNOWN_TOPIC_OR_PART and self._subscribed \
-                and now - self._topics_created_at >= BROKER_CHECK_S * 5:
-            try:
-                self.blocking(self._create_topics)
-            except KafkaException as exc:
-                log.debug("consumer %s: could not create topics yet: %s", self.group, exc)
+        if code == KafkaError.UNKNOWN_TOPIC_OR_PART and self._subscribed:
+            self._topics_missing = True  # created before the next poll (see _recreate_topics)
         if now - self._error_logged_at.get(code, float("-inf")) >= ERROR_LOG_EVERY_S:
             self._error_logged_at[code] = now
             log.warning("consumer %s: %s (waiting; logged at most every %.0f s)", self.group, error,
                         ERROR_LOG_EVERY_S)
+
+    def _recreate_topics(self) -> None:
+        """Create this group's topics again after an UNKNOWN_TOPIC_OR_PART (at most every second)."""
+        if not self._topics_missing or time.monotonic() - self._topics_created_at < BROKER_CHECK_S:
+            return
+        self._topics_missing = False
+        try:
+            self.blocking(self._create_topics)
+        except KafkaException as exc:
+            log.debug("consumer %s: could not create topics yet: %s", self.group, exc)
 
     def poll_once(self, max_messages: int = 500, timeout_s: float = 0.5) -> int:
         """Fetch one batch, process it and commit it; returns how many messages."""
         # Wait for the first message only, then take what is already fetched:
         # consume(n, timeout) would hold a half-full batch until the timeout.
         self.watch_broker()
+        self._recreate_topics()
         first = self.blocking(self.consumer.poll, timeout_s)
         messages = [] if first is None else [first, *self.blocking(self.consumer.consume, max_messages - 1, 0)]
         batch = []

@@ -11,6 +11,7 @@ import threading
 import time
 
 from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka.admin import AdminClient
 from prometheus_client import REGISTRY
 
 from bus import kafka
@@ -129,3 +130,24 @@ def test_a_fatal_producer_error_ends_in_a_fresh_producer_never_in_a_dead_relay(e
             thread.join(10)
     assert sorted(e[0] for e in demo.effects()) == sorted(e["id"] for e in sent)
     assert any("fresh producer" in r.getMessage() for r in caplog.records)
+
+
+def test_a_consumer_waits_quietly_for_a_missing_topic_and_recreates_it(env, caplog):
+    """(Applying events after a restart is the first test's business.)"""
+    cfg, store, demo = env
+    consumer = make_consumer(cfg, demo)
+    topic = consumer.topics[0]
+    admin = AdminClient({"bootstrap.servers": cfg["kafka"]["bootstrap_servers"]})
+    try:
+        consumer.poll_once(timeout_s=1)
+        for future in admin.delete_topics([topic], operation_timeout=10).values():
+            future.result(10)
+        with caplog.at_level(logging.WARNING):
+            deadline = time.monotonic() + 8
+            while time.monotonic() < deadline:
+                consumer.poll_once(timeout_s=0.2)
+        assert topic in admin.list_topics(timeout=10).topics  # created again by the consumer
+    finally:
+        consumer.close()
+    unknown = [r for r in caplog.records if "UNKNOWN_TOPIC" in r.getMessage()]
+    assert len(unknown) <= 1, [r.getMessage() for r in unknown]
