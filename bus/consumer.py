@@ -17,6 +17,13 @@ plain threads. For each message:
 
 Partitions are independent: within one batch each partition's messages run in
 order, and different partitions may run concurrently (``spawn``).
+
+A memory-only broker that restarts forgets topics, messages and offsets, while
+this consumer still holds positions in the old log (it would skip as many
+messages of the new one). The consumer watches the broker's cluster id: when it
+changes, it starts afresh from the beginning of every partition (the relays
+publish recent events again; the inbox drops what was applied). Missing topics
+are recreated; their errors are logged at most every ``ERROR_LOG_EVERY_S``.
 """
 from __future__ import annotations
 
@@ -26,7 +33,8 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Optional, Union
 
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, Producer, \
+    TopicPartition
 
 from bus import contracts, kafka
 from careeros_services.common import correlation
@@ -37,6 +45,8 @@ log = logging.getLogger(__name__)
 # None not handled, or the Exception its handler raised (see bus.handlers.handle_events).
 Dispatch = Callable[[list[dict], list[dict]], list[Union[Optional[bool], Exception]]]
 DLQ_HEADER_PREFIX = "dlq_"
+ERROR_LOG_EVERY_S = 30.0   # one log line per error code per this many seconds
+BROKER_CHECK_S = 1.0       # how often the broker's cluster id is looked at
 
 
 def _metrics():
@@ -77,29 +87,107 @@ class EventConsumer:
         self.run_all = run_all    # runs per-partition jobs, concurrently where possible
         self.max_attempts = int(config["kafka"]["max_attempts"])
         self.backoff_s = float(config["kafka"]["retry_backoff_s"])
-        self.consumer = consumer or Consumer(kafka.consumer_config(config, group))
+        self.consumer = consumer or self._new_consumer()
         self.producer = producer or Producer(kafka.producer_config(config))
         self._last_lag = 0.0
+        self._subscribed = False
+        self._cluster_id: Optional[str] = None
+        self._broker_checked_at = float("-inf")
+        self._error_logged_at: dict[int, float] = {}
+        self._topics_created_at = float("-inf")
+        self._topics_missing = False
+
+    def _new_consumer(self) -> Consumer:
+        return Consumer(kafka.consumer_config(self.config, self.group))
 
     def start(self) -> None:
-        kafka.ensure_topics(self.config, self.topics + [contracts.dlq_topic(t) for t in self.topics])
+        self._create_topics()
         self.consumer.subscribe(self.topics)
+        self._subscribed = True
 
     def close(self) -> None:
         self.producer.flush(5)
         self.consumer.close()
 
+    def _create_topics(self) -> None:
+        kafka.ensure_topics(self.config, self.topics + [contracts.dlq_topic(t) for t in self.topics])
+        self._topics_created_at = time.monotonic()
+
+    # -- a broker that forgot everything ------------------------------------------------------
+    def watch_broker(self) -> bool:
+        """Start over from the beginning if the broker is a new one; True when it did."""
+        if not self._subscribed or time.monotonic() - self._broker_checked_at < BROKER_CHECK_S:
+            return False
+        self._broker_checked_at = time.monotonic()
+        try:
+            cluster_id = self.blocking(self.consumer.list_topics, None, 5).cluster_id
+        except KafkaException:
+            return False  # broker away: polling waits for it
+        previous, self._cluster_id = self._cluster_id, cluster_id or self._cluster_id
+        if previous is None or not cluster_id or cluster_id == previous:
+            return False
+        log.warning("consumer %s: broker %s is new; reading every partition from the beginning",
+                    self.group, cluster_id)
+        # Positions (and any offsets committed since) belong to the old log: a fresh consumer
+        # whose first assignment starts at offset 0. Duplicates are dropped by the inbox.
+        try:
+            self.blocking(self.consumer.close)
+        except (KafkaException, RuntimeError) as exc:  # leaving a group the broker never knew
+            log.debug("consumer %s: closing the old consumer: %s", self.group, exc)
+        self.consumer = self._new_consumer()
+        try:
+            self.blocking(self._create_topics)
+        except KafkaException as exc:  # the broker is flapping: _on_error creates them later
+            log.debug("consumer %s: could not create topics yet: %s", self.group, exc)
+        rewind = [True]
+
+        def from_beginning(consumer: Consumer, partitions: list[TopicPartition]) -> None:
+            if rewind and partitions:
+                rewind.clear()
+                consumer.assign([TopicPartition(tp.topic, tp.partition, OFFSET_BEGINNING) for tp in partitions])
+                # Overwrite what the old consumer may have committed from its old positions
+                # before it noticed, so a restarted process does not resume from there either.
+                consumer.commit(offsets=[TopicPartition(tp.topic, tp.partition, 0) for tp in partitions],
+                                asynchronous=True)
+
+        self.consumer.subscribe(self.topics, on_assign=from_beginning)
+        return True
+
+    def _on_error(self, error: KafkaError) -> None:
+        """Missing topics (a restarted broker) are recreated; every error is logged, rate-limited."""
+        code = error.code()
+        if code == KafkaError._PARTITION_EOF:
+            return
+        now = time.monotonic()
+        if code == KafkaError.UNKNOWN_TOPIC_OR_PART and self._subscribed:
+            self._topics_missing = True  # created before the next poll (see _recreate_topics)
+        if now - self._error_logged_at.get(code, float("-inf")) >= ERROR_LOG_EVERY_S:
+            self._error_logged_at[code] = now
+            log.warning("consumer %s: %s (waiting; logged at most every %.0f s)", self.group, error,
+                        ERROR_LOG_EVERY_S)
+
+    def _recreate_topics(self) -> None:
+        """Create this group's topics again after an UNKNOWN_TOPIC_OR_PART (at most every second)."""
+        if not self._topics_missing or time.monotonic() - self._topics_created_at < BROKER_CHECK_S:
+            return
+        self._topics_missing = False
+        try:
+            self.blocking(self._create_topics)
+        except KafkaException as exc:
+            log.debug("consumer %s: could not create topics yet: %s", self.group, exc)
+
     def poll_once(self, max_messages: int = 500, timeout_s: float = 0.5) -> int:
         """Fetch one batch, process it and commit it; returns how many messages."""
         # Wait for the first message only, then take what is already fetched:
         # consume(n, timeout) would hold a half-full batch until the timeout.
+        self.watch_broker()
+        self._recreate_topics()
         first = self.blocking(self.consumer.poll, timeout_s)
         messages = [] if first is None else [first, *self.blocking(self.consumer.consume, max_messages - 1, 0)]
         batch = []
         for msg in messages:
             if msg.error():
-                if msg.error().code() != KafkaError._PARTITION_EOF:
-                    log.warning("consumer %s: %s", self.group, msg.error())
+                self._on_error(msg.error())
                 continue
             batch.append(msg)
         if batch:

@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from typing import Iterable, Optional
 
@@ -115,12 +116,17 @@ def broker_binary() -> str:
 
 
 def start_embedded_broker(port: int, log_path: Optional[str] = None) -> subprocess.Popen:
-    """Start the memory-only Kafka-compatible broker on 127.0.0.1:port and wait for it."""
+    """Start the memory-only Kafka-compatible broker on 127.0.0.1:port and wait for it.
+
+    Each start gets a fresh cluster id: the broker forgets everything when it stops,
+    and the new id is how relays and consumers notice (see :mod:`bus.relay`).
+    """
     url = f"tcp://127.0.0.1:{port}"
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     process = subprocess.Popen(
-        [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
+        [broker_binary(), "broker", "--cluster-id", f"careeros-{uuid.uuid4().hex}",
+         "--listener-url", url, "--advertised-listener-url", url],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
     try:
         from careeros_services.common.infra import wait_port

@@ -9,6 +9,11 @@ skipped), produces them with the idempotent producer keyed by aggregate id
 (per-aggregate order), waits for the broker's acknowledgements and only then
 marks the acknowledged rows sent. A crash between publish and mark re-sends
 those rows; consumers deduplicate by event id, so the effect is once.
+
+A broker that forgets what it acknowledged (the embedded, memory-only one
+after a restart) is noticed by its new cluster id: the relay then queues every
+row sent within ``keep_sent_hours`` again and recreates the platform's topics.
+Any producer error ends in a fresh producer; unsent rows are simply sent again.
 """
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ import time
 from typing import Callable, Optional
 
 import psycopg2
-from confluent_kafka import KafkaError, Producer
+from confluent_kafka import KafkaError, KafkaException, Producer
 
 from bus import kafka
 from careeros_services.common import db as dbmod
@@ -28,6 +33,8 @@ log = logging.getLogger(__name__)
 
 RELAY_LOCK_KEY = 727_002
 CHANNEL = "careeros_outbox"
+CLUSTER_ID_STATE = "broker_cluster_id"  # relay_state row: the broker the sent rows went to
+MAX_BACKOFF_S = 30.0
 
 
 def _metrics():
@@ -39,6 +46,7 @@ class OutboxRelay:
     """Relay one service's outbox to Kafka."""
 
     def __init__(self, config: dict, service: str, *, producer: Optional[Producer] = None,
+                 producer_factory: Optional[Callable[[], Producer]] = None,
                  on_batch: Optional[Callable[[int], None]] = None):
         self.config = config
         self.service = service
@@ -46,12 +54,17 @@ class OutboxRelay:
         self.batch_size = int(outbox["batch_size"])
         self.sweep_interval_s = float(outbox["sweep_interval_s"])
         self.keep_sent_hours = float(outbox["keep_sent_hours"])
-        self._own_producer = producer is None
-        self.producer = producer or self._new_producer()
+        self.broker_check_s = float(outbox.get("broker_check_s", 1.0))
+        # Without a factory an injected producer is kept as it is (tests that drive one by hand).
+        self.producer_factory = producer_factory or (self._new_producer if producer is None else None)
+        self.producer = producer or self.producer_factory()
         self.on_batch = on_batch  # test hook: called after a batch is produced, before it is marked
         self.conn: Optional[psycopg2.extensions.connection] = None
         self._last_cleanup = 0.0
         self._ready_topics: set[str] = set()
+        self._cluster_id: Optional[str] = None
+        self._broker_checked_at = float("-inf")
+        self._errors_in_a_row = 0
 
     # -- one pass -----------------------------------------------------------------------------
     def publish_pending(self) -> int:
@@ -97,15 +110,68 @@ class OutboxRelay:
             for topic, count in counts.items():
                 _metrics().OUTBOX_PUBLISHED.labels(self.service, topic).inc(count)
         if failures or remaining:
-            self._ready_topics.clear()  # e.g. a restarted memory-only broker lost its topics
-            if self._own_producer:
-                # An idempotent producer can be left in a fatal state (a restarted
-                # broker forgot its producer id); start afresh — rows are still unsent.
-                self.producer = self._new_producer()
+            # An idempotent producer can be left in a fatal state (a restarted
+            # broker forgot its producer id); start afresh — rows are still unsent.
+            self.replace_producer()
             log.warning("outbox relay: %d of %d not acknowledged (%s)", len(rows) - len(delivered),
                         len(rows), failures[:1] or "flush timeout")
             return 0  # back off; the rest is retried on the next pass
         return len(delivered)
+
+    def replace_producer(self) -> None:
+        """Drop the producer (and what it still holds) for a fresh one; topics are checked again."""
+        self._ready_topics.clear()  # e.g. a restarted memory-only broker lost its topics
+        if self.producer_factory is None:
+            return
+        old, self.producer = self.producer, self.producer_factory()
+        try:
+            old.purge()  # its queued messages are unsent rows: they go again through the new one
+        except Exception:  # noqa: BLE001 - a producer in a fatal state may refuse even this
+            pass
+        _metrics().RELAY_PRODUCER_RESETS.labels(self.service).inc()
+
+    def check_broker(self) -> int:
+        """Queue the recently sent rows again if the broker is not the one they went to.
+
+        The broker's cluster id names its incarnation (the embedded broker gets a
+        fresh one at every start); the last one seen is kept in ``relay_state``, so
+        a relay restarted together with the broker notices too. Returns the rows queued.
+        """
+        if time.monotonic() - self._broker_checked_at < self.broker_check_s:
+            return 0
+        self._broker_checked_at = time.monotonic()
+        try:
+            cluster_id = self.producer.list_topics(timeout=5).cluster_id
+        except KafkaException as exc:  # broker away: publishing waits for it anyway
+            log.debug("outbox relay for %s: no broker metadata: %s", self.service, exc)
+            return 0
+        if not cluster_id or cluster_id == self._cluster_id:
+            return 0
+        with self.conn, self.conn.cursor() as cur:
+            cur.execute("SELECT value FROM relay_state WHERE name = %s", (CLUSTER_ID_STATE,))
+            known = cur.fetchone()
+            requeued = 0
+            if known is None or known[0] != cluster_id:
+                cur.execute("UPDATE outbox SET sent_at = NULL"
+                            " WHERE sent_at >= now() - %s * interval '1 hour'", (self.keep_sent_hours,))
+                requeued = cur.rowcount
+                cur.execute("INSERT INTO relay_state (name, value) VALUES (%s, %s) ON CONFLICT (name)"
+                            " DO UPDATE SET value = EXCLUDED.value, changed_at = now()",
+                            (CLUSTER_ID_STATE, cluster_id))
+        # A broker new to this relay: create every topic the platform owns before anything is
+        # produced (a metadata request for a missing topic auto-creates it with the broker's defaults).
+        kafka.ensure_topics(self.config, kafka.all_topics(self.config))
+        self._ready_topics.clear()
+        if self._cluster_id is not None:
+            # Our idempotent producer's id means nothing to the new broker: its sends would
+            # wait out message.timeout.ms. A fresh producer registers afresh.
+            self.replace_producer()
+        if requeued:
+            log.warning("outbox relay for %s: broker %s is new; publishing %d sent row(s) again",
+                        self.service, cluster_id, requeued)
+            _metrics().OUTBOX_REPUBLISHED.labels(self.service).inc(requeued)
+        self._cluster_id = cluster_id
+        return requeued
 
     def _new_producer(self) -> Producer:
         # A short delivery timeout: an unacknowledged batch is simply retried from the outbox.
@@ -128,6 +194,16 @@ class OutboxRelay:
                 return
             except BufferError:  # local queue full: let deliveries drain
                 self.producer.poll(0.1)
+
+    def _pass(self) -> None:
+        """One pass: notice a new broker, publish what is unsent, clean up."""
+        # Before publishing too: during a broker outage the pass blocks, and
+        # that is when a growing backlog must be visible.
+        _metrics().OUTBOX_BACKLOG.labels(self.service).set(self.backlog())
+        self.check_broker()
+        self.publish_pending()
+        _metrics().OUTBOX_BACKLOG.labels(self.service).set(self.backlog())
+        self.cleanup()
 
     def backlog(self) -> int:
         with self.conn, self.conn.cursor() as cur:
@@ -158,7 +234,7 @@ class OutboxRelay:
         return False
 
     def run(self, stop: threading.Event) -> None:
-        """Relay until ``stop`` is set; reconnects after database errors."""
+        """Relay until ``stop`` is set; reconnects after database errors, never exits on an error."""
         while not stop.is_set():
             try:
                 self.connect()
@@ -173,6 +249,9 @@ class OutboxRelay:
             except psycopg2.Error as exc:
                 log.warning("outbox relay for %s: database error, reconnecting: %s", self.service, exc)
                 stop.wait(1.0)
+            except Exception:  # noqa: BLE001 - whatever it was, the relay must not die of it
+                log.exception("outbox relay for %s: unexpected error, starting over", self.service)
+                stop.wait(5.0)
             finally:
                 if self.conn is not None:
                     self.conn.close()
@@ -180,12 +259,18 @@ class OutboxRelay:
 
     def _loop(self, stop: threading.Event) -> None:
         while not stop.is_set():
-            # Before publishing too: during a broker outage the pass blocks, and
-            # that is when a growing backlog must be visible.
-            _metrics().OUTBOX_BACKLOG.labels(self.service).set(self.backlog())
-            self.publish_pending()
-            _metrics().OUTBOX_BACKLOG.labels(self.service).set(self.backlog())
-            self.cleanup()
+            try:
+                self._pass()
+                self._errors_in_a_row = 0
+            except psycopg2.Error:
+                raise  # run() reconnects
+            except Exception as exc:  # noqa: BLE001 - e.g. KafkaException(FATAL) from flush(): never exit
+                self._errors_in_a_row += 1
+                log.warning("outbox relay for %s: producer error, starting a fresh producer: %r",
+                            self.service, exc)
+                self.replace_producer()
+                stop.wait(min(MAX_BACKOFF_S, 0.25 * 2 ** self._errors_in_a_row))
+                continue
             # Sleep until a commit notifies us or the sweep interval passes.
             if select.select([self.conn], [], [], self.sweep_interval_s) != ([], [], []):
                 self.conn.poll()

@@ -6,9 +6,15 @@ runs migrations and creates topics; then runs one process of each kind for
 all services: nameko (RPC + event handlers), gRPC, the outbox relay and the
 gateway. Ctrl-C / SIGTERM stops every child (each in its own process group),
 so running it again right after works.
+
+A child that exits is started again after a backoff that doubles with each
+crash in ``crash_window_s`` (as systemd's ``Restart=on-failure`` or Kubernetes
+would); only a crash loop (more than ``max_crashes`` in the window) stops the
+platform. Restarts are logged and counted (``careeros_process_restarts_total``).
 """
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -23,6 +29,7 @@ from careeros_services.common import infra
 from careeros_services.common.config import DEFAULT_CONFIG_PATH, ROOT
 
 VAR = ROOT / "var"
+log = logging.getLogger(__name__)
 
 
 def _python_bin(name: str) -> str:
@@ -49,12 +56,19 @@ class Platform:
     """The running child processes."""
 
     def __init__(self, config: dict, services: Optional[list[str]] = None, log_dir: Path = VAR / "log",
-                 env: Optional[dict] = None):
+                 env: Optional[dict] = None, *, max_crashes: int = 5, crash_window_s: float = 60.0,
+                 backoff_s: float = 0.5, max_backoff_s: float = 30.0):
         self.config = config
         self.services = services or list(registry.SERVICES)
         self.log_dir = log_dir
         self.env = env or {}  # extra environment for the children (tests point them elsewhere)
         self.children: dict[str, subprocess.Popen] = {}
+        self.commands: dict[str, list[str]] = {}
+        self.max_crashes, self.crash_window_s = max_crashes, crash_window_s
+        self.backoff_s, self.max_backoff_s = backoff_s, max_backoff_s
+        self.crashes: dict[str, list[float]] = {}     # monotonic times of recent crashes, per child
+        self.restart_due: dict[str, float] = {}       # child -> when to start it again
+        self.restarts: dict[str, int] = {}
 
     def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -83,9 +97,14 @@ class Platform:
         for name in self.services:
             db.migrate(self.config, name, migrations(registry.SERVICES[name].package))
         kafka.ensure_topics(self.config, kafka.all_topics(self.config))
-        for name, command in process_commands(self.config, self.services).items():
-            self._spawn(name, command)
+        self.launch(process_commands(self.config, self.services))
         self.wait_ready()
+
+    def launch(self, commands: dict[str, list[str]]) -> None:
+        """Start these children; they are restarted by :meth:`check_alive` when they exit."""
+        for name, command in commands.items():
+            self.commands[name] = command
+            self._spawn(name, command)
 
     def wait_ready(self, timeout_s: float = 60.0) -> None:
         from careeros_services.common.grpc_support import wait_for_server
@@ -106,13 +125,43 @@ class Platform:
             time.sleep(0.2)
 
     def check_alive(self) -> None:
-        for name, process in self.children.items():
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with {process.returncode}; see {self.log_dir}/{name}.log")
+        """Restart children that exited (with backoff); RuntimeError on a crash loop."""
+        now = time.monotonic()
+        for name, process in list(self.children.items()):
+            if name in self.restart_due:
+                if now >= self.restart_due[name]:
+                    del self.restart_due[name]
+                    self._restart(name)
+                continue
+            if process.poll() is None:
+                continue
+            recent = [t for t in self.crashes.get(name, []) if now - t < self.crash_window_s] + [now]
+            self.crashes[name] = recent
+            where = f"see {self.log_dir}/{name}.log"
+            if len(recent) > self.max_crashes:
+                raise RuntimeError(f"{name} exited {len(recent)} times within {self.crash_window_s:.0f} s"
+                                   f" (last with {process.returncode}); giving up, {where}")
+            delay = min(self.max_backoff_s, self.backoff_s * 2 ** (len(recent) - 1))
+            log.warning("%s exited with %s; restarting it in %.1f s (%s)", name, process.returncode, delay, where)
+            self.restart_due[name] = now + delay
+
+    def _restart(self, name: str) -> None:
+        from bus import kafka
+        from careeros_services.common import metrics
+
+        if name == "broker":  # memory-only: relays and consumers notice its new cluster id
+            port = int(self.config["kafka"]["embedded_port"])
+            self.children[name] = kafka.start_embedded_broker(port, str(self.log_dir / "broker.log"))
+        else:
+            self._spawn(name, self.commands[name])
+        self.restarts[name] = self.restarts.get(name, 0) + 1
+        metrics.PROCESS_RESTARTS.labels(name).inc()
+        log.warning("%s restarted (pid %d)", name, self.children[name].pid)
 
     def stop(self) -> None:
         from bus.kafka import stop_process
 
+        self.restart_due.clear()
         for name in reversed(list(self.children)):  # gateway first, broker last
             stop_process(self.children[name])
         self.children.clear()
@@ -140,6 +189,7 @@ def isolated_env(kafka_bootstrap: str, db_prefix: str, amqp_vhost: str, **extra:
         "CAREEROS_METRICS_NAMEKO": str(free_port()),
         "CAREEROS_METRICS_GRPC": str(free_port()),
         "CAREEROS_METRICS_RELAY": str(free_port()),
+        "CAREEROS_METRICS_SUPERVISOR": str(free_port()),
         **extra,
     }
 
@@ -167,6 +217,18 @@ def config_with(env: dict[str, str]) -> dict:
                 os.environ[key] = value
 
 
+def _serve_metrics(config: dict) -> None:
+    """The supervisor's own /metrics (process restarts), if a port is configured."""
+    from careeros_services.common import metrics
+
+    observability = config.get("observability", {})
+    try:
+        metrics.start_metrics_server(int(observability.get("metrics_ports", {}).get("supervisor") or 0),
+                                     str(observability.get("metrics_host", "127.0.0.1")))
+    except OSError as exc:  # a busy port must not stop the platform
+        log.warning("supervisor metrics not served: %s", exc)
+
+
 def run_platform(config: dict, services: Optional[str] = None) -> int:
     platform = Platform(config, [s.name for s in registry.select(services)])
     stopping = []
@@ -178,6 +240,7 @@ def run_platform(config: dict, services: Optional[str] = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     try:
         platform.start()
+        _serve_metrics(config)
         print(f"CareerOS is up: http://{config['gateway']['bind']}/api/v1/docs  (logs: {platform.log_dir})",
               flush=True)
         while not stopping:

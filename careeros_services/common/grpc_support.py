@@ -9,11 +9,19 @@ turns :class:`DomainError` into a status code plus trailing metadata.
 Client side (:class:`ServiceClient`): a deadline on every call, the correlation
 id and trace context in metadata, a pybreaker circuit breaker per service, and
 the reverse mapping from status + metadata back to the same DomainError.
+
+Only transport failures and timeouts (UNAVAILABLE or DEADLINE_EXCEEDED that the
+service itself did not raise) count against a breaker: a caller's bad input or a
+service's error, even an INTERNAL one, never shuts a service off for everyone.
+While open, the breaker asks the service's health endpoint every
+``probe_interval_s``; once it answers SERVING the next call is the half-open
+trial, so a returning service is used again within about a second.
 """
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from concurrent import futures
 from datetime import datetime, timezone
@@ -121,6 +129,25 @@ class _BusinessError(Exception):
         self.error = error
 
 
+class _TransportFailure(Exception):
+    """The service could not be reached in time: the only thing a breaker counts."""
+
+    def __init__(self, error: DomainError):
+        self.error = error
+
+
+TRANSPORT_STATUSES = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+# Reconnect soon after a service returns (grpc's default backoff grows to 120 s).
+CHANNEL_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 200), ("grpc.min_reconnect_backoff_ms", 200),
+                   ("grpc.max_reconnect_backoff_ms", 1000)]
+
+
+def is_transport_failure(rpc_error: grpc.RpcError) -> bool:
+    """Unreachable or too slow, as opposed to an answer the service gave (which names its code)."""
+    return rpc_error.code() in TRANSPORT_STATUSES and \
+        ERROR_CODE_KEY not in dict(rpc_error.trailing_metadata() or ())
+
+
 def _error_from(rpc_error: grpc.RpcError) -> DomainError:
     trailing = dict(rpc_error.trailing_metadata() or ())
     code = trailing.get(ERROR_CODE_KEY)
@@ -151,20 +178,26 @@ class ServiceClient:
     """A service's gRPC stub behind a deadline and a circuit breaker.
 
     ``client.call("GetProfile", request)`` returns the response message or
-    raises a DomainError: the service's own (4xx) errors pass through and do
-    not trip the breaker; transport failures and timeouts do, and an open
-    breaker answers at once with ``Unavailable`` and a ``retry_after``.
+    raises a DomainError: the service's own errors pass through and do not trip
+    the breaker; transport failures and timeouts do, and an open breaker answers
+    at once with ``Unavailable`` and a ``retry_after`` until a health probe (or
+    ``reset_timeout_s``) lets a trial call through.
     """
 
     def __init__(self, name: str, address: str, stub_factory: Callable[[grpc.Channel], Any], *,
-                 deadline_s: float = 3.0, fail_max: int = 5, reset_timeout_s: float = 10.0):
+                 deadline_s: float = 3.0, fail_max: int = 5, reset_timeout_s: float = 10.0,
+                 probe_interval_s: float = 0.5):
         self.name = name
         self.deadline_s = deadline_s
-        self.channel = grpc.insecure_channel(address)
+        self.channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
         self.stub = stub_factory(self.channel)
+        self.health = health_pb2_grpc.HealthStub(self.channel)
+        self.probe_interval_s = probe_interval_s
+        self._probed_at = float("-inf")
+        self._probe_lock = threading.Lock()
         self.breaker = pybreaker.CircuitBreaker(
-            fail_max=fail_max, reset_timeout=reset_timeout_s, name=name, exclude=[_BusinessError],
-            listeners=[_BreakerGauge()])
+            fail_max=fail_max, reset_timeout=reset_timeout_s, name=name,
+            exclude=[lambda exc: not isinstance(exc, _TransportFailure)], listeners=[_BreakerGauge()])
         _metrics().BREAKER_STATE.labels(name).set(0)
 
     def call(self, method: str, request: Any, *, timeout: Optional[float] = None,
@@ -178,15 +211,15 @@ class ServiceClient:
             try:
                 return rpc(request, timeout=timeout or self.deadline_s, metadata=metadata)
             except grpc.RpcError as exc:
-                error = _error_from(exc)
-                if isinstance(error, Unavailable):
-                    raise error from None
-                raise _BusinessError(error) from None
+                if is_transport_failure(exc):
+                    raise _TransportFailure(_error_from(exc)) from None
+                raise _BusinessError(_error_from(exc)) from None
 
         try:
             with _metrics().time_rpc(self.name, method, "grpc-client"):
+                self._probe_while_open()
                 return self._guarded(invoke)
-        except _BusinessError as wrapped:
+        except (_BusinessError, _TransportFailure) as wrapped:
             raise wrapped.error from None
         except pybreaker.CircuitBreakerError:
             raise Unavailable(f"{self.name} is unavailable (circuit open)", code="circuit_open",
@@ -212,12 +245,31 @@ class ServiceClient:
                 breaker.state._handle_success()
         return result
 
+    def _probe_while_open(self) -> None:
+        """While open, ask the service's health (one caller per probe_interval_s); SERVING
+        half-opens the breaker, so this call is the trial that closes it."""
+        if self.breaker.current_state != pybreaker.STATE_OPEN:
+            return
+        with self._probe_lock:
+            if time.monotonic() - self._probed_at < self.probe_interval_s:
+                return
+            self._probed_at = time.monotonic()
+        try:
+            answer = self.health.Check(health_pb2.HealthCheckRequest(), timeout=self.probe_interval_s)
+        except grpc.RpcError:
+            return
+        if answer.status == health_pb2.HealthCheckResponse.SERVING \
+                and self.breaker.current_state == pybreaker.STATE_OPEN:
+            log.info("%s answers its health check again: letting a trial call through", self.name)
+            self.breaker.half_open()
+
     def retry_after(self) -> int:
+        """Seconds a caller should wait: the next health probe is at most probe_interval_s away."""
         opened = self.breaker._state_storage.opened_at
         if opened is None:
             return 1
         left = self.breaker.reset_timeout - (datetime.now(timezone.utc) - opened).total_seconds()
-        return max(1, int(left + 0.999))
+        return max(1, min(int(left + 0.999), int(self.probe_interval_s + 0.999)))
 
     def close(self) -> None:
         self.channel.close()

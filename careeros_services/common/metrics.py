@@ -53,6 +53,11 @@ OUTBOX_BACKLOG = Gauge("careeros_outbox_backlog", "Unpublished outbox rows.",
                        ["service"], multiprocess_mode="livemax")
 OUTBOX_PUBLISHED = Counter("careeros_outbox_published_total", "Outbox rows published to Kafka.",
                            ["service", "topic"])
+OUTBOX_REPUBLISHED = Counter("careeros_outbox_republished_total",
+                             "Sent outbox rows queued again because the broker was new (lost its log).",
+                             ["service"])
+RELAY_PRODUCER_RESETS = Counter("careeros_relay_producer_resets_total",
+                                "Producers the relay replaced after a producer error.", ["service"])
 EVENTS_CONSUMED = Counter("careeros_events_consumed_total", "Consumed events by outcome.",
                           ["group", "topic", "outcome"])
 CONSUMER_LAG = Gauge("careeros_consumer_lag", "Consumer lag in messages.",
@@ -65,6 +70,8 @@ EVENT_HANDLE_LATENCY = Histogram("careeros_event_handle_latency_seconds", "Event
 # --- Resilience and cost ----------------------------------------------------------
 BREAKER_STATE = Gauge("careeros_breaker_state", "Circuit breaker state: 0 closed, 1 half-open, 2 open.",
                       ["service"], multiprocess_mode="livemax")  # worst live worker wins
+PROCESS_RESTARTS = Counter("careeros_process_restarts_total",
+                           "Crashed child processes the local supervisor restarted.", ["process"])
 AI_TOKENS = Counter("careeros_ai_tokens_total", "AI provider tokens.", ["tenant_id", "provider", "kind"])
 TENANT_COST_MICROS = Counter("careeros_tenant_cost_micros_total", "Cost attributed to a tenant, in micro-units.",
                              ["tenant_id", "source"])

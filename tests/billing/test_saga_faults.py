@@ -16,7 +16,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from careeros_services.billing import service as billing
 from careeros_services.billing.service import build
 from careeros_services.common.config import ROOT
 from careeros_services.common.infra import free_port
+from tests.platform_support import wait_until
 
 VHOST = os.environ.get("CAREEROS_E2E_VHOST", "careeros_test") + "_billing"
 
@@ -64,13 +64,7 @@ class Processes:
 
 
 def wait_for(predicate, timeout_s: float, what: str, processes: Processes | None = None):
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            logs = "".join(f"\n--- {p.name}\n{p.read_text()[-3000:]}"
-                           for p in sorted(processes.log_dir.glob("*.log"))) if processes else ""
-            raise AssertionError(f"timed out waiting for {what}{logs}")
-        time.sleep(0.1)
+    wait_until(predicate, what, timeout_s, processes.log_dir if processes else None)
 
 
 def saga_state(store, tenant_id: str):

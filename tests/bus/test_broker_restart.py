@@ -1,0 +1,153 @@
+"""A broker that forgets everything, and a producer that fails for good: nothing is lost.
+
+Real PostgreSQL and the real embedded (memory-only) broker, SIGKILLed and started again on
+the same port with a new cluster id, as `make run`'s supervisor does after a crash.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import time
+
+from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka.admin import AdminClient
+from prometheus_client import REGISTRY
+
+from bus import kafka
+from bus.relay import OutboxRelay
+from careeros_services.common import infra
+from tests.bus.test_pipeline import consume_until, env, make_consumer, publish, unsent  # noqa: F401 - fixture
+
+SERVICE = "busdemo"
+
+
+def wait_until(predicate, what: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def run_relay(relay: OutboxRelay) -> tuple[threading.Thread, threading.Event]:
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
+    thread.start()
+    return thread, stop
+
+
+def kill_broker(broker) -> None:
+    broker.kill()  # SIGKILL, by its id: only the broker this test started
+    broker.wait(10)
+
+
+def test_events_the_broker_acknowledged_then_forgot_are_applied_once_after_it_restarts(env, caplog):
+    cfg, store, demo = env
+    port = infra.free_port()
+    cfg = copy.deepcopy(cfg)
+    cfg["kafka"]["bootstrap_servers"] = f"127.0.0.1:{port}"
+    broker = kafka.start_embedded_broker(port)
+    relay = OutboxRelay(cfg, SERVICE)
+    thread, stop = run_relay(relay)
+    consumer = make_consumer(cfg, demo)
+    republished = REGISTRY.get_sample_value("careeros_outbox_republished_total", {"service": SERVICE}) or 0
+    try:
+        applied = publish(store, 30)
+        consume_until(consumer, lambda: len(demo.effects()) == 30)
+        # Older than the retention window: these are not sent again, so after the restart the
+        # consumer's old positions point into the middle of the new, shorter log.
+        with store.transaction() as tx:
+            tx.db.execute_sql("UPDATE outbox SET sent_at = now() - interval '1000 hours'")
+        acknowledged = publish(store, 40)
+        wait_until(lambda: unsent(store) == 0, "the relay to mark the rows sent")   # acked, not consumed
+        kill_broker(broker)
+        broker = kafka.start_embedded_broker(port)
+        after = publish(store, 10)
+        # Everything is on the new broker before the consumer polls again: its old positions
+        # now point inside the new log (it would skip what lies before them).
+        wait_until(lambda: (REGISTRY.get_sample_value("careeros_outbox_republished_total", {"service": SERVICE})
+                            or 0) > republished and unsent(store) == 0, "the relay to publish again")
+        expected = {e["id"] for e in applied + acknowledged + after}
+        with caplog.at_level(logging.WARNING):
+            consume_until(consumer, lambda: {e[0] for e in demo.effects()} >= expected, timeout_s=60)
+            for _ in range(5):
+                consumer.poll_once(timeout_s=0.2)  # re-sent duplicates arrive and are dropped
+        effects = [e[0] for e in demo.effects()]
+        assert sorted(effects) == sorted(expected)  # each applied exactly once
+        assert (REGISTRY.get_sample_value("careeros_outbox_republished_total", {"service": SERVICE})
+                - republished) == 40  # the rows sent within keep_sent_hours
+        assert thread.is_alive()
+        unknown = [r for r in caplog.records if "UNKNOWN_TOPIC" in r.getMessage()]
+        assert len(unknown) <= 1, "missing topics must be waited for quietly"
+        assert any("is new" in r.getMessage() for r in caplog.records)
+    finally:
+        consumer.close()
+        stop.set()
+        thread.join(10)
+        kafka.stop_process(broker)
+
+
+class FatalOnFirstFlush:
+    """A real producer whose first flush() fails as librdkafka does when a restarted broker
+    forgot the idempotent producer's id (after the messages went out: they are sent twice)."""
+
+    def __init__(self, producer: Producer, fail: bool):
+        self.producer, self.fail = producer, fail
+
+    def flush(self, *args):
+        remaining = self.producer.flush(*args)
+        if self.fail:
+            self.fail = False
+            raise KafkaException(KafkaError(KafkaError._FATAL, "UNKNOWN_PRODUCER_ID", fatal=True))
+        return remaining
+
+    def __getattr__(self, name):
+        return getattr(self.producer, name)
+
+
+def test_a_fatal_producer_error_ends_in_a_fresh_producer_never_in_a_dead_relay(env, caplog):
+    cfg, store, demo = env
+    made: list[FatalOnFirstFlush] = []
+
+    def factory() -> FatalOnFirstFlush:
+        made.append(FatalOnFirstFlush(Producer(kafka.producer_config(cfg)), fail=not made))
+        return made[-1]
+
+    relay = OutboxRelay(cfg, SERVICE, producer_factory=factory)
+    consumer = make_consumer(cfg, demo)
+    with caplog.at_level(logging.WARNING):
+        thread, stop = run_relay(relay)
+        try:
+            sent = publish(store, 20)
+            wait_until(lambda: unsent(store) == 0, "the relay to send the rows with a fresh producer")
+            assert thread.is_alive() and len(made) >= 2
+            consume_until(consumer, lambda: len(demo.effects()) >= 20)
+            for _ in range(3):
+                consumer.poll_once(timeout_s=0.2)
+        finally:
+            consumer.close()
+            stop.set()
+            thread.join(10)
+    assert sorted(e[0] for e in demo.effects()) == sorted(e["id"] for e in sent)
+    assert any("fresh producer" in r.getMessage() for r in caplog.records)
+
+
+def test_a_consumer_waits_quietly_for_a_missing_topic_and_recreates_it(env, caplog):
+    """(Applying events after a restart is the first test's business.)"""
+    cfg, store, demo = env
+    consumer = make_consumer(cfg, demo)
+    topic = consumer.topics[0]
+    admin = AdminClient({"bootstrap.servers": cfg["kafka"]["bootstrap_servers"]})
+    try:
+        consumer.poll_once(timeout_s=1)
+        for future in admin.delete_topics([topic], operation_timeout=10).values():
+            future.result(10)
+        with caplog.at_level(logging.WARNING):
+            deadline = time.monotonic() + 8
+            while time.monotonic() < deadline:
+                consumer.poll_once(timeout_s=0.2)
+        assert topic in admin.list_topics(timeout=10).topics  # created again by the consumer
+    finally:
+        consumer.close()
+    unknown = [r for r in caplog.records if "UNKNOWN_TOPIC" in r.getMessage()]
+    assert len(unknown) <= 1, [r.getMessage() for r in unknown]
