@@ -130,6 +130,7 @@ def isolated_env(kafka_bootstrap: str, db_prefix: str, amqp_vhost: str, **extra:
     return {
         "CAREEROS_AUTH_REDIS_PREFIX": f"careeros.{run_id}.auth.",
         "CAREEROS_GATEWAY_REDIS_PREFIX": f"careeros.{run_id}.gw.",
+        "CAREEROS_WEB_REDIS_PREFIX": f"careeros.{run_id}.web.",
         "CAREEROS_DB_PREFIX": db_prefix,
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "KAFKA_TOPIC_PREFIX": f"{db_prefix.strip('_')}{run_id}",

@@ -99,3 +99,37 @@ def test_visitor_signs_up_learns_a_course_and_downloads_the_certificate(new_page
     expect(page.get_by_text("You have logged out.")).to_be_visible()
     page.goto("/app")
     expect(page).to_have_url(re.compile(r"/login"))
+
+
+def test_learner_asks_the_consultant_and_works_on_the_roadmap(new_page):  # noqa: F811
+    page = new_page()
+    sign_up(page, "Cai Consult", unique_email("cai"))
+    page.goto("/app/consultant")
+    check_page(page, "13-consultant-empty")
+    page.get_by_label("Your question").fill("How do I become a data engineer?")
+    page.get_by_role("button", name="Ask").click()
+    answer = page.locator(".msg-assistant").first
+    expect(answer).to_be_visible()
+    expect(answer.get_by_role("heading", name="Next actions")).to_be_visible()
+    check_page(page, "14-consultant")
+    page.get_by_label("Ask a follow-up").fill("Which course first?")
+    page.get_by_role("button", name="Ask", exact=True).click()
+    expect(page.locator(".msg-assistant")).to_have_count(2)
+
+    page.get_by_role("link", name="Roadmap", exact=True).click()
+    page.get_by_role("button", name="Plan my roadmap").click()  # no role chosen: the API's message at the field
+    expect(page.locator("#error-summary")).to_be_visible()
+    page.get_by_label("Target role").select_option(label="Data Engineer")
+    page.get_by_label("Hours a week").fill("6")
+    page.get_by_role("button", name="Plan my roadmap").click()
+    expect(page.get_by_text("Your roadmap is ready.")).to_be_visible()
+    picture = page.get_by_role("img", name=re.compile("Roadmap picture"))
+    expect(picture).to_be_visible()
+    assert picture.evaluate("img => img.naturalWidth") > 0  # the SVG loaded through the web client
+    first = page.locator(".milestones > li").first
+    name = first.locator("h3").inner_text().split(" level")[0].strip()
+    first.get_by_role("button", name=f"Mark {name} done").click()
+    expect(first.get_by_role("button", name=f"Undo “done” for {name}")).to_be_visible()
+    check_page(page, "15-roadmap")
+    page.reload()
+    expect(page.locator(".milestones > li").first).to_contain_text("Status: done")

@@ -104,3 +104,20 @@ def reload_until(page: Page, locator_of: Callable[[], object], timeout_s: float 
         assert time.monotonic() < deadline, f"gave up waiting on {page.url}"
         time.sleep(0.5)
         page.reload()
+
+
+def accept_invite(page: Page, link: str, name: str) -> None:
+    page.goto(link)
+    page.get_by_label("Your name").fill(name)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Accept the invitation").click()
+    expect(page.get_by_text("You have joined")).to_be_visible()
+
+
+def invite(page: Page, email: str, role: str) -> str:
+    """As an owner/admin: invite by e-mail with a role; the invitation link shown."""
+    page.goto("/org/members")
+    page.get_by_label("Their email address").fill(email)
+    page.get_by_label("Role", exact=True).select_option(role)
+    page.get_by_role("button", name="Create invitation").click()
+    return page.get_by_label("Invitation link").input_value()

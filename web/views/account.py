@@ -21,6 +21,9 @@ def _safe_next(default: str) -> str:
 
 def _form_failure(template: str, exc: ApiError, **context):
     """Show the API's problem at its fields (and summarised at the top), keeping what was typed."""
+    if exc.status in (502, 503, 504, 429):
+        message = "CareerOS is busy right now. What you typed is kept: please try again in a moment."
+        return render_template(template, errors={}, message=message, form=request.form, **context), exc.status
     if exc.status >= 500:
         raise exc
     return render_template(template, errors=exc.field_errors(), message=str(exc) if not exc.errors else None,

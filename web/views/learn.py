@@ -2,7 +2,7 @@
 roadmap and billing."""
 from __future__ import annotations
 
-import uuid
+import time
 from typing import Optional
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
@@ -295,16 +295,35 @@ def billing():
         (402 if message == DECLINE_WORDS else 422) if errors or message else 200
 
 
+def _retrying(action, attempts: int = 6):
+    """Billing answers 409 ``change_in_progress`` while a saga of the subscription is still running
+    (for a second or so): wait as its Retry-After says rather than bounce the person."""
+    for attempt in range(attempts):
+        try:
+            return action()
+        except ApiError as exc:
+            if exc.code != "change_in_progress" or attempt == attempts - 1:
+                raise
+            time.sleep(min(float(exc.retry_after or 1), 2.0))
+
+
 def _billing_action(action: str, form) -> None:
     if action == "cancel":
-        bff.call("POST", "/billing/subscription/cancel", json={"at_period_end": form.get("when") != "now"})
+        _retrying(lambda: bff.call("POST", "/billing/subscription/cancel",
+                                   json={"at_period_end": form.get("when") != "now"}))
         return
     body = {"plan": form.get("plan", ""), "interval": form.get("interval", "month"),
             "seats": max(1, _int(form.get("seats"), 1)), "payment_method": form.get("payment_method", "")}
     if action == "change":
-        bff.call("POST", "/billing/subscription/change", json={k: v for k, v in body.items() if v})
+        _retrying(lambda: bff.call("POST", "/billing/subscription/change", json={k: v for k, v in body.items() if v}))
     else:
-        bff.call("POST", "/billing/subscriptions", json=body)
+        started = bff.call("POST", "/billing/subscriptions", json=body)
+        invoice = started.get("latest_invoice") or {}
+        if started["subscription"]["status"] == "incomplete" and invoice.get("status") == "open":
+            # The first payment failed (an API without 402 on declines answers 201 "incomplete"):
+            # end it now so its open invoice is voided and another card can start afresh.
+            _retrying(lambda: bff.call("POST", "/billing/subscription/cancel", json={"at_period_end": False}))
+            raise ApiError(402, "payment_declined", "Payment declined")
     # The plan tier is a claim of the access token: a fresh token carries the new tier.
     session["tokens"]["expires_at"] = 0
     session["me"] = bff.call("GET", "/me")

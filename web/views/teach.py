@@ -147,7 +147,7 @@ def upload_asset(course_id, lesson_id):
                 raise
             flash(f"The file was not uploaded: {exc}", "error")
     if request.headers.get("HX-Request"):
-        return "", 204, {"HX-Redirect": url_for("teach.editor", course_id=course_id) + f"#lesson-{lesson_id}"}
+        return "", 200, {"HX-Refresh": "true"}  # the editor again, with the message
     return redirect(url_for("teach.editor", course_id=course_id) + f"#lesson-{lesson_id}")
 
 
