@@ -179,8 +179,8 @@ def run_platform(config: dict, services: Optional[str] = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     try:
         platform.start()
-        print(f"CareerOS is up: http://{config['gateway']['bind']}/api/v1/docs  (logs: {platform.log_dir})",
-              flush=True)
+        print(f"CareerOS is up: http://{config['gateway']['bind']}/ (web), /api/v1/docs (API)  "
+              f"(logs: {platform.log_dir})", flush=True)
         while not stopping:
             platform.check_alive()
             time.sleep(0.5)

@@ -41,7 +41,8 @@ def me() -> dict:
 
 def start_session(pair: dict) -> None:
     """After login/sign-up/invite acceptance/tenant switch: keep the pair, fetch who we are."""
-    session.regenerate() if "tokens" not in session else None
+    if "tokens" not in session:
+        session.regenerate()  # a new id at login: no session fixation
     _keep(pair)
     session["me"] = call("GET", "/me")
 
@@ -61,6 +62,7 @@ def end_session() -> None:
         except ApiError:
             pass  # an expired access token: the refresh token is still dropped from this session
     session.clear()
+    session.regenerate()  # the old id is deleted; whatever comes next gets a new one
 
 
 def access_token() -> str:

@@ -8,13 +8,12 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.web_support import (browser, check_page, new_page, reload_until, seeded_course,  # noqa: F401
-                                   sign_up, unique_email, web_url)
+from tests.e2e.web_support import check_page, reload_until, seeded_course, sign_up, unique_email
 
 COURSE = "Python Foundations"
 
 
-def test_visitor_signs_up_learns_a_course_and_downloads_the_certificate(new_page):  # noqa: F811
+def test_visitor_signs_up_learns_a_course_and_downloads_the_certificate(new_page):
     page = new_page()
     page.goto("/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Plan your career")
@@ -101,7 +100,7 @@ def test_visitor_signs_up_learns_a_course_and_downloads_the_certificate(new_page
     expect(page).to_have_url(re.compile(r"/login"))
 
 
-def test_learner_asks_the_consultant_and_works_on_the_roadmap(new_page):  # noqa: F811
+def test_learner_asks_the_consultant_and_works_on_the_roadmap(new_page):
     page = new_page()
     sign_up(page, "Cai Consult", unique_email("cai"))
     page.goto("/app/consultant")

@@ -9,8 +9,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.web_support import (accept_invite, browser, check_page, invite, new_page, reload_until,  # noqa: F401
-                                   sign_up, unique_email, web_url)
+from tests.e2e.web_support import accept_invite, check_page, invite, reload_until, sign_up, unique_email
 
 COURSE = "Incident Response Basics"
 
@@ -56,7 +55,7 @@ def _build_course(page) -> str:
     return page.url.split("/teach/")[1].split("#")[0]
 
 
-def test_owner_instructor_and_member_through_the_pages(new_page):  # noqa: F811
+def test_owner_instructor_and_member_through_the_pages(new_page):
     owner = new_page()
     org = f"Acme {unique_email('')[:6]}"
     sign_up(owner, "Olga Owner", unique_email("olga"), organisation=org)

@@ -121,3 +121,17 @@ def invite(page: Page, email: str, role: str) -> str:
     page.get_by_label("Role", exact=True).select_option(role)
     page.get_by_role("button", name="Create invitation").click()
     return page.get_by_label("Invitation link").input_value()
+
+
+@pytest.fixture(scope="session")
+def web_redis_prefix(request) -> str:
+    """Where the served web client keeps its sessions (its own Redis prefix setting)."""
+    if os.environ.get("CAREEROS_WEB_TEST_URL"):
+        return os.environ["CAREEROS_WEB_TEST_REDIS_PREFIX"]
+    return request.getfixturevalue("platform_env")["CAREEROS_WEB_REDIS_PREFIX"]
+
+
+@pytest.fixture(scope="session")
+def api_url(web_url) -> str:
+    """The API the web client calls (the same server when the gateway serves both)."""
+    return os.environ.get("CAREEROS_WEB_TEST_API_URL", web_url + "/api/v1")
