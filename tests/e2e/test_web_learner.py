@@ -18,6 +18,10 @@ def test_visitor_signs_up_learns_a_course_and_downloads_the_certificate(new_page
     page.goto("/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Plan your career")
     check_page(page, "01-landing")
+    page.keyboard.press("Tab")  # keyboard first: the skip link, then straight to the content
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"#main$"))
 
     page.get_by_role("link", name="Courses", exact=True).click()
     page.get_by_label("Search courses").fill("python foundations")
