@@ -54,7 +54,7 @@ class ApiClient:
     def request(self, method: str, path: str, *, token: Optional[str] = None, json: Any = None,
                 params: Optional[dict] = None, data: Any = None, headers: Optional[dict] = None,
                 idempotency_key: Optional[str] = None, correlation_id: Optional[str] = None,
-                raw: bool = False) -> Any:
+                client_ip: Optional[str] = None, raw: bool = False) -> Any:
         """Call ``/api/v1{path}``; JSON body back (None for 204), or the Response with ``raw``."""
         sent = dict(headers or {})
         if token:
@@ -63,6 +63,8 @@ class ApiClient:
             sent["Idempotency-Key"] = idempotency_key or str(uuid.uuid4())
         if correlation_id:
             sent["X-Correlation-ID"] = correlation_id
+        if client_ip:  # the browser's address, for the API's per-address limits once it trusts this hop
+            sent["X-Forwarded-For"] = client_ip
         try:
             response = self._session().request(method, self.base_url + path, json=json, params=params, data=data,
                                                headers=sent, timeout=self.timeout_s)

@@ -31,6 +31,7 @@ def create_app(settings: dict, *, redis_url: str = "redis://127.0.0.1:6379/0",
     app.extensions["careeros_redis"] = redis_client
     app.extensions["careeros_api"] = ApiClient(str(settings["api_url"]), float(settings.get("api_timeout_s", 15)))
     render.install(app)
+    _install_headers(app)
     _install_csrf(app)
     _install_errors(app)
     from web.views import account, learn, org, public, teach
@@ -59,6 +60,22 @@ def _install_csrf(app: Flask) -> None:
             return render_template("error.html", status=400, title="This form has expired",
                                    message="Please go back, reload the page and try again."), 400
         return None
+
+
+# Only this origin's files run: no inline script anywhere (charts get their data as JSON).
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
+       "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+
+
+def _install_headers(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if "tokens" in session:  # a signed-in page is nobody else's: not kept by caches or the back button
+            response.headers.setdefault("Cache-Control", "private, no-store")
+        return response
 
 
 def _install_errors(app: Flask) -> None:

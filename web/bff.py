@@ -27,8 +27,13 @@ def _redis():
 
 def correlation_id() -> str:
     if "correlation_id" not in g:
-        g.correlation_id = uuid.uuid4().hex
+        g.correlation_id = str(uuid.uuid4())
     return g.correlation_id
+
+
+def _origin() -> dict:
+    """Who and where this call is for: the request's correlation id and the browser's address."""
+    return {"correlation_id": correlation_id(), "client_ip": request.remote_addr}
 
 
 def signed_in() -> bool:
@@ -58,7 +63,7 @@ def end_session() -> None:
     if tokens:
         try:
             client().request("POST", "/auth/logout", token=tokens["access"],
-                             json={"refresh_token": tokens["refresh"]}, correlation_id=correlation_id())
+                             json={"refresh_token": tokens["refresh"]}, **_origin())
         except ApiError:
             pass  # an expired access token: the refresh token is still dropped from this session
     session.clear()
@@ -86,7 +91,7 @@ def _refresh(tokens: dict) -> str:
             return fresh["tokens"]["access"]
         try:
             pair = client().request("POST", "/auth/refresh", json={"refresh_token": tokens["refresh"]},
-                                    correlation_id=correlation_id())
+                                    **_origin())
         except ApiError as exc:
             if exc.status in (400, 401, 403, 422):
                 session.clear()
@@ -101,12 +106,12 @@ def call(method: str, path: str, *, anonymous: bool = False, **kwargs: Any) -> A
     """One API call as the signed-in user (or anonymously); a 401 gets one refresh and one retry."""
     token: Optional[str] = None if anonymous else access_token()
     try:
-        return client().request(method, path, token=token, correlation_id=correlation_id(), **kwargs)
+        return client().request(method, path, token=token, **_origin(), **kwargs)
     except ApiError as exc:
         if exc.status != 401 or anonymous:
             raise
     session["tokens"]["expires_at"] = 0
-    return client().request(method, path, token=access_token(), correlation_id=correlation_id(), **kwargs)
+    return client().request(method, path, token=access_token(), **_origin(), **kwargs)
 
 
 def maybe_call(method: str, path: str, **kwargs: Any) -> Any:
@@ -141,12 +146,12 @@ def gather(*requests_: tuple) -> list:
     """Several GETs of one page at once (``("GET", path, {kwargs})`` each); an ApiError is returned
     in place of its result, for the page to decide. The page costs its slowest call, not their sum."""
     from concurrent.futures import ThreadPoolExecutor
-    token, cid, api = access_token(), correlation_id(), client()
+    token, origin, api = access_token(), _origin(), client()
 
     def one(spec: tuple) -> Any:
         method, path, kwargs = (*spec, {})[:3]
         try:
-            return api.request(method, path, token=token, correlation_id=cid, **kwargs)
+            return api.request(method, path, token=token, **origin, **kwargs)
         except ApiError as exc:
             return exc
     with ThreadPoolExecutor(max_workers=min(len(requests_), 6)) as pool:

@@ -133,7 +133,7 @@ def test_owner_instructor_and_member_through_the_pages(new_page):
     owner.get_by_label("Seats (team plan)").fill("5")
     owner.get_by_role("button", name="Change plan").click()
     expect(owner.get_by_text("Your plan has been changed.")).to_be_visible()
-    expect(owner.locator("#plan-h + p")).to_contain_text("5 seats")
+    reload_until(owner, lambda: owner.locator("#plan-h + p", has_text="5 seats"))  # once the change saga is done
     owner.get_by_role("button", name="Cancel subscription").click()
     expect(owner.get_by_text("Your subscription is cancelled.")).to_be_visible()
     expect(owner.locator("#plan-h + p")).to_contain_text("It will end then.")

@@ -48,6 +48,8 @@ def new_page(browser, web_url) -> Callable[..., Page]:
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(30_000)
+        page.console_errors = []  # e.g. a Content-Security-Policy refusal: check_page fails on it
+        page.on("console", lambda message: message.type == "error" and page.console_errors.append(message.text))
         return page
     yield make
     for context in contexts:
@@ -62,6 +64,8 @@ def check_page(page: Page, name: str) -> None:
     bad = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
     assert not bad, f"{name}: " + json.dumps([{"id": v["id"], "impact": v["impact"], "nodes": [
         n["html"][:160] for n in v["nodes"][:3]]} for v in bad], indent=1)
+    blocked = [text for text in getattr(page, "console_errors", []) if "Content Security Policy" in text]
+    assert not blocked, f"{name}: {blocked}"
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1, f"{name}: the page scrolls sideways by {overflow}px"
 
