@@ -62,8 +62,10 @@ def _install_csrf(app: Flask) -> None:
         return None
 
 
-# Only this origin's files run: no inline script anywhere (charts get their data as JSON).
-CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
+# Only this origin's files run: no inline script anywhere (charts get their data as JSON). Inline
+# style stays allowed: htmx applies some while it swaps, and style cannot run code.
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+       "object-src 'none'; "
        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 
 

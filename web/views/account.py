@@ -78,12 +78,14 @@ def accept_invite(token: str):
     if request.method == "GET":
         return render_template("account/invite.html", token=token, errors={}, form={})
     try:
-        joined = bff.call("POST", f"/orgs/invites/{token}/accept", anonymous=True, json={
-            "display_name": request.form.get("display_name", "").strip(),
-            "password": request.form.get("password", "")})
+        if bff.signed_in():  # an existing account joins with its own token (the invite's e-mail must match)
+            joined = bff.call("POST", f"/orgs/invites/{token}/accept", json={})
+        else:
+            joined = bff.call("POST", f"/orgs/invites/{token}/accept", anonymous=True, json={
+                "display_name": request.form.get("display_name", "").strip(),
+                "password": request.form.get("password", "")})
     except ApiError as exc:
         return _form_failure("account/invite.html", exc, token=token)
-    session.clear()
     bff.start_session(joined["tokens"])
     flash(f"You have joined {bff.me().get('tenant_name', 'the organisation')}.", "success")
     return redirect(url_for("learn.dashboard"))
@@ -94,7 +96,15 @@ def accept_invite(token: str):
 def switch():
     """Tenant switcher: a new token pair for another organisation the user belongs to."""
     if request.method == "POST":
-        pair = bff.call("POST", "/auth/switch-tenant", json={"tenant_id": request.form.get("tenant_id", "")})
+        tenant_id = request.form.get("tenant_id", "")
+        try:
+            pair = bff.call("POST", "/auth/switch-tenant", json={"tenant_id": tenant_id})
+        except ApiError as exc:
+            if exc.status not in (403, 404, 422):
+                raise
+            bff.forget_tenant(tenant_id)  # e.g. removed from it since
+            flash(f"You cannot switch there: {exc}", "error")
+            return redirect(url_for("account.switch"))
         bff.start_session(pair)
         flash(f"You are now working in {bff.me().get('tenant_name')}.", "success")
         return redirect(url_for("learn.dashboard"))
@@ -102,11 +112,6 @@ def switch():
 
 
 def _my_tenants() -> list[dict]:
-    """The organisations to switch to: from the API's "my organisations" when it has one."""
-    try:
-        found = bff.call("GET", "/orgs/mine")
-        return found.get("items", found) if isinstance(found, dict) else found
-    except ApiError as exc:
-        if exc.status in (404, 405):
-            return []
-        raise
+    """The organisations to switch to. The API has no "my organisations" list yet, so the web
+    client remembers each tenant this user has worked in here (``bff.remember_tenant``)."""
+    return sorted(bff.known_tenants().values(), key=lambda t: (t["kind"] != "personal", t["name"].casefold()))
