@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import re
 
+import requests
 from playwright.sync_api import expect
 
-from tests.e2e.web_support import check_page, reload_until, seeded_course, sign_up, unique_email
+from tests.e2e.web_support import PASSWORD, check_page, reload_until, seeded_course, sign_up, unique_email
 
 COURSE = "Python Foundations"
+XAPI_VERB = "http://adlnet.gov/expapi/verbs/"
 
 
-def test_visitor_signs_up_learns_a_course_and_downloads_the_certificate(new_page):
+def test_visitor_signs_up_learns_a_course_and_downloads_the_certificate(new_page, api_url):
     page = new_page()
     page.goto("/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Plan your career")
@@ -69,6 +71,7 @@ def test_visitor_signs_up_learns_a_course_and_downloads_the_certificate(new_page
     answers = {q["prompt"]: next(c["text"] for c in q["choices"] if c["correct"])
                for m in seeded_course(COURSE)["modules"] for lesson in m["lessons"] if lesson.get("quiz")
                for q in lesson["quiz"]["questions"]}
+    page.wait_for_timeout(6000)  # reading the first unit: its time is recorded when the next one opens
     while page.get_by_role("button", name=re.compile("^Next: ")).count():
         page.get_by_role("button", name=re.compile("^Next: ")).click()
     expect(page.get_by_role("heading", name="Quiz")).to_be_visible()
@@ -79,6 +82,13 @@ def test_visitor_signs_up_learns_a_course_and_downloads_the_certificate(new_page
     check_page(page, "08-quiz")
     page.get_by_role("button", name="Submit answers").click()
     expect(page.locator("#quiz-result")).to_contain_text("Passed")
+
+    token = requests.post(f"{api_url}/auth/login", json={"email": email, "password": PASSWORD},
+                          timeout=20).json()["access_token"]
+    stored = requests.get(f"{api_url}/tracking/statements", params={"verb": XAPI_VERB + "experienced"},
+                          headers={"Authorization": f"Bearer {token}"}, timeout=20).json()["statements"]
+    assert [s["result"]["duration"] for s in stored] and all(
+        int(s["result"]["duration"][2:-1]) >= 5 for s in stored), stored
 
     page.goto("/app")
     reload_until(page, lambda: page.get_by_role("link", name="Certificate"))

@@ -47,3 +47,13 @@ def test_login_only_returns_to_a_page_of_this_site():
                              ("https://evil.example/", "/app"), ("/\\evil.example", "/app"), ("", "/app")):
         with app.test_request_context("/login", query_string={"next": target}):
             assert _safe_next("/app") == expected, target
+
+
+def test_time_on_a_unit_is_measured_and_capped():
+    from web.xapi import time_on_previous_unit
+    opened = {"lesson_id": "l", "course_id": "c", "title": "T", "minutes": 15, "at": 1000.0}
+    assert time_on_previous_unit(1000.0 + 240, opened) == 240
+    assert time_on_previous_unit(1000.0 + 3, opened) == 0  # a click through is not study
+    assert time_on_previous_unit(1000.0 + 7200, opened) == 30 * 60  # twice the estimate at most
+    assert time_on_previous_unit(1000.0 + 7200, {**opened, "minutes": 0}) == 10 * 60
+    assert time_on_previous_unit(2000.0, None) == 0

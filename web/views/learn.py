@@ -134,8 +134,8 @@ def lesson(course_id, lesson_id):
     course, unit, progress = bff.gather(("GET", f"/lms/courses/{course_id}"), ("GET", f"/lms/lessons/{lesson_id}"),
                                         ("GET", "/tracking/progress", {"params": {"course_id": str(course_id)}}))
     course, unit, progress = bff.ok(course, missing=()), bff.ok(unit, missing=()), bff.ok(progress)
-    if unit["kind"] != "quiz":
-        xapi.record_viewed(course_id=str(course_id), lesson=unit)
+    if request.method == "GET":
+        xapi.record_visit(course_id=str(course_id), lesson=unit)
     lessons = [l for m in course["modules"] for l in m["lessons"]]
     ids = [l["lesson_id"] for l in lessons]
     at = ids.index(str(lesson_id)) if str(lesson_id) in ids else 0
