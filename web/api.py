@@ -1,6 +1,7 @@
 """The CareerOS REST API as this web client sees it: HTTP to /api/v1, problem+json turned into ApiError."""
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -8,6 +9,7 @@ from typing import Any, Optional
 
 import requests
 
+log = logging.getLogger("careeros.web")
 
 @dataclass
 class ApiError(Exception):
@@ -69,7 +71,8 @@ class ApiClient:
             response = self._session().request(method, self.base_url + path, json=json, params=params, data=data,
                                                headers=sent, timeout=self.timeout_s)
         except requests.RequestException as exc:
-            raise ApiError(503, "upstream_unavailable", "CareerOS is not reachable right now.", str(exc)) from exc
+            log.warning("API call failed: %s %s: %s", method, path, exc)
+            raise ApiError(503, "upstream_unavailable", "CareerOS is not reachable right now.") from exc
         if response.status_code >= 400:
             raise _problem(response)
         if raw:

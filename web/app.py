@@ -7,7 +7,7 @@ import secrets
 from typing import Any, Optional
 
 import redis
-from flask import Flask, flash, g, redirect, render_template, request, session, url_for
+from flask import Flask, flash, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
 from web import bff, render
@@ -101,7 +101,9 @@ def _install_errors(app: Flask) -> None:
         status = exc.status if exc.status in (403, 404, 409, 422, 429) else (503 if exc.status >= 500 else 400)
         title = {403: "You cannot do this", 404: "Not found", 429: "Too many requests"}.get(
             status, "Something went wrong" if status >= 500 else "That did not work")
-        return render_template("error.html", status=status, title=title, message=str(exc)), status
+        message = str(exc) if status < 500 else "CareerOS could not finish this just now. Please try again in a moment."
+        return render_template("error.html", status=status, title=title, message=message,
+                               reference=bff.correlation_id() if status >= 500 else None), status
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -110,7 +112,8 @@ def _install_errors(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        log.exception("web page failed", extra={"path": request.path, "correlation_id": g.get("correlation_id")})
+        reference = bff.correlation_id()
+        log.exception("web page failed", extra={"path": request.path, "correlation_id": reference})
         return render_template("error.html", status=500, title="Something went wrong on our side",
                                message="The error has been logged. Please try again in a moment.",
-                               reference=g.get("correlation_id")), 500
+                               reference=reference), 500
