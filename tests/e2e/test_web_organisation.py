@@ -106,6 +106,10 @@ def test_owner_instructor_and_member_through_the_pages(new_page):
     member.get_by_role("button", name="Submit answers").click()
     expect(member.locator("#quiz-result")).to_contain_text("Passed")
 
+    member.goto("/org/analytics")  # members have no organisation pages: the 403 page, no figures
+    expect(member.get_by_role("heading", level=1)).to_have_text("You cannot open this page")
+    check_page(member, "30-forbidden")
+
     owner.goto("/org/assignments")
     reload_until(owner, lambda: owner.get_by_role("cell", name="1 of 1 assignments"))
     owner.get_by_role("link", name="Analytics").click()
