@@ -56,8 +56,9 @@ class ApiClient:
     def request(self, method: str, path: str, *, token: Optional[str] = None, json: Any = None,
                 params: Optional[dict] = None, data: Any = None, headers: Optional[dict] = None,
                 idempotency_key: Optional[str] = None, correlation_id: Optional[str] = None,
-                client_ip: Optional[str] = None, raw: bool = False) -> Any:
-        """Call ``/api/v1{path}``; JSON body back (None for 204), or the Response with ``raw``."""
+                client_ip: Optional[str] = None, raw: bool = False, stream: bool = False) -> Any:
+        """Call ``/api/v1{path}``; JSON body back (None for 204), or the Response with ``raw``
+        (``stream``: its body read as it is sent on, e.g. a video)."""
         sent = dict(headers or {})
         if token:
             sent["Authorization"] = f"Bearer {token}"
@@ -69,7 +70,7 @@ class ApiClient:
             sent["X-Forwarded-For"] = client_ip
         try:
             response = self._session().request(method, self.base_url + path, json=json, params=params, data=data,
-                                               headers=sent, timeout=self.timeout_s)
+                                               headers=sent, timeout=self.timeout_s, stream=stream)
         except requests.RequestException as exc:
             log.warning("API call failed: %s %s: %s", method, path, exc)
             raise ApiError(503, "upstream_unavailable", "CareerOS is not reachable right now.") from exc

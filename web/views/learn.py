@@ -172,10 +172,15 @@ def asset(course_id, lesson_id):
         abort(404)
     link = urlparse(unit["asset"]["url"])
     fetched = bff.call("GET", link.path.split("/api/v1", 1)[-1], anonymous=True,
-                       params=dict(parse_qsl(link.query)), raw=True)
+                       params=dict(parse_qsl(link.query)), raw=True, stream=True)
     disposition = "inline" if unit["kind"] == "video" else "attachment"
-    return Response(fetched.content, mimetype=unit["asset"].get("content_type") or "application/octet-stream",
-                    headers={"Content-Disposition": f'{disposition}; filename="{unit["asset"]["filename"]}"'})
+    filename = "".join(c for c in unit["asset"]["filename"] if c.isprintable() and c not in '"\\')
+    headers = {"Content-Disposition": f'{disposition}; filename="{filename}"',
+               "Cache-Control": "private, no-store"}
+    if fetched.headers.get("Content-Length"):
+        headers["Content-Length"] = fetched.headers["Content-Length"]
+    return Response(fetched.iter_content(64 * 1024), headers=headers,
+                    mimetype=unit["asset"].get("content_type") or "application/octet-stream")
 
 
 @bp.get("/certificates")
