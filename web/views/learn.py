@@ -34,7 +34,8 @@ def dashboard():
 def _next_step(enrolments: list, by_course: dict, roadmap: Optional[dict]) -> dict:
     for e in enrolments:
         if not e.get("certificate_id") and by_course.get(e["course_id"], {}).get("percent", e["percent"]) < 100:
-            return {"text": f"Continue “{e['course_title']}”", "href": url_for("learn.player", course_id=e["course_id"])}
+            return {"text": f"Continue “{e['course_title']}”",
+                    "href": url_for("learn.player", course_id=e["course_id"])}
     if roadmap:
         for m in roadmap.get("milestones", []):
             if m.get("status") not in ("done", "skipped") and m.get("courses"):

@@ -25,7 +25,8 @@ def members():
                 raise
             errors, message = exc.field_errors(), str(exc)
     org, people = bff.gather(("GET", "/orgs/current"), ("GET", "/orgs/current/members"))
-    return render_template("org/members.html", org=bff.ok(org, missing=()), members=bff.ok(people, missing=())["members"],
+    return render_template("org/members.html", org=bff.ok(org, missing=()),
+                           members=bff.ok(people, missing=())["members"],
                            roles=ROLES, invite=invite, errors=errors, message=message,
                            invite_link=url_for("account.accept_invite", token=invite["token"], _external=True)
                            if invite else None, form=request.form), 422 if errors or message else 200
@@ -100,8 +101,8 @@ def export_csv():
 @bff.role_required(*MANAGERS)
 def audit():
     before = request.args.get("before_id", type=int)
-    log, people = bff.gather(("GET", "/orgs/current/audit-log", {"params": {"limit": 50, **({"before_id": before} if before else {})}}),
-                             ("GET", "/orgs/current/members"))
+    page = {"limit": 50, **({"before_id": before} if before else {})}
+    log, people = bff.gather(("GET", "/orgs/current/audit-log", {"params": page}), ("GET", "/orgs/current/members"))
     names = {m["user_id"]: m["display_name"] or m["email"] for m in bff.ok(people, missing=())["members"]}
     entries = bff.ok(log, missing=())["entries"]
     return render_template("org/audit.html", entries=entries, names=names,
