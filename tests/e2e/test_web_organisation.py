@@ -106,6 +106,11 @@ def test_owner_instructor_and_member_through_the_pages(new_page):
     member.get_by_role("button", name="Submit answers").click()
     expect(member.locator("#quiz-result")).to_contain_text("Passed")
 
+    teacher.goto(f"/teach/{course_id}")
+    teacher.get_by_role("link", name="Results").click()
+    reload_until(teacher, lambda: teacher.get_by_role("row", name=re.compile("Max Member.*100%.*yes.*100%")))
+    check_page(teacher, "31-results")
+
     member.goto("/org/analytics")  # members have no organisation pages: the 403 page, no figures
     expect(member.get_by_role("heading", level=1)).to_have_text("You cannot open this page")
     check_page(member, "30-forbidden")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from web import bff
+from web import bff, xapi
 from web.api import ApiError
 
 bp = Blueprint("teach", __name__, url_prefix="/teach")
@@ -171,3 +171,35 @@ def lifecycle(course_id, action: str):
         missing = "; ".join(f"{k}: {v}" for k, v in exc.field_errors().items())
         flash(f"Not {action}ed: {exc}{' — ' + missing if missing else ''}", "error")
     return redirect(url_for("teach.editor", course_id=course_id))
+
+
+@bp.get("/<uuid:course_id>/results")
+@bff.role_required(*AUTHORS)
+def results(course_id):
+    """Who is taking the course, how far they are, their best quiz score (from the tracker's
+    per-learner progress and the course's xAPI statements: the API has no results report yet)."""
+    course_iri = f"{xapi.XAPI_HOME}/xapi/courses/{course_id}"
+    course, people, statements = bff.gather(
+        ("GET", f"/lms/courses/{course_id}"), ("GET", "/orgs/current/members"),
+        ("GET", "/tracking/statements", {"params": {"activity": course_iri, "related_activities": "true",
+                                                     "limit": 200}}))
+    course, people = bff.ok(course, missing=()), bff.ok(people, missing=())["members"]
+    progress = bff.gather(*[("GET", "/tracking/progress", {"params": {"course_id": str(course_id),
+                                                                      "learner": m["user_id"]}}) for m in people])
+    best = _best_scores(bff.ok(statements, default={"statements": []}, missing=(403, 404))["statements"])
+    rows = []
+    for member, answer in zip(people, progress):
+        found = bff.ok(answer, default={"courses": []}, missing=(403, 404))["courses"]
+        if found:
+            rows.append({"member": member, "progress": found[0], "score": best.get(member["user_id"])})
+    return render_template("teach/results.html", course=course, rows=rows)
+
+
+def _best_scores(statements: list[dict]) -> dict[str, int]:
+    best: dict[str, int] = {}
+    for st in statements:
+        raw = ((st.get("result") or {}).get("score") or {}).get("raw")
+        if raw is not None and st["verb"]["id"].rsplit("/", 1)[-1] in ("passed", "failed"):
+            who = st["actor"]["account"]["name"]
+            best[who] = max(best.get(who, 0), int(raw))
+    return best
