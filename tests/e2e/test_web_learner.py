@@ -43,7 +43,7 @@ def test_visitor_signs_up_learns_a_course_and_downloads_the_certificate(new_page
 
     page.goto("/signup")
     page.get_by_role("button", name="Create account").click()  # nothing filled: errors at the fields
-    expect(page.locator("#error-summary")).to_be_visible()
+    expect(page.locator("#error-summary")).to_be_focused()
     expect(page.locator("#e-email")).to_contain_text("email")
     check_page(page, "05-signup-errors")
     email = unique_email("lea")

@@ -57,3 +57,17 @@ def test_pages_carry_security_headers_and_an_httponly_lax_cookie(web_client):
     for https in ({"base_url": "https://localhost"}, {"headers": {"X-Forwarded-Proto": "https"}}):
         fresh = web_client.application.test_client()
         assert "Secure" in fresh.get("/login", **https).headers["Set-Cookie"]
+
+
+def test_the_public_catalog_reads_are_documented_as_open_to_visitors(config, redis_client):
+    from gateway_flask.app import create_app as create_api
+    from gateway_flask.views import SERVICE_BLUEPRINTS
+
+    api = create_api(config, blueprints=SERVICE_BLUEPRINTS, redis_client=redis_client,
+                     jwks_provider=lambda: {"keys": []})
+    spec = api.test_client().get("/api/v1/openapi.json").get_json()
+    for path in ("/api/v1/lms/courses", "/api/v1/lms/courses/{course_id}"):
+        read = spec["paths"][path]["get"]
+        assert {} in read["security"] and {"bearerAuth": []} in read["security"], path
+        assert "401" in read["responses"] and "Without a token" in read["summary"] + read.get("description", "")
+    assert spec["paths"]["/api/v1/lms/courses"]["post"]["security"] == [{"bearerAuth": []}]
