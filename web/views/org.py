@@ -29,7 +29,7 @@ def members():
                            members=bff.ok(people, missing=())["members"],
                            roles=ROLES, invite=invite, errors=errors, message=message,
                            invite_link=url_for("account.accept_invite", token=invite["token"], _external=True)
-                           if invite else None, form=request.form), 422 if errors or message else 200
+                           if invite else None, form={} if invite else request.form), 422 if errors or message else 200
 
 
 @bp.post("/members/<uuid:user_id>")
