@@ -21,6 +21,8 @@ run: $(STAMP)
 ## Run every test against the real PostgreSQL, Redis, RabbitMQ and Kafka-compatible broker
 test: $(STAMP)
 	command -v promtool >/dev/null && command -v prometheus >/dev/null || apt-get install -y -q prometheus
+	# the web client's browser tests drive Debian's Chromium with Playwright
+	test -x /usr/bin/chromium || apt-get install -y -q chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## Create databases, run migrations (and topics if the broker is up)
@@ -37,6 +39,7 @@ bench: $(STAMP)
 	$(PY) bench/ai_bench.py
 	$(PY) bench/roadmap_bench.py
 	$(PY) bench/billing_bench.py
+	$(PY) bench/web_bench.py
 
 ## Regenerate the gRPC stubs from contracts/grpc/*.proto
 protos: $(STAMP)

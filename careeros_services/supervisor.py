@@ -179,6 +179,7 @@ def isolated_env(kafka_bootstrap: str, db_prefix: str, amqp_vhost: str, **extra:
     return {
         "CAREEROS_AUTH_REDIS_PREFIX": f"careeros.{run_id}.auth.",
         "CAREEROS_GATEWAY_REDIS_PREFIX": f"careeros.{run_id}.gw.",
+        "CAREEROS_WEB_REDIS_PREFIX": f"careeros.{run_id}.web.",
         "CAREEROS_DB_PREFIX": db_prefix,
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "KAFKA_TOPIC_PREFIX": f"{db_prefix.strip('_')}{run_id}",
@@ -241,8 +242,8 @@ def run_platform(config: dict, services: Optional[str] = None) -> int:
     try:
         platform.start()
         _serve_metrics(config)
-        print(f"CareerOS is up: http://{config['gateway']['bind']}/api/v1/docs  (logs: {platform.log_dir})",
-              flush=True)
+        print(f"CareerOS is up: http://{config['gateway']['bind']}/ (web), /api/v1/docs (API)  "
+              f"(logs: {platform.log_dir})", flush=True)
         while not stopping:
             platform.check_alive()
             time.sleep(0.5)

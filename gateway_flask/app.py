@@ -5,6 +5,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 
 import flask
 import redis
+import swagger_ui_bundle
 
 from gateway_flask import middleware
 from gateway_flask.extensions.api import API_PREFIX, Api
@@ -18,6 +19,10 @@ from gateway_flask.views import health
 def _no_keys() -> dict:
     # Until the auth service's JWKS is wired in, no token verifies.
     return {"keys": []}
+
+
+def _swagger_ui_asset(filename: str) -> flask.Response:
+    return flask.send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86400)
 
 
 def create_app(config: dict, *, jwks_provider: Optional[Callable[[], dict]] = None,
@@ -38,7 +43,8 @@ def create_app(config: dict, *, jwks_provider: Optional[Callable[[], dict]] = No
         API_TITLE="CareerOS API", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX=API_PREFIX, OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL=gw.get("swagger_ui_url", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"),
+        # Swagger UI from the pinned swagger-ui-bundle wheel, served here: the docs work offline.
+        OPENAPI_SWAGGER_UI_URL=gw.get("swagger_ui_url") or f"{API_PREFIX}/docs/assets/",
     )
     redis_client = redis_client or redis.Redis.from_url(config["redis_url"])
     prefix = gw.get("redis_prefix", "careeros:gw:")
@@ -59,6 +65,7 @@ def create_app(config: dict, *, jwks_provider: Optional[Callable[[], dict]] = No
     api = Api(app)  # also installs the problem+json error handlers
     middleware.install(app)
     app.register_blueprint(health.blp)
+    app.add_url_rule(f"{API_PREFIX}/docs/assets/<path:filename>", "swagger_ui_assets", _swagger_ui_asset)
     for blp in blueprints:
         if hasattr(blp, "register_views_in_doc"):
             api.register_blueprint(blp)

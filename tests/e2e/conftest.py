@@ -36,3 +36,7 @@ def api(platform):
     """A requests session bound to the gateway's /api/v1."""
     with ApiSession(platform.base_url) as session:
         yield session
+
+
+# The web client's browser tests (tests/e2e/test_web_*.py): one Chromium for the session.
+from tests.e2e.web_support import api_url, browser, new_page, web_redis_prefix, web_url  # noqa: E402,F401

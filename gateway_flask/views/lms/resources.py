@@ -12,7 +12,7 @@ import uuid
 from flask import Response, request, stream_with_context
 
 from careeros_services.lms import domain
-from contracts.grpc import lms_pb2
+from contracts.grpc import common_pb2, lms_pb2
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.middleware import accepts, max_body
 from gateway_flask.security import auth_required, current_principal
@@ -32,6 +32,18 @@ def _call(method: str, message):
 
 def _me():
     return caller(current_principal())
+
+
+# A visitor without a token reads the public catalog as the platform tenant: its courses only,
+# never a tenant's private ones, with no enrolment and the access of a caller without a plan.
+VISITOR = common_pb2.Caller(user_id="00000000-0000-0000-0000-000000000000", tenant_id=domain.PLATFORM_TENANT)
+OPTIONAL_BEARER = [{"bearerAuth": []}, {}]
+
+
+def _me_or_visitor():
+    if "Authorization" not in request.headers:
+        return VISITOR
+    return _me()  # a token that is present must be valid (401 otherwise)
 
 
 def _lms_conf() -> dict:
@@ -65,14 +77,20 @@ def _lesson(message, *, learner: bool) -> dict:
 
 
 @blp.route("/courses", methods=["GET"])
-@auth_required
 @blp.arguments(s.SearchQuery, location="query")
 @blp.response(200, s.CoursePageOut)
-@blp.doc(security=BEARER)
+@blp.alt_response(401, description="A bearer token was sent and is not valid")
+@blp.doc(security=OPTIONAL_BEARER)
 def search_courses(query: dict):
     """Search the catalog (public courses plus your organisation's) by text, skill (name or ESCO URI),
-    level, track and language; ranked by relevance, then title, stable across pages."""
-    return to_dict(_call("SearchCourses", lms_pb2.SearchCoursesRequest(caller=_me(), **query)))
+    level, track and language; ranked by relevance, then title, stable across pages.
+    Without a token: the published public catalog only (a visitor's `access`: `read_only` for premium)."""
+    caller = _me_or_visitor()
+    page = to_dict(_call("SearchCourses", lms_pb2.SearchCoursesRequest(caller=caller, **query)))
+    if caller is VISITOR:
+        for course in page["items"]:
+            course["access"] = domain.access(course["premium"], VISITOR.plan_tier)
+    return page
 
 
 @blp.route("/courses", methods=["POST"])
@@ -87,12 +105,13 @@ def create_course(body: dict):
 
 
 @blp.route("/courses/<uuid:course_id>", methods=["GET"])
-@auth_required
 @blp.response(200, s.CourseOut)
-@blp.doc(security=BEARER)
+@blp.alt_response(401, description="A bearer token was sent and is not valid")
+@blp.doc(security=OPTIONAL_BEARER)
 def get_course(course_id):
-    """A course and its structure (authors see the working copy; learners the latest published revision)."""
-    return _course(_call("GetCourse", lms_pb2.CourseRef(caller=_me(), course_id=str(course_id))))
+    """A course and its structure (authors see the working copy; learners the latest published revision).
+    Without a token: published public courses only (404 for a tenant's), outline without content."""
+    return _course(_call("GetCourse", lms_pb2.CourseRef(caller=_me_or_visitor(), course_id=str(course_id))))
 
 
 @blp.route("/courses/<uuid:course_id>", methods=["PATCH"])

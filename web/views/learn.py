@@ -1,0 +1,335 @@
+"""The learner's pages: dashboard, profile, enrolment, course player, certificate, consultant,
+roadmap and billing."""
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
+
+from web import bff, xapi
+from web.api import ApiError
+
+bp = Blueprint("learn", __name__, url_prefix="/app")
+SANDBOX_CARDS = (("pm_card_visa", "Visa ending 4242 (always succeeds)"),
+                 ("pm_card_mastercard", "Mastercard ending 4444 (always succeeds)"),
+                 ("pm_card_chargeDeclined", "Visa ending 0002 (always declined)"))
+DECLINE_WORDS = ("Your card was declined, so nothing was charged and your plan has not changed. "
+                 "Try another card, or ask your bank why the payment was refused.")
+
+
+@bp.get("")
+@bff.login_required
+def dashboard():
+    enrolments, progress, roadmap = bff.gather(("GET", "/lms/enrollments"), ("GET", "/tracking/progress"),
+                                               ("GET", "/roadmaps/current"))
+    enrolments = bff.ok(enrolments)["items"]
+    progress = bff.ok(progress)
+    roadmap = bff.ok(roadmap)
+    by_course = {c["course_id"]: c for c in progress.get("courses", [])}
+    return render_template("learn/dashboard.html", enrolments=enrolments, progress=progress, roadmap=roadmap,
+                           by_course=by_course, next_step=_next_step(enrolments, by_course, roadmap))
+
+
+def _next_step(enrolments: list, by_course: dict, roadmap: Optional[dict]) -> dict:
+    for e in enrolments:
+        if not e.get("certificate_id") and by_course.get(e["course_id"], {}).get("percent", e["percent"]) < 100:
+            return {"text": f"Continue “{e['course_title']}”",
+                    "href": url_for("learn.player", course_id=e["course_id"])}
+    if roadmap:
+        for m in roadmap.get("milestones", []):
+            if m.get("status") not in ("done", "skipped") and m.get("courses"):
+                return {"text": f"Start learning {m['skill_name']}: “{m['courses'][0]['title']}”",
+                        "href": url_for("public.course", course_id=m["courses"][0]["course_id"])}
+        return {"text": "Open your roadmap", "href": url_for("learn.roadmap")}
+    return {"text": "Get your roadmap: tell us the role you want", "href": url_for("learn.roadmap")}
+
+
+# --- profile -------------------------------------------------------------------------------------
+
+@bp.route("/profile", methods=["GET", "POST"])
+@bff.login_required
+def profile():
+    profile, roles, progress = bff.gather(("GET", "/profile"), ("GET", "/ai/roles"), ("GET", "/tracking/progress"))
+    profile = bff.ok(profile, default={})
+    roles = bff.ok(roles, default={"roles": []})["roles"]
+    minutes = bff.ok(progress)["weekly_goal"]["minutes_per_week"]
+    errors, message = {}, None
+    if request.method == "POST":
+        patch, hours = _profile_patch(request.form)
+        try:
+            bff.call("PATCH", "/profile", json=patch)
+            bff.call("PUT", "/tracking/goal", json={"minutes_per_week": hours * 60})
+            flash("Your profile is saved.", "success")
+            return redirect(url_for("learn.profile"))
+        except ApiError as exc:
+            if exc.status >= 500 or exc.status in (401, 403):
+                raise
+            errors, message = exc.field_errors(), str(exc)
+            profile = {**profile, **patch}
+            minutes = hours * 60
+    skills_known = sorted({s["name"] for r in roles for s in r.get("skills", [])}, key=str.casefold)
+    return render_template("learn/profile.html", profile=profile, roles=roles, skills_known=skills_known,
+                           hours=minutes // 60, errors=errors, message=message), 422 if errors else 200
+
+
+def _profile_patch(form) -> tuple[dict, int]:
+    names, levels = form.getlist("skill_name"), form.getlist("skill_level")
+    skills = [{"name": n.strip(), "level": _int(lv, 1)} for n, lv in zip(names, levels) if n.strip()]
+    patch = {"headline": form.get("headline", "").strip(), "current_role": form.get("current_role", "").strip(),
+             "target_role": form.get("target_role", "").strip(), "skills": skills,
+             "years_experience": _int(form.get("years_experience"), 0),
+             "learning_pace": form.get("learning_pace", "steady")}
+    return patch, max(0, min(_int(form.get("hours_per_week"), 0), 80))
+
+
+def _int(value, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+# --- enrolment and the course player --------------------------------------------------------------
+
+@bp.post("/courses/<uuid:course_id>/enrol")
+@bff.login_required
+def enrol(course_id):
+    try:
+        bff.call("POST", f"/lms/courses/{course_id}/enrollments")
+    except ApiError as exc:
+        if exc.code not in ("already_enrolled", "enrollment_exists") and exc.status != 409:
+            raise
+    flash("You are enrolled. Enjoy the course!", "success")
+    return redirect(url_for("learn.player", course_id=course_id))
+
+
+@bp.get("/learn/<uuid:course_id>")
+@bff.login_required
+def player(course_id):
+    """Resume at the first lesson not done yet (or the first)."""
+    course, progress = bff.gather(("GET", f"/lms/courses/{course_id}"),
+                                  ("GET", "/tracking/progress", {"params": {"course_id": str(course_id)}}))
+    course = bff.ok(course, missing=())
+    done = _done_lessons(bff.ok(progress))
+    lessons = [l for m in course["modules"] for l in m["lessons"]]
+    if not lessons:
+        flash("This course has no lessons yet.", "info")
+        return redirect(url_for("public.course", course_id=course_id))
+    target = next((l for l in lessons if l["lesson_id"] not in done), lessons[0])
+    return redirect(url_for("learn.lesson", course_id=course_id, lesson_id=target["lesson_id"]))
+
+
+def _done_lessons(progress: dict) -> set:
+    return {l["lesson_id"] for c in progress.get("courses", []) for l in c.get("lessons", []) if l.get("done")}
+
+
+@bp.route("/learn/<uuid:course_id>/<uuid:lesson_id>", methods=["GET", "POST"])
+@bff.login_required
+def lesson(course_id, lesson_id):
+    """One unit beside the course outline, with previous/next. Opening a reading, video or file
+    unit records it as completed (an xAPI statement sent here, never by the learner)."""
+    result = None
+    if request.method == "POST":
+        result = bff.call("POST", f"/lms/lessons/{lesson_id}/quiz-attempts", json={"answers": _answers(request.form)})
+    course, unit, progress = bff.gather(("GET", f"/lms/courses/{course_id}"), ("GET", f"/lms/lessons/{lesson_id}"),
+                                        ("GET", "/tracking/progress", {"params": {"course_id": str(course_id)}}))
+    course, unit, progress = bff.ok(course, missing=()), bff.ok(unit, missing=()), bff.ok(progress)
+    if request.method == "GET":
+        xapi.record_visit(course_id=str(course_id), lesson=unit)
+    lessons = [l for m in course["modules"] for l in m["lessons"]]
+    ids = [l["lesson_id"] for l in lessons]
+    at = ids.index(str(lesson_id)) if str(lesson_id) in ids else 0
+    course_progress = next(iter(progress.get("courses", [])), None)
+    return render_template("learn/lesson.html", course=course, unit=unit, result=result,
+                           done=_done_lessons(progress) | ({str(lesson_id)} if unit["kind"] != "quiz" else set()),
+                           prev=lessons[at - 1] if at > 0 else None,
+                           next=lessons[at + 1] if at + 1 < len(lessons) else None,
+                           course_progress=course_progress, asset_href=_asset_href(unit))
+
+
+def _answers(form) -> list[dict]:
+    answers = []
+    for key in form:
+        if key.startswith("q-"):
+            answers.append({"question_id": key[2:], "choice_ids": form.getlist(key)})
+    return answers
+
+
+def _asset_href(unit: dict) -> Optional[str]:
+    asset = unit.get("asset")
+    if not asset or not asset.get("url"):
+        return None
+    return url_for("learn.asset", course_id=unit["course_id"], lesson_id=unit["lesson_id"])
+
+
+@bp.get("/learn/<uuid:course_id>/<uuid:lesson_id>/asset")
+@bff.login_required
+def asset(course_id, lesson_id):
+    """The lesson's file through its signed link (the API's own address may be internal)."""
+    from urllib.parse import parse_qsl, urlparse
+    unit = bff.call("GET", f"/lms/lessons/{lesson_id}")
+    if not unit.get("asset"):
+        abort(404)
+    link = urlparse(unit["asset"]["url"])
+    fetched = bff.call("GET", link.path.split("/api/v1", 1)[-1], anonymous=True,
+                       params=dict(parse_qsl(link.query)), raw=True, stream=True)
+    disposition = "inline" if unit["kind"] == "video" else "attachment"
+    filename = "".join(c for c in unit["asset"]["filename"] if c.isprintable() and c not in '"\\')
+    headers = {"Content-Disposition": f'{disposition}; filename="{filename}"',
+               "Cache-Control": "private, no-store"}
+    if fetched.headers.get("Content-Length"):
+        headers["Content-Length"] = fetched.headers["Content-Length"]
+    return Response(fetched.iter_content(64 * 1024), headers=headers,
+                    mimetype=unit["asset"].get("content_type") or "application/octet-stream")
+
+
+@bp.get("/certificates")
+@bff.login_required
+def certificates():
+    enrolments = bff.call("GET", "/lms/enrollments")["items"]
+    return render_template("learn/certificates.html", enrolments=[e for e in enrolments if e.get("certificate_id")])
+
+
+# --- the AI consultant -----------------------------------------------------------------------------
+
+@bp.route("/consultant", methods=["GET", "POST"])
+@bff.login_required
+def consultant():
+    """A chat: the first question opens a consultation, later ones are follow-ups. The API has no
+    list of consultations, so this session remembers the ones opened here."""
+    history = session.get("consultations", [])
+    current_id = request.values.get("c") or (history[0] if history else None)
+    errors, message, consultation = {}, None, None
+    if request.method == "POST":
+        text = request.form.get("question", "").strip()
+        try:
+            if current_id and request.form.get("new") != "1":
+                consultation = bff.call("POST", f"/ai/consultations/{current_id}/messages", json={"content": text})
+            else:
+                consultation = bff.call("POST", "/ai/consultations", json={"question": text})
+                session["consultations"] = [consultation["consultation_id"]] + history[:9]
+        except ApiError as exc:
+            if exc.status >= 500 and exc.status != 502 or exc.status in (401, 403):
+                raise
+            errors = {"question": exc.field_errors().get("question") or exc.field_errors().get("content") or str(exc)}
+            message = str(exc)
+        else:
+            if not request.headers.get("HX-Request"):
+                return redirect(url_for("learn.consultant", c=consultation["consultation_id"]) + "#latest")
+    if consultation is None and current_id:
+        try:
+            consultation = bff.call("GET", f"/ai/consultations/{current_id}")
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+    template = "learn/_chat.html" if request.headers.get("HX-Request") else "learn/consultant.html"
+    return render_template(template, consultation=consultation, history=session.get("consultations", []),
+                           errors=errors, message=message)
+
+
+# --- roadmap ---------------------------------------------------------------------------------------
+
+@bp.route("/roadmap", methods=["GET", "POST"])
+@bff.login_required
+def roadmap():
+    errors, message = {}, None
+    if request.method == "POST":
+        try:
+            bff.call("POST", "/roadmaps", json={"target_role": request.form.get("target_role", "").strip(),
+                                                "hours_per_week": _int(request.form.get("hours_per_week"), 0)})
+            flash("Your roadmap is ready.", "success")
+            return redirect(url_for("learn.roadmap"))
+        except ApiError as exc:
+            if exc.status >= 500 and exc.status != 502 or exc.status in (401, 403):
+                raise
+            errors, message = exc.field_errors(), str(exc)
+    current, roles, profile = bff.gather(("GET", "/roadmaps/current"), ("GET", "/ai/roles"), ("GET", "/profile"))
+    current = bff.ok(current)
+    by_skill = {m["skill_id"]: m for m in (current or {}).get("milestones", [])}
+    return render_template("learn/roadmap.html", roadmap=current, by_skill=by_skill,
+                           roles=bff.ok(roles, default={"roles": []})["roles"],
+                           profile=bff.ok(profile, default={}), errors=errors, message=message), 422 if errors else 200
+
+
+@bp.get("/roadmap/<uuid:roadmap_id>.svg")
+@bff.login_required
+def roadmap_svg(roadmap_id):
+    """The picture, shown as an image (an <img> never runs script inside an SVG)."""
+    svg = bff.call("GET", f"/roadmaps/{roadmap_id}.svg", raw=True)
+    return Response(svg.content, mimetype="image/svg+xml", headers={"Cache-Control": "private, no-store"})
+
+
+@bp.post("/roadmap/<uuid:roadmap_id>/milestones/<skill_id>")
+@bff.login_required
+def mark_milestone(roadmap_id, skill_id: str):
+    status = request.form.get("status", "done")
+    bff.call("PATCH", f"/roadmaps/{roadmap_id}/milestones/{skill_id}", json={"status": status})
+    if request.headers.get("HX-Request"):
+        current = bff.call("GET", "/roadmaps/current")
+        milestone = next((m for m in current["milestones"] if m["skill_id"] == skill_id), None)
+        return render_template("learn/_milestone.html", m=milestone, roadmap=current)
+    flash("Milestone updated.", "success")
+    return redirect(url_for("learn.roadmap") + f"#m-{skill_id}")
+
+
+# --- billing ---------------------------------------------------------------------------------------
+
+@bp.route("/billing", methods=["GET", "POST"])
+@bff.login_required
+def billing():
+    errors, message = {}, None
+    if request.method == "POST":
+        action = request.form.get("action", "start")
+        try:
+            _billing_action(action, request.form)
+            flash({"start": "Your plan is active. Thank you!", "change": "Your plan has been changed.",
+                   "cancel": "Your subscription is cancelled."}.get(action, "Done."), "success")
+            return redirect(url_for("learn.billing"))
+        except ApiError as exc:
+            if exc.status == 402 or exc.code in ("payment_declined", "card_declined"):
+                errors, message = {"payment_method": DECLINE_WORDS}, DECLINE_WORDS
+            elif exc.status in (409, 422, 400):
+                errors, message = exc.field_errors(), str(exc)
+            else:
+                raise
+    plans, state, invoices = bff.gather(("GET", "/billing/plans"), ("GET", "/billing/subscription"),
+                                        ("GET", "/billing/invoices"))
+    return render_template("learn/billing.html", plans=bff.ok(plans)["plans"], state=bff.ok(state),
+                           invoices=bff.ok(invoices, default={"invoices": []}, missing=(403, 404))["invoices"],
+                           cards=SANDBOX_CARDS, errors=errors, message=message, form=request.form), \
+        (402 if message == DECLINE_WORDS else 422) if errors or message else 200
+
+
+def _retrying(action, attempts: int = 6):
+    """Billing answers 409 ``change_in_progress`` while a saga of the subscription is still running
+    (for a second or so): wait as its Retry-After says rather than bounce the person."""
+    for attempt in range(attempts):
+        try:
+            return action()
+        except ApiError as exc:
+            if exc.code != "change_in_progress" or attempt == attempts - 1:
+                raise
+            time.sleep(min(float(exc.retry_after or 1), 2.0))
+
+
+def _billing_action(action: str, form) -> None:
+    if action == "cancel":
+        _retrying(lambda: bff.call("POST", "/billing/subscription/cancel",
+                                   json={"at_period_end": form.get("when") != "now"}))
+        return
+    body = {"plan": form.get("plan", ""), "interval": form.get("interval", "month"),
+            "seats": max(1, _int(form.get("seats"), 1)), "payment_method": form.get("payment_method", "")}
+    if action == "change":
+        _retrying(lambda: bff.call("POST", "/billing/subscription/change", json={k: v for k, v in body.items() if v}))
+    else:
+        started = bff.call("POST", "/billing/subscriptions", json=body)
+        invoice = started.get("latest_invoice") or {}
+        if started["subscription"]["status"] == "incomplete" and invoice.get("status") == "open":
+            # The first payment failed (an API without 402 on declines answers 201 "incomplete"):
+            # end it now so its open invoice is voided and another card can start afresh.
+            _retrying(lambda: bff.call("POST", "/billing/subscription/cancel", json={"at_period_end": False}))
+            raise ApiError(402, "payment_declined", "Payment declined")
+    # The plan tier is a claim of the access token: a fresh token carries the new tier.
+    session["tokens"]["expires_at"] = 0
+    session["me"] = bff.call("GET", "/me")
