@@ -128,7 +128,7 @@ def _done_lessons(progress: dict) -> set:
 @bff.login_required
 def lesson(course_id, lesson_id):
     """One unit beside the course outline, with previous/next. Opening a reading, video or file
-    unit records it as completed (an xAPI statement sent here, never by the learner)."""
+    unit records it (the LMS completes a reading or file it serves; see web.xapi)."""
     result = None
     if request.method == "POST":
         result = bff.call("POST", f"/lms/lessons/{lesson_id}/quiz-attempts", json={"answers": _answers(request.form)})
