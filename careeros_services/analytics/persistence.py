@@ -469,3 +469,10 @@ def truncate_read_models(config: dict, service: str, consumer: str) -> None:
             cur.execute("DELETE FROM public.inbox WHERE consumer = %s", (consumer,))
     finally:
         conn.close()
+
+# What the privacy saga exports and erases (bus/privacy.py): every per-person fact row. What stays
+# is anonymous: the event log (event id, type, day per tenant) and per-tenant invoice totals.
+_MINE = "user_id = %(user)s AND tenant_id = %(tenant)s"
+PERSONAL_ROWS = tuple((table, _MINE) for table in (
+    "statements", "activity_days", "enrollments", "certificates", "quiz_attempts", "assignments",
+    "ai_usage", "learners"))

@@ -93,3 +93,6 @@ class ProfileRepository:
                           & (ProfileRecord.version == expected_version))
                    .execute(self.db))
         return updated == 1
+
+# What the privacy saga exports and erases (bus/privacy.py): the learner's profile in the tenant.
+PERSONAL_ROWS = (("profiles", "user_id = %(user)s AND tenant_id = %(tenant)s"),)
