@@ -29,7 +29,7 @@ pytestmark = pytest.mark.e2e
 FREE_COURSE = "37686a11-0a54-5b13-88d7-c2ab72742a7b"  # Python Foundations (seeded, free)
 SERVICES = list(registry.SERVICES)
 # The records docs/privacy.md keeps: the request and its answers, naming the person's id only.
-KEPT = {("auth", "privacy_requests", "user_id")}
+KEPT = {("auth", "privacy_requests")}
 
 
 def eventually(fetch, ok, timeout_s: float = 90.0):
@@ -59,12 +59,17 @@ def _mentions(config: dict, needles: list[str]) -> list[tuple]:
                         cur.execute(f'SELECT {kept} FROM "{schema}"."{table}"'
                                     f' WHERE strpos(lower("{column}"::text), lower(%s)) > 0', (needle,))
                         for (event_type,) in cur.fetchall():
-                            if event_type and is_privacy_event(event_type) or (service, table, column) in KEPT:
+                            if event_type and is_privacy_event(event_type) or (service, table) in KEPT:
                                 continue  # the requests and their answers name the person's id only
                             found.append((service, f"{schema}.{table}", column, needle))
         finally:
             conn.close()
     return sorted(set(found))
+
+
+def _answered(call):
+    """The answer, past 503s of a loaded machine (argon2 under a 3 s gRPC deadline)."""
+    return eventually(call, lambda r: r.status_code != 503, timeout_s=30)
 
 
 def _download(api, url: str) -> zipfile.ZipFile:
@@ -123,23 +128,27 @@ def test_export_then_erasure_across_every_service(api, platform_env):
     parts = {n: json.loads(archive.read(n)) for n in names if n.endswith(".json")}
     assert parts["auth.json"]["user"][0]["email"] == person["email"]
     assert "password_hash" not in parts["auth.json"]["user"][0]
-    mine = {n: p["tenants"].get(person["tenant_id"], {}) for n, p in parts.items() if "tenants" in p}
+    mine = {n: p["tenants"].get(person["tenant_id"], {}) for n, p in parts.items() if n not in ("auth.json", "export.json")}
     assert mine["profile.json"]["profiles"][0]["headline"] == "Privacy probe"
     assert mine["tracker.json"]["statements"] and mine["lms.json"]["certificates"]
     assert mine["ai_core.json"]["consultations"] and mine["roadmap.json"]["roadmaps"]
     assert mine["billing.json"]["subscriptions"] and mine["analytics.json"]["statements"]
     assert api.get(f"/me/exports/{asked.json()['request_id']}", headers=person["owner_h"]).status_code == 404
 
+    config = supervisor.config_with(platform_env)
+    needles = [person["email"], person["name"], person["user_id"]]
+    assert {found[0] for found in _mentions(config, needles)} == set(SERVICES)  # the scan sees them all
     erased = api.post("/me/erasure", json={"confirm": True}, headers=h)
     assert erased.status_code == 202, erased.text
-    assert api.post("/auth/login", json={"email": person["email"], "password": PASSWORD}).status_code == 401
-    assert api.post("/auth/refresh", json={"refresh_token": person["tokens"]["refresh_token"]}).status_code == 401
+    assert _answered(lambda: api.post("/auth/login", json={"email": person["email"], "password": PASSWORD})
+                     ).status_code == 401
+    assert _answered(lambda: api.post("/auth/refresh", json={"refresh_token": person["tokens"]["refresh_token"]})
+                     ).status_code == 401
     done = eventually(lambda: api.get(f"/me/erasure/{erased.json()['request_id']}", headers=h).json(),
                       lambda e: e["status"] == "completed")
     assert set(done["answered"]) == set(SERVICES) and not done["pending"]
 
-    config = supervisor.config_with(platform_env)
-    assert _mentions(config, [person["email"], person["name"], person["user_id"]]) == []
+    assert _mentions(config, needles) == []
     # What is kept: the tenant's books (the invoice, its subscription no longer naming anyone)
     # and analytics' anonymous event log of the personal tenant.
     kept = _kept_records(config, person["tenant_id"])
