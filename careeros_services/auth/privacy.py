@@ -184,11 +184,11 @@ class PrivacySaga:
         until it exists, an erased person's access tokens lapse within ``auth.access_ttl_s``."""
 
     def _member_left(self, tx: Transaction, tenant_id: str, member_id: str, owner_id: str) -> None:
-        """As when an owner removes a member: tokens for the tenant revoked, ``membership.changed``
-        published, and a new personal home for a member whose home this tenant was."""
+        """As when an owner removes a member (tokens for the tenant revoked, a new personal home for
+        a member whose home this was), but without ``membership.changed``: the erasure event tells
+        every service, and a later "removed" row in analytics would bring the member back."""
         org = OrgRepository(tx.db)
         org.revoke_user_tokens_in(tenant_id, member_id, _now())
-        self._membership_changed(tx, tenant_id, member_id, domain.REMOVED, owner_id)
         member = org.user_by_id(member_id)
         if member is not None and member.home_tenant_id == tenant_id:
             self._rehome(tx, org, member)

@@ -155,32 +155,39 @@ def test_export_then_erasure_across_every_service(api, platform_env):
     assert kept["invoices"] >= 1 and kept["anonymous_subscriptions"] >= 1 and kept["event_log"] > 0
 
 
+def _count(config: dict, service: str, query: str, *params) -> int:
+    conn = psycopg2.connect(**dbmod.connect_kwargs(config, service, admin=True))
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(query, params)
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
+
+
 def _kept_records(config: dict, tenant_id: str) -> dict:
     def count(service: str, query: str) -> int:
-        conn = psycopg2.connect(**dbmod.connect_kwargs(config, service, admin=True))
-        try:
-            with conn, conn.cursor() as cur:
-                cur.execute(query, (tenant_id,))
-                return cur.fetchone()[0]
-        finally:
-            conn.close()
+        return _count(config, service, query, tenant_id)
     return {"invoices": count("billing", "SELECT count(*) FROM invoices WHERE tenant_id = %s"),
             "anonymous_subscriptions": count("billing", "SELECT count(*) FROM subscriptions WHERE tenant_id = %s"
                                              " AND user_id = '00000000-0000-0000-0000-000000000000'"),
             "event_log": count("analytics", "SELECT count(*) FROM event_log WHERE tenant_id = %s")}
 
 
-def test_an_owner_erases_a_members_data_in_the_organisation_only(api):
+def test_an_owner_erases_a_members_data_in_the_organisation_only(api, platform_env):
     owner = register(api, organization_name=f"Erase Org {uuid.uuid4().hex[:6]}")
     owner_h = bearer(login(api, owner["email"])["access_token"])
     member = register(api)
     member_h = bearer(login(api, member["email"])["access_token"])
     invite = api.post("/orgs/current/invites", json={"email": member["email"], "role": "member"}, headers=owner_h)
-    api.post(f"/orgs/invites/{invite.json()['token']}/accept", json={}, headers=member_h)
+    accepted = api.post(f"/orgs/invites/{invite.json()['token']}/accept", json={}, headers=member_h)
+    in_org = bearer(accepted.json()["tokens"]["access_token"])
     assert api.post(f"/orgs/current/members/{owner['user_id']}/erasure", json={"confirm": True},
                     headers=owner_h).status_code == 422
     assert api.post(f"/orgs/current/members/{owner['user_id']}/erasure", json={"confirm": True},
-                    headers=member_h).status_code == 403
+                    headers=in_org).json()["code"] == "owner_only"
+    assert api.post(f"/orgs/current/members/{member['user_id']}/erasure", json={"confirm": False},
+                    headers=owner_h).status_code == 422
     assert api.post("/me/erasure", json={"confirm": True}, headers=owner_h).json()["code"] == "owner_must_transfer"
     erased = api.post(f"/orgs/current/members/{member['user_id']}/erasure", json={"confirm": True}, headers=owner_h)
     assert erased.status_code == 202 and erased.json()["scope"] == "organization", erased.text
@@ -188,4 +195,13 @@ def test_an_owner_erases_a_members_data_in_the_organisation_only(api):
                lambda e: e["status"] == "completed")
     members = api.get("/orgs/current/members", headers=owner_h).json()["members"]
     assert member["user_id"] not in [m["user_id"] for m in members]
-    assert login(api, member["email"])["access_token"]  # their account and own space stay
+    assert _answered(lambda: api.post("/auth/login", json={"email": member["email"], "password": PASSWORD})
+                     ).status_code == 200  # their account and own space stay
+    assert api.get("/orgs/current", headers=in_org).status_code in (401, 403)  # no longer a member
+    assert api.get("/profile", headers=member_h).status_code == 200
+    config, org = supervisor.config_with(platform_env), owner["tenant_id"]
+    in_analytics = _count(config, "analytics", "SELECT count(*) FROM learners WHERE tenant_id = %s AND user_id = %s",
+                          org, member["user_id"])
+    elsewhere = _count(config, "analytics", "SELECT count(*) FROM learners WHERE tenant_id <> %s AND user_id = %s",
+                       org, member["user_id"])
+    assert (in_analytics, elsewhere) == (0, 1)
