@@ -165,8 +165,10 @@ class PrivacySaga:
         if repo.tenant_kinds([tenant_id]).get(tenant_id) == domain.PERSONAL:
             raise Conflict("A personal space has no members.", code="not_an_organization")
         was_member = repo.role_in(member_id) is not None
-        repo.redact_audit(member_id, [member_id], privacy.ERASED_ID)
-        repo.delete_in_tenant(member_id, "", privacy.ERASED_ID)
+        account = repo.export_identity(member_id, [])["user"]
+        email, name = (account[0]["email"], account[0]["display_name"]) if account else ("", "")
+        repo.redact_audit(member_id, [member_id, email, name], privacy.ERASED_ID)
+        repo.delete_in_tenant(member_id, email, privacy.ERASED_ID)
         if was_member:
             self._member_left(tx, tenant_id, member_id, owner_id)
         return self._start(tx, repo, ERASURE, privacy.SCOPE_ORGANIZATION, member_id, owner_id, tenant_id,

@@ -140,7 +140,7 @@ class PrivacyRepository:
         """Audit entries of the transaction's tenant stop naming the person (the log stays append-only
         for everything else: the trigger allows this UPDATE only under ``careeros.audit_redaction``)."""
         self.db.execute_sql("SELECT set_config('careeros.audit_redaction', 'on', true)")
-        patterns = [m for m in mentions if m]
+        patterns = [m for m in mentions if len(m) >= 3]  # a one-letter name would redact everything
         touched = self._count(
             "UPDATE audit_log SET actor_user_id = CASE WHEN actor_user_id = %(user)s THEN NULL"
             "   ELSE actor_user_id END,"
