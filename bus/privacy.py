@@ -150,10 +150,11 @@ class PersonalDataOwner:
         storage = privacy_storage(self.privacy_config)
         prefix = f"{export_prefix(p['request_id'])}/{self.store.service}"
         part: dict[str, Any] = {"service": self.store.service, "user_id": p["user_id"], "tenants": {}}
+        rows = PersonalDataRepository(tx.db, self.exported_rows or self.personal_rows)
         files: list[str] = []
         for tenant_id in p["tenant_ids"]:
             tx.scope_to(tenant_id)
-            held = PersonalDataRepository(tx.db, self.exported_rows or self.personal_rows).export(p["user_id"], tenant_id)
+            held = rows.export(p["user_id"], tenant_id)
             files += self.export_extra(tx, p["user_id"], tenant_id, held, storage, prefix)
             if held:
                 part["tenants"][tenant_id] = held

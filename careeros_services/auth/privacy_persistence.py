@@ -141,16 +141,15 @@ class PrivacyRepository:
         for everything else: the trigger allows this UPDATE only under ``careeros.audit_redaction``)."""
         self.db.execute_sql("SELECT set_config('careeros.audit_redaction', 'on', true)")
         patterns = [m for m in mentions if len(m) >= 3]  # a one-letter name would redact everything
+        mentioned = ("EXISTS (SELECT 1 FROM unnest(%(mentions)s::text[]) m"
+                     " WHERE strpos(lower(details::text), lower(m)) > 0)")
         touched = self._count(
             "UPDATE audit_log SET actor_user_id = CASE WHEN actor_user_id = %(user)s THEN NULL"
             "   ELSE actor_user_id END,"
-            " target_id = CASE WHEN target_id = %(user_text)s OR target_id = ANY(%(mentions)s) THEN %(erased)s"
-            "   ELSE target_id END,"
-            " details = CASE WHEN EXISTS (SELECT 1 FROM unnest(%(mentions)s::text[]) m"
-            "   WHERE strpos(lower(details::text), lower(m)) > 0) THEN '{\"redacted\": true}'::jsonb ELSE details END"
-            " WHERE actor_user_id = %(user)s OR target_id = %(user_text)s OR target_id = ANY(%(mentions)s)"
-            "   OR EXISTS (SELECT 1 FROM unnest(%(mentions)s::text[]) m WHERE strpos(lower(details::text), lower(m)) > 0)",
-            {"user": user_id, "user_text": user_id, "mentions": patterns, "erased": erased_id})
+            " target_id = CASE WHEN target_id = ANY(%(mentions)s) THEN %(erased)s ELSE target_id END,"
+            f" details = CASE WHEN {mentioned} THEN '{{\"redacted\": true}}'::jsonb ELSE details END"
+            f" WHERE actor_user_id = %(user)s OR target_id = ANY(%(mentions)s) OR {mentioned}",
+            {"user": user_id, "mentions": patterns, "erased": erased_id})
         self.db.execute_sql("SELECT set_config('careeros.audit_redaction', 'off', true)")
         return touched
 

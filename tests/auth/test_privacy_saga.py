@@ -31,7 +31,8 @@ def _person(auth: AuthService) -> dict:
 
 
 def _answer(service: str, request: dict, tenant_id: str, **payload) -> dict:
-    event_type = privacy.export_part_type(service) if "object_key" in payload else privacy.erasure_confirmed_type(service)
+    event_type = (privacy.export_part_type(service) if "object_key" in payload
+                  else privacy.erasure_confirmed_type(service))
     return contracts.validate({
         "id": str(uuid.uuid4()), "type": event_type, "version": 1,
         "occurred_at": datetime.now(timezone.utc).isoformat(), "producer": service, "tenant_id": tenant_id,
@@ -69,7 +70,8 @@ def test_the_last_answer_assembles_the_archive_behind_a_signed_link(auth):
     for envelope in first:
         assert auth.handle_event(envelope) is True
     waiting = auth.get_export(person["user_id"], request["request_id"])
-    assert (waiting["status"], waiting["pending"], waiting["download_url"]) == ("pending", [last["payload"]["service"]], "")
+    assert (waiting["status"], waiting["pending"], waiting["download_url"]) == (
+        "pending", [last["payload"]["service"]], "")
     assert auth.handle_event(last) is True
     assert auth.handle_event(first[0]) is False  # a redelivered answer changes nothing
 

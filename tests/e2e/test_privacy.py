@@ -51,8 +51,10 @@ def _mentions(config: dict, needles: list[str]) -> list[tuple]:
             with conn, conn.cursor() as cur:
                 cur.execute("SELECT table_schema, table_name, column_name FROM information_schema.columns"
                             " JOIN information_schema.tables USING (table_schema, table_name)"
-                            " WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')"
-                            " AND data_type IN ('text', 'character varying', 'character', 'jsonb', 'json', 'uuid', 'ARRAY')")
+                            " WHERE table_type = 'BASE TABLE'"
+                            " AND table_schema NOT IN ('pg_catalog', 'information_schema')"
+                            " AND data_type IN ('text', 'character varying', 'character', 'jsonb', 'json',"
+                            "                   'uuid', 'ARRAY')")
                 for schema, table, column in cur.fetchall():
                     kept = "event_type" if table == "outbox" else "NULL"
                     for needle in needles:
@@ -128,7 +130,8 @@ def test_export_then_erasure_across_every_service(api, platform_env):
     parts = {n: json.loads(archive.read(n)) for n in names if n.endswith(".json")}
     assert parts["auth.json"]["user"][0]["email"] == person["email"]
     assert "password_hash" not in parts["auth.json"]["user"][0]
-    mine = {n: p["tenants"].get(person["tenant_id"], {}) for n, p in parts.items() if n not in ("auth.json", "export.json")}
+    mine = {n: p["tenants"].get(person["tenant_id"], {}) for n, p in parts.items()
+            if n not in ("auth.json", "export.json")}
     assert mine["profile.json"]["profiles"][0]["headline"] == "Privacy probe"
     assert mine["tracker.json"]["statements"] and mine["lms.json"]["certificates"]
     assert mine["ai_core.json"]["consultations"] and mine["roadmap.json"]["roadmaps"]
