@@ -204,16 +204,16 @@ class PrivacySaga:
         answers = {"auth": {"at": _iso(_now())}} if kind == ERASURE else {}
         repo.add_request({"id": request_id, "kind": kind, "scope": scope, "user_id": user_id,
                           "requested_by": requested_by, "tenant_id": tenant_id, "tenant_ids": tenants,
-                          "answers": answers})
+                          "personal_tenant_id": personal_tenant, "answers": answers})
         found = repo.request(request_id)
-        self._send(tx, found, personal_tenant)
+        self._send(tx, found)
         return found
 
-    def _send(self, tx: Transaction, request: dict, personal_tenant: Optional[str] = None) -> None:
+    def _send(self, tx: Transaction, request: dict) -> None:
         payload = {"request_id": request["id"], "user_id": request["user_id"],
                    "tenant_ids": request["tenant_ids"], "requested_at": _iso(request["created_at"])}
         if request["kind"] == ERASURE:
-            payload.update(scope=request["scope"], personal_tenant_id=personal_tenant)
+            payload.update(scope=request["scope"], personal_tenant_id=request["personal_tenant_id"])
         event = privacy.ERASURE_REQUESTED if request["kind"] == ERASURE else privacy.EXPORT_REQUESTED
         tx.publish(event, aggregate_id=request["user_id"], payload=payload, tenant_id=request["tenant_id"])
 

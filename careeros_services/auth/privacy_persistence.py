@@ -12,8 +12,9 @@ from typing import Any, Optional
 
 import peewee
 
-_REQUEST_COLUMNS = ("id", "kind", "scope", "user_id", "requested_by", "tenant_id", "tenant_ids", "status",
-                    "answers", "archive_key", "expires_at", "attempts", "sent_at", "created_at", "completed_at")
+_REQUEST_COLUMNS = ("id", "kind", "scope", "user_id", "requested_by", "tenant_id", "tenant_ids", "personal_tenant_id",
+                    "status", "answers", "archive_key", "expires_at", "attempts", "sent_at", "created_at",
+                    "completed_at")
 
 
 def _request(row: Optional[tuple]) -> Optional[dict]:
@@ -23,6 +24,7 @@ def _request(row: Optional[tuple]) -> Optional[dict]:
     for key in ("id", "user_id", "requested_by", "tenant_id"):
         found[key] = str(found[key])
     found["tenant_ids"] = [str(t) for t in found["tenant_ids"]]
+    found["personal_tenant_id"] = str(found["personal_tenant_id"]) if found["personal_tenant_id"] else None
     return found
 
 
@@ -42,10 +44,11 @@ class PrivacyRepository:
 
     def add_request(self, request: dict) -> None:
         self.db.execute_sql(
-            "INSERT INTO privacy_requests (id, kind, scope, user_id, requested_by, tenant_id, tenant_ids, answers)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s::uuid[], %s)",
+            "INSERT INTO privacy_requests (id, kind, scope, user_id, requested_by, tenant_id, tenant_ids,"
+            " personal_tenant_id, answers) VALUES (%s, %s, %s, %s, %s, %s, %s::uuid[], %s, %s)",
             (request["id"], request["kind"], request["scope"], request["user_id"], request["requested_by"],
-             request["tenant_id"], request["tenant_ids"], json.dumps(request.get("answers") or {})))
+             request["tenant_id"], request["tenant_ids"], request.get("personal_tenant_id"),
+             json.dumps(request.get("answers") or {})))
 
     def request(self, request_id: str, *, for_update: bool = False) -> Optional[dict]:
         lock = " FOR UPDATE" if for_update else ""

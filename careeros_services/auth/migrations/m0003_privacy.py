@@ -20,6 +20,7 @@ def up(cur) -> None:
             requested_by  uuid NOT NULL,
             tenant_id     uuid NOT NULL,
             tenant_ids    uuid[] NOT NULL,
+            personal_tenant_id uuid,   -- an account erasure: the personal tenant (deleted in auth by then)
             status        text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'completed', 'expired')),
             answers       jsonb NOT NULL DEFAULT '{}'::jsonb,
             archive_key   text NOT NULL DEFAULT '',
