@@ -152,6 +152,7 @@ def test_export_then_erasure_across_every_service(api, platform_env):
     assert set(done["answered"]) == set(SERVICES) and not done["pending"]
 
     assert _mentions(config, needles) == []
+    assert _count(config, "tracker", "SELECT count(*) FROM statements WHERE user_id = %s", person["user_id"]) == 0
     # What is kept: the tenant's books (the invoice, its subscription no longer naming anyone)
     # and analytics' anonymous event log of the personal tenant.
     kept = _kept_records(config, person["tenant_id"])
