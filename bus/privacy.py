@@ -188,5 +188,5 @@ class PersonalDataOwner:
 
     def erase_extra(self, tx: Transaction, user_id: str, tenant_id: str, request: dict) -> int:
         """Anonymise or delete what the row list cannot (runs before the declared deletes);
-        ``request`` is the erasure event's payload (scope, home tenant)."""
+        ``request`` is the erasure event's payload (scope, personal tenant)."""
         return 0
