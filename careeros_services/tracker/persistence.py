@@ -24,6 +24,12 @@ from careeros_services.tracker.domain import CourseStructure, Statement, Stateme
 database_proxy = peewee.DatabaseProxy()
 
 
+# What the privacy saga exports and erases (bus/privacy.py): every learner table, statements first.
+_MINE = "user_id = %(user)s AND tenant_id = %(tenant)s"
+PERSONAL_ROWS = tuple((table, _MINE) for table in (
+    "statements", "lesson_progress", "course_progress", "learner_days", "learner_goals"))
+
+
 class _Model(peewee.Model):
     class Meta:
         database = database_proxy
@@ -448,8 +454,3 @@ def group_lesson_rows(statements: list[Statement], course_of: dict[str, str]) ->
             entry["done_at"] = min(entry["done_at"], s.timestamp) if entry["done_at"] else s.timestamp
     return [(lid, e["course"], e["done_at"] is not None, e["done_at"], e["seconds"], e["last"], e["percent"])
             for lid, e in sorted(per.items())]
-
-# What the privacy saga exports and erases (bus/privacy.py): every learner table, statements first.
-_MINE = "user_id = %(user)s AND tenant_id = %(tenant)s"
-PERSONAL_ROWS = tuple((table, _MINE) for table in (
-    "statements", "lesson_progress", "course_progress", "learner_days", "learner_goals"))
