@@ -76,7 +76,7 @@ def cmd_grpc(config: dict, args) -> None:
     from careeros_services.common.bootstrap import configure_process
 
     configure_process(config, "grpc", "grpc")
-    registrations = [spec.grpc_registration(config) for spec in registry.select(args.services)]
+    registrations = [r for spec in registry.select(args.services) for r in spec.grpc_registrations(config)]
     server = grpc_support.serve(registrations, args.bind or config["grpc"]["bind"],
                                 int(config["grpc"]["workers"]))
     stop = _stop_event()

@@ -28,6 +28,12 @@ class ServiceSpec:
         module = importlib.import_module(f"{self.package}.entrypoints.grpc_server")
         return module.registration(config)
 
+    def grpc_registrations(self, config: dict) -> list:
+        """Every gRPC service the module hosts: its ``registrations(config)`` when it has more than one."""
+        module = importlib.import_module(f"{self.package}.entrypoints.grpc_server")
+        many = getattr(module, "registrations", None)
+        return many(config) if many is not None else [module.registration(config)]
+
 
 SERVICES: dict[str, ServiceSpec] = {name: ServiceSpec(name) for name in ("auth", "profile", "roadmap", "analytics", "tracker", "billing", "ai_core", "lms")}
 

@@ -20,6 +20,7 @@ from contracts.grpc import tracker_pb2_grpc
 from contracts.grpc import billing_pb2_grpc
 from contracts.grpc import ai_core_pb2_grpc
 from contracts.grpc import lms_pb2_grpc
+from contracts.grpc import privacy_pb2_grpc
 from gateway_flask.security import Principal
 from gateway_flask.state import gateway_state
 
@@ -30,6 +31,8 @@ STUBS = {"auth": auth_pb2_grpc.AuthStub, "profile": profile_pb2_grpc.ProfileServ
          "billing": billing_pb2_grpc.BillingServiceStub,
          "ai_core": ai_core_pb2_grpc.AiCoreStub,
          "lms": lms_pb2_grpc.LmsServiceStub}
+STUBS["privacy"] = privacy_pb2_grpc.PrivacyStub
+HOSTED_BY = {"privacy": "auth"}  # gRPC services served by another service's process
 
 _lock = threading.Lock()
 _clients: dict[tuple[int, str], ServiceClient] = {}
@@ -45,7 +48,7 @@ def client(name: str) -> ServiceClient:
             if found is None:
                 grpc_conf = gateway_state().config["grpc"]
                 found = ServiceClient(
-                    name, str(grpc_conf["addresses"][name]), STUBS[name],
+                    name, str(grpc_conf["addresses"][HOSTED_BY.get(name, name)]), STUBS[name],
                     deadline_s=float(grpc_conf["deadline_s"]), fail_max=int(grpc_conf["breaker_fail_max"]),
                     reset_timeout_s=float(grpc_conf["breaker_reset_s"]))
                 _clients[key] = found
@@ -91,4 +94,4 @@ def readiness_checks(config: dict) -> dict:
                 raise RuntimeError(f"{name} is not serving")
         return probe
 
-    return {name: check(name) for name in STUBS}
+    return {name: check(name) for name in STUBS if name not in HOSTED_BY}

@@ -18,6 +18,15 @@ from careeros_services.ai_core.knowledge import KnowledgeBase
 database_proxy = peewee.DatabaseProxy()
 
 
+# What the privacy saga exports and erases (bus/privacy.py), children first; CV files are handled
+# by the service. AI cost rows stay, anonymised (the tenant's spend is the tenant's).
+_MINE = "user_id = %(user)s AND tenant_id = %(tenant)s"
+PERSONAL_ROWS = (
+    ("consultation_messages", "tenant_id = %(tenant)s AND consultation_id IN"
+                              " (SELECT id FROM consultations WHERE " + _MINE + ")"),
+    ("consultations", _MINE), ("cv_uploads", _MINE), ("learner_profiles", _MINE))
+
+
 class _Model(peewee.Model):
     class Meta:
         database = database_proxy

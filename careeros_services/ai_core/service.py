@@ -34,6 +34,8 @@ from typing import Optional
 from prometheus_client import Counter, Histogram
 
 from bus.handlers import EventHandlingService, handles
+from bus import privacy
+from bus.privacy import PersonalDataOwner
 from bus.store import ServiceStore, Transaction
 from careeros_services.ai_core import (conversation, domain, knowledge, limits as limits_mod, objects, persistence,
                                       providers, validation)
@@ -44,7 +46,7 @@ from careeros_services.ai_core.providers import Completion, Prompt, Provider, Re
 from careeros_services.common.caller import Caller
 from careeros_services.common import esco, metrics
 from careeros_services.common.errors import NotFound, ValidationFailed
-from careeros_services.common.storage import ObjectStorage
+from careeros_services.common.storage import ObjectMissing, ObjectStorage
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +102,11 @@ def load_seed_catalog(kb: KnowledgeBase, path: Path = SEED_CATALOG) -> list[Cour
             for c in courses if c.get("slug") and c.get("title")]
 
 
-class AiCoreService(EventHandlingService):
+class AiCoreService(PersonalDataOwner, EventHandlingService):
     """The AI HR consultant: consultations, CV analysis, roadmap proposals, usage."""
 
     consumer_name = SERVICE
+    personal_rows = persistence.PERSONAL_ROWS
 
     def __init__(self, store: ServiceStore, kb: KnowledgeBase, provider: Provider, limits: limits_mod.Limits,
                  object_store: ObjectStorage, *, prices: Optional[dict] = None,
@@ -119,6 +122,30 @@ class AiCoreService(EventHandlingService):
         self.redactor = redactor or Redactor()
         self._platform_cache: Optional[tuple[float, list[Course]]] = None
         self.max_cv_bytes = int(max_cv_bytes)
+
+    # --- privacy: the person's part of an export, and erasure (bus/privacy.py) ----------------
+
+    def export_extra(self, tx: Transaction, user_id: str, tenant_id: str, held: dict,
+                     storage: ObjectStorage, prefix: str) -> list[str]:
+        """Copy the person's uploaded CVs beside their export part."""
+        copied = []
+        for cv in held.get("cv_uploads", []):
+            try:
+                data = self.objects.get(cv["object_key"])
+            except ObjectMissing:
+                continue
+            copied.append(f"{prefix}/cv/{cv['id']}-{cv['filename']}"[:500])
+            storage.put(copied[-1], data, cv.get("content_type") or "application/octet-stream")
+        return copied
+
+    def erase_extra(self, tx: Transaction, user_id: str, tenant_id: str, request: dict) -> int:
+        """Delete the CV files; AI cost rows stay for the tenant's spend, no longer naming the person."""
+        params = {"user": user_id, "tenant": tenant_id, "erased": privacy.ERASED_ID}
+        for (key,) in tx.db.execute_sql("SELECT object_key FROM cv_uploads WHERE tenant_id = %(tenant)s"
+                                        " AND user_id = %(user)s", params).fetchall():
+            self.objects.delete(key)
+        return privacy.execute(tx, "UPDATE ai_usage SET user_id = %(erased)s WHERE tenant_id = %(tenant)s"
+                                   " AND user_id = %(user)s", params)
 
     # --- event handlers (read models) -----------------------------------------------------------
 

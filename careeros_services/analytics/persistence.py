@@ -25,6 +25,14 @@ from careeros_services.common import db as dbmod, tenant_schemas
 database_proxy = peewee.DatabaseProxy()
 
 
+# What the privacy saga exports and erases (bus/privacy.py): every per-person fact row. What stays
+# is anonymous: the event log (event id, type, day per tenant) and per-tenant invoice totals.
+_MINE = "user_id = %(user)s AND tenant_id = %(tenant)s"
+PERSONAL_ROWS = tuple((table, _MINE) for table in (
+    "statements", "activity_days", "enrollments", "certificates", "quiz_attempts", "assignments",
+    "ai_usage", "learners"))
+
+
 class _Fact(peewee.Model):
     tenant_id = peewee.UUIDField()
 

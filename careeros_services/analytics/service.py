@@ -16,6 +16,8 @@ from typing import Callable, Optional, Union
 
 from bus import contracts
 from bus.handlers import EventHandlingService, handles
+from bus import privacy
+from bus.privacy import PersonalDataOwner
 from bus.store import ServiceStore, Transaction
 from careeros_services.analytics import domain, persistence
 from careeros_services.analytics.persistence import AnalyticsRepository
@@ -58,10 +60,21 @@ def _writes(*event_types: str) -> Callable:
     return mark
 
 
-class AnalyticsService(EventHandlingService):
+class AnalyticsService(PersonalDataOwner, EventHandlingService):
     """Read models of learning, AI usage and revenue per tenant, and the reports over them."""
 
     consumer_name = SERVICE
+    personal_rows = persistence.PERSONAL_ROWS
+
+    def erase_extra(self, tx: Transaction, user_id: str, tenant_id: str, request: dict) -> int:
+        """Assignments the person made stop naming them; their personal tenant loses its name
+        (the personal rows go by ``personal_rows``; the anonymous event log stays)."""
+        params = {"user": user_id, "tenant": tenant_id}
+        touched = privacy.execute(tx, "UPDATE assignments SET assigned_by = '' WHERE tenant_id = %(tenant)s"
+                                      " AND assigned_by = %(user)s", params)
+        if privacy.is_personal_tenant(request, tenant_id):
+            touched += privacy.execute(tx, "UPDATE tenants SET name = '' WHERE tenant_id = %(tenant)s", params)
+        return touched
 
     def __init__(self, store: ServiceStore, *, clock: Callable[[], datetime] = _now):
         self.store = store

@@ -39,6 +39,7 @@ from bus.handlers import EventHandlingService, handles
 from bus.store import ServiceStore, Transaction
 from careeros_services.auth import domain, persistence
 from careeros_services.auth.persistence import AuthRepository, EmailTaken, OrgRepository
+from careeros_services.auth.privacy import PrivacySaga
 from careeros_services.common.errors import (Conflict, DomainError, Forbidden, NotFound, RateLimited,
                                              Unauthenticated, Unavailable, ValidationFailed, require_uuids)
 
@@ -91,7 +92,7 @@ def _invalid_refresh() -> Unauthenticated:
     return Unauthenticated("The refresh token is not valid.", code="invalid_refresh_token")
 
 
-class AuthService(EventHandlingService):
+class AuthService(PrivacySaga, EventHandlingService):
     """Accounts, tenants, memberships, tokens and organisations (invites, seats, assignments, audit log).
 
     ``settings`` is the ``auth`` section of the configuration: ``issuer``,
@@ -704,4 +705,6 @@ def build(config: dict) -> AuthService:
     store = ServiceStore.from_config(config, SERVICE)
     persistence.bind(store.database)
     client = redis.Redis.from_url(config["redis_url"], socket_connect_timeout=2, socket_timeout=2)
-    return AuthService(store, config["auth"], client)
+    service = AuthService(store, config["auth"], client)
+    service.configure_privacy(config)
+    return service

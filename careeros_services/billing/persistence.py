@@ -19,6 +19,17 @@ from careeros_services.billing.domain import Line, Subscription
 database_proxy = peewee.DatabaseProxy()
 
 
+# What the privacy saga exports and erases (bus/privacy.py): metered usage per person. Subscriptions,
+# invoices and payments are the tenant's books and stay (tax law); the service anonymises them.
+PERSONAL_ROWS = (("usage_records", "user_id = %(user)s AND tenant_id = %(tenant)s"),)
+_MY_SUBSCRIPTIONS = ("tenant_id = %(tenant)s AND subscription_id IN"
+                     " (SELECT id FROM subscriptions WHERE user_id = %(user)s)")
+EXPORTED_ROWS = PERSONAL_ROWS + (
+    ("subscriptions", "user_id = %(user)s AND tenant_id = %(tenant)s"), ("invoices", _MY_SUBSCRIPTIONS),
+    ("invoice_lines", "tenant_id = %(tenant)s AND invoice_id IN (SELECT id FROM invoices WHERE "
+                      + _MY_SUBSCRIPTIONS + ")"))
+
+
 class _Model(peewee.Model):
     class Meta:
         database = database_proxy

@@ -33,6 +33,8 @@ from typing import Callable, Mapping, Optional
 from prometheus_client import Counter
 
 from bus.handlers import EventHandlingService, handles
+from bus import privacy
+from bus.privacy import PersonalDataOwner
 from bus.store import ServiceStore, Transaction
 from careeros_services.billing import domain, persistence
 from careeros_services.billing.domain import Plan, Subscription
@@ -84,10 +86,21 @@ def _require_manager(org_role: str) -> None:
                         fields={"org_role": [f"must be owner or admin, is {org_role or 'none'}"]})
 
 
-class BillingService(EventHandlingService):
+class BillingService(PersonalDataOwner, EventHandlingService):
     """Plans, subscriptions, invoices, payments; the activation saga; renewals and dunning."""
 
     consumer_name = SERVICE
+    personal_rows = persistence.PERSONAL_ROWS
+    exported_rows = persistence.EXPORTED_ROWS
+
+    def erase_extra(self, tx: Transaction, user_id: str, tenant_id: str, request: dict) -> int:
+        """Subscriptions (and so their invoices and payments, kept for tax law) stop naming the person;
+        an erased account's own subscription does not renew."""
+        params = {"user": user_id, "tenant": tenant_id, "erased": privacy.ERASED_ID,
+                  "stop": privacy.is_personal_tenant(request, tenant_id)}
+        return privacy.execute(tx, "UPDATE subscriptions SET user_id = %(erased)s, provider_customer = '',"
+                                   " cancel_at_period_end = cancel_at_period_end OR %(stop)s"
+                                   " WHERE tenant_id = %(tenant)s AND user_id = %(user)s", params)
 
     def __init__(self, store: ServiceStore, *, plans: Optional[Mapping[str, Plan]] = None,
                  providers: Optional[Mapping[str, PaymentProvider]] = None, default_provider: str = "sandbox",

@@ -40,6 +40,13 @@ def _clean(row: dict) -> dict:
     return row
 
 
+# What the privacy saga exports and erases (bus/privacy.py); certificate PDFs are handled by the
+# service (copied into an export, deleted on erasure).
+_MINE = "user_id = %(user)s AND tenant_id = %(tenant)s"
+PERSONAL_ROWS = tuple((table, _MINE) for table in (
+    "certificates", "quiz_attempts", "lesson_activity", "learner_progress", "enrollments", "learners"))
+
+
 class LmsRepository:
     """Queries of one unit of work."""
 

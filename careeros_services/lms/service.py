@@ -20,12 +20,14 @@ import fastjsonschema
 import peewee
 
 from bus.handlers import EventHandlingService, handles
+from bus import privacy
+from bus.privacy import PersonalDataOwner
 from bus.store import ServiceStore, Transaction
 from careeros_services.common import esco
 from careeros_services.common.caller import Caller
 from careeros_services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from careeros_services.common.storage import ObjectMissing, ObjectStorage, check_key, service_storage
-from careeros_services.lms import certificate_pdf, domain
+from careeros_services.lms import certificate_pdf, domain, persistence
 from careeros_services.lms.persistence import LmsRepository
 
 SERVICE = "lms"
@@ -114,10 +116,11 @@ def _link_skills(skills: list[dict]) -> list[dict]:
     return linked
 
 
-class LmsService(EventHandlingService):
+class LmsService(PersonalDataOwner, EventHandlingService):
     """Catalog, authoring, enrolment, quizzes, certificates."""
 
     consumer_name = SERVICE
+    personal_rows = persistence.PERSONAL_ROWS
 
     def __init__(self, store: ServiceStore, storage: ObjectStorage, settings: Optional[dict] = None):
         self.store = store
@@ -127,6 +130,36 @@ class LmsService(EventHandlingService):
         self.download_ttl_s = int(settings.get("download_url_ttl_s", 900))
         self.certificate_ttl_s = int(settings.get("certificate_url_ttl_s", 3600))
         self.verify_base_url = str(settings.get("certificate_verify_base_url", "")).rstrip("/")
+
+    # --- privacy: the person's part of an export, and erasure (bus/privacy.py) ----------------
+
+    def export_extra(self, tx: Transaction, user_id: str, tenant_id: str, held: dict,
+                     storage: ObjectStorage, prefix: str) -> list[str]:
+        """Copy the person's certificate PDFs beside their export part."""
+        copied = []
+        for cert in held.get("certificates", []):
+            try:
+                pdf = self.storage.get(cert["pdf_key"]) if cert.get("pdf_key") else None
+            except ObjectMissing:
+                pdf = None
+            if pdf:
+                copied.append(f"{prefix}/certificates/{cert['id']}.pdf")
+                storage.put(copied[-1], pdf, "application/pdf")
+        return copied
+
+    def erase_extra(self, tx: Transaction, user_id: str, tenant_id: str, request: dict) -> int:
+        """Delete the certificate PDFs (they print the name); unname what the person authored."""
+        params = {"user": user_id, "tenant": tenant_id}
+        for (key,) in tx.db.execute_sql("SELECT pdf_key FROM certificates WHERE tenant_id = %(tenant)s"
+                                        " AND user_id = %(user)s AND pdf_key <> ''", params).fetchall():
+            self.storage.delete(key)
+        touched = privacy.execute(tx, "UPDATE courses SET created_by = NULL WHERE tenant_id = %(tenant)s"
+                                      " AND created_by = %(user)s", params)
+        touched += privacy.execute(tx, "UPDATE course_revisions SET published_by = NULL"
+                                       " WHERE tenant_id = %(tenant)s AND published_by = %(user)s", params)
+        if privacy.is_personal_tenant(request, tenant_id):
+            touched += privacy.execute(tx, "UPDATE organisations SET name = '' WHERE tenant_id = %(tenant)s", params)
+        return touched
 
     # --- catalog ----------------------------------------------------------------------------
 

@@ -19,6 +19,10 @@ from careeros_services.profile.domain import Profile
 database_proxy = peewee.DatabaseProxy()
 
 
+# What the privacy saga exports and erases (bus/privacy.py): the learner's profile in the tenant.
+PERSONAL_ROWS = (("profiles", "user_id = %(user)s AND tenant_id = %(tenant)s"),)
+
+
 class ProfileRecord(peewee.Model):
     """A row of ``profiles`` (schema: ``migrations/m0001_initial.py``)."""
 

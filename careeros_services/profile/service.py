@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 from bus.handlers import EventHandlingService, handles
+from bus.privacy import PersonalDataOwner
 from bus.store import ServiceStore, Transaction
 from careeros_services.common.errors import Conflict, NotFound, require_uuids
 from careeros_services.profile import domain, persistence
@@ -36,10 +37,11 @@ def _not_found() -> NotFound:
     return NotFound("This learner has no profile (yet).", code="profile_not_found")
 
 
-class ProfileService(EventHandlingService):
+class ProfileService(PersonalDataOwner, EventHandlingService):
     """Learners' career profiles: created on registration, read and changed by their owner."""
 
     consumer_name = SERVICE
+    personal_rows = persistence.PERSONAL_ROWS
 
     def __init__(self, store: ServiceStore):
         self.store = store

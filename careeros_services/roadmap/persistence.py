@@ -18,6 +18,16 @@ from careeros_services.roadmap.domain import CatalogCourse, CatalogLesson, Cours
 database_proxy = peewee.DatabaseProxy()
 
 
+# What the privacy saga exports and erases (bus/privacy.py), children before their roadmap.
+_MINE = "user_id = %(user)s AND tenant_id = %(tenant)s"
+_OF_MY_ROADMAP = "tenant_id = %(tenant)s AND roadmap_id IN (SELECT roadmap_id FROM roadmaps WHERE " + _MINE + ")"
+PERSONAL_ROWS = (
+    ("saga_queue", "tenant_id = %(tenant)s AND saga_id IN (SELECT saga_id FROM regen_sagas WHERE " + _MINE + ")"),
+    ("regen_sagas", _MINE), ("achievements", _MINE), ("milestone_marks", _OF_MY_ROADMAP),
+    ("roadmap_versions", _OF_MY_ROADMAP), ("roadmap_directory", _OF_MY_ROADMAP), ("roadmaps", _MINE),
+    ("course_progress", _MINE), ("learner_profiles", _MINE))
+
+
 class _Model(peewee.Model):
     class Meta:
         database = database_proxy

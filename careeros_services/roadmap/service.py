@@ -36,6 +36,7 @@ from typing import Callable, Optional, Protocol
 from prometheus_client import Counter
 
 from bus.handlers import EventHandlingService, handles
+from bus.privacy import PersonalDataOwner
 from bus.store import ServiceStore, Transaction
 from careeros_services.common.errors import DomainError, NotFound, Unavailable, ValidationFailed, require_uuids
 from careeros_services.roadmap import domain, persistence, rendering
@@ -96,10 +97,11 @@ class SagaFailed(Exception):
         self.error = error
 
 
-class RoadmapService(EventHandlingService):
+class RoadmapService(PersonalDataOwner, EventHandlingService):
     """Learners' roadmaps: generated through ai_core and the graph logic, versioned, tracked."""
 
     consumer_name = SERVICE
+    personal_rows = persistence.PERSONAL_ROWS
 
     def __init__(self, store: ServiceStore, proposer: Optional[Proposer] = None,
                  settings: Settings = Settings(), clock: Callable[[], datetime] = _now):

@@ -24,6 +24,12 @@ from careeros_services.tracker.domain import CourseStructure, Statement, Stateme
 database_proxy = peewee.DatabaseProxy()
 
 
+# What the privacy saga exports and erases (bus/privacy.py): every learner table, statements first.
+_MINE = "user_id = %(user)s AND tenant_id = %(tenant)s"
+PERSONAL_ROWS = tuple((table, _MINE) for table in (
+    "statements", "lesson_progress", "course_progress", "learner_days", "learner_goals"))
+
+
 class _Model(peewee.Model):
     class Meta:
         database = database_proxy

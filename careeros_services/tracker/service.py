@@ -21,6 +21,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Optional
 
 from bus.handlers import EventHandlingService, handles
+from bus.privacy import PersonalDataOwner
 from bus.store import ServiceStore, Transaction
 from careeros_services.common.errors import Forbidden, require_uuids
 from careeros_services.tracker import domain, persistence
@@ -42,10 +43,11 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class TrackerService(EventHandlingService):
+class TrackerService(PersonalDataOwner, EventHandlingService):
     """Learning activity (xAPI statements) and progress per learner, course and lesson."""
 
     consumer_name = SERVICE
+    personal_rows = persistence.PERSONAL_ROWS
 
     def __init__(self, store: ServiceStore):
         self.store = store

@@ -16,6 +16,7 @@ from confluent_kafka import Producer
 
 from bus import contracts, kafka
 from bus.consumer import EventConsumer
+from bus.privacy import REQUEST_TYPES
 from careeros_services.tracker.service import (COURSE_PUBLISHED, ENROLLMENT_COMPLETED, LMS_ACTIVITY, STATEMENT_RECORDED,
                                                TrackerService)
 from tests.tracker.support import activity_recorded, course_published, new_id, outbox, statement
@@ -71,4 +72,5 @@ def test_lms_activity_events_drive_progress_through_kafka(env):
     assert (course_progress["lessons_done"], course_progress["time_spent_s"]) == (1, 240)
     assert len([e for e in outbox(service.store, STATEMENT_RECORDED)
                 if e["payload"]["statement_id"] == passed["id"]]) == 1
-    assert {LMS_ACTIVITY, COURSE_PUBLISHED, ENROLLMENT_COMPLETED} == set(TrackerService.handled_event_types())
+    assert {LMS_ACTIVITY, COURSE_PUBLISHED, ENROLLMENT_COMPLETED, *REQUEST_TYPES} == set(
+        TrackerService.handled_event_types())  # plus auth's privacy requests (bus/privacy.py)

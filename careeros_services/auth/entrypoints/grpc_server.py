@@ -14,9 +14,10 @@ import grpc
 
 from careeros_services.auth.service import AuthService, build
 from careeros_services.common.grpc_support import CLIENT_IP_KEY
-from contracts.grpc import auth_pb2, auth_pb2_grpc
+from contracts.grpc import auth_pb2, auth_pb2_grpc, privacy_pb2, privacy_pb2_grpc
 
 SERVICE_NAME = auth_pb2.DESCRIPTOR.services_by_name["Auth"].full_name  # "careeros.auth.v1.Auth"
+PRIVACY_SERVICE_NAME = privacy_pb2.DESCRIPTOR.services_by_name["Privacy"].full_name
 
 
 def _token_pair(tokens: dict) -> auth_pb2.TokenPair:
@@ -121,3 +122,35 @@ class AuthServicer(auth_pb2_grpc.AuthServicer):
 def registration(config: dict) -> tuple[Callable, AuthServicer, str]:
     """What ``grpc_support.serve`` needs to host auth: (add function, servicer, full service name)."""
     return auth_pb2_grpc.add_AuthServicer_to_server, AuthServicer(build(config)), SERVICE_NAME
+
+
+class PrivacyServicer(privacy_pb2_grpc.PrivacyServicer):
+    """A person's export and erasure requests (``careeros.privacy.v1.Privacy``), on auth's service layer."""
+
+    def __init__(self, service: AuthService):
+        self.service = service
+
+    def RequestExport(self, request: privacy_pb2.RequestExportRequest, context: grpc.ServicerContext):
+        return privacy_pb2.PrivacyRequest(**self.service.request_export(request.caller.user_id,
+                                                                        request.caller.tenant_id))
+
+    def GetExport(self, request: privacy_pb2.GetRequestRequest, context: grpc.ServicerContext):
+        return privacy_pb2.PrivacyRequest(**self.service.get_export(request.caller.user_id, request.request_id))
+
+    def RequestErasure(self, request: privacy_pb2.RequestErasureRequest, context: grpc.ServicerContext):
+        return privacy_pb2.PrivacyRequest(**self.service.request_erasure(
+            request.caller.user_id, request.caller.tenant_id, request.member_user_id or None))
+
+    def GetErasure(self, request: privacy_pb2.GetRequestRequest, context: grpc.ServicerContext):
+        return privacy_pb2.PrivacyRequest(**self.service.get_erasure(request.caller.user_id, request.request_id))
+
+    def ReadFile(self, request: privacy_pb2.ReadFileRequest, context: grpc.ServicerContext):
+        return privacy_pb2.FileChunk(**self.service.read_export_file(
+            request.key, request.expires, request.signature, request.offset, request.length or 1024 * 1024))
+
+
+def registrations(config: dict) -> list[tuple[Callable, object, str]]:
+    """Auth and the privacy requests it owns, on one service layer."""
+    service = build(config)
+    return [(auth_pb2_grpc.add_AuthServicer_to_server, AuthServicer(service), SERVICE_NAME),
+            (privacy_pb2_grpc.add_PrivacyServicer_to_server, PrivacyServicer(service), PRIVACY_SERVICE_NAME)]

@@ -11,6 +11,7 @@ monkey-patches the process itself. Domain errors are ``expected_exceptions``
 from typing import Optional
 
 from nameko.rpc import rpc
+from nameko.timer import timer
 
 from bus.nameko import ServiceApp, event_handler
 from careeros_services.auth.service import AuthService, build
@@ -67,6 +68,11 @@ class AuthRpc:
     def audit_log(self, tenant_id: str, user_id: str, limit: int = 50, before_id: int = 0) -> list:
         """The tenant's audit log, newest first (owner/admin of that tenant)."""
         return self.app.audit_log(tenant_id, user_id, limit, before_id)
+
+    @timer(interval=30)
+    def privacy_tick(self) -> None:
+        """The privacy saga's recovery: re-send requests still waiting, delete expired export archives."""
+        self.app.privacy_tick()
 
     @event_handler(*AuthService.handled_event_types())
     def handle_events(self, envelopes: list, headers: list) -> list:
