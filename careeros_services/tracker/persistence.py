@@ -20,6 +20,7 @@ from playhouse.postgres_ext import ArrayField, BinaryJSONField, DateTimeTZField
 from psycopg2.extras import execute_values
 
 from careeros_services.tracker.domain import CourseStructure, Statement, StatementQuery
+from careeros_services.tracker.xapi import statements as xapi_statements
 
 database_proxy = peewee.DatabaseProxy()
 
@@ -176,13 +177,25 @@ class TrackerRepository:
     # --- statements ---------------------------------------------------------------------
 
     def insert_statements(self, tenant_id: str, statements: list[Statement]) -> set[str]:
-        """Insert statements whose id is new in the tenant; returns the ids inserted now."""
-        rows = [(tenant_id, s.id, s.user_id, s.verb, s.activity_id, s.parent_id, s.course_id, s.lesson_id,
-                 s.duration_s, s.timestamp, s.body_hash, json.dumps(s.body)) for s in statements]
+        """Insert statements whose id is new in the tenant; returns the ids inserted now.
+
+        Every statement also gets its xAPI query columns (agents, related agents and
+        activities, registration, StatementRef target), whichever route it came by.
+        """
+        rows = []
+        for s in statements:
+            idx = xapi_statements.index(s.body)
+            rows.append((tenant_id, s.id, s.user_id or None, s.verb, s.activity_id, s.parent_id, s.course_id,
+                         s.lesson_id, s.duration_s, s.timestamp, s.body_hash, json.dumps(s.body), idx["agents"],
+                         idx["related_agents"], idx["related_activities"], idx["registration"], idx["ref_target"],
+                         s.stored))
         inserted = self._values(
             "INSERT INTO statements (tenant_id, statement_id, user_id, verb, activity_id, parent_id, course_id,"
-            " lesson_id, duration_s, ts, body_hash, body) VALUES %s"
-            " ON CONFLICT (tenant_id, statement_id) DO NOTHING RETURNING statement_id", rows, fetch=True)
+            " lesson_id, duration_s, ts, body_hash, body, agents, related_agents, related_activities, registration,"
+            " ref_target, stored) VALUES %s"
+            " ON CONFLICT (tenant_id, statement_id) DO NOTHING RETURNING statement_id", rows, fetch=True,
+            template="(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::text[], %s::text[], %s::text[], %s::uuid,"
+                     " %s::uuid, COALESCE(%s, now()))")
         return {str(row[0]) for row in inserted}
 
     def stored_hashes(self, tenant_id: str, statement_ids: list[str]) -> dict[str, str]:
@@ -448,3 +461,177 @@ def group_lesson_rows(statements: list[Statement], course_of: dict[str, str]) ->
             entry["done_at"] = min(entry["done_at"], s.timestamp) if entry["done_at"] else s.timestamp
     return [(lid, e["course"], e["done_at"] is not None, e["done_at"], e["seconds"], e["last"], e["percent"])
             for lid, e in sorted(per.items())]
+
+
+class LrsRepository:
+    """The LRS's rows within one unit of work: statement reads, voiding, documents, attachments, keys."""
+
+    _STATEMENT_COLUMNS = "seq, body, stored"
+
+    def __init__(self, db: peewee.Database):
+        self.db = db
+
+    def _rows(self, sql: str, params: Iterable) -> list[tuple]:
+        return self.db.execute_sql(sql, tuple(params)).fetchall()
+
+    # --- statements ---------------------------------------------------------------------
+
+    def bodies(self, tenant_id: str, statement_ids: list[str]) -> dict[str, dict]:
+        """``{statement_id: stored body}`` of stored statements among ``statement_ids``."""
+        rows = self._rows("SELECT statement_id, body FROM statements WHERE tenant_id = %s"
+                          " AND statement_id = ANY(%s::uuid[])", (tenant_id, statement_ids))
+        return {str(sid): body for sid, body in rows}
+
+    def void(self, tenant_id: str, target_ids: list[str]) -> None:
+        """Mark targets voided (also those stored before their voiding statement arrives)."""
+        if target_ids:
+            self.db.execute_sql("UPDATE statements SET voided = true WHERE tenant_id = %s"
+                                " AND statement_id = ANY(%s::uuid[]) AND verb <> %s",
+                                (tenant_id, target_ids, xapi_statements.VOIDED))
+
+    def voided_by_earlier(self, tenant_id: str, new_ids: list[str]) -> list[str]:
+        """New statements that a voiding statement stored earlier already targets."""
+        rows = self._rows("SELECT DISTINCT ref_target FROM statements WHERE tenant_id = %s AND verb = %s"
+                          " AND ref_target = ANY(%s::uuid[])", (tenant_id, xapi_statements.VOIDED, new_ids))
+        return [str(r[0]) for r in rows]
+
+    def one(self, tenant_id: str, statement_id: str, voided: bool, user_id: Optional[str]) -> Optional[dict]:
+        sql = "SELECT body FROM statements WHERE tenant_id = %s AND statement_id = %s AND voided = %s"
+        params: list = [tenant_id, statement_id, voided]
+        if user_id:
+            sql += " AND user_id = %s"
+            params.append(user_id)
+        row = self.db.execute_sql(sql, params).fetchone()
+        return row[0] if row else None
+
+    def query(self, tenant_id: str, flt, user_id: Optional[str]) -> list[tuple[int, dict, datetime]]:
+        """Up to ``flt.limit + 1`` statements matching an xAPI filter, as ``(seq, body, stored)``.
+
+        Voided statements are left out; a statement whose StatementRef targets a
+        statement that matches the filters (xAPI: "statements that reference") is in.
+        """
+        match, params = self._match(flt)
+        where, outer = ["s.tenant_id = %s", "NOT s.voided"], [tenant_id]
+        if match:
+            where.append(f"(({' AND '.join(m.format(t='s') for m in match)}) OR s.ref_target IN ("
+                         f"SELECT t.statement_id FROM statements t WHERE t.tenant_id = %s AND "
+                         f"{' AND '.join(m.format(t='t') for m in match)}))")
+            outer += params + [tenant_id] + params
+        if user_id:
+            where.append("s.user_id = %s")
+            outer.append(user_id)
+        for clause, value in (("s.stored > %s", flt.since_time()), ("s.stored <= %s", flt.until_time())):
+            if value is not None:
+                where.append(clause)
+                outer.append(value)
+        if flt.after_seq is not None:
+            where.append("s.seq > %s" if flt.ascending else "s.seq < %s")
+            outer.append(flt.after_seq)
+        order = "ASC" if flt.ascending else "DESC"
+        outer.append(flt.limit + 1)
+        return self._rows(f"SELECT s.seq, s.body, s.stored FROM statements s WHERE {' AND '.join(where)}"
+                          f" ORDER BY s.seq {order} LIMIT %s", outer)
+
+    @staticmethod
+    def _match(flt) -> tuple[list[str], list]:
+        match, params = [], []
+        if flt.agent:
+            match.append("{t}.related_agents @> ARRAY[%s]" if flt.related_agents else "{t}.agents @> ARRAY[%s]")
+            params.append(flt.agent)
+        if flt.verb:
+            match.append("{t}.verb = %s")
+            params.append(flt.verb)
+        if flt.activity:
+            match.append("{t}.related_activities @> ARRAY[%s]" if flt.related_activities
+                         else "{t}.activity_id = %s")
+            params.append(flt.activity)
+        if flt.registration:
+            match.append("{t}.registration = %s::uuid")
+            params.append(flt.registration)
+        return match, params
+
+    def activity_object(self, tenant_id: str, activity_id: str) -> Optional[dict]:
+        """The latest stored definition of an activity that was a statement's object."""
+        row = self.db.execute_sql(
+            "SELECT body->'object' FROM statements WHERE tenant_id = %s AND activity_id = %s"
+            " AND body->'object' ? 'definition' ORDER BY seq DESC LIMIT 1", (tenant_id, activity_id)).fetchone()
+        return row[0] if row else None
+
+    # --- attachments ----------------------------------------------------------------------
+
+    def save_attachments(self, tenant_id: str, parts: dict[str, tuple[str, bytes]]) -> None:
+        for sha2, (content_type, content) in parts.items():
+            self.db.execute_sql("INSERT INTO lrs_attachments (tenant_id, sha2, content_type, content)"
+                                " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                                (tenant_id, sha2, content_type, content))
+
+    def attachments(self, tenant_id: str, shas: list[str]) -> list[tuple[str, str, bytes]]:
+        rows = self._rows("SELECT sha2, content_type, content FROM lrs_attachments WHERE tenant_id = %s"
+                          " AND sha2 = ANY(%s)", (tenant_id, shas))
+        return [(sha2, ct, bytes(content)) for sha2, ct, content in rows]
+
+    # --- documents -------------------------------------------------------------------------
+
+    _DOC_KEY = "tenant_id = %s AND kind = %s AND activity_id = %s AND agent = %s AND registration = %s"
+
+    def _key(self, tenant_id: str, key) -> list:
+        return [tenant_id, key.kind, key.activity_id, key.agent, key.registration]
+
+    def document(self, tenant_id: str, key) -> Optional[tuple[bytes, str, str, datetime]]:
+        """``(content, content_type, etag, updated)`` of one document, locked until commit."""
+        row = self.db.execute_sql(f"SELECT content, content_type, etag, updated FROM lrs_documents WHERE"
+                                  f" {self._DOC_KEY} AND doc_id = %s FOR UPDATE",
+                                  self._key(tenant_id, key) + [key.doc_id]).fetchone()
+        return (bytes(row[0]), row[1], row[2], row[3]) if row else None
+
+    def document_ids(self, tenant_id: str, key, since: Optional[datetime]) -> list[tuple[str, datetime]]:
+        sql = f"SELECT doc_id, updated FROM lrs_documents WHERE {self._DOC_KEY}"
+        params = self._key(tenant_id, key)
+        if since is not None:
+            sql += " AND updated > %s"
+            params.append(since)
+        return self._rows(sql + " ORDER BY doc_id", params)
+
+    def put_document(self, tenant_id: str, key, content: bytes, content_type: str, etag: str) -> datetime:
+        return self.db.execute_sql(
+            "INSERT INTO lrs_documents (tenant_id, kind, activity_id, agent, registration, doc_id, content,"
+            " content_type, etag, updated) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, clock_timestamp())"
+            " ON CONFLICT (tenant_id, kind, activity_id, agent, registration, doc_id) DO UPDATE SET"
+            " content = EXCLUDED.content, content_type = EXCLUDED.content_type, etag = EXCLUDED.etag,"
+            " updated = EXCLUDED.updated RETURNING updated",
+            self._key(tenant_id, key) + [key.doc_id, content, content_type, etag]).fetchone()[0]
+
+    def delete_documents(self, tenant_id: str, key) -> None:
+        sql, params = f"DELETE FROM lrs_documents WHERE {self._DOC_KEY}", self._key(tenant_id, key)
+        if key.doc_id:
+            sql += " AND doc_id = %s"
+            params.append(key.doc_id)
+        self.db.execute_sql(sql, params)
+
+    # --- credentials -----------------------------------------------------------------------
+
+    def tenant_of_key(self, key_id: str) -> Optional[str]:
+        row = self.db.execute_sql("SELECT tenant_id FROM lrs_key_tenants WHERE key_id = %s", (key_id,)).fetchone()
+        return str(row[0]) if row else None
+
+    def credential(self, tenant_id: str, key_id: str) -> Optional[tuple]:
+        """``(secret_hash, label, scopes, revoked)`` of a key."""
+        return self.db.execute_sql("SELECT secret_hash, label, scopes, revoked_at IS NOT NULL FROM lrs_credentials"
+                                   " WHERE tenant_id = %s AND key_id = %s", (tenant_id, key_id)).fetchone()
+
+    def add_credential(self, tenant_id: str, key_id: str, secret_hash: str, label: str, scopes: list[str],
+                       created_by: str) -> datetime:
+        self.db.execute_sql("INSERT INTO lrs_key_tenants (key_id, tenant_id) VALUES (%s, %s)", (key_id, tenant_id))
+        return self.db.execute_sql(
+            "INSERT INTO lrs_credentials (tenant_id, key_id, secret_hash, label, scopes, created_by)"
+            " VALUES (%s, %s, %s, %s, %s, %s) RETURNING created_at",
+            (tenant_id, key_id, secret_hash, label, scopes, created_by)).fetchone()[0]
+
+    def credentials(self, tenant_id: str) -> list[tuple]:
+        return self._rows("SELECT key_id, label, scopes, created_by, created_at, revoked_at FROM lrs_credentials"
+                          " WHERE tenant_id = %s ORDER BY created_at, key_id", (tenant_id,))
+
+    def revoke_credential(self, tenant_id: str, key_id: str) -> bool:
+        row = self.db.execute_sql("UPDATE lrs_credentials SET revoked_at = COALESCE(revoked_at, now())"
+                                  " WHERE tenant_id = %s AND key_id = %s RETURNING 1", (tenant_id, key_id)).fetchone()
+        return row is not None
