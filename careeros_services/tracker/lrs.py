@@ -27,7 +27,8 @@ from careeros_services.tracker.persistence import LrsRepository
 from careeros_services.tracker.service import TrackerService
 from careeros_services.tracker.xapi import documents, multipart, protocol, query, validate
 from careeros_services.tracker.xapi.protocol import Credential, XapiError, XapiRequest, XapiResponse
-from careeros_services.tracker.xapi.statements import agent_key, formatted, iso, parse_time, person, prepare
+from careeros_services.tracker.xapi.statements import (agent_key, formatted, iso, merged_definition, parse_time,
+                                                      person, prepare)
 
 KEY_ADMIN_ROLES = frozenset({"owner", "admin"})
 STATEMENT_READERS = frozenset({"owner", "admin", "instructor"})
@@ -81,12 +82,19 @@ class LrsService:
             row = repo.credential(tenant_id, key_id)
         if row is None or row[3] or not hmac.compare_digest(row[0], _hash(secret)):
             raise refused
-        _secret_hash, label, scopes, _revoked = row
+        _secret_hash, label, scopes, _revoked, version = row
         authority = {"objectType": "Agent", "name": label, "account": {"homePage": KEY_HOME_PAGE, "name": key_id}}
-        return Credential(tenant_id=tenant_id, scopes=frozenset(scopes), authority=authority, key_id=key_id)
+        return Credential(tenant_id=tenant_id, scopes=frozenset(scopes), authority=authority, key_id=key_id,
+                          default_family=version[:3])
 
-    def create_key(self, tenant_id: str, user_id: str, org_role: str, label: str, scopes: list[str]) -> dict:
-        """A new LRS key of the tenant (owner/admin): the secret is in this answer only."""
+    def create_key(self, tenant_id: str, user_id: str, org_role: str, label: str, scopes: list[str],
+                   xapi_version: str = "") -> dict:
+        """A new LRS key of the tenant (owner/admin): the secret is in this answer only.
+
+        ``xapi_version`` (1.0.3 or 2.0.0, default 2.0.0) is the version the LRS names when
+        it refuses a request of this key that names none (content written for 1.0.3
+        reads the answer in its own version).
+        """
         tenant_id, user_id = self._key_admin(tenant_id, user_id, org_role)
         label = (label or "").strip()
         errors = {}
@@ -95,21 +103,26 @@ class LrsService:
         scopes = sorted(set(scopes or ["statements/write"]))
         if not set(scopes) <= set(protocol.SCOPES):
             errors["scopes"] = [f"must be among {', '.join(protocol.SCOPES)}"]
+        xapi_version = xapi_version or "2.0.0"
+        if xapi_version not in protocol.KEY_VERSIONS:
+            errors["xapi_version"] = [f"must be one of {', '.join(protocol.KEY_VERSIONS)}"]
         if errors:
             raise DomainError("The LRS key is invalid.", code="validation_failed", fields=errors)
-        key_id, secret = "lrs_" + secrets.token_hex(12), secrets.token_urlsafe(32)
+        key_id, secret = "lrs_" + secrets.token_hex(12), secrets.token_hex(32)  # hex: no leading "-" for CLIs
         with self.store.transaction(tenant_id) as tx:
-            created = LrsRepository(tx.db).add_credential(tenant_id, key_id, _hash(secret), label, scopes, user_id)
-        return {"key": key_id, "secret": secret, "label": label, "scopes": scopes, "created_by": user_id,
-                "created_at": iso(created), "revoked_at": ""}
+            created = LrsRepository(tx.db).add_credential(tenant_id, key_id, _hash(secret), label, scopes, user_id,
+                                                          xapi_version)
+        return {"key": key_id, "secret": secret, "label": label, "scopes": scopes, "xapi_version": xapi_version,
+                "created_by": user_id, "created_at": iso(created), "revoked_at": ""}
 
     def list_keys(self, tenant_id: str, user_id: str, org_role: str) -> list[dict]:
         """The tenant's LRS keys (never their secrets)."""
         tenant_id, _ = self._key_admin(tenant_id, user_id, org_role)
         with self.store.transaction(tenant_id) as tx:
             rows = LrsRepository(tx.db).credentials(tenant_id)
-        return [{"key": k, "label": label, "scopes": list(scopes), "created_by": str(by), "created_at": iso(at),
-                 "revoked_at": iso(revoked) if revoked else ""} for k, label, scopes, by, at, revoked in rows]
+        return [{"key": k, "label": label, "scopes": list(scopes), "xapi_version": version, "created_by": str(by),
+                 "created_at": iso(at), "revoked_at": iso(revoked) if revoked else ""}
+                for k, label, scopes, version, by, at, revoked in rows]
 
     def revoke_key(self, tenant_id: str, user_id: str, org_role: str, key_id: str) -> None:
         """Revoke a key of the tenant (404 if it has none of that id); revoking twice is fine."""
@@ -129,10 +142,10 @@ class LrsService:
 
     def handle(self, request: XapiRequest, credential: Optional[Credential]) -> XapiResponse:
         """Answer one xAPI request (errors too: a 4xx with a JSON body naming the problem)."""
-        family = "1.0"
+        family = credential.default_family if credential else "2.0"
         try:
             protocol.check_method(request)
-            family = protocol.check_version(request)
+            family = protocol.check_version(request, family)
             if request.resource == "about":
                 response = XapiResponse.json(200, protocol.about())
             else:
@@ -144,6 +157,8 @@ class LrsService:
             response = XapiResponse.json(getattr(exc, "status", 400), {
                 "error": exc.code, "message": exc.detail, "errors": exc.fields})
         response.headers["X-Experience-API-Version"] = protocol.response_version(family)
+        if request.resource == "statements" and request.method == "GET":  # xAPI: whatever the status
+            response.headers.setdefault("X-Experience-API-Consistent-Through", iso(_now()))
         return response
 
     def refuse(self, request: XapiRequest, error: XapiError) -> XapiResponse:
@@ -151,9 +166,11 @@ class LrsService:
         try:
             family = protocol.check_version(request)
         except XapiError:
-            family = "1.0"
+            family = "2.0"
         response = XapiResponse.json(error.status, {"error": error.code, "message": error.detail, "errors": {}})
         response.headers["X-Experience-API-Version"] = protocol.response_version(family)
+        if request.resource == "statements" and request.method == "GET":
+            response.headers["X-Experience-API-Consistent-Through"] = iso(_now())
         return response
 
     def _dispatch(self, request: XapiRequest, credential: Credential, family: str) -> XapiResponse:
@@ -282,8 +299,11 @@ class LrsService:
             validate.fail("activityId", "is the one parameter of GET /activities")
         activity_id = validate.iri(request.params["activityId"], "activityId")
         with self.store.transaction(credential.tenant_id) as tx:
-            found = LrsRepository(tx.db).activity_object(credential.tenant_id, activity_id)
-        return XapiResponse.json(200, dict(found or {}, objectType="Activity", id=activity_id))
+            found = LrsRepository(tx.db).activity_definitions(credential.tenant_id, activity_id)
+        activity = {"objectType": "Activity", "id": activity_id}
+        if found:
+            activity["definition"] = merged_definition(found)
+        return XapiResponse.json(200, activity)
 
     @staticmethod
     def _agent(request: XapiRequest) -> XapiResponse:
@@ -318,7 +338,8 @@ class LrsService:
                                                    "Last-Modified": _http_date(updated)})
             documents.precondition(request.method, current[2] if current else None, request.header("if-match"),
                                    request.header("if-none-match"),
-                                   require_header=key.kind != "state" or family == "2.0")
+                                   require_header=key.kind != "state",
+                                   blind_overwrite_conflicts=key.kind != "state" or family == "2.0")
             if request.method == "DELETE":
                 repo.delete_documents(tenant_id, key)
                 return XapiResponse(204)

@@ -550,12 +550,13 @@ class LrsRepository:
             params.append(flt.registration)
         return match, params
 
-    def activity_object(self, tenant_id: str, activity_id: str) -> Optional[dict]:
-        """The latest stored definition of an activity that was a statement's object."""
-        row = self.db.execute_sql(
-            "SELECT body->'object' FROM statements WHERE tenant_id = %s AND activity_id = %s"
-            " AND body->'object' ? 'definition' ORDER BY seq DESC LIMIT 1", (tenant_id, activity_id)).fetchone()
-        return row[0] if row else None
+    def activity_definitions(self, tenant_id: str, activity_id: str, most: int = 200) -> list[dict]:
+        """Definitions statements gave an activity as their object, oldest first (the latest ``most``)."""
+        rows = self._rows(
+            "SELECT d FROM (SELECT seq, body #> '{object,definition}' AS d FROM statements WHERE tenant_id = %s"
+            " AND activity_id = %s AND body->'object' ? 'definition' ORDER BY seq DESC LIMIT %s) x ORDER BY seq",
+            (tenant_id, activity_id, most))
+        return [row[0] for row in rows]
 
     # --- attachments ----------------------------------------------------------------------
 
@@ -615,20 +616,22 @@ class LrsRepository:
         return str(row[0]) if row else None
 
     def credential(self, tenant_id: str, key_id: str) -> Optional[tuple]:
-        """``(secret_hash, label, scopes, revoked)`` of a key."""
-        return self.db.execute_sql("SELECT secret_hash, label, scopes, revoked_at IS NOT NULL FROM lrs_credentials"
+        """``(secret_hash, label, scopes, revoked, xapi_version)`` of a key."""
+        return self.db.execute_sql("SELECT secret_hash, label, scopes, revoked_at IS NOT NULL, xapi_version"
+                                   " FROM lrs_credentials"
                                    " WHERE tenant_id = %s AND key_id = %s", (tenant_id, key_id)).fetchone()
 
     def add_credential(self, tenant_id: str, key_id: str, secret_hash: str, label: str, scopes: list[str],
-                       created_by: str) -> datetime:
+                       created_by: str, xapi_version: str) -> datetime:
         self.db.execute_sql("INSERT INTO lrs_key_tenants (key_id, tenant_id) VALUES (%s, %s)", (key_id, tenant_id))
         return self.db.execute_sql(
-            "INSERT INTO lrs_credentials (tenant_id, key_id, secret_hash, label, scopes, created_by)"
-            " VALUES (%s, %s, %s, %s, %s, %s) RETURNING created_at",
-            (tenant_id, key_id, secret_hash, label, scopes, created_by)).fetchone()[0]
+            "INSERT INTO lrs_credentials (tenant_id, key_id, secret_hash, label, scopes, created_by, xapi_version)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING created_at",
+            (tenant_id, key_id, secret_hash, label, scopes, created_by, xapi_version)).fetchone()[0]
 
     def credentials(self, tenant_id: str) -> list[tuple]:
-        return self._rows("SELECT key_id, label, scopes, created_by, created_at, revoked_at FROM lrs_credentials"
+        return self._rows("SELECT key_id, label, scopes, xapi_version, created_by, created_at, revoked_at"
+                          " FROM lrs_credentials"
                           " WHERE tenant_id = %s ORDER BY created_at, key_id", (tenant_id,))
 
     def revoke_credential(self, tenant_id: str, key_id: str) -> bool:

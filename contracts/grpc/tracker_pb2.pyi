@@ -59,7 +59,7 @@ class XapiResponse(_message.Message):
     def __init__(self, status: _Optional[int] = ..., headers: _Optional[_Mapping[str, str]] = ..., body: _Optional[bytes] = ...) -> None: ...
 
 class LrsKey(_message.Message):
-    __slots__ = ("key", "secret", "label", "scopes", "created_by", "created_at", "revoked_at")
+    __slots__ = ("key", "secret", "label", "scopes", "created_by", "created_at", "revoked_at", "xapi_version")
     KEY_FIELD_NUMBER: _ClassVar[int]
     SECRET_FIELD_NUMBER: _ClassVar[int]
     LABEL_FIELD_NUMBER: _ClassVar[int]
@@ -67,6 +67,7 @@ class LrsKey(_message.Message):
     CREATED_BY_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     REVOKED_AT_FIELD_NUMBER: _ClassVar[int]
+    XAPI_VERSION_FIELD_NUMBER: _ClassVar[int]
     key: str
     secret: str
     label: str
@@ -74,17 +75,20 @@ class LrsKey(_message.Message):
     created_by: str
     created_at: str
     revoked_at: str
-    def __init__(self, key: _Optional[str] = ..., secret: _Optional[str] = ..., label: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., created_by: _Optional[str] = ..., created_at: _Optional[str] = ..., revoked_at: _Optional[str] = ...) -> None: ...
+    xapi_version: str
+    def __init__(self, key: _Optional[str] = ..., secret: _Optional[str] = ..., label: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., created_by: _Optional[str] = ..., created_at: _Optional[str] = ..., revoked_at: _Optional[str] = ..., xapi_version: _Optional[str] = ...) -> None: ...
 
 class CreateLrsKeyRequest(_message.Message):
-    __slots__ = ("caller", "label", "scopes")
+    __slots__ = ("caller", "label", "scopes", "xapi_version")
     CALLER_FIELD_NUMBER: _ClassVar[int]
     LABEL_FIELD_NUMBER: _ClassVar[int]
     SCOPES_FIELD_NUMBER: _ClassVar[int]
+    XAPI_VERSION_FIELD_NUMBER: _ClassVar[int]
     caller: _common_pb2.Caller
     label: str
     scopes: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., label: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ...) -> None: ...
+    xapi_version: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., label: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., xapi_version: _Optional[str] = ...) -> None: ...
 
 class ListLrsKeysRequest(_message.Message):
     __slots__ = ("caller",)

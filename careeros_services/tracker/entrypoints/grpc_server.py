@@ -73,7 +73,8 @@ class TrackerServicer(tracker_pb2_grpc.TrackerServiceServicer):
     def CreateLrsKey(self, request: tracker_pb2.CreateLrsKeyRequest, context: grpc.ServicerContext):
         caller = request.caller
         return tracker_pb2.LrsKey(**self.lrs.create_key(caller.tenant_id, caller.user_id, caller.org_role,
-                                                        request.label, list(request.scopes)))
+                                                        request.label, list(request.scopes),
+                                                        request.xapi_version))
 
     def ListLrsKeys(self, request: tracker_pb2.ListLrsKeysRequest, context: grpc.ServicerContext):
         caller = request.caller

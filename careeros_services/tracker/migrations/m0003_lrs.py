@@ -68,6 +68,7 @@ def up(cur) -> None:
             secret_hash   text NOT NULL,
             label         text NOT NULL,
             scopes        text[] NOT NULL,
+            xapi_version  text NOT NULL DEFAULT '2.0.0',   -- named in answers to requests that name none
             created_by    uuid NOT NULL,
             created_at    timestamptz NOT NULL DEFAULT now(),
             revoked_at    timestamptz,

@@ -83,10 +83,11 @@ def _tags(header: str) -> set[str]:
 
 
 def precondition(method: str, current_etag: Optional[str], if_match: str, if_none_match: str,
-                 *, require_header: bool) -> None:
+                 *, require_header: bool, blind_overwrite_conflicts: bool = True) -> None:
     """412 when ``If-Match``/``If-None-Match`` fail; 409 for a PUT that overwrites blindly.
 
-    ``require_header``: the resource demands a precondition header to overwrite with PUT.
+    ``require_header``: a PUT needs one of the headers (profiles: 400 without, 409 if the
+    document exists); ``blind_overwrite_conflicts`` alone: only the 409 (State in xAPI 2.0).
     """
     current = current_etag.strip('"') if current_etag else None
     if if_match:
@@ -97,8 +98,11 @@ def precondition(method: str, current_etag: Optional[str], if_match: str, if_non
         tags = _tags(if_none_match)
         if current is not None and ("*" in tags or current in tags):
             raise PreconditionFailed("If-None-Match: the document already exists.")
-    if method == "PUT" and require_header and current is not None and not if_match and not if_none_match:
-        raise DocumentConflict("The document exists: send If-Match (its ETag) or If-None-Match to overwrite it.")
+    if method == "PUT" and (require_header or blind_overwrite_conflicts) and not if_match and not if_none_match:
+        if current is not None:
+            raise DocumentConflict("The document exists: send If-Match (its ETag) to overwrite it.")
+        if require_header:
+            fail("If-None-Match", "or If-Match is required to PUT this document")
 
 
 def is_json(content_type: str) -> bool:

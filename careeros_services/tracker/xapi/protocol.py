@@ -88,18 +88,25 @@ class Credential:
     authority: dict
     user_id: str = ""                # set for bearer tokens (MINE: only this learner)
     key_id: str = ""
+    default_family: str = "2.0"      # the version named in answers to requests that name none
 
     @property
     def mine_only(self) -> bool:
         return MINE in self.scopes and "all" not in self.scopes
 
 
-def check_version(request: XapiRequest) -> str:
-    """The request's xAPI version family ("1.0" or "2.0"); 400 when missing (except /about) or unsupported."""
+KEY_VERSIONS = ("1.0.3", "2.0.0")
+
+
+def check_version(request: XapiRequest, default_family: str = "2.0") -> str:
+    """The request's xAPI version family ("1.0" or "2.0"); 400 when missing (except /about) or unsupported.
+
+    A refused request is answered in ``default_family`` (the key's version; xAPI 2.0 otherwise).
+    """
     given = request.header("x-experience-api-version").strip()
     if not given:
         if request.resource == "about":
-            return "1.0"
+            return default_family
         raise XapiError(400, "version_required", "The X-Experience-API-Version header is required.",
                         {"X-Experience-API-Version": ["is required"]})
     if not _VERSION.match(given):

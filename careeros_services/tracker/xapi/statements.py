@@ -222,7 +222,7 @@ def _ids_part(part: dict) -> dict:
     obj = part["object"]
     kind = obj.get("objectType", "Activity")
     if kind == "Activity":
-        out["object"] = {"objectType": "Activity", "id": obj["id"]}
+        out["object"] = {"id": obj["id"]}
     elif kind in ("Agent", "Group"):
         out["object"] = _ids_actor(obj)
     elif kind == "SubStatement":
@@ -231,7 +231,7 @@ def _ids_part(part: dict) -> dict:
     if isinstance(ctx, dict):
         ctx = dict(ctx)
         if "contextActivities" in ctx:
-            ctx["contextActivities"] = {k: [{"objectType": "Activity", "id": a["id"]} for a in v]
+            ctx["contextActivities"] = {k: [{"id": a["id"]} for a in v]
                                         for k, v in ctx["contextActivities"].items()}
         for name in ("instructor", "team"):
             if name in ctx:
@@ -274,3 +274,15 @@ def duration_seconds(text: str) -> int:
         value, unit = Decimal(token.group(1)), token.group(2)
         total += value * ({"H": 3600, "M": 60, "S": 1}[unit] if in_time else units[unit])
     return int(total)
+
+
+def merged_definition(definitions: Iterable[dict]) -> dict:
+    """All that statements said about an activity, oldest first: language maps merge, later values win."""
+    out: dict[str, Any] = {}
+    for definition in definitions:
+        for name, value in definition.items():
+            if isinstance(value, dict) and isinstance(out.get(name), dict):
+                out[name] = {**out[name], **value}
+            else:
+                out[name] = value
+    return out

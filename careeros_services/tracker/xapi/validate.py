@@ -202,7 +202,7 @@ def definition(value: Any, path: str) -> dict:
     if "extensions" in value:
         extensions(value["extensions"], _join(path, "extensions"))
     kind = value.get("interactionType")
-    if kind is not None and kind not in INTERACTION_TYPES:
+    if kind is not None and (not isinstance(kind, str) or kind not in INTERACTION_TYPES):
         fail(_join(path, "interactionType"), "must be an xAPI interaction type")
     if "correctResponsesPattern" in value:
         if kind is None:
@@ -399,7 +399,8 @@ def statement(value: Any, path: str = "", version: str = "1.0") -> dict:
         timestamp(value["stored"], _join(path, "stored"))
     if "authority" in value:
         authority = actor(value["authority"], _join(path, "authority"))
-        if authority.get("objectType") == "Group" and len(authority.get("member", [])) != 2:
+        if authority.get("objectType") == "Group" and (len(authority.get("member", [])) != 2
+                                                        or any(name in authority for name in IFIS)):
             fail(_join(path, "authority"), "as a Group must be an OAuth pair of two Agents")
     if "version" in value:
         _matches(value["version"], VERSION_RE[version], _join(path, "version"),

@@ -121,6 +121,9 @@ class LrsKeyIn(Schema):
         load_default=["statements/write"],
         metadata={"description": "statements/write (content), statements/read (reporting), state, profile, "
                                  "all/read, all"})
+    xapi_version = ma.fields.String(load_default="2.0.0", validate=validate.OneOf(["1.0.3", "2.0.0"]),
+                                    metadata={"description": "Named in answers to this key's requests that name "
+                                                             "no X-Experience-API-Version (they are refused)"})
 
 
 class LrsKeyOut(Schema):
@@ -128,6 +131,7 @@ class LrsKeyOut(Schema):
     secret = ma.fields.String(metadata={"description": "HTTP Basic password: shown only when the key is created"})
     label = ma.fields.String()
     scopes = ma.fields.List(ma.fields.String())
+    xapi_version = ma.fields.String()
     created_by = ma.fields.String()
     created_at = ma.fields.String()
     revoked_at = ma.fields.String(metadata={"description": "Empty while the key is active"})
