@@ -45,6 +45,12 @@ class StatementRecord(_Model):
     stored = DateTimeTZField()
     body_hash = peewee.TextField()
     body = BinaryJSONField()
+    agents = ArrayField(peewee.TextField)              # actor/object agent keys (xAPI agent=)
+    related_agents = ArrayField(peewee.TextField)      # related_agents=true
+    related_activities = ArrayField(peewee.TextField)  # related_activities=true
+    registration = peewee.UUIDField(null=True)
+    ref_target = peewee.UUIDField(null=True)           # a StatementRef object's id (voiding)
+    voided = peewee.BooleanField()
 
     class Meta:
         table_name = "statements"
@@ -130,8 +136,61 @@ class ActivityTenantRecord(_Model):
         primary_key = peewee.CompositeKey("activity_key", "tenant_id")
 
 
+class LrsDocumentRecord(_Model):
+    tenant_id = peewee.UUIDField()
+    kind = peewee.TextField()
+    activity_id = peewee.TextField()
+    agent = peewee.TextField()
+    registration = peewee.TextField()
+    doc_id = peewee.TextField()
+    content = peewee.BlobField()
+    content_type = peewee.TextField()
+    etag = peewee.TextField()
+    updated = DateTimeTZField()
+
+    class Meta:
+        table_name = "lrs_documents"
+        primary_key = peewee.CompositeKey("tenant_id", "kind", "activity_id", "agent", "registration", "doc_id")
+
+
+class LrsAttachmentRecord(_Model):
+    tenant_id = peewee.UUIDField()
+    sha2 = peewee.TextField()
+    content_type = peewee.TextField()
+    content = peewee.BlobField()
+
+    class Meta:
+        table_name = "lrs_attachments"
+        primary_key = peewee.CompositeKey("tenant_id", "sha2")
+
+
+class LrsCredentialRecord(_Model):
+    tenant_id = peewee.UUIDField()
+    key_id = peewee.TextField()
+    secret_hash = peewee.TextField()
+    label = peewee.TextField()
+    scopes = ArrayField(peewee.TextField)
+    xapi_version = peewee.TextField()
+    created_by = peewee.UUIDField()
+    created_at = DateTimeTZField()
+    revoked_at = DateTimeTZField(null=True)
+
+    class Meta:
+        table_name = "lrs_credentials"
+        primary_key = peewee.CompositeKey("tenant_id", "key_id")
+
+
+class LrsKeyTenantRecord(_Model):
+    key_id = peewee.TextField(primary_key=True)
+    tenant_id = peewee.UUIDField()
+
+    class Meta:
+        table_name = "lrs_key_tenants"
+
+
 MODELS = (StatementRecord, LessonProgressRecord, CourseProgressRecord, LearnerDayRecord, LearnerGoalRecord,
-          CourseStructureRecord, ActivityTenantRecord)
+          CourseStructureRecord, ActivityTenantRecord, LrsDocumentRecord, LrsAttachmentRecord, LrsCredentialRecord,
+          LrsKeyTenantRecord)
 
 
 def bind(database: peewee.Database) -> None:
