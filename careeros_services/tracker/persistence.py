@@ -567,29 +567,36 @@ class LrsRepository:
         """Up to ``flt.limit + 1`` statements matching an xAPI filter, as ``(seq, body, stored)``.
 
         Voided statements are left out; a statement whose StatementRef targets a
-        statement that matches the filters (xAPI: "statements that reference") is in.
+        statement that matches the filters is in (xAPI: "statements that reference").
+        Two branches, each ordered and limited on its own index, then merged: an OR of
+        both would make PostgreSQL walk the tenant's whole history.
         """
-        match, params = self._match(flt)
-        where, outer = ["s.tenant_id = %s", "NOT s.voided"], [tenant_id]
-        if match:
-            where.append(f"(({' AND '.join(m.format(t='s') for m in match)}) OR s.ref_target IN ("
-                         f"SELECT t.statement_id FROM statements t WHERE t.tenant_id = %s AND "
-                         f"{' AND '.join(m.format(t='t') for m in match)}))")
-            outer += params + [tenant_id] + params
+        order = "ASC" if flt.ascending else "DESC"
+        limit = flt.limit + 1
+        bounds, bound_params = ["s.tenant_id = %s", "NOT s.voided"], [tenant_id]
         if user_id:
-            where.append("s.user_id = %s")
-            outer.append(user_id)
+            bounds.append("s.user_id = %s")
+            bound_params.append(user_id)
         for clause, value in (("s.stored > %s", flt.since_time()), ("s.stored <= %s", flt.until_time())):
             if value is not None:
-                where.append(clause)
-                outer.append(value)
+                bounds.append(clause)
+                bound_params.append(value)
         if flt.after_seq is not None:
-            where.append("s.seq > %s" if flt.ascending else "s.seq < %s")
-            outer.append(flt.after_seq)
-        order = "ASC" if flt.ascending else "DESC"
-        outer.append(flt.limit + 1)
-        return self._rows(f"SELECT s.seq, s.body, s.stored FROM statements s WHERE {' AND '.join(where)}"
-                          f" ORDER BY s.seq {order} LIMIT %s", outer)
+            bounds.append("s.seq > %s" if flt.ascending else "s.seq < %s")
+            bound_params.append(flt.after_seq)
+        match, params = self._match(flt)
+        if not match:
+            return self._rows(f"SELECT s.seq, s.body, s.stored FROM statements s WHERE {' AND '.join(bounds)}"
+                              f" ORDER BY s.seq {order} LIMIT %s", bound_params + [limit])
+        direct = " AND ".join(bounds + [m.format(t="s") for m in match])
+        referring = " AND ".join(bounds + ["s.ref_target IS NOT NULL"] + [m.format(t="t") for m in match])
+        return self._rows(
+            f"SELECT s.seq, s.body, s.stored FROM statements s WHERE s.tenant_id = %s AND s.seq IN ("
+            f"(SELECT s.seq FROM statements s WHERE {direct} ORDER BY s.seq {order} LIMIT %s) UNION"
+            f" (SELECT s.seq FROM statements s JOIN statements t ON t.tenant_id = s.tenant_id"
+            f" AND t.statement_id = s.ref_target WHERE {referring} ORDER BY s.seq {order} LIMIT %s))"
+            f" ORDER BY s.seq {order} LIMIT %s",
+            [tenant_id] + bound_params + params + [limit] + bound_params + params + [limit, limit])
 
     @staticmethod
     def _match(flt) -> tuple[list[str], list]:
