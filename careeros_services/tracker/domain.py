@@ -35,6 +35,7 @@ from typing import Any, Iterable, Optional
 import fastjsonschema
 
 from careeros_services.common.errors import DomainError, Forbidden, ValidationFailed
+from careeros_services.tracker.xapi.statements import comparable, parse_time
 
 HOME_PAGE = "https://careeros.dev"
 COURSE_IRI = f"{HOME_PAGE}/xapi/courses/"
@@ -311,7 +312,6 @@ def lrs_statement(body: dict, stored: datetime) -> Statement:
     Progress counts a timestamp in the future as the time of storage; a duration
     beyond a year as a year; a malformed cmi5 progress value as none.
     """
-    from careeros_services.tracker.xapi.statements import comparable, parse_time  # the LRS's own rules
     obj = body["object"]
     is_activity = obj.get("objectType", "Activity") == "Activity"
     user_id = careeros_learner(body["actor"]) if is_activity else ""

@@ -669,7 +669,13 @@ class LrsRepository:
             self._key(tenant_id, key) + [key.doc_id, content, content_type, etag]).fetchone()[0]
 
     def delete_documents(self, tenant_id: str, key) -> None:
-        sql, params = f"DELETE FROM lrs_documents WHERE {self._DOC_KEY}", self._key(tenant_id, key)
+        """One document, or (no id) every State of the activity and agent (of every registration
+        unless the request named one)."""
+        if key.doc_id or key.registration:
+            sql, params = f"DELETE FROM lrs_documents WHERE {self._DOC_KEY}", self._key(tenant_id, key)
+        else:
+            sql = "DELETE FROM lrs_documents WHERE tenant_id = %s AND kind = %s AND activity_id = %s AND agent = %s"
+            params = self._key(tenant_id, key)[:4]
         if key.doc_id:
             sql += " AND doc_id = %s"
             params.append(key.doc_id)

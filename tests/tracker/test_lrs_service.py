@@ -99,18 +99,21 @@ def org_of(lrs):
     return lrs.basic_credential(key["key"], key["secret"])
 
 
+def void(agent: dict, target: str) -> dict:
+    return {"actor": agent, "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
+            "object": {"objectType": "StatementRef", "id": target}}
+
+
 def test_voided_statements_leave_queries_but_stay_reachable(lrs, org):
     _t, _o, key = org
     agent = mbox()
     _, [target], _ = call(lrs, key, "POST", body=stmt(agent))
-    _, [voiding], _ = call(lrs, key, "POST", body={"actor": agent, "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
-                                                   "object": {"objectType": "StatementRef", "id": target}})
+    _, [voiding], _ = call(lrs, key, "POST", body=void(agent, target))
     assert call(lrs, key, "GET", statementId=target)[0] == 404
     assert call(lrs, key, "GET", voidedStatementId=target)[1]["id"] == target
     listed = [s["id"] for s in call(lrs, key, "GET", agent=json.dumps(agent))[1]["statements"]]
     assert listed == [voiding]
-    status, body, _ = call(lrs, key, "POST", body={"actor": agent, "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
-                                                   "object": {"objectType": "StatementRef", "id": voiding}})
+    status, body, _ = call(lrs, key, "POST", body=void(agent, voiding))
     assert status == 400 and body["error"] == "xapi_invalid"
 
 

@@ -128,7 +128,8 @@ def test_index_knows_actor_object_and_every_related_agent_and_activity():
     idx = index(body)
     assert idx["agents"] == [agent_key(MBOX)]
     assert set(idx["related_agents"]) == {agent_key(MBOX), agent_key({"mbox": "mailto:sub@x.y"}),
-                                          agent_key({"mbox": "mailto:teacher@x.y"}), agent_key({"mbox": "mailto:m@x.y"}),
+                                          agent_key({"mbox": "mailto:teacher@x.y"}),
+                                          agent_key({"mbox": "mailto:m@x.y"}),
                                           agent_key(AUTHORITY)}
     assert set(idx["related_activities"]) == {"http://example.com/sub", "http://example.com/g",
                                               "http://example.com/p"}
@@ -205,7 +206,8 @@ def test_query_parameters_are_checked():
     for params, name in (({"learner": "x"}, "learner"), ({"statementId": str(uuid.uuid4()), "verb": VERB["id"]},
                                                           "statementId"),
                          ({"agent": "{not json"}, "agent"), ({"agent": json.dumps({"name": "x"})}, "agent"),
-                         ({"limit": "-1"}, "limit"), ({"format": "full"}, "format"), ({"ascending": "yes"}, "ascending"),
+                         ({"limit": "-1"}, "limit"), ({"format": "full"}, "format"),
+                         ({"ascending": "yes"}, "ascending"),
                          ({"since": "yesterday"}, "since")):
         with pytest.raises(XapiInvalid) as caught:
             query.parse(params)

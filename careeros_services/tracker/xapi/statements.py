@@ -18,7 +18,6 @@ import json
 import re
 import uuid as uuidlib
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 from typing import Any, Iterable, Optional
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
@@ -261,19 +260,6 @@ def formatted(body: dict, fmt: str, languages: Iterable[str] = ()) -> dict:
     if fmt == "canonical":
         return _canonical_maps(body, list(languages))
     return body
-
-
-def duration_seconds(text: str) -> int:
-    """Whole seconds of a valid xAPI duration (years 365 days, months 30 days)."""
-    units = {"Y": 365 * 86400, "M": 30 * 86400, "W": 7 * 86400, "D": 86400}
-    total, in_time = Decimal(0), False
-    for token in re.finditer(r"T|(\d+(?:\.\d+)?)([YMWDHS])", text[1:]):
-        if token.group(0) == "T":
-            in_time = True
-            continue
-        value, unit = Decimal(token.group(1)), token.group(2)
-        total += value * ({"H": 3600, "M": 60, "S": 1}[unit] if in_time else units[unit])
-    return int(total)
 
 
 def merged_definition(definitions: Iterable[dict]) -> dict:

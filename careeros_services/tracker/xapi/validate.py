@@ -11,6 +11,7 @@ import re
 from typing import Any, Callable
 
 from careeros_services.common.errors import DomainError
+from careeros_services.tracker.xapi.statements import parse_time
 
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 IRI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$")
@@ -87,8 +88,7 @@ def timestamp(value: Any, path: str) -> str:
     text = _matches(value, TIMESTAMP_RE, path, "an ISO 8601 timestamp")
     if text.endswith("-00:00") or text.endswith("-0000") or text.endswith("-00"):
         fail(path, "must not use the unknown offset -00:00")
-    from careeros_services.tracker.xapi.statements import parse_time  # checks the calendar too
-    try:
+    try:  # the calendar too (2026-02-30 matches the pattern)
         parse_time(text)
     except ValueError:
         fail(path, "must be an ISO 8601 timestamp")

@@ -11,7 +11,8 @@ from contracts.grpc import tracker_pb2
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.security import auth_required, current_principal
 from gateway_flask.services import caller, client, to_dict
-from gateway_flask.views.tracking.schemas import (LrsKeyIn, LrsKeyListOut, LrsKeyOut,STATEMENTS_BODY, TrackingGoalIn, TrackingProgressArgs, TrackingProgressOut,
+from gateway_flask.views.tracking.schemas import (STATEMENTS_BODY, LrsKeyIn, LrsKeyListOut, LrsKeyOut, TrackingGoalIn,
+                                                  TrackingProgressArgs, TrackingProgressOut,
                                                   TrackingStatementPage, TrackingStatementQueryArgs, TrackingStatementsPosted,
                                                   TrackingWeeklyGoalOut)
 
