@@ -120,7 +120,10 @@ def xapi(resource: str) -> Response:
     refused = _credentials(message, headers.get("authorization", ""))
     if refused is not None:
         return refused
-    answer = client("tracker").call("Xapi", message)
+    # A batch may take longer than the default deadline on a busy machine; a client that retries after
+    # a timeout resends the same ids, which the LRS recognises, so nothing is stored twice or lost.
+    answer = client("tracker").call("Xapi", message, timeout=float(
+        gateway_state().config["gateway"].get("xapi_deadline_s", 15)))
     response = Response(b"" if method == "HEAD" else answer.body, status=answer.status)
     for name, value in answer.headers.items():
         response.headers[name] = value
