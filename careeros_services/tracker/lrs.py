@@ -258,7 +258,7 @@ class LrsService:
 
     def _get_statements(self, request: XapiRequest, credential: Credential) -> XapiResponse:
         wanted = query.parse(request.params)
-        only = credential.user_id if credential.mine_only else None
+        only = credential.user_id if credential.reads_mine_only else None
         now = _now()
         headers = {"X-Experience-API-Consistent-Through": iso(now)}
         languages = [t.split(";")[0].strip() for t in request.header("accept-language").split(",") if t.strip()]
@@ -313,7 +313,8 @@ class LrsService:
 
     def _document(self, request: XapiRequest, credential: Credential, family: str) -> XapiResponse:
         key = documents.parse_params(request.resource, request.params, request.method)
-        if credential.mine_only:
+        reading = request.method == "GET"
+        if credential.reads_mine_only or (credential.mine_only and not reading):
             own = agent_key(_learner_agent(credential.user_id))
             if (key.agent and key.agent != own) or (key.kind == "activity_profile" and request.method != "GET"):
                 raise XapiError(403, "not_your_document", "With a learner's token only their own documents.")

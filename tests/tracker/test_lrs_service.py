@@ -162,6 +162,9 @@ def test_a_learners_token_reads_and_writes_only_their_own(lrs, org):
     assert listed and all(s["actor"]["account"]["name"] == learner for s in listed)
     assert call(lrs, token, "POST", body=stmt())[0] == 403
     assert call(lrs, token, "POST", body=stmt(own))[0] == 200
+    instructor = lrs.bearer_credential(tenant, new_id(), "instructor")
+    assert len(call(lrs, instructor, "GET")[1]["statements"]) == 3  # reads the tenant, writes as themselves
+    assert call(lrs, instructor, "POST", body=stmt(own))[0] == 403
 
 
 def test_documents_follow_etags_and_merge(lrs, org):

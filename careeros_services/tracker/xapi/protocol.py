@@ -92,7 +92,13 @@ class Credential:
 
     @property
     def mine_only(self) -> bool:
+        """Writes only as (and about) the learner: a learner's or instructor's own token."""
         return MINE in self.scopes and "all" not in self.scopes
+
+    @property
+    def reads_mine_only(self) -> bool:
+        """Reads only the learner's own statements and documents (not an instructor's token)."""
+        return self.mine_only and "all/read" not in self.scopes
 
 
 KEY_VERSIONS = ("1.0.3", "2.0.0")
