@@ -45,9 +45,6 @@ class StatementRecord(_Model):
     stored = DateTimeTZField()
     body_hash = peewee.TextField()
     body = BinaryJSONField()
-    agents = ArrayField(peewee.TextField)              # actor/object agent keys (xAPI agent=)
-    related_agents = ArrayField(peewee.TextField)      # related_agents=true
-    related_activities = ArrayField(peewee.TextField)  # related_activities=true
     registration = peewee.UUIDField(null=True)
     ref_target = peewee.UUIDField(null=True)           # a StatementRef object's id (voiding)
     voided = peewee.BooleanField()
@@ -136,6 +133,27 @@ class ActivityTenantRecord(_Model):
         primary_key = peewee.CompositeKey("activity_key", "tenant_id")
 
 
+class StatementAgentRecord(_Model):
+    tenant_id = peewee.UUIDField()
+    agent = peewee.TextField()
+    seq = peewee.BigIntegerField()
+    direct = peewee.BooleanField()        # actor or object; else only related (authority, context, ...)
+
+    class Meta:
+        table_name = "statement_agents"
+        primary_key = peewee.CompositeKey("tenant_id", "agent", "seq")
+
+
+class StatementActivityRecord(_Model):
+    tenant_id = peewee.UUIDField()
+    activity = peewee.TextField()
+    seq = peewee.BigIntegerField()
+
+    class Meta:
+        table_name = "statement_activities"
+        primary_key = peewee.CompositeKey("tenant_id", "activity", "seq")
+
+
 class LrsDocumentRecord(_Model):
     tenant_id = peewee.UUIDField()
     kind = peewee.TextField()
@@ -189,7 +207,7 @@ class LrsKeyTenantRecord(_Model):
 
 
 MODELS = (StatementRecord, LessonProgressRecord, CourseProgressRecord, LearnerDayRecord, LearnerGoalRecord,
-          CourseStructureRecord, ActivityTenantRecord, LrsDocumentRecord, LrsAttachmentRecord, LrsCredentialRecord,
+          CourseStructureRecord, ActivityTenantRecord, StatementAgentRecord, StatementActivityRecord, LrsDocumentRecord, LrsAttachmentRecord, LrsCredentialRecord,
           LrsKeyTenantRecord)
 
 
@@ -238,23 +256,30 @@ class TrackerRepository:
     def insert_statements(self, tenant_id: str, statements: list[Statement]) -> set[str]:
         """Insert statements whose id is new in the tenant; returns the ids inserted now.
 
-        Every statement also gets its xAPI query columns (agents, related agents and
-        activities, registration, StatementRef target), whichever route it came by.
+        Every new statement is also indexed for xAPI queries (who and what it is about,
+        registration, StatementRef target), whichever route it came by.
         """
-        rows = []
+        rows, indexes = [], {}
         for s in statements:
-            idx = xapi_statements.index(s.body)
+            idx = indexes[s.id] = xapi_statements.index(s.body)
             rows.append((tenant_id, s.id, s.user_id or None, s.verb, s.activity_id, s.parent_id, s.course_id,
-                         s.lesson_id, s.duration_s, s.timestamp, s.body_hash, json.dumps(s.body), idx["agents"],
-                         idx["related_agents"], idx["related_activities"], idx["registration"], idx["ref_target"],
-                         s.stored))
+                         s.lesson_id, s.duration_s, s.timestamp, s.body_hash, json.dumps(s.body), idx["registration"],
+                         idx["ref_target"], s.stored))
         inserted = self._values(
             "INSERT INTO statements (tenant_id, statement_id, user_id, verb, activity_id, parent_id, course_id,"
-            " lesson_id, duration_s, ts, body_hash, body, agents, related_agents, related_activities, registration,"
-            " ref_target, stored) VALUES %s"
-            " ON CONFLICT (tenant_id, statement_id) DO NOTHING RETURNING statement_id", rows, fetch=True,
-            template="(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::text[], %s::text[], %s::text[], %s::uuid,"
-                     " %s::uuid, COALESCE(%s, now()))")
+            " lesson_id, duration_s, ts, body_hash, body, registration, ref_target, stored) VALUES %s"
+            " ON CONFLICT (tenant_id, statement_id) DO NOTHING RETURNING statement_id, seq", rows, fetch=True,
+            template="(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::uuid, %s::uuid, COALESCE(%s, now()))")
+        agents, activities = [], []
+        for statement_id, seq in inserted:
+            idx = indexes[str(statement_id)]
+            direct = set(idx["agents"])
+            agents += [(tenant_id, key, seq, key in direct) for key in idx["related_agents"]]
+            activities += [(tenant_id, activity, seq) for activity in idx["related_activities"]]
+        if agents:
+            self._values("INSERT INTO statement_agents (tenant_id, agent, seq, direct) VALUES %s", agents)
+        if activities:
+            self._values("INSERT INTO statement_activities (tenant_id, activity, seq) VALUES %s", activities)
         return {str(row[0]) for row in inserted}
 
     def stored_hashes(self, tenant_id: str, statement_ids: list[str]) -> dict[str, str]:
@@ -584,37 +609,68 @@ class LrsRepository:
         if flt.after_seq is not None:
             bounds.append("s.seq > %s" if flt.ascending else "s.seq < %s")
             bound_params.append(flt.after_seq)
+        drive, drive_where, drive_params = self._drive(flt)
         match, params = self._match(flt)
-        if not match:
+        if not drive and not match:
             return self._rows(f"SELECT s.seq, s.body, s.stored FROM statements s WHERE {' AND '.join(bounds)}"
                               f" ORDER BY s.seq {order} LIMIT %s", bound_params + [limit])
-        direct = " AND ".join(bounds + [m.format(t="s") for m in match])
-        referring = " AND ".join(bounds + ["s.ref_target IS NOT NULL"] + [m.format(t="t") for m in match])
+        # Direct matches, walked in storage order from the most selective index: the agent's or
+        # related activity's rows when filtered by them, else the statements' own indexes.
+        key = "x.seq" if drive else "s.seq"
+        direct_from = (f"{drive} JOIN statements s ON s.tenant_id = x.tenant_id AND s.seq = x.seq" if drive
+                       else "statements s")
+        direct_where = " AND ".join(bounds + drive_where + [m.format(t="s") for m in match])
+        # Statements whose StatementRef targets a match (few: voiding and referring statements).
+        referring = " AND ".join(bounds + ["s.ref_target IS NOT NULL"] + [m.format(t="t") for m in match]
+                                 + self._exists(flt, "t"))
         return self._rows(
             f"SELECT s.seq, s.body, s.stored FROM statements s WHERE s.tenant_id = %s AND s.seq IN ("
-            f"(SELECT s.seq FROM statements s WHERE {direct} ORDER BY s.seq {order} LIMIT %s) UNION"
+            f"(SELECT {key} FROM {direct_from} WHERE {direct_where} ORDER BY {key} {order} LIMIT %s) UNION"
             f" (SELECT s.seq FROM statements s JOIN statements t ON t.tenant_id = s.tenant_id"
             f" AND t.statement_id = s.ref_target WHERE {referring} ORDER BY s.seq {order} LIMIT %s))"
             f" ORDER BY s.seq {order} LIMIT %s",
-            [tenant_id] + bound_params + params + [limit] + bound_params + params + [limit, limit])
+            [tenant_id] + bound_params + drive_params + params + [limit]
+            + bound_params + params + drive_params + [limit, limit])
+
+    @staticmethod
+    def _drive(flt) -> tuple[str, list[str], list]:
+        """The side table a filter walks (agent, else related activity): ``(from, conditions, params)``."""
+        if flt.agent:
+            return "statement_agents x", ["x.agent = %s"] + ([] if flt.related_agents else ["x.direct"]), [flt.agent]
+        if flt.activity and flt.related_activities:
+            return "statement_activities x", ["x.activity = %s"], [flt.activity]
+        return "", [], []
 
     @staticmethod
     def _match(flt) -> tuple[list[str], list]:
+        """Column filters on statement ``{t}`` besides the driving one, and their params."""
         match, params = [], []
-        if flt.agent:
-            match.append("{t}.related_agents @> ARRAY[%s]" if flt.related_agents else "{t}.agents @> ARRAY[%s]")
-            params.append(flt.agent)
         if flt.verb:
             match.append("{t}.verb = %s")
             params.append(flt.verb)
-        if flt.activity:
-            match.append("{t}.related_activities @> ARRAY[%s]" if flt.related_activities
-                         else "{t}.activity_id = %s")
-            params.append(flt.activity)
         if flt.registration:
             match.append("{t}.registration = %s::uuid")
             params.append(flt.registration)
+        if flt.activity and not flt.related_activities:
+            match.append("{t}.activity_id = %s")
+            params.append(flt.activity)
+        if flt.activity and flt.related_activities and flt.agent:  # the agent drives; the activity checks
+            match.append("EXISTS (SELECT 1 FROM statement_activities y WHERE y.tenant_id = {t}.tenant_id"
+                         " AND y.activity = %s AND y.seq = {t}.seq)")
+            params.append(flt.activity)
         return match, params
+
+    @staticmethod
+    def _exists(flt, t: str) -> list[str]:
+        """The driving filter as a condition on one statement ``t`` (the referring branch)."""
+        if flt.agent:
+            direct = "" if flt.related_agents else " AND x.direct"
+            return [f"EXISTS (SELECT 1 FROM statement_agents x WHERE x.tenant_id = {t}.tenant_id"
+                    f" AND x.agent = %s AND x.seq = {t}.seq{direct})"]
+        if flt.activity and flt.related_activities:
+            return [f"EXISTS (SELECT 1 FROM statement_activities x WHERE x.tenant_id = {t}.tenant_id"
+                    f" AND x.activity = %s AND x.seq = {t}.seq)"]
+        return []
 
     def activity_definitions(self, tenant_id: str, activity_id: str, most: int = 200) -> list[dict]:
         """Definitions statements gave an activity as their object, oldest first (the latest ``most``)."""

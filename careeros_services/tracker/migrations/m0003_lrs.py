@@ -1,9 +1,9 @@
 """The xAPI LRS: statements of any actor, their query columns, voiding; documents; attachments; keys.
 
 * ``statements`` now holds statements of any Agent or Group (``user_id`` is set only
-  when the actor is a CareerOS account: those move progress). Query columns: agent
-  keys (actor/object), related agents and activities, registration, a StatementRef's
-  target, ``voided``.
+  when the actor is a CareerOS account: those move progress). Query columns:
+  registration, a StatementRef's target, ``voided``; ``statement_agents`` and
+  ``statement_activities`` index who and what each statement is about.
 * ``lrs_documents`` (State, Activity Profile, Agent Profile), ``lrs_attachments``
   (content by SHA-2), ``lrs_credentials`` (HTTP Basic keys, secret hashed) are
   tenant-scoped with row-level security.
@@ -20,25 +20,37 @@ def up(cur) -> None:
     cur.execute(f"""
         ALTER TABLE statements ALTER COLUMN user_id DROP NOT NULL;
         ALTER TABLE statements
-            ADD COLUMN agents text[] NOT NULL DEFAULT '{{}}',
-            ADD COLUMN related_agents text[] NOT NULL DEFAULT '{{}}',
-            ADD COLUMN related_activities text[] NOT NULL DEFAULT '{{}}',
             ADD COLUMN registration uuid,
             ADD COLUMN ref_target uuid,
             ADD COLUMN voided boolean NOT NULL DEFAULT false;
-        UPDATE statements SET agents = ARRAY['{PREFIX}' || user_id::text],
-            related_agents = ARRAY['{PREFIX}' || user_id::text],
-            related_activities = ARRAY(SELECT DISTINCT x FROM (SELECT activity_id AS x UNION ALL
-                SELECT jsonb_array_elements_text(jsonb_path_query_array(body, '$.context.contextActivities.*[*].id'))
-            ) ids),
-            registration = (body #>> '{{context,registration}}')::uuid;
-        CREATE INDEX statements_agents ON statements USING gin (agents);
-        CREATE INDEX statements_related_agents ON statements USING gin (related_agents);
-        CREATE INDEX statements_related_activities ON statements USING gin (related_activities);
+        UPDATE statements SET registration = (body #>> '{{context,registration}}')::uuid;
         CREATE INDEX statements_verb ON statements (tenant_id, verb, seq);
         CREATE INDEX statements_activity ON statements (tenant_id, activity_id, seq);
         CREATE INDEX statements_registration ON statements (tenant_id, registration, seq) WHERE registration IS NOT NULL;
         CREATE INDEX statements_ref_target ON statements (tenant_id, ref_target) WHERE ref_target IS NOT NULL;
+
+        -- Who and what a statement is about, one row per (agent|activity, statement), walked in
+        -- storage order by a btree: array containment (GIN) cannot be used under row-level security
+        -- (its operator is not leakproof), so a sparse agent would scan the tenant's whole history.
+        CREATE TABLE statement_agents (
+            tenant_id  uuid NOT NULL,
+            agent      text NOT NULL,            -- "Agent|mbox|mailto:..." (type, IFI kind, IFI)
+            seq        bigint NOT NULL,
+            direct     boolean NOT NULL,         -- actor or object (agent=); else only related_agents=true
+            PRIMARY KEY (tenant_id, agent, seq)
+        );
+        CREATE TABLE statement_activities (
+            tenant_id  uuid NOT NULL,
+            activity   text NOT NULL,            -- the object's or any context activity's id (related_activities=true)
+            seq        bigint NOT NULL,
+            PRIMARY KEY (tenant_id, activity, seq)
+        );
+        INSERT INTO statement_agents (tenant_id, agent, seq, direct)
+            SELECT tenant_id, '{PREFIX}' || user_id::text, seq, true FROM statements;
+        INSERT INTO statement_activities (tenant_id, activity, seq)
+            SELECT DISTINCT tenant_id, x, seq FROM statements, LATERAL (SELECT activity_id AS x UNION ALL
+                SELECT jsonb_array_elements_text(jsonb_path_query_array(body, '$.context.contextActivities.*[*].id'))
+            ) ids;
 
         CREATE TABLE lrs_documents (
             tenant_id     uuid NOT NULL,
@@ -80,5 +92,5 @@ def up(cur) -> None:
             tenant_id  uuid NOT NULL
         );
     """)
-    for table in ("lrs_documents", "lrs_attachments", "lrs_credentials"):
+    for table in ("statement_agents", "statement_activities", "lrs_documents", "lrs_attachments", "lrs_credentials"):
         enable_tenant_isolation(cur, table)
