@@ -140,6 +140,21 @@ class LrsService:
 
     # --- requests ------------------------------------------------------------------------------
 
+    def serve(self, request: XapiRequest, *, basic: Optional[tuple[str, str]] = None,
+              caller: Optional[tuple[str, str, str]] = None) -> XapiResponse:
+        """Authenticate (an LRS key's ``(key, secret)`` or a verified ``(tenant, user, role)``), then :meth:`handle`."""
+        try:
+            if basic is not None:
+                credential: Optional[Credential] = self.basic_credential(*basic)
+            else:
+                credential = self.bearer_credential(*caller) if caller is not None else None
+        except DomainError as exc:
+            if request.resource == "about":
+                return self.handle(request, None)
+            return self._answer(request, XapiResponse.json(
+                getattr(exc, "status", 401), {"error": exc.code, "message": exc.detail, "errors": exc.fields}), "")
+        return self.handle(request, credential)
+
     def handle(self, request: XapiRequest, credential: Optional[Credential]) -> XapiResponse:
         """Answer one xAPI request (errors too: a 4xx with a JSON body naming the problem)."""
         family = credential.default_family if credential else "2.0"
@@ -156,21 +171,19 @@ class LrsService:
         except DomainError as exc:
             response = XapiResponse.json(getattr(exc, "status", 400), {
                 "error": exc.code, "message": exc.detail, "errors": exc.fields})
+        return self._answer(request, response, family)
+
+    @staticmethod
+    def _answer(request: XapiRequest, response: XapiResponse, family: str) -> XapiResponse:
+        """The headers every answer carries (the request's version; statements GETs: consistency)."""
+        if not family:
+            try:
+                family = protocol.check_version(request)
+            except XapiError:
+                family = "2.0"
         response.headers["X-Experience-API-Version"] = protocol.response_version(family)
         if request.resource == "statements" and request.method == "GET":  # xAPI: whatever the status
             response.headers.setdefault("X-Experience-API-Consistent-Through", iso(_now()))
-        return response
-
-    def refuse(self, request: XapiRequest, error: XapiError) -> XapiResponse:
-        """A refused credential's answer (401), with the version header like any other."""
-        try:
-            family = protocol.check_version(request)
-        except XapiError:
-            family = "2.0"
-        response = XapiResponse.json(error.status, {"error": error.code, "message": error.detail, "errors": {}})
-        response.headers["X-Experience-API-Version"] = protocol.response_version(family)
-        if request.resource == "statements" and request.method == "GET":
-            response.headers["X-Experience-API-Consistent-Through"] = iso(_now())
         return response
 
     def _dispatch(self, request: XapiRequest, credential: Credential, family: str) -> XapiResponse:

@@ -15,7 +15,7 @@ import grpc
 from careeros_services.tracker.domain import InvalidStatement
 from careeros_services.tracker.lrs import LrsService
 from careeros_services.tracker.service import TrackerService, build
-from careeros_services.tracker.xapi.protocol import XapiError, XapiRequest
+from careeros_services.tracker.xapi.protocol import XapiRequest
 from contracts.grpc import tracker_pb2, tracker_pb2_grpc
 
 SERVICE_NAME = tracker_pb2.DESCRIPTOR.services_by_name["TrackerService"].full_name
@@ -50,24 +50,12 @@ class TrackerServicer(tracker_pb2_grpc.TrackerServiceServicer):
 
     def Xapi(self, request: tracker_pb2.XapiRequest, context: grpc.ServicerContext):
         """One xAPI request; xAPI's own errors come back as a response (status, JSON body), not a gRPC error."""
-        try:
-            if request.basic_key:
-                credential = self.lrs.basic_credential(request.basic_key, request.basic_secret)
-            elif request.caller.user_id:
-                caller = request.caller
-                credential = self.lrs.bearer_credential(caller.tenant_id, caller.user_id, caller.org_role)
-            else:
-                credential = None
-        except XapiError as exc:
-            credential, refused = None, exc
-        else:
-            refused = None
-        xapi_request = XapiRequest(method=request.method, resource=request.resource, params=dict(request.params),
-                                   headers=dict(request.headers), body=request.body)
-        if refused is not None and xapi_request.resource != "about":
-            response = self.lrs.refuse(xapi_request, refused)
-        else:
-            response = self.lrs.handle(xapi_request, credential)
+        caller = request.caller
+        response = self.lrs.serve(
+            XapiRequest(method=request.method, resource=request.resource, params=dict(request.params),
+                        headers=dict(request.headers), body=request.body),
+            basic=(request.basic_key, request.basic_secret) if request.basic_key else None,
+            caller=(caller.tenant_id, caller.user_id, caller.org_role) if caller.user_id else None)
         return tracker_pb2.XapiResponse(status=response.status, headers=response.headers, body=response.body)
 
     def CreateLrsKey(self, request: tracker_pb2.CreateLrsKeyRequest, context: grpc.ServicerContext):
