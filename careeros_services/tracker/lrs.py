@@ -161,6 +161,7 @@ class LrsService:
         try:
             protocol.check_method(request)
             family = protocol.check_version(request, family)
+            protocol.check_params(request)
             if request.resource == "about":
                 response = XapiResponse.json(200, protocol.about())
             else:
@@ -233,6 +234,7 @@ class LrsService:
             raise XapiError(413, "batch_too_large", f"At most {MAX_BATCH} statements per request.")
         for i, raw in enumerate(raws):
             validate.statement(raw, f"[{i}]" if isinstance(body, list) else "", family)
+        validate.storable(raws)
         parts = multipart.check_attachments(raws, files)
         ids = self._store(raws, credential, family, parts)
         if request.method == "PUT":

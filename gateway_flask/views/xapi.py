@@ -73,8 +73,7 @@ def _effective() -> tuple[str, dict[str, str], dict[str, str], bytes]:
         if name.lower() in FORM_HEADERS:
             headers[name.lower()] = form.pop(name)
     headers.pop("content-length", None)
-    if "content-type" not in {n.lower() for n in request.headers.keys()} or headers.get(
-            "content-type", "").startswith("application/x-www-form-urlencoded"):
+    if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):  # the form's own
         headers["content-type"] = "application/json" if content else ""
     return params["method"].upper(), form, headers, content
 

@@ -199,6 +199,14 @@ def test_junk_is_a_4xx_never_a_500(lrs, org):
         blob = bytes(rnd.getrandbits(8) for _ in range(rnd.randint(0, 64)))
         response = lrs.handle(XapiRequest("POST", "statements", {}, dict(V), blob), key)
         assert 400 <= response.status < 500
-    for resource, params in (("statements", {"since": "x"}), ("agents", {"agent": "[]"}),
+    for raw in (b'{"actor": {"mbox": "mailto:a@b.c"}, "verb": {"id": "http://x.y"}, "object": {"id": "http://x.y"},'
+                b' "result": {"score": {"raw": 1e400}}}',
+                b'{"actor": {"mbox": "mailto:a@b.c"}, "verb": {"id": "http://x.y", "display": {"en": "\\u0000"}},'
+                b' "object": {"id": "http://x.y"}}'):
+        assert lrs.handle(XapiRequest("POST", "statements", {}, dict(V), raw), key).status == 400
+    for resource, params in (("statements", {"since": "x"}), ("statements", {"verb": "http://x.y/\x00"}),
+                             ("activities/state", {"activityId": "http://x.y", "stateId": "\x00",
+                                                   "agent": json.dumps({"account": {"homePage": "http://x.y",
+                                                                                    "name": "a\x00"}})}), ("agents", {"agent": "[]"}),
                              ("activities", {"activityId": "?"}), ("activities/state", {}), ("nothing", {})):
         assert 400 <= lrs.handle(XapiRequest("GET", resource, params, dict(V)), key).status < 500

@@ -121,6 +121,14 @@ def check_version(request: XapiRequest, default_family: str = "2.0") -> str:
     return given[:3]
 
 
+def check_params(request: XapiRequest) -> None:
+    """400 for a NUL character in a parameter (PostgreSQL text cannot hold one)."""
+    for name, value in request.params.items():
+        if "\x00" in name or "\x00" in value:
+            raise XapiError(400, "xapi_invalid", "A parameter holds a NUL character.",
+                            {name.replace("\x00", ""): ["must not contain NUL characters"]})
+
+
 def response_version(family: str) -> str:
     return "2.0.0" if family == "2.0" else "1.0.3"
 

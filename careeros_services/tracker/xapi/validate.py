@@ -7,6 +7,7 @@ of xAPI 1.0.3 ("1.0") or 2.0 ("2.0"): 2.0 adds ``contextAgents``/``contextGroups
 """
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Callable
 
@@ -383,6 +384,16 @@ def sub_statement(value: Any, path: str, version: str) -> dict:
     value = _object(value, path, allowed, ("actor", "verb", "object"))
     _core(value, path, version, nested=True)
     return value
+
+
+def storable(statements: list) -> None:
+    """What JSON allows but a stored statement cannot hold: NaN/infinite numbers, NUL characters."""
+    try:
+        text = json.dumps(statements, allow_nan=False)
+    except ValueError:
+        fail("statement", "must not contain NaN or infinite numbers")
+    if "\\u0000" in text:
+        fail("statement", "must not contain NUL characters")
 
 
 def statement(value: Any, path: str = "", version: str = "1.0") -> dict:
