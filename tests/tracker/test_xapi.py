@@ -133,7 +133,7 @@ def test_index_knows_actor_object_and_every_related_agent_and_activity():
                                           agent_key(AUTHORITY)}
     assert set(idx["related_activities"]) == {"http://example.com/sub", "http://example.com/g",
                                               "http://example.com/p"}
-    assert idx["activity_id"] == "" and idx["registration"] == "a0000000-0000-4000-8000-000000000000"
+    assert idx["ref_target"] is None and idx["registration"] == "a0000000-0000-4000-8000-000000000000"
 
 
 def test_agents_and_groups_with_one_identifier_are_different_identities():

@@ -132,14 +132,11 @@ def index(body: dict) -> dict:
             related_activities += [a["id"] for a in (items if isinstance(items, list) else [items])]
     registration = ctx.get("registration")
     return {
-        "verb": body["verb"]["id"],
-        "activity_id": obj["id"] if kind == "Activity" else "",
         "agents": sorted(set(agents)),
         "related_agents": sorted(set(related_agents)),
         "related_activities": sorted(set(related_activities)),
         "registration": registration.lower() if registration else None,
         "ref_target": obj["id"].lower() if kind == "StatementRef" else None,
-        "voiding": body["verb"]["id"] == VOIDED,
     }
 
 
