@@ -24,6 +24,7 @@ from gateway_flask.state import gateway_state
 F = TypeVar("F", bound=Callable)
 _ACCEPTS_ATTR = "_careeros_accepts"
 _MAX_BODY_ATTR = "_careeros_max_body"
+_ANY_BODY_ATTR = "_careeros_any_body"
 
 
 def accepts(*mimetypes: str) -> Callable[[F], F]:
@@ -48,6 +49,12 @@ def max_body(limit: Callable[[], int]) -> Callable[[F], F]:
         setattr(func, _MAX_BODY_ATTR, limit)
         return func
     return decorator
+
+
+def any_body(func: F) -> F:
+    """Let a view take bodies of any media type, unparsed (the xAPI LRS: documents, multipart/mixed)."""
+    setattr(func, _ANY_BODY_ATTR, True)
+    return func
 
 
 def install(app: Flask) -> None:
@@ -125,6 +132,8 @@ def _check_body() -> None:
         _drain_body(request.content_length)
         raise PayloadTooLarge(f"The request body exceeds {limit} bytes.")
     if request.method not in WRITE_METHODS or request.url_rule is None or not _has_body():
+        return
+    if _view_attr(_ANY_BODY_ATTR):
         return
     mimetype = request.mimetype.lower()
     accepted = _view_attr(_ACCEPTS_ATTR)

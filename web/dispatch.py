@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-API_PATHS = ("/api/", "/healthz", "/readyz", "/metrics")
+API_PATHS = ("/api/", "/xapi/", "/healthz", "/readyz", "/metrics")
 
 
 def serve_beside(api_app: Any, web_app: Any, api_paths: tuple[str, ...] = API_PATHS) -> None:
@@ -15,7 +15,7 @@ def serve_beside(api_app: Any, web_app: Any, api_paths: tuple[str, ...] = API_PA
 
     def dispatch(environ: dict, start_response: Callable):
         path = environ.get("PATH_INFO", "") or "/"
-        if path.startswith(api_paths) or path == "/api":
+        if path.startswith(api_paths) or path in ("/api", "/xapi"):
             return api_wsgi(environ, start_response)
         return web_app(environ, start_response)
 

@@ -35,6 +35,7 @@ from typing import Any, Iterable, Optional
 import fastjsonschema
 
 from careeros_services.common.errors import DomainError, Forbidden, ValidationFailed
+from careeros_services.tracker.xapi.statements import comparable, parse_time
 
 HOME_PAGE = "https://careeros.dev"
 COURSE_IRI = f"{HOME_PAGE}/xapi/courses/"
@@ -99,6 +100,7 @@ class Statement:
     body: dict              # the statement as stored (id, timestamp, version filled in)
     body_hash: str          # of what the client sent: the idempotency fingerprint
     progress: int = 0       # 0..100 from the cmi5 progress extension (100 when the statement completes)
+    stored: Optional[datetime] = None  # set by the LRS route (the database's now() otherwise)
 
     @property
     def day(self) -> date:
@@ -289,6 +291,50 @@ def parse_statement(raw: Any, *, caller_user_id: str, now: datetime, where: str 
     return Statement(id=statement_id, user_id=actor, verb=raw["verb"]["id"], activity_id=activity_id,
                      course_id=course_id, lesson_id=lesson_id, parent_id=parent_id, duration_s=duration_s,
                      timestamp=timestamp, body=body, body_hash=body_hash, progress=progress)
+
+
+def careeros_learner(actor: dict) -> str:
+    """The CareerOS user id of an Agent identified by a CareerOS account ("" for anyone else)."""
+    account = actor.get("account") if actor.get("objectType", "Agent") == "Agent" else None
+    if not isinstance(account, dict) or account.get("homePage") != HOME_PAGE:
+        return ""
+    try:
+        return str(uuid.UUID(str(account.get("name"))))
+    except ValueError:
+        return ""
+
+
+def lrs_statement(body: dict, stored: datetime) -> Statement:
+    """A statement the LRS validated and filled in (``body`` as stored), with the fields progress uses.
+
+    Statements of CareerOS learners about an Activity move progress like the
+    statements API's; anyone else's (mbox actors, groups, StatementRefs) are only stored.
+    Progress counts a timestamp in the future as the time of storage; a duration
+    beyond a year as a year; a malformed cmi5 progress value as none.
+    """
+    obj = body["object"]
+    is_activity = obj.get("objectType", "Activity") == "Activity"
+    user_id = careeros_learner(body["actor"]) if is_activity else ""
+    activity_id = obj["id"] if is_activity else ""
+    parents = (body.get("context") or {}).get("contextActivities", {}).get("parent", [])
+    lesson_id, course_id = _id_after(activity_id, LESSON_IRI), _id_after(activity_id, COURSE_IRI)
+    if not course_id:
+        course_id = next((cid for p in parents if (cid := _id_after(p["id"], COURSE_IRI))), "")
+    result = body.get("result") or {}
+    try:
+        duration_s = min(parse_duration(result["duration"]), MAX_DURATION_S) if "duration" in result else 0
+    except ValueError:
+        duration_s = 0
+    progress = (result.get("extensions") or {}).get(PROGRESS_EXTENSION, 0)
+    if isinstance(progress, bool) or not isinstance(progress, int) or not 0 <= progress <= 100:
+        progress = 0
+    if body["verb"]["id"] in DONE_VERBS:
+        progress = 100
+    return Statement(id=body["id"], user_id=user_id, verb=body["verb"]["id"], activity_id=activity_id,
+                     course_id=course_id, lesson_id=lesson_id, parent_id=parents[0]["id"] if parents else "",
+                     duration_s=duration_s, timestamp=min(parse_time(body["timestamp"]), stored), body=body,
+                     body_hash=hashlib.sha256(comparable(body).encode()).hexdigest(), progress=progress,
+                     stored=stored)
 
 
 def parse_statements(body: Any, *, caller_user_id: str, now: datetime) -> tuple[list[Statement], bool]:

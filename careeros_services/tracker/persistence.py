@@ -20,6 +20,7 @@ from playhouse.postgres_ext import ArrayField, BinaryJSONField, DateTimeTZField
 from psycopg2.extras import execute_values
 
 from careeros_services.tracker.domain import CourseStructure, Statement, StatementQuery
+from careeros_services.tracker.xapi import statements as xapi_statements
 
 database_proxy = peewee.DatabaseProxy()
 
@@ -50,6 +51,9 @@ class StatementRecord(_Model):
     stored = DateTimeTZField()
     body_hash = peewee.TextField()
     body = BinaryJSONField()
+    registration = peewee.UUIDField(null=True)
+    ref_target = peewee.UUIDField(null=True)           # a StatementRef object's id (voiding)
+    voided = peewee.BooleanField()
 
     class Meta:
         table_name = "statements"
@@ -135,8 +139,82 @@ class ActivityTenantRecord(_Model):
         primary_key = peewee.CompositeKey("activity_key", "tenant_id")
 
 
+class StatementAgentRecord(_Model):
+    tenant_id = peewee.UUIDField()
+    agent = peewee.TextField()
+    seq = peewee.BigIntegerField()
+    direct = peewee.BooleanField()        # actor or object; else only related (authority, context, ...)
+
+    class Meta:
+        table_name = "statement_agents"
+        primary_key = peewee.CompositeKey("tenant_id", "agent", "seq")
+
+
+class StatementActivityRecord(_Model):
+    tenant_id = peewee.UUIDField()
+    activity = peewee.TextField()
+    seq = peewee.BigIntegerField()
+
+    class Meta:
+        table_name = "statement_activities"
+        primary_key = peewee.CompositeKey("tenant_id", "activity", "seq")
+
+
+class LrsDocumentRecord(_Model):
+    tenant_id = peewee.UUIDField()
+    kind = peewee.TextField()
+    activity_id = peewee.TextField()
+    agent = peewee.TextField()
+    registration = peewee.TextField()
+    doc_id = peewee.TextField()
+    content = peewee.BlobField()
+    content_type = peewee.TextField()
+    etag = peewee.TextField()
+    updated = DateTimeTZField()
+
+    class Meta:
+        table_name = "lrs_documents"
+        primary_key = peewee.CompositeKey("tenant_id", "kind", "activity_id", "agent", "registration", "doc_id")
+
+
+class LrsAttachmentRecord(_Model):
+    tenant_id = peewee.UUIDField()
+    sha2 = peewee.TextField()
+    content_type = peewee.TextField()
+    content = peewee.BlobField()
+
+    class Meta:
+        table_name = "lrs_attachments"
+        primary_key = peewee.CompositeKey("tenant_id", "sha2")
+
+
+class LrsCredentialRecord(_Model):
+    tenant_id = peewee.UUIDField()
+    key_id = peewee.TextField()
+    secret_hash = peewee.TextField()
+    label = peewee.TextField()
+    scopes = ArrayField(peewee.TextField)
+    xapi_version = peewee.TextField()
+    created_by = peewee.UUIDField()
+    created_at = DateTimeTZField()
+    revoked_at = DateTimeTZField(null=True)
+
+    class Meta:
+        table_name = "lrs_credentials"
+        primary_key = peewee.CompositeKey("tenant_id", "key_id")
+
+
+class LrsKeyTenantRecord(_Model):
+    key_id = peewee.TextField(primary_key=True)
+    tenant_id = peewee.UUIDField()
+
+    class Meta:
+        table_name = "lrs_key_tenants"
+
+
 MODELS = (StatementRecord, LessonProgressRecord, CourseProgressRecord, LearnerDayRecord, LearnerGoalRecord,
-          CourseStructureRecord, ActivityTenantRecord)
+          CourseStructureRecord, ActivityTenantRecord, StatementAgentRecord, StatementActivityRecord, LrsDocumentRecord, LrsAttachmentRecord, LrsCredentialRecord,
+          LrsKeyTenantRecord)
 
 
 def bind(database: peewee.Database) -> None:
@@ -182,13 +260,32 @@ class TrackerRepository:
     # --- statements ---------------------------------------------------------------------
 
     def insert_statements(self, tenant_id: str, statements: list[Statement]) -> set[str]:
-        """Insert statements whose id is new in the tenant; returns the ids inserted now."""
-        rows = [(tenant_id, s.id, s.user_id, s.verb, s.activity_id, s.parent_id, s.course_id, s.lesson_id,
-                 s.duration_s, s.timestamp, s.body_hash, json.dumps(s.body)) for s in statements]
+        """Insert statements whose id is new in the tenant; returns the ids inserted now.
+
+        Every new statement is also indexed for xAPI queries (who and what it is about,
+        registration, StatementRef target), whichever route it came by.
+        """
+        rows, indexes = [], {}
+        for s in statements:
+            idx = indexes[s.id] = xapi_statements.index(s.body)
+            rows.append((tenant_id, s.id, s.user_id or None, s.verb, s.activity_id, s.parent_id, s.course_id,
+                         s.lesson_id, s.duration_s, s.timestamp, s.body_hash, json.dumps(s.body), idx["registration"],
+                         idx["ref_target"], s.stored))
         inserted = self._values(
             "INSERT INTO statements (tenant_id, statement_id, user_id, verb, activity_id, parent_id, course_id,"
-            " lesson_id, duration_s, ts, body_hash, body) VALUES %s"
-            " ON CONFLICT (tenant_id, statement_id) DO NOTHING RETURNING statement_id", rows, fetch=True)
+            " lesson_id, duration_s, ts, body_hash, body, registration, ref_target, stored) VALUES %s"
+            " ON CONFLICT (tenant_id, statement_id) DO NOTHING RETURNING statement_id, seq", rows, fetch=True,
+            template="(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::uuid, %s::uuid, COALESCE(%s, now()))")
+        agents, activities = [], []
+        for statement_id, seq in inserted:
+            idx = indexes[str(statement_id)]
+            direct = set(idx["agents"])
+            agents += [(tenant_id, key, seq, key in direct) for key in idx["related_agents"]]
+            activities += [(tenant_id, activity, seq) for activity in idx["related_activities"]]
+        if agents:
+            self._values("INSERT INTO statement_agents (tenant_id, agent, seq, direct) VALUES %s", agents)
+        if activities:
+            self._values("INSERT INTO statement_activities (tenant_id, activity, seq) VALUES %s", activities)
         return {str(row[0]) for row in inserted}
 
     def stored_hashes(self, tenant_id: str, statement_ids: list[str]) -> dict[str, str]:
@@ -454,3 +551,224 @@ def group_lesson_rows(statements: list[Statement], course_of: dict[str, str]) ->
             entry["done_at"] = min(entry["done_at"], s.timestamp) if entry["done_at"] else s.timestamp
     return [(lid, e["course"], e["done_at"] is not None, e["done_at"], e["seconds"], e["last"], e["percent"])
             for lid, e in sorted(per.items())]
+
+
+class LrsRepository:
+    """The LRS's rows within one unit of work: statement reads, voiding, documents, attachments, keys."""
+
+    _STATEMENT_COLUMNS = "seq, body, stored"
+
+    def __init__(self, db: peewee.Database):
+        self.db = db
+
+    def _rows(self, sql: str, params: Iterable) -> list[tuple]:
+        return self.db.execute_sql(sql, tuple(params)).fetchall()
+
+    # --- statements ---------------------------------------------------------------------
+
+    def bodies(self, tenant_id: str, statement_ids: list[str]) -> dict[str, dict]:
+        """``{statement_id: stored body}`` of stored statements among ``statement_ids``."""
+        rows = self._rows("SELECT statement_id, body FROM statements WHERE tenant_id = %s"
+                          " AND statement_id = ANY(%s::uuid[])", (tenant_id, statement_ids))
+        return {str(sid): body for sid, body in rows}
+
+    def void(self, tenant_id: str, target_ids: list[str]) -> None:
+        """Mark targets voided (also those stored before their voiding statement arrives)."""
+        if target_ids:
+            self.db.execute_sql("UPDATE statements SET voided = true WHERE tenant_id = %s"
+                                " AND statement_id = ANY(%s::uuid[]) AND verb <> %s",
+                                (tenant_id, target_ids, xapi_statements.VOIDED))
+
+    def voided_by_earlier(self, tenant_id: str, new_ids: list[str]) -> list[str]:
+        """New statements that a voiding statement stored earlier already targets."""
+        rows = self._rows("SELECT DISTINCT ref_target FROM statements WHERE tenant_id = %s AND verb = %s"
+                          " AND ref_target = ANY(%s::uuid[])", (tenant_id, xapi_statements.VOIDED, new_ids))
+        return [str(r[0]) for r in rows]
+
+    def one(self, tenant_id: str, statement_id: str, voided: bool, user_id: Optional[str]) -> Optional[dict]:
+        sql = "SELECT body FROM statements WHERE tenant_id = %s AND statement_id = %s AND voided = %s"
+        params: list = [tenant_id, statement_id, voided]
+        if user_id:
+            sql += " AND user_id = %s"
+            params.append(user_id)
+        row = self.db.execute_sql(sql, params).fetchone()
+        return row[0] if row else None
+
+    def query(self, tenant_id: str, flt, user_id: Optional[str]) -> list[tuple[int, dict, datetime]]:
+        """Up to ``flt.limit + 1`` statements matching an xAPI filter, as ``(seq, body, stored)``.
+
+        Voided statements are left out; a statement whose StatementRef targets a
+        statement that matches the filters is in (xAPI: "statements that reference").
+        Two branches, each ordered and limited on its own index, then merged: an OR of
+        both would make PostgreSQL walk the tenant's whole history.
+        """
+        order = "ASC" if flt.ascending else "DESC"
+        limit = flt.limit + 1
+        bounds, bound_params = ["s.tenant_id = %s", "NOT s.voided"], [tenant_id]
+        if user_id:
+            bounds.append("s.user_id = %s")
+            bound_params.append(user_id)
+        for clause, value in (("s.stored > %s", flt.since_time()), ("s.stored <= %s", flt.until_time())):
+            if value is not None:
+                bounds.append(clause)
+                bound_params.append(value)
+        if flt.after_seq is not None:
+            bounds.append("s.seq > %s" if flt.ascending else "s.seq < %s")
+            bound_params.append(flt.after_seq)
+        drive, drive_where, drive_params = self._drive(flt)
+        match, params = self._match(flt)
+        if not drive and not match:
+            return self._rows(f"SELECT s.seq, s.body, s.stored FROM statements s WHERE {' AND '.join(bounds)}"
+                              f" ORDER BY s.seq {order} LIMIT %s", bound_params + [limit])
+        # Direct matches, walked in storage order from the most selective index: the agent's or
+        # related activity's rows when filtered by them, else the statements' own indexes.
+        key = "x.seq" if drive else "s.seq"
+        direct_from = (f"{drive} JOIN statements s ON s.tenant_id = x.tenant_id AND s.seq = x.seq" if drive
+                       else "statements s")
+        direct_where = " AND ".join(bounds + drive_where + [m.format(t="s") for m in match])
+        # Statements whose StatementRef targets a match (few: voiding and referring statements).
+        referring = " AND ".join(bounds + ["s.ref_target IS NOT NULL"] + [m.format(t="t") for m in match]
+                                 + self._exists(flt, "t"))
+        return self._rows(
+            f"SELECT s.seq, s.body, s.stored FROM statements s WHERE s.tenant_id = %s AND s.seq IN ("
+            f"(SELECT {key} FROM {direct_from} WHERE {direct_where} ORDER BY {key} {order} LIMIT %s) UNION"
+            f" (SELECT s.seq FROM statements s JOIN statements t ON t.tenant_id = s.tenant_id"
+            f" AND t.statement_id = s.ref_target WHERE {referring} ORDER BY s.seq {order} LIMIT %s))"
+            f" ORDER BY s.seq {order} LIMIT %s",
+            [tenant_id] + bound_params + drive_params + params + [limit]
+            + bound_params + params + drive_params + [limit, limit])
+
+    @staticmethod
+    def _drive(flt) -> tuple[str, list[str], list]:
+        """The side table a filter walks (agent, else related activity): ``(from, conditions, params)``."""
+        if flt.agent:
+            return "statement_agents x", ["x.agent = %s"] + ([] if flt.related_agents else ["x.direct"]), [flt.agent]
+        if flt.activity and flt.related_activities:
+            return "statement_activities x", ["x.activity = %s"], [flt.activity]
+        return "", [], []
+
+    @staticmethod
+    def _match(flt) -> tuple[list[str], list]:
+        """Column filters on statement ``{t}`` besides the driving one, and their params."""
+        match, params = [], []
+        if flt.verb:
+            match.append("{t}.verb = %s")
+            params.append(flt.verb)
+        if flt.registration:
+            match.append("{t}.registration = %s::uuid")
+            params.append(flt.registration)
+        if flt.activity and not flt.related_activities:
+            match.append("{t}.activity_id = %s")
+            params.append(flt.activity)
+        if flt.activity and flt.related_activities and flt.agent:  # the agent drives; the activity checks
+            match.append("EXISTS (SELECT 1 FROM statement_activities y WHERE y.tenant_id = {t}.tenant_id"
+                         " AND y.activity = %s AND y.seq = {t}.seq)")
+            params.append(flt.activity)
+        return match, params
+
+    @staticmethod
+    def _exists(flt, t: str) -> list[str]:
+        """The driving filter as a condition on one statement ``t`` (the referring branch)."""
+        if flt.agent:
+            direct = "" if flt.related_agents else " AND x.direct"
+            return [f"EXISTS (SELECT 1 FROM statement_agents x WHERE x.tenant_id = {t}.tenant_id"
+                    f" AND x.agent = %s AND x.seq = {t}.seq{direct})"]
+        if flt.activity and flt.related_activities:
+            return [f"EXISTS (SELECT 1 FROM statement_activities x WHERE x.tenant_id = {t}.tenant_id"
+                    f" AND x.activity = %s AND x.seq = {t}.seq)"]
+        return []
+
+    def activity_definitions(self, tenant_id: str, activity_id: str, most: int = 200) -> list[dict]:
+        """Definitions statements gave an activity as their object, oldest first (the latest ``most``)."""
+        rows = self._rows(
+            "SELECT d FROM (SELECT seq, body #> '{object,definition}' AS d FROM statements WHERE tenant_id = %s"
+            " AND activity_id = %s AND body->'object' ? 'definition' ORDER BY seq DESC LIMIT %s) x ORDER BY seq",
+            (tenant_id, activity_id, most))
+        return [row[0] for row in rows]
+
+    # --- attachments ----------------------------------------------------------------------
+
+    def save_attachments(self, tenant_id: str, parts: dict[str, tuple[str, bytes]]) -> None:
+        for sha2, (content_type, content) in parts.items():
+            self.db.execute_sql("INSERT INTO lrs_attachments (tenant_id, sha2, content_type, content)"
+                                " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                                (tenant_id, sha2, content_type, content))
+
+    def attachments(self, tenant_id: str, shas: list[str]) -> list[tuple[str, str, bytes]]:
+        rows = self._rows("SELECT sha2, content_type, content FROM lrs_attachments WHERE tenant_id = %s"
+                          " AND sha2 = ANY(%s)", (tenant_id, shas))
+        return [(sha2, ct, bytes(content)) for sha2, ct, content in rows]
+
+    # --- documents -------------------------------------------------------------------------
+
+    _DOC_KEY = "tenant_id = %s AND kind = %s AND activity_id = %s AND agent = %s AND registration = %s"
+
+    def _key(self, tenant_id: str, key) -> list:
+        return [tenant_id, key.kind, key.activity_id, key.agent, key.registration]
+
+    def document(self, tenant_id: str, key) -> Optional[tuple[bytes, str, str, datetime]]:
+        """``(content, content_type, etag, updated)`` of one document, locked until commit."""
+        row = self.db.execute_sql(f"SELECT content, content_type, etag, updated FROM lrs_documents WHERE"
+                                  f" {self._DOC_KEY} AND doc_id = %s FOR UPDATE",
+                                  self._key(tenant_id, key) + [key.doc_id]).fetchone()
+        return (bytes(row[0]), row[1], row[2], row[3]) if row else None
+
+    def document_ids(self, tenant_id: str, key, since: Optional[datetime]) -> list[tuple[str, datetime]]:
+        sql = f"SELECT doc_id, updated FROM lrs_documents WHERE {self._DOC_KEY}"
+        params = self._key(tenant_id, key)
+        if since is not None:
+            sql += " AND updated > %s"
+            params.append(since)
+        return self._rows(sql + " ORDER BY doc_id", params)
+
+    def put_document(self, tenant_id: str, key, content: bytes, content_type: str, etag: str) -> datetime:
+        return self.db.execute_sql(
+            "INSERT INTO lrs_documents (tenant_id, kind, activity_id, agent, registration, doc_id, content,"
+            " content_type, etag, updated) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, clock_timestamp())"
+            " ON CONFLICT (tenant_id, kind, activity_id, agent, registration, doc_id) DO UPDATE SET"
+            " content = EXCLUDED.content, content_type = EXCLUDED.content_type, etag = EXCLUDED.etag,"
+            " updated = EXCLUDED.updated RETURNING updated",
+            self._key(tenant_id, key) + [key.doc_id, content, content_type, etag]).fetchone()[0]
+
+    def delete_documents(self, tenant_id: str, key) -> None:
+        """One document, or (no id) every State of the activity and agent (of every registration
+        unless the request named one)."""
+        if key.doc_id or key.registration:
+            sql, params = f"DELETE FROM lrs_documents WHERE {self._DOC_KEY}", self._key(tenant_id, key)
+        else:
+            sql = "DELETE FROM lrs_documents WHERE tenant_id = %s AND kind = %s AND activity_id = %s AND agent = %s"
+            params = self._key(tenant_id, key)[:4]
+        if key.doc_id:
+            sql += " AND doc_id = %s"
+            params.append(key.doc_id)
+        self.db.execute_sql(sql, params)
+
+    # --- credentials -----------------------------------------------------------------------
+
+    def tenant_of_key(self, key_id: str) -> Optional[str]:
+        row = self.db.execute_sql("SELECT tenant_id FROM lrs_key_tenants WHERE key_id = %s", (key_id,)).fetchone()
+        return str(row[0]) if row else None
+
+    def credential(self, tenant_id: str, key_id: str) -> Optional[tuple]:
+        """``(secret_hash, label, scopes, revoked, xapi_version)`` of a key."""
+        return self.db.execute_sql("SELECT secret_hash, label, scopes, revoked_at IS NOT NULL, xapi_version"
+                                   " FROM lrs_credentials"
+                                   " WHERE tenant_id = %s AND key_id = %s", (tenant_id, key_id)).fetchone()
+
+    def add_credential(self, tenant_id: str, key_id: str, secret_hash: str, label: str, scopes: list[str],
+                       created_by: str, xapi_version: str) -> datetime:
+        self.db.execute_sql("INSERT INTO lrs_key_tenants (key_id, tenant_id) VALUES (%s, %s)", (key_id, tenant_id))
+        return self.db.execute_sql(
+            "INSERT INTO lrs_credentials (tenant_id, key_id, secret_hash, label, scopes, created_by, xapi_version)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING created_at",
+            (tenant_id, key_id, secret_hash, label, scopes, created_by, xapi_version)).fetchone()[0]
+
+    def credentials(self, tenant_id: str) -> list[tuple]:
+        return self._rows("SELECT key_id, label, scopes, xapi_version, created_by, created_at, revoked_at"
+                          " FROM lrs_credentials"
+                          " WHERE tenant_id = %s ORDER BY created_at, key_id", (tenant_id,))
+
+    def revoke_credential(self, tenant_id: str, key_id: str) -> bool:
+        row = self.db.execute_sql("UPDATE lrs_credentials SET revoked_at = COALESCE(revoked_at, now())"
+                                  " WHERE tenant_id = %s AND key_id = %s RETURNING 1", (tenant_id, key_id)).fetchone()
+        return row is not None

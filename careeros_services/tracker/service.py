@@ -26,7 +26,9 @@ from bus.store import ServiceStore, Transaction
 from careeros_services.common.errors import Forbidden, require_uuids
 from careeros_services.tracker import domain, persistence
 from careeros_services.tracker.domain import CourseStructure, Statement, StatementConflict
-from careeros_services.tracker.persistence import CourseProgressRow, TrackerRepository, group_lesson_rows
+from careeros_services.tracker.persistence import (CourseProgressRow, LrsRepository, TrackerRepository,
+                                                   group_lesson_rows)
+from careeros_services.tracker.xapi.statements import same_statement
 
 SERVICE = "tracker"
 LMS_ACTIVITY = "careeros.lms.activity.recorded.v1"
@@ -90,6 +92,32 @@ class TrackerService(PersonalDataOwner, EventHandlingService):
         if fresh:
             self._apply_new(tx, repo, tenant_id, user_id, fresh)
         return {"statement_ids": [s.id for s in statements], "stored": len(fresh), "duplicates": len(replayed)}
+
+    def ingest_lrs(self, tx: Transaction, tenant_id: str, statements: list[Statement]) -> set[str]:
+        """Store statements the LRS validated and filled in; the same path as :meth:`ingest`.
+
+        A stored id is a replay when xAPI's comparison finds the statements the same
+        (whichever route stored it) and a 409 otherwise (the whole request rolls back).
+        New statements of CareerOS learners move progress, streaks and publish events
+        exactly as the statements API's do. Returns the ids stored now.
+        """
+        repo = TrackerRepository(tx.db)
+        new_ids = repo.insert_statements(tenant_id, statements)
+        replayed = [s for s in statements if s.id not in new_ids]
+        if replayed:
+            stored = LrsRepository(tx.db).bodies(tenant_id, [s.id for s in replayed])
+            clashes = [s.id for s in replayed if s.id in stored and not same_statement(stored[s.id], s.body)]
+            if clashes:
+                raise StatementConflict(
+                    "A statement with this id is already stored with different content.",
+                    fields={"id": [f"{sid} is already stored with different content" for sid in clashes]})
+        by_learner: dict[str, list[Statement]] = defaultdict(list)
+        for s in statements:
+            if s.id in new_ids and s.user_id:
+                by_learner[s.user_id].append(s)
+        for user_id, fresh in sorted(by_learner.items()):
+            self._apply_new(tx, repo, tenant_id, user_id, fresh)
+        return new_ids
 
     def _apply_new(self, tx: Transaction, repo: TrackerRepository, tenant_id: str, user_id: str,
                    fresh: list[Statement]) -> None:

@@ -7,6 +7,113 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class XapiRequest(_message.Message):
+    __slots__ = ("caller", "basic_key", "basic_secret", "method", "resource", "params", "headers", "body")
+    class ParamsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class HeadersEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    BASIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    BASIC_SECRET_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    HEADERS_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    basic_key: str
+    basic_secret: str
+    method: str
+    resource: str
+    params: _containers.ScalarMap[str, str]
+    headers: _containers.ScalarMap[str, str]
+    body: bytes
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., basic_key: _Optional[str] = ..., basic_secret: _Optional[str] = ..., method: _Optional[str] = ..., resource: _Optional[str] = ..., params: _Optional[_Mapping[str, str]] = ..., headers: _Optional[_Mapping[str, str]] = ..., body: _Optional[bytes] = ...) -> None: ...
+
+class XapiResponse(_message.Message):
+    __slots__ = ("status", "headers", "body")
+    class HeadersEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    HEADERS_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    status: int
+    headers: _containers.ScalarMap[str, str]
+    body: bytes
+    def __init__(self, status: _Optional[int] = ..., headers: _Optional[_Mapping[str, str]] = ..., body: _Optional[bytes] = ...) -> None: ...
+
+class LrsKey(_message.Message):
+    __slots__ = ("key", "secret", "label", "scopes", "created_by", "created_at", "revoked_at", "xapi_version")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    SCOPES_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_AT_FIELD_NUMBER: _ClassVar[int]
+    XAPI_VERSION_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    secret: str
+    label: str
+    scopes: _containers.RepeatedScalarFieldContainer[str]
+    created_by: str
+    created_at: str
+    revoked_at: str
+    xapi_version: str
+    def __init__(self, key: _Optional[str] = ..., secret: _Optional[str] = ..., label: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., created_by: _Optional[str] = ..., created_at: _Optional[str] = ..., revoked_at: _Optional[str] = ..., xapi_version: _Optional[str] = ...) -> None: ...
+
+class CreateLrsKeyRequest(_message.Message):
+    __slots__ = ("caller", "label", "scopes", "xapi_version")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    SCOPES_FIELD_NUMBER: _ClassVar[int]
+    XAPI_VERSION_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    label: str
+    scopes: _containers.RepeatedScalarFieldContainer[str]
+    xapi_version: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., label: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., xapi_version: _Optional[str] = ...) -> None: ...
+
+class ListLrsKeysRequest(_message.Message):
+    __slots__ = ("caller",)
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ...) -> None: ...
+
+class LrsKeyList(_message.Message):
+    __slots__ = ("keys",)
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    keys: _containers.RepeatedCompositeFieldContainer[LrsKey]
+    def __init__(self, keys: _Optional[_Iterable[_Union[LrsKey, _Mapping]]] = ...) -> None: ...
+
+class RevokeLrsKeyRequest(_message.Message):
+    __slots__ = ("caller", "key")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    key: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., key: _Optional[str] = ...) -> None: ...
+
+class RevokeLrsKeyResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class PostStatementsRequest(_message.Message):
     __slots__ = ("caller", "body_json")
     CALLER_FIELD_NUMBER: _ClassVar[int]

@@ -54,6 +54,26 @@ class TrackerServiceStub:
                 request_serializer=contracts_dot_grpc_dot_tracker__pb2.SetWeeklyGoalRequest.SerializeToString,
                 response_deserializer=contracts_dot_grpc_dot_tracker__pb2.WeeklyGoal.FromString,
                 _registered_method=True)
+        self.Xapi = channel.unary_unary(
+                '/careeros.tracker.v1.TrackerService/Xapi',
+                request_serializer=contracts_dot_grpc_dot_tracker__pb2.XapiRequest.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_tracker__pb2.XapiResponse.FromString,
+                _registered_method=True)
+        self.CreateLrsKey = channel.unary_unary(
+                '/careeros.tracker.v1.TrackerService/CreateLrsKey',
+                request_serializer=contracts_dot_grpc_dot_tracker__pb2.CreateLrsKeyRequest.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_tracker__pb2.LrsKey.FromString,
+                _registered_method=True)
+        self.ListLrsKeys = channel.unary_unary(
+                '/careeros.tracker.v1.TrackerService/ListLrsKeys',
+                request_serializer=contracts_dot_grpc_dot_tracker__pb2.ListLrsKeysRequest.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_tracker__pb2.LrsKeyList.FromString,
+                _registered_method=True)
+        self.RevokeLrsKey = channel.unary_unary(
+                '/careeros.tracker.v1.TrackerService/RevokeLrsKey',
+                request_serializer=contracts_dot_grpc_dot_tracker__pb2.RevokeLrsKeyRequest.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_tracker__pb2.RevokeLrsKeyResponse.FromString,
+                _registered_method=True)
 
 
 class TrackerServiceServicer:
@@ -87,6 +107,32 @@ class TrackerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Xapi(self, request, context):
+        """One request to the xAPI LRS (/xapi/...): the tracker answers it whole (status, headers, body).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateLrsKey(self, request, context):
+        """LRS keys (HTTP Basic key/secret) of the caller's organisation: owners and admins.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListLrsKeys(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeLrsKey(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TrackerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -109,6 +155,26 @@ def add_TrackerServiceServicer_to_server(servicer, server):
                     servicer.SetWeeklyGoal,
                     request_deserializer=contracts_dot_grpc_dot_tracker__pb2.SetWeeklyGoalRequest.FromString,
                     response_serializer=contracts_dot_grpc_dot_tracker__pb2.WeeklyGoal.SerializeToString,
+            ),
+            'Xapi': grpc.unary_unary_rpc_method_handler(
+                    servicer.Xapi,
+                    request_deserializer=contracts_dot_grpc_dot_tracker__pb2.XapiRequest.FromString,
+                    response_serializer=contracts_dot_grpc_dot_tracker__pb2.XapiResponse.SerializeToString,
+            ),
+            'CreateLrsKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateLrsKey,
+                    request_deserializer=contracts_dot_grpc_dot_tracker__pb2.CreateLrsKeyRequest.FromString,
+                    response_serializer=contracts_dot_grpc_dot_tracker__pb2.LrsKey.SerializeToString,
+            ),
+            'ListLrsKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListLrsKeys,
+                    request_deserializer=contracts_dot_grpc_dot_tracker__pb2.ListLrsKeysRequest.FromString,
+                    response_serializer=contracts_dot_grpc_dot_tracker__pb2.LrsKeyList.SerializeToString,
+            ),
+            'RevokeLrsKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeLrsKey,
+                    request_deserializer=contracts_dot_grpc_dot_tracker__pb2.RevokeLrsKeyRequest.FromString,
+                    response_serializer=contracts_dot_grpc_dot_tracker__pb2.RevokeLrsKeyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -219,6 +285,114 @@ class TrackerService:
             '/careeros.tracker.v1.TrackerService/SetWeeklyGoal',
             contracts_dot_grpc_dot_tracker__pb2.SetWeeklyGoalRequest.SerializeToString,
             contracts_dot_grpc_dot_tracker__pb2.WeeklyGoal.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Xapi(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.tracker.v1.TrackerService/Xapi',
+            contracts_dot_grpc_dot_tracker__pb2.XapiRequest.SerializeToString,
+            contracts_dot_grpc_dot_tracker__pb2.XapiResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateLrsKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.tracker.v1.TrackerService/CreateLrsKey',
+            contracts_dot_grpc_dot_tracker__pb2.CreateLrsKeyRequest.SerializeToString,
+            contracts_dot_grpc_dot_tracker__pb2.LrsKey.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListLrsKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.tracker.v1.TrackerService/ListLrsKeys',
+            contracts_dot_grpc_dot_tracker__pb2.ListLrsKeysRequest.SerializeToString,
+            contracts_dot_grpc_dot_tracker__pb2.LrsKeyList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeLrsKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.tracker.v1.TrackerService/RevokeLrsKey',
+            contracts_dot_grpc_dot_tracker__pb2.RevokeLrsKeyRequest.SerializeToString,
+            contracts_dot_grpc_dot_tracker__pb2.RevokeLrsKeyResponse.FromString,
             options,
             channel_credentials,
             insecure,

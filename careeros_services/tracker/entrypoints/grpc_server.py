@@ -13,7 +13,9 @@ from typing import Callable
 import grpc
 
 from careeros_services.tracker.domain import InvalidStatement
+from careeros_services.tracker.lrs import LrsService
 from careeros_services.tracker.service import TrackerService, build
+from careeros_services.tracker.xapi.protocol import XapiRequest
 from contracts.grpc import tracker_pb2, tracker_pb2_grpc
 
 SERVICE_NAME = tracker_pb2.DESCRIPTOR.services_by_name["TrackerService"].full_name
@@ -44,6 +46,33 @@ class TrackerServicer(tracker_pb2_grpc.TrackerServiceServicer):
 
     def __init__(self, service: TrackerService):
         self.service = service
+        self.lrs = LrsService(service)
+
+    def Xapi(self, request: tracker_pb2.XapiRequest, context: grpc.ServicerContext):
+        """One xAPI request; xAPI's own errors come back as a response (status, JSON body), not a gRPC error."""
+        caller = request.caller
+        response = self.lrs.serve(
+            XapiRequest(method=request.method, resource=request.resource, params=dict(request.params),
+                        headers=dict(request.headers), body=request.body),
+            basic=(request.basic_key, request.basic_secret) if request.basic_key else None,
+            caller=(caller.tenant_id, caller.user_id, caller.org_role) if caller.user_id else None)
+        return tracker_pb2.XapiResponse(status=response.status, headers=response.headers, body=response.body)
+
+    def CreateLrsKey(self, request: tracker_pb2.CreateLrsKeyRequest, context: grpc.ServicerContext):
+        caller = request.caller
+        return tracker_pb2.LrsKey(**self.lrs.create_key(caller.tenant_id, caller.user_id, caller.org_role,
+                                                        request.label, list(request.scopes),
+                                                        request.xapi_version))
+
+    def ListLrsKeys(self, request: tracker_pb2.ListLrsKeysRequest, context: grpc.ServicerContext):
+        caller = request.caller
+        keys = self.lrs.list_keys(caller.tenant_id, caller.user_id, caller.org_role)
+        return tracker_pb2.LrsKeyList(keys=[tracker_pb2.LrsKey(**k) for k in keys])
+
+    def RevokeLrsKey(self, request: tracker_pb2.RevokeLrsKeyRequest, context: grpc.ServicerContext):
+        caller = request.caller
+        self.lrs.revoke_key(caller.tenant_id, caller.user_id, caller.org_role, request.key)
+        return tracker_pb2.RevokeLrsKeyResponse()
 
     def PostStatements(self, request: tracker_pb2.PostStatementsRequest, context: grpc.ServicerContext):
         caller = request.caller

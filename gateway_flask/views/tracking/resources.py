@@ -11,7 +11,8 @@ from contracts.grpc import tracker_pb2
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.security import auth_required, current_principal
 from gateway_flask.services import caller, client, to_dict
-from gateway_flask.views.tracking.schemas import (STATEMENTS_BODY, TrackingGoalIn, TrackingProgressArgs, TrackingProgressOut,
+from gateway_flask.views.tracking.schemas import (STATEMENTS_BODY, LrsKeyIn, LrsKeyListOut, LrsKeyOut, TrackingGoalIn,
+                                                  TrackingProgressArgs, TrackingProgressOut,
                                                   TrackingStatementPage, TrackingStatementQueryArgs, TrackingStatementsPosted,
                                                   TrackingWeeklyGoalOut)
 
@@ -101,3 +102,36 @@ def put_goal(goal: dict):
     """Set your weekly learning goal in minutes (0 clears it); returns this week's progress toward it."""
     message = tracker_pb2.SetWeeklyGoalRequest(caller=caller(current_principal()), **goal)
     return to_dict(_tracker("SetWeeklyGoal", message))
+
+
+@blp.route("/lrs-keys", methods=["POST"])
+@auth_required
+@blp.arguments(LrsKeyIn)
+@blp.response(201, LrsKeyOut)
+@blp.doc(security=[{"bearerAuth": []}])
+def create_lrs_key(body: dict):
+    """Create an LRS key of your organisation (owner/admin): HTTP Basic key and secret for `/xapi`.
+
+    The secret is in this answer only (it is kept hashed). Scopes: `statements/write` for content,
+    `statements/read` for reporting, `state`, `profile`, `all/read`, `all`.
+    """
+    message = tracker_pb2.CreateLrsKeyRequest(caller=caller(current_principal()), **body)
+    return to_dict(_tracker("CreateLrsKey", message))
+
+
+@blp.route("/lrs-keys", methods=["GET"])
+@auth_required
+@blp.response(200, LrsKeyListOut)
+@blp.doc(security=[{"bearerAuth": []}])
+def list_lrs_keys():
+    """Your organisation's LRS keys, revoked ones included (never their secrets). Owner/admin."""
+    return to_dict(_tracker("ListLrsKeys", tracker_pb2.ListLrsKeysRequest(caller=caller(current_principal()))))
+
+
+@blp.route("/lrs-keys/<string:key>", methods=["DELETE"])
+@auth_required
+@blp.response(204)
+@blp.doc(security=[{"bearerAuth": []}])
+def revoke_lrs_key(key: str):
+    """Revoke an LRS key (owner/admin): it stops authenticating at once."""
+    _tracker("RevokeLrsKey", tracker_pb2.RevokeLrsKeyRequest(caller=caller(current_principal()), key=key))

@@ -111,3 +111,31 @@ class TrackingProgressOut(Schema):
 class TrackingGoalIn(Schema):
     minutes_per_week = ma.fields.Integer(required=True, strict=True, validate=validate.Range(0, 10080),
                                          metadata={"description": "0 clears the goal"})
+
+
+class LrsKeyIn(Schema):
+    label = ma.fields.String(required=True, validate=validate.Length(1, 100),
+                             metadata={"description": "What the key is for, e.g. the content package or report"})
+    scopes = ma.fields.List(ma.fields.String(validate=validate.OneOf(
+        ["all", "all/read", "statements/write", "statements/read", "state", "profile"])),
+        load_default=["statements/write"],
+        metadata={"description": "statements/write (content), statements/read (reporting), state, profile, "
+                                 "all/read, all"})
+    xapi_version = ma.fields.String(load_default="2.0.0", validate=validate.OneOf(["1.0.3", "2.0.0"]),
+                                    metadata={"description": "Named in answers to this key's requests that name "
+                                                             "no X-Experience-API-Version (they are refused)"})
+
+
+class LrsKeyOut(Schema):
+    key = ma.fields.String(metadata={"description": "HTTP Basic user name for /xapi"})
+    secret = ma.fields.String(metadata={"description": "HTTP Basic password: shown only when the key is created"})
+    label = ma.fields.String()
+    scopes = ma.fields.List(ma.fields.String())
+    xapi_version = ma.fields.String()
+    created_by = ma.fields.String()
+    created_at = ma.fields.String()
+    revoked_at = ma.fields.String(metadata={"description": "Empty while the key is active"})
+
+
+class LrsKeyListOut(Schema):
+    keys = ma.fields.List(ma.fields.Nested(LrsKeyOut))
