@@ -1,8 +1,8 @@
 """gunicorn entry point: ``gunicorn 'gateway_flask.wsgi:app'``.
 
 The same WSGI app also serves the web client (package ``web``) at ``/``: the API keeps
-``/api/v1``, the xAPI LRS ``/xapi``, ``/healthz``, ``/readyz`` and ``/metrics``; the web client reaches the API over HTTP
-like any other client (``web.api_url``, by default this gateway's own address).
+``/api/v1``, the xAPI LRS ``/xapi``, ``/healthz``, ``/readyz`` and ``/metrics``; the web client
+reaches the API over HTTP like any other client (``web.api_url``, by default this gateway's own address).
 """
 from careeros_services.common.bootstrap import configure_process
 from careeros_services.common.config import load_config
