@@ -39,6 +39,7 @@ from bus.handlers import EventHandlingService, handles
 from bus.store import ServiceStore, Transaction
 from careeros_services.auth import domain, persistence
 from careeros_services.auth.persistence import AuthRepository, EmailTaken, OrgRepository
+from careeros_services.common import plan_cache, plans
 from careeros_services.common.errors import (Conflict, DomainError, Forbidden, NotFound, RateLimited,
                                              Unauthenticated, Unavailable, ValidationFailed, require_uuids)
 
@@ -58,7 +59,6 @@ BILLING_AUDITED = {  # billing events recorded in the tenant's audit log, and th
     "careeros.billing.invoice.issued.v1": "billing.invoice_issued",
 }
 DEFAULT_INVITE_TTL_S = 7 * 24 * 3600
-DEFAULT_SEAT_LIMIT = 3  # an organisation without a team plan (seats = 0) gets this many seats
 MAX_AUDIT_PAGE = 200
 REVOKED_JTI_PREFIX = "careeros:revoked:jti:"
 DEFAULT_REDIS_PREFIX = "careeros.auth."
@@ -97,7 +97,7 @@ class AuthService(EventHandlingService):
     ``settings`` is the ``auth`` section of the configuration: ``issuer``,
     ``audience``, ``access_ttl_s``, ``refresh_ttl_s``, ``login_max_failures``,
     ``login_window_s`` and optionally ``redis_prefix``,
-    ``login_max_failures_per_ip``, ``invite_ttl_s`` and ``default_seat_limit``.
+    ``login_max_failures_per_ip``, ``invite_ttl_s`` and ``seats_included`` (by plan tier).
     """
 
     consumer_name = SERVICE
@@ -114,7 +114,8 @@ class AuthService(EventHandlingService):
                                        or self.max_failures * IP_FAILURE_FACTOR)
         self.failure_window_s = int(settings["login_window_s"])
         self.invite_ttl_s = int(settings.get("invite_ttl_s") or DEFAULT_INVITE_TTL_S)
-        self.default_seat_limit = int(settings.get("default_seat_limit") or DEFAULT_SEAT_LIMIT)
+        # Seats by plan tier, from the plan catalogue (common.plans; build() passes it in).
+        self.seats_included = dict(settings.get("seats_included") or plans.seats_included(plans.load()))
         self.throttle_prefix = f"{settings.get('redis_prefix') or DEFAULT_REDIS_PREFIX}login-failures:"
         self._key: Optional[tuple[str, Any]] = None  # (kid, private key object) that signs now
         self._key_loaded_at = float("-inf")
@@ -303,7 +304,8 @@ class AuthService(EventHandlingService):
     def _seat_usage(self, repo: OrgRepository, tenant: domain.Tenant, now: datetime,
                     except_invite: Optional[str] = None) -> tuple[int, int, int]:
         """``(limit, members, pending invites)`` of the tenant."""
-        return (domain.seat_limit(tenant.seats, self.default_seat_limit), repo.count_members(tenant.id),
+        return (domain.seat_limit(tenant.seats, self.seats_included.get(tenant.plan_tier, 0)),
+                repo.count_members(tenant.id),
                 repo.count_pending_invites(tenant.id, now, except_invite))
 
     def _membership_changed(self, tx: Transaction, tenant_id: str, user_id: str, role: str,
@@ -593,6 +595,9 @@ class AuthService(EventHandlingService):
         applied = repo.set_plan(tenant_id, payload["plan"], int(payload["seats"]),
                                 datetime.fromisoformat(envelope["occurred_at"]))
         tenant = repo.tenant(tenant_id)
+        # Written before the commit: a rollback redelivers the event, which writes it again.
+        with self._redis_guard("the plan cache"):
+            plan_cache.remember(self.redis, tenant_id, tenant.plan_tier, self.access_ttl_s)
         repo.audit(tenant_id, "billing.entitlement_changed", actor_user_id=None, target_type="subscription",
                    target_id=payload["subscription_id"], source="event", event_id=envelope["id"],
                    details={"plan": payload["plan"], "seats": payload["seats"], "reason": payload["reason"],
@@ -704,4 +709,5 @@ def build(config: dict) -> AuthService:
     store = ServiceStore.from_config(config, SERVICE)
     persistence.bind(store.database)
     client = redis.Redis.from_url(config["redis_url"], socket_connect_timeout=2, socket_timeout=2)
-    return AuthService(store, config["auth"], client)
+    settings = {**config["auth"], "seats_included": plans.seats_included(plans.from_config(config))}
+    return AuthService(store, settings, client)

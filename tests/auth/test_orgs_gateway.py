@@ -27,7 +27,7 @@ SEATS = 3
 def auth_server(config, fresh_store):
     fresh_store("auth")
     address = f"127.0.0.1:{free_port()}"
-    add, servicer, name = registration({**config, "auth": {**config["auth"], "default_seat_limit": SEATS}})
+    add, servicer, name = registration({**config, "billing": {**config["billing"], "plans": {"free": {"seats_included": SEATS}}}})
     server = grpc_support.serve([(add, servicer, name)], address, workers=4)
     grpc_support.wait_for_server(address, timeout_s=10)
     yield address, servicer.service

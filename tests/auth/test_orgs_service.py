@@ -20,7 +20,8 @@ PASSWORD = "correct horse battery"
 def auth(config, fresh_store):
     fresh_store("auth")
     prefix = f"careeros.test{uuid.uuid4().hex[:8]}.auth."
-    service = build({**config, "auth": {**config["auth"], "redis_prefix": prefix, "default_seat_limit": 3}})
+    service = build({**config, "auth": {**config["auth"], "redis_prefix": prefix},
+                     "billing": {**config["billing"], "plans": {"free": {"seats_included": 3}}}})
     yield service
     for key in service.redis.scan_iter(match=f"{prefix}*"):
         service.redis.delete(key)
