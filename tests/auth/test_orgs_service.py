@@ -11,6 +11,7 @@ import pytest
 from bus import contracts
 from careeros_services.auth.service import build
 from careeros_services.common import db as dbmod
+from careeros_services.common import plan_cache
 from careeros_services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 PASSWORD = "correct horse battery"
@@ -326,6 +327,9 @@ def test_entitlement_changed_sets_plan_answers_plan_changed_and_refresh_carries_
     # An older entitlement arriving late does not undo the newer one, but is still answered.
     _entitlement(auth, tenant_id, "free", 0, "late", datetime.now(timezone.utc) - timedelta(hours=1))
     assert auth.get_org(tenant_id, owner)["plan_tier"] == "team"
+    # The gateway serves the tier auth applied (with any token), not the late one.
+    assert plan_cache.current(auth.redis, tenant_id) == "team"
+    assert 0 < auth.redis.ttl(plan_cache.key(tenant_id)) <= auth.access_ttl_s
     assert outbox(auth, "careeros.auth.tenant.plan_changed.v1", tenant_id)[-1]["payload"]["saga_id"] == "late"
     assert auth.audit_log(tenant_id, owner)[0]["details"]["applied"] is False
 
