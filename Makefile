@@ -21,6 +21,7 @@ run: $(STAMP)
 ## Run every test against the real PostgreSQL, Redis, RabbitMQ and Kafka-compatible broker
 test: $(STAMP)
 	command -v promtool >/dev/null && command -v prometheus >/dev/null || apt-get install -y -q prometheus
+	command -v rsvg-convert >/dev/null || apt-get install -y -q librsvg2-bin
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## Create databases, run migrations (and topics if the broker is up)
