@@ -136,6 +136,12 @@ def key(name: str, esco_uri: str = "") -> str:
     return table().key(name, esco_uri)
 
 
+def warm() -> None:
+    """Load the table and ESCO's skill labels now (process start), not inside the first request."""
+    table()
+    esco.resolve_skill("warm up")
+
+
 def normalise_skills(skills: Iterable[Mapping]) -> list[dict]:
     """``[{name, level, esco_uri?}]`` resolved: ``[{name, esco_uri, level}]``, one entry per skill
     (two names of the same skill merge, keeping the higher level), in the order first named."""
