@@ -21,7 +21,6 @@ import peewee
 
 from bus.handlers import EventHandlingService, handles
 from bus.store import ServiceStore, Transaction
-from careeros_services.common import skills
 from careeros_services.common.caller import Caller
 from careeros_services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from careeros_services.common.storage import ObjectMissing, ObjectStorage, check_key, service_storage
@@ -564,5 +563,4 @@ def build(config: dict) -> LmsService:
     store = ServiceStore.from_config(config, SERVICE)
     settings = config.get("lms", {})
     section = settings.get("storage") or {"bucket": "careeros-lms", "signing_secret": "dev-only"}
-    skills.warm()  # course skills resolve on write: load the table and ESCO at start
     return LmsService(store, service_storage(config, section), settings)

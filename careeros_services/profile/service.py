@@ -12,7 +12,6 @@ from datetime import datetime, timezone
 
 from bus.handlers import EventHandlingService, handles
 from bus.store import ServiceStore, Transaction
-from careeros_services.common import skills
 from careeros_services.common.errors import Conflict, NotFound, require_uuids
 from careeros_services.profile import domain, persistence
 from careeros_services.profile.persistence import ProfileRepository
@@ -164,5 +163,4 @@ def build(config: dict) -> ProfileService:
     """The service layer for one process (nameko container or gRPC server)."""
     store = ServiceStore.from_config(config, SERVICE)
     persistence.bind(store.database)
-    skills.warm()  # skill names resolve on every write: load the table and ESCO at start
     return ProfileService(store)

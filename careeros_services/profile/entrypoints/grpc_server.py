@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 import grpc
 
+from careeros_services.common import skills
 from careeros_services.common.errors import ValidationFailed
 from careeros_services.profile.domain import EDITABLE_FIELDS, UNKNOWN_FIELD
 from careeros_services.profile.service import ProfileService, build
@@ -72,6 +73,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
 
 def registration(config: dict) -> tuple[Callable, ProfileServicer, str]:
     """What ``grpc_support.serve`` needs to host this service."""
+    skills.warm()  # profile writes resolve skill names: load the table and ESCO before serving
     return (profile_pb2_grpc.add_ProfileServiceServicer_to_server, ProfileServicer(build(config)),
             SERVICE_NAME)
 
