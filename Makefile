@@ -23,6 +23,7 @@ test: $(STAMP)
 	command -v promtool >/dev/null && command -v prometheus >/dev/null || apt-get install -y -q prometheus
 	# the web client's browser tests drive Debian's Chromium with Playwright
 	test -x /usr/bin/chromium || apt-get install -y -q chromium
+	command -v rsvg-convert >/dev/null || apt-get install -y -q librsvg2-bin
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## Create databases, run migrations (and topics if the broker is up)

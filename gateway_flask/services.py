@@ -10,8 +10,11 @@ import threading
 import time
 from typing import Optional
 
+import redis
+from flask import g
 from google.protobuf.json_format import MessageToDict
 
+from careeros_services.common import plan_cache
 from careeros_services.common.grpc_support import ServiceClient
 from contracts.grpc import auth_pb2, auth_pb2_grpc, common_pb2, profile_pb2_grpc
 from contracts.grpc import analytics_pb2_grpc
@@ -56,8 +59,24 @@ def client(name: str) -> ServiceClient:
 
 
 def caller(principal: Principal) -> common_pb2.Caller:
+    """The caller as services see it, with the tenant's plan tier as of now (see :func:`plan_tier`)."""
     return common_pb2.Caller(user_id=principal.user_id, tenant_id=principal.tenant_id,
-                             org_role=principal.org_role, plan_tier=principal.plan_tier)
+                             org_role=principal.org_role, plan_tier=plan_tier(principal))
+
+
+def plan_tier(principal: Principal) -> str:
+    """The tenant's current plan tier: what auth last applied (common.plan_cache), else the token's claim.
+
+    Read once per request, so a payment or a lapse applies on the next request with the same token.
+    """
+    cached = getattr(g, "careeros_plan_tier", None)
+    if cached is None:
+        try:
+            cached = plan_cache.current(gateway_state().redis, principal.tenant_id) or principal.plan_tier
+        except redis.RedisError:
+            cached = principal.plan_tier  # the claim is at most access_ttl_s old
+        g.careeros_plan_tier = cached
+    return cached
 
 
 def to_dict(message) -> dict:

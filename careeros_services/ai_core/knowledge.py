@@ -17,6 +17,7 @@ from typing import Iterable, Optional
 import yaml
 
 from careeros_services.common import esco
+from careeros_services.common import skills as skill_table
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parent / "knowledge"
 LEVELS = range(1, 6)
@@ -57,9 +58,7 @@ class KnowledgeError(ValueError):
     """The knowledge files are inconsistent (unknown ids, cycles, bad levels)."""
 
 
-def normalise(text: str) -> str:
-    """Lower-case words only: "Node.JS " -> "node js"; used for name matching."""
-    return " ".join(re.findall(r"[a-z0-9+#&]+", (text or "").casefold()))
+normalise = skill_table.normalise  # one name matching for every service (common.skills)
 
 
 class KnowledgeBase:
@@ -68,14 +67,10 @@ class KnowledgeBase:
     def __init__(self, skills: Iterable[Skill], roles: Iterable[Role]):
         self.skills: dict[str, Skill] = {s.id: s for s in skills}
         self.roles: dict[str, Role] = {r.id: r for r in roles}
-        self._skill_names: dict[str, str] = {}
-        for skill in self.skills.values():
-            for name in (skill.id.replace("_", " "), skill.name, *skill.aliases):
-                self._skill_names.setdefault(normalise(name), skill.id)
-        self._skill_uris = {s.esco_uri: s.id for s in self.skills.values() if s.esco_uri}
-        for skill in self.skills.values():
-            for uri in skill.related_esco_uris:
-                self._skill_uris.setdefault(uri, skill.id)
+        # The same resolver every service uses on writes (common.skills), over this knowledge base's skills.
+        self._skill_table = skill_table.SkillTable(
+            skill_table.Entry(id=s.id, name=s.name, aliases=s.aliases, esco_uri=s.esco_uri or "",
+                              related_esco_uris=s.related_esco_uris) for s in self.skills.values())
         self._role_names: dict[str, str] = {}
         for role in self.roles.values():
             for name in (role.id.replace("_", " "), role.title, *role.aliases):
@@ -89,15 +84,8 @@ class KnowledgeBase:
         Order: the URI if given; id/name/alias; then ESCO resolution of the
         name to a URI that a KB skill is mapped to.
         """
-        if esco_uri and esco_uri in self._skill_uris:
-            return self.skills[self._skill_uris[esco_uri]]
-        found = self._skill_names.get(normalise(name))
-        if found:
-            return self.skills[found]
-        match = esco.resolve_skill(name) if name and len(name) <= 120 else None
-        if match and match.uri in self._skill_uris:
-            return self.skills[self._skill_uris[match.uri]]
-        return None
+        found = self._skill_table.lookup(name, esco_uri)
+        return self.skills[found] if found is not None else None
 
     def esco_uri_for(self, name: str) -> str:
         """The ESCO URI of a skill name: the KB's curated one, else ESCO's own match, else ""."""
@@ -133,10 +121,11 @@ class KnowledgeBase:
         padded = f" {normalise(text)} "
         found: dict[str, tuple[Skill, str]] = {}
         # Longest names first so "machine learning" wins over "learning"-like fragments.
-        for name in sorted(self._skill_names, key=len, reverse=True):
+        names = self._skill_table.names
+        for name in sorted(names, key=len, reverse=True):
             if len(name) < 2 or f" {name} " not in padded:
                 continue
-            skill = self.skills[self._skill_names[name]]
+            skill = self.skills[names[name]]
             found.setdefault(skill.id, (skill, name))
         return list(found.values())
 

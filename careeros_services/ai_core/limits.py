@@ -20,6 +20,7 @@ from typing import Optional
 
 import redis
 
+from careeros_services.common import plans
 from careeros_services.common.errors import RateLimited
 
 _INCR_WITH_TTL = """
@@ -59,7 +60,7 @@ class Limits:
         return cls(redis.Redis.from_url(str(conf.get("redis_url") or config["redis_url"])),
                    str(conf.get("redis_prefix", "careeros.ai.")),
                    tenant_per_minute=int(conf.get("rate_limit_per_tenant_per_minute", 120)),
-                   quotas=conf.get("monthly_quota") or {"free": 20, "pro": 300, "team": 1000},
+                   quotas=plans.ai_quotas(plans.from_config(config)),
                    cache_ttl_s=int(conf.get("cache_ttl_s", 86400)))
 
     # --- rate limit -----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from bus import privacy
 from bus.privacy import PersonalDataOwner
 from bus.store import ServiceStore, Transaction
 from careeros_services.analytics import domain, persistence
+from careeros_services.analytics.names import AuthNames
 from careeros_services.analytics.persistence import AnalyticsRepository
 from careeros_services.common.errors import require_uuids
 
@@ -76,9 +77,11 @@ class AnalyticsService(PersonalDataOwner, EventHandlingService):
             touched += privacy.execute(tx, "UPDATE tenants SET name = '' WHERE tenant_id = %(tenant)s", params)
         return touched
 
-    def __init__(self, store: ServiceStore, *, clock: Callable[[], datetime] = _now):
+    def __init__(self, store: ServiceStore, *, clock: Callable[[], datetime] = _now,
+                 names: Optional[Callable[[str, str, str, list[str]], dict[str, str]]] = None):
         self.store = store
         self.clock = clock
+        self.names = names  # (tenant, caller, role, ids) -> {id: display name}; None: the stored names
 
     @classmethod
     def subscribed_event_types(cls) -> list[str]:
@@ -273,6 +276,7 @@ class AnalyticsService(PersonalDataOwner, EventHandlingService):
         scope = domain.report_scope(org_role)
         period = self._period(date_from, date_to)
         rows, total = self._learner_rows(tenant_id, user_id, scope, period, limit, offset)
+        self._name(rows, tenant_id, user_id, org_role)
         return {"tenant_id": tenant_id, "scope": scope, "from": period.start.isoformat(),
                 "to": period.end.isoformat(), "total": total, "limit": limit, "offset": offset,
                 "learners": rows}
@@ -284,8 +288,17 @@ class AnalyticsService(PersonalDataOwner, EventHandlingService):
         scope = domain.report_scope(org_role)
         period = self._period(date_from, date_to)
         rows, _total = self._learner_rows(tenant_id, user_id, scope, period, None, 0)
+        self._name(rows, tenant_id, user_id, org_role)
         filename = f"careeros-learners-{period.start.isoformat()}-{period.end.isoformat()}.csv"
         return filename, domain.render_csv(domain.LEARNER_COLUMNS, rows)
+
+    def _name(self, rows: list[dict], tenant_id: str, user_id: str, org_role: str) -> None:
+        """Show people's current display names (auth's, one batch for the page), not ids or stale copies."""
+        if self.names is None or not rows:
+            return
+        found = self.names(tenant_id, user_id, org_role, [row["user_id"] for row in rows])
+        for row in rows:
+            row["display_name"] = found.get(row["user_id"]) or row["display_name"]
 
     def _learner_rows(self, tenant_id: str, user_id: str, scope: str, period: domain.DateRange,
                       limit: Optional[int], offset: int) -> tuple[list[dict], int]:
@@ -298,8 +311,9 @@ class AnalyticsService(PersonalDataOwner, EventHandlingService):
         return [domain.learner_row(f) for f in facts], total
 
 
-def build(config: dict) -> AnalyticsService:
-    """The service layer for one process (nameko container, gRPC server or the rebuild command)."""
+def build(config: dict, *, with_names: bool = False) -> AnalyticsService:
+    """The service layer for one process (nameko container, gRPC server or the rebuild command);
+    ``with_names``: reports show auth's current display names (the gRPC process)."""
     store = ServiceStore.from_config(config, SERVICE)
     persistence.bind(store.database)
-    return AnalyticsService(store)
+    return AnalyticsService(store, names=AuthNames(config) if with_names else None)

@@ -461,9 +461,9 @@ def check_inviter(inviter_role: Optional[str], invited_role: str) -> None:
                         fields={"role": ["admin invites need the owner"]})
 
 
-def seat_limit(seats: int, default_limit: int) -> int:
-    """The tenant's seat limit: what billing granted (team plan), else the configured default."""
-    return int(seats) if int(seats) > 0 else int(default_limit)
+def seat_limit(seats: int, included: int) -> int:
+    """The tenant's seat limit: what billing granted (team plan), else what its plan includes."""
+    return int(seats) if int(seats) > 0 else int(included)
 
 
 def check_seats(limit: int, members: int, pending_invites: int) -> None:

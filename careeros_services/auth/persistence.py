@@ -394,6 +394,37 @@ class OrgRepository(AuthRepository):
                .for_update().first(self.db))
         return _invite(row) if row is not None else None
 
+    def pending_invites(self, tenant_id: str, now: datetime) -> list[dict]:
+        """Pending invites, newest first, with the inviter's current display name."""
+        rows = (InviteRecord.select(InviteRecord, UserRecord.display_name.alias("inviter_name"))
+                .join(UserRecord, peewee.JOIN.LEFT_OUTER, on=(UserRecord.id == InviteRecord.invited_by))
+                .where(self._pending(tenant_id, now))
+                .order_by(InviteRecord.created_at.desc(), InviteRecord.id).dicts().execute(self.db))
+        return [{"invite_id": str(r["id"]), "email": r["email"], "role": r["org_role"],
+                 "invited_by": str(r["invited_by"]), "invited_by_name": r["inviter_name"] or "",
+                 "created_at": r["created_at"].isoformat(), "expires_at": r["expires_at"].isoformat(),
+                 "status": "pending"} for r in rows]
+
+    def revoke_invite(self, tenant_id: str, invite_id: str, now: datetime) -> None:
+        (InviteRecord.update({InviteRecord.revoked_at: now})
+         .where((InviteRecord.tenant_id == tenant_id) & (InviteRecord.id == invite_id)).execute(self.db))
+
+    def user_memberships(self, user_id: str) -> list[tuple[str, str, datetime]]:
+        """``(tenant_id, role, joined_at)`` of every tenant the user belongs to (a SECURITY DEFINER lookup)."""
+        cursor = self.db.execute_sql("SELECT tenant_id, org_role, joined_at FROM auth_user_memberships(%s)",
+                                     (user_id,))
+        return [(str(t), role, joined) for t, role, joined in cursor.fetchall()]
+
+    def member_names(self, tenant_id: str, user_ids: list[str]) -> dict[str, str]:
+        """Display names of those ``user_ids`` that are members of the tenant."""
+        if not user_ids:
+            return {}
+        rows = (UserRecord.select(UserRecord.id, UserRecord.display_name)
+                .join(MembershipRecord, on=(MembershipRecord.user_id == UserRecord.id))
+                .where((MembershipRecord.tenant_id == tenant_id) & (UserRecord.id.in_(user_ids)))
+                .tuples().execute(self.db))
+        return {str(uid): name for uid, name in rows}
+
     def mark_invite_accepted(self, tenant_id: str, invite_id: str, user_id: str, now: datetime) -> None:
         (InviteRecord.update({InviteRecord.accepted_at: now, InviteRecord.accepted_by: user_id})
          .where((InviteRecord.tenant_id == tenant_id) & (InviteRecord.id == invite_id)).execute(self.db))
@@ -433,6 +464,10 @@ class OrgRepository(AuthRepository):
         condition = AuditRecord.tenant_id == tenant_id
         if before_id:
             condition &= AuditRecord.id < before_id
-        rows = (AuditRecord.select().where(condition).order_by(AuditRecord.id.desc()).limit(limit)
-                .execute(self.db))
-        return [_audit(r) for r in rows]
+        rows = list(AuditRecord.select().where(condition).order_by(AuditRecord.id.desc()).limit(limit)
+                    .execute(self.db))
+        # Names are resolved now, from users (audit rows keep ids only): a renamed person shows the new name.
+        actors = {str(r.actor_user_id) for r in rows if r.actor_user_id}
+        names = {str(uid): name for uid, name in UserRecord.select(UserRecord.id, UserRecord.display_name)
+                 .where(UserRecord.id.in_(list(actors))).tuples().execute(self.db)} if actors else {}
+        return [{**_audit(r), "actor_name": names.get(str(r.actor_user_id or ""), "")} for r in rows]

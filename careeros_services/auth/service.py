@@ -40,12 +40,14 @@ from bus.store import ServiceStore, Transaction
 from careeros_services.auth import domain, persistence
 from careeros_services.auth.persistence import AuthRepository, EmailTaken, OrgRepository
 from careeros_services.auth.privacy import PrivacySaga
+from careeros_services.common import plan_cache, plans
 from careeros_services.common.errors import (Conflict, DomainError, Forbidden, NotFound, RateLimited,
                                              Unauthenticated, Unavailable, ValidationFailed, require_uuids)
 
 log = logging.getLogger(__name__)
 
 SERVICE = "auth"
+MAX_NAMES = 500  # ids per ResolveNames call (a page of a report)
 TENANT_CREATED = "careeros.auth.tenant.created.v1"
 USER_REGISTERED = "careeros.auth.user.registered.v1"
 PLAN_CHANGED = "careeros.auth.tenant.plan_changed.v1"
@@ -59,7 +61,6 @@ BILLING_AUDITED = {  # billing events recorded in the tenant's audit log, and th
     "careeros.billing.invoice.issued.v1": "billing.invoice_issued",
 }
 DEFAULT_INVITE_TTL_S = 7 * 24 * 3600
-DEFAULT_SEAT_LIMIT = 3  # an organisation without a team plan (seats = 0) gets this many seats
 MAX_AUDIT_PAGE = 200
 REVOKED_JTI_PREFIX = "careeros:revoked:jti:"
 DEFAULT_REDIS_PREFIX = "careeros.auth."
@@ -98,7 +99,7 @@ class AuthService(PrivacySaga, EventHandlingService):
     ``settings`` is the ``auth`` section of the configuration: ``issuer``,
     ``audience``, ``access_ttl_s``, ``refresh_ttl_s``, ``login_max_failures``,
     ``login_window_s`` and optionally ``redis_prefix``,
-    ``login_max_failures_per_ip``, ``invite_ttl_s`` and ``default_seat_limit``.
+    ``login_max_failures_per_ip``, ``invite_ttl_s`` and ``seats_included`` (by plan tier).
     """
 
     consumer_name = SERVICE
@@ -115,7 +116,8 @@ class AuthService(PrivacySaga, EventHandlingService):
                                        or self.max_failures * IP_FAILURE_FACTOR)
         self.failure_window_s = int(settings["login_window_s"])
         self.invite_ttl_s = int(settings.get("invite_ttl_s") or DEFAULT_INVITE_TTL_S)
-        self.default_seat_limit = int(settings.get("default_seat_limit") or DEFAULT_SEAT_LIMIT)
+        # Seats by plan tier, from the plan catalogue (common.plans; build() passes it in).
+        self.seats_included = dict(settings.get("seats_included") or plans.seats_included(plans.load()))
         self.throttle_prefix = f"{settings.get('redis_prefix') or DEFAULT_REDIS_PREFIX}login-failures:"
         self._key: Optional[tuple[str, Any]] = None  # (kid, private key object) that signs now
         self._key_loaded_at = float("-inf")
@@ -304,7 +306,8 @@ class AuthService(PrivacySaga, EventHandlingService):
     def _seat_usage(self, repo: OrgRepository, tenant: domain.Tenant, now: datetime,
                     except_invite: Optional[str] = None) -> tuple[int, int, int]:
         """``(limit, members, pending invites)`` of the tenant."""
-        return (domain.seat_limit(tenant.seats, self.default_seat_limit), repo.count_members(tenant.id),
+        return (domain.seat_limit(tenant.seats, self.seats_included.get(tenant.plan_tier, 0)),
+                repo.count_members(tenant.id),
                 repo.count_pending_invites(tenant.id, now, except_invite))
 
     def _membership_changed(self, tx: Transaction, tenant_id: str, user_id: str, role: str,
@@ -362,12 +365,115 @@ class AuthService(PrivacySaga, EventHandlingService):
                        target_id=invite.id, details={"email": email, "role": role,
                                                      "expires_at": invite.expires_at.isoformat()},
                        client_ip=client_ip)
-        claims = domain.invite_claims(invite_id=invite.id, tenant_id=tenant_id, issuer=self.issuer,
+        return self._invite_answer(invite, key, now)
+
+    def _invite_answer(self, invite: domain.Invite, key: tuple[str, Any], now: datetime) -> dict:
+        claims = domain.invite_claims(invite_id=invite.id, tenant_id=invite.tenant_id, issuer=self.issuer,
                                       ttl_s=self.invite_ttl_s, now=int(now.timestamp()))
         kid, private_key = key
-        return {"invite_id": invite.id, "email": email, "role": role,
+        return {"invite_id": invite.id, "email": invite.email, "role": invite.org_role,
                 "expires_at": invite.expires_at.isoformat(),
                 "token": domain.sign_access_token(claims, private_key, kid)}
+
+    def list_invites(self, tenant_id: str, user_id: str) -> dict:
+        """Pending invites of the tenant (owner/admin), newest first, with the seats they hold."""
+        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        now = _now()
+        with self.store.transaction(tenant_id) as tx:
+            repo = OrgRepository(tx.db)
+            domain.require_manager(self._caller_role(repo, tenant_id, user_id), "list invites")
+            limit, members, pending = self._seat_usage(repo, repo.tenant(tenant_id), now)
+            return {"invites": repo.pending_invites(tenant_id, now), "seat_limit": limit,
+                    "seats_used": members + pending}
+
+    def revoke_invite(self, tenant_id: str, user_id: str, invite_id: str, client_ip: str = "") -> dict:
+        """Withdraw a pending invite (owner/admin; an admin invite: the owner): its token stops working
+        (``invite_revoked``) and its seat is free at once."""
+        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        invite_id = _invite_id(invite_id)
+        now = _now()
+        with self.store.transaction(tenant_id) as tx:
+            repo = OrgRepository(tx.db)
+            invite = self._pending_invite_for(repo, tenant_id, user_id, invite_id, now)
+            repo.revoke_invite(tenant_id, invite_id, now)
+            repo.audit(tenant_id, "org.invite_revoked", actor_user_id=user_id, target_type="invite",
+                       target_id=invite_id, details={"email": invite.email, "role": invite.org_role},
+                       client_ip=client_ip)
+        return {"invite_id": invite.id, "email": invite.email, "role": invite.org_role,
+                "invited_by": invite.invited_by, "invited_by_name": "", "created_at": invite.created_at.isoformat(),
+                "expires_at": invite.expires_at.isoformat(), "status": "revoked"}
+
+    def resend_invite(self, tenant_id: str, user_id: str, invite_id: str, client_ip: str = "") -> dict:
+        """Replace a pending invite with a new one (same email and role, a fresh expiry and token);
+        the old token answers ``invite_revoked``. The seat stays taken, once."""
+        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        invite_id = _invite_id(invite_id)
+        key = self._signing_key()
+        now = _now()
+        with self.store.transaction(tenant_id) as tx:
+            repo = OrgRepository(tx.db)
+            repo.lock_tenant(tenant_id)
+            old = self._pending_invite_for(repo, tenant_id, user_id, invite_id, now)
+            repo.revoke_invite(tenant_id, invite_id, now)
+            invite = domain.Invite(id=str(uuid.uuid4()), tenant_id=tenant_id, email=old.email, org_role=old.org_role,
+                                   invited_by=user_id, created_at=now,
+                                   expires_at=now + timedelta(seconds=self.invite_ttl_s))
+            repo.add_invite(invite)
+            repo.audit(tenant_id, "org.invite_resent", actor_user_id=user_id, target_type="invite",
+                       target_id=invite.id, details={"email": invite.email, "role": invite.org_role,
+                                                     "replaces": invite_id}, client_ip=client_ip)
+        return self._invite_answer(invite, key, now)
+
+    def _pending_invite_for(self, repo: OrgRepository, tenant_id: str, user_id: str, invite_id: str,
+                            now: datetime) -> domain.Invite:
+        """The pending invite ``invite_id``, locked, after checking the caller may manage it."""
+        role = self._caller_role(repo, tenant_id, user_id)
+        domain.require_manager(role, "manage invites")
+        invite = repo.invite_for_update(tenant_id, invite_id)
+        if invite is None:
+            raise NotFound("No such invite in this organisation.", code="invite_not_found")
+        domain.check_inviter(role, invite.org_role)
+        state = invite.state(now)
+        if state != "pending":
+            raise Conflict(f"This invite is {state}; only a pending invite can be changed.",
+                           code=f"invite_{'used' if state == 'accepted' else state}")
+        return invite
+
+    def my_organizations(self, user_id: str, current_tenant_id: str) -> list[dict]:
+        """Every tenant the user belongs to, with the user's role in each; the token's tenant is ``current``."""
+        user_id, current_tenant_id = require_uuids(user_id=user_id, tenant_id=current_tenant_id)
+        with self.store.transaction() as tx:
+            repo = OrgRepository(tx.db)
+            user = repo.user_by_id(user_id)
+            found = []
+            for tenant_id, role, joined in repo.user_memberships(user_id):
+                tenant = repo.tenant(tenant_id)
+                found.append({"tenant_id": tenant_id, "name": tenant.name, "kind": tenant.kind, "org_role": role,
+                              "plan_tier": tenant.plan_tier, "joined_at": joined.isoformat(),
+                              "current": tenant_id == current_tenant_id,
+                              "home": user is not None and tenant_id == user.home_tenant_id})
+        return found
+
+    def resolve_names(self, tenant_id: str, user_id: str, user_ids: list[str]) -> dict[str, str]:
+        """Display names of the given users that are members of the caller's tenant (the caller must be one).
+
+        For pages that show people (analytics reports): events and read models keep ids only and the
+        names are looked up when read, in one batch.
+        """
+        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        wanted = sorted({u for u in user_ids if isinstance(u, str)})
+        if len(wanted) > MAX_NAMES:
+            raise ValidationFailed(f"At most {MAX_NAMES} ids at once.", fields={"user_ids": [f"at most {MAX_NAMES}"]})
+        valid = []
+        for candidate in wanted:
+            try:
+                valid.append(str(uuid.UUID(candidate)))
+            except ValueError:
+                continue  # not an id we could know: no name
+        with self.store.transaction(tenant_id) as tx:
+            repo = OrgRepository(tx.db)
+            self._caller_role(repo, tenant_id, user_id)
+            return repo.member_names(tenant_id, valid)
 
     def accept_invite(self, token: str, *, user_id: Optional[str] = None, password: Optional[str] = None,
                       display_name: Optional[str] = None, client_ip: str = "") -> dict:
@@ -594,6 +700,9 @@ class AuthService(PrivacySaga, EventHandlingService):
         applied = repo.set_plan(tenant_id, payload["plan"], int(payload["seats"]),
                                 datetime.fromisoformat(envelope["occurred_at"]))
         tenant = repo.tenant(tenant_id)
+        # Written before the commit: a rollback redelivers the event, which writes it again.
+        with self._redis_guard("the plan cache"):
+            plan_cache.remember(self.redis, tenant_id, tenant.plan_tier, self.access_ttl_s)
         repo.audit(tenant_id, "billing.entitlement_changed", actor_user_id=None, target_type="subscription",
                    target_id=payload["subscription_id"], source="event", event_id=envelope["id"],
                    details={"plan": payload["plan"], "seats": payload["seats"], "reason": payload["reason"],
@@ -700,11 +809,19 @@ class AuthService(PrivacySaga, EventHandlingService):
                               retry_after=1) from None
 
 
+def _invite_id(value: str) -> str:
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise ValidationFailed("Not an invite id.", fields={"invite_id": ["must be a UUID"]}) from None
+
+
 def build(config: dict) -> AuthService:
     """The service layer for one process (nameko container or gRPC server)."""
     store = ServiceStore.from_config(config, SERVICE)
     persistence.bind(store.database)
     client = redis.Redis.from_url(config["redis_url"], socket_connect_timeout=2, socket_timeout=2)
-    service = AuthService(store, config["auth"], client)
+    settings = {**config["auth"], "seats_included": plans.seats_included(plans.from_config(config))}
+    service = AuthService(store, settings, client)
     service.configure_privacy(config)
     return service

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Iterable, Mapping, Optional
 
+from careeros_services.common import plans as plan_catalogue
 from careeros_services.common.errors import Conflict, ValidationFailed
 
 PLAN_CODES = ("free", "pro", "team")
@@ -32,9 +33,10 @@ class Plan:
     monthly_minor: int
     annual_minor: int
     premium_courses: bool
-    ai_quota: int                 # AI consultations per billing period (per seat for team)
+    ai_quota: int                 # AI answers per user per month (-1: unlimited), enforced by ai_core
     ai_tokens_included: int       # tokens included per period (per seat for team) before usage lines
     overage_minor_per_1k: int     # price of 1,000 tokens above the allowance, minor units
+    seats_included: int = 0       # organisation seats without a per-seat purchase, enforced by auth
     min_seats: int = 1
     max_seats: int = 1
 
@@ -53,7 +55,7 @@ class Plan:
         """What the plan grants, as strings for ``entitlement.changed``."""
         multiplier = seats if self.pricing == "per_seat" else 1
         granted = ["premium_courses"] if self.premium_courses else []
-        granted.append(f"ai_quota:{self.ai_quota * multiplier}")
+        granted.append(f"ai_quota:{self.ai_quota}")  # per user, as ai_core counts it
         granted.append(f"ai_tokens:{self.ai_tokens_included * multiplier}")
         if self.pricing == "per_seat":
             granted.append(f"seats:{seats}")
@@ -68,31 +70,22 @@ class Plan:
                 "min_seats": self.min_seats, "max_seats": self.max_seats,
                 "entitlements": self.entitlements(self.min_seats),
                 "ai_tokens_included": self.ai_tokens_included,
-                "overage_minor_per_1k": self.overage_minor_per_1k}
-
-
-# Seed catalogue; ``billing.plans`` in config.yaml overrides any field per plan.
-DEFAULT_PLANS: dict[str, dict] = {
-    "free": dict(name="Free", pricing="free", currency="EUR", monthly_minor=0, annual_minor=0,
-                 premium_courses=False, ai_quota=5, ai_tokens_included=20_000, overage_minor_per_1k=0),
-    "pro": dict(name="Pro", pricing="per_user", currency="EUR", monthly_minor=1900, annual_minor=19_000,
-                premium_courses=True, ai_quota=200, ai_tokens_included=2_000_000, overage_minor_per_1k=2),
-    "team": dict(name="Team", pricing="per_seat", currency="EUR", monthly_minor=1500, annual_minor=15_000,
-                 premium_courses=True, ai_quota=100, ai_tokens_included=1_000_000, overage_minor_per_1k=2,
-                 min_seats=2, max_seats=1000),
-}
+                "overage_minor_per_1k": self.overage_minor_per_1k,
+                "ai_quota": self.ai_quota, "seats_included": self.seats_included}
 
 
 def load_plans(overrides: Optional[Mapping[str, Mapping]] = None) -> dict[str, Plan]:
-    """The catalogue: the seed data with ``overrides`` (from config) applied and checked."""
+    """The catalogue (contracts/plans.yaml through common.plans) with ``overrides`` (from config) applied
+    and checked."""
     plans = {}
+    catalogue = plan_catalogue.load(overrides)
     for code in PLAN_CODES:
-        values = {**DEFAULT_PLANS[code], **dict((overrides or {}).get(code) or {})}
-        plan = Plan(code=code, **values)
+        plan = Plan(code=code, **catalogue[code])
         for name in ("monthly_minor", "annual_minor", "ai_quota", "ai_tokens_included", "overage_minor_per_1k",
-                     "min_seats", "max_seats"):
+                     "seats_included", "min_seats", "max_seats"):
             value = getattr(plan, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            floor = plan_catalogue.UNLIMITED if name == "ai_quota" else 0
+            if isinstance(value, bool) or not isinstance(value, int) or value < floor:
                 raise ValueError(f"plan {code}: {name} must be a non-negative integer (minor units)")
         if plan.pricing not in PRICINGS or len(plan.currency) != 3 or plan.min_seats > plan.max_seats:
             raise ValueError(f"plan {code}: bad pricing, currency or seat range")

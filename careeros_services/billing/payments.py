@@ -110,7 +110,11 @@ SANDBOX_DECLINES = frozenset({"pm_card_chargeDeclined", "4000000000000002",
                               "pm_card_chargeCustomerFail", "4000000000000341"})
 # Fails with a retryable error on the first attempt of a payment, succeeds on later attempts.
 SANDBOX_RETRY = frozenset({"pm_card_retry", "4000000000000119"})
-SANDBOX_CARDS = SANDBOX_SUCCEEDS | SANDBOX_DECLINES | SANDBOX_RETRY
+# Needs 3-D Secure with the customer present (Stripe: requires_action); the signed
+# payment_intent.succeeded webhook settles it. Off-session (renewals, retries) it is declined.
+SANDBOX_3DS = frozenset({"pm_card_authenticationRequired", "4000002760003184"})
+SANDBOX_CARDS = SANDBOX_SUCCEEDS | SANDBOX_DECLINES | SANDBOX_RETRY | SANDBOX_3DS
+REQUIRES_ACTION = "requires_action"  # failure_code of a retryable charge waiting for the customer (3-D Secure)
 
 
 def _digest(text: str) -> str:
@@ -140,6 +144,11 @@ class SandboxProvider:
             return ChargeResult("declined", payment_id, "card_declined", "Your card was declined.")
         if payment_method in SANDBOX_RETRY and attempt <= 1:
             return ChargeResult("retryable", payment_id, "processing_error", "Try again later.")
+        if payment_method in SANDBOX_3DS:
+            if off_session:
+                return ChargeResult("declined", payment_id, "authentication_required",
+                                    "The card needs authentication the customer is not present for.")
+            return ChargeResult("retryable", payment_id, REQUIRES_ACTION, "The card needs 3-D Secure authentication.")
         return ChargeResult("succeeded", payment_id)
 
     def refund(self, *, provider_payment_id: str, amount_minor: int, idempotency_key: str) -> str:
@@ -183,8 +192,9 @@ class StripeProvider:
                     options={"idempotency_key": f"customer:{tenant_id}"}).id
             attached = self.client.v1.payment_methods.attach(payment_method, params={"customer": customer_ref})
         except stripe.CardError as exc:
-            raise PaymentDeclined("The card was declined.",
-                                  fields={"payment_method": [str(exc.user_message or exc)]}) from None
+            reason = _decline_code(exc)
+            raise PaymentDeclined(f"The card was declined ({reason}): {exc.user_message or exc}",
+                                  fields={"payment_method": [reason]}) from None
         except stripe.InvalidRequestError as exc:
             raise ValidationFailed("The payment method was refused by the provider.",
                                    fields={"payment_method": [str(exc.user_message or exc)]}) from None
@@ -206,7 +216,7 @@ class StripeProvider:
         except stripe.CardError as exc:  # a decline: 402 with the intent id in the error
             error = exc.error
             intent_id = getattr(getattr(error, "payment_intent", None), "id", None) or ""
-            code = getattr(error, "decline_code", None) or getattr(error, "code", None) or "card_declined"
+            code = _decline_code(exc)
             status = "retryable" if code in ("processing_error", "rate_limit") else "declined"
             return ChargeResult(status, intent_id or f"failed:{idempotency_key}", code, str(exc.user_message or exc))
         except stripe.InvalidRequestError as exc:
@@ -216,7 +226,7 @@ class StripeProvider:
             return ChargeResult("retryable", f"failed:{idempotency_key}", "provider_unavailable", str(exc))
         if intent.status == "succeeded":
             return ChargeResult("succeeded", intent.id)
-        if intent.status in ("processing", "requires_action"):
+        if intent.status in ("processing", REQUIRES_ACTION):
             return ChargeResult("retryable", intent.id, intent.status, "payment not completed")
         return ChargeResult("declined", intent.id, "card_declined", "payment not completed")
 
@@ -236,6 +246,13 @@ class StripeProvider:
     def check_payment_method(self, payment_method: str) -> None:
         if not payment_method.startswith("pm_"):
             raise ValidationFailed("Bad payment method.", fields={"payment_method": ["must be a Stripe pm_ id"]})
+
+
+def _decline_code(exc) -> str:
+    """Stripe's most specific reason for a card error: ``decline_code`` (e.g. insufficient_funds), else ``code``."""
+    error = getattr(exc, "error", None)
+    return (getattr(error, "decline_code", None) or getattr(exc, "code", None) or getattr(error, "code", None)
+            or "card_declined")
 
 
 def make_provider(name: str, config: dict) -> PaymentProvider:

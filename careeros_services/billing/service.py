@@ -38,7 +38,8 @@ from bus.privacy import PersonalDataOwner
 from bus.store import ServiceStore, Transaction
 from careeros_services.billing import domain, persistence
 from careeros_services.billing.domain import Plan, Subscription
-from careeros_services.billing.payments import ChargeResult, PaymentDeclined, PaymentProvider, make_provider
+from careeros_services.billing.payments import (REQUIRES_ACTION, ChargeResult, PaymentDeclined, PaymentProvider,
+                                                make_provider)
 from careeros_services.billing.persistence import BillingRepository, InvoiceRecord, PaymentRecord, SagaRecord
 from careeros_services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed, require_uuids
 
@@ -74,6 +75,15 @@ def _now() -> datetime:
 
 def _iso(moment: Optional[datetime]) -> str:
     return moment.astimezone(timezone.utc).isoformat() if moment else ""
+
+
+def _outcome(payment: Optional[PaymentRecord]) -> Optional[dict]:
+    """What the provider answered to the charge a command just made (None: nothing was charged)."""
+    if payment is None:
+        return None
+    return {"status": payment.status, "failure_code": payment.failure_code or "",
+            "failure_message": "the customer must authenticate the payment (3-D Secure)"
+            if payment.failure_code == REQUIRES_ACTION else ""}
 
 
 class SagaStepFailed(Exception):
@@ -166,9 +176,13 @@ class BillingService(PersonalDataOwner, EventHandlingService):
         Without a trial the first period is invoiced and charged at once; a
         successful payment starts the activation saga (the response shows the
         subscription ``incomplete`` until the saga has made it ``active``). A
-        declined payment leaves it ``incomplete`` with retries on the dunning
-        schedule. With ``trial_days`` the saga starts without a payment and the
-        first charge happens when the trial ends.
+        declined payment raises ``PaymentDeclined`` (402, the provider's reason
+        in ``fields.payment_method``) after voiding the invoice and canceling
+        the subscription, so nothing half-made is left. A payment that waits
+        for the customer (3-D Secure) or failed retryably stays ``incomplete``
+        (``payment`` in the answer says which); the signed webhook or the
+        timer's retries settle it. With ``trial_days`` the saga starts without
+        a payment and the first charge happens when the trial ends.
         """
         tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
         _require_manager(org_role)
@@ -203,9 +217,21 @@ class BillingService(PersonalDataOwner, EventHandlingService):
                                              sub.current_period_end, now,
                                              {"plan": sub.plan, "seats": sub.seats, "interval": sub.interval})
                 self._publish_invoice(tx, invoice, [line])
-        if invoice_id is not None:
-            self._collect(tenant_id, sub.id, invoice_id, attempt=1)
-        return self._state(tenant_id, sub.id)
+        payment = self._collect(tenant_id, sub.id, invoice_id, attempt=1) if invoice_id is not None else None
+        if payment is not None and payment.status == "declined":
+            self._undo_declined_start(tenant_id, sub.id, payment)
+        return {**self._state(tenant_id, sub.id), "payment": _outcome(payment)}
+
+    def _undo_declined_start(self, tenant_id: str, sub_id: str, payment: PaymentRecord) -> None:
+        """A declined first payment: void the invoice, cancel the never-active subscription, raise the 402."""
+        with self.store.transaction(tenant_id) as tx:
+            repo = BillingRepository(tx.db)
+            sub = repo.subscription(tenant_id, sub_id, lock=True)
+            if sub is not None and sub.status == "incomplete":
+                self._cancel(tx, repo, sub, self.clock(), reason="declined")
+        raise PaymentDeclined(f"The card was declined ({payment.failure_code or 'card_declined'}); "
+                              "no subscription was made.", code="payment_declined",
+                              fields={"payment_method": [payment.failure_code or "card_declined"]})
 
     def change_subscription(self, tenant_id: str, user_id: str, org_role: str, plan: Optional[str] = None,
                             seats: Optional[int] = None, payment_method: Optional[str] = None,
@@ -277,12 +303,16 @@ class BillingService(PersonalDataOwner, EventHandlingService):
                 self._start_saga(tx, repo, sub, "change", f"invoice:{invoice_id}", None,
                                  self._before(repo, tenant_id, sub), target, "payment_confirmed")
                 invoice_id = None
+        payment = None
         if invoice_id is not None:
             payment = self._collect(tenant_id, sub.id, invoice_id, attempt=1)
+            # A change is settled synchronously or not at all (its invoice is voided on any failure),
+            # so a card that needs 3-D Secure here is refused with that reason too.
             if payment is None or payment.status != "succeeded":
-                raise PaymentDeclined("The payment for the change was declined; nothing changed.",
-                                      fields={"payment_method": [payment.failure_code if payment else "declined"]})
-        return self._state(tenant_id, sub.id)
+                code = payment.failure_code if payment else "declined"
+                raise PaymentDeclined(f"The payment for the change was declined ({code}); nothing changed.",
+                                      fields={"payment_method": [code]})
+        return {**self._state(tenant_id, sub.id), "payment": _outcome(payment)}
 
     def cancel_subscription(self, tenant_id: str, user_id: str, org_role: str, at_period_end: bool = True) -> dict:
         """Cancel at the end of the paid period (default) or now (entitlements withdrawn at once)."""

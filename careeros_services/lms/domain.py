@@ -19,6 +19,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
+from careeros_services.common import skills as skill_table
 from careeros_services.common.errors import Conflict, Forbidden, ValidationFailed
 
 PLATFORM_TENANT = "00000000-0000-0000-0000-000000000000"
@@ -162,8 +163,12 @@ def _skills(skills: Any, errors: dict) -> list[dict]:
         if not isinstance(uri, str) or (uri and not uri.startswith("http://data.europa.eu/esco/skill/")):
             errors[f"skills.{i}.esco_uri"] = ["must be an ESCO skill URI or empty"]
         level = _int(skill.get("level", 1), f"skills.{i}.level", errors, 1, 5)
-        out.append({"name": name, "esco_uri": uri, "level": level})
-    return out
+        out.append({"name": name, "esco_uri": uri if isinstance(uri, str) else "", "level": level})
+    if errors:
+        return out  # refused anyway; nothing to resolve
+    # Names resolve through the shared skill table (common.skills), for platform and organisation courses
+    # alike: a course teaching "Excel" teaches Spreadsheets, with its ESCO URI.
+    return skill_table.normalise_skills(out)
 
 
 def skill_keys(skills: Iterable[dict]) -> list[str]:

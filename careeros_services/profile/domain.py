@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Optional
 
+from careeros_services.common import skills as skill_table
 from careeros_services.common.errors import ValidationFailed
 
 LEARNING_PACES = ("relaxed", "steady", "intensive")
@@ -31,6 +32,7 @@ MAX_YEARS = 70
 MAX_SKILLS = 100
 MAX_SKILL_NAME = 80
 SKILL_LEVELS = range(1, 6)
+ESCO_SKILL_PREFIX = "http://data.europa.eu/esco/skill/"
 MAX_INTERESTS = 50
 MAX_INTEREST = 60
 
@@ -135,10 +137,13 @@ def raise_skill(profile: Profile, name: str, level: int, evidence: dict) -> tupl
     lvl = _int_in("level", level, errors, SKILL_LEVELS)
     if errors:
         raise ValidationFailed("The achieved skill is invalid.", fields=errors)
-    key = clean.casefold()
+    resolved = skill_table.resolve(clean)
+    if not resolved.esco_uri and evidence.get("esco_uri"):
+        resolved = replace(resolved, esco_uri=str(evidence["esco_uri"]))
+    key = resolved.name.casefold()
     skills = [dict(s) for s in profile.skills]
     for skill in skills:
-        if skill["name"].casefold() == key:
+        if skill_table.resolve(skill["name"], skill.get("esco_uri") or "").key == resolved.key:
             if skill["level"] >= lvl:
                 return profile, False
             skill["level"] = lvl
@@ -147,7 +152,7 @@ def raise_skill(profile: Profile, name: str, level: int, evidence: dict) -> tupl
         if len(skills) >= MAX_SKILLS:
             raise ValidationFailed("The profile has no room for another skill.",
                                    fields={"skills": [f"must have at most {MAX_SKILLS} skills"]})
-        skills.append({"name": clean, "level": lvl})
+        skills.append({"name": resolved.name, "level": lvl, "esco_uri": resolved.esco_uri})
     cited = {**profile.skill_evidence, key: {**evidence, "level": lvl}}
     return replace(profile, skills=skills, skill_evidence=cited), True
 
@@ -222,7 +227,7 @@ def _skills(name: str, raw: Any, errors: dict) -> Any:
             errors.setdefault(where, []).append("must be an object with name and level")
             ok = False
             continue
-        for key in sorted(set(item) - {"name", "level"}, key=str):
+        for key in sorted(set(item) - {"name", "level", "esco_uri"}, key=str):
             errors.setdefault(f"{where}.{key}", []).append("is not a field of a skill")
             ok = False
         skill_name = _text(f"{where}.name", item.get("name"), errors,
@@ -231,13 +236,20 @@ def _skills(name: str, raw: Any, errors: dict) -> Any:
         if skill_name is _INVALID or level is _INVALID:
             ok = False
             continue
+        uri = item.get("esco_uri") or ""
+        if not isinstance(uri, str) or (uri and not uri.startswith(ESCO_SKILL_PREFIX)):
+            errors.setdefault(f"{where}.esco_uri", []).append("must be an ESCO skill URI or empty")
+            ok = False
+            continue
         key = skill_name.casefold()
         if key in seen:
             errors.setdefault(f"{where}.name", []).append("is listed twice (names are case-insensitive)")
             ok = False
         seen.add(key)
-        skills.append({"name": skill_name, "level": level})
-    return skills if ok else _INVALID
+        skills.append({"name": skill_name, "level": level, "esco_uri": uri})
+    # Names resolve through the shared skill table: "Excel" is stored as Spreadsheets with its ESCO URI,
+    # and two names of one skill become one entry at the higher level.
+    return skill_table.normalise_skills(skills) if ok else _INVALID
 
 
 def _interests(name: str, raw: Any, errors: dict) -> Any:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Iterable, Mapping, Optional, Sequence
 
+from careeros_services.common import skills as skill_table
 from careeros_services.common.errors import DomainError, ValidationFailed
 
 STATUSES = ("pending", "learning", "done", "skipped")
@@ -317,7 +318,7 @@ def build_plan(proposal: Proposal, known_skills: Mapping[str, int], catalog: Seq
                marks: Optional[Mapping[str, str]] = None) -> dict:
     """The roadmap for ``goal``: ordered milestones, course links and a weekly schedule.
 
-    ``known_skills`` maps :func:`skill_key` names to the learner's level. ``progress`` and
+    ``known_skills`` maps :func:`learner_skill_key` keys to the learner's level. ``progress`` and
     ``marks`` as they stand when the plan is made are its baseline: ahead/behind counts
     only what is done after ``starts_on``. Raises ProposalRejected when the proposal is not a DAG.
     """
@@ -334,7 +335,7 @@ def build_plan(proposal: Proposal, known_skills: Mapping[str, int], catalog: Seq
         m = by_id[skill_id]
         courses = courses_index.link(m)
         hours = m.estimated_hours or sum(c.estimated_hours for c in courses) or DEFAULT_MILESTONE_HOURS
-        known = int(known_skills.get(skill_key(m.skill_name), 0))
+        known = int(known_skills.get(learner_skill_key(m.skill_name, m.esco_uri), 0))
         skipped = known >= m.level
         # A skill known at a lower level needs only the rest of the way.
         planned = 0 if skipped else math.ceil(hours * (m.level - known) / m.level)
@@ -481,10 +482,16 @@ def done_hours(milestones: Sequence[dict], progress: Mapping[str, CourseProgress
     return _done_hours(milestones, states)
 
 
+def learner_skill_key(name: str, esco_uri: str = "") -> str:
+    """The same skill under any of its names: the shared skill table's key (common.skills), so "Excel"
+    in a profile is the Spreadsheets milestone."""
+    return skill_table.key(name, esco_uri or "")
+
+
 def known_from(skills: Iterable[Mapping]) -> dict[str, int]:
-    """A profile's ``[{name, level}]`` as ``{skill_key: level}`` (highest level wins)."""
+    """A profile's ``[{name, level, esco_uri?}]`` as ``{learner_skill_key: level}`` (highest level wins)."""
     known: dict[str, int] = {}
     for s in skills:
-        key = skill_key(s["name"])
+        key = learner_skill_key(s["name"], s.get("esco_uri") or "")
         known[key] = max(known.get(key, 0), int(s["level"]))
     return known

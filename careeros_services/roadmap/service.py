@@ -331,8 +331,9 @@ class RoadmapService(PersonalDataOwner, EventHandlingService):
         skills = list(learner.skills) if learner else []
         skills += repo.achieved_skills(tenant_id, user_id)
         known = domain.known_from(skills)
-        names = {domain.skill_key(s["name"]): s["name"] for s in skills}
-        return [{"name": names[k], "level": level} for k, level in sorted(known.items())]
+        named = {domain.learner_skill_key(s["name"], s.get("esco_uri") or ""): s for s in skills}
+        return [{"name": named[k]["name"], "esco_uri": named[k].get("esco_uri") or "", "level": level}
+                for k, level in sorted(known.items())]
 
     def _step_propose(self, saga: SagaRecord) -> SagaRecord:
         # The whole role graph is asked for (no known skills): a proposal trimmed by

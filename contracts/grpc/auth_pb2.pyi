@@ -300,7 +300,7 @@ class ListAuditLogRequest(_message.Message):
     def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., limit: _Optional[int] = ..., before_id: _Optional[int] = ...) -> None: ...
 
 class AuditEntry(_message.Message):
-    __slots__ = ("id", "tenant_id", "actor_user_id", "action", "target_type", "target_id", "details_json", "client_ip", "source", "event_id", "occurred_at")
+    __slots__ = ("id", "tenant_id", "actor_user_id", "action", "target_type", "target_id", "details_json", "client_ip", "source", "event_id", "occurred_at", "actor_name")
     ID_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     ACTOR_USER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -312,6 +312,7 @@ class AuditEntry(_message.Message):
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_NAME_FIELD_NUMBER: _ClassVar[int]
     id: int
     tenant_id: str
     actor_user_id: str
@@ -323,10 +324,108 @@ class AuditEntry(_message.Message):
     source: str
     event_id: str
     occurred_at: str
-    def __init__(self, id: _Optional[int] = ..., tenant_id: _Optional[str] = ..., actor_user_id: _Optional[str] = ..., action: _Optional[str] = ..., target_type: _Optional[str] = ..., target_id: _Optional[str] = ..., details_json: _Optional[str] = ..., client_ip: _Optional[str] = ..., source: _Optional[str] = ..., event_id: _Optional[str] = ..., occurred_at: _Optional[str] = ...) -> None: ...
+    actor_name: str
+    def __init__(self, id: _Optional[int] = ..., tenant_id: _Optional[str] = ..., actor_user_id: _Optional[str] = ..., action: _Optional[str] = ..., target_type: _Optional[str] = ..., target_id: _Optional[str] = ..., details_json: _Optional[str] = ..., client_ip: _Optional[str] = ..., source: _Optional[str] = ..., event_id: _Optional[str] = ..., occurred_at: _Optional[str] = ..., actor_name: _Optional[str] = ...) -> None: ...
 
 class ListAuditLogResponse(_message.Message):
     __slots__ = ("entries",)
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
     entries: _containers.RepeatedCompositeFieldContainer[AuditEntry]
     def __init__(self, entries: _Optional[_Iterable[_Union[AuditEntry, _Mapping]]] = ...) -> None: ...
+
+class ListInvitesRequest(_message.Message):
+    __slots__ = ("caller",)
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ...) -> None: ...
+
+class PendingInvite(_message.Message):
+    __slots__ = ("invite_id", "email", "role", "invited_by", "invited_by_name", "created_at", "expires_at", "status")
+    INVITE_ID_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    INVITED_BY_FIELD_NUMBER: _ClassVar[int]
+    INVITED_BY_NAME_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    invite_id: str
+    email: str
+    role: str
+    invited_by: str
+    invited_by_name: str
+    created_at: str
+    expires_at: str
+    status: str
+    def __init__(self, invite_id: _Optional[str] = ..., email: _Optional[str] = ..., role: _Optional[str] = ..., invited_by: _Optional[str] = ..., invited_by_name: _Optional[str] = ..., created_at: _Optional[str] = ..., expires_at: _Optional[str] = ..., status: _Optional[str] = ...) -> None: ...
+
+class ListInvitesResponse(_message.Message):
+    __slots__ = ("invites", "seat_limit", "seats_used")
+    INVITES_FIELD_NUMBER: _ClassVar[int]
+    SEAT_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    SEATS_USED_FIELD_NUMBER: _ClassVar[int]
+    invites: _containers.RepeatedCompositeFieldContainer[PendingInvite]
+    seat_limit: int
+    seats_used: int
+    def __init__(self, invites: _Optional[_Iterable[_Union[PendingInvite, _Mapping]]] = ..., seat_limit: _Optional[int] = ..., seats_used: _Optional[int] = ...) -> None: ...
+
+class InviteActionRequest(_message.Message):
+    __slots__ = ("caller", "invite_id")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    INVITE_ID_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    invite_id: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., invite_id: _Optional[str] = ...) -> None: ...
+
+class ListMyOrganizationsRequest(_message.Message):
+    __slots__ = ("caller",)
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ...) -> None: ...
+
+class MyOrganization(_message.Message):
+    __slots__ = ("tenant_id", "name", "kind", "org_role", "plan_tier", "joined_at", "current", "home")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ORG_ROLE_FIELD_NUMBER: _ClassVar[int]
+    PLAN_TIER_FIELD_NUMBER: _ClassVar[int]
+    JOINED_AT_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_FIELD_NUMBER: _ClassVar[int]
+    HOME_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    name: str
+    kind: str
+    org_role: str
+    plan_tier: str
+    joined_at: str
+    current: bool
+    home: bool
+    def __init__(self, tenant_id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[str] = ..., org_role: _Optional[str] = ..., plan_tier: _Optional[str] = ..., joined_at: _Optional[str] = ..., current: _Optional[bool] = ..., home: _Optional[bool] = ...) -> None: ...
+
+class ListMyOrganizationsResponse(_message.Message):
+    __slots__ = ("organizations",)
+    ORGANIZATIONS_FIELD_NUMBER: _ClassVar[int]
+    organizations: _containers.RepeatedCompositeFieldContainer[MyOrganization]
+    def __init__(self, organizations: _Optional[_Iterable[_Union[MyOrganization, _Mapping]]] = ...) -> None: ...
+
+class ResolveNamesRequest(_message.Message):
+    __slots__ = ("caller", "user_ids")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    USER_IDS_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    user_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., user_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ResolveNamesResponse(_message.Message):
+    __slots__ = ("names",)
+    class NamesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAMES_FIELD_NUMBER: _ClassVar[int]
+    names: _containers.ScalarMap[str, str]
+    def __init__(self, names: _Optional[_Mapping[str, str]] = ...) -> None: ...

@@ -114,6 +114,31 @@ class AuthStub:
                 request_serializer=contracts_dot_grpc_dot_auth__pb2.ListAuditLogRequest.SerializeToString,
                 response_deserializer=contracts_dot_grpc_dot_auth__pb2.ListAuditLogResponse.FromString,
                 _registered_method=True)
+        self.ListInvites = channel.unary_unary(
+                '/careeros.auth.v1.Auth/ListInvites',
+                request_serializer=contracts_dot_grpc_dot_auth__pb2.ListInvitesRequest.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_auth__pb2.ListInvitesResponse.FromString,
+                _registered_method=True)
+        self.RevokeInvite = channel.unary_unary(
+                '/careeros.auth.v1.Auth/RevokeInvite',
+                request_serializer=contracts_dot_grpc_dot_auth__pb2.InviteActionRequest.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_auth__pb2.PendingInvite.FromString,
+                _registered_method=True)
+        self.ResendInvite = channel.unary_unary(
+                '/careeros.auth.v1.Auth/ResendInvite',
+                request_serializer=contracts_dot_grpc_dot_auth__pb2.InviteActionRequest.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_auth__pb2.Invite.FromString,
+                _registered_method=True)
+        self.ListMyOrganizations = channel.unary_unary(
+                '/careeros.auth.v1.Auth/ListMyOrganizations',
+                request_serializer=contracts_dot_grpc_dot_auth__pb2.ListMyOrganizationsRequest.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_auth__pb2.ListMyOrganizationsResponse.FromString,
+                _registered_method=True)
+        self.ResolveNames = channel.unary_unary(
+                '/careeros.auth.v1.Auth/ResolveNames',
+                request_serializer=contracts_dot_grpc_dot_auth__pb2.ResolveNamesRequest.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_auth__pb2.ResolveNamesResponse.FromString,
+                _registered_method=True)
 
 
 class AuthServicer:
@@ -218,6 +243,40 @@ class AuthServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListInvites(self, request, context):
+        """Pending invites of the caller's tenant (owner/admin); revoke one (its seat is free again) or
+        resend it (a new token; the old one stops working).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeInvite(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResendInvite(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMyOrganizations(self, request, context):
+        """Every tenant the caller belongs to, with the caller's role in each.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveNames(self, request, context):
+        """Display names of members of the caller's tenant, resolved when read (events carry ids only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuthServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -300,6 +359,31 @@ def add_AuthServicer_to_server(servicer, server):
                     servicer.ListAuditLog,
                     request_deserializer=contracts_dot_grpc_dot_auth__pb2.ListAuditLogRequest.FromString,
                     response_serializer=contracts_dot_grpc_dot_auth__pb2.ListAuditLogResponse.SerializeToString,
+            ),
+            'ListInvites': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListInvites,
+                    request_deserializer=contracts_dot_grpc_dot_auth__pb2.ListInvitesRequest.FromString,
+                    response_serializer=contracts_dot_grpc_dot_auth__pb2.ListInvitesResponse.SerializeToString,
+            ),
+            'RevokeInvite': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeInvite,
+                    request_deserializer=contracts_dot_grpc_dot_auth__pb2.InviteActionRequest.FromString,
+                    response_serializer=contracts_dot_grpc_dot_auth__pb2.PendingInvite.SerializeToString,
+            ),
+            'ResendInvite': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResendInvite,
+                    request_deserializer=contracts_dot_grpc_dot_auth__pb2.InviteActionRequest.FromString,
+                    response_serializer=contracts_dot_grpc_dot_auth__pb2.Invite.SerializeToString,
+            ),
+            'ListMyOrganizations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMyOrganizations,
+                    request_deserializer=contracts_dot_grpc_dot_auth__pb2.ListMyOrganizationsRequest.FromString,
+                    response_serializer=contracts_dot_grpc_dot_auth__pb2.ListMyOrganizationsResponse.SerializeToString,
+            ),
+            'ResolveNames': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveNames,
+                    request_deserializer=contracts_dot_grpc_dot_auth__pb2.ResolveNamesRequest.FromString,
+                    response_serializer=contracts_dot_grpc_dot_auth__pb2.ResolveNamesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -734,6 +818,141 @@ class Auth:
             '/careeros.auth.v1.Auth/ListAuditLog',
             contracts_dot_grpc_dot_auth__pb2.ListAuditLogRequest.SerializeToString,
             contracts_dot_grpc_dot_auth__pb2.ListAuditLogResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListInvites(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.auth.v1.Auth/ListInvites',
+            contracts_dot_grpc_dot_auth__pb2.ListInvitesRequest.SerializeToString,
+            contracts_dot_grpc_dot_auth__pb2.ListInvitesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeInvite(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.auth.v1.Auth/RevokeInvite',
+            contracts_dot_grpc_dot_auth__pb2.InviteActionRequest.SerializeToString,
+            contracts_dot_grpc_dot_auth__pb2.PendingInvite.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResendInvite(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.auth.v1.Auth/ResendInvite',
+            contracts_dot_grpc_dot_auth__pb2.InviteActionRequest.SerializeToString,
+            contracts_dot_grpc_dot_auth__pb2.Invite.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMyOrganizations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.auth.v1.Auth/ListMyOrganizations',
+            contracts_dot_grpc_dot_auth__pb2.ListMyOrganizationsRequest.SerializeToString,
+            contracts_dot_grpc_dot_auth__pb2.ListMyOrganizationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveNames(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.auth.v1.Auth/ResolveNames',
+            contracts_dot_grpc_dot_auth__pb2.ResolveNamesRequest.SerializeToString,
+            contracts_dot_grpc_dot_auth__pb2.ResolveNamesResponse.FromString,
             options,
             channel_credentials,
             insecure,

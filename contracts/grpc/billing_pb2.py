@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from contracts.grpc import common_pb2 as contracts_dot_grpc_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x63ontracts/grpc/billing.proto\x12\x13\x63\x61reeros.billing.v1\x1a\x1b\x63ontracts/grpc/common.proto\"\xe8\x01\n\x04Plan\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07pricing\x18\x03 \x01(\t\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12\x15\n\rmonthly_minor\x18\x05 \x01(\x03\x12\x14\n\x0c\x61nnual_minor\x18\x06 \x01(\x03\x12\x11\n\tmin_seats\x18\x07 \x01(\x05\x12\x11\n\tmax_seats\x18\x08 \x01(\x05\x12\x14\n\x0c\x65ntitlements\x18\t \x03(\t\x12\x1a\n\x12\x61i_tokens_included\x18\n \x01(\x03\x12\x1c\n\x14overage_minor_per_1k\x18\x0b \x01(\x03\"\x12\n\x10ListPlansRequest\"=\n\x11ListPlansResponse\x12(\n\x05plans\x18\x01 \x03(\x0b\x32\x19.careeros.billing.v1.Plan\"\xc3\x02\n\x0cSubscription\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0c\n\x04plan\x18\x03 \x01(\t\x12\x10\n\x08interval\x18\x04 \x01(\t\x12\r\n\x05seats\x18\x05 \x01(\x05\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x10\n\x08\x63urrency\x18\x07 \x01(\t\x12\x1c\n\x14\x63urrent_period_start\x18\x08 \x01(\t\x12\x1a\n\x12\x63urrent_period_end\x18\t \x01(\t\x12\x11\n\ttrial_end\x18\n \x01(\t\x12\x1c\n\x14\x63\x61ncel_at_period_end\x18\x0b \x01(\x08\x12\x13\n\x0b\x63\x61nceled_at\x18\x0c \x01(\t\x12\x14\n\x0c\x63redit_minor\x18\r \x01(\x03\x12\x15\n\rnext_retry_at\x18\x0e \x01(\t\x12\x16\n\x0epayment_method\x18\x0f \x01(\t\"F\n\x0bInvoiceLine\x12\x13\n\x0b\x64\x65scription\x18\x01 \x01(\t\x12\x14\n\x0c\x61mount_minor\x18\x02 \x01(\x03\x12\x0c\n\x04kind\x18\x03 \x01(\t\"\xf4\x01\n\x07Invoice\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\x0fsubscription_id\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x10\n\x08\x63urrency\x18\x05 \x01(\t\x12\x13\n\x0btotal_minor\x18\x06 \x01(\x03\x12\x14\n\x0cperiod_start\x18\x07 \x01(\t\x12\x12\n\nperiod_end\x18\x08 \x01(\t\x12\x11\n\tissued_at\x18\t \x01(\t\x12\x0f\n\x07paid_at\x18\n \x01(\t\x12/\n\x05lines\x18\x0b \x03(\x0b\x32 .careeros.billing.v1.InvoiceLine\"\x82\x01\n\x11SubscriptionState\x12\x37\n\x0csubscription\x18\x01 \x01(\x0b\x32!.careeros.billing.v1.Subscription\x12\x34\n\x0elatest_invoice\x18\x02 \x01(\x0b\x32\x1c.careeros.billing.v1.Invoice\"~\n\x10SubscriptionView\x12\x37\n\x0csubscription\x18\x01 \x01(\x0b\x32!.careeros.billing.v1.Subscription\x12\x0c\n\x04plan\x18\x02 \x01(\t\x12\r\n\x05seats\x18\x03 \x01(\x05\x12\x14\n\x0c\x65ntitlements\x18\x04 \x03(\t\"\xa1\x01\n\x18StartSubscriptionRequest\x12*\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x1a.careeros.common.v1.Caller\x12\x0c\n\x04plan\x18\x02 \x01(\t\x12\x10\n\x08interval\x18\x03 \x01(\t\x12\r\n\x05seats\x18\x04 \x01(\x05\x12\x16\n\x0epayment_method\x18\x05 \x01(\t\x12\x12\n\ntrial_days\x18\x06 \x01(\x05\"D\n\x16GetSubscriptionRequest\x12*\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x1a.careeros.common.v1.Caller\"\xd5\x01\n\x19\x43hangeSubscriptionRequest\x12*\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x1a.careeros.common.v1.Caller\x12\x11\n\x04plan\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x12\n\x05seats\x18\x03 \x01(\x05H\x01\x88\x01\x01\x12\x1b\n\x0epayment_method\x18\x04 \x01(\tH\x02\x88\x01\x01\x12\x15\n\x08interval\x18\x05 \x01(\tH\x03\x88\x01\x01\x42\x07\n\x05_planB\x08\n\x06_seatsB\x11\n\x0f_payment_methodB\x0b\n\t_interval\"^\n\x19\x43\x61ncelSubscriptionRequest\x12*\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x1a.careeros.common.v1.Caller\x12\x15\n\rat_period_end\x18\x02 \x01(\x08\"P\n\x13ListInvoicesRequest\x12*\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x1a.careeros.common.v1.Caller\x12\r\n\x05limit\x18\x02 \x01(\x05\"F\n\x14ListInvoicesResponse\x12.\n\x08invoices\x18\x01 \x03(\x0b\x32\x1c.careeros.billing.v1.Invoice\"L\n\x14HandleWebhookRequest\x12\x10\n\x08provider\x18\x01 \x01(\t\x12\x0f\n\x07payload\x18\x02 \x01(\x0c\x12\x11\n\tsignature\x18\x03 \x01(\t\"M\n\x15HandleWebhookResponse\x12\x10\n\x08received\x18\x01 \x01(\x08\x12\x0f\n\x07\x61pplied\x18\x02 \x01(\x08\x12\x11\n\tduplicate\x18\x03 \x01(\x08\x32\xe8\x05\n\x0e\x42illingService\x12Z\n\tListPlans\x12%.careeros.billing.v1.ListPlansRequest\x1a&.careeros.billing.v1.ListPlansResponse\x12j\n\x11StartSubscription\x12-.careeros.billing.v1.StartSubscriptionRequest\x1a&.careeros.billing.v1.SubscriptionState\x12\x65\n\x0fGetSubscription\x12+.careeros.billing.v1.GetSubscriptionRequest\x1a%.careeros.billing.v1.SubscriptionView\x12l\n\x12\x43hangeSubscription\x12..careeros.billing.v1.ChangeSubscriptionRequest\x1a&.careeros.billing.v1.SubscriptionState\x12l\n\x12\x43\x61ncelSubscription\x12..careeros.billing.v1.CancelSubscriptionRequest\x1a&.careeros.billing.v1.SubscriptionState\x12\x63\n\x0cListInvoices\x12(.careeros.billing.v1.ListInvoicesRequest\x1a).careeros.billing.v1.ListInvoicesResponse\x12\x66\n\rHandleWebhook\x12).careeros.billing.v1.HandleWebhookRequest\x1a*.careeros.billing.v1.HandleWebhookResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x63ontracts/grpc/billing.proto\x12\x13\x63\x61reeros.billing.v1\x1a\x1b\x63ontracts/grpc/common.proto\"\x92\x02\n\x04Plan\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07pricing\x18\x03 \x01(\t\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12\x15\n\rmonthly_minor\x18\x05 \x01(\x03\x12\x14\n\x0c\x61nnual_minor\x18\x06 \x01(\x03\x12\x11\n\tmin_seats\x18\x07 \x01(\x05\x12\x11\n\tmax_seats\x18\x08 \x01(\x05\x12\x14\n\x0c\x65ntitlements\x18\t \x03(\t\x12\x1a\n\x12\x61i_tokens_included\x18\n \x01(\x03\x12\x1c\n\x14overage_minor_per_1k\x18\x0b \x01(\x03\x12\x10\n\x08\x61i_quota\x18\x0c \x01(\x05\x12\x16\n\x0eseats_included\x18\r \x01(\x05\"\x12\n\x10ListPlansRequest\"=\n\x11ListPlansResponse\x12(\n\x05plans\x18\x01 \x03(\x0b\x32\x19.careeros.billing.v1.Plan\"\xc3\x02\n\x0cSubscription\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0c\n\x04plan\x18\x03 \x01(\t\x12\x10\n\x08interval\x18\x04 \x01(\t\x12\r\n\x05seats\x18\x05 \x01(\x05\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x10\n\x08\x63urrency\x18\x07 \x01(\t\x12\x1c\n\x14\x63urrent_period_start\x18\x08 \x01(\t\x12\x1a\n\x12\x63urrent_period_end\x18\t \x01(\t\x12\x11\n\ttrial_end\x18\n \x01(\t\x12\x1c\n\x14\x63\x61ncel_at_period_end\x18\x0b \x01(\x08\x12\x13\n\x0b\x63\x61nceled_at\x18\x0c \x01(\t\x12\x14\n\x0c\x63redit_minor\x18\r \x01(\x03\x12\x15\n\rnext_retry_at\x18\x0e \x01(\t\x12\x16\n\x0epayment_method\x18\x0f \x01(\t\"F\n\x0bInvoiceLine\x12\x13\n\x0b\x64\x65scription\x18\x01 \x01(\t\x12\x14\n\x0c\x61mount_minor\x18\x02 \x01(\x03\x12\x0c\n\x04kind\x18\x03 \x01(\t\"\xf4\x01\n\x07Invoice\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\x0fsubscription_id\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x10\n\x08\x63urrency\x18\x05 \x01(\t\x12\x13\n\x0btotal_minor\x18\x06 \x01(\x03\x12\x14\n\x0cperiod_start\x18\x07 \x01(\t\x12\x12\n\nperiod_end\x18\x08 \x01(\t\x12\x11\n\tissued_at\x18\t \x01(\t\x12\x0f\n\x07paid_at\x18\n \x01(\t\x12/\n\x05lines\x18\x0b \x03(\x0b\x32 .careeros.billing.v1.InvoiceLine\"O\n\x0ePaymentOutcome\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x14\n\x0c\x66\x61ilure_code\x18\x02 \x01(\t\x12\x17\n\x0f\x66\x61ilure_message\x18\x03 \x01(\t\"\xb8\x01\n\x11SubscriptionState\x12\x37\n\x0csubscription\x18\x01 \x01(\x0b\x32!.careeros.billing.v1.Subscription\x12\x34\n\x0elatest_invoice\x18\x02 \x01(\x0b\x32\x1c.careeros.billing.v1.Invoice\x12\x34\n\x07payment\x18\x03 \x01(\x0b\x32#.careeros.billing.v1.PaymentOutcome\"~\n\x10SubscriptionView\x12\x37\n\x0csubscription\x18\x01 \x01(\x0b\x32!.careeros.billing.v1.Subscription\x12\x0c\n\x04plan\x18\x02 \x01(\t\x12\r\n\x05seats\x18\x03 \x01(\x05\x12\x14\n\x0c\x65ntitlements\x18\x04 \x03(\t\"\xa1\x01\n\x18StartSubscriptionRequest\x12*\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x1a.careeros.common.v1.Caller\x12\x0c\n\x04plan\x18\x02 \x01(\t\x12\x10\n\x08interval\x18\x03 \x01(\t\x12\r\n\x05seats\x18\x04 \x01(\x05\x12\x16\n\x0epayment_method\x18\x05 \x01(\t\x12\x12\n\ntrial_days\x18\x06 \x01(\x05\"D\n\x16GetSubscriptionRequest\x12*\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x1a.careeros.common.v1.Caller\"\xd5\x01\n\x19\x43hangeSubscriptionRequest\x12*\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x1a.careeros.common.v1.Caller\x12\x11\n\x04plan\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x12\n\x05seats\x18\x03 \x01(\x05H\x01\x88\x01\x01\x12\x1b\n\x0epayment_method\x18\x04 \x01(\tH\x02\x88\x01\x01\x12\x15\n\x08interval\x18\x05 \x01(\tH\x03\x88\x01\x01\x42\x07\n\x05_planB\x08\n\x06_seatsB\x11\n\x0f_payment_methodB\x0b\n\t_interval\"^\n\x19\x43\x61ncelSubscriptionRequest\x12*\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x1a.careeros.common.v1.Caller\x12\x15\n\rat_period_end\x18\x02 \x01(\x08\"P\n\x13ListInvoicesRequest\x12*\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x1a.careeros.common.v1.Caller\x12\r\n\x05limit\x18\x02 \x01(\x05\"F\n\x14ListInvoicesResponse\x12.\n\x08invoices\x18\x01 \x03(\x0b\x32\x1c.careeros.billing.v1.Invoice\"L\n\x14HandleWebhookRequest\x12\x10\n\x08provider\x18\x01 \x01(\t\x12\x0f\n\x07payload\x18\x02 \x01(\x0c\x12\x11\n\tsignature\x18\x03 \x01(\t\"M\n\x15HandleWebhookResponse\x12\x10\n\x08received\x18\x01 \x01(\x08\x12\x0f\n\x07\x61pplied\x18\x02 \x01(\x08\x12\x11\n\tduplicate\x18\x03 \x01(\x08\x32\xe8\x05\n\x0e\x42illingService\x12Z\n\tListPlans\x12%.careeros.billing.v1.ListPlansRequest\x1a&.careeros.billing.v1.ListPlansResponse\x12j\n\x11StartSubscription\x12-.careeros.billing.v1.StartSubscriptionRequest\x1a&.careeros.billing.v1.SubscriptionState\x12\x65\n\x0fGetSubscription\x12+.careeros.billing.v1.GetSubscriptionRequest\x1a%.careeros.billing.v1.SubscriptionView\x12l\n\x12\x43hangeSubscription\x12..careeros.billing.v1.ChangeSubscriptionRequest\x1a&.careeros.billing.v1.SubscriptionState\x12l\n\x12\x43\x61ncelSubscription\x12..careeros.billing.v1.CancelSubscriptionRequest\x1a&.careeros.billing.v1.SubscriptionState\x12\x63\n\x0cListInvoices\x12(.careeros.billing.v1.ListInvoicesRequest\x1a).careeros.billing.v1.ListInvoicesResponse\x12\x66\n\rHandleWebhook\x12).careeros.billing.v1.HandleWebhookRequest\x1a*.careeros.billing.v1.HandleWebhookResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,37 +33,39 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'contracts.grpc.billing_pb2'
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_PLAN']._serialized_start=83
-  _globals['_PLAN']._serialized_end=315
-  _globals['_LISTPLANSREQUEST']._serialized_start=317
-  _globals['_LISTPLANSREQUEST']._serialized_end=335
-  _globals['_LISTPLANSRESPONSE']._serialized_start=337
-  _globals['_LISTPLANSRESPONSE']._serialized_end=398
-  _globals['_SUBSCRIPTION']._serialized_start=401
-  _globals['_SUBSCRIPTION']._serialized_end=724
-  _globals['_INVOICELINE']._serialized_start=726
-  _globals['_INVOICELINE']._serialized_end=796
-  _globals['_INVOICE']._serialized_start=799
-  _globals['_INVOICE']._serialized_end=1043
-  _globals['_SUBSCRIPTIONSTATE']._serialized_start=1046
-  _globals['_SUBSCRIPTIONSTATE']._serialized_end=1176
-  _globals['_SUBSCRIPTIONVIEW']._serialized_start=1178
-  _globals['_SUBSCRIPTIONVIEW']._serialized_end=1304
-  _globals['_STARTSUBSCRIPTIONREQUEST']._serialized_start=1307
-  _globals['_STARTSUBSCRIPTIONREQUEST']._serialized_end=1468
-  _globals['_GETSUBSCRIPTIONREQUEST']._serialized_start=1470
-  _globals['_GETSUBSCRIPTIONREQUEST']._serialized_end=1538
-  _globals['_CHANGESUBSCRIPTIONREQUEST']._serialized_start=1541
-  _globals['_CHANGESUBSCRIPTIONREQUEST']._serialized_end=1754
-  _globals['_CANCELSUBSCRIPTIONREQUEST']._serialized_start=1756
-  _globals['_CANCELSUBSCRIPTIONREQUEST']._serialized_end=1850
-  _globals['_LISTINVOICESREQUEST']._serialized_start=1852
-  _globals['_LISTINVOICESREQUEST']._serialized_end=1932
-  _globals['_LISTINVOICESRESPONSE']._serialized_start=1934
-  _globals['_LISTINVOICESRESPONSE']._serialized_end=2004
-  _globals['_HANDLEWEBHOOKREQUEST']._serialized_start=2006
-  _globals['_HANDLEWEBHOOKREQUEST']._serialized_end=2082
-  _globals['_HANDLEWEBHOOKRESPONSE']._serialized_start=2084
-  _globals['_HANDLEWEBHOOKRESPONSE']._serialized_end=2161
-  _globals['_BILLINGSERVICE']._serialized_start=2164
-  _globals['_BILLINGSERVICE']._serialized_end=2908
+  _globals['_PLAN']._serialized_end=357
+  _globals['_LISTPLANSREQUEST']._serialized_start=359
+  _globals['_LISTPLANSREQUEST']._serialized_end=377
+  _globals['_LISTPLANSRESPONSE']._serialized_start=379
+  _globals['_LISTPLANSRESPONSE']._serialized_end=440
+  _globals['_SUBSCRIPTION']._serialized_start=443
+  _globals['_SUBSCRIPTION']._serialized_end=766
+  _globals['_INVOICELINE']._serialized_start=768
+  _globals['_INVOICELINE']._serialized_end=838
+  _globals['_INVOICE']._serialized_start=841
+  _globals['_INVOICE']._serialized_end=1085
+  _globals['_PAYMENTOUTCOME']._serialized_start=1087
+  _globals['_PAYMENTOUTCOME']._serialized_end=1166
+  _globals['_SUBSCRIPTIONSTATE']._serialized_start=1169
+  _globals['_SUBSCRIPTIONSTATE']._serialized_end=1353
+  _globals['_SUBSCRIPTIONVIEW']._serialized_start=1355
+  _globals['_SUBSCRIPTIONVIEW']._serialized_end=1481
+  _globals['_STARTSUBSCRIPTIONREQUEST']._serialized_start=1484
+  _globals['_STARTSUBSCRIPTIONREQUEST']._serialized_end=1645
+  _globals['_GETSUBSCRIPTIONREQUEST']._serialized_start=1647
+  _globals['_GETSUBSCRIPTIONREQUEST']._serialized_end=1715
+  _globals['_CHANGESUBSCRIPTIONREQUEST']._serialized_start=1718
+  _globals['_CHANGESUBSCRIPTIONREQUEST']._serialized_end=1931
+  _globals['_CANCELSUBSCRIPTIONREQUEST']._serialized_start=1933
+  _globals['_CANCELSUBSCRIPTIONREQUEST']._serialized_end=2027
+  _globals['_LISTINVOICESREQUEST']._serialized_start=2029
+  _globals['_LISTINVOICESREQUEST']._serialized_end=2109
+  _globals['_LISTINVOICESRESPONSE']._serialized_start=2111
+  _globals['_LISTINVOICESRESPONSE']._serialized_end=2181
+  _globals['_HANDLEWEBHOOKREQUEST']._serialized_start=2183
+  _globals['_HANDLEWEBHOOKREQUEST']._serialized_end=2259
+  _globals['_HANDLEWEBHOOKRESPONSE']._serialized_start=2261
+  _globals['_HANDLEWEBHOOKRESPONSE']._serialized_end=2338
+  _globals['_BILLINGSERVICE']._serialized_start=2341
+  _globals['_BILLINGSERVICE']._serialized_end=3085
 # @@protoc_insertion_point(module_scope)

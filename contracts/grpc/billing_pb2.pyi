@@ -8,7 +8,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Plan(_message.Message):
-    __slots__ = ("code", "name", "pricing", "currency", "monthly_minor", "annual_minor", "min_seats", "max_seats", "entitlements", "ai_tokens_included", "overage_minor_per_1k")
+    __slots__ = ("code", "name", "pricing", "currency", "monthly_minor", "annual_minor", "min_seats", "max_seats", "entitlements", "ai_tokens_included", "overage_minor_per_1k", "ai_quota", "seats_included")
     CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     PRICING_FIELD_NUMBER: _ClassVar[int]
@@ -20,6 +20,8 @@ class Plan(_message.Message):
     ENTITLEMENTS_FIELD_NUMBER: _ClassVar[int]
     AI_TOKENS_INCLUDED_FIELD_NUMBER: _ClassVar[int]
     OVERAGE_MINOR_PER_1K_FIELD_NUMBER: _ClassVar[int]
+    AI_QUOTA_FIELD_NUMBER: _ClassVar[int]
+    SEATS_INCLUDED_FIELD_NUMBER: _ClassVar[int]
     code: str
     name: str
     pricing: str
@@ -31,7 +33,9 @@ class Plan(_message.Message):
     entitlements: _containers.RepeatedScalarFieldContainer[str]
     ai_tokens_included: int
     overage_minor_per_1k: int
-    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., pricing: _Optional[str] = ..., currency: _Optional[str] = ..., monthly_minor: _Optional[int] = ..., annual_minor: _Optional[int] = ..., min_seats: _Optional[int] = ..., max_seats: _Optional[int] = ..., entitlements: _Optional[_Iterable[str]] = ..., ai_tokens_included: _Optional[int] = ..., overage_minor_per_1k: _Optional[int] = ...) -> None: ...
+    ai_quota: int
+    seats_included: int
+    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., pricing: _Optional[str] = ..., currency: _Optional[str] = ..., monthly_minor: _Optional[int] = ..., annual_minor: _Optional[int] = ..., min_seats: _Optional[int] = ..., max_seats: _Optional[int] = ..., entitlements: _Optional[_Iterable[str]] = ..., ai_tokens_included: _Optional[int] = ..., overage_minor_per_1k: _Optional[int] = ..., ai_quota: _Optional[int] = ..., seats_included: _Optional[int] = ...) -> None: ...
 
 class ListPlansRequest(_message.Message):
     __slots__ = ()
@@ -113,13 +117,25 @@ class Invoice(_message.Message):
     lines: _containers.RepeatedCompositeFieldContainer[InvoiceLine]
     def __init__(self, id: _Optional[str] = ..., subscription_id: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ..., currency: _Optional[str] = ..., total_minor: _Optional[int] = ..., period_start: _Optional[str] = ..., period_end: _Optional[str] = ..., issued_at: _Optional[str] = ..., paid_at: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[InvoiceLine, _Mapping]]] = ...) -> None: ...
 
+class PaymentOutcome(_message.Message):
+    __slots__ = ("status", "failure_code", "failure_message")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_CODE_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    status: str
+    failure_code: str
+    failure_message: str
+    def __init__(self, status: _Optional[str] = ..., failure_code: _Optional[str] = ..., failure_message: _Optional[str] = ...) -> None: ...
+
 class SubscriptionState(_message.Message):
-    __slots__ = ("subscription", "latest_invoice")
+    __slots__ = ("subscription", "latest_invoice", "payment")
     SUBSCRIPTION_FIELD_NUMBER: _ClassVar[int]
     LATEST_INVOICE_FIELD_NUMBER: _ClassVar[int]
+    PAYMENT_FIELD_NUMBER: _ClassVar[int]
     subscription: Subscription
     latest_invoice: Invoice
-    def __init__(self, subscription: _Optional[_Union[Subscription, _Mapping]] = ..., latest_invoice: _Optional[_Union[Invoice, _Mapping]] = ...) -> None: ...
+    payment: PaymentOutcome
+    def __init__(self, subscription: _Optional[_Union[Subscription, _Mapping]] = ..., latest_invoice: _Optional[_Union[Invoice, _Mapping]] = ..., payment: _Optional[_Union[PaymentOutcome, _Mapping]] = ...) -> None: ...
 
 class SubscriptionView(_message.Message):
     __slots__ = ("subscription", "plan", "seats", "entitlements")

@@ -26,7 +26,7 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from contracts.grpc import common_pb2 as contracts_dot_grpc_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x63ontracts/grpc/profile.proto\x12\x13\x63\x61reeros.profile.v1\x1a google/protobuf/field_mask.proto\x1a\x1b\x63ontracts/grpc/common.proto\"$\n\x05Skill\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05level\x18\x02 \x01(\x05\"\xa9\x02\n\x07Profile\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x10\n\x08headline\x18\x04 \x01(\t\x12\x14\n\x0c\x63urrent_role\x18\x05 \x01(\t\x12\x13\n\x0btarget_role\x18\x06 \x01(\t\x12\x18\n\x10years_experience\x18\x07 \x01(\x05\x12*\n\x06skills\x18\x08 \x03(\x0b\x32\x1a.careeros.profile.v1.Skill\x12\x11\n\tinterests\x18\t \x03(\t\x12\x15\n\rlearning_pace\x18\n \x01(\t\x12\x12\n\ncreated_at\x18\x0b \x01(\t\x12\x12\n\nupdated_at\x18\x0c \x01(\t\x12\x0f\n\x07version\x18\r \x01(\x03\"?\n\x11GetProfileRequest\x12*\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x1a.careeros.common.v1.Caller\"\xa2\x01\n\x14UpdateProfileRequest\x12*\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x1a.careeros.common.v1.Caller\x12-\n\x07profile\x18\x02 \x01(\x0b\x32\x1c.careeros.profile.v1.Profile\x12/\n\x0bupdate_mask\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.FieldMask2\xbe\x01\n\x0eProfileService\x12R\n\nGetProfile\x12&.careeros.profile.v1.GetProfileRequest\x1a\x1c.careeros.profile.v1.Profile\x12X\n\rUpdateProfile\x12).careeros.profile.v1.UpdateProfileRequest\x1a\x1c.careeros.profile.v1.Profileb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x63ontracts/grpc/profile.proto\x12\x13\x63\x61reeros.profile.v1\x1a google/protobuf/field_mask.proto\x1a\x1b\x63ontracts/grpc/common.proto\"6\n\x05Skill\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05level\x18\x02 \x01(\x05\x12\x10\n\x08\x65sco_uri\x18\x03 \x01(\t\"\xa9\x02\n\x07Profile\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x10\n\x08headline\x18\x04 \x01(\t\x12\x14\n\x0c\x63urrent_role\x18\x05 \x01(\t\x12\x13\n\x0btarget_role\x18\x06 \x01(\t\x12\x18\n\x10years_experience\x18\x07 \x01(\x05\x12*\n\x06skills\x18\x08 \x03(\x0b\x32\x1a.careeros.profile.v1.Skill\x12\x11\n\tinterests\x18\t \x03(\t\x12\x15\n\rlearning_pace\x18\n \x01(\t\x12\x12\n\ncreated_at\x18\x0b \x01(\t\x12\x12\n\nupdated_at\x18\x0c \x01(\t\x12\x0f\n\x07version\x18\r \x01(\x03\"?\n\x11GetProfileRequest\x12*\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x1a.careeros.common.v1.Caller\"\xa2\x01\n\x14UpdateProfileRequest\x12*\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x1a.careeros.common.v1.Caller\x12-\n\x07profile\x18\x02 \x01(\x0b\x32\x1c.careeros.profile.v1.Profile\x12/\n\x0bupdate_mask\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.FieldMask2\xbe\x01\n\x0eProfileService\x12R\n\nGetProfile\x12&.careeros.profile.v1.GetProfileRequest\x1a\x1c.careeros.profile.v1.Profile\x12X\n\rUpdateProfile\x12).careeros.profile.v1.UpdateProfileRequest\x1a\x1c.careeros.profile.v1.Profileb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,13 +34,13 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'contracts.grpc.profile_pb2'
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_SKILL']._serialized_start=116
-  _globals['_SKILL']._serialized_end=152
-  _globals['_PROFILE']._serialized_start=155
-  _globals['_PROFILE']._serialized_end=452
-  _globals['_GETPROFILEREQUEST']._serialized_start=454
-  _globals['_GETPROFILEREQUEST']._serialized_end=517
-  _globals['_UPDATEPROFILEREQUEST']._serialized_start=520
-  _globals['_UPDATEPROFILEREQUEST']._serialized_end=682
-  _globals['_PROFILESERVICE']._serialized_start=685
-  _globals['_PROFILESERVICE']._serialized_end=875
+  _globals['_SKILL']._serialized_end=170
+  _globals['_PROFILE']._serialized_start=173
+  _globals['_PROFILE']._serialized_end=470
+  _globals['_GETPROFILEREQUEST']._serialized_start=472
+  _globals['_GETPROFILEREQUEST']._serialized_end=535
+  _globals['_UPDATEPROFILEREQUEST']._serialized_start=538
+  _globals['_UPDATEPROFILEREQUEST']._serialized_end=700
+  _globals['_PROFILESERVICE']._serialized_start=703
+  _globals['_PROFILESERVICE']._serialized_end=893
 # @@protoc_insertion_point(module_scope)

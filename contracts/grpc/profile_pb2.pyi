@@ -9,12 +9,14 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Skill(_message.Message):
-    __slots__ = ("name", "level")
+    __slots__ = ("name", "level", "esco_uri")
     NAME_FIELD_NUMBER: _ClassVar[int]
     LEVEL_FIELD_NUMBER: _ClassVar[int]
+    ESCO_URI_FIELD_NUMBER: _ClassVar[int]
     name: str
     level: int
-    def __init__(self, name: _Optional[str] = ..., level: _Optional[int] = ...) -> None: ...
+    esco_uri: str
+    def __init__(self, name: _Optional[str] = ..., level: _Optional[int] = ..., esco_uri: _Optional[str] = ...) -> None: ...
 
 class Profile(_message.Message):
     __slots__ = ("user_id", "tenant_id", "display_name", "headline", "current_role", "target_role", "years_experience", "skills", "interests", "learning_pace", "created_at", "updated_at", "version")

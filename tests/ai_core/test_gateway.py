@@ -20,8 +20,9 @@ from tests.gateway.conftest import gw_config, jwks, make_token, redis_client, si
 def ai_server(config, fresh_store, tmp_path_factory):
     fresh_store("ai_core")
     cvs = {"backend": "local", "bucket": "cvs", "root": str(tmp_path_factory.mktemp("cvs"))}
-    config = {**config, "ai_core": {**config["ai_core"], "storage": cvs, "redis_prefix": f"test.ai.gw.{uuid.uuid4().hex[:8]}.",
-                                    "monthly_quota": {"free": 3, "pro": 100, "team": -1}}}
+    config = {**config, "ai_core": {**config["ai_core"], "storage": cvs, "redis_prefix": f"test.ai.gw.{uuid.uuid4().hex[:8]}."},
+              "billing": {**config["billing"], "plans": {"free": {"ai_quota": 3}, "pro": {"ai_quota": 100},
+                                                         "team": {"ai_quota": -1}}}}
     address = f"127.0.0.1:{free_port()}"
     add, servicer, name = registration(config)
     server = grpc_support.serve([(add, servicer, name)], address, workers=4)

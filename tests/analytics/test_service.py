@@ -354,3 +354,19 @@ def test_completion_is_the_lms_event_whatever_the_order_and_not_a_certificate(se
                                      "completion_rate_percent": 50}
     early = service.overview(tenant, user, "owner", "2026-03-01", "2026-03-04")  # before the completion
     assert early["enrollments"]["completed"] == 0
+def test_reports_show_the_names_auth_has_now_asked_for_in_one_batch(store, month):
+    asked = []
+
+    def directory(tenant_id, user_id, org_role, user_ids):
+        asked.append((tenant_id, user_id, org_role, sorted(user_ids)))
+        return {month.olga: "Olga Renamed"}   # others unknown to auth: the stored name stays
+
+    named = AnalyticsService(store, clock=lambda: NOW, names=directory)
+    plain = AnalyticsService(store, clock=lambda: NOW)
+    rows = named.learner_report(month.tenant_a, month.olga, "owner", *MARCH_1_14)["learners"]
+    before = {r["user_id"]: r["display_name"] for r in
+              plain.learner_report(month.tenant_a, month.olga, "owner", *MARCH_1_14)["learners"]}
+    assert {r["user_id"]: r["display_name"] for r in rows} == {**before, month.olga: "Olga Renamed"}
+    assert asked == [(month.tenant_a, month.olga, "owner", sorted(before))]     # one call for the page
+    _, csv_text = named.export_learners_csv(month.tenant_a, month.olga, "owner", *MARCH_1_14)
+    assert "Olga Renamed" in csv_text and len(asked) == 2

@@ -17,6 +17,7 @@ from careeros_services.common.infra import free_port
 from gateway_flask.app import create_app
 from gateway_flask.views.auth.resources import blp as auth_blp
 from gateway_flask.views.orgs.resources import blp as orgs_blp
+from gateway_flask.views.orgs.resources import memberships_blp
 from tests.gateway.conftest import gw_config, redis_client  # noqa: F401
 
 PASSWORD = "correct horse battery"
@@ -27,7 +28,7 @@ SEATS = 3
 def auth_server(config, fresh_store):
     fresh_store("auth")
     address = f"127.0.0.1:{free_port()}"
-    add, servicer, name = registration({**config, "auth": {**config["auth"], "default_seat_limit": SEATS}})
+    add, servicer, name = registration({**config, "billing": {**config["billing"], "plans": {"free": {"seats_included": SEATS}}}})
     server = grpc_support.serve([(add, servicer, name)], address, workers=4)
     grpc_support.wait_for_server(address, timeout_s=10)
     yield address, servicer.service
@@ -42,8 +43,9 @@ def http(gw_config, redis_client, auth_server):  # noqa: F811
     gw_config["auth"]["revoked_jti_prefix"] = "careeros:revoked:jti:"  # where auth's logout writes
     from gateway_flask import services
     services._clients.clear()
+    gw_config["web"] = {"base_url": "https://careeros.example/app/"}
     app = create_app(gw_config, jwks_provider=service.jwks, redis_client=redis_client,
-                     blueprints=[auth_blp, orgs_blp])
+                     blueprints=[auth_blp, orgs_blp, memberships_blp])
     return app.test_client()
 
 
@@ -231,12 +233,61 @@ def test_assignments_and_the_audit_log_are_tenant_scoped_with_client_ip(http):
     problem(http.get("/api/v1/orgs/current/audit-log?limit=0", headers=bearer(owner)), 422, "validation_failed")
 
 
+def test_an_admin_revokes_an_invite_and_the_seat_is_free_again_resend_replaces_the_link(http):
+    owner, _ = new_org(http)     # 3 seats: the owner and two invites
+    first, second = invite(http, owner).get_json(), invite(http, owner, role="instructor").get_json()
+    assert first["accept_url"] == f"https://careeros.example/app/invites/{first['token']}"
+    problem(invite(http, owner), 409, "seat_limit_reached")
+    listed = http.get("/api/v1/orgs/current/invites", headers=bearer(owner)).get_json()
+    assert [i["invite_id"] for i in listed["invites"]] == [second["invite_id"], first["invite_id"]]
+    assert (listed["seat_limit"], listed["seats_used"], listed["invites"][0]["invited_by_name"]) == (3, 3, "Owen")
+
+    revoked = http.delete(f"/api/v1/orgs/current/invites/{first['invite_id']}", headers=bearer(owner))
+    assert revoked.status_code == 200 and revoked.get_json()["status"] == "revoked"
+    assert http.get("/api/v1/orgs/current", headers=bearer(owner)).get_json()["seats_used"] == 2
+    assert invite(http, owner).status_code == 201                    # the seat is free again
+    problem(http.post(f"/api/v1/orgs/invites/{first['token']}/accept",
+                      json={"password": PASSWORD, "display_name": "Late"}), 409, "invite_revoked")
+
+    resent = http.post(f"/api/v1/orgs/current/invites/{second['invite_id']}/resend", headers=bearer(owner))
+    assert resent.status_code == 201
+    fresh = resent.get_json()
+    assert fresh["token"] != second["token"] and fresh["accept_url"].endswith(fresh["token"])
+    problem(http.post(f"/api/v1/orgs/invites/{second['token']}/accept",
+                      json={"password": PASSWORD, "display_name": "Old"}), 409, "invite_revoked")
+    member = http.post(f"/api/v1/orgs/invites/{fresh['token']}/accept",
+                       json={"password": PASSWORD, "display_name": "Ines"}).get_json()["tokens"]
+    problem(http.get("/api/v1/orgs/current/invites", headers=bearer(member)), 403, "org_role_forbidden")
+    problem(http.delete(f"/api/v1/orgs/current/invites/{uuid.uuid4()}", headers=bearer(owner)), 404,
+            "invite_not_found")
+    problem(http.delete("/api/v1/orgs/current/invites/not-a-uuid", headers=bearer(owner)), 422, "validation_failed")
+    log = http.get("/api/v1/orgs/current/audit-log", headers=bearer(owner)).get_json()["entries"]
+    assert {(e["action"], e["actor_name"]) for e in log} >= {("org.invite_revoked", "Owen"),
+                                                               ("org.invite_accepted", "Ines")}
+
+
+def test_my_organizations_with_my_role_in_each(http):
+    owner, owner_email = new_org(http)
+    other, _ = new_org(http)
+    made = invite(http, other, role="admin", who=owner_email).get_json()
+    assert http.post(f"/api/v1/orgs/invites/{made['token']}/accept", json={}, headers=bearer(owner)).status_code == 200
+    mine = http.get("/api/v1/me/organizations", headers=bearer(owner))
+    assert mine.status_code == 200, mine.get_data(as_text=True)
+    found = {o["tenant_id"]: o for o in mine.get_json()["organizations"]}
+    assert {(o["org_role"], o["current"], o["home"]) for o in found.values()} == {("owner", True, True),
+                                                                                 ("admin", False, False)}
+    assert claims(other)["tenant_id"] in found
+    problem(http.get("/api/v1/me/organizations"), 401, "unauthenticated")
+
+
 def test_the_routes_are_in_the_openapi_document(http):
     paths = http.get("/api/v1/openapi.json").get_json()["paths"]
     assert {"/api/v1/orgs/current", "/api/v1/orgs/current/invites", "/api/v1/orgs/invites/{token}/accept",
             "/api/v1/orgs/current/members", "/api/v1/orgs/current/members/{user_id}",
             "/api/v1/orgs/current/assignments", "/api/v1/orgs/current/audit-log",
-            "/api/v1/auth/switch-tenant"} <= set(paths)
+            "/api/v1/auth/switch-tenant", "/api/v1/orgs/current/invites/{invite_id}",
+            "/api/v1/orgs/current/invites/{invite_id}/resend", "/api/v1/me/organizations"} <= set(paths)
+    assert {"get", "post"} <= set(paths["/api/v1/orgs/current/invites"])
     assert {"patch", "delete"} <= set(paths["/api/v1/orgs/current/members/{user_id}"])
     assert {"get", "post"} <= set(paths["/api/v1/orgs/current/assignments"])
 

@@ -19,7 +19,7 @@ PASSWORD = "correct horse battery"
 def client(config, fresh_store):
     fresh_store("auth")
     address = f"127.0.0.1:{free_port()}"
-    add, servicer, name = registration({**config, "auth": {**config["auth"], "default_seat_limit": 2}})
+    add, servicer, name = registration({**config, "billing": {**config["billing"], "plans": {"free": {"seats_included": 2}}}})
     server = grpc_support.serve([(add, servicer, name)], address, workers=4)
     grpc_support.wait_for_server(address, timeout_s=10)
     client = grpc_support.ServiceClient("auth", address, auth_pb2_grpc.AuthStub, deadline_s=10)

@@ -11,6 +11,7 @@ import pytest
 from bus import contracts
 from careeros_services.auth.service import build
 from careeros_services.common import db as dbmod
+from careeros_services.common import plan_cache
 from careeros_services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 PASSWORD = "correct horse battery"
@@ -20,7 +21,8 @@ PASSWORD = "correct horse battery"
 def auth(config, fresh_store):
     fresh_store("auth")
     prefix = f"careeros.test{uuid.uuid4().hex[:8]}.auth."
-    service = build({**config, "auth": {**config["auth"], "redis_prefix": prefix, "default_seat_limit": 3}})
+    service = build({**config, "auth": {**config["auth"], "redis_prefix": prefix},
+                     "billing": {**config["billing"], "plans": {"free": {"seats_included": 3}}}})
     yield service
     for key in service.redis.scan_iter(match=f"{prefix}*"):
         service.redis.delete(key)
@@ -325,6 +327,9 @@ def test_entitlement_changed_sets_plan_answers_plan_changed_and_refresh_carries_
     # An older entitlement arriving late does not undo the newer one, but is still answered.
     _entitlement(auth, tenant_id, "free", 0, "late", datetime.now(timezone.utc) - timedelta(hours=1))
     assert auth.get_org(tenant_id, owner)["plan_tier"] == "team"
+    # The gateway serves the tier auth applied (with any token), not the late one.
+    assert plan_cache.current(auth.redis, tenant_id) == "team"
+    assert 0 < auth.redis.ttl(plan_cache.key(tenant_id)) <= auth.access_ttl_s
     assert outbox(auth, "careeros.auth.tenant.plan_changed.v1", tenant_id)[-1]["payload"]["saga_id"] == "late"
     assert auth.audit_log(tenant_id, owner)[0]["details"]["applied"] is False
 
@@ -368,3 +373,71 @@ def test_concurrent_invites_never_overshoot_the_seat_limit(auth):
         t.join(30)
     assert sorted(outcomes) == ["ok"] + ["seat_limit_reached"] * 5
     assert auth.get_org(tenant_id, owner)["seats_used"] == 3
+
+
+def test_pending_invites_are_listed_revoked_freeing_the_seat_and_resent_with_a_new_token(auth):
+    tenant_id, owner, _ = org(auth)  # 3 seats: the owner + 2 invites fill them
+    first = auth.create_invite(tenant_id, owner, email(), "member")
+    second = auth.create_invite(tenant_id, owner, email(), "instructor")
+    listed = auth.list_invites(tenant_id, owner)
+    assert [i["invite_id"] for i in listed["invites"]] == [second["invite_id"], first["invite_id"]]
+    assert (listed["seat_limit"], listed["seats_used"]) == (3, 3)
+    assert listed["invites"][0]["invited_by_name"] == "Olive Owner"
+    with pytest.raises(Conflict):
+        auth.create_invite(tenant_id, owner, email(), "member")
+
+    revoked = auth.revoke_invite(tenant_id, owner, first["invite_id"])
+    assert revoked["status"] == "revoked"
+    assert auth.list_invites(tenant_id, owner)["seats_used"] == 2
+    third = auth.create_invite(tenant_id, owner, email(), "member")   # the freed seat
+    with pytest.raises(Conflict) as caught:
+        auth.accept_invite(first["token"], password=PASSWORD, display_name="Too late")
+    assert caught.value.code == "invite_revoked"
+    with pytest.raises(Conflict) as caught:
+        auth.revoke_invite(tenant_id, owner, first["invite_id"])
+    assert caught.value.code == "invite_revoked"
+
+    resent = auth.resend_invite(tenant_id, owner, second["invite_id"])
+    assert (resent["email"], resent["role"]) == (second["email"], "instructor")
+    assert resent["invite_id"] != second["invite_id"] and resent["token"] != second["token"]
+    assert auth.list_invites(tenant_id, owner)["seats_used"] == 3                  # still one seat
+    with pytest.raises(Conflict) as caught:
+        auth.accept_invite(second["token"], password=PASSWORD, display_name="Old link")
+    assert caught.value.code == "invite_revoked"
+    joined = auth.accept_invite(resent["token"], password=PASSWORD, display_name="New link")
+    assert joined["org_role"] == "instructor"
+    actions = [e["action"] for e in auth.audit_log(tenant_id, owner)]
+    assert {"org.invite_revoked", "org.invite_resent"} <= set(actions)
+
+    member = auth.accept_invite(third["token"], password=PASSWORD, display_name="Member")["user_id"]
+    for forbidden in (lambda: auth.list_invites(tenant_id, member),
+                      lambda: auth.revoke_invite(tenant_id, member, resent["invite_id"])):
+        with pytest.raises(Forbidden):
+            forbidden()
+    with pytest.raises(NotFound):
+        auth.revoke_invite(tenant_id, owner, str(uuid.uuid4()))
+
+
+def test_my_organizations_lists_every_membership_with_its_role(auth):
+    home_tenant, user, who = org(auth)
+    other_tenant, other_owner, _ = org(auth)
+    auth.accept_invite(auth.create_invite(other_tenant, other_owner, who, "admin")["token"], user_id=user)
+    found = {o["tenant_id"]: o for o in auth.my_organizations(user, other_tenant)}
+    assert set(found) == {home_tenant, other_tenant}
+    assert (found[home_tenant]["org_role"], found[home_tenant]["home"], found[home_tenant]["current"]) == (
+        "owner", True, False)
+    assert (found[other_tenant]["org_role"], found[other_tenant]["current"]) == ("admin", True)
+    assert found[other_tenant]["kind"] == "organization" and found[other_tenant]["name"].startswith("Org ")
+    assert [o["tenant_id"] for o in auth.my_organizations(other_owner, other_tenant)] == [other_tenant]
+
+
+def test_names_are_resolved_when_read_and_only_for_members(auth):
+    tenant_id, owner, _ = org(auth)
+    member, _ = join(auth, tenant_id, owner)
+    _, stranger, _ = org(auth)
+    names = auth.resolve_names(tenant_id, owner, [member, owner, stranger, "not-an-id"])
+    assert names == {member: "Newbie", owner: "Olive Owner"}
+    with pytest.raises(Forbidden):
+        auth.resolve_names(tenant_id, stranger, [member])
+    entries = auth.audit_log(tenant_id, owner)
+    assert {(e["actor_user_id"], e["actor_name"]) for e in entries} == {(owner, "Olive Owner"), (member, "Newbie")}

@@ -19,9 +19,9 @@ def test_plans_decide_entitlements_and_prices_are_integers_in_minor_units():
     assert pro.amount("month", 1) == 1900 and pro.amount("year", 1) == 19_000
     assert team.amount("month", 5) == 7500 and team.amount("year", 5) == 75_000
     assert all(isinstance(v, int) for p in PLANS.values() for v in (p.monthly_minor, p.annual_minor))
-    assert free.entitlements(0) == ["ai_quota:5", "ai_tokens:20000"]
-    assert pro.entitlements(1) == ["premium_courses", "ai_quota:200", "ai_tokens:2000000"]
-    assert team.entitlements(4) == ["premium_courses", "ai_quota:400", "ai_tokens:4000000", "seats:4"]
+    assert free.entitlements(0) == ["ai_quota:20", "ai_tokens:20000"]
+    assert pro.entitlements(1) == ["premium_courses", "ai_quota:300", "ai_tokens:2000000"]
+    assert team.entitlements(4) == ["premium_courses", "ai_quota:500", "ai_tokens:4000000", "seats:4"]
     assert (free.billed_seats(0), pro.billed_seats(1), team.billed_seats(7)) == (0, 1, 7)
 
 

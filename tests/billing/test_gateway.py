@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 import uuid
+
+import jwt
 
 import pytest
 
 from careeros_services.billing import payments
 from careeros_services.billing.entrypoints.grpc_server import registration
-from careeros_services.common import grpc_support
+from careeros_services.common import grpc_support, plan_cache
 from careeros_services.common.infra import free_port
 from gateway_flask.app import create_app
 from gateway_flask.views.billing.resources import blp
@@ -32,6 +35,7 @@ def billing_address(config, billing_store):
 @pytest.fixture
 def http(gw_config, jwks, redis_client, billing_address):  # noqa: F811
     gw_config["grpc"]["addresses"]["billing"] = billing_address[0]
+    gw_config["billing"] = {**gw_config.get("billing", {}), "activation_wait_s": 3}
     from gateway_flask import services
     services._clients.clear()
     app = create_app(gw_config, jwks_provider=lambda: copy.deepcopy(jwks), redis_client=redis_client,
@@ -43,6 +47,17 @@ def http(gw_config, jwks, redis_client, billing_address):  # noqa: F811
 def owner(make_token):  # noqa: F811
     token = make_token(sub=str(uuid.uuid4()), tenant_id=str(uuid.uuid4()), org_role="owner")
     return {"Authorization": f"Bearer {token}"}
+
+
+def tenant_of(headers: dict) -> str:
+    return jwt.decode(headers["Authorization"].split()[1], options={"verify_signature": False})["tenant_id"]
+
+
+def auth_applies(redis_client, tenant_id: str, plan: str, after_s: float = 0.3) -> threading.Timer:
+    """Stand in for auth applying billing's entitlement (it writes the plan cache the gateway reads)."""
+    timer = threading.Timer(after_s, plan_cache.remember, (redis_client, tenant_id, plan, 60))
+    timer.start()
+    return timer
 
 
 def problem(resp, status: int, code: str) -> dict:
@@ -61,15 +76,16 @@ def test_plans_are_public_with_integer_prices(http):
     assert plans["team"]["pricing"] == "per_seat" and "premium_courses" in plans["pro"]["entitlements"]
 
 
-def test_subscribe_read_change_cancel_and_invoices(http, owner, billing_address, billing_store):
+def test_subscribe_read_change_cancel_and_invoices(http, owner, billing_address, billing_store, redis_client):  # noqa: F811
     assert http.get("/api/v1/billing/subscription", headers=owner).get_json() == {
-        "subscription": None, "plan": "free", "seats": 0, "entitlements": ["ai_quota:5", "ai_tokens:20000"]}
+        "subscription": None, "plan": "free", "seats": 0, "entitlements": ["ai_quota:20", "ai_tokens:20000"]}
+    auth_applies(redis_client, tenant_of(owner), "pro")
     created = http.post("/api/v1/billing/subscriptions", json={"plan": "pro", "payment_method": "pm_card_visa"},
                         headers={**owner, "Idempotency-Key": uuid.uuid4().hex})
     assert created.status_code == 201, created.get_data(as_text=True)
     body = created.get_json()
     assert body["subscription"]["plan"] == "pro" and body["latest_invoice"]["total_minor"] == 1900
-    assert body["latest_invoice"]["status"] == "paid"
+    assert body["latest_invoice"]["status"] == "paid" and body["payment"]["status"] == "succeeded"
 
     problem(http.post("/api/v1/billing/subscriptions", json={"plan": "pro", "payment_method": "pm_card_visa"},
                       headers=owner), 409, "subscription_exists")
@@ -92,10 +108,28 @@ def test_subscribe_read_change_cancel_and_invoices(http, owner, billing_address,
     assert http.get("/api/v1/billing/subscription", headers=owner).get_json()["plan"] == "pro"
     later = http.post("/api/v1/billing/subscription/cancel", json={}, headers=owner).get_json()
     assert later["subscription"]["cancel_at_period_end"] is True and later["subscription"]["status"] == "active"
+    auth_applies(redis_client, tenant_of(owner), "free")
     canceled = http.post("/api/v1/billing/subscription/cancel", json={"at_period_end": False}, headers=owner)
     assert canceled.status_code == 200 and canceled.get_json()["subscription"]["status"] == "canceled"
     assert http.get("/api/v1/billing/subscription", headers=owner).get_json()["plan"] == "free"
     problem(http.post("/api/v1/billing/subscription/cancel", json={}, headers=owner), 404, "subscription_not_found")
+
+
+def test_a_declined_card_is_a_402_naming_the_reason_and_3ds_is_a_202_to_poll(http, owner, make_token):  # noqa: F811
+    body = problem(http.post("/api/v1/billing/subscriptions",
+                             json={"plan": "pro", "payment_method": "pm_card_chargeDeclined"}, headers=owner),
+                   402, "payment_declined")
+    assert body["errors"] == {"payment_method": ["card_declined"]} and "card_declined" in body["detail"]
+    after = http.get("/api/v1/billing/subscription", headers=owner).get_json()
+    assert after["subscription"]["status"] == "canceled" and after["plan"] == "free"
+
+    other = {"Authorization": f"Bearer {make_token(sub=str(uuid.uuid4()), tenant_id=str(uuid.uuid4()), org_role='owner')}"}
+    pending = http.post("/api/v1/billing/subscriptions",
+                        json={"plan": "pro", "payment_method": "pm_card_authenticationRequired"}, headers=other)
+    assert pending.status_code == 202 and pending.headers["Location"] == "/api/v1/billing/subscription"
+    body = pending.get_json()
+    assert body["next"] == {"poll": "/api/v1/billing/subscription", "status": "requires_action"}
+    assert body["subscription"]["status"] == "incomplete" and body["payment"]["failure_code"] == "requires_action"
 
 
 def test_bad_input_is_a_problem_naming_the_field(http, owner):

@@ -68,7 +68,7 @@ def test_happy_path_payment_to_active_with_entitlements_and_plan_tier(service, b
 
     sub = service.get_subscription(tenant_id, user_id)
     assert sub["subscription"]["status"] == "active" and sub["plan"] == "pro"
-    assert sub["entitlements"] == ["premium_courses", "ai_quota:200", "ai_tokens:2000000"]
+    assert sub["entitlements"] == ["premium_courses", "ai_quota:300", "ai_tokens:2000000"]
     saga = saga_of(billing_store, tenant_id)
     assert saga["status"] == "completed"
     assert saga["done"] == ["payment_confirmed", "activate_subscription", "grant_entitlements", "await_plan_tier",
@@ -279,16 +279,35 @@ def test_a_card_that_needs_a_retry_activates_on_the_scheduled_retry(service, bus
     assert [p[0] for p in payments_of(billing_store, tenant[0])] == ["retryable", "succeeded"]
 
 
-def test_declined_first_payment_never_grants_access_and_expires(service, bus, billing_store, tenant, clock):
-    start(service, tenant, pm="pm_card_chargeDeclined")
-    for days in (1, 2, 2):
-        clock.advance(days=days)
-        service.tick(clock.now)
+def test_a_declined_first_payment_is_a_402_naming_the_reason_and_leaves_no_subscription(service, bus, billing_store,
+                                                                                        tenant, clock):
+    with pytest.raises(billing.PaymentDeclined) as caught:
+        start(service, tenant, pm="pm_card_chargeDeclined")
+    assert (caught.value.code, caught.value.status) == ("payment_declined", 402)
+    assert caught.value.fields == {"payment_method": ["card_declined"]} and "card_declined" in caught.value.detail
     bus.run()
     state = service.get_subscription(*tenant)
     assert state["subscription"]["status"] == "canceled" and state["plan"] == "free"
+    assert rows(billing_store, tenant[0], "SELECT count(*) FROM subscriptions WHERE status <> 'canceled'") == [(0,)]
     assert invoices_of(billing_store, tenant[0]) == [("subscription_create", "void", 1900)]
     assert outbox(billing_store, billing.ENTITLEMENT_CHANGED, tenant[0]) == []
+    assert service.tick(clock.advance(days=2))["retried"] == 0       # nothing left to retry
+    assert start(service, tenant)["payment"]["status"] == "succeeded"  # the tenant can subscribe again at once
+
+
+def test_a_card_that_needs_3ds_waits_incomplete_until_the_signed_webhook_settles_it(service, bus, billing_store,
+                                                                                   tenant):
+    tenant_id, user_id = tenant
+    state = start(service, tenant, pm="pm_card_authenticationRequired")
+    assert state["payment"] == {"status": "retryable", "failure_code": "requires_action",
+                                "failure_message": "the customer must authenticate the payment (3-D Secure)"}
+    assert state["subscription"]["status"] == "incomplete" and state["latest_invoice"]["status"] == "open"
+    [(provider_id, invoice_id)] = rows(billing_store, tenant_id, "SELECT provider_payment_id, invoice_id FROM payments")
+    body = json.dumps({"id": f"evt_{uuid.uuid4().hex}", "type": "payment_intent.succeeded", "data": {"object": {
+        "id": provider_id, "metadata": {"tenant_id": tenant_id, "invoice_id": str(invoice_id)}}}}).encode()
+    assert service.handle_webhook("sandbox", body, payments.sign(body, SANDBOX_SECRET))["applied"] is True
+    bus.run()
+    assert service.get_subscription(tenant_id, user_id)["subscription"]["status"] == "active"
 
 
 def test_renewal_on_schedule_with_usage_lines_above_the_allowance(service, bus, billing_store, tenant, clock):

@@ -168,6 +168,21 @@ def test_activation_on_stripe_and_the_webhook_is_a_duplicate_trigger(stripe_serv
     assert customer.startswith("cus_") and intent.customer == customer and intent.amount == 3000
 
 
+def test_a_declined_card_at_subscribe_is_a_402_with_stripes_reason_and_leaves_nothing(stripe_service, billing_store,
+                                                                                      provider):
+    for card in ("pm_card_chargeCustomerFail", "4000000000000002"):
+        tenant_id, user_id = str(uuid.uuid4()), str(uuid.uuid4())
+        method = card if card.startswith("pm_") else provider.client.v1.payment_methods.create(params={
+            "type": "card", "card": {"number": card, "exp_month": 12, "exp_year": 2030, "cvc": "123"}}).id
+        with pytest.raises(payments.PaymentDeclined) as caught:
+            stripe_service.start_subscription(tenant_id, user_id, "owner", "pro", "month", 1, method)
+        [reason] = caught.value.fields["payment_method"]
+        assert caught.value.status == 402 and reason and reason in caught.value.detail
+        with billing_store.transaction(tenant_id) as tx:
+            live = tx.db.execute_sql("SELECT count(*) FROM subscriptions WHERE status <> 'canceled'").fetchone()
+        assert live == (0,)
+
+
 def test_compensation_refunds_through_stripe(billing_store, provider, clock, quiet_db):
     service = BillingService(billing_store, plans=domain.load_plans(), providers={"stripe": provider},
                              default_provider="stripe", clock=clock, failpoints={"grant_entitlements": "fail"})

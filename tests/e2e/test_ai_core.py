@@ -37,6 +37,10 @@ def test_consultation_uses_the_profile_that_arrived_by_event(api):  # noqa: F811
     assert usage["user"]["calls"] >= 1 and usage["consultations_used"] >= 1
 
 
+def _plain(skills: list[dict]) -> list[dict]:
+    return [{"name": s["name"], "level": s["level"]} for s in skills]
+
+
 def test_skills_confirmed_from_a_cv_reach_the_profile_by_event(api):  # noqa: F811
     user = register(api)
     token = login(api, user["email"])["access_token"]
@@ -49,7 +53,7 @@ def test_skills_confirmed_from_a_cv_reach_the_profile_by_event(api):  # noqa: F8
     assert uploaded.status_code == 201, uploaded.text
     proposed = {p["name"] for p in uploaded.json()["proposed_skills"]}
     assert {"SQL", "Business intelligence tools"} <= proposed
-    assert api.get("/profile", headers=bearer(token)).json()["skills"] == [{"name": "SQL", "level": 5}]
+    assert _plain(api.get("/profile", headers=bearer(token)).json()["skills"]) == [{"name": "SQL", "level": 5}]
 
     confirmed = api.post(f"/ai/cv/{uploaded.json()['cv_id']}/confirm", headers=bearer(token), json={
         "skills": [{"name": "SQL", "level": 3}, {"name": "Business intelligence tools", "level": 2}]})
@@ -63,6 +67,7 @@ def test_skills_confirmed_from_a_cv_reach_the_profile_by_event(api):  # noqa: F8
         assert time.monotonic() < deadline, f"the confirmed skills never reached the profile: {profile}"
         time.sleep(0.3)
     # Added, and SQL kept at the learner's own higher level (a CV never lowers a skill).
-    assert profile["skills"] == [{"name": "SQL", "level": 5},
-                                 {"name": "Business intelligence tools", "level": 2}]
+    assert _plain(profile["skills"]) == [{"name": "SQL", "level": 5},
+                                         {"name": "Business intelligence tools", "level": 2}]
+    assert all(s["esco_uri"].startswith("http://data.europa.eu/esco/skill/") for s in profile["skills"])
     assert profile["version"] == 3  # created, the learner's patch, the one update of the confirmation

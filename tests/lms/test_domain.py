@@ -30,6 +30,22 @@ def test_course_validation_names_every_bad_field():
     assert domain.validate_course({"summary": "x"}, partial=True) == {"summary": "x"}
 
 
+def test_course_skills_resolve_through_the_shared_skill_table():
+    """An organisation's own course names skills as it likes; they are stored as the taxonomy's."""
+    meta = domain.validate_course({"title": "Budget sheets", "skills": [
+        {"name": "excel", "level": 2}, {"name": "Google Sheets", "level": 3},
+        {"name": "Payroll", "esco_uri": "http://data.europa.eu/esco/skill/9d916d7c-89b3-4084-a6d9-e2b0b3091404"},
+        {"name": "Underwater basket weaving", "level": 1}]})
+    assert meta["skills"] == [
+        {"name": "Spreadsheets", "esco_uri": "http://data.europa.eu/esco/skill/1973c966-f236-40c9-b2d4-5d71a89019be",
+         "level": 3},
+        {"name": "Payroll", "esco_uri": "http://data.europa.eu/esco/skill/9d916d7c-89b3-4084-a6d9-e2b0b3091404",
+         "level": 1},
+        {"name": "Underwater basket weaving", "esco_uri": "", "level": 1}]
+    assert domain.skill_keys(meta["skills"])[:2] == [
+        "spreadsheets", "http://data.europa.eu/esco/skill/1973c966-f236-40c9-b2d4-5d71a89019be"]
+
+
 def test_slugify():
     assert domain.slugify("Data Analysis: with pandas!") == "data-analysis-with-pandas"
     assert domain.slugify("Ünïcödé") == "unicode" and domain.slugify("!!!") == "course"

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import pytest
 
 from careeros_services.common.errors import ValidationFailed
-from careeros_services.profile.domain import EDITABLE_FIELDS, Profile, apply_patch, new_profile
+from careeros_services.profile.domain import EDITABLE_FIELDS, Profile, apply_patch, new_profile, raise_skill
 
 NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 
@@ -44,7 +44,8 @@ def test_valid_patch_changes_only_named_fields_and_strips_text(profile):
     new, changed = apply_patch(profile, patch)
     assert changed == ["headline", "years_experience", "skills", "interests", "learning_pace"]
     assert new.headline == "Backend engineer"
-    assert new.skills == [{"name": "Python", "level": 5}, {"name": "SQL", "level": 3}]
+    assert new.skills == [{"name": "Python", "esco_uri": "http://data.europa.eu/esco/skill/ccd0a1d9-afda-43d9-b901-96344886e14d", "level": 5},
+                          {"name": "SQL", "esco_uri": "http://data.europa.eu/esco/skill/9cf681c7-89ec-470c-b651-7fe03786f586", "level": 3}]
     assert new.interests == ["data", "ml"]
     assert new.current_role == profile.current_role == ""
     assert new.version == profile.version  # the service bumps it, not the domain
@@ -156,9 +157,24 @@ def test_markup_and_sql_text_is_kept_verbatim_as_plain_text(profile, text):
     patch = {"headline": text, "skills": [{"name": text[:80], "level": 2}], "interests": [text[:60]]}
     new, changed = apply_patch(profile, patch)
     assert new.headline == text
-    assert new.skills == [{"name": text[:80].strip(), "level": 2}]
+    assert new.skills == [{"name": text[:80].strip(), "esco_uri": "", "level": 2}]
     assert new.interests == [text[:60].strip()]
     assert changed == ["headline", "skills", "interests"]
+
+
+def test_skills_resolve_through_the_shared_table_aliases_merge_and_carry_their_esco_uri(profile):
+    new, _ = apply_patch(profile, {"skills": [{"name": "Excel", "level": 3}, {"name": "google sheets", "level": 2},
+                                              {"name": "Python 3", "level": 1}]})
+    assert new.skills == [
+        {"name": "Spreadsheets", "esco_uri": "http://data.europa.eu/esco/skill/1973c966-f236-40c9-b2d4-5d71a89019be",
+         "level": 3},
+        {"name": "Python", "esco_uri": "http://data.europa.eu/esco/skill/ccd0a1d9-afda-43d9-b901-96344886e14d",
+         "level": 1}]
+    with pytest.raises(ValidationFailed) as caught:
+        apply_patch(profile, {"skills": [{"name": "Go", "level": 2, "esco_uri": "https://example.com/go"}]})
+    assert list(caught.value.fields) == ["skills[0].esco_uri"]
+    raised, changed = raise_skill(new, "excel", 4, {"source": "cv"})
+    assert changed and [s["level"] for s in raised.skills if s["name"] == "Spreadsheets"] == [4]
 
 
 def test_to_dict_is_json_ready(profile):

@@ -151,7 +151,8 @@ def test_update_bumps_the_version_and_publishes_profile_updated(service, store, 
     assert updated["payload"] == {
         "user_id": user_id, "tenant_id": tenant_id, "version": 2,
         "changed_fields": ["headline", "skills"],  # learning_pace was already "steady"
-        "changes": {"headline": "Data engineer", "skills": [{"name": "SQL", "level": 4}]},
+        "changes": {"headline": "Data engineer",
+                    "skills": [{"name": "SQL", "esco_uri": "http://data.europa.eu/esco/skill/9cf681c7-89ec-470c-b651-7fe03786f586", "level": 4}]},
     }
 
     again = service.update_profile(tenant_id, user_id, {"years_experience": 3})

@@ -71,7 +71,8 @@ def test_achievement_travels_to_the_profile_and_back_over_kafka(config, fresh_st
         def learner_knows_python() -> bool:
             with roadmap_store.transaction(tenant) as tx:
                 learner = RoadmapRepository(tx.db).learner(tenant, user)
-            return learner is not None and {"name": "Python", "level": 2} in learner.skills
+            return learner is not None and any((s["name"], s["level"]) == ("Python", 2) and s["esco_uri"]
+                                               for s in learner.skills)
 
         pump(consumers, relays, learner_knows_python)
     finally:

@@ -165,6 +165,19 @@ def test_milestones_without_a_course_say_so_and_carry_a_practice_task():
 
 def test_known_from_takes_the_highest_level_per_case_insensitive_name():
     assert domain.known_from([{"name": "SQL", "level": 2}, {"name": " sql", "level": 4}]) == {"sql": 4}
+    assert domain.known_from([{"name": "Underwater basket weaving", "level": 2}]) == {
+        "name:underwater basket weaving": 2}
+
+
+def test_a_skill_known_under_an_alias_is_credited_at_its_level():
+    spreadsheets = PM("spreadsheets", "Spreadsheets", 3, 30, ())
+    prop = proposal(spreadsheets, PM("budgeting", "Budgeting", 2, 20, ("spreadsheets",)))
+    fresh = domain.build_plan(prop, {}, [], Goal("Analyst", 10), TODAY)
+    with_excel = domain.build_plan(prop, domain.known_from([{"name": "Excel", "level": 2}]), [],
+                                   Goal("Analyst", 10), TODAY)
+    hours = {m["skill_id"]: m["planned_hours"] for m in with_excel["milestones"]}
+    assert {m["skill_id"]: m["planned_hours"] for m in fresh["milestones"]}["spreadsheets"] == 30
+    assert hours["spreadsheets"] == 10 and hours["budgeting"] == 20      # 1 of 3 levels left: a third
 
 
 # --- pictures ------------------------------------------------------------------------------
@@ -209,7 +222,8 @@ def role_graphs(draw):
         milestones.append(PM(skill_id, f"Skill {skill_id}", draw(st.integers(1, 5)), draw(st.integers(0, 60)),
                              tuple(pres)))
     milestones = draw(st.permutations(milestones))
-    known = draw(st.dictionaries(st.sampled_from([f"skill {i}" for i in ids]), st.integers(1, 5), max_size=n))
+    known = draw(st.dictionaries(st.sampled_from([domain.learner_skill_key(f"Skill {i}") for i in ids]),
+                                 st.integers(1, 5), max_size=n))
     goal = Goal("Role", draw(st.integers(1, 40)))
     return proposal(*milestones), known, goal
 
@@ -229,7 +243,7 @@ def test_every_plan_is_acyclic_respects_prerequisites_skips_known_and_fits_each_
             assert position[pre] < position[m["skill_id"]]                 # order respects prerequisites
             assert by_id[pre]["end_hour"] <= m["start_hour"]               # ... and so does time
             assert by_id[pre]["depth"] < m["depth"]
-        skill_known = known.get(domain.skill_key(m["skill_name"]), 0)
+        skill_known = known.get(domain.learner_skill_key(m["skill_name"], m["esco_uri"]), 0)
         assert m["skipped"] == (skill_known >= m["level"])                  # known skills skipped
         if m["skipped"]:
             assert m["planned_hours"] == 0 and m["start_week"] is None

@@ -38,13 +38,13 @@ def test_achievement_adds_the_skill_citing_the_evidence_and_publishes_profile_up
     event = achieved(learner, "SQL", 3, course_id="c-1")
     assert profiles.handle_event(event) is True
     profile = profiles.get_profile(learner["tenant_id"], learner["user_id"])
-    assert profile["skills"] == [{"name": "SQL", "level": 3}] and profile["version"] == 2
+    assert profile["skills"] == [{"name": "SQL", "level": 3, "esco_uri": "http://data.europa.eu/esco/skill/9cf681c7-89ec-470c-b651-7fe03786f586"}] and profile["version"] == 2
     cited = profile["skill_evidence"]["sql"]
     assert cited["evidence"] == [{"kind": "course_completed", "id": "c-1"}] and cited["level"] == 3
     assert cited["roadmap_id"] == event["payload"]["roadmap_id"] and cited["source"] == "roadmap"
     [updated] = outbox_rows(profiles.store, PROFILE_UPDATED, learner["user_id"])
     contracts.validate(updated)
-    assert updated["payload"]["changes"] == {"skills": [{"name": "SQL", "level": 3}]}
+    assert updated["payload"]["changes"] == {"skills": [{"name": "SQL", "level": 3, "esco_uri": "http://data.europa.eu/esco/skill/9cf681c7-89ec-470c-b651-7fe03786f586"}]}
     assert updated["causation_id"] == event["id"]
     assert profiles.handle_event(event) is False       # redelivered: nothing changes
 
@@ -53,10 +53,10 @@ def test_achievement_raises_a_lower_level_and_never_lowers(profiles, learner):
     profiles.update_profile(learner["tenant_id"], learner["user_id"], {"skills": [{"name": "Python", "level": 2}]})
     assert profiles.handle_event(achieved(learner, "python", 4)) is True
     assert profiles.get_profile(learner["tenant_id"], learner["user_id"])["skills"] == [
-        {"name": "Python", "level": 4}]
+        {"name": "Python", "esco_uri": "http://data.europa.eu/esco/skill/ccd0a1d9-afda-43d9-b901-96344886e14d", "level": 4}]
     assert profiles.handle_event(achieved(learner, "PYTHON", 3)) is True
     profile = profiles.get_profile(learner["tenant_id"], learner["user_id"])
-    assert profile["skills"] == [{"name": "Python", "level": 4}] and profile["version"] == 3
+    assert profile["skills"] == [{"name": "Python", "esco_uri": "http://data.europa.eu/esco/skill/ccd0a1d9-afda-43d9-b901-96344886e14d", "level": 4}] and profile["version"] == 3
     assert len(outbox_rows(profiles.store, PROFILE_UPDATED, learner["user_id"])) == 2
 
 

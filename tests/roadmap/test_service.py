@@ -380,14 +380,14 @@ def test_the_loop_closes_through_the_profile_service(service, catalog, store, fr
     [achieved] = outbox_rows(store, MILESTONE_ACHIEVED, view["roadmap_id"])
     assert profiles.handle_event(contracts.validate(achieved)) is True
     profile = profiles.get_profile(learner["tenant_id"], learner["user_id"])
-    assert {"name": "Python", "level": 2} in profile["skills"]
+    assert {"name": "Python", "level": 2, "esco_uri": "http://data.europa.eu/esco/skill/ccd0a1d9-afda-43d9-b901-96344886e14d"} in profile["skills"]
     assert profile["skill_evidence"]["python"]["evidence"] == achieved["payload"]["evidence"]
 
     [updated] = outbox_rows(profiles.store, PROFILE_UPDATED, learner["user_id"])
     assert service.handle_event(contracts.validate(updated)) is True
     with store.transaction(learner["tenant_id"]) as tx:
         seen = RoadmapRepository(tx.db).learner(learner["tenant_id"], learner["user_id"])
-    assert {"name": "Python", "level": 2} in seen.skills
+    assert {"name": "Python", "level": 2, "esco_uri": "http://data.europa.eu/esco/skill/ccd0a1d9-afda-43d9-b901-96344886e14d"} in seen.skills
     with store.transaction(learner["tenant_id"]) as tx:   # forget the roadmap's own record: the profile's counts
         tx.db.execute_sql("DELETE FROM achievements WHERE user_id = %s", (learner["user_id"],))
     python = by_skill(create(service, learner))["python"]

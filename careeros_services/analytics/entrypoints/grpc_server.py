@@ -57,5 +57,5 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
 
 def registration(config: dict) -> tuple[Callable, AnalyticsServicer, str]:
     """What ``grpc_support.serve`` needs to host this service."""
-    return (analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server, AnalyticsServicer(build(config)),
+    return (analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server, AnalyticsServicer(build(config, with_names=True)),
             SERVICE_NAME)

@@ -118,6 +118,27 @@ class AuthServicer(auth_pb2_grpc.AuthServicer):
             auth_pb2.AuditEntry(details_json=json.dumps(e["details"], sort_keys=True),
                                 **{k: v for k, v in e.items() if k != "details"}) for e in entries])
 
+    def ListInvites(self, request: auth_pb2.ListInvitesRequest, context: grpc.ServicerContext):
+        found = self.service.list_invites(request.caller.tenant_id, request.caller.user_id)
+        return auth_pb2.ListInvitesResponse(invites=[auth_pb2.PendingInvite(**i) for i in found["invites"]],
+                                            seat_limit=found["seat_limit"], seats_used=found["seats_used"])
+
+    def RevokeInvite(self, request: auth_pb2.InviteActionRequest, context: grpc.ServicerContext):
+        return auth_pb2.PendingInvite(**self.service.revoke_invite(
+            request.caller.tenant_id, request.caller.user_id, request.invite_id, client_ip=_client_ip(context)))
+
+    def ResendInvite(self, request: auth_pb2.InviteActionRequest, context: grpc.ServicerContext):
+        return auth_pb2.Invite(**self.service.resend_invite(
+            request.caller.tenant_id, request.caller.user_id, request.invite_id, client_ip=_client_ip(context)))
+
+    def ListMyOrganizations(self, request: auth_pb2.ListMyOrganizationsRequest, context: grpc.ServicerContext):
+        found = self.service.my_organizations(request.caller.user_id, request.caller.tenant_id)
+        return auth_pb2.ListMyOrganizationsResponse(organizations=[auth_pb2.MyOrganization(**o) for o in found])
+
+    def ResolveNames(self, request: auth_pb2.ResolveNamesRequest, context: grpc.ServicerContext):
+        return auth_pb2.ResolveNamesResponse(names=self.service.resolve_names(
+            request.caller.tenant_id, request.caller.user_id, list(request.user_ids)))
+
 
 def registration(config: dict) -> tuple[Callable, AuthServicer, str]:
     """What ``grpc_support.serve`` needs to host auth: (add function, servicer, full service name)."""

@@ -37,8 +37,10 @@ def invoice_message(invoice: Optional[dict]) -> Optional[billing_pb2.Invoice]:
 
 
 def state_message(state: dict) -> billing_pb2.SubscriptionState:
+    payment = state.get("payment")
     return billing_pb2.SubscriptionState(subscription=subscription_message(state["subscription"]),
-                                         latest_invoice=invoice_message(state["latest_invoice"]))
+                                         latest_invoice=invoice_message(state["latest_invoice"]),
+                                         payment=billing_pb2.PaymentOutcome(**payment) if payment else None)
 
 
 class BillingServicer(billing_pb2_grpc.BillingServiceServicer):

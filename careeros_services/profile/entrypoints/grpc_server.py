@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 import grpc
 
+from careeros_services.common import skills
 from careeros_services.common.errors import ValidationFailed
 from careeros_services.profile.domain import EDITABLE_FIELDS, UNKNOWN_FIELD
 from careeros_services.profile.service import ProfileService, build
@@ -26,7 +27,8 @@ def profile_message(profile: dict) -> profile_pb2.Profile:
         display_name=profile["display_name"], headline=profile["headline"],
         current_role=profile["current_role"], target_role=profile["target_role"],
         years_experience=profile["years_experience"],
-        skills=[profile_pb2.Skill(name=s["name"], level=s["level"]) for s in profile["skills"]],
+        skills=[profile_pb2.Skill(name=s["name"], level=s["level"], esco_uri=s.get("esco_uri", ""))
+                for s in profile["skills"]],
         interests=profile["interests"], learning_pace=profile["learning_pace"],
         created_at=profile["created_at"] or "", updated_at=profile["updated_at"] or "",
         version=profile["version"])
@@ -34,7 +36,8 @@ def profile_message(profile: dict) -> profile_pb2.Profile:
 
 def _field_value(message: profile_pb2.Profile, path: str) -> Any:
     if path == "skills":
-        return [{"name": s.name, "level": s.level} for s in message.skills]
+        return [{"name": s.name, "level": s.level, **({"esco_uri": s.esco_uri} if s.esco_uri else {})}
+                for s in message.skills]
     if path == "interests":
         return list(message.interests)
     return getattr(message, path)
@@ -70,6 +73,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
 
 def registration(config: dict) -> tuple[Callable, ProfileServicer, str]:
     """What ``grpc_support.serve`` needs to host this service."""
+    skills.warm()  # profile writes resolve skill names: load the table and ESCO before serving
     return (profile_pb2_grpc.add_ProfileServiceServicer_to_server, ProfileServicer(build(config)),
             SERVICE_NAME)
 

@@ -1,12 +1,17 @@
 """/billing: plans, the tenant's subscription (owner/admin change it), invoices, provider webhooks."""
 from __future__ import annotations
 
+import time
+
+import redis
 from flask import request
 
 from contracts.grpc import billing_pb2
 from gateway_flask.extensions.api import Blueprint
+from careeros_services.common import plan_cache
 from gateway_flask.security import auth_required, current_principal
 from gateway_flask.services import caller, client, to_dict
+from gateway_flask.state import gateway_state
 from gateway_flask.views.billing.schemas import (CancelIn, ChangeIn, InvoicesOut, PlansOut, StartIn,
                                                  SubscriptionStateOut, SubscriptionViewOut, WebhookOut)
 
@@ -29,6 +34,8 @@ def _state(message) -> dict:
     data = _ints(to_dict(message))
     if not message.HasField("latest_invoice"):
         data["latest_invoice"] = None
+    if not message.HasField("payment"):
+        data["payment"] = None
     return data
 
 
@@ -39,17 +46,58 @@ def list_plans():
     return _ints(to_dict(client("billing").call("ListPlans", billing_pb2.ListPlansRequest())))
 
 
+POLL_URL = "/api/v1/billing/subscription"
+POLL_INTERVAL_S = 0.05
+
+
+def _await_plan(tenant_id: str, plan: str) -> bool:
+    """Wait (bounded by ``billing.activation_wait_s``) until auth has applied ``plan`` to the tenant.
+
+    The same cache the next request's caller reads (common.plan_cache), so once this is true that
+    request is served on the new plan, with the same access token.
+    """
+    state = gateway_state()
+    deadline = time.monotonic() + float((state.config.get("billing") or {}).get("activation_wait_s", 15))
+    while True:
+        try:
+            if plan_cache.current(state.redis, tenant_id) == plan:
+                return True
+        except redis.RedisError:
+            return False
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(POLL_INTERVAL_S)
+
+
+def _answer(message, plan: str, done_status: int):
+    """``done_status`` once the plan is in force; 202 with a status to poll while payment or activation is
+    still under way (3-D Secure, a retryable failure, a slow saga)."""
+    data = _state(message)
+    paid = not message.HasField("payment") or message.payment.status == "succeeded"
+    if paid and _await_plan(current_principal().tenant_id, plan):
+        refreshed = client("billing").call("GetSubscription", billing_pb2.GetSubscriptionRequest(
+            caller=caller(current_principal())))
+        data["subscription"] = _ints(to_dict(refreshed.subscription))
+        return data, done_status
+    data["next"] = {"poll": POLL_URL, "status": data["payment"]["failure_code"] if not paid else "activating"}
+    return data, 202, {"Location": POLL_URL}
+
+
 @blp.route("/subscriptions", methods=["POST"])
 @auth_required
 @blp.arguments(StartIn)
 @blp.response(201, SubscriptionStateOut)
+@blp.alt_response(202, schema=SubscriptionStateOut, description="Payment or activation still under way: poll "
+                  "`GET /billing/subscription` (`next.status`: requires_action, processing_error or activating)")
 @blp.doc(security=[{"bearerAuth": []}])
 def start_subscription(body: dict):
-    """Subscribe your tenant (owner/admin). Paid now unless `trial_days`; access follows once the
-    activation saga has run (status `incomplete` until then). A declined card leaves it `incomplete`
-    with retries on the dunning schedule."""
+    """Subscribe your tenant (owner/admin). Paid now unless `trial_days`. 201 once the plan is in force
+    (premium access works on the next request, with the same token); 202 while the payment waits for the
+    customer (3-D Secure) or a retry, or activation takes longer. A declined card is a 402
+    `payment_declined` naming the provider's reason in `errors.payment_method`; no subscription is left."""
     request_ = billing_pb2.StartSubscriptionRequest(caller=caller(current_principal()), **body)
-    return _state(client("billing").call("StartSubscription", request_))
+    message = client("billing").call("StartSubscription", request_)
+    return _answer(message, body["plan"], 201)
 
 
 @blp.route("/subscription", methods=["GET"])
@@ -70,12 +118,18 @@ def get_subscription():
 @auth_required
 @blp.arguments(ChangeIn)
 @blp.response(200, SubscriptionStateOut)
+@blp.alt_response(202, schema=SubscriptionStateOut, description="The change is paid; its activation is still "
+                  "under way: poll `GET /billing/subscription`")
 @blp.doc(security=[{"bearerAuth": []}])
 def change_subscription(body: dict):
     """Upgrade/downgrade now with proration to the cent (owner/admin), or replace the payment method.
-    A declined charge changes nothing (402 `payment_declined`)."""
+    200 once the new plan is in force; a declined charge changes nothing (402 `payment_declined` with the
+    provider's reason)."""
     request_ = billing_pb2.ChangeSubscriptionRequest(caller=caller(current_principal()), **body)
-    return _state(client("billing").call("ChangeSubscription", request_))
+    message = client("billing").call("ChangeSubscription", request_)
+    if "plan" not in body:
+        return _state(message)  # seats, interval or payment method: the plan in force stays
+    return _answer(message, body["plan"], 200)
 
 
 @blp.route("/subscription/cancel", methods=["POST"])
@@ -84,9 +138,13 @@ def change_subscription(body: dict):
 @blp.response(200, SubscriptionStateOut)
 @blp.doc(security=[{"bearerAuth": []}])
 def cancel_subscription(body: dict):
-    """Cancel at the end of the paid period (default) or now (`at_period_end: false`); owner/admin."""
+    """Cancel at the end of the paid period (default) or now (`at_period_end: false`; premium access ends
+    on the next request); owner/admin."""
     request_ = billing_pb2.CancelSubscriptionRequest(caller=caller(current_principal()), **body)
-    return _state(client("billing").call("CancelSubscription", request_))
+    data = _state(client("billing").call("CancelSubscription", request_))
+    if not body.get("at_period_end", True):
+        _await_plan(current_principal().tenant_id, "free")
+    return data
 
 
 @blp.route("/invoices", methods=["GET"])

@@ -17,6 +17,10 @@ class PlanOut(Schema):
     entitlements = ma.fields.List(ma.fields.String())
     ai_tokens_included = ma.fields.Integer()
     overage_minor_per_1k = ma.fields.Integer()
+    ai_quota = ma.fields.Integer(metadata={"description": "AI answers per user per month (-1: unlimited); "
+                                                          "what ai_core enforces"})
+    seats_included = ma.fields.Integer(metadata={"description": "organisation seats without a per-seat purchase; "
+                                                                "what auth enforces"})
 
 
 class PlansOut(Schema):
@@ -65,9 +69,23 @@ class InvoicesOut(Schema):
     invoices = ma.fields.List(ma.fields.Nested(InvoiceOut))
 
 
+class PaymentOutcomeOut(Schema):
+    status = ma.fields.String(metadata={"description": "succeeded | declined | retryable"})
+    failure_code = ma.fields.String(metadata={"description": "the provider's reason, e.g. requires_action"})
+    failure_message = ma.fields.String()
+
+
+class NextStepOut(Schema):
+    poll = ma.fields.String(metadata={"description": "where to poll the subscription's state"})
+    status = ma.fields.String(metadata={"description": "requires_action | processing_error | activating"})
+
+
 class SubscriptionStateOut(Schema):
     subscription = ma.fields.Nested(SubscriptionOut)
     latest_invoice = ma.fields.Nested(InvoiceOut, allow_none=True)
+    payment = ma.fields.Nested(PaymentOutcomeOut, allow_none=True,
+                               metadata={"description": "the charge this command made; null when none"})
+    next = ma.fields.Nested(NextStepOut, metadata={"description": "only on 202"})
 
 
 class SubscriptionViewOut(Schema):
@@ -83,7 +101,8 @@ class StartIn(Schema):
     seats = ma.fields.Integer(load_default=1, strict=True, validate=validate.Range(1, 100_000))
     payment_method = ma.fields.String(required=True, validate=validate.Length(1, 100),
                                       metadata={"description": "sandbox: pm_card_visa, pm_card_chargeDeclined, "
-                                                               "pm_card_retry (or Stripe test card numbers)"})
+                                                               "pm_card_retry, pm_card_authenticationRequired "
+                                                               "(or Stripe test card numbers)"})
     trial_days = ma.fields.Integer(load_default=0, strict=True, validate=validate.Range(0, 90))
 
 

@@ -15,13 +15,17 @@ from contracts.grpc import auth_pb2
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.security import auth_required, current_principal, optional_principal
 from gateway_flask.services import caller, client, to_dict
+from gateway_flask.state import gateway_state
 from gateway_flask.views.orgs.schemas import (AcceptIn, AcceptOut, AuditLogOut, AuditQuery, InviteIn,
-                                              InviteOut, MemberOut, MemberPatch, MembersOut, OrgAssignmentIn,
-                                              OrgAssignmentOut, OrgAssignmentsOut, OrgAssignmentsQuery,
-                                              OrgOut)
+                                              InviteOut, InvitesOut, MemberOut, MemberPatch, MembersOut,
+                                              MyOrganizationsOut, OrgAssignmentIn, OrgAssignmentOut,
+                                              OrgAssignmentsOut, OrgAssignmentsQuery, OrgOut, PendingInviteOut)
 
 blp = Blueprint("orgs", __name__, url_prefix="/orgs",
                 description="Organisations: invites, members, seats, assignments, audit log")
+memberships_blp = Blueprint("memberships", __name__, url_prefix="/me",
+                            description="The organisations you belong to")
+DEFAULT_WEB_BASE = "http://127.0.0.1:8000"
 
 
 def _ip() -> list[tuple[str, str]]:
@@ -50,8 +54,52 @@ def create_invite(body: dict):
     409 `seat_limit_reached` (its `errors.seats` names the limit) when members
     and pending invites fill the seats; 403 `org_role_forbidden` for members.
     """
-    return to_dict(_auth("CreateInvite", auth_pb2.CreateInviteRequest(
-        caller=caller(current_principal()), **body)))
+    return _with_link(to_dict(_auth("CreateInvite", auth_pb2.CreateInviteRequest(
+        caller=caller(current_principal()), **body))))
+
+
+def _with_link(invite: dict) -> dict:
+    """The invite with the link a web client opens to accept it (``web.base_url``)."""
+    base = str((gateway_state().config.get("web") or {}).get("base_url") or DEFAULT_WEB_BASE).rstrip("/")
+    return {**invite, "accept_url": f"{base}/invites/{invite['token']}"}
+
+
+@blp.route("/current/invites", methods=["GET"])
+@auth_required
+@blp.response(200, InvitesOut)
+def list_invites():
+    """Pending invites (owner/admin), newest first, with the seats in use (members + pending invites)."""
+    return to_dict(_auth("ListInvites", auth_pb2.ListInvitesRequest(caller=caller(current_principal()))))
+
+
+@blp.route("/current/invites/<string:invite_id>", methods=["DELETE"])
+@auth_required
+@blp.response(200, PendingInviteOut)
+def revoke_invite(invite_id: str):
+    """Revoke a pending invite (owner/admin; admin invites: the owner). Its token stops working
+    (409 `invite_revoked`) and its seat is free at once."""
+    return to_dict(_auth("RevokeInvite", auth_pb2.InviteActionRequest(
+        caller=caller(current_principal()), invite_id=invite_id)))
+
+
+@blp.route("/current/invites/<string:invite_id>/resend", methods=["POST"])
+@auth_required
+@blp.response(201, InviteOut)
+def resend_invite(invite_id: str):
+    """Replace a pending invite with a new one (new token, new expiry, new `invite_id`); the old token
+    answers 409 `invite_revoked`. The seat stays taken once."""
+    return _with_link(to_dict(_auth("ResendInvite", auth_pb2.InviteActionRequest(
+        caller=caller(current_principal()), invite_id=invite_id))))
+
+
+@memberships_blp.route("/organizations", methods=["GET"])
+@auth_required
+@memberships_blp.response(200, MyOrganizationsOut)
+def my_organizations():
+    """Every organisation (and personal space) you belong to, your role in each; `current` is the tenant
+    of this token (switch with `POST /auth/switch-tenant`)."""
+    return to_dict(_auth("ListMyOrganizations", auth_pb2.ListMyOrganizationsRequest(
+        caller=caller(current_principal()))))
 
 
 @blp.route("/invites/<string:token>/accept", methods=["POST"])

@@ -33,6 +33,40 @@ class InviteOut(Schema):
     expires_at = ma.fields.String()
     token = ma.fields.String(metadata={"description": "Signed, single-use; redeem at "
                                                       "POST /api/v1/orgs/invites/{token}/accept"})
+    accept_url = ma.fields.String(metadata={"description": "The link to send: a web client opens it "
+                                                           "({web.base_url}/invites/{token})"})
+
+
+class PendingInviteOut(Schema):
+    invite_id = ma.fields.String()
+    email = ma.fields.String()
+    role = ma.fields.String()
+    invited_by = ma.fields.String()
+    invited_by_name = ma.fields.String()
+    created_at = ma.fields.String()
+    expires_at = ma.fields.String()
+    status = ma.fields.String(metadata={"description": "pending | revoked"})
+
+
+class InvitesOut(Schema):
+    invites = ma.fields.List(ma.fields.Nested(PendingInviteOut))
+    seat_limit = ma.fields.Integer()
+    seats_used = ma.fields.Integer(metadata={"description": "members + pending invites"})
+
+
+class MyOrganizationOut(Schema):
+    tenant_id = ma.fields.String()
+    name = ma.fields.String()
+    kind = ma.fields.String(metadata={"description": "personal | organization"})
+    org_role = ma.fields.String(metadata={"description": "your role there"})
+    plan_tier = ma.fields.String()
+    joined_at = ma.fields.String()
+    current = ma.fields.Boolean(metadata={"description": "the tenant of this token"})
+    home = ma.fields.Boolean(metadata={"description": "where login lands"})
+
+
+class MyOrganizationsOut(Schema):
+    organizations = ma.fields.List(ma.fields.Nested(MyOrganizationOut))
 
 
 class AcceptIn(Schema):
@@ -102,6 +136,7 @@ class AuditEntryOut(Schema):
     id = ma.fields.Integer()
     tenant_id = ma.fields.String()
     actor_user_id = ma.fields.String()
+    actor_name = ma.fields.String(metadata={"description": "the actor's display name now, resolved when read"})
     action = ma.fields.String()
     target_type = ma.fields.String()
     target_id = ma.fields.String()

@@ -8,6 +8,9 @@ from gateway_flask.extensions.api import Schema
 class SkillSchema(Schema):
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=80))
     level = ma.fields.Integer(required=True, strict=True, validate=validate.Range(1, 5))
+    esco_uri = ma.fields.String(validate=validate.Length(max=200), metadata={
+        "description": "the skill's ESCO concept; filled in on write from the shared skill table (names and "
+                       "aliases: \"Excel\" is stored as Spreadsheets), \"\" when ESCO has none"})
 
 
 class ProfilePatch(Schema):
