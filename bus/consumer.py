@@ -33,7 +33,7 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Optional, Union
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, Producer, \
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, \
     TopicPartition
 
 from bus import contracts, kafka
@@ -77,7 +77,8 @@ class EventConsumer:
                  sleep: Callable[[float], None] = time.sleep,
                  blocking: Callable[..., Any] = _inline,
                  run_all: Callable[[Iterable[Callable[[], None]]], None] = _run_all_inline,
-                 consumer: Optional[Consumer] = None, producer: Optional[Producer] = None):
+                 consumer: Optional[Consumer] = None, producer: Optional[Producer] = None,
+                 memory: Optional[Any] = None):
         self.config = config
         self.group = group
         self.topics = topics
@@ -91,7 +92,11 @@ class EventConsumer:
         self.producer = producer or Producer(kafka.producer_config(config))
         self._last_lag = 0.0
         self._subscribed = False
-        self._cluster_id: Optional[str] = None
+        # ``memory`` (a ServiceStore: remembered/remember) keeps the broker this group last read
+        # from, so a process restarted after a broker restart still knows its offsets are stale.
+        self.memory = memory
+        self._memory_key = f"consumer:{group}:broker_cluster_id"
+        self._cluster_id: Optional[str] = memory.remembered(self._memory_key) if memory else None
         self._broker_checked_at = float("-inf")
         self._error_logged_at: dict[int, float] = {}
         self._topics_created_at = float("-inf")
@@ -124,34 +129,46 @@ class EventConsumer:
         except KafkaException:
             return False  # broker away: polling waits for it
         previous, self._cluster_id = self._cluster_id, cluster_id or self._cluster_id
+        if previous is None and cluster_id:
+            self._remember(cluster_id)
         if previous is None or not cluster_id or cluster_id == previous:
             return False
         log.warning("consumer %s: broker %s is new; reading every partition from the beginning",
                     self.group, cluster_id)
-        # Positions (and any offsets committed since) belong to the old log: a fresh consumer
-        # whose first assignment starts at offset 0. Duplicates are dropped by the inbox.
+        # Positions (and any offsets committed since) belong to the old log: leave the group, commit
+        # offset 0 everywhere, join again. Duplicates are dropped by the inbox.
         try:
             self.blocking(self.consumer.close)
         except (KafkaException, RuntimeError) as exc:  # leaving a group the broker never knew
             log.debug("consumer %s: closing the old consumer: %s", self.group, exc)
-        self.consumer = self._new_consumer()
         try:
             self.blocking(self._create_topics)
-        except KafkaException as exc:  # the broker is flapping: _on_error creates them later
-            log.debug("consumer %s: could not create topics yet: %s", self.group, exc)
-        rewind = [True]
-
-        def from_beginning(consumer: Consumer, partitions: list[TopicPartition]) -> None:
-            if rewind and partitions:
-                rewind.clear()
-                consumer.assign([TopicPartition(tp.topic, tp.partition, OFFSET_BEGINNING) for tp in partitions])
-                # Overwrite what the old consumer may have committed from its old positions
-                # before it noticed, so a restarted process does not resume from there either.
-                consumer.commit(offsets=[TopicPartition(tp.topic, tp.partition, 0) for tp in partitions],
-                                asynchronous=True)
-
-        self.consumer.subscribe(self.topics, on_assign=from_beginning)
+            self.blocking(self._commit_from_beginning)
+        except KafkaException as exc:  # the broker is flapping: try again at the next check
+            log.warning("consumer %s: could not start over yet: %s", self.group, exc)
+            self._cluster_id = previous
+        else:
+            self._remember(cluster_id)  # only once the offsets are reset: a crash before it starts over
+        self.consumer = self._new_consumer()
+        self.consumer.subscribe(self.topics)
         return True
+
+    def _commit_from_beginning(self) -> None:
+        """Commit offset 0 on every partition of this group's topics (no member is in the group
+        now: the old consumer left), so this and any restarted process start at the beginning."""
+        committer = Consumer(kafka.consumer_config(self.config, self.group))
+        try:
+            metadata = committer.list_topics(timeout=10)
+            offsets = [TopicPartition(topic, partition, 0) for topic in self.topics
+                       for partition in (metadata.topics[topic].partitions if topic in metadata.topics else ())]
+            if offsets:
+                committer.commit(offsets=offsets, asynchronous=False)
+        finally:
+            committer.close()
+
+    def _remember(self, cluster_id: str) -> None:
+        if self.memory is not None:
+            self.memory.remember(self._memory_key, cluster_id)
 
     def _on_error(self, error: KafkaError) -> None:
         """Missing topics (a restarted broker) are recreated; every error is logged, rate-limited."""

@@ -32,6 +32,7 @@ from nameko.extensions import DependencyProvider, Entrypoint, ProviderCollector,
 
 from bus import kafka
 from bus.consumer import EventConsumer
+from bus.store import ServiceStore
 from careeros_services.common import correlation
 
 # psycopg2 must yield to the eventlet hub instead of blocking it (platform facts).
@@ -128,16 +129,18 @@ class KafkaConsumerRunner(SharedExtension, ProviderCollector):
     def _run(self) -> None:
         config = self.container.config
         event_types = sorted({t for p in self._providers for t in p.event_types})
+        memory = ServiceStore.from_config(config, self.container.service_name)
         consumer = EventConsumer(
             config, kafka.group_id(config, self.container.service_name),
             kafka.topics_for(config, event_types), self._dispatch,
-            sleep=eventlet.sleep, blocking=tpool.execute, run_all=_run_all_green)
+            sleep=eventlet.sleep, blocking=tpool.execute, run_all=_run_all_green, memory=memory)
         tpool.execute(consumer.start)
         try:
             while not self._stopping:
                 consumer.poll_once(timeout_s=0.2)
         finally:
             tpool.execute(consumer.close)
+            memory.close()
 
 
 def _run_all_green(jobs) -> None:

@@ -142,6 +142,17 @@ class ServiceStore:
                 # greenlets or threads and would otherwise leak it.
                 self.database.close()
 
+    def remembered(self, name: str) -> Optional[str]:
+        """A value the bus keeps about the broker in this database (``relay_state``), or None."""
+        with self.transaction() as tx:
+            row = tx.db.execute_sql("SELECT value FROM relay_state WHERE name = %s", (name,)).fetchone()
+        return row[0] if row else None
+
+    def remember(self, name: str, value: str) -> None:
+        with self.transaction() as tx:
+            tx.db.execute_sql("INSERT INTO relay_state (name, value) VALUES (%s, %s) ON CONFLICT (name)"
+                              " DO UPDATE SET value = EXCLUDED.value, changed_at = now()", (name, value))
+
     def close(self) -> None:
         if hasattr(self.database, "close_all"):
             self.database.close_all()

@@ -151,3 +151,4 @@ def test_a_consumer_waits_quietly_for_a_missing_topic_and_recreates_it(env, capl
         consumer.close()
     unknown = [r for r in caplog.records if "UNKNOWN_TOPIC" in r.getMessage()]
     assert len(unknown) <= 1, [r.getMessage() for r in unknown]
+

@@ -11,6 +11,7 @@ import psycopg2
 import pytest
 
 from careeros_services.common import db as dbmod
+from tests.ai_core.fake_openai import FakeOpenAI
 from tests.platform_support import ApiSession, fresh_platform
 
 DB_PREFIX = os.environ.get("CAREEROS_E2E_PREFIX", "careeros_e2e_") + "ops_"
@@ -82,8 +83,12 @@ class OtlpReceiver:
 
 @pytest.fixture(scope="session")
 def ops_platform(kafka_broker, tmp_path_factory):
-    """Every process kind of every registered service, exporting spans to an OTLP receiver."""
+    """Every process kind of every registered service, exporting spans to an OTLP receiver.
+
+    ai_core talks to a local OpenAI-protocol server (the hosted LLM's boundary double): token and
+    cost metrics exist only where a model answered, and the monitoring tests follow them."""
     receiver = OtlpReceiver()
+    model = FakeOpenAI().__enter__()
     try:
         with fresh_platform(
                 kafka_broker, DB_PREFIX, VHOST, tmp_path_factory.mktemp("ops-platform-logs"),
@@ -91,11 +96,14 @@ def ops_platform(kafka_broker, tmp_path_factory):
                 OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf", OTEL_BSP_SCHEDULE_DELAY="200",
                 CAREEROS_LOG_LEVEL="INFO", CAREEROS_METRICS_HOST="0.0.0.0",  # as in containers
                 # billing sagas: stuck after 2 s, re-driven only by the operator (test_ops_scripts.py)
-                CAREEROS_BILLING_SAGA_STEP_TIMEOUT_S="2", CAREEROS_BILLING_TICK_S="3600") as running:
+                CAREEROS_BILLING_SAGA_STEP_TIMEOUT_S="2", CAREEROS_BILLING_TICK_S="3600",
+                CAREEROS_AI_PROVIDER="openai", CAREEROS_AI_BASE_URL=model.base_url, OPENAI_API_KEY="sk-test",
+                CAREEROS_AI_MODEL=model.model, CAREEROS_AI_TIMEOUT_S="10") as running:
             running.receiver = receiver
             yield running
     finally:
         receiver.close()
+        model.__exit__(None, None, None)
 
 
 @pytest.fixture
