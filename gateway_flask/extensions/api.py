@@ -20,17 +20,61 @@ from flask import Request
 from flask_smorest.utils import prepare_response
 from webargs.flaskparser import FlaskParser
 
+from careeros_services.common import text
 from gateway_flask import problems
 
 API_PREFIX = "/api/v1"
 BEARER_SCHEME = "bearerAuth"
 
 
+INT32 = (-2 ** 31, 2 ** 31 - 1)
+INT64 = (-2 ** 63, 2 ** 63 - 1)
+SINGLE_LINE = ma.validate.Regexp(text.SINGLE_LINE_PATTERN, error="must be one line without control characters")
+
+
+def int_bounds(field: ma.fields.Field) -> tuple[int, int]:
+    """What an Integer field can carry to a service: int32 unless ``metadata={"format": "int64"}``."""
+    return INT64 if field.metadata.get("format") == "int64" else INT32
+
+
 class Schema(ma.Schema):
-    """Base schema: unknown fields are a validation error, not silently dropped."""
+    """Base schema: unknown fields are a validation error, not silently dropped; integers must
+    fit the service's field (int32, or int64 when the field says ``format: int64``).
+
+    Text needs no rule here: the middleware refuses control characters in every
+    parameter and JSON body (see :mod:`gateway_flask.hardening`), and the OpenAPI
+    document states that rule on every string (:func:`_document_field`).
+    """
 
     class Meta:
         unknown = ma.RAISE
+
+    @ma.validates_schema
+    def _integers_fit(self, data: dict, **kwargs: Any) -> None:
+        errors = {}
+        for name, field in self.load_fields.items():
+            value = data.get(field.attribute or name)
+            if isinstance(field, ma.fields.Integer) and isinstance(value, int):
+                low, high = int_bounds(field)
+                if not low <= value <= high:
+                    errors[field.data_key or name] = [f"must be between {low} and {high}"]
+        if errors:
+            raise ma.ValidationError(errors)
+
+
+def _document_field(converter: Any, field: ma.fields.Field, ret: dict) -> dict:
+    """apispec attribute function: state the gateway's generic rules in the OpenAPI document."""
+    extra: dict[str, Any] = {}
+    if isinstance(field, ma.fields.String) and not ({"enum", "pattern", "format"} & ret.keys()):
+        extra["pattern"] = text.TEXT_PATTERN
+    if isinstance(field, ma.fields.Integer):
+        low, high = int_bounds(field)
+        extra["format"] = "int64" if (low, high) == INT64 else "int32"
+        if ret.get("minimum", low) < low or "minimum" not in ret:
+            extra["minimum"] = max(ret.get("minimum", low), low)
+        if "maximum" not in ret or ret["maximum"] > high:
+            extra["maximum"] = min(ret.get("maximum", high), high)
+    return extra
 
 
 class ProblemSchema(ma.Schema):
@@ -72,6 +116,7 @@ class Api(flask_smorest.Api):
     def init_app(self, app, *, spec_kwargs=None) -> None:
         """Initialise like flask-smorest, then add the Problem schema and bearer scheme."""
         super().init_app(app, spec_kwargs=spec_kwargs)
+        self.ma_plugin.converter.add_attribute_function(_document_field)
         # The marshmallow plugin names ProblemSchema "Problem" while preparing
         # the error responses; make sure it is there even if that changes.
         if "Problem" not in self.spec.components.schemas:
