@@ -126,7 +126,7 @@ def check_upload(mimetype: str, data: bytes) -> None:
 
 def secure_headers(response: Response, *, credentials: bool) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
-    if credentials:
+    if credentials and "no-store" not in response.headers.get("Cache-Control", ""):
         response.headers["Cache-Control"] = "no-store"
     return response
 

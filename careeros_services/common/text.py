@@ -18,9 +18,14 @@ from careeros_services.common.errors import ValidationFailed
 _CONTROL = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f"
 _SURROGATES = "\\ud800-\\udfff"
 _BIDI = "\\u202a-\\u202e\\u2066-\\u2069"
-# ECMA-262 and Python read these patterns alike; they go into the OpenAPI document as they are.
-TEXT_PATTERN = f"^[^{_CONTROL}{_SURROGATES}]*$"
-SINGLE_LINE_PATTERN = f"^[^\\t\\n\\r{_CONTROL}{_SURROGATES}{_BIDI}]*$"
+# ECMA-262, Rust and Python read these patterns alike; they go into the OpenAPI document as they
+# are. (Surrogates are not in them: no regex engine but Python's takes them, and valid Unicode
+# text, which JSON Schema describes, has none anyway.)
+TEXT_PATTERN = f"^[^{_CONTROL}]*$"
+SINGLE_LINE_PATTERN = f"^[^\\t\\n\\r{_CONTROL}{_BIDI}]*$"
+# One line with at least one visible character (services strip and then refuse an empty name).
+NAME_PATTERN = (f"^[^\\t\\n\\r{_CONTROL}{_BIDI}]*[^\\s{_CONTROL}{_BIDI}]"
+                f"[^\\t\\n\\r{_CONTROL}{_BIDI}]*$")
 CONTROL_MESSAGE = "must not contain control characters"
 
 _UNSAFE = re.compile(f"[{_CONTROL}{_SURROGATES}]")

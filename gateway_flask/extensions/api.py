@@ -10,10 +10,12 @@ classes, never flask-smorest's directly::
 """
 from __future__ import annotations
 
+import functools
 import http
 import json
 from typing import Any, NoReturn
 
+import flask
 import flask_smorest
 import marshmallow as ma
 from flask import Request
@@ -21,6 +23,7 @@ from flask_smorest.utils import prepare_response
 from webargs.flaskparser import FlaskParser
 
 from careeros_services.common import text
+from careeros_services.common.errors import ValidationFailed
 from gateway_flask import problems
 
 API_PREFIX = "/api/v1"
@@ -30,6 +33,9 @@ BEARER_SCHEME = "bearerAuth"
 INT32 = (-2 ** 31, 2 ** 31 - 1)
 INT64 = (-2 ** 63, 2 ** 63 - 1)
 SINGLE_LINE = ma.validate.Regexp(text.SINGLE_LINE_PATTERN, error="must be one line without control characters")
+NAME = ma.validate.Regexp(text.NAME_PATTERN, error="must be one non-blank line without control characters")
+_WRONG_JSON_TYPE = type("WrongJsonType", (), {"__repr__": lambda self: "<wrong JSON type>"})()
+_JSON_TYPES = ((ma.fields.Boolean, (bool,)), (ma.fields.Integer, (int,)), (ma.fields.Number, (int, float)))
 
 
 def int_bounds(field: ma.fields.Field) -> tuple[int, int]:
@@ -48,6 +54,24 @@ class Schema(ma.Schema):
 
     class Meta:
         unknown = ma.RAISE
+
+    @ma.pre_load
+    def _json_types_are_strict(self, data: Any, **kwargs: Any) -> Any:
+        """In a JSON body (a dict; query strings arrive as a MultiDict) a boolean is true/false and
+        a number is a number, as the document says: no "yes", "1" or 1.0 for them."""
+        if type(data) is not dict:
+            return data
+        for name, field in self.load_fields.items():
+            key = field.data_key or name
+            value = data.get(key)
+            for kind, allowed in _JSON_TYPES:
+                if isinstance(field, kind) and value is not None and (
+                        not isinstance(value, allowed) or (isinstance(value, bool) and kind is not ma.fields.Boolean)
+                        or (kind is ma.fields.Integer and isinstance(value, float))):
+                    # The field then refuses it ("Not a valid integer.") beside every other field's error.
+                    data = {**data, key: _WRONG_JSON_TYPE}
+                    break
+        return data
 
     @ma.validates_schema
     def _integers_fit(self, data: dict, **kwargs: Any) -> None:
@@ -103,9 +127,29 @@ class Parser(FlaskParser):
 
 
 class Blueprint(flask_smorest.Blueprint):
-    """flask-smorest Blueprint using :class:`Parser`; registered under ``/api/v1``."""
+    """flask-smorest Blueprint using :class:`Parser`; registered under ``/api/v1``.
+
+    A required JSON body (``@blp.arguments(Schema)``, the default) must be there: an empty
+    request is a 422 naming ``body``, not an empty object (``required=False`` allows it).
+    """
 
     ARGUMENTS_PARSER = Parser()
+
+    def arguments(self, schema, *, location: str = "json", required: bool = True, **kwargs: Any):
+        decorator = super().arguments(schema, location=location, required=required, **kwargs)
+        if location != "json" or not required:
+            return decorator
+
+        def wrap(func):
+            parsed = decorator(func)
+
+            @functools.wraps(parsed)
+            def body_required(*args: Any, **kw: Any) -> Any:
+                if not flask.request.get_data(cache=True).strip():
+                    raise ValidationFailed("A request body is required.", fields={"body": ["is required"]})
+                return parsed(*args, **kw)
+            return body_required
+        return wrap
 
 
 class Api(flask_smorest.Api):

@@ -246,3 +246,15 @@ def test_the_openapi_states_text_and_integer_rules(client):
     assert (params["offset"]["minimum"], params["offset"]["maximum"], params["offset"]["format"]) == \
         (0, 2 ** 31 - 1, "int32")
     assert (params["expires"]["maximum"], params["expires"]["format"]) == (2 ** 63 - 1, "int64")
+
+
+@pytest.mark.parametrize("value", ["5", 5.0, True])
+def test_a_json_number_must_be_a_number(client, value):
+    body = assert_problem(client.post("/api/v1/hardening/things", json={"count": value, "headline": 1}),
+                          422, "validation_failed")
+    assert set(body["errors"]) == {"count", "headline"}  # reported beside the other fields' errors
+
+
+def test_a_required_json_body_must_be_there(client):
+    body = assert_problem(client.post("/api/v1/hardening/things"), 422, "validation_failed")
+    assert body["errors"] == {"body": ["is required"]}

@@ -2,7 +2,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from gateway_flask.extensions.api import Schema
+from gateway_flask.extensions.api import NAME, Schema
 from gateway_flask.views.auth.schemas import TokenPairOut
 
 ROLES = ["owner", "admin", "instructor", "member"]
@@ -38,7 +38,7 @@ class InviteOut(Schema):
 class AcceptIn(Schema):
     """Empty when you are logged in (your email must be the invite's); else registers a new account."""
     password = ma.fields.String(load_only=True, validate=validate.Length(min=10, max=256))
-    display_name = ma.fields.String(validate=validate.Length(min=1, max=120))
+    display_name = ma.fields.String(validate=[validate.Length(min=1, max=120), NAME])
 
 
 class AcceptOut(Schema):
