@@ -23,6 +23,8 @@ _BIDI = "\\u202a-\\u202e\\u2066-\\u2069"
 # text, which JSON Schema describes, has none anyway.)
 TEXT_PATTERN = f"^[^{_CONTROL}]*$"
 SINGLE_LINE_PATTERN = f"^[^\\t\\n\\r{_CONTROL}{_BIDI}]*$"
+# Text with at least one visible character.
+NON_BLANK_PATTERN = f"^[^{_CONTROL}]*[^\\s{_CONTROL}][^{_CONTROL}]*$"
 # One line with at least one visible character (services strip and then refuse an empty name).
 NAME_PATTERN = (f"^[^\\t\\n\\r{_CONTROL}{_BIDI}]*[^\\s{_CONTROL}{_BIDI}]"
                 f"[^\\t\\n\\r{_CONTROL}{_BIDI}]*$")

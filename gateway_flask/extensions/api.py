@@ -13,6 +13,8 @@ from __future__ import annotations
 import functools
 import http
 import json
+import re
+from datetime import datetime
 from typing import Any, NoReturn
 
 import flask
@@ -21,6 +23,7 @@ import marshmallow as ma
 from flask import Request
 from flask_smorest.utils import prepare_response
 from webargs.flaskparser import FlaskParser
+from werkzeug.routing import UnicodeConverter
 
 from careeros_services.common import text
 from careeros_services.common.errors import ValidationFailed
@@ -33,6 +36,20 @@ BEARER_SCHEME = "bearerAuth"
 INT32 = (-2 ** 31, 2 ** 31 - 1)
 INT64 = (-2 ** 63, 2 ** 63 - 1)
 SINGLE_LINE = ma.validate.Regexp(text.SINGLE_LINE_PATTERN, error="must be one line without control characters")
+NON_BLANK = ma.validate.Regexp(text.NON_BLANK_PATTERN, error="must not be blank or have control characters")
+UUID_TEXT = ma.validate.Regexp(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$",
+                               error="must be a UUID")
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def rfc3339(value: str) -> None:
+    """Validator: an RFC 3339 timestamp with a zone (document it with ``metadata={"format": "date-time"}``)."""
+    try:
+        ok = bool(_RFC3339.match(value)) and datetime.fromisoformat(value.upper().replace("Z", "+00:00")) is not None
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ma.ValidationError("must be an RFC 3339 timestamp with a time zone")
 NAME = ma.validate.Regexp(text.NAME_PATTERN, error="must be one non-blank line without control characters")
 _WRONG_JSON_TYPE = type("WrongJsonType", (), {"__repr__": lambda self: "<wrong JSON type>"})()
 _JSON_TYPES = ((ma.fields.Boolean, (bool,)), (ma.fields.Integer, (int,)), (ma.fields.Number, (int, float)))
@@ -84,6 +101,16 @@ class Schema(ma.Schema):
                     errors[field.data_key or name] = [f"must be between {low} and {high}"]
         if errors:
             raise ma.ValidationError(errors)
+
+
+def _document_path_text(converter: UnicodeConverter) -> dict:
+    """A ``<string:...>`` path segment: no slash, no control characters (refused by the middleware)."""
+    schema = {"type": "string", "pattern": "^[^/" + text.TEXT_PATTERN[3:]}
+    bounds = converter.regex.rsplit("{", 1)[-1].rstrip("}").split(",")
+    schema["minLength"] = int(bounds[0] or 1)
+    if len(bounds) > 1 and bounds[1]:
+        schema["maxLength"] = int(bounds[1])
+    return schema
 
 
 def _document_field(converter: Any, field: ma.fields.Field, ret: dict) -> dict:
@@ -161,6 +188,7 @@ class Api(flask_smorest.Api):
         """Initialise like flask-smorest, then add the Problem schema and bearer scheme."""
         super().init_app(app, spec_kwargs=spec_kwargs)
         self.ma_plugin.converter.add_attribute_function(_document_field)
+        self.register_converter(UnicodeConverter, _document_path_text)
         # The marshmallow plugin names ProblemSchema "Problem" while preparing
         # the error responses; make sure it is there even if that changes.
         if "Problem" not in self.spec.components.schemas:

@@ -3,13 +3,13 @@ import marshmallow as ma
 from marshmallow import validate
 
 from careeros_services.lms import domain
-from gateway_flask.extensions.api import NAME, SINGLE_LINE, Schema
+from gateway_flask.extensions.api import NAME, NON_BLANK, SINGLE_LINE, Schema
 
 LEVEL = validate.OneOf(domain.LEVELS)
-ESCO_URI = validate.Regexp(r"^(https?://data\.europa\.eu/esco/skill/[A-Za-z0-9-]+)?$",
+ESCO_URI = validate.Regexp(r"^(http://data\.europa\.eu/esco/skill/[^\s\u0000-\u001f\u007f-\u009f]*)?$",
                            error="must be an ESCO skill URI or empty")
-LANGUAGE = validate.Regexp(r"^\s*[A-Za-z0-9]+(-[A-Za-z0-9]+)*\s*$", error="must be a BCP 47 language tag such as en or pt-BR")
-NON_BLANK = validate.Regexp(r"^[\s\S]*\S[\s\S]*$", error="must not be blank")
+SLUG = validate.Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$", error="must be lowercase letters, digits and dashes")
+LANGUAGE = validate.Regexp(r"^ *[A-Za-z0-9]+(-[A-Za-z0-9]+)* *$", error="must be a BCP 47 language tag such as en or pt-BR")
 MAX_BODY_MD = 60_000  # within the gateway's 64 KiB body limit with the rest of the lesson
 
 
@@ -31,7 +31,7 @@ class CoursePatch(Schema):
     skills = ma.fields.List(ma.fields.Nested(CourseSkillSchema), validate=validate.Length(max=domain.MAX_SKILLS))
     track = ma.fields.String(validate=[validate.Length(max=80), SINGLE_LINE])
     premium = ma.fields.Boolean()
-    slug = ma.fields.String(validate=[validate.Length(min=1, max=domain.MAX_SLUG), NAME])
+    slug = ma.fields.String(validate=[validate.Length(min=1, max=domain.MAX_SLUG), SLUG])
 
 
 class CourseIn(CoursePatch):
@@ -98,7 +98,7 @@ class CoursePageOut(Schema):
 
 
 class ModuleIn(Schema):
-    title = ma.fields.String(required=True, validate=validate.Length(min=1, max=domain.MAX_TITLE))
+    title = ma.fields.String(required=True, validate=[validate.Length(min=1, max=domain.MAX_TITLE), NAME])
     position = ma.fields.Integer(strict=True, validate=validate.Range(0, 1000))
 
 
@@ -132,7 +132,7 @@ class QuizSchema(Schema):
 
 
 class LessonIn(Schema):
-    title = ma.fields.String(required=True, validate=validate.Length(min=1, max=domain.MAX_TITLE))
+    title = ma.fields.String(required=True, validate=[validate.Length(min=1, max=domain.MAX_TITLE), NAME])
     kind = ma.fields.String(required=True, validate=validate.OneOf(domain.KINDS))
     required = ma.fields.Boolean(load_default=True)
     estimated_minutes = ma.fields.Integer(strict=True, load_default=10, validate=validate.Range(0, 10_000))
