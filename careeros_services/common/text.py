@@ -11,7 +11,7 @@ differently from what it is.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator
 
 from careeros_services.common.errors import ValidationFailed
 
@@ -78,7 +78,30 @@ def require_safe_text(detail: str = "The request has text with control character
         raise ValidationFailed(detail, fields=errors)
 
 
-def first_unsafe(values: dict[str, Any]) -> Optional[str]:
-    """The name of the first value that is unsafe text, or None."""
-    return next((name for name, value in values.items()
-                 if isinstance(value, str) and has_unsafe_chars(value)), None)
+def message_strings(message: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """Every string in a protobuf message (nested, repeated and map fields too) as ``(path, value)``."""
+    for field, value in message.ListFields():
+        yield from _proto_strings(value, f"{path}.{field.name}" if path else field.name)
+
+
+def _proto_strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield where, value
+    elif hasattr(value, "ListFields"):
+        yield from message_strings(value, where)
+    elif hasattr(value, "items"):  # a map field
+        for key, sub in value.items():
+            if isinstance(key, str):
+                yield f"{where}.{key}", key
+            yield from _proto_strings(sub, f"{where}.{key}")
+    elif not isinstance(value, (bytes, int, float)):  # a repeated field
+        for index, item in enumerate(value):
+            yield from _proto_strings(item, f"{where}.{index}")
+
+
+def require_safe_message(message: Any) -> None:
+    """ValidationFailed naming every string field of a request message that holds unsafe text
+    (the gRPC servers' edge: a caller may bypass the gateway)."""
+    errors = {where: [CONTROL_MESSAGE] for where, value in message_strings(message) if has_unsafe_chars(value)}
+    if errors:
+        raise ValidationFailed("The request has text with control characters.", fields=errors)

@@ -23,7 +23,7 @@ import marshmallow as ma
 from flask import Request
 from flask_smorest.utils import prepare_response
 from webargs.flaskparser import FlaskParser
-from werkzeug.routing import UnicodeConverter
+from werkzeug.routing import PathConverter, UnicodeConverter
 
 from careeros_services.common import text
 from careeros_services.common.errors import ValidationFailed
@@ -189,6 +189,8 @@ class Api(flask_smorest.Api):
         super().init_app(app, spec_kwargs=spec_kwargs)
         self.ma_plugin.converter.add_attribute_function(_document_field)
         self.register_converter(UnicodeConverter, _document_path_text)
+        self.register_converter(PathConverter, lambda converter: {"type": "string", "minLength": 1,
+                                                                  "pattern": text.TEXT_PATTERN.replace("*", "+")})
         # The marshmallow plugin names ProblemSchema "Problem" while preparing
         # the error responses; make sure it is there even if that changes.
         if "Problem" not in self.spec.components.schemas:

@@ -373,3 +373,13 @@ def test_concurrent_follow_ups_are_numbered_one_after_the_other(service):
     assert errors == []
     messages = service.get_consultation(caller, opened["consultation_id"])["messages"]
     assert len(messages) == 10 and [m["role"] for m in messages] == ["user", "assistant"] * 5
+
+
+def test_a_cv_with_control_characters_is_refused_before_anything_is_stored_or_asked(service, monkeypatch):
+    """Issue 10, item 5: the CV was stored and the AI call spent before the insert failed on a NUL."""
+    caller = learner(service)
+    monkeypatch.setattr(service, "_complete", lambda *a, **k: pytest.fail("the AI was asked"))
+    monkeypatch.setattr(service.objects, "put", lambda *a, **k: pytest.fail("the CV was stored"))
+    with pytest.raises(ValidationFailed) as err:
+        service.analyze_cv(caller, "cv.txt", "text/plain", b"Python developer\x00 since 2019")
+    assert err.value.fields == {"content": ["must not contain control characters"]}

@@ -21,7 +21,10 @@ def platform(kafka_broker, tmp_path_factory):
     """Every process kind of every service, started once for the session."""
     # The billing journey moves billing's clock over RPC (tick(now_iso)); off outside tests.
     with fresh_platform(kafka_broker, DB_PREFIX, VHOST, tmp_path_factory.mktemp("platform-logs"),
-                        CAREEROS_LOGIN_MAX_FAILURES="3", CAREEROS_BILLING_ALLOW_CLOCK_OVERRIDE="true") as running:
+                        CAREEROS_LOGIN_MAX_FAILURES="3", CAREEROS_BILLING_ALLOW_CLOCK_OVERRIDE="true",
+                        # A test may then act as another client address (X-Forwarded-For) and
+                        # keep its failed logins away from everyone else's (test_api_contract.py).
+                        CAREEROS_TRUSTED_PROXIES="127.0.0.1") as running:
         yield running
 
 

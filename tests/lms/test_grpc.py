@@ -92,3 +92,15 @@ def test_errors_carry_code_and_fields(stub):
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
     page = stub.SearchCourses(lms_pb2.SearchCoursesRequest(caller=_caller(tenant), q="kubernetes"), timeout=5)
     assert page.items[0].slug == "docker-kubernetes-basics"
+
+
+@pytest.mark.parametrize("field", ["q", "skill", "track", "language", "level"])
+def test_a_nul_in_a_filter_is_invalid_argument_naming_it_not_a_database_error(stub, field):
+    """Defence in depth (issue 10, item 5): a gRPC caller that bypasses the gateway is refused at the
+    server's edge, as INVALID_ARGUMENT (which no breaker counts), not with an INTERNAL database error."""
+    with pytest.raises(grpc.RpcError) as err:
+        stub.SearchCourses(lms_pb2.SearchCoursesRequest(caller=_caller(str(uuid.uuid4())), **{field: "a\x00b"}),
+                           timeout=5)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    trailers = dict(err.value.trailing_metadata())
+    assert json.loads(trailers["careeros-error-fields"]) == {field: ["must not contain control characters"]}

@@ -248,5 +248,5 @@ class CertificateOut(Schema):
 
 
 class FileQuery(Schema):
-    expires = ma.fields.Integer(required=True)
+    expires = ma.fields.Integer(required=True, metadata={"format": "int64"})
     signature = ma.fields.String(required=True, validate=validate.Length(equal=64))

@@ -95,7 +95,7 @@ class OrgAssignmentsOut(Schema):
 class AuditQuery(Schema):
     limit = ma.fields.Integer(validate=validate.Range(1, 200), load_default=50)
     before_id = ma.fields.Integer(validate=validate.Range(min=1),
-                                  metadata={"description": "Page: entries older than this id"})
+                                  metadata={"format": "int64", "description": "Page: entries older than this id"})
 
 
 class AuditEntryOut(Schema):
