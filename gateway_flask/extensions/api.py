@@ -39,7 +39,10 @@ SINGLE_LINE = ma.validate.Regexp(text.SINGLE_LINE_PATTERN, error="must be one li
 NON_BLANK = ma.validate.Regexp(text.NON_BLANK_PATTERN, error="must not be blank or have control characters")
 UUID_TEXT = ma.validate.Regexp(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$",
                                error="must be a UUID")
+NAME = ma.validate.Regexp(text.NAME_PATTERN, error="must be one non-blank line without control characters")
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+_WRONG_JSON_TYPE = type("WrongJsonType", (), {"__repr__": lambda self: "<wrong JSON type>"})()
+_JSON_TYPES = ((ma.fields.Boolean, (bool,)), (ma.fields.Integer, (int,)), (ma.fields.Number, (int, float)))
 
 
 def rfc3339(value: str) -> None:
@@ -50,9 +53,6 @@ def rfc3339(value: str) -> None:
         ok = False
     if not ok:
         raise ma.ValidationError("must be an RFC 3339 timestamp with a time zone")
-NAME = ma.validate.Regexp(text.NAME_PATTERN, error="must be one non-blank line without control characters")
-_WRONG_JSON_TYPE = type("WrongJsonType", (), {"__repr__": lambda self: "<wrong JSON type>"})()
-_JSON_TYPES = ((ma.fields.Boolean, (bool,)), (ma.fields.Integer, (int,)), (ma.fields.Number, (int, float)))
 
 
 def int_bounds(field: ma.fields.Field) -> tuple[int, int]:
@@ -121,10 +121,8 @@ def _document_field(converter: Any, field: ma.fields.Field, ret: dict) -> dict:
     if isinstance(field, ma.fields.Integer):
         low, high = int_bounds(field)
         extra["format"] = "int64" if (low, high) == INT64 else "int32"
-        if ret.get("minimum", low) < low or "minimum" not in ret:
-            extra["minimum"] = max(ret.get("minimum", low), low)
-        if "maximum" not in ret or ret["maximum"] > high:
-            extra["maximum"] = min(ret.get("maximum", high), high)
+        extra["minimum"] = max(ret.get("minimum", low), low)
+        extra["maximum"] = min(ret.get("maximum", high), high)
     return extra
 
 
