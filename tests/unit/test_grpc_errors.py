@@ -1,5 +1,6 @@
 """The gRPC edge: a domain error keeps its code, a bug is INTERNAL with nothing leaked."""
 import grpc
+import peewee
 import pytest
 from grpc_health.v1 import health_pb2
 
@@ -24,6 +25,12 @@ def _serve(behaviour):
 @pytest.mark.parametrize("raised, status, code, leaked", [
     (NotFound("no such thing", code="thing_not_found"), grpc.StatusCode.NOT_FOUND, "thing_not_found", None),
     (RuntimeError("password=hunter2 for ada@example.com"), grpc.StatusCode.INTERNAL, None, "hunter2"),
+    # A value the database refuses is the caller's bad input (no breaker counts it), not a bug:
+    (peewee.DataError("invalid input syntax for type json"), grpc.StatusCode.INVALID_ARGUMENT, "unstorable_value",
+     "json"),
+    (ValueError("A string literal cannot contain NUL (0x00) characters."), grpc.StatusCode.INVALID_ARGUMENT,
+     "unstorable_value", "literal"),
+    (ValueError("some other bug"), grpc.StatusCode.INTERNAL, None, "bug"),
 ])
 def test_errors_at_the_grpc_edge(raised, status, code, leaked):
     def behaviour(request, context):
@@ -59,6 +66,28 @@ def test_a_service_specific_status_survives_the_round_trip():
         rebuilt = grpc_support._error_from(caught.value)
         assert (rebuilt.status, rebuilt.code, rebuilt.title) == (402, "payment_declined", "Payment declined")
         assert rebuilt.fields == {"payment_method": ["declined"]} and rebuilt.detail == "card declined"
+    finally:
+        channel.close()
+        server.stop(None)
+
+
+def test_a_request_with_control_characters_is_refused_before_the_service_runs():
+    ran = []
+
+    def behaviour(request, context):
+        ran.append(request)
+        return health_pb2.HealthCheckResponse()
+
+    server, channel, call = _serve(behaviour)
+    try:
+        with pytest.raises(grpc.RpcError) as caught:
+            call(health_pb2.HealthCheckRequest(service="a\x00b"), timeout=5)
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        trailers = dict(caught.value.trailing_metadata())
+        assert trailers["careeros-error-fields"] == '{"service": ["must not contain control characters"]}'
+        assert ran == []
+        call(health_pb2.HealthCheckRequest(service="tabs\tand\nnewlines are text"), timeout=5)
+        assert len(ran) == 1
     finally:
         channel.close()
         server.stop(None)
