@@ -106,7 +106,8 @@ class AuthService(EventHandlingService):
     ``settings`` is the ``auth`` section of the configuration: ``issuer``,
     ``audience``, ``access_ttl_s``, ``refresh_ttl_s``, ``login_max_failures``,
     ``login_window_s`` and optionally ``redis_prefix``,
-    ``login_max_failures_per_ip``, ``invite_ttl_s`` and ``default_seat_limit``.
+    ``login_max_failures_per_account``, ``login_max_failures_per_ip``, ``invite_ttl_s`` and
+    ``default_seat_limit``.
     """
 
     consumer_name = SERVICE
