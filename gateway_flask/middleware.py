@@ -4,8 +4,8 @@ Before the view: bind the correlation id, find the client's address, check the
 URL's length and parameters, rate-limit, check the body (size, media type, JSON
 well-formedness and text, upload content), then claim/replay the Idempotency-Key.
 After it: complete the idempotent request, echo ``X-Correlation-ID``, set the
-security headers, record metrics. One hook per phase keeps the order explicit (Flask runs multiple
-``after_request`` functions in reverse registration order).
+security headers, record metrics. One hook per phase keeps the order explicit
+(Flask runs multiple ``after_request`` functions in reverse registration order).
 """
 from __future__ import annotations
 
