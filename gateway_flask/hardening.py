@@ -117,11 +117,13 @@ def check_upload(mimetype: str, data: bytes) -> None:
         if filetype.guess(data[:8192]) is not None:
             raise ContentMismatch(f"The body is not plain text ({mimetype}).")
         if text.has_unsafe_chars(body):
-            raise ValidationFailed("The text has control characters.", fields={"body": [text.CONTROL_MESSAGE]})
+            raise ValidationFailed("The text has control characters.",
+                                   fields={"body": [text.CONTROL_MESSAGE]})
         return
     found = filetype.guess(data[:8192])
     if found is None or found.mime != mimetype:
-        raise ContentMismatch(f"The body is not {mimetype} (found {found.mime if found else 'unknown content'}).")
+        raise ContentMismatch(f"The body is not {mimetype} "
+                              f"(found {found.mime if found else 'unknown content'}).")
 
 
 def secure_headers(response: Response, *, credentials: bool) -> Response:

@@ -697,13 +697,15 @@ class AuthService(EventHandlingService):
         with self.store.transaction() as tx:
             revoked = OrgRepository(tx.db).revoke_user_tokens(user_id, _now())
         self._refuse_older_tokens(users=[user_id])
-        log.info("user access revoked", extra={"user_id": user_id, "reason": reason, "refresh_tokens": revoked})
+        log.info("user access revoked",
+                 extra={"user_id": user_id, "reason": reason, "refresh_tokens": revoked})
         return revoked
 
     def _refuse_older_tokens(self, users: Iterable[str] = (), sessions: Iterable[str] = ()) -> None:
         """Set "not valid before = now" for these users and refresh families (see the module doc)."""
         value = str(domain.not_before_value(time.time()))
-        keys = [f"{NOT_BEFORE_PREFIX}user:{u}" for u in users] + [f"{NOT_BEFORE_PREFIX}session:{s}" for s in sessions]
+        keys = ([f"{NOT_BEFORE_PREFIX}user:{u}" for u in users]
+                + [f"{NOT_BEFORE_PREFIX}session:{s}" for s in sessions])
         with self._redis_guard("token revocation"):
             pipe = self.redis.pipeline(transaction=False)
             for key in keys:

@@ -106,7 +106,7 @@ def _data_errors_are_invalid_arguments(inner: Callable, request: Any, context: A
     except Exception as exc:  # psycopg2 is not imported here: services may not use it
         if not any(cls.__name__ == "DataError" for cls in type(exc).__mro__):  # psycopg2's or peewee's
             raise
-        log.warning("database refused a value: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        log.warning("database refused a value: %s", (str(exc).splitlines() or [type(exc).__name__])[0])
     raise ValidationFailed("The request has a value that cannot be stored.", code="unstorable_value")
 
 

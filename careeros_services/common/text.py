@@ -102,6 +102,7 @@ def _proto_strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
 def require_safe_message(message: Any) -> None:
     """ValidationFailed naming every string field of a request message that holds unsafe text
     (the gRPC servers' edge: a caller may bypass the gateway)."""
-    errors = {where: [CONTROL_MESSAGE] for where, value in message_strings(message) if has_unsafe_chars(value)}
+    errors = {where: [CONTROL_MESSAGE] for where, value in message_strings(message)
+              if has_unsafe_chars(value)}
     if errors:
         raise ValidationFailed("The request has text with control characters.", fields=errors)

@@ -35,10 +35,10 @@ BEARER_SCHEME = "bearerAuth"
 
 INT32 = (-2 ** 31, 2 ** 31 - 1)
 INT64 = (-2 ** 63, 2 ** 63 - 1)
-SINGLE_LINE = ma.validate.Regexp(text.SINGLE_LINE_PATTERN, error="must be one line without control characters")
+SINGLE_LINE = ma.validate.Regexp(text.SINGLE_LINE_PATTERN,
+                                 error="must be one line without control characters")
 NON_BLANK = ma.validate.Regexp(text.NON_BLANK_PATTERN, error="must not be blank or have control characters")
-UUID_TEXT = ma.validate.Regexp(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$",
-                               error="must be a UUID")
+UUID_TEXT = ma.validate.Regexp(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$", error="must be a UUID")
 NAME = ma.validate.Regexp(text.NAME_PATTERN, error="must be one non-blank line without control characters")
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 _WRONG_JSON_TYPE = type("WrongJsonType", (), {"__repr__": lambda self: "<wrong JSON type>"})()
@@ -46,9 +46,9 @@ _JSON_TYPES = ((ma.fields.Boolean, (bool,)), (ma.fields.Integer, (int,)), (ma.fi
 
 
 def rfc3339(value: str) -> None:
-    """Validator: an RFC 3339 timestamp with a zone (document it with ``metadata={"format": "date-time"}``)."""
+    """Validator: an RFC 3339 timestamp with a zone (documented by ``metadata={"format": "date-time"}``)."""
     try:
-        ok = bool(_RFC3339.match(value)) and datetime.fromisoformat(value.upper().replace("Z", "+00:00")) is not None
+        ok = bool(_RFC3339.match(value)) and bool(datetime.fromisoformat(value.upper().replace("Z", "+00:00")))
     except ValueError:
         ok = False
     if not ok:
@@ -82,9 +82,10 @@ class Schema(ma.Schema):
             key = field.data_key or name
             value = data.get(key)
             for kind, allowed in _JSON_TYPES:
-                if isinstance(field, kind) and value is not None and (
-                        not isinstance(value, allowed) or (isinstance(value, bool) and kind is not ma.fields.Boolean)
-                        or (kind is ma.fields.Integer and isinstance(value, float))):
+                wrong = (not isinstance(value, allowed)
+                         or (isinstance(value, bool) and kind is not ma.fields.Boolean)
+                         or (kind is ma.fields.Integer and isinstance(value, float)))
+                if isinstance(field, kind) and value is not None and wrong:
                     # The field then refuses it ("Not a valid integer.") beside every other field's error.
                     data = {**data, key: _WRONG_JSON_TYPE}
                     break
@@ -187,8 +188,8 @@ class Api(flask_smorest.Api):
         super().init_app(app, spec_kwargs=spec_kwargs)
         self.ma_plugin.converter.add_attribute_function(_document_field)
         self.register_converter(UnicodeConverter, _document_path_text)
-        self.register_converter(PathConverter, lambda converter: {"type": "string", "minLength": 1,
-                                                                  "pattern": text.TEXT_PATTERN.replace("*", "+")})
+        self.register_converter(PathConverter, lambda converter: {
+            "type": "string", "minLength": 1, "pattern": text.TEXT_PATTERN.replace("*", "+")})
         # The marshmallow plugin names ProblemSchema "Problem" while preparing
         # the error responses; make sure it is there even if that changes.
         if "Problem" not in self.spec.components.schemas:

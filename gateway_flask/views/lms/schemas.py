@@ -9,7 +9,8 @@ LEVEL = validate.OneOf(domain.LEVELS)
 ESCO_URI = validate.Regexp(r"^(http://data\.europa\.eu/esco/skill/[^\s\u0000-\u001f\u007f-\u009f]*)?$",
                            error="must be an ESCO skill URI or empty")
 SLUG = validate.Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$", error="must be lowercase letters, digits and dashes")
-LANGUAGE = validate.Regexp(r"^ *[A-Za-z0-9]+(-[A-Za-z0-9]+)* *$", error="must be a BCP 47 language tag such as en or pt-BR")
+LANGUAGE = validate.Regexp(r"^ *[A-Za-z0-9]+(-[A-Za-z0-9]+)* *$",
+                           error="must be a BCP 47 language tag such as en or pt-BR")
 MAX_BODY_MD = 60_000  # within the gateway's 64 KiB body limit with the rest of the lesson
 
 
