@@ -697,8 +697,7 @@ class AuthService(EventHandlingService):
         with self.store.transaction() as tx:
             revoked = OrgRepository(tx.db).revoke_user_tokens(user_id, _now())
         self._refuse_older_tokens(users=[user_id])
-        log.info("user access revoked",
-                 extra={"user_id": user_id, "reason": reason, "refresh_tokens": revoked})
+        log.info("user access revoked (%s); %d refresh tokens revoked", reason, revoked, extra={"user_id": user_id})
         return revoked
 
     def _refuse_older_tokens(self, users: Iterable[str] = (), sessions: Iterable[str] = ()) -> None:
