@@ -7,7 +7,7 @@ import flask
 import redis
 import swagger_ui_bundle
 
-from gateway_flask import middleware
+from gateway_flask import hardening, middleware
 from gateway_flask.extensions.api import API_PREFIX, Api
 from gateway_flask.idempotency import IdempotencyStore
 from gateway_flask.ratelimit import RateLimiter
@@ -54,12 +54,14 @@ def create_app(config: dict, *, jwks_provider: Optional[Callable[[], dict]] = No
         verifier=TokenVerifier(
             jwks_provider or _no_keys, str(auth["issuer"]), str(auth["audience"]), redis_client,
             auth.get("revoked_jti_prefix", "careeros:revoked:jti:"),
-            cache_s=float(gw.get("jwks_cache_s", 300)), min_refresh_s=float(gw.get("jwks_min_refresh_s", 1.0))),
+            cache_s=float(gw.get("jwks_cache_s", 300)), min_refresh_s=float(gw.get("jwks_min_refresh_s", 1.0)),
+            not_before_prefix=auth.get("not_before_prefix", "careeros:revoked:")),
         limiter=RateLimiter(redis_client, prefix, per_ip_per_minute=limits.get("per_ip_per_minute"),
                             per_tenant_per_minute=limits.get("per_tenant_per_minute")),
         idempotency=IdempotencyStore(redis_client, prefix, ttl_s=int(gw["idempotency_ttl_s"]),
                                      in_flight_ttl_s=int(gw.get("idempotency_in_flight_ttl_s", 60))),
         readiness_checks={"redis": redis_client.ping, **(readiness_checks or {})},
+        trusted_proxies=hardening.parse_networks(gw.get("trusted_proxies")),
     )
 
     api = Api(app)  # also installs the problem+json error handlers

@@ -16,6 +16,9 @@ worker_class = "gthread"
 timeout = 30
 graceful_timeout = 10
 keepalive = 5
+# No request-line limit here: gunicorn would answer an over-long URL with its own HTML page;
+# the app answers 414 problem+json past hardening.MAX_URL_BYTES instead.
+limit_request_line = 0
 accesslog = None  # request logs come from the app as JSON lines
 # gunicorn's own lines (master and workers) in the same JSON format, redacted (docs/logging.md)
 logconfig_dict = {

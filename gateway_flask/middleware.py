@@ -1,14 +1,14 @@
 """Request guards, run in this order for every request (see :func:`install`).
 
-Before the view: bind the correlation id, rate-limit, check the body (size,
-media type, JSON well-formedness), then claim/replay the Idempotency-Key.
-After it: complete the idempotent request, echo ``X-Correlation-ID``, record
-metrics. One hook per phase keeps the order explicit (Flask runs multiple
-``after_request`` functions in reverse registration order).
+Before the view: bind the correlation id, find the client's address, check the
+URL's length and parameters, rate-limit, check the body (size, media type, JSON
+well-formedness and text, upload content), then claim/replay the Idempotency-Key.
+After it: complete the idempotent request, echo ``X-Correlation-ID``, set the
+security headers, record metrics. One hook per phase keeps the order explicit
+(Flask runs multiple ``after_request`` functions in reverse registration order).
 """
 from __future__ import annotations
 
-import json
 import time
 from typing import Callable, Optional, TypeVar
 
@@ -17,8 +17,9 @@ from flask import Flask, Response, current_app, g, request
 from opentelemetry import context as otel_context, trace
 
 from careeros_services.common import correlation, metrics, tracing
+from gateway_flask import hardening
 from gateway_flask.idempotency import WRITE_METHODS
-from gateway_flask.problems import MalformedJson, PayloadTooLarge, UnsupportedMediaType
+from gateway_flask.problems import PayloadTooLarge, UnsupportedMediaType
 from gateway_flask.state import gateway_state
 
 F = TypeVar("F", bound=Callable)
@@ -70,7 +71,10 @@ def _before() -> Optional[Response]:
     g._careeros_started = time.perf_counter()
     _start_span(cid)
     state = gateway_state()
+    hardening.resolve_client_address(state.trusted_proxies)
+    hardening.check_url_length()
     state.limiter.check_request()
+    hardening.check_params()
     _check_body()
     return state.idempotency.before_request()
 
@@ -78,6 +82,7 @@ def _before() -> Optional[Response]:
 def _after(response: Response) -> Response:
     response = gateway_state().idempotency.after_request(response)
     response.headers[correlation.HEADER] = g.get("_careeros_cid") or correlation.get() or ""
+    hardening.secure_headers(response, credentials=hardening.credentials_sent())
     route = request.url_rule.rule if request.url_rule else "unmatched"  # bounded label values
     labels = (route, request.method, str(response.status_code))
     metrics.HTTP_REQUESTS.labels(*labels).inc()
@@ -140,15 +145,13 @@ def _check_body() -> None:
     if accepted:
         if not any(_matches(mimetype, pattern) for pattern in accepted):
             raise UnsupportedMediaType(f"Content-Type must be one of: {', '.join(sorted(accepted))}.")
+        hardening.check_upload(mimetype, request.get_data(cache=True))
         return
     if not _is_json(mimetype):
         raise UnsupportedMediaType("Content-Type must be application/json.")
     # Parsed here too so every route, with or without a schema, answers
-    # malformed_json the same way (the body is cached for the view).
-    try:
-        json.loads(request.get_data(cache=True))
-    except ValueError:  # includes UnicodeDecodeError
-        raise MalformedJson("The request body is not valid JSON.") from None
+    # malformed_json (and unsafe text) the same way (the body is cached for the view).
+    hardening.check_json(request.get_data(cache=True))
 
 
 DRAIN_MAX_BYTES = 4 * 1024 * 1024

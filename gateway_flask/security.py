@@ -52,6 +52,10 @@ class Principal:
 class InvalidToken(Exception):
     """The token cannot be trusted; the message is safe to show the client."""
 
+    def __init__(self, message: str, code: str = "unauthenticated"):
+        super().__init__(message)
+        self.code = code
+
 
 class TokenVerifier:
     """Verify RS256 access tokens against the auth service's JWKS.
@@ -63,11 +67,13 @@ class TokenVerifier:
 
     def __init__(self, jwks_provider: Callable[[], dict], issuer: str, audience: str, redis_client: Any,
                  revoked_prefix: str = "careeros:revoked:jti:", *, cache_s: float = 300.0,
-                 min_refresh_s: float = 1.0, leeway_s: float = 0.0):
+                 min_refresh_s: float = 1.0, leeway_s: float = 0.0,
+                 not_before_prefix: str = "careeros:revoked:"):
         self._provider = jwks_provider
         self.issuer, self.audience = issuer, audience
         self._redis = redis_client
         self.revoked_prefix = revoked_prefix
+        self.not_before_prefix = not_before_prefix
         self._cache_s, self._min_refresh_s, self._leeway_s = cache_s, min_refresh_s, leeway_s
         self._keys: dict[str, Any] = {}
         self._fetched_at = float("-inf")
@@ -79,14 +85,15 @@ class TokenVerifier:
 
         A token verified before is taken from a small in-process cache until it
         expires (parsing and RSA-verifying it again costs ~0.4 ms a request);
-        revocation is still checked in Redis on every request.
+        revocation is still checked in Redis on every request, in one round trip:
+        the token itself (logout), and a "not valid before" of its user (removed,
+        demoted, password changed) and of its session (a refresh family revoked).
         """
         claims = self._cached_claims(token)
         if claims is None:
             claims = self._verify_signature(token)
             self._remember(token, claims)
-        if self._is_revoked(claims["jti"]):
-            raise InvalidToken("Access token revoked.")
+        self._check_revocation(claims)
         return Principal(user_id=claims["sub"], tenant_id=claims["tenant_id"], org_role=claims["org_role"],
                          plan_tier=claims["plan_tier"], jti=claims["jti"], exp=int(claims["exp"]), token=token)
 
@@ -124,11 +131,20 @@ class TokenVerifier:
             raise InvalidToken("Invalid access token.")
         return claims
 
-    def _is_revoked(self, jti: str) -> bool:
+    def _check_revocation(self, claims: dict) -> None:
+        keys = [self.revoked_prefix + claims["jti"], f"{self.not_before_prefix}user:{claims['sub']}"]
+        if isinstance(claims.get("sid"), str):
+            keys.append(f"{self.not_before_prefix}session:{claims['sid']}")
         try:
-            return bool(self._redis.exists(self.revoked_prefix + jti))
+            revoked, *not_before = self._redis.mget(keys)
         except Exception as exc:  # fail closed: an unchecked token must not pass
             raise Unavailable("Token revocation check unavailable.", retry_after=1) from exc
+        if revoked is not None:
+            raise InvalidToken("Access token revoked.", code="token_revoked")
+        # Issued no later than a revocation of its user or session: refused (auth writes both
+        # times with the same millisecond rounding, so "<=" never lets an older token through).
+        if any(value is not None and float(claims["iat"]) <= float(value) for value in not_before):
+            raise InvalidToken("Access token revoked; refresh or log in again.", code="token_revoked")
 
     def _key(self, kid: str) -> Any:
         # The lock is held only for a dict lookup, except during the rare
@@ -176,7 +192,7 @@ def optional_principal() -> Optional[Principal]:
     cached = g.get("_careeros_principal", _UNSET)
     if cached is not _UNSET:
         return cached
-    principal, error = None, None
+    principal, error, code = None, None, "unauthenticated"
     try:
         token = _bearer_token()
         if token is not None:
@@ -184,8 +200,8 @@ def optional_principal() -> Optional[Principal]:
         else:
             error = "Missing bearer token."
     except InvalidToken as exc:
-        error = str(exc)
-    g._careeros_principal, g._careeros_auth_error = principal, error
+        error, code = str(exc), exc.code
+    g._careeros_principal, g._careeros_auth_error, g._careeros_auth_code = principal, error, code
     return principal
 
 
@@ -193,7 +209,8 @@ def current_principal() -> Principal:
     """The verified principal of this request; raises 401 ``unauthenticated`` if none."""
     principal = optional_principal()
     if principal is None:
-        exc = Unauthenticated(g.get("_careeros_auth_error") or "Authentication required.")
+        exc = Unauthenticated(g.get("_careeros_auth_error") or "Authentication required.",
+                              code=g.get("_careeros_auth_code"))
         # RFC 6750: tell a client that sent a token why it was refused.
         exc.headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'
                        if "Authorization" in request.headers else "Bearer"}

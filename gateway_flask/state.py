@@ -27,6 +27,7 @@ class GatewayState:
     limiter: "RateLimiter"
     idempotency: "IdempotencyStore"
     readiness_checks: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    trusted_proxies: tuple = ()  # networks whose X-Forwarded-For is believed (gateway.trusted_proxies)
 
 
 def gateway_state() -> GatewayState:

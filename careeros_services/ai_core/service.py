@@ -45,6 +45,7 @@ from careeros_services.ai_core.persistence import AiRepository, course_from, iso
 from careeros_services.ai_core.providers import Completion, Prompt, Provider, Redactor
 from careeros_services.common.caller import Caller
 from careeros_services.common import esco, metrics
+from careeros_services.common import text as text_rules
 from careeros_services.common.errors import NotFound, ValidationFailed
 from careeros_services.common.storage import ObjectMissing, ObjectStorage
 
@@ -437,9 +438,9 @@ class AiCoreService(PersonalDataOwner, EventHandlingService):
         out: dict[str, dict] = {}
         for item in proposed:
             skill = self.kb.skill_for(item["name"])
-            name = skill.name if skill else item["name"][:80]
+            name = skill.name if skill else text_rules.strip_unsafe_chars(item["name"])[:80]
             uri = (skill.esco_uri or "") if skill else self.kb.esco_uri_for(item["name"])
-            evidence = self.redactor.text(item.get("evidence", ""))[:300]
+            evidence = text_rules.strip_unsafe_chars(self.redactor.text(item.get("evidence", "")))[:300]
             key = name.casefold()
             if key not in out or item["level"] > out[key]["level"]:
                 out[key] = {"name": name, "esco_uri": uri, "level": int(item["level"]), "evidence": evidence}
@@ -546,10 +547,14 @@ def cv_text(content_type: str, content: bytes) -> str:
 
         try:
             reader = PdfReader(io.BytesIO(content))
-            return "\n".join(page.extract_text() or "" for page in reader.pages)
+            extracted = "\n".join(page.extract_text() or "" for page in reader.pages)
         except (PdfReadError, ValueError, KeyError) as exc:
             raise ValidationFailed("The PDF cannot be read.", fields={"content": [f"is not a readable PDF ({type(exc).__name__})"]}) from None
-    return content.decode("utf-8", errors="replace")
+        return text_rules.strip_unsafe_chars(extracted)  # extraction leaves form feeds and worse
+    decoded = content.decode("utf-8", errors="replace")
+    # Checked before anything is stored or any AI is called: a NUL would fail the insert afterwards.
+    text_rules.require_safe_text("The CV has control characters.", content=decoded)
+    return decoded
 
 
 def build(config: dict, *, provider: Optional[Provider] = None) -> AiCoreService:

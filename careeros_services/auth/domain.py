@@ -305,20 +305,36 @@ def plausible_refresh_token(token: Any) -> bool:
 # --- access tokens -----------------------------------------------------------------------------
 
 def access_claims(*, user_id: str, tenant_id: str, org_role: str, plan_tier: str, issuer: str,
-                  audience: str, ttl_s: int, now: int, jti: Optional[str] = None) -> dict:
-    """The claims of an access token issued at ``now`` (unix seconds) for ``ttl_s`` seconds."""
-    return {
+                  audience: str, ttl_s: int, now: float, jti: Optional[str] = None,
+                  session_id: Optional[str] = None) -> dict:
+    """The claims of an access token issued at ``now`` (unix seconds) for ``ttl_s`` seconds.
+
+    ``iat`` keeps milliseconds (RFC 7519 allows a fractional NumericDate): a "not valid
+    before" written when a user's rights change (:func:`not_before_value`) then tells tokens
+    issued just before it from those issued just after. ``sid`` names the refresh family
+    (the session), so revoking the family refuses its access tokens too.
+    """
+    claims = {
         "sub": str(user_id),
         "tenant_id": str(tenant_id),
         "org_role": org_role,
         "plan_tier": plan_tier,
         "iss": issuer,
         "aud": audience,
-        "iat": int(now),
+        "iat": not_before_value(now),
         "exp": int(now) + int(ttl_s),
         "jti": jti or str(uuid.uuid4()),
         "typ": ACCESS_TOKEN_TYPE,
     }
+    if session_id:
+        claims["sid"] = str(session_id)
+    return claims
+
+
+def not_before_value(now: float) -> float:
+    """Unix seconds rounded to the millisecond: one rounding for ``iat`` and "not valid before",
+    so a token issued before a revocation always compares ``iat <= not_before``."""
+    return round(now, 3)
 
 
 def sign_access_token(claims: dict, private_key: Any, kid: str) -> str:

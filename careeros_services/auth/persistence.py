@@ -357,6 +357,12 @@ class OrgRepository(AuthRepository):
                 .where((MembershipRecord.tenant_id == tenant_id) & (MembershipRecord.user_id == user_id))
                 .execute(self.db))
 
+    def revoke_user_tokens(self, user_id: str, now: datetime) -> int:
+        """Revoke every refresh token of the user, in every tenant (refresh tokens are not under RLS)."""
+        return (RefreshTokenRecord.update({RefreshTokenRecord.revoked_at: now})
+                .where((RefreshTokenRecord.user_id == user_id) & RefreshTokenRecord.revoked_at.is_null())
+                .execute(self.db))
+
     def revoke_user_tokens_in(self, tenant_id: str, user_id: str, now: datetime) -> int:
         """Revoke the user's refresh tokens for this tenant (a removed member cannot refresh into it)."""
         return (RefreshTokenRecord.update({RefreshTokenRecord.revoked_at: now})

@@ -8,10 +8,15 @@ Password hashing and verification (argon2id: tens of milliseconds of CPU and
 Redis holds two kinds of keys:
 
 * ``careeros:revoked:jti:<jti>`` — a revoked access token, until it expires.
-  The prefix is fixed: the gateway's verifier checks exactly these keys.
-* ``<redis_prefix>login-failures:email:<sha256 of the email>`` and
-  ``…:ip:<address>`` — failed-login counters, each living for
-  ``login_window_s`` from its first failure (no email in key names).
+* ``careeros:revoked:user:<user id>`` and ``careeros:revoked:session:<family id>`` —
+  "not valid before" (unix seconds): access tokens of that user or refresh family issued
+  no later than it are refused. Written when a member is removed or changes role, when
+  a refresh family is revoked, and by :meth:`AuthService.revoke_user_access`; kept for
+  ``access_ttl_s`` (every older token has expired by then). These prefixes are fixed:
+  the gateway's verifier reads exactly these keys, all in one MGET per request.
+* ``<redis_prefix>login-failures:pair:<sha256 of email and address>``,
+  ``…:email:<sha256 of the email>`` and ``…:ip:<address>`` — failed-login counters,
+  each living for ``login_window_s`` from its first failure (no email in key names).
 
 Signing keys live in the ``signing_keys`` table; the first use creates one
 (an advisory lock makes concurrent first uses agree on a single key). In
@@ -31,7 +36,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 import redis
 
@@ -63,10 +68,14 @@ BILLING_AUDITED = {  # billing events recorded in the tenant's audit log, and th
 DEFAULT_INVITE_TTL_S = 7 * 24 * 3600
 MAX_AUDIT_PAGE = 200
 REVOKED_JTI_PREFIX = "careeros:revoked:jti:"
+NOT_BEFORE_PREFIX = "careeros:revoked:"
 DEFAULT_REDIS_PREFIX = "careeros.auth."
-# An address may fail for several users (an office behind NAT, the gateway in
-# tests) before it is throttled; ``login_max_failures_per_ip`` overrides.
-IP_FAILURE_FACTOR = 4
+# ``login_max_failures`` counts per (email, address) pair: one attacker cannot lock the
+# victim out from elsewhere. Looser ceilings stop a spread-out guess at one account and
+# one address trying many accounts, without one office behind NAT locking everyone out;
+# ``login_max_failures_per_account`` and ``login_max_failures_per_ip`` override them.
+ACCOUNT_FAILURE_FACTOR = 10
+IP_FAILURE_FACTOR = 20
 KEY_CACHE_S = 60.0
 MAX_JTI = 128
 
@@ -99,7 +108,8 @@ class AuthService(PrivacySaga, EventHandlingService):
     ``settings`` is the ``auth`` section of the configuration: ``issuer``,
     ``audience``, ``access_ttl_s``, ``refresh_ttl_s``, ``login_max_failures``,
     ``login_window_s`` and optionally ``redis_prefix``,
-    ``login_max_failures_per_ip``, ``invite_ttl_s`` and ``seats_included`` (by plan tier).
+    ``login_max_failures_per_account``, ``login_max_failures_per_ip``, ``invite_ttl_s`` and
+    ``seats_included`` (by plan tier).
     """
 
     consumer_name = SERVICE
@@ -114,6 +124,8 @@ class AuthService(PrivacySaga, EventHandlingService):
         self.max_failures = int(settings["login_max_failures"])
         self.max_failures_per_ip = int(settings.get("login_max_failures_per_ip")
                                        or self.max_failures * IP_FAILURE_FACTOR)
+        self.max_failures_per_account = int(settings.get("login_max_failures_per_account")
+                                            or self.max_failures * ACCOUNT_FAILURE_FACTOR)
         self.failure_window_s = int(settings["login_window_s"])
         self.invite_ttl_s = int(settings.get("invite_ttl_s") or DEFAULT_INVITE_TTL_S)
         # Seats by plan tier, from the plan catalogue (common.plans; build() passes it in).
@@ -165,10 +177,11 @@ class AuthService(PrivacySaga, EventHandlingService):
         ``Unauthenticated(code="invalid_credentials")`` for an unknown email
         or a wrong password alike (an unknown email costs a dummy hash check,
         so timing does not tell them apart). After ``login_max_failures``
-        failures for an email (or more for one client address) within
-        ``login_window_s``, ``RateLimited(code="login_throttled")`` until the
-        window ends, even with the right password; a success clears the
-        email's counter. A hash made with older parameters is replaced.
+        failures for an email from one client address within ``login_window_s``
+        (or ten times that for the email from anywhere, twenty times that from
+        one address for any email), ``RateLimited(code="login_throttled")`` until
+        the window ends, even with the right password; a success clears the
+        pair's counter. A hash made with older parameters is replaced.
         """
         email = email.strip().lower() if isinstance(email, str) else ""
         counters = self._failure_counters(email, client_ip)
@@ -191,7 +204,7 @@ class AuthService(PrivacySaga, EventHandlingService):
                 repo.set_password_hash(user.id, new_hash)
             tokens = self._issue(repo, key, user.id, user.home_tenant_id, None, _invalid_credentials)
         with self._redis_guard("login throttling"):
-            self.redis.delete(counters[0][0])
+            self.redis.delete(counters[0][0])  # the pair's; the looser ceilings keep counting
         return tokens
 
     def refresh(self, refresh_token: str) -> dict:
@@ -223,6 +236,7 @@ class AuthService(PrivacySaga, EventHandlingService):
                 tokens = self._issue(repo, key, token.user_id, token.tenant_id, token.family_id,
                                      _invalid_refresh)
         if reused is not None:
+            self._refuse_older_tokens(sessions=[reused.family_id])
             log.warning("refresh token reused; family revoked",
                         extra={"user_id": reused.user_id, "family_id": reused.family_id})
             raise Unauthenticated("This refresh token was already used; its session is revoked.",
@@ -255,6 +269,7 @@ class AuthService(PrivacySaga, EventHandlingService):
                 token = repo.refresh_token(domain.refresh_token_hash(refresh_token))
                 if token is not None and (user_id is None or token.user_id == str(user_id)):
                     repo.revoke_family(token.family_id, _now())
+                    self._refuse_older_tokens(sessions=[token.family_id])
 
     def jwks(self) -> dict:
         """The RFC 7517 key set of every non-retired signing key (one is made on first use).
@@ -567,6 +582,8 @@ class AuthService(PrivacySaga, EventHandlingService):
             actor_role = self._caller_role(repo, tenant_id, user_id)
             before = repo.role_in(tenant_id, member_id)
             plan = domain.plan_role_change(user_id, actor_role, member_id, before, role)
+            changed = {"transfer": [user_id, member_id], "change": [member_id]}.get(plan, [])
+            self._refuse_older_tokens(users=changed)  # fail closed: no change while Redis is away
             if plan == "transfer":
                 repo.set_role(tenant_id, user_id, "admin")  # demote first: at most one owner at any time
                 repo.set_role(tenant_id, member_id, domain.OWNER)
@@ -582,13 +599,15 @@ class AuthService(PrivacySaga, EventHandlingService):
                 repo.audit(tenant_id, "org.role_changed", actor_user_id=user_id, target_type="member",
                            target_id=member_id, details={"from": before, "to": role}, client_ip=client_ip)
             member = next(m for m in repo.members(tenant_id) if m["user_id"] == member_id)
+        self._refuse_older_tokens(users=changed)  # again after commit: no token has the old role now
         return member
 
     def remove_member(self, tenant_id: str, user_id: str, member_id: str, client_ip: str = "") -> None:
         """Remove a member (owner/admin), or leave (a member removing themselves); never the owner.
 
         The member's refresh tokens for this tenant are revoked in the same
-        transaction; access tokens already issued expire within ``access_ttl_s``.
+        transaction, and their access tokens are refused from now on (a "not
+        valid before" for the user, so tokens for other tenants need a refresh too).
         A member whose account was made by accepting this tenant's invite (their
         home tenant) gets a personal tenant of their own as the new home, so
         they can still log in (``tenant.created`` is published for it).
@@ -601,6 +620,7 @@ class AuthService(PrivacySaga, EventHandlingService):
             actor_role = self._caller_role(repo, tenant_id, user_id)
             before = repo.role_in(tenant_id, member_id)
             domain.check_removal(user_id, actor_role, member_id, before)
+            self._refuse_older_tokens(users=[member_id])
             repo.remove_membership(tenant_id, member_id)
             repo.revoke_user_tokens_in(tenant_id, member_id, _now())
             self._membership_changed(tx, tenant_id, member_id, domain.REMOVED, user_id)
@@ -610,6 +630,7 @@ class AuthService(PrivacySaga, EventHandlingService):
             member = repo.user_by_id(member_id)
             if member is not None and member.home_tenant_id == tenant_id:
                 self._rehome(tx, repo, member)
+        self._refuse_older_tokens(users=[member_id])
 
     def _rehome(self, tx: Transaction, repo: OrgRepository, user: domain.User) -> None:
         """Give a user who lost their home tenant a personal one (owner, free plan) as the new home."""
@@ -734,12 +755,13 @@ class AuthService(PrivacySaga, EventHandlingService):
         if role is None or tenant is None:
             raise refuse()
         now = _now()
+        family_id = family_id or str(uuid.uuid4())
         claims = domain.access_claims(user_id=user_id, tenant_id=tenant_id, org_role=role,
                                       plan_tier=tenant.plan_tier, issuer=self.issuer, audience=self.audience,
-                                      ttl_s=self.access_ttl_s, now=int(now.timestamp()))
+                                      ttl_s=self.access_ttl_s, now=now.timestamp(), session_id=family_id)
         refresh_token = domain.new_refresh_token()
         repo.add_refresh_token(domain.RefreshToken(
-            id=str(uuid.uuid4()), family_id=family_id or str(uuid.uuid4()), user_id=user_id,
+            id=str(uuid.uuid4()), family_id=family_id, user_id=user_id,
             tenant_id=tenant_id, issued_at=now, expires_at=now + timedelta(seconds=self.refresh_ttl_s)),
             domain.refresh_token_hash(refresh_token))
         kid, private_key = key
@@ -771,12 +793,43 @@ class AuthService(PrivacySaga, EventHandlingService):
             self._key_loaded_at = time.monotonic()
             return self._key
 
+    # --- revocation ----------------------------------------------------------------------------
+
+    def revoke_user_access(self, user_id: str, reason: str) -> int:
+        """End every session of a user at once (password changed or reset, account compromised):
+        all their refresh tokens, in every tenant, are revoked and every access token issued so
+        far is refused by the gateway from now on. Returns how many refresh tokens were revoked.
+
+        ``reason`` (e.g. ``"password_changed"``) goes to the log only.
+        """
+        [user_id] = require_uuids(user_id=user_id)
+        self._refuse_older_tokens(users=[user_id])  # fail closed: nothing revoked while Redis is away
+        with self.store.transaction() as tx:
+            revoked = OrgRepository(tx.db).revoke_user_tokens(user_id, _now())
+        self._refuse_older_tokens(users=[user_id])
+        log.info("user access revoked (%s); %d refresh tokens revoked", reason, revoked, extra={"user_id": user_id})
+        return revoked
+
+    def _refuse_older_tokens(self, users: Iterable[str] = (), sessions: Iterable[str] = ()) -> None:
+        """Set "not valid before = now" for these users and refresh families (see the module doc)."""
+        value = str(domain.not_before_value(time.time()))
+        keys = ([f"{NOT_BEFORE_PREFIX}user:{u}" for u in users]
+                + [f"{NOT_BEFORE_PREFIX}session:{s}" for s in sessions])
+        with self._redis_guard("token revocation"):
+            pipe = self.redis.pipeline(transaction=False)
+            for key in keys:
+                pipe.set(key, value, ex=self.access_ttl_s + 60)  # + clock skew: outlive every older token
+            pipe.execute()
+
     # --- login throttling ----------------------------------------------------------------------
 
     def _failure_counters(self, email: str, client_ip: str) -> list[tuple[str, int]]:
-        """``(redis key, limit)`` per counter: the email's first, then the client address's if known."""
+        """``(redis key, limit)`` per counter: the (email, address) pair's first (a success clears
+        it), then the email's looser ceiling, then the address's if known."""
         digest = hashlib.sha256(email.encode("utf-8")).hexdigest()[:32]
-        counters = [(f"{self.throttle_prefix}email:{digest}", self.max_failures)]
+        pair = hashlib.sha256(f"{email}\n{client_ip[:64]}".encode("utf-8")).hexdigest()[:32]
+        counters = [(f"{self.throttle_prefix}pair:{pair}", self.max_failures),
+                    (f"{self.throttle_prefix}email:{digest}", self.max_failures_per_account)]
         if client_ip:
             counters.append((f"{self.throttle_prefix}ip:{client_ip[:64]}", self.max_failures_per_ip))
         return counters

@@ -31,8 +31,8 @@ import grpc
 import pybreaker
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from careeros_services.common import correlation
-from careeros_services.common.errors import BY_GRPC_STATUS, DomainError, Unavailable
+from careeros_services.common import correlation, text
+from careeros_services.common.errors import BY_GRPC_STATUS, DomainError, Unavailable, ValidationFailed
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,8 @@ class _ServerInterceptor(grpc.ServerInterceptor):
                         kind=tracing.SpanKind.SERVER), \
                     _metrics().time_rpc(service, method, "grpc"):
                 try:
-                    return inner(request, context)
+                    text.require_safe_message(request)
+                    return _data_errors_are_invalid_arguments(inner, request, context)
                 except DomainError as exc:
                     trailing = [(ERROR_CODE_KEY, exc.code), (ERROR_STATUS_KEY, str(exc.status)),
                                 (ERROR_TITLE_KEY, exc.title)]
@@ -98,6 +99,23 @@ class _ServerInterceptor(grpc.ServerInterceptor):
         return grpc.unary_unary_rpc_method_handler(
             behaviour, request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer)
+
+
+def _data_errors_are_invalid_arguments(inner: Callable, request: Any, context: Any) -> Any:
+    """A value the database refuses (a NUL psycopg2 will not send, an unstorable character, a number
+    out of range) is the caller's bad input: INVALID_ARGUMENT, never an internal error (which the
+    gateway's breaker would count against every tenant)."""
+    try:
+        return inner(request, context)
+    except ValueError as exc:
+        if "NUL" not in str(exc):
+            raise
+        log.warning("refused text with NUL in %s", type(request).__name__)
+    except Exception as exc:  # psycopg2 is not imported here: services may not use it
+        if not any(cls.__name__ == "DataError" for cls in type(exc).__mro__):  # psycopg2's or peewee's
+            raise
+        log.warning("database refused a value: %s", (str(exc).splitlines() or [type(exc).__name__])[0])
+    raise ValidationFailed("The request has a value that cannot be stored.", code="unstorable_value")
 
 
 def serve(registrations: Iterable[tuple[Callable, Any, str]], bind: str, workers: int = 16) -> grpc.Server:

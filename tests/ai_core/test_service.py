@@ -418,3 +418,13 @@ def test_a_consultation_is_a_conversation_with_state_premium_courses_and_the_lat
     service.analyze_cv(caller, "cv.txt", "text/plain", b"Python scripting for 3 years\nExcel reporting\n")
     cv = service.post_message(caller, cid, "Any feedback on my CV?")["messages"][11]["answer"]
     assert cv["intent"] == "cv_feedback" and "Your CV against Data Analyst" in cv["answer"]
+
+
+def test_a_cv_with_control_characters_is_refused_before_anything_is_stored_or_asked(service, monkeypatch):
+    """Issue 10, item 5: the CV was stored and the AI call spent before the insert failed on a NUL."""
+    caller = learner(service)
+    monkeypatch.setattr(service, "_complete", lambda *a, **k: pytest.fail("the AI was asked"))
+    monkeypatch.setattr(service.objects, "put", lambda *a, **k: pytest.fail("the CV was stored"))
+    with pytest.raises(ValidationFailed) as err:
+        service.analyze_cv(caller, "cv.txt", "text/plain", b"Python developer\x00 since 2019")
+    assert err.value.fields == {"content": ["must not contain control characters"]}

@@ -41,6 +41,7 @@ def http(gw_config, redis_client, auth_server):  # noqa: F811
     address, service = auth_server
     gw_config["grpc"]["addresses"]["auth"] = address
     gw_config["auth"]["revoked_jti_prefix"] = "careeros:revoked:jti:"  # where auth's logout writes
+    gw_config["auth"]["not_before_prefix"] = "careeros:revoked:"  # where auth's revocations write
     from gateway_flask import services
     services._clients.clear()
     gw_config["web"] = {"base_url": "https://careeros.example/app/"}
@@ -196,12 +197,17 @@ def test_exactly_one_owner_through_the_api(http):
             422, "validation_failed")
     moved = http.patch(f"/api/v1/orgs/current/members/{admin_id}", json={"role": "owner"}, headers=bearer(owner))
     assert moved.status_code == 200 and moved.get_json()["org_role"] == "owner"
+    # Both roles changed: both old access tokens are refused until refreshed.
+    for tokens in (owner, admin):
+        problem(http.get("/api/v1/orgs/current", headers=bearer(tokens)), 401, "token_revoked")
+    owner, admin = (http.post("/api/v1/auth/refresh", json={"refresh_token": t["refresh_token"]}).get_json()
+                    for t in (owner, admin))
     roles = [m["org_role"] for m in http.get("/api/v1/orgs/current/members", headers=bearer(admin)).get_json()["members"]]
     assert sorted(roles) == ["admin", "owner"]
     # The former owner (now admin) can no longer remove the new owner; the new owner removes them.
     problem(http.delete(f"/api/v1/orgs/current/members/{admin_id}", headers=bearer(owner)), 409, "owner_required")
     assert http.delete(f"/api/v1/orgs/current/members/{owner_id}", headers=bearer(admin)).status_code == 204
-    problem(http.get("/api/v1/orgs/current", headers=bearer(owner)), 403, "not_a_member")
+    problem(http.get("/api/v1/orgs/current", headers=bearer(owner)), 401, "token_revoked")
 
 
 def test_assignments_and_the_audit_log_are_tenant_scoped_with_client_ip(http):
@@ -301,3 +307,41 @@ def _entitlement(service, tenant_id: str, plan: str, seats: int) -> None:
             "tenant_id": tenant_id, "subscription_id": str(uuid.uuid4()), "saga_id": uuid.uuid4().hex,
             "plan": plan, "seats": seats, "entitlements": [], "reason": "changed"}})
     assert service.handle_events([envelope]) == [True]
+
+
+# --- stale rights: an access token stops working the moment its rights change (issue 10, item 6)
+
+def test_a_removed_member_is_refused_at_once_with_token_revoked(http):
+    owner, _ = new_org(http)
+    member = join(http, owner)
+    assert http.get("/api/v1/orgs/current", headers=bearer(member)).status_code == 200
+    gone = http.delete(f"/api/v1/orgs/current/members/{claims(member)['sub']}", headers=bearer(owner))
+    assert gone.status_code == 204, gone.get_data(as_text=True)
+    body = problem(http.get("/api/v1/me", headers=bearer(member)), 401, "token_revoked")
+    assert "refresh" in body["detail"]
+    assert http.get("/api/v1/me", headers=bearer(owner)).status_code == 200  # nobody else is affected
+
+
+def test_a_demoted_admin_is_refused_at_once_and_a_refresh_carries_the_new_role(http):
+    owner, _ = new_org(http)
+    admin = join(http, owner, role="admin")
+    demoted = http.patch(f"/api/v1/orgs/current/members/{claims(admin)['sub']}", json={"role": "member"},
+                         headers=bearer(owner))
+    assert demoted.status_code == 200, demoted.get_data(as_text=True)
+    problem(http.get("/api/v1/orgs/current/audit-log", headers=bearer(admin)), 401, "token_revoked")
+    refreshed = http.post("/api/v1/auth/refresh", json={"refresh_token": admin["refresh_token"]}).get_json()
+    assert claims(refreshed)["org_role"] == "member"
+    assert http.get("/api/v1/me", headers=bearer(refreshed)).status_code == 200  # issued after: valid
+    problem(http.get("/api/v1/orgs/current/audit-log", headers=bearer(refreshed)), 403, "org_role_forbidden")
+
+
+def test_reusing_a_refresh_token_refuses_every_access_token_of_its_family(http):
+    owner, _ = new_org(http)
+    other_session = http.post("/api/v1/auth/refresh", json={"refresh_token": new_org(http)[0]["refresh_token"]})
+    rotated = http.post("/api/v1/auth/refresh", json={"refresh_token": owner["refresh_token"]}).get_json()
+    assert http.get("/api/v1/me", headers=bearer(rotated)).status_code == 200
+    problem(http.post("/api/v1/auth/refresh", json={"refresh_token": owner["refresh_token"]}), 401,
+            "refresh_token_reused")  # a thief replays the old one: the family is revoked
+    for tokens in (owner, rotated):  # both access tokens of the family, the newest too
+        problem(http.get("/api/v1/me", headers=bearer(tokens)), 401, "token_revoked")
+    assert http.get("/api/v1/me", headers=bearer(other_session.get_json())).status_code == 200

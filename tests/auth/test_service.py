@@ -31,7 +31,8 @@ def auth(config, fresh_store, redis_client) -> AuthService:
     fresh_store("auth")
     prefix = f"careeros.test{uuid.uuid4().hex[:8]}.auth."
     service = build({**config, "auth": {**config["auth"], "login_max_failures": MAX_FAILURES,
-                                        "redis_prefix": prefix}})
+                                        "login_max_failures_per_account": MAX_FAILURES * 2,
+                                        "login_max_failures_per_ip": MAX_FAILURES * 4, "redis_prefix": prefix}})
     yield service
     for key in redis_client.scan_iter(match=f"{prefix}*"):
         redis_client.delete(key)
@@ -154,11 +155,15 @@ def test_login_issues_an_rs256_token_the_jwks_verifies(auth):
     assert set(tokens) == {"access_token", "refresh_token", "token_type", "expires_in"}
     assert tokens["token_type"] == "Bearer" and tokens["expires_in"] == auth.access_ttl_s
     claims = verified_claims(auth, tokens["access_token"])
-    assert set(claims) == {"sub", "tenant_id", "org_role", "plan_tier", "iss", "aud", "iat", "exp", "jti", "typ"}
+    assert set(claims) == {"sub", "tenant_id", "org_role", "plan_tier", "iss", "aud", "iat", "exp", "jti", "typ",
+                           "sid"}
     assert (claims["sub"], claims["tenant_id"], claims["org_role"], claims["plan_tier"], claims["typ"]) == \
         (registered["user_id"], registered["tenant_id"], "owner", "free", "access")
     assert (claims["iss"], claims["aud"]) == (auth.issuer, auth.audience)
-    assert claims["exp"] - claims["iat"] == auth.access_ttl_s and abs(claims["iat"] - time.time()) < 10
+    assert claims["exp"] - int(claims["iat"]) == auth.access_ttl_s and abs(claims["iat"] - time.time()) < 10
+    [(family,)] = sql(auth, "SELECT family_id::text FROM refresh_tokens WHERE token_hash = %s",
+                      (domain.refresh_token_hash(tokens["refresh_token"]),))
+    assert claims["sid"] == family  # the session: revoking the family refuses this token too
     assert domain.verify_access_token(tokens["access_token"], auth.jwks(), issuer=auth.issuer,
                                       audience=auth.audience) == claims
     # the refresh token is stored only as its hash
@@ -191,16 +196,27 @@ def test_an_outdated_password_hash_is_replaced_at_login(auth):
     assert domain.verify_password(stored, PASSWORD)
 
 
-def test_repeated_failures_are_throttled_even_with_the_right_password(auth):
-    who = email()
+def test_failures_from_one_address_throttle_that_address_not_the_victim(auth):
+    who, attacker = email(), an_ip()
     auth.register(who, PASSWORD, "Ada")
     for _ in range(MAX_FAILURES):
         with pytest.raises(Unauthenticated):
-            auth.login(who, "wrong password here", an_ip())
+            auth.login(who, "wrong password here", attacker)
     with pytest.raises(RateLimited) as caught:
-        auth.login(who, PASSWORD, an_ip())  # another address does not help either
+        auth.login(who, PASSWORD, attacker)  # throttled even with the right password
     assert caught.value.code == "login_throttled" and caught.value.status == 429
     assert 0 < caught.value.retry_after <= auth.failure_window_s
+    assert auth.login(who, PASSWORD, an_ip())["access_token"]  # the owner, elsewhere, is not locked out
+
+
+def test_failures_spread_over_many_addresses_reach_the_account_ceiling(auth):
+    who = email()
+    auth.register(who, PASSWORD, "Ada")
+    for _ in range(auth.max_failures_per_account):
+        with pytest.raises(Unauthenticated):
+            auth.login(who, "wrong password here", an_ip())  # never the pair limit
+    with pytest.raises(RateLimited):
+        auth.login(who, PASSWORD, an_ip())
 
 
 def test_a_success_clears_the_email_counter(auth):
@@ -392,3 +408,19 @@ def test_the_peewee_models_match_the_migrated_schema(auth):
                 assert field.null == columns[name].null, (table, name)
             primary_key = [f.column_name for f in model._meta.get_primary_keys()]
             assert sorted(primary_key) == sorted(tx.db.get_primary_keys(table)), table
+
+
+def test_revoke_user_access_ends_every_session_and_marks_older_tokens(auth, redis_client):
+    who = email()
+    registered = auth.register(who, PASSWORD, "Ada")
+    sessions = [auth.login(who, PASSWORD, an_ip()) for _ in range(2)]
+    before = max(verified_claims(auth, t["access_token"])["iat"] for t in sessions)
+    assert auth.revoke_user_access(registered["user_id"], "password_changed") == 2
+    for tokens in sessions:
+        with pytest.raises(Unauthenticated):
+            auth.refresh(tokens["refresh_token"])
+    not_before = float(redis_client.get(f"careeros:revoked:user:{registered['user_id']}"))
+    assert before <= not_before <= time.time() + 1
+    assert 0 < redis_client.ttl(f"careeros:revoked:user:{registered['user_id']}") <= auth.access_ttl_s + 60
+    fresh = verified_claims(auth, auth.login(who, PASSWORD, an_ip())["access_token"])
+    assert fresh["iat"] > not_before  # a new login is not caught by it

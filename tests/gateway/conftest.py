@@ -51,6 +51,7 @@ def gw_config(redis_client) -> dict:
         max_body_bytes=2048, idempotency_ttl_s=120, redis_prefix=prefix + "gw:", jwks_min_refresh_s=0,
         rate_limit={"per_ip_per_minute": 100_000, "per_tenant_per_minute": 100_000})
     config["auth"]["revoked_jti_prefix"] = prefix + "revoked:"
+    config["auth"]["not_before_prefix"] = prefix + "not-before:"
     yield config
     for key in redis_client.scan_iter(match=prefix + "*"):
         redis_client.delete(key)

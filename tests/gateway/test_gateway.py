@@ -444,7 +444,9 @@ def test_revoked_jti_is_401(client, make_token, gw_config, redis_client):
     token = make_token(jti=jti)
     assert _get_me(client, token).status_code == 200
     redis_client.set(gw_config["auth"]["revoked_jti_prefix"] + jti, "1", ex=60)
-    assert "revoked" in assert_unauthenticated(_get_me(client, token))["detail"]
+    resp = _get_me(client, token)
+    assert "revoked" in assert_problem(resp, 401, "token_revoked")["detail"]
+    assert resp.headers["WWW-Authenticate"].startswith("Bearer")
 
 
 def test_token_signed_by_an_unknown_key_is_401(client, make_token):

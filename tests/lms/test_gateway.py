@@ -129,7 +129,8 @@ def test_upload_limits_and_types(http, people):
             413, "payload_too_large")
     problem(http.post(url, data=b"<html>", headers={**teacher, "Content-Type": "text/html"}),
             415, "unsupported_media_type")
-    body = problem(http.post(url, data=b"\x00" * 10, headers={**teacher, "Content-Type": "video/mp4"}),
+    mp4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 16
+    body = problem(http.post(url, data=mp4, headers={**teacher, "Content-Type": "video/mp4"}),
                    422, "unsupported_asset_type")
     assert "content_type" in body["errors"]  # a video type for a file lesson
     body = problem(http.post(url.split("?")[0], data=b"%PDF", headers={**teacher, "Content-Type": "application/pdf"}),

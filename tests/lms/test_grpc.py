@@ -113,3 +113,15 @@ def test_update_masks_over_grpc_refuse_what_cannot_be_set(stub):
         stub.UpdateModule(lms_pb2.UpdateModuleRequest(caller=teacher, module_id=module.module_id,
                                                       update_mask=["course_id"]), timeout=5)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+@pytest.mark.parametrize("field", ["q", "skill", "track", "language", "level"])
+def test_a_nul_in_a_filter_is_invalid_argument_naming_it_not_a_database_error(stub, field):
+    """Defence in depth (issue 10, item 5): a gRPC caller that bypasses the gateway is refused at the
+    server's edge, as INVALID_ARGUMENT (which no breaker counts), not with an INTERNAL database error."""
+    with pytest.raises(grpc.RpcError) as err:
+        stub.SearchCourses(lms_pb2.SearchCoursesRequest(caller=_caller(str(uuid.uuid4())), **{field: "a\x00b"}),
+                           timeout=5)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    trailers = dict(err.value.trailing_metadata())
+    assert json.loads(trailers["careeros-error-fields"]) == {field: ["must not contain control characters"]}

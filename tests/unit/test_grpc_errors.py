@@ -3,6 +3,7 @@ import itertools
 import time
 
 import grpc
+import peewee
 import pytest
 from grpc_health.v1 import health_pb2
 
@@ -27,6 +28,12 @@ def _serve(behaviour):
 @pytest.mark.parametrize("raised, status, code, leaked", [
     (NotFound("no such thing", code="thing_not_found"), grpc.StatusCode.NOT_FOUND, "thing_not_found", None),
     (RuntimeError("password=hunter2 for ada@example.com"), grpc.StatusCode.INTERNAL, None, "hunter2"),
+    # A value the database refuses is the caller's bad input (no breaker counts it), not a bug:
+    (peewee.DataError("invalid input syntax for type json"), grpc.StatusCode.INVALID_ARGUMENT, "unstorable_value",
+     "json"),
+    (ValueError("A string literal cannot contain NUL (0x00) characters."), grpc.StatusCode.INVALID_ARGUMENT,
+     "unstorable_value", "literal"),
+    (ValueError("some other bug"), grpc.StatusCode.INTERNAL, None, "bug"),
 ])
 def test_errors_at_the_grpc_edge(raised, status, code, leaked):
     def behaviour(request, context):
@@ -158,3 +165,25 @@ def test_a_returning_service_is_called_again_within_two_seconds_not_after_the_re
             server.stop(None)
     finally:
         client.close()
+
+
+def test_a_request_with_control_characters_is_refused_before_the_service_runs():
+    ran = []
+
+    def behaviour(request, context):
+        ran.append(request)
+        return health_pb2.HealthCheckResponse()
+
+    server, channel, call = _serve(behaviour)
+    try:
+        with pytest.raises(grpc.RpcError) as caught:
+            call(health_pb2.HealthCheckRequest(service="a\x00b"), timeout=5)
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        trailers = dict(caught.value.trailing_metadata())
+        assert trailers["careeros-error-fields"] == '{"service": ["must not contain control characters"]}'
+        assert ran == []
+        call(health_pb2.HealthCheckRequest(service="tabs\tand\nnewlines are text"), timeout=5)
+        assert len(ran) == 1
+    finally:
+        channel.close()
+        server.stop(None)

@@ -104,7 +104,7 @@ def post_message(body: dict, consultation_id):
 @blp.response(201, s.AiCvOut)
 @blp.doc(security=[{"bearerAuth": []}], requestBody={
     "required": True, "description": "The CV itself, as the raw request body (limit ai_core.max_cv_bytes, default 2 MiB)",
-    "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in CV_TYPES}})
+    "content": {t: {"schema": {"type": "string", "format": "binary", "minLength": 1}} for t in CV_TYPES}})
 def upload_cv(query: dict):
     """Upload your CV (PDF or plain text). Skills found in it are proposed; your profile does not
     change until you confirm them (`POST /ai/cv/{cv_id}/confirm`)."""

@@ -2,22 +2,22 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from gateway_flask.extensions.api import Schema
+from gateway_flask.extensions.api import NAME, NON_BLANK, Schema
 
 
 class AiConsultationIn(Schema):
-    question = ma.fields.String(required=True, validate=validate.Length(min=1, max=4000),
+    question = ma.fields.String(required=True, validate=[validate.Length(min=1, max=4000), NON_BLANK],
                                 metadata={"description": "Your question or goal"})
     target_role = ma.fields.String(validate=validate.Length(max=120),
                                    metadata={"description": "Optional; else the role in the question or your profile's"})
 
 
 class AiMessageIn(Schema):
-    content = ma.fields.String(required=True, validate=validate.Length(min=1, max=4000))
+    content = ma.fields.String(required=True, validate=[validate.Length(min=1, max=4000), NON_BLANK])
 
 
 class AiSkillLevelSchema(Schema):
-    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=80))
+    name = ma.fields.String(required=True, validate=[validate.Length(min=1, max=80), NAME])
     level = ma.fields.Integer(required=True, strict=True, validate=validate.Range(1, 5))
 
 

@@ -58,7 +58,7 @@ def switch_tenant(body: dict):
 
 @blp.route("/auth/logout", methods=["POST"])
 @auth_required
-@blp.arguments(LogoutIn)
+@blp.arguments(LogoutIn, required=False)
 @blp.response(204)
 @blp.doc(security=[{"bearerAuth": []}])
 def logout(body: dict):

@@ -2,14 +2,14 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from gateway_flask.extensions.api import Schema
+from gateway_flask.extensions.api import NAME, Schema
 
 
 class RegisterIn(Schema):
     email = ma.fields.Email(required=True, validate=validate.Length(max=254))
     password = ma.fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=256))
-    display_name = ma.fields.String(required=True, validate=validate.Length(min=1, max=120))
-    organization_name = ma.fields.String(validate=validate.Length(min=1, max=200),
+    display_name = ma.fields.String(required=True, validate=[validate.Length(min=1, max=120), NAME])
+    organization_name = ma.fields.String(validate=[validate.Length(min=1, max=200), NAME],
                                          metadata={"description": "Creates an organisation tenant "
                                                    "with the caller as owner; omit for a personal tenant."})
 

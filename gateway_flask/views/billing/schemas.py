@@ -2,7 +2,19 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from careeros_services.billing.payments import SANDBOX_CARDS
+from careeros_services.common.config import load_config
 from gateway_flask.extensions.api import Schema
+
+
+def _payment_method() -> validate.Validator:
+    """The sandbox provider knows only its test cards (say so, as an enum); Stripe takes its own ids."""
+    if (load_config().get("billing") or {}).get("provider", "sandbox") == "sandbox":
+        return validate.OneOf(sorted(SANDBOX_CARDS))
+    return validate.Regexp(r"^(pm_[A-Za-z0-9_]{1,96}|[0-9]{12,19})$", error="must be a payment method id")
+
+
+PAYMENT_METHOD = _payment_method()
 
 
 class PlanOut(Schema):
@@ -99,7 +111,7 @@ class StartIn(Schema):
     plan = ma.fields.String(required=True, validate=validate.OneOf(["pro", "team"]))
     interval = ma.fields.String(load_default="month", validate=validate.OneOf(["month", "year"]))
     seats = ma.fields.Integer(load_default=1, strict=True, validate=validate.Range(1, 100_000))
-    payment_method = ma.fields.String(required=True, validate=validate.Length(1, 100),
+    payment_method = ma.fields.String(required=True, validate=PAYMENT_METHOD,
                                       metadata={"description": "sandbox: pm_card_visa, pm_card_chargeDeclined, "
                                                                "pm_card_retry, pm_card_authenticationRequired "
                                                                "(or Stripe test card numbers)"})
@@ -109,7 +121,7 @@ class StartIn(Schema):
 class ChangeIn(Schema):
     plan = ma.fields.String(validate=validate.OneOf(["pro", "team"]))
     seats = ma.fields.Integer(strict=True, validate=validate.Range(1, 100_000))
-    payment_method = ma.fields.String(validate=validate.Length(1, 100))
+    payment_method = ma.fields.String(validate=PAYMENT_METHOD)
     interval = ma.fields.String(validate=validate.OneOf(["month", "year"]),
                                 metadata={"description": "a new interval restarts the billing cycle now"})
 

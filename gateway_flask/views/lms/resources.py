@@ -243,7 +243,7 @@ def remove_lesson(lesson_id):
 @blp.response(201, s.AssetOut)
 @blp.doc(security=BEARER, requestBody={
     "required": True, "description": "The file itself as the raw body (limit lms.max_upload_bytes, default 20 MiB)",
-    "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in domain.ALL_ASSET_TYPES}})
+    "content": {t: {"schema": {"type": "string", "format": "binary", "minLength": 1}} for t in domain.ALL_ASSET_TYPES}})
 def upload_asset(query: dict, lesson_id):
     """Upload the asset of a video or file lesson. 413 over the upload limit, 415 for other media types,
     422 `unsupported_asset_type` when the type does not fit the lesson kind."""
@@ -294,6 +294,7 @@ def submit_quiz(body: dict, lesson_id):
 @blp.route("/courses/<uuid:course_id>/enrollments", methods=["POST"])
 @auth_required
 @blp.response(201, s.EnrollmentOut)
+@blp.alt_response(200, schema=s.EnrollmentOut, description="Already enrolled: the existing enrolment")
 @blp.doc(security=BEARER)
 def enroll(course_id):
     """Enrol yourself (idempotent: 200 with the existing enrolment). 403 `entitlement_required` for

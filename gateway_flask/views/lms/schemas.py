@@ -3,34 +3,40 @@ import marshmallow as ma
 from marshmallow import validate
 
 from careeros_services.lms import domain
-from gateway_flask.extensions.api import Schema
+from gateway_flask.extensions.api import NAME, NON_BLANK, SINGLE_LINE, Schema
 
 LEVEL = validate.OneOf(domain.LEVELS)
+ESCO_URI = validate.Regexp(r"^(http://data\.europa\.eu/esco/skill/[^\s\u0000-\u001f\u007f-\u009f]*)?$",
+                           error="must be an ESCO skill URI or empty")
+SLUG = validate.Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$", error="must be lowercase letters, digits and dashes")
+LANGUAGE = validate.Regexp(r"^ *[A-Za-z0-9]+(-[A-Za-z0-9]+)* *$",
+                           error="must be a BCP 47 language tag such as en or pt-BR")
+MAX_BODY_MD = 60_000  # within the gateway's 64 KiB body limit with the rest of the lesson
 
 
 class CourseSkillSchema(Schema):
-    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=domain.MAX_SKILL_NAME))
-    esco_uri = ma.fields.String(load_default="", validate=validate.Length(max=500))
+    name = ma.fields.String(required=True, validate=[validate.Length(min=1, max=domain.MAX_SKILL_NAME), NAME])
+    esco_uri = ma.fields.String(load_default="", validate=[validate.Length(max=500), ESCO_URI])
     level = ma.fields.Integer(strict=True, load_default=1, validate=validate.Range(1, 5))
 
 
 class CoursePatch(Schema):
     """Only the fields present change."""
-    title = ma.fields.String(validate=validate.Length(min=1, max=domain.MAX_TITLE))
+    title = ma.fields.String(validate=[validate.Length(min=1, max=domain.MAX_TITLE), NAME])
     summary = ma.fields.String(validate=validate.Length(max=domain.MAX_SUMMARY))
     level = ma.fields.String(validate=LEVEL)
-    language = ma.fields.String(validate=validate.Length(min=2, max=35))
+    language = ma.fields.String(validate=[validate.Length(min=2, max=35), LANGUAGE])
     estimated_hours = ma.fields.Integer(strict=True, validate=validate.Range(0, domain.MAX_HOURS))
-    tags = ma.fields.List(ma.fields.String(validate=validate.Length(min=1, max=domain.MAX_TAG)),
+    tags = ma.fields.List(ma.fields.String(validate=[validate.Length(min=1, max=domain.MAX_TAG), NAME]),
                           validate=validate.Length(max=domain.MAX_TAGS))
     skills = ma.fields.List(ma.fields.Nested(CourseSkillSchema), validate=validate.Length(max=domain.MAX_SKILLS))
-    track = ma.fields.String(validate=validate.Length(max=80))
+    track = ma.fields.String(validate=[validate.Length(max=80), SINGLE_LINE])
     premium = ma.fields.Boolean()
-    slug = ma.fields.String(validate=validate.Length(min=1, max=domain.MAX_SLUG))
+    slug = ma.fields.String(validate=[validate.Length(min=1, max=domain.MAX_SLUG), SLUG])
 
 
 class CourseIn(CoursePatch):
-    title = ma.fields.String(required=True, validate=validate.Length(min=1, max=domain.MAX_TITLE))
+    title = ma.fields.String(required=True, validate=[validate.Length(min=1, max=domain.MAX_TITLE), NAME])
 
 
 class SearchQuery(Schema):
@@ -93,7 +99,7 @@ class CoursePageOut(Schema):
 
 
 class ModuleIn(Schema):
-    title = ma.fields.String(required=True, validate=validate.Length(min=1, max=domain.MAX_TITLE))
+    title = ma.fields.String(required=True, validate=[validate.Length(min=1, max=domain.MAX_TITLE), NAME])
     position = ma.fields.Integer(strict=True, validate=validate.Range(0, 1000))
 
 
@@ -106,13 +112,13 @@ class ModuleOut(Schema):
 
 class ChoiceSchema(Schema):
     id = ma.fields.String(dump_only=True)
-    text = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
+    text = ma.fields.String(required=True, validate=[validate.Length(min=1, max=500), NAME])
     correct = ma.fields.Boolean(load_default=False)
 
 
 class QuestionSchema(Schema):
     id = ma.fields.String(dump_only=True)
-    prompt = ma.fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    prompt = ma.fields.String(required=True, validate=[validate.Length(min=1, max=1000), NON_BLANK])
     multiple = ma.fields.Boolean(load_default=False)
     choices = ma.fields.List(ma.fields.Nested(ChoiceSchema), required=True,
                              validate=validate.Length(min=2, max=domain.MAX_CHOICES))
@@ -127,11 +133,12 @@ class QuizSchema(Schema):
 
 
 class LessonIn(Schema):
-    title = ma.fields.String(required=True, validate=validate.Length(min=1, max=domain.MAX_TITLE))
+    title = ma.fields.String(required=True, validate=[validate.Length(min=1, max=domain.MAX_TITLE), NAME])
     kind = ma.fields.String(required=True, validate=validate.OneOf(domain.KINDS))
     required = ma.fields.Boolean(load_default=True)
     estimated_minutes = ma.fields.Integer(strict=True, load_default=10, validate=validate.Range(0, 10_000))
-    body_md = ma.fields.String(load_default="", validate=validate.Length(max=domain.MAX_BODY))
+    body_md = ma.fields.String(load_default="", validate=validate.Length(max=MAX_BODY_MD), metadata={
+        "description": "Markdown; at most 60,000 characters (the whole request must fit the 64 KiB body limit)"})
     quiz = ma.fields.Nested(QuizSchema)
 
 
@@ -316,5 +323,5 @@ class CertificateOut(Schema):
 
 
 class FileQuery(Schema):
-    expires = ma.fields.Integer(required=True)
+    expires = ma.fields.Integer(required=True, metadata={"format": "int64"})
     signature = ma.fields.String(required=True, validate=validate.Length(equal=64))

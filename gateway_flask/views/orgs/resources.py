@@ -7,6 +7,7 @@ address as ``x-client-ip`` gRPC metadata for the audit log.
 from __future__ import annotations
 
 import json
+import uuid
 
 from flask import request
 
@@ -131,23 +132,23 @@ def list_members():
     return to_dict(_auth("ListMembers", auth_pb2.ListMembersRequest(caller=caller(current_principal()))))
 
 
-@blp.route("/current/members/<string:user_id>", methods=["PATCH"])
+@blp.route("/current/members/<uuid:user_id>", methods=["PATCH"])
 @auth_required
 @blp.arguments(MemberPatch)
 @blp.response(200, MemberOut)
-def update_member(body: dict, user_id: str):
+def update_member(body: dict, user_id: uuid.UUID):
     """Change a member's role; `role: owner` transfers ownership (owner only; you become an admin).
     The owner's own role changes only by a transfer (409 `owner_required`)."""
     return to_dict(_auth("UpdateMember", auth_pb2.UpdateMemberRequest(
-        caller=caller(current_principal()), user_id=user_id, role=body["role"])))
+        caller=caller(current_principal()), user_id=str(user_id), role=body["role"])))
 
 
-@blp.route("/current/members/<string:user_id>", methods=["DELETE"])
+@blp.route("/current/members/<uuid:user_id>", methods=["DELETE"])
 @auth_required
 @blp.response(204)
-def remove_member(user_id: str):
+def remove_member(user_id: uuid.UUID):
     """Remove a member (owner/admin) or leave (your own id); never the owner."""
-    _auth("RemoveMember", auth_pb2.RemoveMemberRequest(caller=caller(current_principal()), user_id=user_id))
+    _auth("RemoveMember", auth_pb2.RemoveMemberRequest(caller=caller(current_principal()), user_id=str(user_id)))
     return None
 
 

@@ -2,7 +2,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from gateway_flask.extensions.api import Schema
+from gateway_flask.extensions.api import NAME, Schema
 from gateway_flask.views.auth.schemas import TokenPairOut
 
 ROLES = ["owner", "admin", "instructor", "member"]
@@ -72,7 +72,7 @@ class MyOrganizationsOut(Schema):
 class AcceptIn(Schema):
     """Empty when you are logged in (your email must be the invite's); else registers a new account."""
     password = ma.fields.String(load_only=True, validate=validate.Length(min=10, max=256))
-    display_name = ma.fields.String(validate=validate.Length(min=1, max=120))
+    display_name = ma.fields.String(validate=[validate.Length(min=1, max=120), NAME])
 
 
 class AcceptOut(Schema):
@@ -129,7 +129,7 @@ class OrgAssignmentsOut(Schema):
 class AuditQuery(Schema):
     limit = ma.fields.Integer(validate=validate.Range(1, 200), load_default=50)
     before_id = ma.fields.Integer(validate=validate.Range(min=1),
-                                  metadata={"description": "Page: entries older than this id"})
+                                  metadata={"format": "int64", "description": "Page: entries older than this id"})
 
 
 class AuditEntryOut(Schema):

@@ -2,11 +2,11 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from gateway_flask.extensions.api import Schema
+from gateway_flask.extensions.api import NAME, SINGLE_LINE, Schema
 
 
 class SkillSchema(Schema):
-    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=80))
+    name = ma.fields.String(required=True, validate=[validate.Length(min=1, max=80), NAME])
     level = ma.fields.Integer(required=True, strict=True, validate=validate.Range(1, 5))
     esco_uri = ma.fields.String(validate=validate.Length(max=200), metadata={
         "description": "the skill's ESCO concept; filled in on write from the shared skill table (names and "
@@ -15,12 +15,12 @@ class SkillSchema(Schema):
 
 class ProfilePatch(Schema):
     """Only the fields present change."""
-    headline = ma.fields.String(validate=validate.Length(max=200))
-    current_role = ma.fields.String(validate=validate.Length(max=120))
-    target_role = ma.fields.String(validate=validate.Length(max=120))
+    headline = ma.fields.String(validate=[validate.Length(max=200), SINGLE_LINE])
+    current_role = ma.fields.String(validate=[validate.Length(max=120), SINGLE_LINE])
+    target_role = ma.fields.String(validate=[validate.Length(max=120), SINGLE_LINE])
     years_experience = ma.fields.Integer(strict=True, validate=validate.Range(0, 70))
     skills = ma.fields.List(ma.fields.Nested(SkillSchema), validate=validate.Length(max=100))
-    interests = ma.fields.List(ma.fields.String(validate=validate.Length(min=1, max=60)),
+    interests = ma.fields.List(ma.fields.String(validate=[validate.Length(min=1, max=60), NAME]),
                                validate=validate.Length(max=50))
     learning_pace = ma.fields.String(validate=validate.OneOf(["relaxed", "steady", "intensive"]))
 

@@ -2,7 +2,10 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from gateway_flask.extensions.api import Schema
+from gateway_flask.extensions.api import UUID_TEXT, Schema, rfc3339
+
+# The tracker's IRI rule (contracts/xapi/statement.v1.json), without the control characters the gateway refuses.
+IRI = validate.Regexp(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s\u0000-\u001f\u007f-\u009f]+$", error="must be an IRI")
 
 # The xAPI statement itself is validated by the tracker against
 # contracts/xapi/statement.v1.json; the OpenAPI document shows its outline.
@@ -38,14 +41,17 @@ class TrackingStatementsPosted(Schema):
 
 
 class TrackingStatementQueryArgs(Schema):
-    learner = ma.fields.String(metadata={"description": "User id (owner/admin/instructor: any learner of the "
-                                                        "tenant; members: only themselves)"})
-    verb = ma.fields.String(metadata={"description": "Verb IRI"})
-    activity = ma.fields.String(metadata={"description": "Activity IRI (the statement's object)"})
+    learner = ma.fields.String(validate=UUID_TEXT, metadata={
+        "format": "uuid", "description": "User id (owner/admin/instructor: any learner of the tenant; members: "
+                                         "only themselves)"})
+    verb = ma.fields.String(validate=IRI, metadata={"description": "Verb IRI"})
+    activity = ma.fields.String(validate=IRI, metadata={"description": "Activity IRI (the statement's object)"})
     related_activities = ma.fields.Boolean(load_default=False,
                                            metadata={"description": "Also match context activities (course parent)"})
-    since = ma.fields.String(metadata={"description": "RFC 3339; statements stored after it"})
-    until = ma.fields.String(metadata={"description": "RFC 3339; statements stored at or before it"})
+    since = ma.fields.String(validate=rfc3339, metadata={"format": "date-time",
+                                                         "description": "RFC 3339; statements stored after it"})
+    until = ma.fields.String(validate=rfc3339, metadata={"format": "date-time",
+                                       "description": "RFC 3339; statements stored at or before it"})
     limit = ma.fields.Integer(validate=validate.Range(1, 200), metadata={"description": "Page size (default 50)"})
     cursor = ma.fields.String(metadata={"description": "Opaque; next_cursor of the previous page"})
 
@@ -57,7 +63,8 @@ class TrackingStatementPage(Schema):
 
 class TrackingProgressArgs(Schema):
     course_id = ma.fields.String(metadata={"description": "Only this course"})
-    learner = ma.fields.String(metadata={"description": "User id (owner/admin/instructor only)"})
+    learner = ma.fields.String(validate=UUID_TEXT, metadata={"format": "uuid",
+                                                              "description": "User id (owner/admin/instructor only)"})
 
 
 class TrackingLessonProgressOut(Schema):
