@@ -179,11 +179,7 @@ class PrivacySaga:
         the account); access tokens already issued stop at the per-user not-valid-before mark."""
         tx.db.execute_sql("UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = %s"
                           " AND revoked_at IS NULL", (user_id,))
-        self.invalidate_access_tokens(user_id)
-
-    def invalidate_access_tokens(self, user_id: str) -> None:
-        """CALL SITE for the per-user access-token not-valid-before mark (added by the account work):
-        until it exists, an erased person's access tokens lapse within ``auth.access_ttl_s``."""
+        self._refuse_older_tokens(users=[user_id])  # AuthService's per-user not-valid-before mark
 
     def _member_left(self, tx: Transaction, tenant_id: str, member_id: str, owner_id: str) -> None:
         """As when an owner removes a member (tokens for the tenant revoked, a new personal home for
