@@ -29,7 +29,7 @@ class ServiceSpec:
         return module.registration(config)
 
 
-SERVICES: dict[str, ServiceSpec] = {name: ServiceSpec(name) for name in ("auth", "profile", "roadmap", "analytics", "tracker", "billing", "ai_core", "lms")}
+SERVICES: dict[str, ServiceSpec] = {name: ServiceSpec(name) for name in ("auth", "profile", "roadmap", "analytics", "tracker", "billing", "ai_core", "lms", "notifications")}
 
 
 def select(names: str | None) -> list[ServiceSpec]:

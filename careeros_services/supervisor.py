@@ -29,12 +29,19 @@ def _python_bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
+def _flag(value: object) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
 def process_commands(config: dict, services: list[str]) -> dict[str, list[str]]:
     """The command line of each process kind (Kubernetes runs the same ones)."""
     names = ",".join(services)
     config_path = os.environ.get("CAREEROS_CONFIG", str(DEFAULT_CONFIG_PATH))
     gateway = config["gateway"]
+    sink = ({"smtp-sink": [sys.executable, "-m", "careeros_services.cli", "smtp-sink"]}
+            if "notifications" in services and _flag(config["smtp"].get("embedded_sink")) else {})
     return {
+        **sink,  # before the services, so the first mail finds it
         "nameko": [_python_bin("nameko"), "run", "--config", config_path,
                    *[registry.SERVICES[s].nameko_module for s in services]],
         "grpc": [sys.executable, "-m", "careeros_services.cli", "grpc", "--services", names],
@@ -121,6 +128,7 @@ class Platform:
 def isolated_env(kafka_bootstrap: str, db_prefix: str, amqp_vhost: str, **extra: str) -> dict[str, str]:
     """Environment for a second platform beside a running one (tests, benchmarks):
     its own databases, topics, RabbitMQ vhost and free ports."""
+    import tempfile
     import uuid
 
     from careeros_services.common.infra import free_port
@@ -140,6 +148,8 @@ def isolated_env(kafka_bootstrap: str, db_prefix: str, amqp_vhost: str, **extra:
         "CAREEROS_METRICS_NAMEKO": str(free_port()),
         "CAREEROS_METRICS_GRPC": str(free_port()),
         "CAREEROS_METRICS_RELAY": str(free_port()),
+        "CAREEROS_SMTP_PORT": str(free_port()),  # its own SMTP sink, keeping mail in its own Maildir
+        "CAREEROS_SMTP_SINK_DIR": tempfile.mkdtemp(prefix="careeros-mail-"),
         **extra,
     }
 

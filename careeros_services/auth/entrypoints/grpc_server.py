@@ -117,6 +117,27 @@ class AuthServicer(auth_pb2_grpc.AuthServicer):
             auth_pb2.AuditEntry(details_json=json.dumps(e["details"], sort_keys=True),
                                 **{k: v for k, v in e.items() if k != "details"}) for e in entries])
 
+    # --- the account lifecycle -----------------------------------------------------------------
+
+    def VerifyEmail(self, request: auth_pb2.VerifyEmailRequest, context: grpc.ServicerContext):
+        return auth_pb2.VerifyEmailResponse(**self.service.verify_email(request.token))
+
+    def ResendVerification(self, request: auth_pb2.ResendVerificationRequest, context: grpc.ServicerContext):
+        self.service.resend_verification(request.caller.user_id, request.caller.tenant_id)
+        return auth_pb2.ResendVerificationResponse()
+
+    def RequestPasswordReset(self, request: auth_pb2.RequestPasswordResetRequest, context: grpc.ServicerContext):
+        self.service.request_password_reset(request.email, request.client_ip or _client_ip(context))
+        return auth_pb2.RequestPasswordResetResponse()
+
+    def ResetPassword(self, request: auth_pb2.ResetPasswordRequest, context: grpc.ServicerContext):
+        self.service.reset_password(request.token, request.password)
+        return auth_pb2.ResetPasswordResponse()
+
+    def ChangePassword(self, request: auth_pb2.ChangePasswordRequest, context: grpc.ServicerContext):
+        return _token_pair(self.service.change_password(request.caller.user_id, request.caller.tenant_id,
+                                                        request.current_password, request.new_password))
+
 
 def registration(config: dict) -> tuple[Callable, AuthServicer, str]:
     """What ``grpc_support.serve`` needs to host auth: (add function, servicer, full service name)."""

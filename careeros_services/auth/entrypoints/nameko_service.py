@@ -68,6 +68,11 @@ class AuthRpc:
         """The tenant's audit log, newest first (owner/admin of that tenant)."""
         return self.app.audit_log(tenant_id, user_id, limit, before_id)
 
+    @rpc(expected_exceptions=DomainError)
+    def contact(self, tenant_id: str, user_id: str = "", invite_id: str = "") -> dict:
+        """Whom notifications writes to: a user's or an invite's address, the tenant's name and kind."""
+        return self.app.contact(tenant_id, user_id, invite_id)
+
     @event_handler(*AuthService.handled_event_types())
     def handle_events(self, envelopes: list, headers: list) -> list:
         """Apply a batch of billing events (the bus calls this for the events auth consumes)."""
