@@ -133,7 +133,7 @@ def isolated_env(kafka_bootstrap: str, db_prefix: str, amqp_vhost: str, **extra:
 
     from careeros_services.common.infra import free_port
 
-    grpc_bind = f"127.0.0.1:{free_port()}"
+    grpc_bind, gateway_bind = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
     run_id = uuid.uuid4().hex[:6]
     return {
         "CAREEROS_AUTH_REDIS_PREFIX": f"careeros.{run_id}.auth.",
@@ -144,7 +144,8 @@ def isolated_env(kafka_bootstrap: str, db_prefix: str, amqp_vhost: str, **extra:
         "AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:5672/{amqp_vhost}",
         "CAREEROS_GRPC_BIND": grpc_bind,
         **{f"CAREEROS_GRPC_{name.upper()}": grpc_bind for name in registry.SERVICES},
-        "CAREEROS_GATEWAY_BIND": f"127.0.0.1:{free_port()}",
+        "CAREEROS_GATEWAY_BIND": gateway_bind,
+        "CAREEROS_WEB_BASE_URL": f"http://{gateway_bind}",  # the links in its e-mails lead to its gateway
         "CAREEROS_METRICS_NAMEKO": str(free_port()),
         "CAREEROS_METRICS_GRPC": str(free_port()),
         "CAREEROS_METRICS_RELAY": str(free_port()),
