@@ -23,7 +23,7 @@ from urllib.parse import quote
 from bus.handlers import EventHandlingService, handles
 from bus.store import ServiceStore, Transaction
 from careeros_services.common import metrics
-from careeros_services.common.errors import NotFound, require_uuids
+from careeros_services.common.errors import NotFound, ValidationFailed, require_uuids
 from careeros_services.notifications import domain, persistence, rendering
 from careeros_services.notifications.mailer import Mailer
 from careeros_services.notifications.persistence import MessageRecord, NotificationRepository
@@ -215,7 +215,7 @@ class NotificationsService(EventHandlingService):
     def list_messages(self, state: str = "", limit: int = 50) -> list[dict]:
         """Newest messages of every tenant (summaries, no bodies), optionally of one state."""
         if state and state not in domain.STATES:
-            raise NotFound(f"No such state {state!r}; one of {', '.join(domain.STATES)}.", code="unknown_state")
+            raise ValidationFailed("Unknown message state.", fields={"state": [f"must be one of {', '.join(domain.STATES)}"]})
         with self.store.transaction(None) as tx:
             return NotificationRepository(tx.db).overview(state, max(1, min(int(limit), 1000)))
 

@@ -2,6 +2,7 @@
 whom to write to, real SMTP to the embedded sink (aiosmtpd) and the real broker for the DLQ."""
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from datetime import datetime, timezone
@@ -11,7 +12,9 @@ import redis
 
 from bus import contracts
 from bus.dlq import DeadLetters
+from careeros_services import cli
 from careeros_services.auth.service import build as build_auth
+from careeros_services.common.errors import ValidationFailed
 from careeros_services.common.infra import free_port
 from careeros_services.notifications import sink
 from careeros_services.notifications.service import NotificationsService, build
@@ -198,10 +201,25 @@ def test_a_payment_receipt_attaches_the_invoice_as_pdf(auth, notifications, smtp
     assert pdf.get_filename() == f"invoice-{invoice_id}.pdf" and pdf.get_content().startswith(b"%PDF-")
 
 
-def test_operators_see_counts_by_state(notifications):
+def test_operators_see_counts_by_state_and_read_the_sinks_mail_with_the_careeros_command(
+        notifications, smtp_config, monkeypatch, capsys):
     counts = notifications.counts()
     assert counts.get("sent", 0) >= 4 and counts.get("skipped", 0) >= 1
     assert all(r["state"] == "sent" for r in notifications.list_messages("sent"))
+    with pytest.raises(ValidationFailed):
+        notifications.list_messages("lost")
+    monkeypatch.setenv("CAREEROS_SMTP_SINK_DIR", smtp_config["smtp"]["sink_dir"])
+    cli.main(["notifications", "counts"])
+    assert json.loads(capsys.readouterr().out) == notifications.counts()
+    cli.main(["notifications", "list", "--state", "skipped"])
+    assert {json.loads(line)["state"] for line in capsys.readouterr().out.splitlines()} == {"skipped"}
+    cli.main(["mail", "list"])
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(listed) == len(list(sink.messages(smtp_config))) >= 4
+    receipt = next(m for m in listed if m["subject"].startswith("Receipt"))
+    cli.main(["mail", "show", receipt["id"]])
+    shown = capsys.readouterr().out
+    assert f"Subject: {receipt['subject']}" in shown and "Attachments: invoice-" in shown and "Total:" in shown
 
 
 def test_deliveries_by_two_workers_at_once_send_each_message_once(auth, notifications, smtp_config):
