@@ -21,7 +21,8 @@ def platform(kafka_broker, tmp_path_factory):
     """Every process kind of every service, started once for the session."""
     # The billing journey moves billing's clock over RPC (tick(now_iso)); off outside tests.
     with fresh_platform(kafka_broker, DB_PREFIX, VHOST, tmp_path_factory.mktemp("platform-logs"),
-                        CAREEROS_LOGIN_MAX_FAILURES="3", CAREEROS_BILLING_ALLOW_CLOCK_OVERRIDE="true") as running:
+                        CAREEROS_LOGIN_MAX_FAILURES="3", CAREEROS_BILLING_ALLOW_CLOCK_OVERRIDE="true",
+                        CAREEROS_NOTIFY_BACKOFF_S="0.5") as running:  # mail retried soon after the sink is back
         yield running
 
 

@@ -140,5 +140,10 @@ class AuthServicer(auth_pb2_grpc.AuthServicer):
 
 
 def registration(config: dict) -> tuple[Callable, AuthServicer, str]:
-    """What ``grpc_support.serve`` needs to host auth: (add function, servicer, full service name)."""
-    return auth_pb2_grpc.add_AuthServicer_to_server, AuthServicer(build(config)), SERVICE_NAME
+    """What ``grpc_support.serve`` needs to host auth: (add function, servicer, full service name).
+
+    The first signing key is made here, before serving: RSA key generation (up to seconds on a busy
+    machine) must not fall inside a request's deadline (registration signs a verification link)."""
+    service = build(config)
+    service.jwks()
+    return auth_pb2_grpc.add_AuthServicer_to_server, AuthServicer(service), SERVICE_NAME
