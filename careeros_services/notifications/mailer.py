@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from email.message import EmailMessage
+from email.message import Message
 from typing import Optional
 
 
@@ -29,7 +29,7 @@ class Mailer:
         self.sender = str(settings["from"])
         self._smtp: Optional[smtplib.SMTP] = None
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         """Hand one message to the server; raises ``OSError``/``smtplib.SMTPException`` when it did not take it."""
         try:
             self._connection().send_message(message)

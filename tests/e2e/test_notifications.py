@@ -3,7 +3,7 @@ own embedded sink (started by the supervisor like `make run` does) keeps every m
 Maildir that these tests read the way `careeros mail` does.
 
 register -> verification e-mail -> its link verifies; forgot password -> e-mail -> reset -> the old
-refresh token is refused; an owner invites -> the invitee's e-mail has the link -> accept; the sink
+refresh token is refused; an owner invites -> the invitee's e-mail has the link -> accept -> leave; the sink
 stopped during an invite -> the e-mail arrives once after it is back. (The dunning e-mails are
 checked in tests/e2e/test_billing_journey.py, on the journey that makes them.)
 """
@@ -136,8 +136,18 @@ def test_an_invite_reaches_the_invitee_by_e_mail_and_its_link_joins_them(api, pl
     joined = api.post(f"/orgs/invites/{token}/accept", json={"password": PASSWORD, "display_name": "Invitee"})
     assert joined.status_code == 200, joined.text
     assert (joined.json()["tenant_id"], joined.json()["org_role"]) == (owner["tenant_id"], "member")
-    me = api.get("/me", headers=bearer(joined.json()["tokens"]["access_token"])).json()
+    member = joined.json()["tokens"]
+    me = api.get("/me", headers=bearer(member["access_token"])).json()
     assert me["email_verified"] is True  # the invite's link proved the address
+
+    # Leaving: the owner cannot; the member can, and their session in the organisation ends.
+    owner_leaves = api.post("/orgs/current/leave", headers=bearer(owner_token))
+    assert (owner_leaves.status_code, owner_leaves.json()["code"]) == (409, "owner_required")
+    assert api.post("/orgs/current/leave", headers=bearer(member["access_token"])).status_code == 204
+    refused = api.post("/auth/refresh", json={"refresh_token": member["refresh_token"]})
+    assert refused.status_code == 401
+    members = api.get("/orgs/current/members", headers=bearer(owner_token)).json()["members"]
+    assert [m["user_id"] for m in members] == [owner["user_id"]]
 
 
 def test_an_invite_made_while_the_smtp_server_is_down_is_sent_once_after_it_returns(api, platform, platform_env):

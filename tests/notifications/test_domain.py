@@ -1,6 +1,8 @@
 """Pure rules of notifications: which event makes which message, templates, tokens, backoff."""
 from __future__ import annotations
 
+import email
+import email.policy
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -71,11 +73,26 @@ def test_an_optional_message_carries_one_click_unsubscribe_headers_and_a_require
     optional = rendering.compose(sender="CareerOS <no-reply@x.test>", to="a@x.test", to_name="Ada", subject="s",
                                  text="t", html="<p>h</p>", message_id="<1@x.test>", unsubscribe_url="http://u/1")
     assert optional["List-Unsubscribe"] == "<http://u/1>"
+    long_link = "http://u/" + "x" * 300
+    wire = rendering.compose(sender="s@x.test", to="a@x.test", to_name="", subject="s", text="t", html="h",
+                             message_id="<4@x.test>", unsubscribe_url=long_link).as_bytes()
+    assert f"List-Unsubscribe: <{long_link}>".encode() in wire  # not folded: one line, no leading space
     assert optional["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     required = rendering.compose(sender="CareerOS <no-reply@x.test>", to="a@x.test", to_name="", subject="s",
                                  text="t", html="<p>h</p>", message_id="<2@x.test>")
     assert required["List-Unsubscribe"] is None and required["To"] == "a@x.test"
-    assert [p.get_content_type() for p in required.iter_parts()] == ["text/plain", "text/html"]
+    assert [p.get_content_type() for p in required.get_payload()] == ["text/plain", "text/html"]
+
+
+def test_non_ascii_names_and_subjects_survive_the_wire_format():
+    raw = rendering.compose(sender="CareerOS <no-reply@x.test>", to="z@x.test", to_name="Zoë Ünal",
+                            subject="Reçu: 19.00 €", text="Grüße", html="<p>Grüße</p>", message_id="<3@x.test>",
+                            attachments=(("r.pdf", "application/pdf", b"%PDF-1.4"),)).as_bytes()
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert (parsed["Subject"], parsed["To"]) == ("Reçu: 19.00 €", "Zoë Ünal <z@x.test>")
+    assert parsed.get_body(("plain",)).get_content().strip() == "Grüße"
+    [pdf] = list(parsed.iter_attachments())
+    assert (pdf.get_filename(), pdf.get_content()) == ("r.pdf", b"%PDF-1.4")
 
 
 def test_unsubscribe_tokens_name_one_person_and_kind_and_cannot_be_forged():
