@@ -130,11 +130,16 @@ def cmd_tenant(config: dict, args) -> None:
 
 
 def cmd_smtp_sink(config: dict, args) -> None:
+    import logging
+
+    from careeros_services.common.bootstrap import configure_process
     from careeros_services.notifications import sink
 
+    configure_process(config, "smtp-sink", "smtp-sink")  # JSON log lines like every process (no metrics port)
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-command chatter
     controller = sink.start(config)
-    print(f"SMTP sink on {controller.hostname}:{controller.port}, keeping mail in {sink.sink_dir(config)}",
-          flush=True)
+    logging.getLogger(__name__).info("SMTP sink listening on %s:%s, keeping mail in %s", controller.hostname,
+                                     controller.port, sink.sink_dir(config))
     _stop_event().wait()
     controller.stop()
 

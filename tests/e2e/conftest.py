@@ -22,7 +22,9 @@ def platform(kafka_broker, tmp_path_factory):
     # The billing journey moves billing's clock over RPC (tick(now_iso)); off outside tests.
     with fresh_platform(kafka_broker, DB_PREFIX, VHOST, tmp_path_factory.mktemp("platform-logs"),
                         CAREEROS_LOGIN_MAX_FAILURES="3", CAREEROS_BILLING_ALLOW_CLOCK_OVERRIDE="true",
-                        CAREEROS_NOTIFY_BACKOFF_S="0.5") as running:  # mail retried soon after the sink is back
+                        CAREEROS_NOTIFY_BACKOFF_S="0.5",  # mail retried soon after the sink is back
+                        # Every process shares 2 busy cores: a registration (argon2) must not miss a 3 s deadline.
+                        CAREEROS_GRPC_DEADLINE_S="10") as running:
         yield running
 
 
