@@ -170,6 +170,8 @@ class AuthService(EventHandlingService):
         except EmailTaken:  # the transaction has rolled back: no tenant, no events
             raise Conflict("An account with this email exists.", code="email_taken",
                            fields={"email": ["is already registered"]}) from None
+        log.info("account registered; e-mail verification requested", extra={"user_id": user_id,
+                                                                            "tenant_id": tenant_id})
         return {"user_id": user_id, "tenant_id": tenant_id}
 
     def login(self, email: str, password: str, client_ip: str = "") -> dict:
@@ -398,7 +400,7 @@ class AuthService(EventHandlingService):
             pipe.incr(counter)
             pipe.expire(counter, 3600, nx=True)
             if pipe.execute()[0] > self.resets_per_hour:
-                log.warning("password reset requests over the limit for an address", extra={"client_ip": client_ip})
+                log.warning("password reset requests over the limit for an address; not sent")
                 return
         with self.store.transaction() as tx:
             repo = AuthRepository(tx.db)
@@ -451,7 +453,7 @@ class AuthService(EventHandlingService):
         """End every session of the user: all refresh tokens revoked (access tokens run out within
         ``access_ttl_s``). The one hook for a per-user "not valid before" on access tokens."""
         revoked = repo.revoke_user_tokens(user_id, _now())
-        log.info("sessions revoked after a password change", extra={"user_id": user_id, "refresh_tokens": revoked})
+        log.info("password changed: %d refresh token(s) revoked", revoked, extra={"user_id": user_id})
 
     # --- organisations -------------------------------------------------------------------------
     #
