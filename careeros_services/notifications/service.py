@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import threading
 from datetime import datetime, timezone
 from typing import Callable, Optional
 from urllib.parse import quote
@@ -47,7 +48,7 @@ class NotificationsService(EventHandlingService):
     """Messages caused by events, their delivery over SMTP, and each person's preferences.
 
     ``settings`` is the ``notifications`` section (``max_attempts``, ``backoff_s``,
-    ``max_backoff_s``, ``batch_size``, ``signing_secret``); ``links`` the base URLs of the links
+    ``max_backoff_s``, ``batch_size``, ``concurrency``, ``signing_secret``); ``links`` the base URLs of the links
     messages carry (``web`` and ``certificates``).
     """
 
@@ -60,6 +61,7 @@ class NotificationsService(EventHandlingService):
         self.backoff_s = float(settings["backoff_s"])
         self.max_backoff_s = float(settings["max_backoff_s"])
         self.batch_size = int(settings["batch_size"])
+        self.concurrency = max(1, int(settings.get("concurrency") or 1))
         self.secret = str(settings["signing_secret"])
         self.smtp_settings = smtp_settings
         self.sender = str(smtp_settings["from"])
@@ -81,24 +83,41 @@ class NotificationsService(EventHandlingService):
     # --- delivering ------------------------------------------------------------------------------
 
     def deliver_due(self, contacts: Contacts) -> dict[str, int]:
-        """Send every message due now, batch after batch; returns counts by outcome.
+        """Send every message due now, batch after batch, ``concurrency`` senders at a time (each with
+        its own SMTP connection: one sender mostly waits for the server); returns counts by outcome.
 
         Stops early when the SMTP server cannot be reached (what is left keeps its schedule).
         """
         totals: dict[str, int] = {}
-        mailer = Mailer(self.smtp_settings)
+        while True:
+            with self.store.transaction(None) as tx:
+                due = NotificationRepository(tx.db).due(_now(), self.batch_size)
+            # One tenant's messages go through one sender, oldest first: a person's mail keeps its order.
+            by_sender: dict[int, list[tuple[str, str]]] = {}
+            for tenant_id, message_id in due:
+                by_sender.setdefault(hash(tenant_id) % self.concurrency, []).append((tenant_id, message_id))
+            slices = list(by_sender.values())
+            results: list[dict[str, int]] = [{} for _ in slices]
+            senders = [threading.Thread(target=self._deliver_slice, args=(part, contacts, result))
+                       for part, result in zip(slices, results)]  # green threads under nameko (monkey-patched)
+            for sender in senders:
+                sender.start()
+            for sender in senders:
+                sender.join()
+            for result in results:
+                for outcome, n in result.items():
+                    totals[outcome] = totals.get(outcome, 0) + n
+            if "unreachable" in totals or len(due) < self.batch_size:
+                return totals
+
+    def _deliver_slice(self, due: list[tuple[str, str]], contacts: Contacts, counts: dict[str, int]) -> None:
+        mailer, cache = Mailer(self.smtp_settings), {}
         try:
-            while True:
-                with self.store.transaction(None) as tx:
-                    due = NotificationRepository(tx.db).due(_now(), self.batch_size)
-                cache: dict[tuple, dict] = {}
-                for tenant_id, message_id in due:
-                    outcome = self._deliver_one(tenant_id, message_id, contacts, mailer, cache)
-                    totals[outcome] = totals.get(outcome, 0) + 1
-                    if outcome == "unreachable":
-                        return totals
-                if len(due) < self.batch_size:
-                    return totals
+            for tenant_id, message_id in due:
+                outcome = self._deliver_one(tenant_id, message_id, contacts, mailer, cache)
+                counts[outcome] = counts.get(outcome, 0) + 1
+                if outcome == "unreachable":
+                    return
         finally:
             mailer.close()
 
