@@ -181,3 +181,38 @@ def _notifications(platform_env: dict):
     from careeros_services.notifications.service import build
 
     return build(supervisor.config_with(platform_env))
+
+
+def test_an_assignment_e_mail_unsubscribes_in_one_click_and_preferences_say_so(api, platform_env):
+    org_name = f"Prefs {uuid.uuid4().hex[:6]}"
+    owner = register(api, organization_name=org_name)
+    token = login(api, owner["email"])["access_token"]
+    assert api.get("/notifications/preferences", headers=bearer(token)).json() == {
+        "enabled": {"assignment": True, "certificate_issued": True}}
+
+    def assign(role: str) -> None:
+        made = api.post("/orgs/current/assignments", headers=bearer(token),
+                        json={"user_id": owner["user_id"], "target_role": role})
+        assert made.status_code == 201, made.text
+
+    assign("Data analyst")
+    [message] = wait_for_mail(platform_env, owner["email"], f"New learning assigned to you at {org_name}")
+    assert "Data analyst" in sink.text_of(message)
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    one_click = requests.post(message["List-Unsubscribe"].strip("<>"), data={"List-Unsubscribe": "One-Click"},
+                              timeout=10)  # what a mail client sends (RFC 8058): a form post, no login
+    assert one_click.status_code == 200 and one_click.json() == {"kind": "assignment", "enabled": False}
+    assert api.get("/notifications/preferences", headers=bearer(token)).json()["enabled"]["assignment"] is False
+    forged = api.post("/notifications/unsubscribe", params={"token": "bm90.b3Vycw"})
+    assert (forged.status_code, forged.json()["code"]) == (404, "unsubscribe_token_invalid")
+    required = api.patch("/notifications/preferences", headers=bearer(token),
+                         json={"enabled": {"password_reset": False}})
+    assert required.status_code == 422 and "password_reset" in required.json()["errors"]
+
+    assign("Data engineer")  # turned off: queued, then skipped, never mailed
+    time.sleep(3)
+    assert len(wait_for_mail(platform_env, owner["email"], "New learning assigned")) == 1
+    back = api.patch("/notifications/preferences", headers=bearer(token), json={"enabled": {"assignment": True}})
+    assert back.json()["enabled"]["assignment"] is True
+    assign("Data scientist")
+    wait_for_mail(platform_env, owner["email"], "New learning assigned", count=2)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from contracts.grpc import notifications_pb2
 from gateway_flask.extensions.api import Blueprint
+from gateway_flask.middleware import accepts
 from gateway_flask.security import auth_required, current_principal
 from gateway_flask.services import caller, client, to_dict
 from gateway_flask.views.notifications.schemas import (PreferencesIn, PreferencesOut, UnsubscribeOut,
@@ -34,10 +35,12 @@ def patch_preferences(body: dict):
 
 
 @blp.route("/unsubscribe", methods=["POST"])
+@accepts("application/x-www-form-urlencoded", "multipart/form-data", "application/json")  # RFC 8058 clients
 @blp.arguments(UnsubscribeQuery, location="query")
 @blp.response(200, UnsubscribeOut)
 def unsubscribe(query: dict):
     """One-click unsubscribe (RFC 8058 `List-Unsubscribe-Post`): the signed link of an e-mail turns its kind off.
-    No login; 404 `unsubscribe_token_invalid` for a link we did not sign."""
+    Mail clients post `List-Unsubscribe=One-Click` as a form; the body is not needed. No login;
+    404 `unsubscribe_token_invalid` for a link we did not sign."""
     return to_dict(client("notifications").call("Unsubscribe", notifications_pb2.UnsubscribeRequest(
         token=query["token"])))
