@@ -434,6 +434,11 @@ class OrgRepository(AuthRepository):
             InviteRecord.invited_by: invite.invited_by, InviteRecord.created_at: invite.created_at,
             InviteRecord.expires_at: invite.expires_at}).execute(self.db)
 
+    def invite(self, tenant_id: str, invite_id: str) -> Optional[Invite]:
+        row = (InviteRecord.select()
+               .where((InviteRecord.tenant_id == tenant_id) & (InviteRecord.id == invite_id)).first(self.db))
+        return _invite(row) if row is not None else None
+
     def invite_for_update(self, tenant_id: str, invite_id: str) -> Optional[Invite]:
         row = (InviteRecord.select()
                .where((InviteRecord.tenant_id == tenant_id) & (InviteRecord.id == invite_id))

@@ -316,7 +316,7 @@ class AuthService(EventHandlingService):
             repo = OrgRepository(tx.db)
             tenant = repo.tenant(tenant_id)
             if invite_id:
-                invite = repo.invite_for_update(tenant_id, _member_id(invite_id))
+                invite = repo.invite(tenant_id, _member_id(invite_id))
                 inviter = repo.user_by_id(invite.invited_by) if invite is not None else None
                 found = invite is not None and {"email": invite.email, "display_name": "",
                                                 "inviter_name": inviter.display_name if inviter else ""}
