@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(PY) bench/roadmap_bench.py
 	$(PY) bench/billing_bench.py
 	$(PY) bench/web_bench.py
+	$(PY) bench/notifications_bench.py
 
 ## Regenerate the gRPC stubs from contracts/grpc/*.proto
 protos: $(STAMP)

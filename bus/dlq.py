@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 from typing import Iterator, Optional
 
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -138,3 +139,22 @@ class DeadLetters:
         for entry in self.read():
             counts[entry.dlq_topic] = counts.get(entry.dlq_topic, 0) + 1
         return counts
+
+
+def dead_letter_envelope(config: dict, envelope: dict, *, group: str, reason: str, attempts: int) -> None:
+    """Send an already-consumed event to its topic's DLQ (for work a consumer finishes after its
+    transaction and gives up on later, e.g. a mail the SMTP server never took). ``careeros dlq
+    replay`` re-publishes it like any dead letter; the original partition and offset are unknown."""
+    from bus import contracts
+
+    topic = contracts.topic_for(envelope["type"], str(config["kafka"]["topic_prefix"]))
+    headers = {"correlation_id": envelope.get("correlation_id") or "", "event_type": envelope["type"],
+               "event_id": envelope["id"], "dlq_original_topic": topic, "dlq_original_partition": "-1",
+               "dlq_original_offset": "-1", "dlq_consumer_group": group, "dlq_exception": reason[:2000],
+               "dlq_attempts": str(attempts), "dlq_failed_at": datetime.now(timezone.utc).isoformat()}
+    producer = Producer(kafka.producer_config(config))
+    producer.produce(contracts.dlq_topic(topic), value=json.dumps(envelope).encode(),
+                     key=str(envelope.get("aggregate_id") or "").encode() or None,
+                     headers=[(k, v.encode()) for k, v in headers.items()])
+    if producer.flush(10):
+        raise RuntimeError("dead letter: the broker did not acknowledge it")

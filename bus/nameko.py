@@ -74,21 +74,23 @@ class ServiceApp(DependencyProvider):
     def worker_setup(self, worker_ctx) -> None:
         value = correlation.accept_or_new(worker_ctx.data.get(CORRELATION_KEY))
         worker_ctx.data[CORRELATION_KEY] = value  # propagated to RPC calls the worker makes
-        worker_ctx.data["_careeros_token"] = correlation.set(value)
-        worker_ctx.data["_careeros_started"] = time.perf_counter()
+        # Not in worker_ctx.data: nameko sends all of that as AMQP headers on the worker's RPC calls.
+        worker_ctx.careeros_token = correlation.set(value)
+        worker_ctx.careeros_started = time.perf_counter()
 
     def worker_result(self, worker_ctx, result=None, exc_info=None) -> None:
         metrics = _metrics()
         service, method = self.container.service_name, worker_ctx.entrypoint.method_name
-        elapsed = time.perf_counter() - worker_ctx.data.get("_careeros_started", time.perf_counter())
+        elapsed = time.perf_counter() - getattr(worker_ctx, "careeros_started", time.perf_counter())
         metrics.RPC_LATENCY.labels(service, method, "nameko").observe(elapsed)
         if exc_info is not None:
             code = getattr(exc_info[1], "code", type(exc_info[1]).__name__)
             metrics.RPC_ERRORS.labels(service, method, "nameko", str(code)).inc()
 
     def worker_teardown(self, worker_ctx) -> None:
-        token = worker_ctx.data.pop("_careeros_token", None)
+        token = getattr(worker_ctx, "careeros_token", None)
         if token is not None:
+            worker_ctx.careeros_token = None
             correlation.reset(token)
 
 

@@ -98,6 +98,14 @@ class Transaction:
             " ON CONFLICT DO NOTHING RETURNING 1", (tenant_id or "", consumer, event_id, event_type))
         return cursor.fetchone() is not None
 
+    def release(self, event_id: str, consumer: str) -> None:
+        """Forget ``consumer``'s inbox claim of an event, so a DLQ replay of it is applied again.
+
+        For consumers that finish an event's work after its transaction (notifications sends mail
+        later) and dead-letter it themselves when that work finally fails.
+        """
+        self.db.execute_sql("DELETE FROM inbox WHERE consumer = %s AND event_id = %s", (consumer, event_id))
+
 
 def _trace_headers() -> dict[str, str]:
     try:

@@ -7,6 +7,9 @@
     careeros dlq list|show|replay     inspect and replay dead-lettered events
     careeros analytics rebuild        replay every topic into fresh analytics read models
     careeros tenant isolate <id>      move a tenant's rows into its own schema in each service database
+    careeros smtp-sink                run the embedded SMTP sink (keeps every message in smtp.sink_dir)
+    careeros mail list|show <id>      read the messages the sink kept
+    careeros notifications list|counts   delivery state of notification messages (queued/sent/failed/skipped)
 """
 from __future__ import annotations
 
@@ -126,6 +129,55 @@ def cmd_tenant(config: dict, args) -> None:
         print(json.dumps(isolate(config, spec.name, args.tenant_id, migrations(spec.package))))
 
 
+def cmd_smtp_sink(config: dict, args) -> None:
+    import logging
+
+    from careeros_services.common.bootstrap import configure_process
+    from careeros_services.notifications import sink
+
+    configure_process(config, "smtp-sink", "smtp-sink")  # JSON log lines like every process (no metrics port)
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-command chatter
+    controller = sink.start(config)
+    logging.getLogger(__name__).info("SMTP sink listening on %s:%s, keeping mail in %s", controller.hostname,
+                                     controller.port, sink.sink_dir(config))
+    _stop_event().wait()
+    controller.stop()
+
+
+def cmd_mail(config: dict, args) -> None:
+    from careeros_services.notifications import sink
+
+    if args.action == "list":
+        for key, message in sink.messages(config):
+            print(json.dumps(sink.summary(key, message)))
+    elif args.raw:
+        print(sink.find(config, args.id).as_string())
+    else:
+        message = sink.find(config, args.id)
+        for header in ("From", "To", "Subject", "Date", "List-Unsubscribe"):
+            if message[header]:
+                print(f"{header}: {message[header]}")
+        attachments = [part.get_filename() for part in message.iter_attachments()]
+        if attachments:
+            print(f"Attachments: {', '.join(attachments)}")
+        print()
+        print(sink.text_of(message))
+
+
+def cmd_notifications(config: dict, args) -> None:
+    from careeros_services.notifications.service import build
+
+    service = build(config)
+    try:
+        if args.action == "counts":
+            print(json.dumps(service.counts()))
+        else:
+            for row in service.list_messages(args.state or "", args.limit):
+                print(json.dumps(row))
+    finally:
+        service.store.close()
+
+
 def cmd_run(config: dict, args) -> None:
     from careeros_services.supervisor import run_platform
 
@@ -168,7 +220,21 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("tenant_id")
     p.set_defaults(func=cmd_tenant)
 
+    sub.add_parser("smtp-sink", help="run the embedded SMTP sink").set_defaults(func=cmd_smtp_sink)
+    p = sub.add_parser("mail", help="messages the embedded SMTP sink kept")
+    p.add_argument("action", choices=["list", "show"])
+    p.add_argument("id", nargs="?", help="show: the message's id (or a prefix of it) from `mail list`")
+    p.add_argument("--raw", action="store_true", help="show: the whole MIME message")
+    p.set_defaults(func=cmd_mail)
+    p = sub.add_parser("notifications", help="delivery state of notification messages")
+    p.add_argument("action", choices=["list", "counts"])
+    p.add_argument("--state", choices=["queued", "sent", "failed", "skipped"])
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(func=cmd_notifications)
+
     args = parser.parse_args(argv)
+    if args.command == "mail" and args.action == "show" and not args.id:
+        parser.error("mail show needs a message id (from `careeros mail list`)")
     if args.command == "dlq" and args.action == "show" and not args.ref:
         parser.error("dlq show needs a ref (topic:partition:offset)")
     args.func(load_config(args.config), args)

@@ -35,7 +35,7 @@ class ServiceSpec:
         return many(config) if many is not None else [module.registration(config)]
 
 
-SERVICES: dict[str, ServiceSpec] = {name: ServiceSpec(name) for name in ("auth", "profile", "roadmap", "analytics", "tracker", "billing", "ai_core", "lms")}
+SERVICES: dict[str, ServiceSpec] = {name: ServiceSpec(name) for name in ("auth", "profile", "roadmap", "analytics", "tracker", "billing", "ai_core", "lms", "notifications")}
 
 
 def select(names: str | None) -> list[ServiceSpec]:

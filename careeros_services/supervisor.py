@@ -36,12 +36,19 @@ def _python_bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
+def _flag(value: object) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
 def process_commands(config: dict, services: list[str]) -> dict[str, list[str]]:
     """The command line of each process kind (Kubernetes runs the same ones)."""
     names = ",".join(services)
     config_path = os.environ.get("CAREEROS_CONFIG", str(DEFAULT_CONFIG_PATH))
     gateway = config["gateway"]
+    sink = ({"smtp-sink": [sys.executable, "-m", "careeros_services.cli", "smtp-sink"]}
+            if "notifications" in services and _flag(config["smtp"].get("embedded_sink")) else {})
     return {
+        **sink,  # before the services, so the first mail finds it
         "nameko": [_python_bin("nameko"), "run", "--config", config_path,
                    *[registry.SERVICES[s].nameko_module for s in services]],
         "grpc": [sys.executable, "-m", "careeros_services.cli", "grpc", "--services", names],
@@ -170,11 +177,12 @@ class Platform:
 def isolated_env(kafka_bootstrap: str, db_prefix: str, amqp_vhost: str, **extra: str) -> dict[str, str]:
     """Environment for a second platform beside a running one (tests, benchmarks):
     its own databases, topics, RabbitMQ vhost and free ports."""
+    import tempfile
     import uuid
 
     from careeros_services.common.infra import free_port
 
-    grpc_bind = f"127.0.0.1:{free_port()}"
+    grpc_bind, gateway_bind = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
     run_id = uuid.uuid4().hex[:6]
     return {
         "CAREEROS_AUTH_REDIS_PREFIX": f"careeros.{run_id}.auth.",
@@ -186,11 +194,14 @@ def isolated_env(kafka_bootstrap: str, db_prefix: str, amqp_vhost: str, **extra:
         "AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:5672/{amqp_vhost}",
         "CAREEROS_GRPC_BIND": grpc_bind,
         **{f"CAREEROS_GRPC_{name.upper()}": grpc_bind for name in registry.SERVICES},
-        "CAREEROS_GATEWAY_BIND": f"127.0.0.1:{free_port()}",
+        "CAREEROS_GATEWAY_BIND": gateway_bind,
+        "CAREEROS_WEB_BASE_URL": f"http://{gateway_bind}",  # the links in its e-mails lead to its gateway
         "CAREEROS_METRICS_NAMEKO": str(free_port()),
         "CAREEROS_METRICS_GRPC": str(free_port()),
         "CAREEROS_METRICS_RELAY": str(free_port()),
         "CAREEROS_METRICS_SUPERVISOR": str(free_port()),
+        "CAREEROS_SMTP_PORT": str(free_port()),  # its own SMTP sink, keeping mail in its own Maildir
+        "CAREEROS_SMTP_SINK_DIR": tempfile.mkdtemp(prefix="careeros-mail-"),
         **extra,
     }
 

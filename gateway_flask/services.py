@@ -24,6 +24,7 @@ from contracts.grpc import billing_pb2_grpc
 from contracts.grpc import ai_core_pb2_grpc
 from contracts.grpc import lms_pb2_grpc
 from contracts.grpc import privacy_pb2_grpc
+from contracts.grpc import notifications_pb2_grpc
 from gateway_flask.security import Principal
 from gateway_flask.state import gateway_state
 
@@ -33,7 +34,8 @@ STUBS = {"auth": auth_pb2_grpc.AuthStub, "profile": profile_pb2_grpc.ProfileServ
          "roadmap": roadmap_pb2_grpc.RoadmapServiceStub,
          "billing": billing_pb2_grpc.BillingServiceStub,
          "ai_core": ai_core_pb2_grpc.AiCoreStub,
-         "lms": lms_pb2_grpc.LmsServiceStub}
+         "lms": lms_pb2_grpc.LmsServiceStub,
+         "notifications": notifications_pb2_grpc.NotificationsStub}
 STUBS["privacy"] = privacy_pb2_grpc.PrivacyStub
 HOSTED_BY = {"privacy": "auth"}  # gRPC services served by another service's process
 

@@ -84,6 +84,7 @@ class User:
     display_name: str
     home_tenant_id: str
     created_at: Optional[datetime] = None
+    email_verified_at: Optional[datetime] = None
 
     def public(self) -> dict:
         """The user without the password hash (JSON-ready)."""
@@ -306,13 +307,14 @@ def plausible_refresh_token(token: Any) -> bool:
 
 def access_claims(*, user_id: str, tenant_id: str, org_role: str, plan_tier: str, issuer: str,
                   audience: str, ttl_s: int, now: float, jti: Optional[str] = None,
-                  session_id: Optional[str] = None) -> dict:
+                  session_id: Optional[str] = None, email_verified: bool = False) -> dict:
     """The claims of an access token issued at ``now`` (unix seconds) for ``ttl_s`` seconds.
 
     ``iat`` keeps milliseconds (RFC 7519 allows a fractional NumericDate): a "not valid
     before" written when a user's rights change (:func:`not_before_value`) then tells tokens
     issued just before it from those issued just after. ``sid`` names the refresh family
-    (the session), so revoking the family refuses its access tokens too.
+    (the session), so revoking the family refuses its access tokens too. ``email_verified``
+    says whether the address was confirmed (an unverified account may log in).
     """
     claims = {
         "sub": str(user_id),
@@ -325,6 +327,7 @@ def access_claims(*, user_id: str, tenant_id: str, org_role: str, plan_tier: str
         "exp": int(now) + int(ttl_s),
         "jti": jti or str(uuid.uuid4()),
         "typ": ACCESS_TOKEN_TYPE,
+        "email_verified": bool(email_verified),
     }
     if session_id:
         claims["sid"] = str(session_id)
@@ -589,7 +592,17 @@ def verify_invite_token(token: Any, jwks: dict, *, issuer: str) -> dict:
     guessed token looks like a missing one), ``Conflict(code="invite_expired")``
     once it has expired. An access token is never an invite (``typ``/``aud``).
     """
-    invalid = NotFound("No such invite.", code="invite_not_found")
+    return _verify_signed(
+        token, jwks, issuer=issuer, audience=INVITE_AUDIENCE, typ=INVITE_TOKEN_TYPE,
+        required=["jti", "tenant_id", "iss", "aud", "iat", "exp", "typ"],
+        invalid=NotFound("No such invite.", code="invite_not_found"),
+        expired=Conflict("This invite has expired; ask for a new one.", code="invite_expired"))
+
+
+def _verify_signed(token: Any, jwks: dict, *, issuer: str, audience: str, typ: str, required: list[str],
+                   invalid: Exception, expired: Exception) -> dict:
+    """The claims of a JWT of type ``typ`` for ``audience`` signed by a key of ``jwks``; else ``invalid``
+    (or ``expired``)."""
     if not isinstance(token, str) or not 0 < len(token) <= 4096:
         raise invalid
     try:
@@ -601,15 +614,54 @@ def verify_invite_token(token: Any, jwks: dict, *, issuer: str) -> dict:
         raise invalid
     try:
         claims = jwt.decode(token, jwt.PyJWK(jwk, algorithm=ALGORITHM).key, algorithms=[ALGORITHM],
-                            issuer=issuer, audience=INVITE_AUDIENCE,
-                            options={"require": ["jti", "tenant_id", "iss", "aud", "iat", "exp", "typ"]})
+                            issuer=issuer, audience=audience, options={"require": required})
     except jwt.ExpiredSignatureError:
-        raise Conflict("This invite has expired; ask for a new one.", code="invite_expired") from None
+        raise expired from None
     except jwt.PyJWTError:
         raise invalid from None
-    if claims.get("typ") != INVITE_TOKEN_TYPE:
+    if claims.get("typ") != typ:
         raise invalid
     return claims
+
+
+# --- account tokens: e-mail verification and password reset ------------------------------------
+
+ACCOUNT_AUDIENCE = "careeros-account"
+EMAIL_VERIFICATION = "email_verification"
+PASSWORD_RESET = "password_reset"
+ACCOUNT_PURPOSES = (EMAIL_VERIFICATION, PASSWORD_RESET)
+
+
+def account_token_claims(*, token_id: str, user_id: str, purpose: str, issuer: str, ttl_s: int, now: int) -> dict:
+    """Claims of a signed, expiring account token; single use is checked against its stored row."""
+    return {"jti": str(token_id), "sub": str(user_id), "iss": issuer, "aud": ACCOUNT_AUDIENCE,
+            "iat": int(now), "exp": int(now) + int(ttl_s), "typ": purpose}
+
+
+def verify_account_token(token: Any, jwks: dict, *, issuer: str, purpose: str) -> dict:
+    """The claims of an account token for ``purpose``: ``NotFound(code="token_invalid")`` for anything
+    else (a reset token never verifies an e-mail), ``Conflict(code="token_expired")`` once expired."""
+    return _verify_signed(
+        token, jwks, issuer=issuer, audience=ACCOUNT_AUDIENCE, typ=purpose,
+        required=["jti", "sub", "iss", "aud", "iat", "exp", "typ"],
+        invalid=NotFound("This link is not valid.", code="token_invalid"),
+        expired=Conflict("This link has expired; ask for a new one.", code="token_expired"))
+
+
+@dataclass(frozen=True)
+class AccountToken:
+    id: str
+    user_id: str
+    purpose: str
+    expires_at: datetime
+    used_at: Optional[datetime] = None
+
+    def redeemable(self, now: datetime) -> None:
+        """Raise why this token cannot be used now (single use, expiry)."""
+        if self.used_at is not None:
+            raise Conflict("This link was already used (or a newer one was sent).", code="token_used")
+        if self.expires_at <= now:
+            raise Conflict("This link has expired; ask for a new one.", code="token_expired")
 
 
 @dataclass(frozen=True)

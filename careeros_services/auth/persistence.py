@@ -15,7 +15,7 @@ from typing import Optional
 import peewee
 from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
 
-from careeros_services.auth.domain import Invite, RefreshToken, SigningKey, Tenant, User
+from careeros_services.auth.domain import AccountToken, Invite, RefreshToken, SigningKey, Tenant, User
 
 database_proxy = peewee.DatabaseProxy()
 
@@ -48,6 +48,7 @@ class UserRecord(_Model):
     display_name = peewee.TextField()
     home_tenant_id = peewee.UUIDField(index=True)
     created_at = DateTimeTZField()
+    email_verified_at = DateTimeTZField(null=True)
 
     class Meta:
         table_name = "users"
@@ -145,8 +146,22 @@ class AuditRecord(_Model):
         table_name = "audit_log"
 
 
+class AccountTokenRecord(_Model):
+    """Global (users are): one row per e-mail verification or password reset token given out."""
+
+    id = peewee.UUIDField(primary_key=True)
+    user_id = peewee.UUIDField()
+    purpose = peewee.TextField()
+    created_at = DateTimeTZField()
+    expires_at = DateTimeTZField()
+    used_at = DateTimeTZField(null=True)
+
+    class Meta:
+        table_name = "account_tokens"
+
+
 MODELS = (TenantRecord, UserRecord, MembershipRecord, RefreshTokenRecord, SigningKeyRecord, InviteRecord,
-          AssignmentRecord, AuditRecord)
+          AssignmentRecord, AuditRecord, AccountTokenRecord)
 
 
 def bind(database: peewee.Database) -> None:
@@ -161,7 +176,7 @@ class EmailTaken(Exception):
 def _user(row: UserRecord) -> User:
     return User(id=str(row.id), email=row.email, password_hash=row.password_hash,
                 display_name=row.display_name, home_tenant_id=str(row.home_tenant_id),
-                created_at=row.created_at)
+                created_at=row.created_at, email_verified_at=row.email_verified_at)
 
 
 def _tenant(row: TenantRecord) -> Tenant:
@@ -209,7 +224,8 @@ class AuthRepository:
                                UserRecord.password_hash: user.password_hash,
                                UserRecord.display_name: user.display_name,
                                UserRecord.home_tenant_id: user.home_tenant_id,
-                               UserRecord.created_at: user.created_at}).execute(self.db)
+                               UserRecord.created_at: user.created_at,
+                               UserRecord.email_verified_at: user.email_verified_at}).execute(self.db)
         except peewee.IntegrityError as exc:
             if _violated_constraint(exc) == EMAIL_UNIQUE_CONSTRAINT:
                 raise EmailTaken(user.email) from None
@@ -229,6 +245,36 @@ class AuthRepository:
     def set_password_hash(self, user_id: str, password_hash: str) -> None:
         (UserRecord.update({UserRecord.password_hash: password_hash})
          .where(UserRecord.id == user_id).execute(self.db))
+
+    def set_email_verified(self, user_id: str, now: datetime) -> None:
+        (UserRecord.update({UserRecord.email_verified_at: now})
+         .where((UserRecord.id == user_id) & UserRecord.email_verified_at.is_null()).execute(self.db))
+
+    def revoke_user_tokens(self, user_id: str, now: datetime) -> int:
+        """Revoke every refresh token of the user, in every tenant; returns the count."""
+        return (RefreshTokenRecord.update({RefreshTokenRecord.revoked_at: now})
+                .where((RefreshTokenRecord.user_id == user_id) & RefreshTokenRecord.revoked_at.is_null())
+                .execute(self.db))
+
+    # --- account tokens (e-mail verification, password reset) ----------------------------------
+
+    def add_account_token(self, token: AccountToken, now: datetime) -> None:
+        """Record a new token, withdrawing the user's unused ones of the same purpose (the newest link wins)."""
+        (AccountTokenRecord.update({AccountTokenRecord.used_at: now})
+         .where((AccountTokenRecord.user_id == token.user_id) & (AccountTokenRecord.purpose == token.purpose)
+                & AccountTokenRecord.used_at.is_null()).execute(self.db))
+        AccountTokenRecord.insert({AccountTokenRecord.id: token.id, AccountTokenRecord.user_id: token.user_id,
+                                   AccountTokenRecord.purpose: token.purpose, AccountTokenRecord.created_at: now,
+                                   AccountTokenRecord.expires_at: token.expires_at}).execute(self.db)
+
+    def account_token_for_update(self, token_id: str) -> Optional[AccountToken]:
+        row = AccountTokenRecord.select().where(AccountTokenRecord.id == token_id).for_update().first(self.db)
+        return (AccountToken(id=str(row.id), user_id=str(row.user_id), purpose=row.purpose,
+                             expires_at=row.expires_at, used_at=row.used_at) if row is not None else None)
+
+    def use_account_token(self, token_id: str, now: datetime) -> None:
+        AccountTokenRecord.update({AccountTokenRecord.used_at: now}).where(
+            AccountTokenRecord.id == token_id).execute(self.db)
 
     # --- memberships (tenant-scoped) -----------------------------------------------------------
 
@@ -393,6 +439,11 @@ class OrgRepository(AuthRepository):
             InviteRecord.email: invite.email, InviteRecord.org_role: invite.org_role,
             InviteRecord.invited_by: invite.invited_by, InviteRecord.created_at: invite.created_at,
             InviteRecord.expires_at: invite.expires_at}).execute(self.db)
+
+    def invite(self, tenant_id: str, invite_id: str) -> Optional[Invite]:
+        row = (InviteRecord.select()
+               .where((InviteRecord.tenant_id == tenant_id) & (InviteRecord.id == invite_id)).first(self.db))
+        return _invite(row) if row is not None else None
 
     def invite_for_update(self, tenant_id: str, invite_id: str) -> Optional[Invite]:
         row = (InviteRecord.select()

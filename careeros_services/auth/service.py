@@ -59,6 +59,14 @@ PLAN_CHANGED = "careeros.auth.tenant.plan_changed.v1"
 MEMBERSHIP_CHANGED = "careeros.auth.membership.changed.v1"
 ASSIGNMENT_CREATED = "careeros.auth.assignment.created.v1"
 ENTITLEMENT_CHANGED = "careeros.billing.entitlement.changed.v1"
+VERIFICATION_REQUESTED = "careeros.auth.user.verification_requested.v1"
+PASSWORD_RESET_REQUESTED = "careeros.auth.user.password_reset_requested.v1"
+INVITE_CREATED = "careeros.auth.invite.created.v1"
+ACCOUNT_TOKEN_EVENTS = {domain.EMAIL_VERIFICATION: VERIFICATION_REQUESTED, domain.PASSWORD_RESET: PASSWORD_RESET_REQUESTED}
+DEFAULT_VERIFICATION_TTL_S = 48 * 3600
+DEFAULT_RESET_TTL_S = 3600
+DEFAULT_RESEND_INTERVAL_S = 60      # one verification e-mail a minute per user
+DEFAULT_RESETS_PER_HOUR = 5         # reset e-mails per address an hour; more are dropped silently
 BILLING_AUDITED = {  # billing events recorded in the tenant's audit log, and the action they become
     "careeros.billing.subscription.activated.v1": "billing.subscription_activated",
     "careeros.billing.subscription.canceled.v1": "billing.subscription_canceled",
@@ -131,6 +139,12 @@ class AuthService(PrivacySaga, EventHandlingService):
         # Seats by plan tier, from the plan catalogue (common.plans; build() passes it in).
         self.seats_included = dict(settings.get("seats_included") or plans.seats_included(plans.load()))
         self.throttle_prefix = f"{settings.get('redis_prefix') or DEFAULT_REDIS_PREFIX}login-failures:"
+        self.account_prefix = f"{settings.get('redis_prefix') or DEFAULT_REDIS_PREFIX}account:"
+        self.token_ttl_s = {
+            domain.EMAIL_VERIFICATION: int(settings.get("email_verification_ttl_s") or DEFAULT_VERIFICATION_TTL_S),
+            domain.PASSWORD_RESET: int(settings.get("password_reset_ttl_s") or DEFAULT_RESET_TTL_S)}
+        self.resend_interval_s = int(settings.get("verification_resend_interval_s") or DEFAULT_RESEND_INTERVAL_S)
+        self.resets_per_hour = int(settings.get("password_resets_per_hour") or DEFAULT_RESETS_PER_HOUR)
         self._key: Optional[tuple[str, Any]] = None  # (kid, private key object) that signs now
         self._key_loaded_at = float("-inf")
         self._keys_lock = threading.Lock()
@@ -150,6 +164,7 @@ class AuthService(PrivacySaga, EventHandlingService):
         """
         reg = domain.validate_registration(email, password, display_name, organization_name)
         password_hash = domain.hash_password(reg.password)
+        key = self._signing_key()
         user_id, tenant_id, now = str(uuid.uuid4()), str(uuid.uuid4()), _now()
         tenant = domain.Tenant(tenant_id, reg.tenant_name, reg.tenant_kind, domain.DEFAULT_PLAN_TIER, now)
         user = domain.User(user_id, reg.email, password_hash, reg.display_name, tenant_id, now)
@@ -166,9 +181,12 @@ class AuthService(PrivacySaga, EventHandlingService):
                     "user_id": user_id, "tenant_id": tenant_id, "tenant_kind": tenant.kind,
                     "org_role": domain.OWNER, "plan_tier": tenant.plan_tier,
                     "display_name": user.display_name, "registered_at": now.isoformat()})
+                self._account_token(tx, repo, key, user_id, tenant_id, domain.EMAIL_VERIFICATION, now)
         except EmailTaken:  # the transaction has rolled back: no tenant, no events
             raise Conflict("An account with this email exists.", code="email_taken",
                            fields={"email": ["is already registered"]}) from None
+        log.info("account registered; e-mail verification requested", extra={"user_id": user_id,
+                                                                            "tenant_id": tenant_id})
         return {"user_id": user_id, "tenant_id": tenant_id}
 
     def login(self, email: str, password: str, client_ip: str = "") -> dict:
@@ -294,7 +312,8 @@ class AuthService(PrivacySaga, EventHandlingService):
             raise NotFound("No such user in this tenant.", code="user_not_found")
         return {"user_id": user.id, "email": user.email, "display_name": user.display_name,
                 "tenant_id": tenant.id, "tenant_name": tenant.name, "tenant_kind": tenant.kind,
-                "org_role": role, "plan_tier": tenant.plan_tier, "created_at": user.created_at.isoformat()}
+                "org_role": role, "plan_tier": tenant.plan_tier, "created_at": user.created_at.isoformat(),
+                "email_verified": user.email_verified_at is not None}
 
     def find_user_by_email(self, email: str) -> dict:
         """Ops lookup (``nameko shell``): id, email, display name, home tenant, created at — no hash."""
@@ -304,6 +323,155 @@ class AuthService(PrivacySaga, EventHandlingService):
         if user is None:
             raise NotFound("No user with this email.", code="user_not_found")
         return user.public()
+
+    # --- the account lifecycle: e-mail verification and passwords -------------------------------
+
+    def contact(self, tenant_id: str, user_id: str = "", invite_id: str = "") -> dict:
+        """Whom notifications writes to (nameko RPC only; events carry no contact data): a user's or an
+        invite's address, with the tenant's name and kind (and the inviter's name for an invite)."""
+        [tenant_id] = require_uuids(tenant_id=tenant_id)
+        with self.store.transaction(tenant_id) as tx:
+            repo = OrgRepository(tx.db)
+            tenant = repo.tenant(tenant_id)
+            if invite_id:
+                invite = repo.invite(tenant_id, _member_id(invite_id))
+                inviter = repo.user_by_id(invite.invited_by) if invite is not None else None
+                found = invite is not None and {"email": invite.email, "display_name": "",
+                                                "inviter_name": inviter.display_name if inviter else ""}
+            else:
+                user = repo.user_by_id(_member_id(user_id))
+                found = user is not None and {"email": user.email, "display_name": user.display_name,
+                                              "inviter_name": ""}
+        if not found or tenant is None:
+            raise NotFound("Nobody to write to.", code="recipient_not_found")
+        return {**found, "tenant_name": tenant.name, "tenant_kind": tenant.kind}
+
+    def _account_token(self, tx: Transaction, repo: AuthRepository, key: tuple[str, Any], user_id: str,
+                       tenant_id: str, purpose: str, now: datetime) -> None:
+        """Record a new single-use token (withdrawing older unused ones) and publish the event that
+        makes notifications mail its link."""
+        ttl_s = self.token_ttl_s[purpose]
+        token = domain.AccountToken(str(uuid.uuid4()), user_id, purpose, now + timedelta(seconds=ttl_s))
+        repo.add_account_token(token, now)
+        claims = domain.account_token_claims(token_id=token.id, user_id=user_id, purpose=purpose,
+                                             issuer=self.issuer, ttl_s=ttl_s, now=int(now.timestamp()))
+        tx.publish(ACCOUNT_TOKEN_EVENTS[purpose], aggregate_id=user_id, tenant_id=tenant_id, payload={
+            "user_id": user_id, "tenant_id": tenant_id, "token": domain.sign_access_token(claims, key[1], key[0]),
+            "expires_at": token.expires_at.isoformat()})
+
+    def _account_claims(self, token: str, purpose: str) -> dict:
+        """The claims of a valid account token for ``purpose`` (checked before any transaction)."""
+        return domain.verify_account_token(token, self.jwks(), issuer=self.issuer, purpose=purpose)
+
+    @staticmethod
+    def _redeem(repo: AuthRepository, claims: dict, purpose: str) -> str:
+        """Use up an account token (inside the caller's transaction); returns its user id."""
+        [token_id] = require_uuids(token_id=claims["jti"])
+        stored = repo.account_token_for_update(token_id)
+        if stored is None or stored.purpose != purpose:
+            raise NotFound("This link is not valid.", code="token_invalid")
+        stored.redeemable(_now())
+        repo.use_account_token(token_id, _now())
+        return stored.user_id
+
+    def verify_email(self, token: str) -> dict:
+        """Confirm the address an e-mail verification link was sent to: signed, expiring, single use
+        (``token_invalid`` 404, ``token_expired``/``token_used`` 409)."""
+        claims = self._account_claims(token, domain.EMAIL_VERIFICATION)
+        with self.store.transaction() as tx:
+            repo = AuthRepository(tx.db)
+            user_id = self._redeem(repo, claims, domain.EMAIL_VERIFICATION)
+            repo.set_email_verified(user_id, _now())
+        return {"user_id": user_id, "email_verified": True}
+
+    def resend_verification(self, user_id: str, tenant_id: str) -> None:
+        """Send a new verification link (the older one stops working); at most one per
+        ``verification_resend_interval_s`` (``RateLimited(code="resend_throttled")``)."""
+        user_id, tenant_id = require_uuids(user_id=user_id, tenant_id=tenant_id)
+        key = self._signing_key()
+        with self.store.transaction(tenant_id) as tx:
+            repo = AuthRepository(tx.db)
+            user = repo.user_by_id(user_id)
+            if user is None or repo.role_in(tenant_id, user_id) is None:
+                raise NotFound("No such user in this tenant.", code="user_not_found")
+            if user.email_verified_at is not None:
+                raise Conflict("Your e-mail address is verified already.", code="email_already_verified")
+            throttle = f"{self.account_prefix}verification-resend:{user_id}"
+            with self._redis_guard("verification resend limits"):
+                if not self.redis.set(throttle, "1", nx=True, ex=self.resend_interval_s):
+                    raise RateLimited("A verification e-mail was sent a moment ago; try again later.",
+                                      code="resend_throttled", retry_after=max(1, int(self.redis.ttl(throttle))))
+            self._account_token(tx, repo, key, user_id, tenant_id, domain.EMAIL_VERIFICATION, _now())
+
+    def request_password_reset(self, email: str, client_ip: str = "") -> None:
+        """Mail a reset link if the address has an account. The answer is the same either way (no
+        error, no timing worth measuring: the token is signed for unknown addresses too), and more
+        than ``password_resets_per_hour`` requests for an address are dropped silently."""
+        email = email.strip().lower() if isinstance(email, str) else ""
+        key = self._signing_key()
+        domain.sign_access_token({"typ": "dummy"}, key[1], key[0])  # unknown addresses cost the same
+        if not 0 < len(email) <= domain.MAX_EMAIL:
+            return
+        counter = f"{self.account_prefix}reset:{hashlib.sha256(email.encode()).hexdigest()[:32]}"
+        with self._redis_guard("password reset limits"):
+            pipe = self.redis.pipeline()
+            pipe.incr(counter)
+            pipe.expire(counter, 3600, nx=True)
+            if pipe.execute()[0] > self.resets_per_hour:
+                log.warning("password reset requests over the limit for an address; not sent")
+                return
+        with self.store.transaction() as tx:
+            repo = AuthRepository(tx.db)
+            user = repo.user_by_email(email)
+            if user is not None:
+                tx.scope_to(user.home_tenant_id)
+                self._account_token(tx, repo, key, user.id, user.home_tenant_id, domain.PASSWORD_RESET, _now())
+
+    def reset_password(self, token: str, new_password: str) -> None:
+        """Set a new password with a reset link's token (signed, expiring, single use); every session
+        of the user ends (all refresh tokens revoked). Following the link also proves the address."""
+        claims = self._account_claims(token, domain.PASSWORD_RESET)
+        password_hash = domain.hash_password(domain.check_password_policy(new_password))
+        with self.store.transaction() as tx:
+            repo = AuthRepository(tx.db)
+            user_id = self._redeem(repo, claims, domain.PASSWORD_RESET)
+            self._set_password(repo, user_id, password_hash)
+            repo.set_email_verified(user_id, _now())
+
+    def change_password(self, user_id: str, tenant_id: str, current_password: str, new_password: str) -> dict:
+        """Change the password of a logged-in user, who must give the current one
+        (``Forbidden(code="invalid_current_password")``, throttled like logins). Every other session
+        ends; the answer is a fresh token pair for this one."""
+        user_id, tenant_id = require_uuids(user_id=user_id, tenant_id=tenant_id)
+        password = domain.check_password_policy(new_password)
+        with self.store.transaction() as tx:
+            user = AuthRepository(tx.db).user_by_id(user_id)
+        if user is None:
+            raise NotFound("No such user.", code="user_not_found")
+        counters = self._failure_counters(user.email, "")
+        self._refuse_if_throttled(counters)
+        if not domain.verify_password(user.password_hash, current_password if isinstance(current_password, str)
+                                      else ""):
+            self._count_failure(counters)
+            raise Forbidden("The current password is wrong.", code="invalid_current_password",
+                            fields={"current_password": ["is wrong"]})
+        password_hash, key = domain.hash_password(password), self._signing_key()
+        with self.store.transaction(tenant_id) as tx:
+            repo = AuthRepository(tx.db)
+            self._set_password(repo, user_id, password_hash)
+            return self._issue(repo, key, user_id, tenant_id, None, lambda: Forbidden(
+                "You are not a member of this organisation.", code="not_a_member"))
+
+    def _set_password(self, repo: AuthRepository, user_id: str, password_hash: str) -> None:
+        """The single place a password is changed (reset or change): the hash, then every session ends."""
+        repo.set_password_hash(user_id, password_hash)
+        self._revoke_user_sessions(repo, user_id)
+
+    def _revoke_user_sessions(self, repo: AuthRepository, user_id: str) -> None:
+        """End every session of the user: all refresh tokens revoked (access tokens run out within
+        ``access_ttl_s``). The one hook for a per-user "not valid before" on access tokens."""
+        revoked = repo.revoke_user_tokens(user_id, _now())
+        log.info("password changed: %d refresh token(s) revoked", revoked, extra={"user_id": user_id})
 
     # --- organisations -------------------------------------------------------------------------
     #
@@ -347,8 +515,8 @@ class AuthService(PrivacySaga, EventHandlingService):
         """Invite ``email`` with ``role`` (owner/admin only); returns the invite and its token.
 
         The token is a signed (RS256, the access-token key), expiring
-        (``invite_ttl_s``), single-use invite: the inviter passes it on (no
-        email is sent here: contact data stays in auth). A new invite for the
+        (``invite_ttl_s``), single-use invite, mailed by notifications from
+        ``invite.created`` (and answered to the inviter). A new invite for the
         same email withdraws the pending one. Refused with
         ``Conflict(code="seat_limit_reached")`` (``fields.seats`` names the
         limit) when members + pending invites fill the tenant's seats;
@@ -380,15 +548,20 @@ class AuthService(PrivacySaga, EventHandlingService):
                        target_id=invite.id, details={"email": email, "role": role,
                                                      "expires_at": invite.expires_at.isoformat()},
                        client_ip=client_ip)
-        return self._invite_answer(invite, key, now)
+            return self._invite_answer(tx, invite, key, now)
 
-    def _invite_answer(self, invite: domain.Invite, key: tuple[str, Any], now: datetime) -> dict:
+    def _invite_answer(self, tx: Transaction, invite: domain.Invite, key: tuple[str, Any], now: datetime) -> dict:
+        """Sign the invite's token and publish ``invite.created`` with it (notifications mails the link;
+        the invitee's address stays in auth: notifications asks for it by invite id, ``contact()``)."""
         claims = domain.invite_claims(invite_id=invite.id, tenant_id=invite.tenant_id, issuer=self.issuer,
                                       ttl_s=self.invite_ttl_s, now=int(now.timestamp()))
         kid, private_key = key
+        token = domain.sign_access_token(claims, private_key, kid)
+        tx.publish(INVITE_CREATED, aggregate_id=invite.id, payload={
+            "invite_id": invite.id, "tenant_id": invite.tenant_id, "org_role": invite.org_role,
+            "invited_by": invite.invited_by, "token": token, "expires_at": invite.expires_at.isoformat()})
         return {"invite_id": invite.id, "email": invite.email, "role": invite.org_role,
-                "expires_at": invite.expires_at.isoformat(),
-                "token": domain.sign_access_token(claims, private_key, kid)}
+                "expires_at": invite.expires_at.isoformat(), "token": token}
 
     def list_invites(self, tenant_id: str, user_id: str) -> dict:
         """Pending invites of the tenant (owner/admin), newest first, with the seats they hold."""
@@ -437,7 +610,7 @@ class AuthService(PrivacySaga, EventHandlingService):
             repo.audit(tenant_id, "org.invite_resent", actor_user_id=user_id, target_type="invite",
                        target_id=invite.id, details={"email": invite.email, "role": invite.org_role,
                                                      "replaces": invite_id}, client_ip=client_ip)
-        return self._invite_answer(invite, key, now)
+            return self._invite_answer(tx, invite, key, now)
 
     def _pending_invite_for(self, repo: OrgRepository, tenant_id: str, user_id: str, invite_id: str,
                             now: datetime) -> domain.Invite:
@@ -513,8 +686,9 @@ class AuthService(PrivacySaga, EventHandlingService):
             invite.redeemable(_now())  # fail before the expensive hash
             reg = domain.validate_registration(invite.email, password, display_name)
             now = _now()
+            # The invite reached this address by e-mail: following its link proves the address.
             new_user = domain.User(str(uuid.uuid4()), reg.email, domain.hash_password(reg.password),
-                                   reg.display_name, tenant_id, now)
+                                   reg.display_name, tenant_id, now, email_verified_at=now)
             user_id = new_user.id
         else:
             [user_id] = require_uuids(user_id=user_id)
@@ -751,14 +925,15 @@ class AuthService(PrivacySaga, EventHandlingService):
     def _issue(self, repo: AuthRepository, key: tuple[str, Any], user_id: str, tenant_id: str,
                family_id: Optional[str], refuse: Callable[[], DomainError]) -> dict:
         """A new token pair (inside a transaction scoped to ``tenant_id``); ``refuse()`` when not a member."""
-        role, tenant = repo.role_in(tenant_id, user_id), repo.tenant(tenant_id)
-        if role is None or tenant is None:
+        role, tenant, user = repo.role_in(tenant_id, user_id), repo.tenant(tenant_id), repo.user_by_id(user_id)
+        if role is None or tenant is None or user is None:
             raise refuse()
         now = _now()
         family_id = family_id or str(uuid.uuid4())
         claims = domain.access_claims(user_id=user_id, tenant_id=tenant_id, org_role=role,
                                       plan_tier=tenant.plan_tier, issuer=self.issuer, audience=self.audience,
-                                      ttl_s=self.access_ttl_s, now=now.timestamp(), session_id=family_id)
+                                      ttl_s=self.access_ttl_s, now=now.timestamp(), session_id=family_id,
+                                      email_verified=user.email_verified_at is not None)
         refresh_token = domain.new_refresh_token()
         repo.add_refresh_token(domain.RefreshToken(
             id=str(uuid.uuid4()), family_id=family_id, user_id=user_id,

@@ -51,6 +51,8 @@ SUBSCRIPTION_ACTIVATED = "careeros.billing.subscription.activated.v1"
 SUBSCRIPTION_CANCELED = "careeros.billing.subscription.canceled.v1"
 SUBSCRIPTION_PAST_DUE = "careeros.billing.subscription.past_due.v1"
 INVOICE_ISSUED = "careeros.billing.invoice.issued.v1"
+PAYMENT_SUCCEEDED = "careeros.billing.payment.succeeded.v1"   # notifications mails the receipt
+PAYMENT_FAILED = "careeros.billing.payment.failed.v1"         # notifications mails each dunning step
 SAGA_ADVANCED = "careeros.billing.saga.advanced.v1"
 SAGA_COMPENSATE = "careeros.billing.saga.compensation_requested.v1"
 PLAN_CHANGED = "careeros.auth.tenant.plan_changed.v1"
@@ -384,6 +386,10 @@ class BillingService(PersonalDataOwner, EventHandlingService):
         now = self.clock()
         payment_id = str(payment.id) if payment is not None else None
         cleared = replace(sub, dunning_failures=0, first_failed_at=None, next_retry_at=None)
+        tx.publish(PAYMENT_SUCCEEDED, aggregate_id=str(invoice.id), tenant_id=sub.tenant_id, payload={
+            "invoice_id": str(invoice.id), "tenant_id": sub.tenant_id, "subscription_id": sub.id,
+            "user_id": sub.user_id, "currency": invoice.currency, "total_minor": int(invoice.total_minor),
+            "lines": repo.invoice_lines(sub.tenant_id, [str(invoice.id)])[str(invoice.id)], "paid_at": _iso(now)})
         if invoice.reason == "subscription_create":
             sub = repo.save_subscription(cleared, now)
             target = dict(invoice.target, status="active")
@@ -406,6 +412,10 @@ class BillingService(PersonalDataOwner, EventHandlingService):
         failures = sub.dunning_failures + 1
         first = sub.first_failed_at or now
         retry_at = domain.next_retry(first, failures, self.dunning_days)
+        tx.publish(PAYMENT_FAILED, aggregate_id=str(invoice.id), tenant_id=sub.tenant_id, payload={
+            "invoice_id": str(invoice.id), "tenant_id": sub.tenant_id, "subscription_id": sub.id,
+            "user_id": sub.user_id, "plan": sub.plan, "attempt": failures,
+            "next_retry_at": _iso(retry_at) if retry_at else ""})
         if retry_at is None:
             repo.set_invoice_status(sub.tenant_id, str(invoice.id),
                                     "void" if sub.status == "incomplete" else "uncollectible", now)

@@ -76,6 +76,11 @@ AI_TOKENS = Counter("careeros_ai_tokens_total", "AI provider tokens.", ["tenant_
 TENANT_COST_MICROS = Counter("careeros_tenant_cost_micros_total", "Cost attributed to a tenant, in micro-units.",
                              ["tenant_id", "source"])
 
+# --- Notifications ------------------------------------------------------------------
+NOTIFICATIONS = Counter("careeros_notifications_total",
+                        "Notification messages by kind and outcome (queued, sent, retried, failed, skipped).",
+                        ["kind", "outcome"])
+
 _servers: dict[int, Any] = {}
 _servers_lock = threading.Lock()
 

@@ -88,7 +88,7 @@ class GetMeRequest(_message.Message):
     def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ...) -> None: ...
 
 class Me(_message.Message):
-    __slots__ = ("user_id", "email", "display_name", "tenant_id", "tenant_name", "tenant_kind", "org_role", "plan_tier", "created_at")
+    __slots__ = ("user_id", "email", "display_name", "tenant_id", "tenant_name", "tenant_kind", "org_role", "plan_tier", "created_at", "email_verified")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -98,6 +98,7 @@ class Me(_message.Message):
     ORG_ROLE_FIELD_NUMBER: _ClassVar[int]
     PLAN_TIER_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_VERIFIED_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     email: str
     display_name: str
@@ -107,7 +108,8 @@ class Me(_message.Message):
     org_role: str
     plan_tier: str
     created_at: str
-    def __init__(self, user_id: _Optional[str] = ..., email: _Optional[str] = ..., display_name: _Optional[str] = ..., tenant_id: _Optional[str] = ..., tenant_name: _Optional[str] = ..., tenant_kind: _Optional[str] = ..., org_role: _Optional[str] = ..., plan_tier: _Optional[str] = ..., created_at: _Optional[str] = ...) -> None: ...
+    email_verified: bool
+    def __init__(self, user_id: _Optional[str] = ..., email: _Optional[str] = ..., display_name: _Optional[str] = ..., tenant_id: _Optional[str] = ..., tenant_name: _Optional[str] = ..., tenant_kind: _Optional[str] = ..., org_role: _Optional[str] = ..., plan_tier: _Optional[str] = ..., created_at: _Optional[str] = ..., email_verified: _Optional[bool] = ...) -> None: ...
 
 class SwitchTenantRequest(_message.Message):
     __slots__ = ("caller", "tenant_id")
@@ -429,3 +431,61 @@ class ResolveNamesResponse(_message.Message):
     NAMES_FIELD_NUMBER: _ClassVar[int]
     names: _containers.ScalarMap[str, str]
     def __init__(self, names: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class VerifyEmailRequest(_message.Message):
+    __slots__ = ("token",)
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    def __init__(self, token: _Optional[str] = ...) -> None: ...
+
+class VerifyEmailResponse(_message.Message):
+    __slots__ = ("user_id", "email_verified")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    email_verified: bool
+    def __init__(self, user_id: _Optional[str] = ..., email_verified: _Optional[bool] = ...) -> None: ...
+
+class ResendVerificationRequest(_message.Message):
+    __slots__ = ("caller",)
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ...) -> None: ...
+
+class ResendVerificationResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RequestPasswordResetRequest(_message.Message):
+    __slots__ = ("email", "client_ip")
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_IP_FIELD_NUMBER: _ClassVar[int]
+    email: str
+    client_ip: str
+    def __init__(self, email: _Optional[str] = ..., client_ip: _Optional[str] = ...) -> None: ...
+
+class RequestPasswordResetResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ResetPasswordRequest(_message.Message):
+    __slots__ = ("token", "password")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    password: str
+    def __init__(self, token: _Optional[str] = ..., password: _Optional[str] = ...) -> None: ...
+
+class ResetPasswordResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ChangePasswordRequest(_message.Message):
+    __slots__ = ("caller", "current_password", "new_password")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    NEW_PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    current_password: str
+    new_password: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., current_password: _Optional[str] = ..., new_password: _Optional[str] = ...) -> None: ...

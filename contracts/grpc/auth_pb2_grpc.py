@@ -139,6 +139,31 @@ class AuthStub:
                 request_serializer=contracts_dot_grpc_dot_auth__pb2.ResolveNamesRequest.SerializeToString,
                 response_deserializer=contracts_dot_grpc_dot_auth__pb2.ResolveNamesResponse.FromString,
                 _registered_method=True)
+        self.VerifyEmail = channel.unary_unary(
+                '/careeros.auth.v1.Auth/VerifyEmail',
+                request_serializer=contracts_dot_grpc_dot_auth__pb2.VerifyEmailRequest.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_auth__pb2.VerifyEmailResponse.FromString,
+                _registered_method=True)
+        self.ResendVerification = channel.unary_unary(
+                '/careeros.auth.v1.Auth/ResendVerification',
+                request_serializer=contracts_dot_grpc_dot_auth__pb2.ResendVerificationRequest.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_auth__pb2.ResendVerificationResponse.FromString,
+                _registered_method=True)
+        self.RequestPasswordReset = channel.unary_unary(
+                '/careeros.auth.v1.Auth/RequestPasswordReset',
+                request_serializer=contracts_dot_grpc_dot_auth__pb2.RequestPasswordResetRequest.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_auth__pb2.RequestPasswordResetResponse.FromString,
+                _registered_method=True)
+        self.ResetPassword = channel.unary_unary(
+                '/careeros.auth.v1.Auth/ResetPassword',
+                request_serializer=contracts_dot_grpc_dot_auth__pb2.ResetPasswordRequest.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_auth__pb2.ResetPasswordResponse.FromString,
+                _registered_method=True)
+        self.ChangePassword = channel.unary_unary(
+                '/careeros.auth.v1.Auth/ChangePassword',
+                request_serializer=contracts_dot_grpc_dot_auth__pb2.ChangePasswordRequest.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_auth__pb2.TokenPair.FromString,
+                _registered_method=True)
 
 
 class AuthServicer:
@@ -277,6 +302,37 @@ class AuthServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def VerifyEmail(self, request, context):
+        """The account lifecycle: e-mail verification and passwords (links travel by e-mail).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResendVerification(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RequestPasswordReset(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResetPassword(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChangePassword(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuthServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -384,6 +440,31 @@ def add_AuthServicer_to_server(servicer, server):
                     servicer.ResolveNames,
                     request_deserializer=contracts_dot_grpc_dot_auth__pb2.ResolveNamesRequest.FromString,
                     response_serializer=contracts_dot_grpc_dot_auth__pb2.ResolveNamesResponse.SerializeToString,
+            ),
+            'VerifyEmail': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyEmail,
+                    request_deserializer=contracts_dot_grpc_dot_auth__pb2.VerifyEmailRequest.FromString,
+                    response_serializer=contracts_dot_grpc_dot_auth__pb2.VerifyEmailResponse.SerializeToString,
+            ),
+            'ResendVerification': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResendVerification,
+                    request_deserializer=contracts_dot_grpc_dot_auth__pb2.ResendVerificationRequest.FromString,
+                    response_serializer=contracts_dot_grpc_dot_auth__pb2.ResendVerificationResponse.SerializeToString,
+            ),
+            'RequestPasswordReset': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestPasswordReset,
+                    request_deserializer=contracts_dot_grpc_dot_auth__pb2.RequestPasswordResetRequest.FromString,
+                    response_serializer=contracts_dot_grpc_dot_auth__pb2.RequestPasswordResetResponse.SerializeToString,
+            ),
+            'ResetPassword': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetPassword,
+                    request_deserializer=contracts_dot_grpc_dot_auth__pb2.ResetPasswordRequest.FromString,
+                    response_serializer=contracts_dot_grpc_dot_auth__pb2.ResetPasswordResponse.SerializeToString,
+            ),
+            'ChangePassword': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangePassword,
+                    request_deserializer=contracts_dot_grpc_dot_auth__pb2.ChangePasswordRequest.FromString,
+                    response_serializer=contracts_dot_grpc_dot_auth__pb2.TokenPair.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -953,6 +1034,141 @@ class Auth:
             '/careeros.auth.v1.Auth/ResolveNames',
             contracts_dot_grpc_dot_auth__pb2.ResolveNamesRequest.SerializeToString,
             contracts_dot_grpc_dot_auth__pb2.ResolveNamesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyEmail(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.auth.v1.Auth/VerifyEmail',
+            contracts_dot_grpc_dot_auth__pb2.VerifyEmailRequest.SerializeToString,
+            contracts_dot_grpc_dot_auth__pb2.VerifyEmailResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResendVerification(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.auth.v1.Auth/ResendVerification',
+            contracts_dot_grpc_dot_auth__pb2.ResendVerificationRequest.SerializeToString,
+            contracts_dot_grpc_dot_auth__pb2.ResendVerificationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestPasswordReset(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.auth.v1.Auth/RequestPasswordReset',
+            contracts_dot_grpc_dot_auth__pb2.RequestPasswordResetRequest.SerializeToString,
+            contracts_dot_grpc_dot_auth__pb2.RequestPasswordResetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResetPassword(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.auth.v1.Auth/ResetPassword',
+            contracts_dot_grpc_dot_auth__pb2.ResetPasswordRequest.SerializeToString,
+            contracts_dot_grpc_dot_auth__pb2.ResetPasswordResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangePassword(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.auth.v1.Auth/ChangePassword',
+            contracts_dot_grpc_dot_auth__pb2.ChangePasswordRequest.SerializeToString,
+            contracts_dot_grpc_dot_auth__pb2.TokenPair.FromString,
             options,
             channel_credentials,
             insecure,

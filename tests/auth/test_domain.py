@@ -142,7 +142,8 @@ def test_a_refresh_token_state_puts_reuse_before_anything_else():
 
 def test_access_claims_carry_exactly_the_specified_fields():
     made = claims(now=1_700_000_000, ttl_s=900)
-    assert set(made) == {"sub", "tenant_id", "org_role", "plan_tier", "iss", "aud", "iat", "exp", "jti", "typ"}
+    assert set(made) == {"sub", "tenant_id", "org_role", "plan_tier", "iss", "aud", "iat", "exp", "jti", "typ",
+                         "email_verified"}
     assert (made["iat"], made["exp"], made["typ"]) == (1_700_000_000, 1_700_000_900, "access")
     assert made["jti"] != claims()["jti"]
 

@@ -73,8 +73,10 @@ def test_an_organisation_registration_makes_tenant_user_owner_and_both_events(au
     who = email()
     result = auth.register(who.upper(), PASSWORD, " Ada ", "Acme Learning")
     [tenant_event] = outbox(auth, result["tenant_id"])
-    [user_event] = outbox(auth, result["user_id"])
-    for event in (tenant_event, user_event):
+    user_event, verification = outbox(auth, result["user_id"])
+    assert verification["type"] == "careeros.auth.user.verification_requested.v1"
+    assert who not in str(verification)  # the address is asked of auth, never published
+    for event in (tenant_event, user_event, verification):
         contracts.validate(event)
         assert event["producer"] == "auth" and event["tenant_id"] == result["tenant_id"]
     assert tenant_event["type"] == "careeros.auth.tenant.created.v1"
@@ -96,7 +98,7 @@ def test_an_organisation_registration_makes_tenant_user_owner_and_both_events(au
 def test_a_personal_registration_makes_a_tenant_named_after_the_user(auth):
     result = auth.register(email(), PASSWORD, "Grace Hopper")
     [tenant_event] = outbox(auth, result["tenant_id"])
-    [user_event] = outbox(auth, result["user_id"])
+    user_event, _verification = outbox(auth, result["user_id"])
     contracts.validate(tenant_event)
     contracts.validate(user_event)
     assert (tenant_event["payload"]["kind"], tenant_event["payload"]["name"]) == ("personal", "Grace Hopper")
@@ -156,7 +158,8 @@ def test_login_issues_an_rs256_token_the_jwks_verifies(auth):
     assert tokens["token_type"] == "Bearer" and tokens["expires_in"] == auth.access_ttl_s
     claims = verified_claims(auth, tokens["access_token"])
     assert set(claims) == {"sub", "tenant_id", "org_role", "plan_tier", "iss", "aud", "iat", "exp", "jti", "typ",
-                           "sid"}
+                           "sid", "email_verified"}
+    assert claims["email_verified"] is False  # not confirmed yet: the API says so, login still works
     assert (claims["sub"], claims["tenant_id"], claims["org_role"], claims["plan_tier"], claims["typ"]) == \
         (registered["user_id"], registered["tenant_id"], "owner", "free", "access")
     assert (claims["iss"], claims["aud"]) == (auth.issuer, auth.audience)

@@ -26,7 +26,10 @@ def platform(kafka_broker, tmp_path_factory):
                         CAREEROS_RATE_LIMIT_IP="100000",
                         # A test may then act as another client address (X-Forwarded-For) and
                         # keep its failed logins away from everyone else's (test_api_contract.py).
-                        CAREEROS_TRUSTED_PROXIES="127.0.0.1") as running:
+                        CAREEROS_TRUSTED_PROXIES="127.0.0.1",
+                        CAREEROS_NOTIFY_BACKOFF_S="0.5",  # mail retried soon after the sink is back
+                        # Every process shares 2 busy cores: a registration (argon2) must not miss a 3 s deadline.
+                        CAREEROS_GRPC_DEADLINE_S="10") as running:
         yield running
 
 

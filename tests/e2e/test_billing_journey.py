@@ -176,6 +176,15 @@ def test_personal_pro_lapses_through_dunning_and_premium_content_locks(api, plat
                           "billing's subscription.canceled in the audit log")
     assert "billing.subscription_past_due" in actions
 
+    # Each step reached the subscriber by e-mail, in order (the platform's SMTP sink; issue 13).
+    from tests.e2e.test_notifications import wait_for_mail
+    assert wait_for_mail(platform_env, user["email"], "Receipt: 19.00")[0].get_content_type() == "multipart/mixed"
+    dunning = wait_for_mail(platform_env, user["email"], "Payment failed", count=4)
+    assert [m["Subject"] for m in dunning] == [
+        "Payment failed (attempt 1): we will try again", "Payment failed (attempt 2): we will try again",
+        "Payment failed (attempt 3): we will try again", "Payment failed (attempt 4): your pro plan ends"]
+    wait_for_mail(platform_env, user["email"], "Your CareerOS pro plan has ended")
+
 
 def test_organisation_team_seats_invites_members_learning_and_audit(api):
     owner = register(api, organization_name=f"Journey {uuid.uuid4().hex[:6]}")

@@ -41,7 +41,8 @@ def test_run_stops_everything_on_a_signal_and_starts_again():
                                   KAFKA_EMBEDDED_PORT=str(broker_port))
     env["KAFKA_BOOTSTRAP_SERVERS"] = "embedded"  # `run` starts the broker itself
     gateway = env["CAREEROS_GATEWAY_BIND"]
-    ports = [int(gateway.rsplit(":", 1)[1]), int(env["CAREEROS_GRPC_BIND"].rsplit(":", 1)[1]), broker_port]
+    ports = [int(gateway.rsplit(":", 1)[1]), int(env["CAREEROS_GRPC_BIND"].rsplit(":", 1)[1]), broker_port,
+             int(env["CAREEROS_SMTP_PORT"])]  # the embedded SMTP sink is one of its processes
     for sig in (signal.SIGTERM, signal.SIGINT):
         process = start(env)
         try:

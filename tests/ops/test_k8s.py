@@ -429,7 +429,9 @@ def test_prod_network_policies():
         "setup": ({9101, 9102, 9103, 8000}, {5432, 53}),
     }
     # The one east-west gRPC call the architecture draws: roadmap's saga runner -> ai_core.
-    expected_egress = {"roadmap-grpc": expected["grpc"][1] | {50051}}
+    expected_egress = {"roadmap-grpc": expected["grpc"][1] | {50051},
+                       # ... and notifications' delivery timer -> the SMTP relay (submission port).
+                       "notifications-nameko": expected["nameko"][1] | {587}}
     for obj in workloads(objs):
         labels = obj["spec"]["template"]["metadata"]["labels"]
         ingress, egress = expected[component(obj)]

@@ -139,10 +139,40 @@ class AuthServicer(auth_pb2_grpc.AuthServicer):
         return auth_pb2.ResolveNamesResponse(names=self.service.resolve_names(
             request.caller.tenant_id, request.caller.user_id, list(request.user_ids)))
 
+    # --- the account lifecycle -----------------------------------------------------------------
+
+    def VerifyEmail(self, request: auth_pb2.VerifyEmailRequest, context: grpc.ServicerContext):
+        return auth_pb2.VerifyEmailResponse(**self.service.verify_email(request.token))
+
+    def ResendVerification(self, request: auth_pb2.ResendVerificationRequest, context: grpc.ServicerContext):
+        self.service.resend_verification(request.caller.user_id, request.caller.tenant_id)
+        return auth_pb2.ResendVerificationResponse()
+
+    def RequestPasswordReset(self, request: auth_pb2.RequestPasswordResetRequest, context: grpc.ServicerContext):
+        self.service.request_password_reset(request.email, request.client_ip or _client_ip(context))
+        return auth_pb2.RequestPasswordResetResponse()
+
+    def ResetPassword(self, request: auth_pb2.ResetPasswordRequest, context: grpc.ServicerContext):
+        self.service.reset_password(request.token, request.password)
+        return auth_pb2.ResetPasswordResponse()
+
+    def ChangePassword(self, request: auth_pb2.ChangePasswordRequest, context: grpc.ServicerContext):
+        return _token_pair(self.service.change_password(request.caller.user_id, request.caller.tenant_id,
+                                                        request.current_password, request.new_password))
+
 
 def registration(config: dict) -> tuple[Callable, AuthServicer, str]:
     """What ``grpc_support.serve`` needs to host auth: (add function, servicer, full service name)."""
-    return auth_pb2_grpc.add_AuthServicer_to_server, AuthServicer(build(config)), SERVICE_NAME
+    return auth_pb2_grpc.add_AuthServicer_to_server, AuthServicer(_ready_service(config)), SERVICE_NAME
+
+
+def _ready_service(config: dict) -> AuthService:
+    """The service layer with its first signing key made before serving: RSA key generation (up to
+    seconds on a busy machine) must not fall inside a request's deadline (registration signs a
+    verification link)."""
+    service = build(config)
+    service.jwks()
+    return service
 
 
 class PrivacyServicer(privacy_pb2_grpc.PrivacyServicer):
@@ -172,6 +202,6 @@ class PrivacyServicer(privacy_pb2_grpc.PrivacyServicer):
 
 def registrations(config: dict) -> list[tuple[Callable, object, str]]:
     """Auth and the privacy requests it owns, on one service layer."""
-    service = build(config)
+    service = _ready_service(config)
     return [(auth_pb2_grpc.add_AuthServicer_to_server, AuthServicer(service), SERVICE_NAME),
             (privacy_pb2_grpc.add_PrivacyServicer_to_server, PrivacyServicer(service), PRIVACY_SERVICE_NAME)]

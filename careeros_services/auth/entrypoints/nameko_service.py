@@ -73,6 +73,10 @@ class AuthRpc:
     def privacy_tick(self) -> None:
         """The privacy saga's recovery: re-send requests still waiting, delete expired export archives."""
         self.app.privacy_tick()
+    @rpc(expected_exceptions=DomainError)
+    def contact(self, tenant_id: str, user_id: str = "", invite_id: str = "") -> dict:
+        """Whom notifications writes to: a user's or an invite's address, the tenant's name and kind."""
+        return self.app.contact(tenant_id, user_id, invite_id)
 
     @event_handler(*AuthService.handled_event_types())
     def handle_events(self, envelopes: list, headers: list) -> list:

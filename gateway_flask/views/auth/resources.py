@@ -9,8 +9,9 @@ from contracts.grpc import auth_pb2
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.security import auth_required, current_principal
 from gateway_flask.services import caller, client, to_dict
-from gateway_flask.views.auth.schemas import (LoginIn, LogoutIn, MeOut, RefreshIn, RegisterIn, RegisterOut,
-                                              SwitchTenantIn, TokenPairOut)
+from gateway_flask.views.auth.schemas import (ChangePasswordIn, ForgotPasswordIn, LoginIn, LogoutIn, MeOut,
+                                              RefreshIn, RegisterIn, RegisterOut, ResetPasswordIn, SwitchTenantIn,
+                                              TokenIn, TokenPairOut, VerifyEmailOut)
 
 blp = Blueprint("auth", __name__, url_prefix="", description="Accounts, tenants and tokens")
 
@@ -81,5 +82,68 @@ def jwks():
 @blp.response(200, MeOut)
 @blp.doc(security=[{"bearerAuth": []}])
 def me():
-    """The caller: user, tenant and the claims of the token."""
+    """The caller: user, tenant and the claims of the token; `email_verified` says whether the address was confirmed."""
     return to_dict(client("auth").call("GetMe", auth_pb2.GetMeRequest(caller=caller(current_principal()))))
+
+
+# --- the account lifecycle: links travel by e-mail (notifications) ---------------------------------
+
+@blp.route("/auth/verify-email", methods=["POST"])
+@blp.arguments(TokenIn)
+@blp.response(200, VerifyEmailOut)
+def verify_email(body: dict):
+    """Confirm your e-mail address with the token of the verification link (single use, expiring):
+    404 `token_invalid`, 409 `token_used` / `token_expired`."""
+    return to_dict(client("auth").call("VerifyEmail", auth_pb2.VerifyEmailRequest(token=body["token"])))
+
+
+@blp.route("/auth/verify-email", methods=["GET"])
+@blp.arguments(TokenIn, location="query")
+@blp.response(200, VerifyEmailOut)
+def verify_email_link(query: dict):
+    """The verification link itself (what the e-mail points at): the same as the POST."""
+    return to_dict(client("auth").call("VerifyEmail", auth_pb2.VerifyEmailRequest(token=query["token"])))
+
+
+@blp.route("/auth/verify-email/resend", methods=["POST"])
+@auth_required
+@blp.response(202)
+@blp.doc(security=[{"bearerAuth": []}])
+def resend_verification():
+    """Mail a new verification link (the previous one stops working); 429 `resend_throttled` within a minute
+    of the last one, 409 `email_already_verified`."""
+    client("auth").call("ResendVerification", auth_pb2.ResendVerificationRequest(caller=caller(current_principal())))
+    return None
+
+
+@blp.route("/auth/password/forgot", methods=["POST"])
+@blp.arguments(ForgotPasswordIn)
+@blp.response(202)
+def forgot_password(body: dict):
+    """Mail a password reset link to this address if it has an account. The answer is 202 either way."""
+    client("auth").call("RequestPasswordReset", auth_pb2.RequestPasswordResetRequest(
+        email=body["email"], client_ip=request.remote_addr or ""))
+    return None
+
+
+@blp.route("/auth/password/reset", methods=["POST"])
+@blp.arguments(ResetPasswordIn)
+@blp.response(204)
+def reset_password(body: dict):
+    """Set a new password with the reset link's token (single use, expiring); every session of the account
+    ends (its refresh tokens are refused from now on)."""
+    client("auth").call("ResetPassword", auth_pb2.ResetPasswordRequest(token=body["token"],
+                                                                       password=body["password"]))
+    return None
+
+
+@blp.route("/auth/password/change", methods=["POST"])
+@auth_required
+@blp.arguments(ChangePasswordIn)
+@blp.response(200, TokenPairOut)
+@blp.doc(security=[{"bearerAuth": []}])
+def change_password(body: dict):
+    """Change your password (the current one is required: 403 `invalid_current_password`); every other
+    session ends and this one continues with the token pair in the answer."""
+    return _token_pair(client("auth").call("ChangePassword", auth_pb2.ChangePasswordRequest(
+        caller=caller(current_principal()), **body)))

@@ -54,3 +54,27 @@ class MeOut(Schema):
     org_role = ma.fields.String()
     plan_tier = ma.fields.String()
     created_at = ma.fields.String()
+    email_verified = ma.fields.Boolean(metadata={"description": "Whether the address was confirmed (also a claim)"})
+
+
+class TokenIn(Schema):
+    token = ma.fields.String(required=True, validate=validate.Length(min=1, max=4096),
+                             metadata={"description": "The token of the link the e-mail carried"})
+
+
+class VerifyEmailOut(Schema):
+    user_id = ma.fields.String(required=True)
+    email_verified = ma.fields.Boolean(required=True)
+
+
+class ForgotPasswordIn(Schema):
+    email = ma.fields.String(required=True, validate=validate.Length(min=1, max=254))
+
+
+class ResetPasswordIn(TokenIn):
+    password = ma.fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=256))
+
+
+class ChangePasswordIn(Schema):
+    current_password = ma.fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=256))
+    new_password = ma.fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=256))

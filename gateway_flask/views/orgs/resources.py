@@ -152,6 +152,17 @@ def remove_member(user_id: uuid.UUID):
     return None
 
 
+@blp.route("/current/leave", methods=["POST"])
+@auth_required
+@blp.response(204)
+def leave():
+    """Leave the organisation of your token (the owner cannot: 409, transfer ownership first). Your sessions
+    in it end; if it was your home, a personal space becomes your new home."""
+    principal = current_principal()
+    _auth("RemoveMember", auth_pb2.RemoveMemberRequest(caller=caller(principal), user_id=principal.user_id))
+    return None
+
+
 @blp.route("/current/assignments", methods=["POST"])
 @auth_required
 @blp.arguments(OrgAssignmentIn)

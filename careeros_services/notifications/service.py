@@ -1,0 +1,264 @@
+"""The notifications service layer: what the nameko and gRPC entrypoints both call.
+
+Two halves, joined by the ``messages`` table:
+
+* **Consuming** (``handle_events``): each event this service knows queues one message keyed by
+  the event's id, in the transaction that claims the event in the inbox, so a redelivered event
+  queues nothing twice. No network call happens here.
+* **Delivering** (``deliver_due``, on a timer): due messages are locked one by one (``SKIP
+  LOCKED``: several workers never send one message twice), the recipient's address is asked of
+  auth (events carry no contact data), the message is rendered and handed to the SMTP server, and
+  marked ``sent`` in that same transaction. A failure schedules another attempt with exponential
+  backoff; after ``max_attempts`` the message is ``failed``, its event goes to the bus's DLQ and
+  the inbox claim is released, so ``careeros dlq replay`` queues it again.
+"""
+from __future__ import annotations
+
+import logging
+import smtplib
+import threading
+from datetime import datetime, timezone
+from typing import Callable, Optional
+from urllib.parse import quote
+
+from bus.handlers import EventHandlingService, handles
+from bus.privacy import PersonalDataOwner
+from bus.store import ServiceStore, Transaction
+from careeros_services.common import metrics
+from careeros_services.common.errors import NotFound, ValidationFailed, require_uuids
+from careeros_services.notifications import domain, persistence, rendering
+from careeros_services.notifications.mailer import Mailer
+from careeros_services.notifications.persistence import MessageRecord, NotificationRepository
+
+log = logging.getLogger(__name__)
+
+SERVICE = "notifications"
+# contacts(tenant_id, user_id="", invite_id="") -> {"email", "display_name", "tenant_name", "tenant_kind",
+# "inviter_name"}: auth's answer (over nameko RPC in production, the auth service layer in tests).
+Contacts = Callable[..., dict]
+DeadLetter = Callable[[dict, str, int], None]
+# The SMTP server is unreachable: stop the batch, the rest waits for its own next attempt.
+CONNECTION_ERRORS = (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class NotificationsService(PersonalDataOwner, EventHandlingService):
+    """Messages caused by events, their delivery over SMTP, and each person's preferences.
+
+    ``settings`` is the ``notifications`` section (``max_attempts``, ``backoff_s``,
+    ``max_backoff_s``, ``batch_size``, ``concurrency``, ``signing_secret``); ``links`` the base URLs of the links
+    messages carry (``web`` and ``certificates``).
+    """
+
+    consumer_name = SERVICE
+    personal_rows = persistence.PERSONAL_ROWS
+
+    def __init__(self, store: ServiceStore, settings: dict, smtp_settings: dict, links: dict,
+                 dead_letter: DeadLetter):
+        self.store = store
+        self.max_attempts = int(settings["max_attempts"])
+        self.backoff_s = float(settings["backoff_s"])
+        self.max_backoff_s = float(settings["max_backoff_s"])
+        self.batch_size = int(settings["batch_size"])
+        self.concurrency = max(1, int(settings.get("concurrency") or 1))
+        self.secret = str(settings["signing_secret"])
+        self.smtp_settings = smtp_settings
+        self.sender = str(smtp_settings["from"])
+        self.web = str(links["web"]).rstrip("/")
+        self.certificates = str(links["certificates"]).rstrip("/")
+        self.dead_letter = dead_letter
+
+    # --- consuming -------------------------------------------------------------------------------
+
+    @handles(*domain.KIND_BY_EVENT)
+    def _on_event(self, tx: Transaction, envelope: dict) -> None:
+        """Queue the message this event causes (once: the inbox and the unique event id see to it)."""
+        kind = domain.kind_for(envelope["type"])
+        payload = envelope["payload"]
+        if NotificationRepository(tx.db).enqueue(envelope, kind.name, domain.recipient_of(kind, payload),
+                                                 payload.get("user_id"), _now()):
+            metrics.NOTIFICATIONS.labels(kind.name, "queued").inc()
+
+    # --- delivering ------------------------------------------------------------------------------
+
+    def deliver_due(self, contacts: Contacts) -> dict[str, int]:
+        """Send every message due now, batch after batch, ``concurrency`` senders at a time (each with
+        its own SMTP connection: one sender mostly waits for the server); returns counts by outcome.
+
+        Stops early when the SMTP server cannot be reached (what is left keeps its schedule).
+        """
+        totals: dict[str, int] = {}
+        while True:
+            with self.store.transaction(None) as tx:
+                due = NotificationRepository(tx.db).due(_now(), self.batch_size)
+            # One tenant's messages go through one sender, oldest first: a person's mail keeps its order.
+            by_sender: dict[int, list[tuple[str, str]]] = {}
+            for tenant_id, message_id in due:
+                by_sender.setdefault(hash(tenant_id) % self.concurrency, []).append((tenant_id, message_id))
+            slices = list(by_sender.values())
+            results: list[dict[str, int]] = [{} for _ in slices]
+            senders = [threading.Thread(target=self._deliver_slice, args=(part, contacts, result))
+                       for part, result in zip(slices, results)]  # green threads under nameko (monkey-patched)
+            for sender in senders:
+                sender.start()
+            for sender in senders:
+                sender.join()
+            for result in results:
+                for outcome, n in result.items():
+                    totals[outcome] = totals.get(outcome, 0) + n
+            if "unreachable" in totals or len(due) < self.batch_size:
+                return totals
+
+    def _deliver_slice(self, due: list[tuple[str, str]], contacts: Contacts, counts: dict[str, int]) -> None:
+        mailer, cache = Mailer(self.smtp_settings), {}
+        try:
+            for tenant_id, message_id in due:
+                outcome = self._deliver_one(tenant_id, message_id, contacts, mailer, cache)
+                counts[outcome] = counts.get(outcome, 0) + 1
+                if outcome == "unreachable":
+                    return
+        finally:
+            mailer.close()
+
+    def _deliver_one(self, tenant_id: str, message_id: str, contacts: Contacts, mailer: Mailer,
+                     cache: dict) -> str:
+        with self.store.transaction(tenant_id) as tx:
+            repo = NotificationRepository(tx.db)
+            now = _now()
+            message = repo.lock_queued(tenant_id, message_id, now)
+            if message is None:
+                return "busy"  # sent meanwhile, or another worker holds it
+            kind = domain.KINDS[message.kind]
+            try:
+                contact = self._contact(contacts, tenant_id, message.recipient, cache)
+                if not kind.required and not repo.preferences(tenant_id, str(message.user_id)).get(kind.name, True):
+                    repo.mark(message, state="skipped", last_error="turned off by the recipient")
+                    return self._count(kind.name, "skipped")
+                email = self._compose(kind, message, contact)
+                mailer.send(email)
+            except NotFound as exc:  # the person or invite is gone: nobody to write to
+                repo.mark(message, state="skipped", last_error=str(exc)[:500])
+                return self._count(kind.name, "skipped")
+            except Exception as exc:  # noqa: BLE001 - an attempt failed: retry later or give up
+                return self._failed_attempt(tx, repo, message, exc, now)
+            repo.mark(message, state="sent", sent_at=_now(), attempts=message.attempts + 1,
+                      to_address=contact["email"], subject=str(email["Subject"]), last_error="")
+            return self._count(kind.name, "sent")
+
+    def _failed_attempt(self, tx: Transaction, repo: NotificationRepository, message: MessageRecord,
+                        error: Exception, now: datetime) -> str:
+        attempts, reason = message.attempts + 1, f"{type(error).__name__}: {error}"[:500]
+        if attempts >= self.max_attempts:
+            log.error("notification %s failed %d times, dead-lettering its event: %s", message.id, attempts, reason)
+            repo.mark(message, state="failed", attempts=attempts, last_error=reason)
+            tx.release(str(message.event_id), SERVICE)  # a DLQ replay queues it again
+            self.dead_letter(dict(message.event), reason, attempts)
+            self._count(message.kind, "failed")
+        else:
+            log.warning("notification %s attempt %d failed, retrying: %s", message.id, attempts, reason)
+            repo.mark(message, attempts=attempts, last_error=reason, next_attempt_at=domain.next_attempt(
+                now, attempts, self.backoff_s, self.max_backoff_s))
+            self._count(message.kind, "retried")
+        return "unreachable" if isinstance(error, CONNECTION_ERRORS) else "retried"
+
+    @staticmethod
+    def _count(kind: str, outcome: str) -> str:
+        metrics.NOTIFICATIONS.labels(kind, outcome).inc()
+        return outcome
+
+    @staticmethod
+    def _contact(contacts: Contacts, tenant_id: str, recipient: dict, cache: dict) -> dict:
+        key = (tenant_id, recipient.get("user_id", ""), recipient.get("invite_id", ""))
+        if key not in cache:
+            cache[key] = contacts(tenant_id, user_id=key[1], invite_id=key[2])
+        return cache[key]
+
+    def _compose(self, kind: domain.Kind, message: MessageRecord, contact: dict):
+        payload = message.event["payload"]
+        org, name = domain.org_name(contact), contact.get("display_name") or ""
+        unsubscribe = None if kind.required else self.unsubscribe_url(str(message.tenant_id), str(message.user_id),
+                                                                        kind.name)
+        subject, text, html = rendering.render(kind.name, {
+            "p": payload, "name": name, "org": org, "inviter": contact.get("inviter_name") or "",
+            "link": self._link(kind.name, payload), "unsubscribe_url": unsubscribe})
+        attachments = ()
+        if kind.name == "payment_receipt":
+            attachments = ((f"invoice-{payload['invoice_id']}.pdf", "application/pdf",
+                            rendering.invoice_pdf(payload, org, name)),)
+        return rendering.compose(
+            sender=self.sender, to=contact["email"], to_name=name, subject=subject, text=text, html=html,
+            message_id=domain.message_id_header(str(message.event_id), domain.from_domain(self.sender)),
+            unsubscribe_url=unsubscribe, attachments=attachments)
+
+    def _link(self, kind: str, payload: dict) -> str:
+        token = quote(str(payload.get("token", "")), safe="")
+        return {
+            "email_verification": f"{self.web}/api/v1/auth/verify-email?token={token}",
+            "password_reset": f"{self.web}/reset-password?token={token}",
+            "invite": f"{self.web}/invites/{token}",  # the web client's accept page (as the API's accept_url)
+            "assignment": f"{self.web}/courses/{payload.get('course_id', '')}",
+            "certificate_issued": f"{self.certificates}/{payload.get('certificate_id', '')}",
+            "export_ready": str(payload.get("download_url", "")),
+        }.get(kind, f"{self.web}/billing")
+
+    def unsubscribe_url(self, tenant_id: str, user_id: str, kind: str) -> str:
+        token = domain.unsubscribe_token(self.secret, tenant_id, user_id, kind)
+        return f"{self.web}/api/v1/notifications/unsubscribe?token={token}"
+
+    # --- preferences -----------------------------------------------------------------------------
+
+    def get_preferences(self, tenant_id: str, user_id: str) -> dict[str, bool]:
+        """Every optional kind of message and whether the caller gets it (default: yes)."""
+        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        with self.store.transaction(tenant_id) as tx:
+            stored = NotificationRepository(tx.db).preferences(tenant_id, user_id)
+        return {kind: stored.get(kind, True) for kind in domain.OPTIONAL_KINDS}
+
+    def update_preferences(self, tenant_id: str, user_id: str, patch: dict) -> dict[str, bool]:
+        """Turn optional kinds on or off for the caller; required kinds are refused (ValidationFailed)."""
+        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        values = domain.validate_preferences(patch)
+        with self.store.transaction(tenant_id) as tx:
+            NotificationRepository(tx.db).set_preferences(tenant_id, user_id, values, _now())
+        return self.get_preferences(tenant_id, user_id)
+
+    def unsubscribe(self, token: str) -> dict:
+        """One-click unsubscribe (RFC 8058): turn off the kind the signed link names; idempotent."""
+        tenant_id, user_id, kind = domain.read_unsubscribe_token(self.secret, token)
+        with self.store.transaction(tenant_id) as tx:
+            NotificationRepository(tx.db).set_preferences(tenant_id, user_id, {kind: False}, _now())
+        return {"kind": kind, "enabled": False}
+
+    # --- operators -------------------------------------------------------------------------------
+
+    def list_messages(self, state: str = "", limit: int = 50) -> list[dict]:
+        """Newest messages of every tenant (summaries, no bodies), optionally of one state."""
+        if state and state not in domain.STATES:
+            raise ValidationFailed("Unknown message state.", fields={"state": [f"must be one of {', '.join(domain.STATES)}"]})
+        with self.store.transaction(None) as tx:
+            return NotificationRepository(tx.db).overview(state, max(1, min(int(limit), 1000)))
+
+    def counts(self) -> dict[str, int]:
+        """How many messages are in each state (all tenants)."""
+        with self.store.transaction(None) as tx:
+            return NotificationRepository(tx.db).counts()
+
+
+def build(config: dict) -> NotificationsService:
+    """The service layer for one process (nameko container or gRPC server)."""
+    from bus import kafka
+    from bus.dlq import dead_letter_envelope
+
+    store = ServiceStore.from_config(config, SERVICE)
+    persistence.bind(store.database)
+    group = kafka.group_id(config, SERVICE)
+
+    def dead_letter(envelope: dict, reason: str, attempts: int) -> None:
+        dead_letter_envelope(config, envelope, group=group, reason=reason, attempts=attempts)
+
+    links = {"web": config["web"]["base_url"], "certificates": config["lms"]["certificate_verify_base_url"]}
+    return NotificationsService(store, config["notifications"], config["smtp"], links, dead_letter)
+
