@@ -468,8 +468,9 @@ class AuthService(PrivacySaga, EventHandlingService):
         self._revoke_user_sessions(repo, user_id)
 
     def _revoke_user_sessions(self, repo: AuthRepository, user_id: str) -> None:
-        """End every session of the user: all refresh tokens revoked (access tokens run out within
-        ``access_ttl_s``). The one hook for a per-user "not valid before" on access tokens."""
+        """End every session of the user: all refresh tokens revoked, and every access token issued
+        so far refused by the gateway ("not valid before"; a Redis failure rolls the change back)."""
+        self._refuse_older_tokens(users=[user_id])
         revoked = repo.revoke_user_tokens(user_id, _now())
         log.info("password changed: %d refresh token(s) revoked", revoked, extra={"user_id": user_id})
 

@@ -99,6 +99,7 @@ def test_forgot_password_mails_a_single_use_link_and_the_reset_ends_every_sessio
     assert (reused.status_code, reused.json()["code"]) == (409, "token_used")
     refused = api.post("/auth/refresh", json={"refresh_token": old["refresh_token"]})
     assert (refused.status_code, refused.json()["code"]) == (401, "invalid_refresh_token")
+    assert api.get("/me", headers=bearer(old["access_token"])).json()["code"] == "token_revoked"
     assert api.post("/auth/login", json={"email": user["email"], "password": PASSWORD}).status_code == 401
     assert api.post("/auth/login", json={"email": user["email"], "password": new_password}).status_code == 200
 
@@ -114,6 +115,8 @@ def test_changing_the_password_needs_the_current_one_and_ends_the_other_sessions
     assert changed.status_code == 200, changed.text
     assert api.post("/auth/refresh", json={"refresh_token": other["refresh_token"]}).status_code == 401
     assert api.post("/auth/refresh", json={"refresh_token": this["refresh_token"]}).status_code == 401
+    assert api.get("/me", headers=bearer(other["access_token"])).json()["code"] == "token_revoked"
+    assert api.get("/me", headers=bearer(changed.json()["access_token"])).status_code == 200  # this session goes on
     assert api.post("/auth/refresh", json={"refresh_token": changed.json()["refresh_token"]}).status_code == 200
 
 
