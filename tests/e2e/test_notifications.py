@@ -219,3 +219,29 @@ def test_an_assignment_e_mail_unsubscribes_in_one_click_and_preferences_say_so(a
     assert back.json()["enabled"]["assignment"] is True
     assign("Data scientist")
     wait_for_mail(platform_env, owner["email"], "New learning assigned", count=2)
+
+
+def test_a_person_resets_a_forgotten_password_through_the_web_pages_the_mail_links_to(api, platform_env, web_url):
+    """Forgot-password page -> e-mail -> its link opens the web client's page -> new password set there."""
+    user = register(api)
+    browser = requests.Session()
+
+    def csrf(page_url: str) -> str:
+        page = browser.get(page_url, timeout=20)
+        assert page.status_code == 200, page.text
+        return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+    asked = browser.post(f"{web_url}/forgot-password", timeout=20, data={
+        "csrf_token": csrf(f"{web_url}/forgot-password"), "email": user["email"]})
+    assert asked.status_code == 200 and "a link to choose a new password is on its way" in asked.text
+    [message] = wait_for_mail(platform_env, user["email"], "Reset your CareerOS password")
+    link = link_in(message, "/reset-password")
+    assert link.startswith(f"{web_url}/reset-password?token=")  # the web client's own page
+    weak = browser.post(f"{web_url}/reset-password", timeout=20, data={
+        "csrf_token": csrf(link), "token": token_of(link), "password": "short"})
+    assert weak.status_code == 422 and 'aria-invalid="true"' in weak.text   # shown at the field
+    done = browser.post(f"{web_url}/reset-password", timeout=20, data={
+        "csrf_token": csrf(link), "token": token_of(link), "password": "a brand new passphrase"})
+    assert done.status_code == 200 and "Your password is changed" in done.text
+    assert api.post("/auth/login", json={"email": user["email"], "password": "a brand new passphrase"}
+                    ).status_code == 200

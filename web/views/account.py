@@ -65,6 +65,35 @@ def login():
     return redirect(_safe_next(url_for("learn.dashboard")))
 
 
+@bp.route("/forgot-password", methods=["GET", "POST"])
+def forgot_password():
+    """Ask for a reset link by e-mail; the answer never says whether the address has an account."""
+    if request.method == "GET":
+        return render_template("account/forgot.html", errors={}, form={})
+    try:
+        bff.call("POST", "/auth/password/forgot", anonymous=True,
+                 json={"email": request.form.get("email", "").strip()})
+    except ApiError as exc:
+        return _form_failure("account/forgot.html", exc)
+    flash("If that address has an account, a link to choose a new password is on its way.", "info")
+    return redirect(url_for("account.login"))
+
+
+@bp.route("/reset-password", methods=["GET", "POST"])
+def reset_password():
+    """The page the reset e-mail links to: choose a new password (every session then ends)."""
+    token = request.values.get("token", "")
+    if request.method == "GET":
+        return render_template("account/reset.html", errors={}, form={}, token=token)
+    try:
+        bff.call("POST", "/auth/password/reset", anonymous=True,
+                 json={"token": token, "password": request.form.get("password", "")})
+    except ApiError as exc:
+        return _form_failure("account/reset.html", exc, token=token)
+    flash("Your password is changed and every session signed out. Log in with the new one.", "success")
+    return redirect(url_for("account.login"))
+
+
 @bp.post("/logout")
 def logout():
     bff.end_session()
