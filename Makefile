@@ -20,10 +20,11 @@ run: $(STAMP)
 
 ## Run every test against the real PostgreSQL, Redis, RabbitMQ and Kafka-compatible broker
 test: $(STAMP)
-	command -v promtool >/dev/null && command -v prometheus >/dev/null || apt-get install -y -q prometheus
-	# the web client's browser tests drive Debian's Chromium with Playwright
-	test -x /usr/bin/chromium || apt-get install -y -q chromium
-	command -v rsvg-convert >/dev/null || apt-get install -y -q librsvg2-bin
+	# Debian packages the tests use: Prometheus (monitoring), Chromium (the web client's browser
+	# tests, driven by Playwright), rsvg-convert (the roadmap picture); apt lists refreshed if needed
+	command -v promtool >/dev/null && command -v prometheus >/dev/null && test -x /usr/bin/chromium \
+	  && command -v rsvg-convert >/dev/null || { apt-get install -y -q prometheus chromium librsvg2-bin \
+	  || { apt-get update -q && apt-get install -y -q prometheus chromium librsvg2-bin; }; }
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## Create databases, run migrations (and topics if the broker is up)

@@ -107,8 +107,18 @@ def check_json(raw: bytes) -> None:
         raise ValidationFailed("The request body has control characters.", fields=errors)
 
 
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
 def check_upload(mimetype: str, data: bytes) -> None:
-    """The body must be of its declared type: magic numbers for binary types, UTF-8 text for text/*."""
+    """The body must be of its declared type: magic numbers for binary types, UTF-8 text for text/*.
+
+    Form and JSON bodies (e.g. RFC 8058's one-click unsubscribe post) are parsed, not sniffed."""
+    if mimetype in FORM_TYPES:
+        return
+    if mimetype == "application/json":
+        check_json(data)
+        return
     if mimetype.startswith("text/"):
         try:
             body = data.decode("utf-8")

@@ -42,6 +42,13 @@ OPTIONAL_KINDS = tuple(sorted(k.name for k in KINDS.values() if not k.required))
 STATES = ("queued", "sent", "failed", "skipped")
 
 
+def masked_address(email: str) -> str:
+    """What the message log keeps of an address once sent: enough for an operator to tell
+    messages apart (``a***@example.com``), not the address (auth holds it; erasure stays simple)."""
+    local, _, domain_part = email.partition("@")
+    return f"{local[:1]}***@{domain_part}" if domain_part else "***"
+
+
 def kind_for(event_type: str) -> Kind:
     return KIND_BY_EVENT[event_type]
 

@@ -145,7 +145,8 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
             except Exception as exc:  # noqa: BLE001 - an attempt failed: retry later or give up
                 return self._failed_attempt(tx, repo, message, exc, now)
             repo.mark(message, state="sent", sent_at=_now(), attempts=message.attempts + 1,
-                      to_address=contact["email"], subject=str(email["Subject"]), last_error="")
+                      to_address=domain.masked_address(contact["email"]), subject=str(email["Subject"]),
+                      last_error="")
             return self._count(kind.name, "sent")
 
     def _failed_attempt(self, tx: Transaction, repo: NotificationRepository, message: MessageRecord,

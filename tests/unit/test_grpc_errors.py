@@ -126,7 +126,7 @@ def test_only_transport_failures_and_timeouts_count_against_the_breaker():
             codes.append(caught.value.code)
         assert client.breaker.current_state == "closed" and client.breaker.fail_counter == 0
         assert codes[:len(raised)] == ["validation_failed", "not_found", "forbidden", "not_now",
-                                       "upstream_error", "redis_unavailable"]
+                                       "unstorable_value", "redis_unavailable"]
         mode["slow"] = True  # now too slow: DEADLINE_EXCEEDED counts
         for expected in ("upstream_unavailable", "circuit_open", "circuit_open"):  # the 2nd trips it
             with pytest.raises(Unavailable) as caught:
