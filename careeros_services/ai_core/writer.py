@@ -9,6 +9,7 @@ from __future__ import annotations
 from careeros_services.ai_core import domain
 from careeros_services.ai_core.domain import NO_MARKET_DATA, Facts
 from careeros_services.ai_core.knowledge import KnowledgeBase
+from careeros_services.ai_core.topics import CAPABILITIES
 
 
 def compose_answer(kb: KnowledgeBase, facts: Facts) -> dict:
@@ -31,7 +32,9 @@ def compose_answer(kb: KnowledgeBase, facts: Facts) -> dict:
         parts.append(NO_MARKET_DATA)
     text = " ".join(p for p in parts if p)
     if text == facts.previous_answer:
-        text = "You asked much the same again, so in short: " + _picture(kb, facts, brief=True) + " " + used
+        summary = (_picture(kb, facts, brief=True) if facts.role is not None
+                   else "I can: " + "; ".join(CAPABILITIES) + ".")
+        text = "You asked much the same again, so in short: " + summary + " " + used
     return {
         "answer": text.strip()[:6000],
         "target_role": domain._role_ref(facts.role),

@@ -440,7 +440,9 @@ class LmsService(PersonalDataOwner, EventHandlingService):
         if not 0 < total_size <= self.max_asset_bytes:
             errors["size"] = [f"must be between 1 and {self.max_asset_bytes} bytes"]
         name = Path(filename or "asset").name
-        safe_name = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in name)[:120] or "asset"
+        # ASCII only: object keys (and the download links built from them) allow nothing else.
+        safe_name = "".join(ch if (ch.isascii() and ch.isalnum()) or ch in "._-" else "_" for ch in name)[:120]
+        safe_name = safe_name.strip(".") or "asset"
         if errors:
             raise ValidationFailed("The upload is not valid.", fields=errors)
         with self.store.transaction(caller.tenant_id) as tx:

@@ -428,3 +428,12 @@ def test_a_cv_with_control_characters_is_refused_before_anything_is_stored_or_as
     with pytest.raises(ValidationFailed) as err:
         service.analyze_cv(caller, "cv.txt", "text/plain", b"Python developer\x00 since 2019")
     assert err.value.fields == {"content": ["must not contain control characters"]}
+
+
+def test_the_same_unplaceable_message_twice_without_a_target_role_is_answered_not_an_error(service):
+    """Found by the OpenAPI fuzzer: the "you asked much the same again" path assumed a target role."""
+    caller = learner(service)
+    opened = service.open_consultation(caller, "Which courses are free?")
+    again = service.post_message(caller, opened["consultation_id"], "Which courses are free?")
+    answer = again["messages"][-1]["answer"]
+    assert answer["answer"] != opened["messages"][1]["answer"]["answer"] and "I can:" in answer["answer"]

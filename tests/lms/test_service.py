@@ -286,6 +286,11 @@ def test_chunked_upload_and_signed_download(svc):
         svc.upload_asset_chunk(owner, video["lesson_id"], upload_id=str(uuid.uuid4()), seq=0, data=b"x", last=True,
                                filename="a.exe", content_type="application/x-msdownload", total_size=1)
     assert "content_type" in err.value.fields
+    # A name with no ASCII letters (found by the OpenAPI fuzzer: an INTERNAL error on the object key)
+    other = svc.add_lesson(owner, module["module_id"], {"title": "Other clip", "kind": "video"})
+    named = svc.upload_asset_chunk(owner, other["lesson_id"], upload_id=str(uuid.uuid4()), seq=0, data=b"x",
+                                   last=True, filename="\u00e6", content_type="video/mp4", total_size=1)
+    assert named["filename"] == "_" and named["key"].isascii()
     with pytest.raises(ValidationFailed) as err:
         svc.upload_asset_chunk(owner, video["lesson_id"], upload_id=str(uuid.uuid4()), seq=0, data=b"x", last=False,
                                filename="a.mp4", content_type="video/mp4", total_size=svc.max_asset_bytes + 1)

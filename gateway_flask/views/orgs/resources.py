@@ -73,24 +73,24 @@ def list_invites():
     return to_dict(_auth("ListInvites", auth_pb2.ListInvitesRequest(caller=caller(current_principal()))))
 
 
-@blp.route("/current/invites/<string:invite_id>", methods=["DELETE"])
+@blp.route("/current/invites/<uuid:invite_id>", methods=["DELETE"])
 @auth_required
 @blp.response(200, PendingInviteOut)
-def revoke_invite(invite_id: str):
+def revoke_invite(invite_id: uuid.UUID):
     """Revoke a pending invite (owner/admin; admin invites: the owner). Its token stops working
     (409 `invite_revoked`) and its seat is free at once."""
     return to_dict(_auth("RevokeInvite", auth_pb2.InviteActionRequest(
-        caller=caller(current_principal()), invite_id=invite_id)))
+        caller=caller(current_principal()), invite_id=str(invite_id))))
 
 
-@blp.route("/current/invites/<string:invite_id>/resend", methods=["POST"])
+@blp.route("/current/invites/<uuid:invite_id>/resend", methods=["POST"])
 @auth_required
 @blp.response(201, InviteOut)
-def resend_invite(invite_id: str):
+def resend_invite(invite_id: uuid.UUID):
     """Replace a pending invite with a new one (new token, new expiry, new `invite_id`); the old token
     answers 409 `invite_revoked`. The seat stays taken once."""
     return _with_link(to_dict(_auth("ResendInvite", auth_pb2.InviteActionRequest(
-        caller=caller(current_principal()), invite_id=invite_id))))
+        caller=caller(current_principal()), invite_id=str(invite_id)))))
 
 
 @memberships_blp.route("/organizations", methods=["GET"])

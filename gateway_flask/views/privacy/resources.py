@@ -5,6 +5,8 @@ other services answer over events. Both requests answer 202 with the request to 
 """
 from __future__ import annotations
 
+import uuid
+
 from flask import Response, stream_with_context
 
 from contracts.grpc import privacy_pb2
@@ -32,13 +34,13 @@ def request_export():
     return _call("RequestExport", privacy_pb2.RequestExportRequest(caller=caller(current_principal())))
 
 
-@blp.route("/me/exports/<string:request_id>", methods=["GET"])
+@blp.route("/me/exports/<uuid:request_id>", methods=["GET"])
 @auth_required
 @blp.response(200, PrivacyRequestOut)
-def get_export(request_id: str):
+def get_export(request_id: uuid.UUID):
     """Your export: which services answered and, when assembled, a fresh download link."""
     return _call("GetExport", privacy_pb2.GetRequestRequest(caller=caller(current_principal()),
-                                                            request_id=request_id))
+                                                            request_id=str(request_id)))
 
 
 @blp.route("/me/erasure", methods=["POST"])
@@ -54,13 +56,13 @@ def request_erasure(body: dict):
     return _call("RequestErasure", privacy_pb2.RequestErasureRequest(caller=caller(current_principal())))
 
 
-@blp.route("/me/erasure/<string:request_id>", methods=["GET"])
+@blp.route("/me/erasure/<uuid:request_id>", methods=["GET"])
 @auth_required
 @blp.response(200, PrivacyRequestOut)
-def get_erasure(request_id: str):
+def get_erasure(request_id: uuid.UUID):
     """An erasure you asked for: which services confirmed."""
     return _call("GetErasure", privacy_pb2.GetRequestRequest(caller=caller(current_principal()),
-                                                             request_id=request_id))
+                                                             request_id=str(request_id)))
 
 
 @blp.route("/orgs/current/members/<string:user_id>/erasure", methods=["POST"])
