@@ -357,6 +357,17 @@ class LmsRepository:
         return _one(self._q("SELECT * FROM certificates WHERE tenant_id = %s AND user_id = %s AND course_id = %s",
                             (tenant_id, user_id, course_id)))
 
+    def nameless_certificates(self, tenant_id: str, user_id: str) -> list[dict]:
+        """Certificates issued before the learner's name reached the LMS (events race)."""
+        cursor = self._q("SELECT * FROM certificates WHERE tenant_id = %s AND user_id = %s AND learner_name = ''",
+                         (tenant_id, user_id))
+        columns = [c[0] for c in cursor.description]
+        return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+    def name_certificate(self, tenant_id: str, certificate_id: str, learner_name: str) -> None:
+        self._q("UPDATE certificates SET learner_name = %s WHERE tenant_id = %s AND id = %s",
+                (learner_name, tenant_id, certificate_id))
+
     def insert_certificate(self, c: dict) -> bool:
         return self._q("""
             INSERT INTO certificates (id, tenant_id, user_id, course_id, course_title, learner_name, revision,

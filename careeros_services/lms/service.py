@@ -116,6 +116,10 @@ def _link_skills(skills: list[dict]) -> list[dict]:
     return linked
 
 
+def _iso_text(value) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
 class LmsService(PersonalDataOwner, EventHandlingService):
     """Catalog, authoring, enrolment, quizzes, certificates."""
 
@@ -696,9 +700,20 @@ class LmsService(PersonalDataOwner, EventHandlingService):
 
     @handles(USER_REGISTERED)
     def _on_user_registered(self, tx: Transaction, envelope: dict) -> None:
-        """Remember the learner's display name for certificates."""
+        """Remember the learner's display name for certificates, and name (re-render) any certificate
+        issued before this event arrived: the LMS learns names by event, and a fast learner can finish
+        a course first."""
         p = envelope["payload"]
-        LmsRepository(tx.db).save_learner(envelope["tenant_id"], p["user_id"], p["display_name"])
+        repo = LmsRepository(tx.db)
+        repo.save_learner(envelope["tenant_id"], p["user_id"], p["display_name"])
+        for cert in repo.nameless_certificates(envelope["tenant_id"], p["user_id"]):
+            course = {"id": cert["course_id"], "title": cert["course_title"]}
+            pdf = certificate_pdf.render(certificate_id=str(cert["id"]), learner_name=p["display_name"],
+                                         course_title=course["title"], issued_at=_iso_text(cert["issued_at"]),
+                                         verify_url=self._verify_url(str(cert["id"])),
+                                         issuer=cert.get("issuer") or PLATFORM_ISSUER)
+            self.storage.put(cert["pdf_key"], pdf, "application/pdf")
+            repo.name_certificate(envelope["tenant_id"], str(cert["id"]), p["display_name"])
 
     @handles(TENANT_CREATED)
     def _on_tenant_created(self, tx: Transaction, envelope: dict) -> None:

@@ -27,8 +27,16 @@ database_proxy = peewee.DatabaseProxy()
 
 # What the privacy saga exports and erases (bus/privacy.py): every learner table, statements first.
 _MINE = "user_id = %(user)s AND tenant_id = %(tenant)s"
-PERSONAL_ROWS = tuple((table, _MINE) for table in (
-    "statements", "lesson_progress", "course_progress", "learner_days", "learner_goals"))
+_MY_STATEMENTS = f"seq IN (SELECT seq FROM statements WHERE {_MINE})"
+_MY_AGENT = "'Agent|account|https://careeros.dev|' || %(user)s"   # the LRS's key for a CareerOS account
+PERSONAL_ROWS = (
+    # The LRS's query indexes of the person's statements (and the person as an agent elsewhere),
+    # their documents (State, Agent Profile), before the statements themselves.
+    ("statement_activities", f"tenant_id = %(tenant)s AND {_MY_STATEMENTS}"),
+    ("statement_agents", f"tenant_id = %(tenant)s AND (agent = {_MY_AGENT} OR {_MY_STATEMENTS})"),
+    ("lrs_documents", "tenant_id = %(tenant)s AND position(%(user)s in agent) > 0"),
+    *((table, _MINE) for table in (
+        "statements", "lesson_progress", "course_progress", "learner_days", "learner_goals")))
 
 
 class _Model(peewee.Model):

@@ -85,6 +85,25 @@ def test_a_catalog_course_certificate_is_issued_by_careeros(svc):
     assert svc.get_certificate(certificate_id)["issuer"] == "CareerOS"
 
 
+def test_a_certificate_issued_before_the_learner_s_name_arrived_is_named_when_it_does(svc, storage):
+    """The LMS learns names from auth's user.registered: a learner may finish first (events race)."""
+    owner = author()
+    built = build_course(svc, owner, with_file=False)
+    student = learner(owner.tenant_id)
+    svc.enroll(student, built["course"]["id"])
+    svc.get_lesson(student, built["lessons"]["article"]["lesson_id"])
+    quiz = built["lessons"]["quiz"]
+    certificate_id = svc.submit_quiz(student, quiz["lesson_id"], right_answers(quiz["quiz"]))["certificate_id"]
+    assert svc.get_certificate(certificate_id)["learner_name"] == ""
+    assert svc.handle_event(envelope("careeros.auth.user.registered.v1", owner.tenant_id, {
+        "user_id": student.user_id, "tenant_id": owner.tenant_id, "tenant_kind": "organization",
+        "org_role": "member", "plan_tier": "team", "display_name": "Late Lee",
+        "registered_at": "2026-12-06T00:00:00+00:00"}))
+    assert svc.get_certificate(certificate_id)["learner_name"] == "Late Lee"
+    pdf = pypdf.PdfReader(io.BytesIO(storage.get(f"lms/certificates/{certificate_id}.pdf"))).pages[0]
+    assert "Late Lee" in pdf.extract_text()
+
+
 def test_mark_done_is_explicit_idempotent_and_not_for_quizzes(svc, lms_store):
     owner = author()
     built = build_course(svc, owner)
