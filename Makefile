@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-unit bench protos check-protos setup clean
+.PHONY: run test faults test-unit bench protos check-protos setup clean
 
 $(STAMP): requirements.txt requirements-nodeps.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: $(STAMP)
 	  && command -v rsvg-convert >/dev/null || { apt-get install -y -q prometheus chromium librsvg2-bin \
 	  || { apt-get update -q && apt-get install -y -q prometheus chromium librsvg2-bin; }; }
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## The fault-injection run (SIGKILLs and a broker restart under write load); see README
+faults: $(STAMP)
+	$(PY) -m pytest -m faults tests/faults
 
 ## Create databases, run migrations (and topics if the broker is up)
 setup: $(STAMP)
