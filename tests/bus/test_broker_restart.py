@@ -18,15 +18,9 @@ from bus import kafka
 from bus.relay import OutboxRelay
 from careeros_services.common import infra
 from tests.bus.test_pipeline import consume_until, env, make_consumer, publish, unsent  # noqa: F401 - fixture
+from tests.platform_support import wait_until
 
 SERVICE = "busdemo"
-
-
-def wait_until(predicate, what: str, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def run_relay(relay: OutboxRelay) -> tuple[threading.Thread, threading.Event]:
