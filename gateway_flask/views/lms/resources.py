@@ -9,10 +9,11 @@ from __future__ import annotations
 import html
 import uuid
 
-from flask import Response, request, stream_with_context
+from flask import Response, request
 
 from careeros_services.lms import domain
 from contracts.grpc import common_pb2, lms_pb2
+from gateway_flask.files import CHUNK_BYTES, signed_download
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.middleware import accepts, max_body
 from gateway_flask.security import auth_required, current_principal
@@ -359,24 +360,6 @@ def _certificate_page(facts: dict) -> str:
 @blp.doc(responses={"200": {"description": "The file", "content": {"application/octet-stream": {}}}})
 def download(query: dict, key: str):
     """A file behind a signed, time-limited link (local storage; S3 links point at the bucket)."""
-    def fetch(offset: int):
-        return _call("ReadFile", lms_pb2.ReadFileRequest(key=key, expires=query["expires"],
-                                                         signature=query["signature"], offset=offset,
-                                                         length=1024 * 1024))
-
-    first = fetch(0)  # errors (403 bad link, 404) surface before the response starts
-
-    def body():
-        chunk, sent = first, 0
-        while True:
-            yield chunk.data
-            sent += len(chunk.data)
-            if not chunk.data or sent >= chunk.size:
-                return
-            chunk = fetch(sent)
-
-    response = Response(stream_with_context(body()), mimetype=first.content_type)
-    response.headers["Content-Length"] = str(first.size)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Disposition"] = f'attachment; filename="{key.rsplit("/", 1)[-1]}"'
-    return response
+    return signed_download(lambda offset: _call("ReadFile", lms_pb2.ReadFileRequest(
+        key=key, expires=query["expires"], signature=query["signature"], offset=offset,
+        length=CHUNK_BYTES)), key)

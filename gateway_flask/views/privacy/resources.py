@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Response, stream_with_context
-
 from contracts.grpc import privacy_pb2
+from gateway_flask.files import CHUNK_BYTES, signed_download
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.security import auth_required, current_principal
 from gateway_flask.services import caller, client, to_dict
@@ -80,23 +79,6 @@ def erase_member(body: dict, user_id: str):
 @blp.doc(responses={"200": {"description": "The export archive", "content": {"application/zip": {}}}})
 def download(query: dict, key: str):
     """An export archive behind its signed, time-limited link (no token: the link is the credential)."""
-    def fetch(offset: int):
-        return client("privacy").call("ReadFile", privacy_pb2.ReadFileRequest(
-            key=key, expires=query["expires"], signature=query["signature"], offset=offset, length=1024 * 1024))
-
-    first = fetch(0)  # a bad link (403) or a deleted archive (404) surfaces before the response starts
-
-    def body():
-        chunk, sent = first, 0
-        while True:
-            yield chunk.data
-            sent += len(chunk.data)
-            if not chunk.data or sent >= chunk.size:
-                return
-            chunk = fetch(sent)
-
-    response = Response(stream_with_context(body()), mimetype=first.content_type)
-    response.headers["Content-Length"] = str(first.size)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Disposition"] = f'attachment; filename="{key.rsplit("/", 1)[-1]}"'
-    return response
+    return signed_download(lambda offset: client("privacy").call("ReadFile", privacy_pb2.ReadFileRequest(
+        key=key, expires=query["expires"], signature=query["signature"], offset=offset,
+        length=CHUNK_BYTES)), key)
