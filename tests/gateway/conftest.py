@@ -37,7 +37,7 @@ def jwks(signing_key) -> dict:
 
 @pytest.fixture
 def redis_client():
-    client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    client = redis.Redis.from_url(load_config()["redis_url"])  # the Redis the services use (REDIS_URL)
     yield client
     client.close()
 
