@@ -11,6 +11,7 @@ from careeros_services.ai_core import knowledge, limits, persistence
 from careeros_services.ai_core.providers import EmbeddedProvider, Redactor
 from careeros_services.ai_core.service import AiCoreService, Caller
 from careeros_services.common.storage import LocalStorage
+from careeros_services.common.config import load_config
 
 RUN = uuid.uuid4().hex[:8]
 
@@ -60,7 +61,7 @@ def learner(service: AiCoreService, *, skills=(), target_role="", years=0, headl
 def make_service(store, tmp_path, *, provider=None, quotas=None, per_minute=1000, cache_ttl_s=600) -> AiCoreService:
     persistence.bind(store.database)
     kb = knowledge.default()
-    client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    client = redis.Redis.from_url(load_config()["redis_url"])
     prefix = f"test.ai.{RUN}.{uuid.uuid4().hex[:6]}."
     lim = limits.Limits(client, prefix, tenant_per_minute=per_minute,
                         quotas=quotas or {"free": 50, "pro": 500, "team": -1}, cache_ttl_s=cache_ttl_s)

@@ -12,6 +12,7 @@ import redis
 import requests
 
 from tests.e2e.web_support import PASSWORD, unique_email
+from careeros_services.common.config import load_config
 
 PLATFORM_TENANT = "00000000-0000-0000-0000-000000000000"
 
@@ -49,7 +50,7 @@ def test_session_cookie_csrf_refresh_and_logout(web_url, api_url, web_redis_pref
     sid = browser.cookies["careeros_session"]
     assert sid not in token and "eyJ" not in cookie  # the cookie is an id, never a token
 
-    store = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    store = redis.Redis.from_url(load_config()["redis_url"])  # the platform's Redis (REDIS_URL)
     key = f"{web_redis_prefix}session:{sid}"
     kept = json.loads(store.get(key))
     first = kept["tokens"]
