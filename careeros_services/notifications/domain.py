@@ -9,8 +9,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Optional
 
 from careeros_services.common.errors import NotFound, ValidationFailed
@@ -21,7 +22,7 @@ class Kind:
     """A kind of message: its template, who receives it and whether it may be turned off."""
 
     name: str
-    event_type: str
+    event_type: Optional[str]    # None: made by this service's own timer (the weekly digest)
     required: bool
     recipient: str = "user_id"   # the payload field naming the recipient (a user, or an invite)
 
@@ -36,8 +37,9 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("payment_failed", "careeros.billing.payment.failed.v1", True),
     Kind("plan_lapsed", "careeros.billing.subscription.canceled.v1", True),
     Kind("export_ready", "careeros.auth.user.export_ready.v1", True),   # GDPR art. 15/20: the download link
+    Kind("weekly_digest", None, False),  # on by default, like every optional kind (README: Notifications)
 )}
-KIND_BY_EVENT = {k.event_type: k for k in KINDS.values()}
+KIND_BY_EVENT = {k.event_type: k for k in KINDS.values() if k.event_type}
 OPTIONAL_KINDS = tuple(sorted(k.name for k in KINDS.values() if not k.required))
 STATES = ("queued", "sent", "failed", "skipped")
 
@@ -125,3 +127,85 @@ def from_domain(sender: str) -> str:
 def org_name(contact: dict) -> Optional[str]:
     """The organisation's name when the tenant is an organisation (templates name it)."""
     return contact.get("tenant_name") if contact.get("tenant_kind") == "organization" else None
+
+
+# --- the weekly progress digest ------------------------------------------------------------------
+# Weeks are ISO weeks in UTC (Monday to Sunday): the service knows no one's time zone.
+
+# The events the digest's read model (``weekly_activity``) is kept from.
+STATEMENT_RECORDED = "careeros.tracker.statement.recorded.v1"
+PROGRESS_UPDATED = "careeros.tracker.progress.updated.v1"
+ENROLLMENT_COMPLETED = "careeros.lms.enrollment.completed.v1"
+MILESTONE_ACHIEVED = "careeros.roadmap.milestone.achieved.v1"
+ACTIVITY_EVENTS = (STATEMENT_RECORDED, PROGRESS_UPDATED, ENROLLMENT_COMPLETED, MILESTONE_ACHIEVED)
+LESSON_DONE_VERBS = ("completed", "passed")  # as the tracker counts a lesson done
+_DIGEST_NAMESPACE = uuid.UUID("5f0c2b8e-3a7d-4e49-9d1e-6f1d0b7a2c41")
+
+
+def parse_time(value: str) -> datetime:
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def week_start(moment: datetime) -> date:
+    """The Monday (UTC) of the ISO week ``moment`` falls in."""
+    day = moment.astimezone(timezone.utc).date()
+    return day - timedelta(days=day.weekday())
+
+
+def digest_week(now: datetime) -> date:
+    """The week a digest sent at ``now`` is about: the last complete one."""
+    return week_start(now) - timedelta(days=7)
+
+
+def week_label(monday: date) -> str:
+    year, week, _ = monday.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def active_day_bit(moment: datetime) -> int:
+    return 1 << moment.astimezone(timezone.utc).weekday()
+
+
+def lesson_done(payload: dict) -> Optional[str]:
+    """The lesson a statement completed (xAPI completed or passed on a known lesson), else None."""
+    verb = str(payload.get("verb", "")).rstrip("/").rsplit("/", 1)[-1].lower()
+    if verb not in LESSON_DONE_VERBS:
+        return None
+    return payload.get("lesson_id") or None
+
+
+def digest_event_id(tenant_id: str, user_id: str, monday: date) -> str:
+    """The digest's message key: one per (tenant, user, week), the same whoever computes it."""
+    return str(uuid.uuid5(_DIGEST_NAMESPACE, f"weekly_digest:{tenant_id}:{user_id}:{monday.isoformat()}"))
+
+
+def streak_weeks(active_weeks: list[date], monday: date) -> int:
+    """How many weeks in a row, ending with ``monday``'s, the person was active."""
+    active, streak = set(active_weeks), 0
+    while monday - timedelta(days=7 * streak) in active:
+        streak += 1
+    return streak
+
+
+def digest_payload(activity: dict, streak: int, monday: date, web: str) -> dict:
+    """What the digest says (a snapshot: the week is over), and the next thing to do."""
+    course = activity["next_course_id"]
+    return {
+        "week": week_label(monday), "week_start": monday.isoformat(),
+        "week_end": (monday + timedelta(days=6)).isoformat(),
+        "lessons_completed": len(activity["lessons_completed"]), "courses_completed": activity["courses_completed"],
+        "activities": activity["statements"], "minutes": activity["seconds_spent"] // 60,
+        "active_days": bin(activity["active_days"]).count("1"), "milestones": list(activity["milestones"]),
+        "streak_weeks": streak, "next_course_percent": activity["next_course_percent"] if course else 0,
+        "next_url": f"{web}/app/learn/{course}" if course else f"{web}/app/roadmap",
+        "next_is_course": bool(course),
+    }
+
+
+def digest_envelope(tenant_id: str, user_id: str, monday: date, payload: dict, now: datetime) -> dict:
+    """The digest as the ``messages`` table keeps every message: an envelope-shaped record of its cause.
+    Never published: it is this service's own, so a failed digest is not dead-lettered."""
+    return {"id": digest_event_id(tenant_id, user_id, monday), "type": "weekly_digest", "tenant_id": tenant_id,
+            "occurred_at": now.isoformat(), "producer": "notifications",
+            "payload": {**payload, "user_id": user_id}}

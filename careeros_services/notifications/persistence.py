@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Optional
 
 import peewee
@@ -17,9 +17,12 @@ database_proxy = peewee.DatabaseProxy()
 
 
 # What the privacy saga exports and erases (bus/privacy.py): the person's messages (their address,
-# the event that caused each) and their preferences, in the tenant.
+# the event that caused each), their preferences and the digest's weekly activity, in the tenant.
 PERSONAL_ROWS = (("messages", "user_id = %(user)s AND tenant_id = %(tenant)s"),
-                 ("preferences", "user_id = %(user)s AND tenant_id = %(tenant)s"))
+                 ("preferences", "user_id = %(user)s AND tenant_id = %(tenant)s"),
+                 ("weekly_activity", "user_id = %(user)s AND tenant_id = %(tenant)s"))
+ACTIVITY_COLUMNS = ("statements", "seconds_spent", "lessons_completed", "courses_completed", "milestones",
+                    "active_days", "next_course_id", "next_course_percent")
 
 
 class MessageRecord(peewee.Model):
@@ -140,3 +143,63 @@ class NotificationRepository:
                                            PreferenceRecord.kind],
                           update={PreferenceRecord.enabled: enabled, PreferenceRecord.updated_at: now})
              .execute(self.db))
+
+    # --- the weekly digest's read model ----------------------------------------------------------
+
+    def add_activity(self, tenant_id: str, user_id: str, week: date, now: datetime, *, statements: int = 0,
+                     seconds: int = 0, lesson: Optional[str] = None, courses: int = 0,
+                     milestone: Optional[str] = None, active_day: int = 0) -> None:
+        """Add one event's worth of activity to the person's week (the inbox makes it once per event)."""
+        self.db.execute_sql(
+            "INSERT INTO weekly_activity AS w (tenant_id, user_id, week_start, statements, seconds_spent,"
+            " lessons_completed, courses_completed, milestones, active_days, updated_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s::text[], %s, %s::text[], %s, %s)"
+            " ON CONFLICT (tenant_id, user_id, week_start) DO UPDATE SET"
+            " statements = w.statements + EXCLUDED.statements,"
+            " seconds_spent = w.seconds_spent + EXCLUDED.seconds_spent,"
+            " lessons_completed = CASE WHEN EXCLUDED.lessons_completed <@ w.lessons_completed"
+            "   THEN w.lessons_completed ELSE w.lessons_completed || EXCLUDED.lessons_completed END,"
+            " courses_completed = w.courses_completed + EXCLUDED.courses_completed,"
+            " milestones = w.milestones || EXCLUDED.milestones,"
+            " active_days = w.active_days | EXCLUDED.active_days, updated_at = EXCLUDED.updated_at",
+            (tenant_id, user_id, week, statements, seconds, [lesson] if lesson else [], courses,
+             [milestone] if milestone else [], active_day, now))
+
+    def set_next_course(self, tenant_id: str, user_id: str, week: date, course_id: str, percent: int,
+                        completed: bool, now: datetime) -> None:
+        """The course to continue, as of the person's latest progress this week (cleared once completed)."""
+        if completed:
+            self.db.execute_sql(
+                "UPDATE weekly_activity SET next_course_id = '', next_course_percent = 0, updated_at = %s"
+                " WHERE tenant_id = %s AND user_id = %s AND week_start = %s AND next_course_id = %s",
+                (now, tenant_id, user_id, week, course_id))
+            return
+        self.db.execute_sql(
+            "INSERT INTO weekly_activity AS w (tenant_id, user_id, week_start, next_course_id, next_course_percent,"
+            " updated_at) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (tenant_id, user_id, week_start) DO UPDATE"
+            " SET next_course_id = EXCLUDED.next_course_id, next_course_percent = EXCLUDED.next_course_percent,"
+            " updated_at = EXCLUDED.updated_at", (tenant_id, user_id, week, course_id, percent, now))
+
+    def digest_due(self, week: date, limit: int) -> list[tuple[str, str]]:
+        """``(tenant_id, user_id)`` of people active in ``week`` whose digest is undecided (every schema)."""
+        cursor = self.db.execute_sql("SELECT tenant_id, user_id FROM notifications_digest_due(%s, %s)",
+                                     (week, limit))
+        return [(str(t), str(u)) for t, u in cursor.fetchall()]
+
+    def claim_digest(self, tenant_id: str, user_id: str, week: date, now: datetime) -> Optional[dict]:
+        """Mark the person's week digested and return its activity, or None when another run did first
+        (the row lock makes a concurrent claim wait, then find ``digested_at`` set)."""
+        cursor = self.db.execute_sql(
+            f"UPDATE weekly_activity SET digested_at = %s WHERE tenant_id = %s AND user_id = %s"
+            f" AND week_start = %s AND digested_at IS NULL RETURNING {', '.join(ACTIVITY_COLUMNS)}",
+            (now, tenant_id, user_id, week))
+        row = cursor.fetchone()
+        return dict(zip(ACTIVITY_COLUMNS, row)) if row else None
+
+    def active_weeks(self, tenant_id: str, user_id: str, until: date) -> list[date]:
+        """The weeks up to ``until`` in which the person did something (for the streak)."""
+        cursor = self.db.execute_sql(
+            "SELECT week_start FROM weekly_activity WHERE tenant_id = %s AND user_id = %s AND week_start <= %s"
+            " AND (statements > 0 OR courses_completed > 0 OR cardinality(milestones) > 0)",
+            (tenant_id, user_id, until))
+        return [row[0] for row in cursor.fetchall()]

@@ -5,6 +5,10 @@ Two halves, joined by the ``messages`` table:
 * **Consuming** (``handle_events``): each event this service knows queues one message keyed by
   the event's id, in the transaction that claims the event in the inbox, so a redelivered event
   queues nothing twice. No network call happens here.
+* **The weekly digest** (``queue_weekly_digests``, on a slower timer): statements, completions
+  and milestones of the events above are added up per person and ISO week in ``weekly_activity``;
+  after the week ends, each person active in it gets one ``weekly_digest`` message queued (the
+  row's claim and the message's UUIDv5 key make it once), which is then delivered like any other.
 * **Delivering** (``deliver_due``, on a timer): due messages are locked one by one (``SKIP
   LOCKED``: several workers never send one message twice), the recipient's address is asked of
   auth (events carry no contact data), the message is rendered and handed to the SMTP server, and
@@ -17,7 +21,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import threading
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Callable, Optional
 from urllib.parse import quote
 
@@ -50,15 +54,16 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
 
     ``settings`` is the ``notifications`` section (``max_attempts``, ``backoff_s``,
     ``max_backoff_s``, ``batch_size``, ``concurrency``, ``signing_secret``); ``links`` the base URLs of the links
-    messages carry (``web`` and ``certificates``).
+    messages carry (``web`` and ``certificates``); ``clock`` the service's time (tests pass a fixed one).
     """
 
     consumer_name = SERVICE
     personal_rows = persistence.PERSONAL_ROWS
 
     def __init__(self, store: ServiceStore, settings: dict, smtp_settings: dict, links: dict,
-                 dead_letter: DeadLetter):
+                 dead_letter: DeadLetter, clock: Callable[[], datetime] = _now):
         self.store = store
+        self.clock = clock
         self.max_attempts = int(settings["max_attempts"])
         self.backoff_s = float(settings["backoff_s"])
         self.max_backoff_s = float(settings["max_backoff_s"])
@@ -79,8 +84,53 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
         kind = domain.kind_for(envelope["type"])
         payload = envelope["payload"]
         if NotificationRepository(tx.db).enqueue(envelope, kind.name, domain.recipient_of(kind, payload),
-                                                 payload.get("user_id"), _now()):
+                                                 payload.get("user_id"), self.clock()):
             metrics.NOTIFICATIONS.labels(kind.name, "queued").inc()
+
+    # --- the weekly digest's read model (from events this service consumes anyway) --------------
+
+    @handles(*domain.ACTIVITY_EVENTS)
+    def _on_activity(self, tx: Transaction, envelope: dict) -> None:
+        """Add a learner's statement, completion, milestone or progress to their week."""
+        p, at = envelope["payload"], domain.parse_time(envelope["occurred_at"])
+        repo, week, now = NotificationRepository(tx.db), domain.week_start(at), self.clock()
+        who = (envelope["tenant_id"], p["user_id"], week, now)
+        if envelope["type"] == domain.STATEMENT_RECORDED:
+            repo.add_activity(*who, statements=1, seconds=int(p["duration_s"]), lesson=domain.lesson_done(p),
+                              active_day=domain.active_day_bit(at))
+        elif envelope["type"] == domain.ENROLLMENT_COMPLETED:
+            repo.add_activity(*who, courses=1, active_day=domain.active_day_bit(at))
+        elif envelope["type"] == domain.MILESTONE_ACHIEVED:
+            repo.add_activity(*who, milestone=p["skill_name"], active_day=domain.active_day_bit(at))
+        else:  # progress: only what to suggest next; progress alone is not activity
+            repo.set_next_course(*who[:3], p["course_id"], int(p["percent"]), bool(p["completed"]), now)
+
+    def queue_weekly_digests(self) -> int:
+        """Queue last week's digest for every person active in it (every tenant, isolated schemas
+        too); returns how many were queued. Safe under repeated timers and concurrent workers: each
+        person's week is claimed once. People who turned the digest off are passed over."""
+        week, queued = domain.digest_week(self.clock()), 0
+        while True:
+            with self.store.transaction(None) as tx:
+                due = NotificationRepository(tx.db).digest_due(week, self.batch_size)
+            for tenant_id, user_id in due:
+                queued += self._queue_digest(tenant_id, user_id, week)
+            if len(due) < self.batch_size:
+                return queued
+
+    def _queue_digest(self, tenant_id: str, user_id: str, week: date) -> int:
+        with self.store.transaction(tenant_id) as tx:
+            repo, now = NotificationRepository(tx.db), self.clock()
+            activity = repo.claim_digest(tenant_id, user_id, week, now)
+            if activity is None or not repo.preferences(tenant_id, user_id).get("weekly_digest", True):
+                return 0  # claimed by another run, or turned off: decided for this week either way
+            streak = domain.streak_weeks(repo.active_weeks(tenant_id, user_id, week), week)
+            envelope = domain.digest_envelope(tenant_id, user_id, week,
+                                              domain.digest_payload(activity, streak, week, self.web), now)
+            if not repo.enqueue(envelope, "weekly_digest", {"user_id": user_id}, user_id, now):
+                return 0
+        metrics.NOTIFICATIONS.labels("weekly_digest", "queued").inc()
+        return 1
 
     # --- delivering ------------------------------------------------------------------------------
 
@@ -93,7 +143,7 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
         totals: dict[str, int] = {}
         while True:
             with self.store.transaction(None) as tx:
-                due = NotificationRepository(tx.db).due(_now(), self.batch_size)
+                due = NotificationRepository(tx.db).due(self.clock(), self.batch_size)
             # One tenant's messages go through one sender, oldest first: a person's mail keeps its order.
             by_sender: dict[int, list[tuple[str, str]]] = {}
             for tenant_id, message_id in due:
@@ -127,7 +177,7 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
                      cache: dict) -> str:
         with self.store.transaction(tenant_id) as tx:
             repo = NotificationRepository(tx.db)
-            now = _now()
+            now = self.clock()
             message = repo.lock_queued(tenant_id, message_id, now)
             if message is None:
                 return "busy"  # sent meanwhile, or another worker holds it
@@ -144,7 +194,7 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
                 return self._count(kind.name, "skipped")
             except Exception as exc:  # noqa: BLE001 - an attempt failed: retry later or give up
                 return self._failed_attempt(tx, repo, message, exc, now)
-            repo.mark(message, state="sent", sent_at=_now(), attempts=message.attempts + 1,
+            repo.mark(message, state="sent", sent_at=self.clock(), attempts=message.attempts + 1,
                       to_address=domain.masked_address(contact["email"]), subject=str(email["Subject"]),
                       last_error="")
             return self._count(kind.name, "sent")
@@ -155,8 +205,9 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
         if attempts >= self.max_attempts:
             log.error("notification %s failed %d times, dead-lettering its event: %s", message.id, attempts, reason)
             repo.mark(message, state="failed", attempts=attempts, last_error=reason)
-            tx.release(str(message.event_id), SERVICE)  # a DLQ replay queues it again
-            self.dead_letter(dict(message.event), reason, attempts)
+            if domain.KINDS[message.kind].event_type:  # the digest has no event on the bus to replay
+                tx.release(str(message.event_id), SERVICE)  # a DLQ replay queues it again
+                self.dead_letter(dict(message.event), reason, attempts)
             self._count(message.kind, "failed")
         else:
             log.warning("notification %s attempt %d failed, retrying: %s", message.id, attempts, reason)
@@ -203,6 +254,7 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
             "assignment": f"{self.web}/courses/{payload.get('course_id', '')}",
             "certificate_issued": f"{self.certificates}/{payload.get('certificate_id', '')}",
             "export_ready": str(payload.get("download_url", "")),
+            "weekly_digest": f"{self.web}/app",  # the web client's dashboard
         }.get(kind, f"{self.web}/billing")
 
     def unsubscribe_url(self, tenant_id: str, user_id: str, kind: str) -> str:
@@ -223,14 +275,14 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
         tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
         values = domain.validate_preferences(patch)
         with self.store.transaction(tenant_id) as tx:
-            NotificationRepository(tx.db).set_preferences(tenant_id, user_id, values, _now())
+            NotificationRepository(tx.db).set_preferences(tenant_id, user_id, values, self.clock())
         return self.get_preferences(tenant_id, user_id)
 
     def unsubscribe(self, token: str) -> dict:
         """One-click unsubscribe (RFC 8058): turn off the kind the signed link names; idempotent."""
         tenant_id, user_id, kind = domain.read_unsubscribe_token(self.secret, token)
         with self.store.transaction(tenant_id) as tx:
-            NotificationRepository(tx.db).set_preferences(tenant_id, user_id, {kind: False}, _now())
+            NotificationRepository(tx.db).set_preferences(tenant_id, user_id, {kind: False}, self.clock())
         return {"kind": kind, "enabled": False}
 
     # --- operators -------------------------------------------------------------------------------
@@ -248,7 +300,7 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
             return NotificationRepository(tx.db).counts()
 
 
-def build(config: dict) -> NotificationsService:
+def build(config: dict, clock: Callable[[], datetime] = _now) -> NotificationsService:
     """The service layer for one process (nameko container or gRPC server)."""
     from bus import kafka
     from bus.dlq import dead_letter_envelope
@@ -261,5 +313,5 @@ def build(config: dict) -> NotificationsService:
         dead_letter_envelope(config, envelope, group=group, reason=reason, attempts=attempts)
 
     links = {"web": config["web"]["base_url"], "certificates": config["lms"]["certificate_verify_base_url"]}
-    return NotificationsService(store, config["notifications"], config["smtp"], links, dead_letter)
+    return NotificationsService(store, config["notifications"], config["smtp"], links, dead_letter, clock)
 

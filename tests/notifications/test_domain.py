@@ -4,7 +4,7 @@ from __future__ import annotations
 import email
 import email.policy
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -17,14 +17,20 @@ CONTEXT = {
           "target_role": "Data analyst", "due_at": "", "course_title": "SQL <basics>", "invoice_id": "inv-1",
           "paid_at": "2027-01-01", "currency": "EUR", "total_minor": 1999, "plan": "pro", "attempt": 2,
           "next_retry_at": "2027-01-03", "lines": [{"description": "Pro plan", "amount_minor": 1999,
-                                                    "kind": "subscription"}]},
+                                                    "kind": "subscription"}],
+          "week_start": "2026-11-16", "week_end": "2026-11-22", "lessons_completed": 2, "courses_completed": 1,
+          "minutes": 30, "activities": 5, "active_days": 2, "milestones": ["SQL"], "streak_weeks": 3,
+          "next_is_course": True, "next_course_percent": 40, "next_url": "http://x/app/learn/c-1"},
     "name": "Ada <script>", "org": "Acme & Co", "inviter": "Bob", "link": "http://x/l?token=tok",
     "unsubscribe_url": None,
 }
 
 
-def test_every_kind_is_caused_by_an_event_type_that_has_a_contract():
-    assert {kind.event_type for kind in domain.KINDS.values()} <= set(contracts.known_types())
+def test_every_kind_is_caused_by_an_event_type_that_has_a_contract_or_by_the_digest_timer():
+    assert {kind.event_type for kind in domain.KINDS.values() if kind.event_type} <= set(contracts.known_types())
+    assert set(domain.ACTIVITY_EVENTS) <= set(contracts.known_types())
+    assert [k.name for k in domain.KINDS.values() if not k.event_type] == ["weekly_digest"]
+    assert "weekly_digest" in domain.OPTIONAL_KINDS
 
 
 @pytest.mark.parametrize("kind", sorted(domain.KINDS))
@@ -65,7 +71,10 @@ def test_money_is_formatted_from_integer_minor_units():
 
 def test_the_receipt_pdf_is_a_pdf():
     assert rendering.invoice_pdf({**CONTEXT["p"], "lines": [{"description": "Pro plan – €", "amount_minor": 1,
-                                                             "kind": "subscription"}]},
+                                                             "kind": "subscription"}],
+          "week_start": "2026-11-16", "week_end": "2026-11-22", "lessons_completed": 2, "courses_completed": 1,
+          "minutes": 30, "activities": 5, "active_days": 2, "milestones": ["SQL"], "streak_weeks": 3,
+          "next_is_course": True, "next_course_percent": 40, "next_url": "http://x/app/learn/c-1"},
                                  "Acme", "Ada").startswith(b"%PDF-")
 
 
@@ -122,3 +131,29 @@ def test_backoff_doubles_and_is_capped():
 def test_the_message_id_is_the_same_on_every_attempt():
     assert domain.message_id_header("e-1", domain.from_domain("CareerOS <no-reply@careeros.test>")) == \
         "<e-1@careeros.test>"
+
+
+def test_weeks_are_iso_weeks_in_utc_and_the_digest_is_about_the_last_complete_one():
+    sunday_night = datetime(2026, 11, 22, 23, 30, tzinfo=timezone.utc)
+    monday_early = datetime(2026, 11, 23, 0, 30, tzinfo=timezone(timedelta(hours=2)))  # Sunday 22:30 UTC
+    assert domain.week_start(sunday_night) == domain.week_start(monday_early) == date(2026, 11, 16)
+    assert domain.week_label(date(2026, 11, 16)) == "2026-W47"
+    assert domain.digest_week(datetime(2026, 11, 23, 0, 1, tzinfo=timezone.utc)) == date(2026, 11, 16)
+    assert domain.digest_week(sunday_night) == date(2026, 11, 9)
+    assert domain.active_day_bit(sunday_night) == 1 << 6
+
+
+def test_a_lesson_is_done_on_completed_or_passed_and_the_streak_counts_weeks_in_a_row():
+    done = {"verb": "http://adlnet.gov/expapi/verbs/passed", "lesson_id": "l-1"}
+    assert domain.lesson_done(done) == "l-1"
+    assert domain.lesson_done({**done, "verb": "http://adlnet.gov/expapi/verbs/attempted"}) is None
+    assert domain.lesson_done({**done, "lesson_id": ""}) is None
+    week = date(2026, 11, 16)
+    assert domain.streak_weeks([week, week - timedelta(days=7), week - timedelta(days=21)], week) == 2
+    assert domain.streak_weeks([week - timedelta(days=7)], week) == 0
+
+
+def test_the_digest_key_is_one_per_person_and_week():
+    tenant, user, week = str(uuid.uuid4()), str(uuid.uuid4()), date(2026, 11, 16)
+    assert domain.digest_event_id(tenant, user, week) == domain.digest_event_id(tenant, user, week)
+    assert domain.digest_event_id(tenant, user, week) != domain.digest_event_id(tenant, user, date(2026, 11, 23))

@@ -1,4 +1,4 @@
-"""The notifications service under nameko: the event consumer, the delivery timer and RPC for
+"""The notifications service under nameko: the event consumer, the delivery and digest timers and RPC for
 ``nameko shell``.
 
 Entrypoints only; everything they do is in ``service.NotificationsService``. The delivery timer
@@ -14,6 +14,7 @@ from careeros_services.common.errors import DomainError, NotFound
 from careeros_services.notifications.service import NotificationsService, build
 
 DELIVERY_INTERVAL_S = 0.5  # how long a queued message may wait for the timer when nothing else runs
+DIGEST_INTERVAL_S = 900  # a week's digests are queued within 15 minutes of Monday 00:00 UTC
 
 
 class NotificationsRpc:
@@ -30,6 +31,11 @@ class NotificationsRpc:
     def deliver(self) -> dict:
         """Send what is due (one worker per container at a time; containers share via SKIP LOCKED)."""
         return self.app.deliver_due(self._contact)
+
+    @timer(interval=DIGEST_INTERVAL_S, eager=True)
+    def queue_weekly_digests(self) -> int:
+        """Queue last week's progress digests (once per person and week, whatever fires this)."""
+        return self.app.queue_weekly_digests()
 
     def _contact(self, tenant_id: str, user_id: str = "", invite_id: str = "") -> dict:
         try:
