@@ -8,85 +8,15 @@ import uuid
 from datetime import datetime, timezone
 
 import pytest
-import redis
 
 from bus import contracts
 from bus.dlq import DeadLetters
 from careeros_services import cli
-from careeros_services.auth.service import build as build_auth
 from careeros_services.common.errors import ValidationFailed
-from careeros_services.common.infra import free_port
 from careeros_services.notifications import domain, sink
-from careeros_services.notifications.service import NotificationsService, build
+from careeros_services.notifications.service import NotificationsService
 
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture(scope="module")
-def smtp_config(config, tmp_path_factory) -> dict:
-    return {**config, "smtp": {**config["smtp"], "port": free_port(),
-                               "sink_dir": str(tmp_path_factory.mktemp("mail"))}}
-
-
-class RestartableSink:
-    """The embedded sink, which a test may stop and start again (an aiosmtpd controller runs once)."""
-
-    def __init__(self, config: dict):
-        self.config, self.controller = config, sink.start(config)
-
-    def stop(self) -> None:
-        self.controller.stop()
-
-    def start(self) -> None:
-        self.controller = sink.start(self.config)
-
-
-@pytest.fixture(scope="module")
-def smtp_sink(smtp_config):
-    running = RestartableSink(smtp_config)
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def auth(config, fresh_store):
-    fresh_store("auth")
-    prefix = f"careeros.test{uuid.uuid4().hex[:8]}.auth."
-    service = build_auth({**config, "auth": {**config["auth"], "redis_prefix": prefix}})
-    yield service
-    client = redis.Redis.from_url(config["redis_url"])
-    for key in client.scan_iter(match=f"{prefix}*"):
-        client.delete(key)
-    service.store.close()
-
-
-@pytest.fixture(scope="module")
-def notifications(smtp_config, fresh_store, smtp_sink) -> NotificationsService:
-    fresh_store("notifications")
-    service = build({**smtp_config, "notifications": {**smtp_config["notifications"], "max_attempts": 3,
-                                                      "backoff_s": 0, "max_backoff_s": 0}})
-    yield service
-    service.store.close()
-
-
-def outbox(store, event_type: str) -> list[dict]:
-    with store.transaction(None) as tx:
-        return [row[0] for row in tx.db.execute_sql(
-            "SELECT envelope FROM outbox WHERE event_type = %s ORDER BY id", (event_type,)).fetchall()]
-
-
-def mail_to(config: dict, address: str) -> list:
-    return [m for _key, m in sink.messages(config) if address in (m["To"] or "")]
-
-
-def register(auth, organization_name=None) -> tuple[str, dict]:
-    email = f"n{uuid.uuid4().hex[:12]}@example.com"
-    return email, auth.register(email, PASSWORD, "Ada Lovelace", organization_name)
-
-
-def event_for(auth, event_type: str, user_or_invite_key: str, value: str) -> dict:
-    [envelope] = [e for e in outbox(auth.store, event_type) if e["payload"][user_or_invite_key] == value]
-    return contracts.validate(envelope)
+from tests.notifications.support import event_for, mail_to, register
 
 
 def state_of(service: NotificationsService, event_id: str) -> dict:
