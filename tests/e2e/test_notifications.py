@@ -4,14 +4,16 @@ Maildir that these tests read the way `careeros mail` does.
 
 register -> verification e-mail -> its link verifies; forgot password -> e-mail -> reset -> the old
 refresh token is refused; an owner invites -> the invitee's e-mail has the link -> accept -> leave; the sink
-stopped during an invite -> the e-mail arrives once after it is back. (The dunning e-mails are
-checked in tests/e2e/test_billing_journey.py, on the journey that makes them.)
+stopped during an invite -> the e-mail arrives once after it is back; a week of learning recorded
+through the gateway -> one weekly progress digest. (The dunning e-mails are checked in
+tests/e2e/test_billing_journey.py, on the journey that makes them.)
 """
 from __future__ import annotations
 
 import re
 import time
 import uuid
+from datetime import datetime, time as day_time, timedelta, timezone
 from urllib.parse import parse_qs, urlparse
 
 import requests
@@ -19,7 +21,8 @@ import requests
 from bus.kafka import stop_process
 from careeros_services import supervisor
 from careeros_services.common.infra import port_open
-from careeros_services.notifications import sink
+from careeros_services.lms import domain as lms_domain
+from careeros_services.notifications import domain as notifications_domain, sink
 from tests.e2e.test_walking_skeleton import PASSWORD, bearer, login, register
 
 LINK = re.compile(r"https?://\S+")
@@ -191,7 +194,7 @@ def test_an_assignment_e_mail_unsubscribes_in_one_click_and_preferences_say_so(a
     owner = register(api, organization_name=org_name)
     token = login(api, owner["email"])["access_token"]
     assert api.get("/notifications/preferences", headers=bearer(token)).json() == {
-        "enabled": {"assignment": True, "certificate_issued": True}}
+        "enabled": {"assignment": True, "certificate_issued": True, "weekly_digest": True}}
 
     def assign(role: str) -> None:
         made = api.post("/orgs/current/assignments", headers=bearer(token),
@@ -245,3 +248,39 @@ def test_a_person_resets_a_forgotten_password_through_the_web_pages_the_mail_lin
     assert done.status_code == 200 and "Your password is changed" in done.text
     assert api.post("/auth/login", json={"email": user["email"], "password": "a brand new passphrase"}
                     ).status_code == 200
+
+
+def test_a_week_of_learning_brings_one_progress_digest_by_e_mail(api, platform_env):
+    from careeros_services.auth.service import build as build_auth
+
+    org_name = f"Digest {uuid.uuid4().hex[:6]}"
+    person = register(api, organization_name=org_name)
+    token = login(api, person["email"])["access_token"]
+    statement = lms_domain.statement(person["user_id"], "completed", course_id=str(uuid.uuid4()),
+                                     lesson_id=str(uuid.uuid4()), title="Joins")
+    statement["result"] = {"completion": True, "duration": "PT12M"}
+    assert api.post("/tracking/statements", json=statement, headers=bearer(token)).status_code == 200
+
+    # Next Monday, as the digest timer would see it: the service's clock is injected, nothing waits a week.
+    this_week = notifications_domain.week_start(datetime.now(timezone.utc))
+    next_monday = datetime.combine(this_week + timedelta(days=7), day_time(8), tzinfo=timezone.utc)
+    config = supervisor.config_with(platform_env)
+    service = _notifications(platform_env)
+    service.clock = lambda: next_monday
+    auth = build_auth(config)
+    key = notifications_domain.digest_event_id(person["tenant_id"], person["user_id"], this_week)
+    deadline = time.monotonic() + 60
+    try:  # the tracker's event reaches the notifications consumer (its own read model) within moments
+        while not any(m["event_id"] == key for m in service.list_messages("queued", limit=1000)):
+            assert time.monotonic() < deadline, "the statement never reached the digest's read model"
+            service.queue_weekly_digests()
+            time.sleep(0.5)
+        assert service.queue_weekly_digests() == 0  # once per person and week
+        service.deliver_due(auth.contact)
+    finally:
+        service.store.close()
+        auth.store.close()
+    [digest] = wait_for_mail(platform_env, person["email"], "Your week on CareerOS")
+    assert digest["Subject"] == f"Your week on CareerOS at {org_name}: 1 lesson completed"
+    assert "Time learning: 12 min (1 activity, on 1 day)" in sink.text_of(digest)
+    assert digest["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
