@@ -207,6 +207,21 @@ def test_owner_instructor_and_member_through_the_pages(new_page):
     expect(owner.get_by_text("Your subscription is cancelled.")).to_be_visible()
     expect(owner.locator("#plan-h + p")).to_contain_text("It will end then.")
 
+    owner.goto("/org/members")  # hand the organisation over, after a confirmation page
+    owner.get_by_role("link", name=re.compile(r"^Make owner\W+Max Member$")).click()
+    check_page(owner, "32-transfer")
+    owner.get_by_role("button", name="Yes, make Max Member the owner").click()
+    expect(owner.get_by_text("Ownership transferred.")).to_be_visible()
+    expect(owner.locator(".whoami")).to_contain_text(f"{org} (admin)")
+    expect(owner.get_by_role("row", name=re.compile("Max Member"))).to_contain_text("owner")
+
+    small = new_page(width=375, height=800)  # the organisation's and the instructor's pages on a phone
+    small.context.add_cookies(owner.context.cookies())
+    for path, name in (("/org/members", "33-members-375"), ("/org/analytics", "34-analytics-375"),
+                       (f"/teach/{course_id}", "35-editor-375"), (f"/teach/{course_id}/results", "36-results-375")):
+        small.goto(path)
+        check_page(small, name)
+
     stranger = new_page()
     sign_up(stranger, "Sam Stranger", unique_email("sam"), organisation=f"Other {unique_email('')[:6]}")
     stranger.goto("/courses?q=incident+response")
