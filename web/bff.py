@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import time
 import uuid
 from typing import Any, Callable, Optional
@@ -51,29 +50,13 @@ def start_session(pair: dict) -> None:
         session.regenerate()  # a new id at login: no session fixation
     _keep(pair)
     session["me"] = call("GET", "/me")
-    remember_tenant(session["me"])
 
 
-def _tenants_key(user_id: str) -> str:
-    return f"{current_app.config['WEB_REDIS_PREFIX']}tenants:{user_id}"
-
-
-def remember_tenant(me: dict) -> None:
-    """Note a tenant this user belongs to, for the tenant switcher (kept 90 days)."""
-    key = _tenants_key(me["user_id"])
-    _redis().hset(key, me["tenant_id"], json.dumps({
-        "tenant_id": me["tenant_id"], "name": me.get("tenant_name", ""), "kind": me.get("tenant_kind", ""),
-        "org_role": me.get("org_role", "")}))
-    _redis().expire(key, 90 * 86400)
-
-
-def known_tenants() -> dict:
-    raw = _redis().hgetall(_tenants_key(me()["user_id"])) if me() else {}
-    return {k.decode(): json.loads(v) for k, v in raw.items()}
-
-
-def forget_tenant(tenant_id: str) -> None:
-    _redis().hdel(_tenants_key(me()["user_id"]), tenant_id)
+def reload_me() -> None:
+    """After a change to this user's plan or role: the next call gets a fresh token (with the new
+    claims) and the page shows who they are now."""
+    session["tokens"]["expires_at"] = 0
+    session["me"] = call("GET", "/me")
 
 
 def _keep(pair: dict) -> None:

@@ -171,6 +171,22 @@ class AiRepository:
                         & (ConsultationRecord.id == consultation_id)))
         return (query.for_update() if for_update else query).first(self.db)
 
+    def consultations_of(self, tenant_id: str, user_id: str, limit: int) -> list[tuple]:
+        """The user's consultations as ``(record, message count, last message time)``, newest activity first."""
+        last = peewee.fn.MAX(MessageRecord.created_at)
+        query = (ConsultationRecord
+                 .select(ConsultationRecord, peewee.fn.COUNT(MessageRecord.id).alias("message_count"),
+                         last.alias("last_message_at"))
+                 .join(MessageRecord, peewee.JOIN.LEFT_OUTER,
+                       on=((MessageRecord.consultation_id == ConsultationRecord.id)
+                           & (MessageRecord.tenant_id == ConsultationRecord.tenant_id)))
+                 .where((ConsultationRecord.tenant_id == tenant_id) & (ConsultationRecord.user_id == user_id))
+                 .group_by(ConsultationRecord.id)
+                 .order_by(peewee.fn.COALESCE(last, ConsultationRecord.created_at).desc(),
+                           ConsultationRecord.id)
+                 .limit(limit))
+        return [(r, r.message_count, r.last_message_at or r.created_at) for r in query.execute(self.db)]
+
     def set_target_role(self, tenant_id: str, consultation_id: str, target_role: str) -> None:
         (ConsultationRecord.update(target_role=target_role[:120])
          .where((ConsultationRecord.tenant_id == tenant_id) & (ConsultationRecord.id == consultation_id))

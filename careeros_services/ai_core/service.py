@@ -198,6 +198,17 @@ class AiCoreService(PersonalDataOwner, EventHandlingService):
                 raise _consultation_not_found()
             return _consultation_dict(record, repo.messages(caller.tenant_id, consultation_id))
 
+    def list_consultations(self, caller: Caller, limit: int = 20) -> dict:
+        """The caller's own consultations (never a colleague's), newest activity first, for a chat's history."""
+        if not 0 <= limit <= 100:
+            raise ValidationFailed("limit must be between 1 and 100.", fields={"limit": ["must be between 1 and 100"]})
+        with self.store.transaction(caller.tenant_id) as tx:
+            found = AiRepository(tx.db).consultations_of(caller.tenant_id, caller.user_id, limit or 20)
+        return {"consultations": [
+            {"consultation_id": str(r.id), "topic": r.topic, "target_role": r.target_role,
+             "created_at": iso(r.created_at), "last_message_at": iso(last), "message_count": count}
+            for r, count, last in found]}
+
     def _visible_courses(self, tenant_id: str, own: Optional[list[Course]] = None) -> list[Course]:
         """The tenant's own courses + public (platform) courses + the seed catalog, without duplicate slugs.
 

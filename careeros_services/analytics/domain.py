@@ -156,6 +156,11 @@ def daily_series(counts: Mapping[date, int], period: DateRange) -> list[dict]:
     return [{"date": day.isoformat(), "active_learners": int(counts.get(day, 0))} for day in period.days()]
 
 
+def completions_series(counts: Mapping[date, int], period: DateRange) -> list[dict]:
+    """Completions (certificates issued) per day of the period, zero-filled."""
+    return [{"date": day.isoformat(), "completions": int(counts.get(day, 0))} for day in period.days()]
+
+
 def weekly_series(counts: Mapping[date, int], period: DateRange) -> list[dict]:
     """Active learners per ISO week the period touches (counting days inside the period), zero-filled."""
     return [{"week_start": monday.isoformat(), "active_learners": int(counts.get(monday, 0))}
@@ -246,7 +251,8 @@ def learner_row(facts: Mapping[str, Any]) -> dict:
 def overview(period: DateRange, facts: Mapping[str, Any]) -> dict:
     """The tenant's overview from the repository's tenant-wide sums.
 
-    ``facts`` keys: ``daily`` and ``weekly`` ({date: active learners}), ``active_learners``,
+    ``facts`` keys: ``daily`` and ``weekly`` ({date: active learners}), ``completions_daily``
+    ({date: certificates issued}), ``active_learners``,
     ``statements``, ``time_spent_s``, ``enrollments_created``, ``enrollments_cancelled``,
     ``enrollments``, ``enrollments_completed``, ``certificates``, ``quiz_attempts``,
     ``quiz_score_total``, ``quizzes_passed``, ``assignments``, ``assignments_completed``,
@@ -255,7 +261,7 @@ def overview(period: DateRange, facts: Mapping[str, Any]) -> dict:
     ([{event_type, events}]: every domain event of the tenant in the period, by type).
     """
     n = {key: int(value or 0) for key, value in facts.items()
-         if key not in ("daily", "weekly", "revenue", "events")}
+         if key not in ("daily", "weekly", "completions_daily", "revenue", "events")}
     return {
         "from": period.start.isoformat(),
         "to": period.end.isoformat(),
@@ -273,6 +279,7 @@ def overview(period: DateRange, facts: Mapping[str, Any]) -> dict:
             "completion_rate_percent": percent(n.get("enrollments_completed", 0), n.get("enrollments", 0)),
         },
         "certificates": n.get("certificates", 0),
+        "completions_daily": completions_series(facts.get("completions_daily", {}), period),
         "quizzes": {
             "attempts": n.get("quiz_attempts", 0),
             "passed": n.get("quizzes_passed", 0),

@@ -314,6 +314,10 @@ class AnalyticsRepository:
         facts["weekly"] = {r["week"]: r["n"] for r in self._rows(
             f"SELECT date_trunc('week', day)::date AS week, count(DISTINCT user_id) AS n"
             f" FROM activity_days {_IN_DAYS} GROUP BY 1", p)}
+        # Completions: certificates issued (the LMS completed the course), per UTC day.
+        facts["completions_daily"] = {r["day"]: r["n"] for r in self._rows(
+            "SELECT (issued_at AT TIME ZONE 'UTC')::date AS day, count(*) AS n FROM certificates"
+            " WHERE tenant_id = %(tenant)s AND issued_at >= %(starts)s AND issued_at < %(ends)s GROUP BY 1", p)}
         [activity] = self._rows(
             f"SELECT count(DISTINCT user_id) AS active_learners, coalesce(sum(statements), 0) AS statements,"
             f" coalesce(sum(time_spent_s), 0) AS time_spent_s FROM activity_days {_IN_DAYS}", p)

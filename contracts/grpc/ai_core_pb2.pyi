@@ -289,6 +289,36 @@ class PostMessageRequest(_message.Message):
     content: str
     def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., consultation_id: _Optional[str] = ..., content: _Optional[str] = ...) -> None: ...
 
+class ListConsultationsRequest(_message.Message):
+    __slots__ = ("caller", "limit")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    limit: int
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ConsultationSummary(_message.Message):
+    __slots__ = ("consultation_id", "topic", "target_role", "created_at", "last_message_at", "message_count")
+    CONSULTATION_ID_FIELD_NUMBER: _ClassVar[int]
+    TOPIC_FIELD_NUMBER: _ClassVar[int]
+    TARGET_ROLE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_MESSAGE_AT_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    consultation_id: str
+    topic: str
+    target_role: str
+    created_at: str
+    last_message_at: str
+    message_count: int
+    def __init__(self, consultation_id: _Optional[str] = ..., topic: _Optional[str] = ..., target_role: _Optional[str] = ..., created_at: _Optional[str] = ..., last_message_at: _Optional[str] = ..., message_count: _Optional[int] = ...) -> None: ...
+
+class ConsultationList(_message.Message):
+    __slots__ = ("consultations",)
+    CONSULTATIONS_FIELD_NUMBER: _ClassVar[int]
+    consultations: _containers.RepeatedCompositeFieldContainer[ConsultationSummary]
+    def __init__(self, consultations: _Optional[_Iterable[_Union[ConsultationSummary, _Mapping]]] = ...) -> None: ...
+
 class ProposedSkill(_message.Message):
     __slots__ = ("name", "esco_uri", "level", "evidence")
     NAME_FIELD_NUMBER: _ClassVar[int]

@@ -49,6 +49,11 @@ class AiCoreStub:
                 request_serializer=contracts_dot_grpc_dot_ai__core__pb2.PostMessageRequest.SerializeToString,
                 response_deserializer=contracts_dot_grpc_dot_ai__core__pb2.Consultation.FromString,
                 _registered_method=True)
+        self.ListConsultations = channel.unary_unary(
+                '/careeros.ai_core.v1.AiCore/ListConsultations',
+                request_serializer=contracts_dot_grpc_dot_ai__core__pb2.ListConsultationsRequest.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_ai__core__pb2.ConsultationList.FromString,
+                _registered_method=True)
         self.AnalyzeCv = channel.unary_unary(
                 '/careeros.ai_core.v1.AiCore/AnalyzeCv',
                 request_serializer=contracts_dot_grpc_dot_ai__core__pb2.AnalyzeCvRequest.SerializeToString,
@@ -93,6 +98,13 @@ class AiCoreServicer:
 
     def PostMessage(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListConsultations(self, request, context):
+        """The caller's own consultations, newest activity first (without their messages).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -145,6 +157,11 @@ def add_AiCoreServicer_to_server(servicer, server):
                     servicer.PostMessage,
                     request_deserializer=contracts_dot_grpc_dot_ai__core__pb2.PostMessageRequest.FromString,
                     response_serializer=contracts_dot_grpc_dot_ai__core__pb2.Consultation.SerializeToString,
+            ),
+            'ListConsultations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListConsultations,
+                    request_deserializer=contracts_dot_grpc_dot_ai__core__pb2.ListConsultationsRequest.FromString,
+                    response_serializer=contracts_dot_grpc_dot_ai__core__pb2.ConsultationList.SerializeToString,
             ),
             'AnalyzeCv': grpc.unary_unary_rpc_method_handler(
                     servicer.AnalyzeCv,
@@ -253,6 +270,33 @@ class AiCore:
             '/careeros.ai_core.v1.AiCore/PostMessage',
             contracts_dot_grpc_dot_ai__core__pb2.PostMessageRequest.SerializeToString,
             contracts_dot_grpc_dot_ai__core__pb2.Consultation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListConsultations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.ai_core.v1.AiCore/ListConsultations',
+            contracts_dot_grpc_dot_ai__core__pb2.ListConsultationsRequest.SerializeToString,
+            contracts_dot_grpc_dot_ai__core__pb2.ConsultationList.FromString,
             options,
             channel_credentials,
             insecure,

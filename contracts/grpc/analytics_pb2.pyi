@@ -124,7 +124,7 @@ class EventCount(_message.Message):
     def __init__(self, event_type: _Optional[str] = ..., events: _Optional[int] = ...) -> None: ...
 
 class Overview(_message.Message):
-    __slots__ = ("tenant_id", "date_from", "date_to", "active_learners", "activity", "enrollments", "certificates", "quizzes", "assignments", "ai_usage", "revenue", "events")
+    __slots__ = ("tenant_id", "date_from", "date_to", "active_learners", "activity", "enrollments", "certificates", "quizzes", "assignments", "ai_usage", "revenue", "events", "completions_daily")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     DATE_FROM_FIELD_NUMBER: _ClassVar[int]
     DATE_TO_FIELD_NUMBER: _ClassVar[int]
@@ -137,6 +137,7 @@ class Overview(_message.Message):
     AI_USAGE_FIELD_NUMBER: _ClassVar[int]
     REVENUE_FIELD_NUMBER: _ClassVar[int]
     EVENTS_FIELD_NUMBER: _ClassVar[int]
+    COMPLETIONS_DAILY_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     date_from: str
     date_to: str
@@ -149,7 +150,16 @@ class Overview(_message.Message):
     ai_usage: AiUsage
     revenue: _containers.RepeatedCompositeFieldContainer[Revenue]
     events: _containers.RepeatedCompositeFieldContainer[EventCount]
-    def __init__(self, tenant_id: _Optional[str] = ..., date_from: _Optional[str] = ..., date_to: _Optional[str] = ..., active_learners: _Optional[_Union[ActiveLearners, _Mapping]] = ..., activity: _Optional[_Union[Activity, _Mapping]] = ..., enrollments: _Optional[_Union[Enrollments, _Mapping]] = ..., certificates: _Optional[int] = ..., quizzes: _Optional[_Union[Quizzes, _Mapping]] = ..., assignments: _Optional[_Union[Assignments, _Mapping]] = ..., ai_usage: _Optional[_Union[AiUsage, _Mapping]] = ..., revenue: _Optional[_Iterable[_Union[Revenue, _Mapping]]] = ..., events: _Optional[_Iterable[_Union[EventCount, _Mapping]]] = ...) -> None: ...
+    completions_daily: _containers.RepeatedCompositeFieldContainer[DailyCompletions]
+    def __init__(self, tenant_id: _Optional[str] = ..., date_from: _Optional[str] = ..., date_to: _Optional[str] = ..., active_learners: _Optional[_Union[ActiveLearners, _Mapping]] = ..., activity: _Optional[_Union[Activity, _Mapping]] = ..., enrollments: _Optional[_Union[Enrollments, _Mapping]] = ..., certificates: _Optional[int] = ..., quizzes: _Optional[_Union[Quizzes, _Mapping]] = ..., assignments: _Optional[_Union[Assignments, _Mapping]] = ..., ai_usage: _Optional[_Union[AiUsage, _Mapping]] = ..., revenue: _Optional[_Iterable[_Union[Revenue, _Mapping]]] = ..., events: _Optional[_Iterable[_Union[EventCount, _Mapping]]] = ..., completions_daily: _Optional[_Iterable[_Union[DailyCompletions, _Mapping]]] = ...) -> None: ...
+
+class DailyCompletions(_message.Message):
+    __slots__ = ("date", "completions")
+    DATE_FIELD_NUMBER: _ClassVar[int]
+    COMPLETIONS_FIELD_NUMBER: _ClassVar[int]
+    date: str
+    completions: int
+    def __init__(self, date: _Optional[str] = ..., completions: _Optional[int] = ...) -> None: ...
 
 class LearnerRow(_message.Message):
     __slots__ = ("user_id", "display_name", "role", "active_days", "statements", "time_spent_s", "last_active_at", "enrollments", "enrollments_completed", "completion_rate_percent", "certificates", "quiz_attempts", "average_quiz_score_percent", "quizzes_passed", "assignments", "assignments_completed", "ai_requests", "ai_tokens", "ai_cost_micro_usd")

@@ -72,6 +72,27 @@ def test_open_follow_up_and_read_back(api, auth):
     assert other.status_code == 404 and other.get_json()["code"] == "consultation_not_found"
 
 
+def test_the_history_lists_only_your_own_consultations_newest_first(api, auth):
+    headers, stranger = auth(), auth()
+    first = api.post("/api/v1/ai/consultations", json={"question": "How do I become a data engineer?"},
+                     headers=headers).get_json()
+    second = api.post("/api/v1/ai/consultations", json={"question": "Is SQL enough?"}, headers=headers).get_json()
+    api.post(f"/api/v1/ai/consultations/{first['consultation_id']}/messages", json={"content": "And Python?"},
+             headers=headers)  # the first is now the most recently active
+    listed = api.get("/api/v1/ai/consultations", headers=headers)
+    assert listed.status_code == 200, listed.get_data(as_text=True)
+    rows = listed.get_json()["consultations"]
+    assert [r["consultation_id"] for r in rows] == [first["consultation_id"], second["consultation_id"]]
+    assert rows[0]["topic"].startswith("How do I become") and rows[0]["message_count"] == 4
+    assert rows[1]["message_count"] == 2 and rows[0]["last_message_at"] >= rows[1]["last_message_at"]
+    assert [r["consultation_id"] for r in api.get("/api/v1/ai/consultations?limit=1", headers=headers)
+            .get_json()["consultations"]] == [first["consultation_id"]]
+    assert api.get("/api/v1/ai/consultations", headers=stranger).get_json() == {"consultations": []}
+    bad = api.get("/api/v1/ai/consultations?limit=0", headers=headers)
+    assert bad.status_code == 422 and "limit" in bad.get_json()["errors"]
+    assert api.get("/api/v1/ai/consultations").status_code == 401
+
+
 def test_validation_and_auth_problems(api, auth):
     headers = auth()
     bad = api.post("/api/v1/ai/consultations", json={"question": ""}, headers=headers)
@@ -142,3 +163,4 @@ def test_routes_are_in_the_openapi_spec(api):
                  "/api/v1/ai/cv/{cv_id}/confirm", "/api/v1/ai/usage", "/api/v1/ai/roles"):
         assert path in paths, path
     assert "text/plain" in paths["/api/v1/ai/cv"]["post"]["requestBody"]["content"]
+    assert {"get", "post"} <= set(paths["/api/v1/ai/consultations"])

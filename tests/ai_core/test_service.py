@@ -120,7 +120,10 @@ def test_a_consultation_is_private_to_its_owner(service):
     opened = service.open_consultation(owner, "Help me plan")
     colleague = learner(service, tenant_id=owner.tenant_id)
     stranger = learner(service)
+    assert [c["consultation_id"] for c in service.list_consultations(owner)["consultations"]] == \
+        [opened["consultation_id"]]
     for other in (colleague, stranger, Caller.of(stranger.tenant_id, owner.user_id)):
+        assert service.list_consultations(other) == {"consultations": []}  # the history is the owner's alone
         with pytest.raises(NotFound) as err:
             service.get_consultation(other, opened["consultation_id"])
         assert err.value.code == "consultation_not_found"

@@ -163,6 +163,8 @@ def test_overview_computes_rates_and_sorts_revenue():
     assert [r["currency"] for r in result["revenue"]] == ["EUR", "USD"]
     assert result["active_learners"]["daily"][1] == {"date": "2026-03-03", "active_learners": 2}
     assert result["active_learners"]["weekly"] == [{"week_start": "2026-03-02", "active_learners": 3}]
+    assert result["completions_daily"] == [{"date": "2026-03-02", "completions": 0},
+                                           {"date": "2026-03-03", "completions": 0}]
 
 
 # --- CSV -----------------------------------------------------------------------------------

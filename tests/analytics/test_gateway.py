@@ -81,6 +81,7 @@ def test_owner_gets_the_overview(as_user, month):
     assert body["activity"] == {"statements": 5, "time_spent_s": 1080}
     assert body["enrollments"]["completion_rate_percent"] == 50
     assert body["quizzes"]["average_score_percent"] == 72
+    assert {"date": "2026-03-12", "completions": 1} in body["completions_daily"]
     assert body["ai_usage"] == {"requests": 2, "prompt_tokens": 110, "completion_tokens": 55,
                                 "cost_micro_usd": 1700}
     assert body["revenue"] == [{"currency": "EUR", "total_minor": 4900, "invoices": 1},

@@ -94,6 +94,8 @@ def test_overview_of_the_first_two_weeks(service, month):
     assert report["enrollments"] == {"created": 3, "cancelled": 1, "cohort": 2, "completed": 1,
                                      "completion_rate_percent": 50}
     assert report["certificates"] == 1
+    assert len(report["completions_daily"]) == 14 and {
+        d["date"]: d["completions"] for d in report["completions_daily"] if d["completions"]} == {"2026-03-12": 1}
     assert report["quizzes"] == {"attempts": 3, "passed": 2, "average_score_percent": 72,
                                  "pass_rate_percent": 67}
     assert report["assignments"] == {"total": 3, "completed": 1, "overdue": 1, "completion_rate_percent": 33}

@@ -128,6 +128,14 @@ def test_learner_asks_the_consultant_and_works_on_the_roadmap(new_page):
     page.get_by_label("Ask a follow-up").fill("Which course first?")
     page.get_by_role("button", name="Ask", exact=True).click()
     expect(page.locator(".msg-assistant")).to_have_count(2)
+    history = page.get_by_role("navigation", name="Your conversations")
+    page.get_by_label("Ask a follow-up").fill("What about cloud skills?")
+    page.get_by_role("button", name="Start a new conversation").click()
+    expect(page.locator(".msg-assistant")).to_have_count(1)
+    expect(history.get_by_role("link")).to_have_count(2)  # the history, from the API, beside the chat
+    history.get_by_role("link", name="How do I become a data engineer?").click()
+    expect(page.locator(".msg-assistant")).to_have_count(2)
+    expect(page.locator(".msg-user").first).to_contain_text("How do I become a data engineer?")
 
     page.get_by_role("link", name="Roadmap", exact=True).click()
     page.get_by_role("button", name="Plan my roadmap").click()  # no role chosen: the API's message at the field
@@ -141,8 +149,16 @@ def test_learner_asks_the_consultant_and_works_on_the_roadmap(new_page):
     assert picture.evaluate("img => img.naturalWidth") > 0  # the SVG loaded through the web client
     first = page.locator(".milestones > li").first
     name = first.locator("h3").inner_text().split(" level")[0].strip()
+    skill_id = first.get_attribute("id")[2:]
+    drawn = f'data-skill="{skill_id}"'
+    assert f'class="milestone done" {drawn}' not in page.request.get(picture.get_attribute("src")).text()
     first.get_by_role("button", name=f"Mark {name} done").click()
-    expect(first.get_by_role("button", name=f"Undo “done” for {name}")).to_be_visible()
+    expect(first.get_by_role("button", name=f"Undo “done” for {name}")).to_be_focused()  # keyboard stays put
+    # The picture beside the list is redrawn from the same state: done in both.
+    picture = page.get_by_role("img", name=re.compile("Roadmap picture"))
+    expect(picture).to_have_js_property("complete", True)
+    assert f'class="milestone done" {drawn}' in page.request.get(picture.get_attribute("src")).text()
     check_page(page, "15-roadmap")
     page.reload()
     expect(page.locator(".milestones > li").first).to_contain_text("Status: done")
+    assert f'class="milestone done" {drawn}' in page.request.get(picture.get_attribute("src")).text()

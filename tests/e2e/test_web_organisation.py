@@ -9,7 +9,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.web_support import accept_invite, check_page, invite, reload_until, sign_up, unique_email
+from tests.e2e.web_support import PASSWORD, accept_invite, check_page, invite, reload_until, sign_up, unique_email
 
 COURSE = "Incident Response Basics"
 
@@ -26,6 +26,19 @@ def _build_course(page) -> str:
     expect(page.get_by_text("Draft course created.")).to_be_visible()
     page.get_by_label("New module title").fill("Playbook")
     page.get_by_role("button", name="Add module").click()
+    page.get_by_label("New module title").fill("Scratch")
+    page.get_by_role("button", name="Add module").click()
+    page.get_by_role("button", name="Move module “Scratch” up").click()  # reorder: Scratch first
+    expect(page.locator("#modules h3").first).to_have_text("1. Scratch")
+    page.get_by_role("button", name="Delete module “Scratch”").click()
+    expect(page.get_by_text("Module deleted.")).to_be_visible()
+    page.get_by_label("Title of module 1").fill("")
+    page.get_by_role("button", name="Rename").click()  # empty: the API's message, nothing renamed
+    expect(page.locator(".flash-error")).to_contain_text("The module was not changed")
+    expect(page.get_by_label("Title of module 1")).to_have_attribute("aria-invalid", "true")
+    page.get_by_label("Title of module 1").fill("Incident playbook")
+    page.get_by_role("button", name="Rename").click()
+    expect(page.locator("#modules h3").first).to_have_text("1. Incident playbook")
 
     page.get_by_role("link", name="Reading (Markdown)").click()
     page.get_by_label("Title").fill("Triage")
@@ -34,6 +47,18 @@ def _build_course(page) -> str:
     page.get_by_role("link", name="File to download").click()
     page.get_by_label("Title").fill("Runbook")
     page.get_by_role("button", name="Add lesson").click()
+    page.get_by_role("button", name="Move “Runbook” up").click()  # reorder, then back
+    expect(page.locator(".lesson-row strong").first).to_have_text("Runbook")
+    page.get_by_role("button", name="Move “Runbook” down").click()
+    expect(page.locator(".lesson-row strong").first).to_have_text("Triage")
+    page.get_by_role("link", name="Edit “Triage”").click()
+    page.get_by_label("Title").fill("")
+    page.get_by_role("button", name="Save lesson").click()
+    expect(page.locator("#e-title")).to_be_visible()  # the API's problem at its field
+    page.get_by_label("Title").fill("Triage steps")
+    page.get_by_label("Minutes").fill("15")
+    page.get_by_role("button", name="Save lesson").click()
+    expect(page.get_by_text("Lesson “Triage steps” saved.")).to_be_visible()
     upload = page.locator("form.upload", has=page.get_by_label("Upload a file for “Runbook”"))
     upload.get_by_label("Upload a file for “Runbook”").set_input_files(
         files=[{"name": "runbook.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 runbook " + b"." * 150_000}])
@@ -74,7 +99,16 @@ def test_owner_instructor_and_member_through_the_pages(new_page):
 
     teacher_link = invite(owner, unique_email("ivy"), "instructor")
     member_email = unique_email("max")
-    member_link = invite(owner, member_email, "member")
+    old_member_link = invite(owner, member_email, "member")
+    owner.get_by_role("button", name=f"New link for {member_email}").click()  # resend: a new link, the old one dies
+    member_link = owner.get_by_label("Invitation link").input_value()
+    assert member_link != old_member_link
+    mistaken = unique_email("zed")
+    invite(owner, mistaken, "member")
+    owner.get_by_role("button", name=f"Revoke the invitation for {mistaken}").click()
+    expect(owner.get_by_text(f"The invitation for {mistaken} is revoked")).to_be_visible()
+    expect(owner.get_by_role("row", name=re.compile(re.escape(mistaken)))).to_have_count(0)
+    expect(owner.get_by_role("row", name=re.compile(re.escape(member_email)))).to_be_visible()
     check_page(owner, "25-members")
 
     teacher = new_page()
@@ -83,6 +117,11 @@ def test_owner_instructor_and_member_through_the_pages(new_page):
 
     owner.goto("/org/assignments")
     member = new_page()
+    member.goto(old_member_link)
+    member.get_by_label("Your name").fill("Max Member")
+    member.get_by_label("Password").fill(PASSWORD)
+    member.get_by_role("button", name="Accept the invitation").click()
+    expect(member.locator("#error-summary")).to_contain_text("withdrawn, or replaced by a newer link")
     accept_invite(member, member_link, "Max Member")
     owner.reload()
     owner.get_by_label("Member").select_option(label="Max Member")
@@ -108,7 +147,10 @@ def test_owner_instructor_and_member_through_the_pages(new_page):
 
     teacher.goto(f"/teach/{course_id}")
     teacher.get_by_role("link", name="Results").click()
-    reload_until(teacher, lambda: teacher.get_by_role("row", name=re.compile("Max Member.*100%.*yes.*100%")))
+    reload_until(teacher, lambda: teacher.get_by_role("row", name=re.compile("Max Member.*100%")))
+    expect(teacher.locator(".stats")).to_contain_text("100% of enrolments")
+    expect(teacher.get_by_role("region", name="Check")).to_contain_text("mean score 100%")
+    expect(teacher.get_by_role("row", name=re.compile("First step"))).to_contain_text("1 (100%)")
     check_page(teacher, "31-results")
 
     member.goto("/org/analytics")  # members have no organisation pages: the 403 page, no figures
@@ -164,6 +206,21 @@ def test_owner_instructor_and_member_through_the_pages(new_page):
     owner.get_by_role("button", name="Cancel subscription").click()
     expect(owner.get_by_text("Your subscription is cancelled.")).to_be_visible()
     expect(owner.locator("#plan-h + p")).to_contain_text("It will end then.")
+
+    owner.goto("/org/members")  # hand the organisation over, after a confirmation page
+    owner.get_by_role("link", name=re.compile(r"^Make owner\W+Max Member$")).click()
+    check_page(owner, "32-transfer")
+    owner.get_by_role("button", name="Yes, make Max Member the owner").click()
+    expect(owner.get_by_text("Ownership transferred.")).to_be_visible()
+    expect(owner.locator(".whoami")).to_contain_text(f"{org} (admin)")
+    expect(owner.get_by_role("row", name=re.compile("Max Member"))).to_contain_text("owner")
+
+    small = new_page(width=375, height=800)  # the organisation's and the instructor's pages on a phone
+    small.context.add_cookies(owner.context.cookies())
+    for path, name in (("/org/members", "33-members-375"), ("/org/analytics", "34-analytics-375"),
+                       (f"/teach/{course_id}", "35-editor-375"), (f"/teach/{course_id}/results", "36-results-375")):
+        small.goto(path)
+        check_page(small, name)
 
     stranger = new_page()
     sign_up(stranger, "Sam Stranger", unique_email("sam"), organisation=f"Other {unique_email('')[:6]}")

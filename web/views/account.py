@@ -9,6 +9,11 @@ from web import bff
 from web.api import ApiError
 
 bp = Blueprint("account", __name__)
+INVITE_PROBLEMS = {
+    "invite_revoked": "This invitation was withdrawn, or replaced by a newer link. Ask whoever invited you for a new one.",
+    "invite_used": "This invitation has been used already. If it was you, log in.",
+    "invite_expired": "This invitation has expired. Ask whoever invited you for a new link.",
+}
 
 
 def _safe_next(default: str) -> str:
@@ -114,6 +119,8 @@ def accept_invite(token: str):
                 "display_name": request.form.get("display_name", "").strip(),
                 "password": request.form.get("password", "")})
     except ApiError as exc:
+        if exc.code in INVITE_PROBLEMS:
+            exc.detail = INVITE_PROBLEMS[exc.code]
         return _form_failure("account/invite.html", exc, token=token)
     bff.start_session(joined["tokens"])
     flash(f"You have joined {bff.me().get('tenant_name', 'the organisation')}.", "success")
@@ -131,7 +138,6 @@ def switch():
         except ApiError as exc:
             if exc.status not in (403, 404, 422):
                 raise
-            bff.forget_tenant(tenant_id)  # e.g. removed from it since
             flash(f"You cannot switch there: {exc}", "error")
             return redirect(url_for("account.switch"))
         bff.start_session(pair)
@@ -141,6 +147,6 @@ def switch():
 
 
 def _my_tenants() -> list[dict]:
-    """The organisations to switch to. The API has no "my organisations" list yet, so the web
-    client remembers each tenant this user has worked in here (``bff.remember_tenant``)."""
-    return sorted(bff.known_tenants().values(), key=lambda t: (t["kind"] != "personal", t["name"].casefold()))
+    """Every organisation (and the personal space) this user belongs to, personal first."""
+    found = bff.call("GET", "/me/organizations")["organizations"]
+    return sorted(found, key=lambda t: (t["kind"] != "personal", t["name"].casefold()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Optional
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
 from web import bff, xapi
 from web.api import ApiError
@@ -196,10 +196,9 @@ def certificates():
 @bp.route("/consultant", methods=["GET", "POST"])
 @bff.login_required
 def consultant():
-    """A chat: the first question opens a consultation, later ones are follow-ups. The API has no
-    list of consultations, so this session remembers the ones opened here."""
-    history = session.get("consultations", [])
-    current_id = request.values.get("c") or (history[0] if history else None)
+    """A chat: the first question opens a consultation, later ones are follow-ups; earlier
+    conversations come from the API's history (``GET /ai/consultations``)."""
+    current_id = request.values.get("c")
     errors, message, consultation = {}, None, None
     if request.method == "POST":
         text = request.form.get("question", "").strip()
@@ -208,7 +207,6 @@ def consultant():
                 consultation = bff.call("POST", f"/ai/consultations/{current_id}/messages", json={"content": text})
             else:
                 consultation = bff.call("POST", "/ai/consultations", json={"question": text})
-                session["consultations"] = [consultation["consultation_id"]] + history[:9]
         except ApiError as exc:
             if exc.status >= 500 and exc.status != 502 or exc.status in (401, 403):
                 raise
@@ -217,14 +215,19 @@ def consultant():
         else:
             if not request.headers.get("HX-Request"):
                 return redirect(url_for("learn.consultant", c=consultation["consultation_id"]) + "#latest")
-    if consultation is None and current_id:
-        try:
-            consultation = bff.call("GET", f"/ai/consultations/{current_id}")
-        except ApiError as exc:
-            if exc.status != 404:
-                raise
-    template = "learn/_chat.html" if request.headers.get("HX-Request") else "learn/consultant.html"
-    return render_template(template, consultation=consultation, history=session.get("consultations", []),
+    listing = ("GET", "/ai/consultations", {"params": {"limit": 20}})
+    if consultation is None and current_id:  # both at once
+        history, found = bff.gather(listing, ("GET", f"/ai/consultations/{current_id}"))
+        history, consultation = bff.ok(history, missing=())["consultations"], bff.ok(found, missing=(404, 422))
+    else:
+        history = bff.call(*listing[:2], **listing[2])["consultations"]
+        if consultation is None and history:  # the latest conversation, to carry on
+            consultation = bff.call("GET", f"/ai/consultations/{history[0]['consultation_id']}")
+    if request.headers.get("HX-Request"):
+        # The chat and, out of band, the history beside it (a new conversation joins the list).
+        return render_template("learn/_chat.html", consultation=consultation, history=history, errors=errors,
+                               message=message, oob=True)
+    return render_template("learn/consultant.html", consultation=consultation, history=history,
                            errors=errors, message=message)
 
 
@@ -248,27 +251,37 @@ def roadmap():
     current = bff.ok(current)
     by_skill = {m["skill_id"]: m for m in (current or {}).get("milestones", [])}
     return render_template("learn/roadmap.html", roadmap=current, by_skill=by_skill,
+                           state_key=_state_key(current) if current else "",
                            roles=bff.ok(roles, default={"roles": []})["roles"],
                            profile=bff.ok(profile, default={}), errors=errors, message=message), 422 if errors else 200
+
+
+def _state_key(roadmap: dict) -> str:
+    """Names the state the picture must show: a new key (a new image address) whenever a status
+    or percent changes, so the browser never keeps a picture older than the list beside it."""
+    import hashlib
+    state = "|".join(f"{m['skill_id']}:{m.get('status')}:{m.get('percent')}" for m in roadmap.get("milestones", []))
+    return hashlib.sha256(f"{roadmap.get('version')}|{state}".encode()).hexdigest()[:16]
 
 
 @bp.get("/roadmap/<uuid:roadmap_id>.svg")
 @bff.login_required
 def roadmap_svg(roadmap_id):
     """The picture, shown as an image (an <img> never runs script inside an SVG)."""
-    svg = bff.call("GET", f"/roadmaps/{roadmap_id}.svg", raw=True)
+    svg = bff.call("GET", f"/roadmaps/{roadmap_id}.svg",
+                   params={"version": max(0, request.args.get("version", 0, type=int) or 0)}, raw=True)
     return Response(svg.content, mimetype="image/svg+xml", headers={"Cache-Control": "private, no-store"})
 
 
 @bp.post("/roadmap/<uuid:roadmap_id>/milestones/<skill_id>")
 @bff.login_required
 def mark_milestone(roadmap_id, skill_id: str):
+    """Mark a milestone (or undo the mark); htmx gets the picture and the list back, both drawn
+    from the roadmap the API answered with."""
     status = request.form.get("status", "done")
-    bff.call("PATCH", f"/roadmaps/{roadmap_id}/milestones/{skill_id}", json={"status": status})
+    updated = bff.call("PATCH", f"/roadmaps/{roadmap_id}/milestones/{skill_id}", json={"status": status})
     if request.headers.get("HX-Request"):
-        current = bff.call("GET", "/roadmaps/current")
-        milestone = next((m for m in current["milestones"] if m["skill_id"] == skill_id), None)
-        return render_template("learn/_milestone.html", m=milestone, roadmap=current)
+        return render_template("learn/_roadmap_state.html", roadmap=updated, state_key=_state_key(updated))
     flash("Milestone updated.", "success")
     return redirect(url_for("learn.roadmap") + f"#m-{skill_id}")
 
@@ -330,6 +343,4 @@ def _billing_action(action: str, form) -> None:
             # end it now so its open invoice is voided and another card can start afresh.
             _retrying(lambda: bff.call("POST", "/billing/subscription/cancel", json={"at_period_end": False}))
             raise ApiError(402, "payment_declined", "Payment declined")
-    # The plan tier is a claim of the access token: a fresh token carries the new tier.
-    session["tokens"]["expires_at"] = 0
-    session["me"] = bff.call("GET", "/me")
+    bff.reload_me()  # the plan tier is a claim of the access token: a fresh token carries the new tier

@@ -1,7 +1,7 @@
 """Organisation owners and admins: members and invites, seats, assignments, analytics, audit log."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
 from web import bff
 from web.api import ApiError
@@ -14,22 +14,45 @@ ROLES = (("member", "Member"), ("instructor", "Instructor"), ("admin", "Admin"))
 @bp.route("/members", methods=["GET", "POST"])
 @bff.role_required(*MANAGERS)
 def members():
-    """Members with their roles, seats used of seats bought, and the invite form."""
+    """Members with their roles, seats used of seats bought, pending invites and the invite form."""
     errors, message, invite = {}, None, None
     if request.method == "POST":
         try:
             invite = bff.call("POST", "/orgs/current/invites", json={
                 "email": request.form.get("email", "").strip(), "role": request.form.get("role", "member")})
         except ApiError as exc:
-            if exc.status not in (400, 409, 422):
+            if exc.status not in (400, 403, 409, 422):
                 raise
             errors, message = exc.field_errors(), str(exc)
-    org, people = bff.gather(("GET", "/orgs/current"), ("GET", "/orgs/current/members"))
+    return _members_page(invite=invite, errors=errors, message=message,
+                         form={} if invite else request.form), 422 if errors or message else 200
+
+
+def _members_page(invite=None, errors=None, message=None, form=None):
+    org, people, invites = bff.gather(("GET", "/orgs/current"), ("GET", "/orgs/current/members"),
+                                      ("GET", "/orgs/current/invites"))
+    pending = [i for i in bff.ok(invites, missing=())["invites"] if i.get("status", "pending") == "pending"]
     return render_template("org/members.html", org=bff.ok(org, missing=()),
-                           members=bff.ok(people, missing=())["members"],
-                           roles=ROLES, invite=invite, errors=errors, message=message,
-                           invite_link=url_for("account.accept_invite", token=invite["token"], _external=True)
-                           if invite else None, form={} if invite else request.form), 422 if errors or message else 200
+                           members=bff.ok(people, missing=())["members"], invites=pending,
+                           roles=ROLES, invite=invite, errors=errors or {}, message=message, form=form or {})
+
+
+@bp.post("/invites/<uuid:invite_id>/<any(revoke, resend):action>")
+@bff.role_required(*MANAGERS)
+def invite_action(invite_id, action: str):
+    """Revoke a pending invite (its link stops working, its seat is free) or send a new link."""
+    try:
+        if action == "revoke":
+            revoked = bff.call("DELETE", f"/orgs/current/invites/{invite_id}")
+            flash(f"The invitation for {revoked['email']} is revoked: its link no longer works.", "success")
+        else:
+            renewed = bff.call("POST", f"/orgs/current/invites/{invite_id}/resend")
+            return _members_page(invite=renewed, form={})
+    except ApiError as exc:
+        if exc.status not in (400, 403, 404, 409, 422):
+            raise
+        flash(f"That did not work: {exc}", "error")
+    return redirect(url_for("org.members") + "#invites-h")
 
 
 @bp.post("/members/<uuid:user_id>")
@@ -39,6 +62,10 @@ def change_member(user_id):
         if request.form.get("action") == "remove":
             bff.call("DELETE", f"/orgs/current/members/{user_id}")
             flash("Member removed.", "success")
+        elif request.form.get("action") == "transfer":
+            bff.call("PATCH", f"/orgs/current/members/{user_id}", json={"role": "owner"})
+            bff.reload_me()  # you are an admin now: a fresh token carries that role
+            flash("Ownership transferred. You are an admin of this organisation now.", "success")
         else:
             bff.call("PATCH", f"/orgs/current/members/{user_id}", json={"role": request.form.get("role", "")})
             flash("Role changed.", "success")
@@ -47,6 +74,17 @@ def change_member(user_id):
             raise
         flash(f"That did not work: {exc}", "error")
     return redirect(url_for("org.members"))
+
+
+@bp.get("/members/<uuid:user_id>/transfer")
+@bff.role_required("owner")
+def transfer(user_id):
+    """Ask before handing the organisation over: the owner becomes an admin and cannot undo it."""
+    people = bff.call("GET", "/orgs/current/members")["members"]
+    member = next((m for m in people if m["user_id"] == str(user_id)), None)
+    if member is None:
+        abort(404)
+    return render_template("org/transfer.html", member=member)
 
 
 @bp.route("/assignments", methods=["GET", "POST"])

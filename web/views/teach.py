@@ -2,9 +2,9 @@
 asset upload), publish and archive."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
-from web import bff, xapi
+from web import bff
 from web.api import ApiError
 
 bp = Blueprint("teach", __name__, url_prefix="/teach")
@@ -69,7 +69,8 @@ def editor(course_id):
             errors, message = exc.field_errors(), str(exc)
     course = bff.call("GET", f"/lms/courses/{course_id}")
     return render_template("teach/editor.html", course=course, errors=errors, message=message, levels=LEVELS,
-                           kinds=KINDS), 422 if errors or message else 200
+                           kinds=KINDS, module_problem=session.pop("module_problem", None) or {}), \
+        422 if errors or message else 200
 
 
 @bp.post("/<uuid:course_id>/modules")
@@ -151,6 +152,83 @@ def upload_asset(course_id, lesson_id):
     return redirect(url_for("teach.editor", course_id=course_id) + f"#lesson-{lesson_id}")
 
 
+@bp.post("/<uuid:course_id>/modules/<uuid:module_id>")
+@bff.role_required(*AUTHORS)
+def change_module(course_id, module_id):
+    """Rename a module, move it up or down among the course's modules, or delete it."""
+    action = request.form.get("action", "rename")
+    try:
+        if action == "delete":
+            bff.call("DELETE", f"/lms/modules/{module_id}")
+            flash("Module deleted.", "success")
+        elif action in ("up", "down"):
+            bff.call("PATCH", f"/lms/modules/{module_id}", json={"position": _moved(request.form, action)})
+            flash("Module moved.", "success")
+        else:
+            bff.call("PATCH", f"/lms/modules/{module_id}", json={"title": request.form.get("title", "").strip()})
+            flash("Module renamed.", "success")
+    except ApiError as exc:
+        if exc.status not in (400, 409, 422):
+            raise
+        said = exc.field_errors().get("title") or str(exc)
+        flash(f"The module was not changed: {said}", "error")
+        session["module_problem"] = {"module_id": str(module_id), "text": said}  # shown at its field too
+    return redirect(url_for("teach.editor", course_id=course_id) + f"#module-{module_id}")
+
+
+def _moved(form, direction: str) -> int:
+    """The 0-based position one step up or down from the one the page showed."""
+    return max(0, _int(form.get("position"), 0) + (-1 if direction == "up" else 1))
+
+
+@bp.post("/<uuid:course_id>/lessons/<uuid:lesson_id>/move")
+@bff.role_required(*AUTHORS)
+def move_lesson(course_id, lesson_id):
+    direction = request.form.get("direction", "down")
+    try:
+        bff.call("PATCH", f"/lms/lessons/{lesson_id}", json={"position": _moved(request.form, direction)})
+        flash("Lesson moved.", "success")
+    except ApiError as exc:
+        if exc.status not in (400, 409, 422):
+            raise
+        flash(f"The lesson was not moved: {exc}", "error")
+    return redirect(url_for("teach.editor", course_id=course_id) + f"#lesson-{lesson_id}")
+
+
+@bp.route("/<uuid:course_id>/lessons/<uuid:lesson_id>/edit", methods=["GET", "POST"])
+@bff.role_required(*AUTHORS)
+def edit_lesson(course_id, lesson_id):
+    """Edit a lesson of the working copy. The API's course outline has its title, minutes and
+    whether it is required; the text and the quiz are replaced only when new ones are given."""
+    course = bff.call("GET", f"/lms/courses/{course_id}")
+    lesson = next((l for m in course["modules"] for l in m["lessons"] if l["lesson_id"] == str(lesson_id)), None)
+    if lesson is None:
+        abort(404)
+    errors, message = {}, None
+    if request.method == "POST":
+        form = request.form
+        patch = {"title": form.get("title", "").strip(), "required": form.get("required") == "on",
+                 "estimated_minutes": _int(form.get("estimated_minutes"), lesson["estimated_minutes"])}
+        if form.get("body_md", "").strip():
+            patch["body_md"] = form["body_md"]
+        if lesson["kind"] == "quiz" and form.get("q0-prompt", "").strip():
+            patch["quiz"] = _quiz(form)
+        try:
+            bff.call("PATCH", f"/lms/lessons/{lesson_id}", json=patch)
+            flash(f"Lesson “{patch['title']}” saved.", "success")
+            return redirect(url_for("teach.editor", course_id=course_id) + f"#lesson-{lesson_id}")
+        except ApiError as exc:
+            if exc.status not in (400, 409, 422):
+                raise
+            errors, message = exc.field_errors(), str(exc)
+    form = request.form if request.method == "POST" else {
+        "title": lesson["title"], "estimated_minutes": lesson["estimated_minutes"],
+        "required": "on" if lesson["required"] else ""}
+    return render_template("teach/lesson.html", course_id=course_id, lesson=lesson, kind=lesson["kind"],
+                           kinds=KINDS, form=form, errors=errors, message=message, quiz_rows=QUIZ_ROWS,
+                           choice_rows=CHOICE_ROWS), 422 if errors or message else 200
+
+
 @bp.post("/<uuid:course_id>/lessons/<uuid:lesson_id>/delete")
 @bff.role_required(*AUTHORS)
 def delete_lesson(course_id, lesson_id):
@@ -176,30 +254,6 @@ def lifecycle(course_id, action: str):
 @bp.get("/<uuid:course_id>/results")
 @bff.role_required(*AUTHORS)
 def results(course_id):
-    """Who is taking the course, how far they are, their best quiz score (from the tracker's
-    per-learner progress and the course's xAPI statements: the API has no results report yet)."""
-    course_iri = f"{xapi.XAPI_HOME}/xapi/courses/{course_id}"
-    course, people, statements = bff.gather(
-        ("GET", f"/lms/courses/{course_id}"), ("GET", "/orgs/current/members"),
-        ("GET", "/tracking/statements", {"params": {"activity": course_iri, "related_activities": "true",
-                                                     "limit": 200}}))
-    course, people = bff.ok(course, missing=()), bff.ok(people, missing=())["members"]
-    progress = bff.gather(*[("GET", "/tracking/progress", {"params": {"course_id": str(course_id),
-                                                                      "learner": m["user_id"]}}) for m in people])
-    best = _best_scores(bff.ok(statements, default={"statements": []}, missing=(403, 404))["statements"])
-    rows = []
-    for member, answer in zip(people, progress):
-        found = bff.ok(answer, default={"courses": []}, missing=(403, 404))["courses"]
-        if found:
-            rows.append({"member": member, "progress": found[0], "score": best.get(member["user_id"])})
-    return render_template("teach/results.html", course=course, rows=rows)
-
-
-def _best_scores(statements: list[dict]) -> dict[str, int]:
-    best: dict[str, int] = {}
-    for st in statements:
-        raw = ((st.get("result") or {}).get("score") or {}).get("raw")
-        if raw is not None and st["verb"]["id"].rsplit("/", 1)[-1] in ("passed", "failed"):
-            who = st["actor"]["account"]["name"]
-            best[who] = max(best.get(who, 0), int(raw))
-    return best
+    """Enrolments, completion, each learner's progress and per quiz the scores (the API's report)."""
+    return render_template("teach/results.html", course_id=course_id,
+                           report=bff.call("GET", f"/lms/courses/{course_id}/results"))

@@ -53,6 +53,10 @@ class AiCoreServicer(ai_core_pb2_grpc.AiCoreServicer):
         result = self.service.post_message(_caller(request), request.consultation_id, request.content)
         return to_message(result, ai_core_pb2.Consultation())
 
+    def ListConsultations(self, request, context: grpc.ServicerContext):
+        result = self.service.list_consultations(_caller(request), request.limit)
+        return to_message(result, ai_core_pb2.ConsultationList())
+
     def AnalyzeCv(self, request, context: grpc.ServicerContext):
         result = self.service.analyze_cv(_caller(request), request.filename, request.content_type, request.content)
         return to_message(result, ai_core_pb2.CvAnalysis())

@@ -74,6 +74,17 @@ def open_consultation(body: dict):
     return result, {"Location": f"/api/v1/ai/consultations/{result['consultation_id']}"}
 
 
+@blp.route("/consultations", methods=["GET"])
+@auth_required
+@blp.arguments(s.AiConsultationsQuery, location="query")
+@blp.response(200, s.AiConsultationsOut)
+@blp.doc(security=[{"bearerAuth": []}])
+def list_consultations(query: dict):
+    """Your conversation history: your own consultations (never a colleague's), newest activity first,
+    without their messages (read one with `GET /ai/consultations/{id}`)."""
+    return to_dict(_call("ListConsultations", ai_core_pb2.ListConsultationsRequest(caller=_me(), limit=query["limit"])))
+
+
 @blp.route("/consultations/<uuid:consultation_id>", methods=["GET"])
 @auth_required
 @blp.response(200, s.AiConsultationOut)

@@ -127,6 +127,24 @@ class AiConsultationOut(Schema):
     messages = ma.fields.List(ma.fields.Nested(AiMessageOut))
 
 
+class AiConsultationsQuery(Schema):
+    limit = ma.fields.Integer(load_default=20, validate=validate.Range(1, 100),
+                              metadata={"description": "how many, newest activity first (1..100, default 20)"})
+
+
+class AiConsultationSummaryOut(Schema):
+    consultation_id = ma.fields.String()
+    topic = ma.fields.String(metadata={"description": "the opening question, shortened"})
+    target_role = ma.fields.String()
+    created_at = ma.fields.String()
+    last_message_at = ma.fields.String()
+    message_count = ma.fields.Integer()
+
+
+class AiConsultationsOut(Schema):
+    consultations = ma.fields.List(ma.fields.Nested(AiConsultationSummaryOut))
+
+
 class AiProposedSkillOut(Schema):
     name = ma.fields.String()
     esco_uri = ma.fields.String()

@@ -36,6 +36,11 @@ class AnalyticsWeeklyActiveOut(Schema):
         metadata={"description": "distinct learners active on its days in the period"})
 
 
+class AnalyticsDailyCompletionsOut(Schema):
+    date = ma.fields.String()
+    completions = ma.fields.Integer(metadata={"description": "courses completed (certificates issued) that day"})
+
+
 class AnalyticsActiveLearnersOut(Schema):
     total = ma.fields.Integer(
         metadata={"description": "distinct learners with an xAPI statement in the period"})
@@ -93,6 +98,8 @@ class AnalyticsOverviewOut(_Period):
     activity = ma.fields.Nested(AnalyticsActivityOut)
     enrollments = ma.fields.Nested(AnalyticsEnrollmentsOut)
     certificates = ma.fields.Integer()
+    completions_daily = ma.fields.List(ma.fields.Nested(AnalyticsDailyCompletionsOut),
+                                       metadata={"description": "completions per day of the period (UTC), zero-filled"})
     quizzes = ma.fields.Nested(AnalyticsQuizzesOut)
     assignments = ma.fields.Nested(AnalyticsAssignmentsOut)
     ai_usage = ma.fields.Nested(AnalyticsAiUsageOut)
