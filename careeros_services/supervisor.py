@@ -196,6 +196,10 @@ def isolated_env(kafka_bootstrap: str, db_prefix: str, amqp_vhost: str, **extra:
         **{f"CAREEROS_GRPC_{name.upper()}": grpc_bind for name in registry.SERVICES},
         "CAREEROS_GATEWAY_BIND": gateway_bind,
         "CAREEROS_WEB_BASE_URL": f"http://{gateway_bind}",  # the links in its e-mails lead to its gateway
+        # and so do the signed download links it hands out (an export's zip, a course file, a certificate)
+        "CAREEROS_PRIVACY_FILES_URL": f"http://{gateway_bind}/api/v1/privacy/files",
+        "CAREEROS_LMS_FILES_URL": f"http://{gateway_bind}/api/v1/lms/files",
+        "CAREEROS_LMS_VERIFY_URL": f"http://{gateway_bind}/api/v1/lms/certificates",
         "CAREEROS_METRICS_NAMEKO": str(free_port()),
         "CAREEROS_METRICS_GRPC": str(free_port()),
         "CAREEROS_METRICS_RELAY": str(free_port()),

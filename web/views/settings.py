@@ -45,7 +45,7 @@ def _refuse(exc: ApiError, *, allowed: tuple = (403, 404, 409, 422, 429)) -> Non
 @bff.login_required
 def account():
     """Your e-mail address (verified or not) and a form to change the password."""
-    return render_template("settings/account.html", me=_refresh_me(), errors={}, message=None)
+    return render_template("settings/account.html", person=_refresh_me(), errors={}, message=None)
 
 
 @bp.post("/settings/verification")
@@ -71,7 +71,7 @@ def change_password():
     except ApiError as exc:
         if exc.status not in (403, 422, 429):
             raise
-        return render_template("settings/account.html", me=bff.me(), errors=exc.field_errors(),
+        return render_template("settings/account.html", person=bff.me(), errors=exc.field_errors(),
                                message=_readable(exc) if not exc.errors else None), exc.status
     bff.start_session(pair)
     flash("Your password is changed. Every other session (other browsers and devices) is signed out.", "success")
