@@ -112,38 +112,54 @@ def test_an_owner_verifies_sets_preferences_changes_the_password_and_exports_the
     _flash(page, "transfer its ownership first").to_be_visible()
 
 
-def test_a_member_leaves_an_organisation_and_then_erases_their_account(new_page, api):
-    owner = register(api, organization_name=f"Left {uuid.uuid4().hex[:6]}")
-    owner_token = login(api, owner["email"])["access_token"]
-    person = register(api)
-    made = api.post("/orgs/current/invites", headers=bearer(owner_token), json={"email": person["email"],
-                                                                                "role": "member"})
+def _invite(api, owner_token: str, email: str) -> str:
+    made = api.post("/orgs/current/invites", headers=bearer(owner_token), json={"email": email, "role": "member"})
     assert made.status_code == 201, made.text
-    joined = api.post(f"/orgs/invites/{made.json()['token']}/accept", json={},
-                      headers=bearer(login(api, person["email"])["access_token"]))
+    return made.json()["token"]
+
+
+def test_a_member_leaves_two_organisations_and_then_erases_their_account(new_page, api):
+    """Leaving another organisation than the current one, then the current one (their home, and their
+    last: the session ends and the next login lands in a new personal space), then erasure."""
+    suffix = uuid.uuid4().hex[:6]
+    first, second = f"Home {suffix}", f"Other {suffix}"
+    owners = {name: register(api, organization_name=name) for name in (first, second)}
+    tokens = {name: login(api, owner["email"])["access_token"] for name, owner in owners.items()}
+    email = f"member{suffix}@example.com"
+    joined = api.post(f"/orgs/invites/{_invite(api, tokens[first], email)}/accept",
+                      json={"display_name": "Mo Member", "password": PASSWORD})  # their account's home
     assert joined.status_code == 200, joined.text
+    also = api.post(f"/orgs/invites/{_invite(api, tokens[second], email)}/accept", json={},
+                    headers=bearer(joined.json()["tokens"]["access_token"]))
+    assert also.status_code == 200, also.text
 
     page = new_page()
-    log_in(page, person["email"])  # lands in their personal space, the organisation is another tenant
-    page.goto("/settings/organisations")
-    page.get_by_role("link", name=re.compile(r"^Leave Left ")).click()
-    page.get_by_role("button", name=re.compile(r"^Yes, leave")).click()
-    _flash(page, "You have left Left ").to_be_visible()
-    expect(page.get_by_role("link", name=re.compile(r"^Leave "))).to_have_count(0)  # this session goes on
-    members = api.get("/orgs/current/members", headers=bearer(owner_token)).json()["members"]
-    assert [m["user_id"] for m in members] == [owner["user_id"]]
+    log_in(page, email)  # in their home organisation
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("link", name="Organisations").click()
+    page.get_by_role("link", name=f"Leave {second}").click()
+    check_page(page, "46-leave-confirmation")
+    page.get_by_role("button", name=f"Yes, leave {second}").click()
+    _flash(page, f"You have left {second}.").to_be_visible()
+    expect(page.get_by_role("link", name=f"Leave {first}")).to_be_visible()  # this session goes on
+    page.get_by_role("link", name=f"Leave {first}").click()
+    page.get_by_role("button", name=f"Yes, leave {first}").click()
+    _flash(page, "Log in again to continue in your personal space").to_be_visible()
+    for name, owner in owners.items():
+        members = api.get("/orgs/current/members", headers=bearer(tokens[name])).json()["members"]
+        assert [m["user_id"] for m in members] == [owner["user_id"]], name
 
-    page.get_by_role("link", name="Your data").click()
+    log_in(page, email)
+    page.goto("/settings/privacy")
     page.get_by_label("Type your e-mail address to confirm").fill("someone@else.example")
     page.get_by_role("button", name="Erase my account").click()
     expect(page.locator("#e-confirm_email")).to_be_visible()
-    page.get_by_label("Type your e-mail address to confirm").fill(person["email"])
+    page.get_by_label("Type your e-mail address to confirm").fill(email)
     page.get_by_role("button", name="Erase my account").click()
     _flash(page, "Your account is being erased. You have been signed out").to_be_visible()
-    expect(page.get_by_role("link", name="Log in")).to_be_visible()
     page.goto("/settings")
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()  # the session ended
-    page.get_by_label("Email address").fill(person["email"])
+    page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_text("The email or password is not right.")).to_be_visible()

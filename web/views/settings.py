@@ -206,6 +206,7 @@ def request_erasure():
     except ApiError as exc:
         _refuse(exc, allowed=(403, 409, 422))
         return redirect(url_for("settings.privacy"))
+    current_app.extensions["careeros_redis"].delete(_export_key())
     bff.end_session()
     flash("Your account is being erased. You have been signed out and cannot log in again.", "info")
     return redirect(url_for("public.home"))
