@@ -118,8 +118,8 @@ def leave(tenant_id):
     """GET asks "are you sure?"; POST leaves. The API leaves the organisation of a token, so this
     takes a token for that organisation first (and, when it is the current one, a token for another
     one to continue with: leaving ends the sessions in the one left)."""
-    tenant_id = str(tenant_id)
-    chosen = next((o for o in _organisations() if o["tenant_id"] == tenant_id), None)
+    tenant_id, mine = str(tenant_id), _organisations()
+    chosen = next((o for o in mine if o["tenant_id"] == tenant_id), None)
     if chosen is None:
         flash("You are not a member of that organisation (any more).", "error")
         return redirect(url_for("settings.organisations"))
@@ -127,13 +127,14 @@ def leave(tenant_id):
         return render_template("settings/leave.html", organisation=chosen)
     current = bff.me().get("tenant_id")
     stay_in = None if tenant_id != current else next(
-        (o for o in sorted(_organisations(), key=lambda o: not o.get("home")) if o["tenant_id"] != tenant_id), None)
+        (o for o in sorted(mine, key=lambda o: not o.get("home")) if o["tenant_id"] != tenant_id), None)
     try:
-        there = bff.call("POST", "/auth/switch-tenant", json={"tenant_id": tenant_id})
+        there = (bff.access_token() if tenant_id == current else
+                 bff.call("POST", "/auth/switch-tenant", json={"tenant_id": tenant_id})["access_token"])
         continue_with = (bff.call("POST", "/auth/switch-tenant", json={"tenant_id": stay_in["tenant_id"]})
                          if stay_in else None)
-        bff.client().request("POST", "/orgs/current/leave", token=there["access_token"],
-                             correlation_id=bff.correlation_id(), client_ip=request.remote_addr)
+        bff.client().request("POST", "/orgs/current/leave", token=there, correlation_id=bff.correlation_id(),
+                             client_ip=request.remote_addr)
     except ApiError as exc:
         _refuse(exc)
         return redirect(url_for("settings.organisations"))
