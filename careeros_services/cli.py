@@ -7,7 +7,8 @@
     careeros dlq list|show|replay     inspect and replay dead-lettered events
     careeros analytics rebuild        replay every topic into fresh analytics read models
     careeros tenant isolate <id>      move a tenant's rows into its own schema in each service database
-    careeros smtp-sink                run the embedded SMTP sink (keeps every message in smtp.sink_dir)
+    careeros smtp-sink                run the embedded SMTP sink (keeps every message in smtp.sink_dir) and
+                                      its mailbox page (http://127.0.0.1:8025/, smtp.sink_http_port)
     careeros mail list|show <id>      read the messages the sink kept
     careeros notifications list|counts   delivery state of notification messages (queued/sent/failed/skipped)
 """
@@ -140,7 +141,18 @@ def cmd_smtp_sink(config: dict, args) -> None:
     controller = sink.start(config)
     logging.getLogger(__name__).info("SMTP sink listening on %s:%s, keeping mail in %s", controller.hostname,
                                      controller.port, sink.sink_dir(config))
+    page = None
+    if str(config["smtp"].get("sink_http_port") or "").strip():  # empty: no mailbox page
+        from careeros_services.notifications import sink_web
+
+        try:
+            page = sink_web.serve(config, int(config["smtp"]["sink_http_port"]))
+            logging.getLogger(__name__).info("mailbox page at http://%s:%s/", *page.server_address[:2])
+        except OSError as exc:  # a busy port costs the page, never the sink
+            logging.getLogger(__name__).warning("mailbox page not served: %s", exc)
     _stop_event().wait()
+    if page is not None:
+        page.shutdown()
     controller.stop()
 
 

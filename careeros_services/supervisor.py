@@ -196,11 +196,16 @@ def isolated_env(kafka_bootstrap: str, db_prefix: str, amqp_vhost: str, **extra:
         **{f"CAREEROS_GRPC_{name.upper()}": grpc_bind for name in registry.SERVICES},
         "CAREEROS_GATEWAY_BIND": gateway_bind,
         "CAREEROS_WEB_BASE_URL": f"http://{gateway_bind}",  # the links in its e-mails lead to its gateway
+        # and so do the signed download links it hands out (an export's zip, a course file, a certificate)
+        "CAREEROS_PRIVACY_FILES_URL": f"http://{gateway_bind}/api/v1/privacy/files",
+        "CAREEROS_LMS_FILES_URL": f"http://{gateway_bind}/api/v1/lms/files",
+        "CAREEROS_LMS_VERIFY_URL": f"http://{gateway_bind}/api/v1/lms/certificates",
         "CAREEROS_METRICS_NAMEKO": str(free_port()),
         "CAREEROS_METRICS_GRPC": str(free_port()),
         "CAREEROS_METRICS_RELAY": str(free_port()),
         "CAREEROS_METRICS_SUPERVISOR": str(free_port()),
         "CAREEROS_SMTP_PORT": str(free_port()),  # its own SMTP sink, keeping mail in its own Maildir
+        "CAREEROS_SMTP_SINK_HTTP_PORT": str(free_port()),  # and its mailbox page
         "CAREEROS_SMTP_SINK_DIR": tempfile.mkdtemp(prefix="careeros-mail-"),
         **extra,
     }
@@ -253,7 +258,9 @@ def run_platform(config: dict, services: Optional[str] = None) -> int:
     try:
         platform.start()
         _serve_metrics(config)
-        print(f"CareerOS is up: http://{config['gateway']['bind']}/ (web), /api/v1/docs (API)  "
+        mail = (f", mail: http://{config['smtp'].get('sink_bind') or '127.0.0.1'}:{config['smtp']['sink_http_port']}/"
+                if "smtp-sink" in platform.children and str(config["smtp"].get("sink_http_port") or "").strip() else "")
+        print(f"CareerOS is up: http://{config['gateway']['bind']}/ (web), /api/v1/docs (API){mail}  "
               f"(logs: {platform.log_dir})", flush=True)
         while not stopping:
             platform.check_alive()

@@ -37,6 +37,8 @@ def create_app(settings: dict, *, redis_url: str = "redis://127.0.0.1:6379/0",
     from web.views import account, learn, org, public, teach
     for module in (public, account, learn, teach, org):
         app.register_blueprint(module.bp)
+    from web.views.settings import bp as settings_pages
+    app.register_blueprint(settings_pages)
     return app
 
 

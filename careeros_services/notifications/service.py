@@ -53,8 +53,9 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
     """Messages caused by events, their delivery over SMTP, and each person's preferences.
 
     ``settings`` is the ``notifications`` section (``max_attempts``, ``backoff_s``,
-    ``max_backoff_s``, ``batch_size``, ``concurrency``, ``signing_secret``); ``links`` the base URLs of the links
-    messages carry (``web`` and ``certificates``); ``clock`` the service's time (tests pass a fixed one).
+    ``max_backoff_s``, ``batch_size``, ``concurrency``, ``signing_secret``); ``links["web"]`` the web client's
+    base URL, which every link a person clicks opens (a page of the web client, never a JSON API URL);
+    ``clock`` the service's time (tests pass a fixed one).
     """
 
     consumer_name = SERVICE
@@ -73,7 +74,6 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
         self.smtp_settings = smtp_settings
         self.sender = str(smtp_settings["from"])
         self.web = str(links["web"]).rstrip("/")
-        self.certificates = str(links["certificates"]).rstrip("/")
         self.dead_letter = dead_letter
 
     # --- consuming -------------------------------------------------------------------------------
@@ -231,11 +231,12 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
     def _compose(self, kind: domain.Kind, message: MessageRecord, contact: dict):
         payload = message.event["payload"]
         org, name = domain.org_name(contact), contact.get("display_name") or ""
-        unsubscribe = None if kind.required else self.unsubscribe_url(str(message.tenant_id), str(message.user_id),
-                                                                        kind.name)
+        token = None if kind.required else domain.unsubscribe_token(self.secret, str(message.tenant_id),
+                                                                     str(message.user_id), kind.name)
         subject, text, html = rendering.render(kind.name, {
             "p": payload, "name": name, "org": org, "inviter": contact.get("inviter_name") or "",
-            "link": self._link(kind.name, payload), "unsubscribe_url": unsubscribe})
+            "link": self._link(kind.name, payload),
+            "unsubscribe_url": token and self.unsubscribe_page_url(token)})
         attachments = ()
         if kind.name == "payment_receipt":
             attachments = ((f"invoice-{payload['invoice_id']}.pdf", "application/pdf",
@@ -243,23 +244,29 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
         return rendering.compose(
             sender=self.sender, to=contact["email"], to_name=name, subject=subject, text=text, html=html,
             message_id=domain.message_id_header(str(message.event_id), domain.from_domain(self.sender)),
-            unsubscribe_url=unsubscribe, attachments=attachments)
+            unsubscribe_url=token and self.unsubscribe_url(token), attachments=attachments)
 
     def _link(self, kind: str, payload: dict) -> str:
+        """The web client's page for this message (its routes: web/views/*.py)."""
         token = quote(str(payload.get("token", "")), safe="")
+        course = payload.get("course_id") or ""
         return {
-            "email_verification": f"{self.web}/api/v1/auth/verify-email?token={token}",
+            "email_verification": f"{self.web}/verify-email?token={token}",  # verifies through the API, says so
             "password_reset": f"{self.web}/reset-password?token={token}",
-            "invite": f"{self.web}/invites/{token}",  # the web client's accept page (as the API's accept_url)
-            "assignment": f"{self.web}/courses/{payload.get('course_id', '')}",
-            "certificate_issued": f"{self.certificates}/{payload.get('certificate_id', '')}",
-            "export_ready": str(payload.get("download_url", "")),
-            "weekly_digest": f"{self.web}/app",  # the web client's dashboard
-        }.get(kind, f"{self.web}/billing")
+            "invite": f"{self.web}/invites/{token}",  # the accept page (as the API's accept_url)
+            "assignment": f"{self.web}/courses/{course}" if course else f"{self.web}/app/roadmap",
+            "certificate_issued": f"{self.web}/certificates/{payload.get('certificate_id', '')}",  # public check
+            "export_ready": str(payload.get("download_url", "")),  # the signed archive itself
+            "weekly_digest": f"{self.web}/app",  # the dashboard
+        }.get(kind, f"{self.web}/app/billing")  # receipts, failed payments, a lapsed plan
 
-    def unsubscribe_url(self, tenant_id: str, user_id: str, kind: str) -> str:
-        token = domain.unsubscribe_token(self.secret, tenant_id, user_id, kind)
+    def unsubscribe_url(self, token: str) -> str:
+        """The ``List-Unsubscribe`` target: the API's RFC 8058 one-click POST (mail clients post to it)."""
         return f"{self.web}/api/v1/notifications/unsubscribe?token={token}"
+
+    def unsubscribe_page_url(self, token: str) -> str:
+        """The link in the body: a web page that asks before it unsubscribes (scanners prefetch GETs)."""
+        return f"{self.web}/unsubscribe?token={token}"
 
     # --- preferences -----------------------------------------------------------------------------
 
@@ -312,6 +319,6 @@ def build(config: dict, clock: Callable[[], datetime] = _now) -> NotificationsSe
     def dead_letter(envelope: dict, reason: str, attempts: int) -> None:
         dead_letter_envelope(config, envelope, group=group, reason=reason, attempts=attempts)
 
-    links = {"web": config["web"]["base_url"], "certificates": config["lms"]["certificate_verify_base_url"]}
+    links = {"web": config["web"]["base_url"]}
     return NotificationsService(store, config["notifications"], config["smtp"], links, dead_letter, clock)
 

@@ -42,7 +42,7 @@ def test_run_stops_everything_on_a_signal_and_starts_again():
     env["KAFKA_BOOTSTRAP_SERVERS"] = "embedded"  # `run` starts the broker itself
     gateway = env["CAREEROS_GATEWAY_BIND"]
     ports = [int(gateway.rsplit(":", 1)[1]), int(env["CAREEROS_GRPC_BIND"].rsplit(":", 1)[1]), broker_port,
-             int(env["CAREEROS_SMTP_PORT"])]  # the embedded SMTP sink is one of its processes
+             int(env["CAREEROS_SMTP_PORT"]), int(env["CAREEROS_SMTP_SINK_HTTP_PORT"])]  # the SMTP sink and its page
     for sig in (signal.SIGTERM, signal.SIGINT):
         process = start(env)
         try:

@@ -108,7 +108,8 @@ def test_a_weeks_activity_makes_one_digest_with_its_numbers_whatever_runs_the_ti
     for line in ("week of 2026-03-02 to 2026-03-08 at Acme Digest", "Lessons completed: 2", "Courses completed: 1",
                  "Time learning: 30 min (4 activities, on 3 days)", "Roadmap milestones reached: SQL",
                  "Streak: 2 weeks in a row", f"continue your course (37 % done): {web}/app/learn/{course}",
-                 f"Your dashboard: {web}/app", digest["List-Unsubscribe"].strip("<>")):
+                 f"Your dashboard: {web}/app",
+                 f"{web}/unsubscribe?token={digest['List-Unsubscribe'].strip('<>').split('token=')[1]}"):
         assert line in text
     html = digest.get_body(("html",)).get_content()
     assert f'href="{web}/app"' in html and "Acme Digest" in html

@@ -36,11 +36,29 @@ def test_sign_up_mails_a_verification_link_once_however_often_the_event_arrives(
     assert message["Message-ID"] == f"<{event['id']}@careeros.local>"
     assert message["List-Unsubscribe"] is None  # required: no opting out
     text = sink.text_of(message)
-    assert f"/api/v1/auth/verify-email?token={event['payload']['token']}" in text
+    assert f"{notifications.web}/verify-email?token={event['payload']['token']}" in text  # the web client's page
     row = state_of(notifications, event["id"])
     assert (row["state"], row["attempts"]) == ("sent", 1)
     assert row["to_address"] == domain.masked_address(email) != email and row["to_address"].endswith("@example.com")
     assert auth.verify_email(event["payload"]["token"])["email_verified"] is True
+
+
+def test_every_link_a_message_carries_opens_a_page_of_the_web_client(notifications):
+    from werkzeug.exceptions import NotFound as NoRoute
+
+    from web.app import create_app
+
+    routes = create_app({"api_url": "http://127.0.0.1:9/api/v1"}).url_map.bind("web.test")
+    payload = {"token": "t.k-n", "course_id": str(uuid.uuid4()), "certificate_id": str(uuid.uuid4())}
+    links = {kind: notifications._link(kind, payload) for kind in domain.KINDS if kind != "export_ready"}
+    links["assignment of a role"] = notifications._link("assignment", {"target_role": "Data analyst"})
+    links["unsubscribe"] = notifications.unsubscribe_page_url("a.b")
+    for kind, link in links.items():
+        assert link.startswith(notifications.web + "/") and "/api/" not in link, kind
+        try:
+            routes.match(link[len(notifications.web):].split("?")[0], method="GET")
+        except NoRoute:
+            pytest.fail(f"{kind}: {link} is no page of the web client")
 
 
 def test_an_invite_goes_to_the_invitee_with_the_accept_link_and_the_organisation_and_inviter_named(
@@ -76,9 +94,12 @@ def test_optional_messages_carry_one_click_unsubscribe_which_turns_the_next_ones
     [message] = mail_to(smtp_config, email)[-1:]
     assert message["Subject"] == "New learning assigned to you at Acme Two"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    url = message["List-Unsubscribe"].strip("<>")
-    assert url in sink.text_of(message)
-    assert notifications.unsubscribe(url.split("token=")[1]) == {"kind": "assignment", "enabled": False}
+    url = message["List-Unsubscribe"].strip("<>")  # RFC 8058's one-click POST: the API's
+    token = url.split("token=")[1]
+    assert url == f"{notifications.web}/api/v1/notifications/unsubscribe?token={token}"
+    # The link a person clicks opens the web client's page that asks first (a GET never unsubscribes).
+    assert f"{notifications.web}/unsubscribe?token={token}" in sink.text_of(message)
+    assert notifications.unsubscribe(token) == {"kind": "assignment", "enabled": False}
     assert notifications.get_preferences(owner["tenant_id"], owner["user_id"])["assignment"] is False
     second = assignment_event(owner, owner["user_id"])
     notifications.handle_event(second)

@@ -101,7 +101,7 @@ def verify_email(body: dict):
 @blp.arguments(TokenIn, location="query")
 @blp.response(200, VerifyEmailOut)
 def verify_email_link(query: dict):
-    """The verification link itself (what the e-mail points at): the same as the POST."""
+    """The same as the POST, as a link (the e-mail's link opens the web client's /verify-email page)."""
     return to_dict(client("auth").call("VerifyEmail", auth_pb2.VerifyEmailRequest(token=query["token"])))
 
 
