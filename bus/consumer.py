@@ -194,8 +194,11 @@ class EventConsumer:
         self._recreate_topics()
         first = self.blocking(self.consumer.poll, timeout_s)
         messages = [] if first is None else [first, *self.blocking(self.consumer.consume, max_messages - 1, 0)]
-        if self._starting_over is not None:
-            self._finish_starting_over()  # before any offset of the new start is committed
+        # An assignment that started over during this fetch: the batch may begin with messages read
+        # before it, at positions in the old log. They are handled, but this batch commits nothing.
+        started_over = self._starting_over is not None
+        if started_over:
+            self._finish_starting_over()
         batch = []
         for msg in messages:
             if msg.error():
@@ -203,7 +206,7 @@ class EventConsumer:
                 continue
             batch.append(msg)
         if batch:
-            self.process_batch(batch)
+            self.process_batch(batch, commit=not started_over)
         self._maybe_report_lag()
         return len(batch)
 
@@ -216,7 +219,7 @@ class EventConsumer:
             self.close()
 
     # -- processing --------------------------------------------------------------------------
-    def process_batch(self, messages: list[Message]) -> None:
+    def process_batch(self, messages: list[Message], commit: bool = True) -> None:
         by_partition: "OrderedDict[tuple[str, int], list[Message]]" = OrderedDict()
         for msg in messages:
             by_partition.setdefault((msg.topic(), msg.partition()), []).append(msg)
@@ -226,9 +229,10 @@ class EventConsumer:
 
         self.run_all(job(msgs) for msgs in by_partition.values())
         self.blocking(self.producer.flush, 10)  # DLQ writes are durable before offsets move
-        offsets = [TopicPartition(topic, partition, msgs[-1].offset() + 1)
-                   for (topic, partition), msgs in by_partition.items()]
-        self.consumer.commit(offsets=offsets, asynchronous=True)
+        if commit:
+            offsets = [TopicPartition(topic, partition, msgs[-1].offset() + 1)
+                       for (topic, partition), msgs in by_partition.items()]
+            self.consumer.commit(offsets=offsets, asynchronous=True)
 
     def process_partition_batch(self, messages: list[Message]) -> list[str]:
         """Handle one partition's messages: one transaction for the batch, then
