@@ -151,10 +151,10 @@ def test_a_consumer_waits_quietly_for_a_missing_topic_and_recreates_it(env, capl
     assert len(unknown) <= 1, [r.getMessage() for r in unknown]
 
 
-
 # A process of the group that joined the restarted broker and committed positions from the old
 # log there (as a process does between the restart and noticing it), then was SIGKILLed: its
-# member stays in the group, and its offsets would make a successor skip the new log.
+# offsets would make a successor skip the new log, and while its member is in the group the
+# embedded broker refuses any commit from outside the group.
 STALE_MEMBER = """
 import sys
 from confluent_kafka import Consumer, TopicPartition
@@ -165,7 +165,8 @@ assigned = []
 consumer.subscribe([topic], on_assign=lambda c, partitions: assigned.extend(partitions))
 while not assigned:
     consumer.poll(0.2)
-ends = [TopicPartition(topic, p.partition, consumer.get_watermark_offsets(p, timeout=10)[1]) for p in assigned]
+ends = [TopicPartition(topic, p.partition, consumer.get_watermark_offsets(p, timeout=10)[1])
+        for p in assigned]
 consumer.commit(offsets=ends, asynchronous=False)
 print("committed", flush=True)
 while True:
@@ -174,6 +175,7 @@ while True:
 
 
 def test_a_successor_reads_the_new_broker_from_the_beginning_despite_a_killed_members_offsets(env):
+    """The fault test's hardest moment on its own: nameko SIGKILLed right after a broker restart."""
     cfg, store, demo = env
     port = infra.free_port()
     cfg = copy.deepcopy(cfg)
