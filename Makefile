@@ -27,7 +27,7 @@ test: $(STAMP)
 	  || { apt-get update -q && apt-get install -y -q prometheus chromium librsvg2-bin; }; }
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## The fault-injection run (SIGKILLs and a broker restart under write load); see README
+## The fault-injection run alone (SIGKILLs and a broker restart under write load; also in `make test`)
 faults: $(STAMP)
 	$(PY) -m pytest -m faults tests/faults
 

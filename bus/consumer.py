@@ -19,11 +19,18 @@ Partitions are independent: within one batch each partition's messages run in
 order, and different partitions may run concurrently (``spawn``).
 
 A memory-only broker that restarts forgets topics, messages and offsets, while
-this consumer still holds positions in the old log (it would skip as many
-messages of the new one). The consumer watches the broker's cluster id: when it
-changes, it starts afresh from the beginning of every partition (the relays
-publish recent events again; the inbox drops what was applied). Missing topics
-are recreated; their errors are logged at most every ``ERROR_LOG_EVERY_S``.
+this group's positions (and offsets a process commits before it notices) belong
+to the old log: trusted, they would skip as many messages of the new one. So
+offsets are trusted only on the broker incarnation (cluster id) the group
+remembers in its own database. Every assignment looks at the broker: on one
+the group does not trust yet it reads each partition from the beginning,
+commits offset 0 there as a member of the group, and only then remembers the
+broker (a process killed in between leaves the next one to start over again).
+The relays publish recent events again; the inbox drops what was applied.
+The consumer is never closed to start over: the embedded broker keeps a member
+that leaves during a rebalance as the group's leader for good, and the group
+would never be assigned again. Missing topics are recreated; their errors are
+logged at most every ``ERROR_LOG_EVERY_S``.
 """
 from __future__ import annotations
 
@@ -33,8 +40,8 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Optional, Union
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, \
-    TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, \
+    Producer, TopicPartition
 
 from bus import contracts, kafka
 from careeros_services.common import correlation
@@ -46,7 +53,7 @@ log = logging.getLogger(__name__)
 Dispatch = Callable[[list[dict], list[dict]], list[Union[Optional[bool], Exception]]]
 DLQ_HEADER_PREFIX = "dlq_"
 ERROR_LOG_EVERY_S = 30.0   # one log line per error code per this many seconds
-BROKER_CHECK_S = 1.0       # how often the broker's cluster id is looked at
+TOPICS_CHECK_S = 1.0       # how often missing topics are created again
 
 
 def _metrics():
@@ -92,12 +99,13 @@ class EventConsumer:
         self.producer = producer or Producer(kafka.producer_config(config))
         self._last_lag = 0.0
         self._subscribed = False
-        # ``memory`` (a ServiceStore: remembered/remember) keeps the broker this group last read
-        # from, so a process restarted after a broker restart still knows its offsets are stale.
+        # ``memory`` (a ServiceStore: remembered/remember) keeps the broker whose offsets this group
+        # trusts, so a process restarted after a broker restart still knows stale ones.
         self.memory = memory
         self._memory_key = f"consumer:{group}:broker_cluster_id"
         self._cluster_id: Optional[str] = memory.remembered(self._memory_key) if memory else None
-        self._broker_checked_at = float("-inf")
+        # Set by an assignment, finished after the poll: (partitions read from the beginning, broker)
+        self._starting_over: Optional[tuple[list[TopicPartition], Optional[str]]] = None
         self._error_logged_at: dict[int, float] = {}
         self._topics_created_at = float("-inf")
         self._topics_missing = False
@@ -107,7 +115,7 @@ class EventConsumer:
 
     def start(self) -> None:
         self._create_topics()
-        self.consumer.subscribe(self.topics)
+        self.consumer.subscribe(self.topics, on_assign=self._on_assign)
         self._subscribed = True
 
     def close(self) -> None:
@@ -119,52 +127,38 @@ class EventConsumer:
         self._topics_created_at = time.monotonic()
 
     # -- a broker that forgot everything ------------------------------------------------------
-    def watch_broker(self) -> bool:
-        """Start over from the beginning if the broker is a new one; True when it did."""
-        if not self._subscribed or time.monotonic() - self._broker_checked_at < BROKER_CHECK_S:
-            return False
-        self._broker_checked_at = time.monotonic()
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Rebalance callback (inside poll, maybe in a pool thread: no logging, no database here):
+        read from the beginning on a broker whose offsets the group does not trust yet."""
         try:
-            cluster_id = self.blocking(self.consumer.list_topics, None, 5).cluster_id
+            cluster_id = consumer.list_topics(self.topics[0], timeout=5).cluster_id or None
         except KafkaException:
-            return False  # broker away: polling waits for it
-        previous, self._cluster_id = self._cluster_id, cluster_id or self._cluster_id
-        if previous is None and cluster_id:
-            self._remember(cluster_id)
-        if previous is None or not cluster_id or cluster_id == previous:
-            return False
-        log.warning("consumer %s: broker %s is new; reading every partition from the beginning",
-                    self.group, cluster_id)
-        # Positions (and any offsets committed since) belong to the old log: leave the group, commit
-        # offset 0 everywhere, join again. Duplicates are dropped by the inbox.
-        try:
-            self.blocking(self.consumer.close)
-        except (KafkaException, RuntimeError) as exc:  # leaving a group the broker never knew
-            log.debug("consumer %s: closing the old consumer: %s", self.group, exc)
-        try:
-            self.blocking(self._create_topics)
-            self.blocking(self._commit_from_beginning)
-        except KafkaException as exc:  # the broker is flapping: try again at the next check
-            log.warning("consumer %s: could not start over yet: %s", self.group, exc)
-            self._cluster_id = previous
-        else:
-            self._remember(cluster_id)  # only once the offsets are reset: a crash before it starts over
-        self.consumer = self._new_consumer()
-        self.consumer.subscribe(self.topics)
-        return True
+            cluster_id = None  # unknown: starting over is always safe
+        if self._cluster_id is None and cluster_id is not None:
+            self._starting_over = ([], cluster_id)  # the first broker this group reads: trust it
+        elif partitions and (cluster_id is None or cluster_id != self._cluster_id):
+            for partition in partitions:
+                partition.offset = OFFSET_BEGINNING
+            self._starting_over = (list(partitions), cluster_id)
+        consumer.assign(partitions)  # explicit offsets, inside the callback (a seek here never fetched)
 
-    def _commit_from_beginning(self) -> None:
-        """Commit offset 0 on every partition of this group's topics (no member is in the group
-        now: the old consumer left), so this and any restarted process start at the beginning."""
-        committer = Consumer(kafka.consumer_config(self.config, self.group))
+    def _finish_starting_over(self) -> None:
+        """Commit offset 0 where the assignment started over, then trust (remember) the broker.
+        If either fails, the broker stays untrusted: the next assignment (here or in a successor)
+        starts over again."""
+        partitions, cluster_id = self._starting_over
+        self._starting_over = None
         try:
-            metadata = committer.list_topics(timeout=10)
-            offsets = [TopicPartition(topic, partition, 0) for topic in self.topics
-                       for partition in (metadata.topics[topic].partitions if topic in metadata.topics else ())]
-            if offsets:
-                committer.commit(offsets=offsets, asynchronous=False)
-        finally:
-            committer.close()
+            if partitions:
+                log.warning("consumer %s: broker %s is new to this group; reading every partition from"
+                            " the beginning", self.group, cluster_id)
+                offsets = [TopicPartition(p.topic, p.partition, 0) for p in partitions]
+                self.blocking(lambda: self.consumer.commit(offsets=offsets, asynchronous=False))
+            if cluster_id is not None:
+                self._remember(cluster_id)
+                self._cluster_id = cluster_id
+        except Exception as exc:  # noqa: BLE001 - e.g. another rebalance, or the database is away
+            log.warning("consumer %s: broker %s not trusted yet: %r", self.group, cluster_id, exc)
 
     def _remember(self, cluster_id: str) -> None:
         if self.memory is not None:
@@ -185,7 +179,7 @@ class EventConsumer:
 
     def _recreate_topics(self) -> None:
         """Create this group's topics again after an UNKNOWN_TOPIC_OR_PART (at most every second)."""
-        if not self._topics_missing or time.monotonic() - self._topics_created_at < BROKER_CHECK_S:
+        if not self._topics_missing or time.monotonic() - self._topics_created_at < TOPICS_CHECK_S:
             return
         self._topics_missing = False
         try:
@@ -197,10 +191,14 @@ class EventConsumer:
         """Fetch one batch, process it and commit it; returns how many messages."""
         # Wait for the first message only, then take what is already fetched:
         # consume(n, timeout) would hold a half-full batch until the timeout.
-        self.watch_broker()
         self._recreate_topics()
         first = self.blocking(self.consumer.poll, timeout_s)
         messages = [] if first is None else [first, *self.blocking(self.consumer.consume, max_messages - 1, 0)]
+        # An assignment that started over during this fetch: the batch may begin with messages read
+        # before it, at positions in the old log. They are handled, but this batch commits nothing.
+        started_over = self._starting_over is not None
+        if started_over:
+            self._finish_starting_over()
         batch = []
         for msg in messages:
             if msg.error():
@@ -208,7 +206,7 @@ class EventConsumer:
                 continue
             batch.append(msg)
         if batch:
-            self.process_batch(batch)
+            self.process_batch(batch, commit=not started_over)
         self._maybe_report_lag()
         return len(batch)
 
@@ -221,7 +219,7 @@ class EventConsumer:
             self.close()
 
     # -- processing --------------------------------------------------------------------------
-    def process_batch(self, messages: list[Message]) -> None:
+    def process_batch(self, messages: list[Message], commit: bool = True) -> None:
         by_partition: "OrderedDict[tuple[str, int], list[Message]]" = OrderedDict()
         for msg in messages:
             by_partition.setdefault((msg.topic(), msg.partition()), []).append(msg)
@@ -231,9 +229,10 @@ class EventConsumer:
 
         self.run_all(job(msgs) for msgs in by_partition.values())
         self.blocking(self.producer.flush, 10)  # DLQ writes are durable before offsets move
-        offsets = [TopicPartition(topic, partition, msgs[-1].offset() + 1)
-                   for (topic, partition), msgs in by_partition.items()]
-        self.consumer.commit(offsets=offsets, asynchronous=True)
+        if commit:
+            offsets = [TopicPartition(topic, partition, msgs[-1].offset() + 1)
+                       for (topic, partition), msgs in by_partition.items()]
+            self.consumer.commit(offsets=offsets, asynchronous=True)
 
     def process_partition_batch(self, messages: list[Message]) -> list[str]:
         """Handle one partition's messages: one transaction for the batch, then

@@ -132,17 +132,37 @@ class KafkaConsumerRunner(SharedExtension, ProviderCollector):
         config = self.container.config
         event_types = sorted({t for p in self._providers for t in p.event_types})
         memory = ServiceStore.from_config(config, self.container.service_name)
+        blocking = OneAtATime()
         consumer = EventConsumer(
             config, kafka.group_id(config, self.container.service_name),
             kafka.topics_for(config, event_types), self._dispatch,
-            sleep=eventlet.sleep, blocking=tpool.execute, run_all=_run_all_green, memory=memory)
-        tpool.execute(consumer.start)
+            sleep=eventlet.sleep, blocking=blocking, run_all=_run_all_green, memory=memory)
+        blocking(consumer.start)
         try:
             while not self._stopping:
                 consumer.poll_once(timeout_s=0.2)
         finally:
-            tpool.execute(consumer.close)
+            blocking(consumer.close)
             memory.close()
+
+
+class OneAtATime:
+    """Runs a client's blocking calls in eventlet's thread pool, one at a time.
+
+    A killed green thread (a container being killed) leaves its call running in the pool; closing
+    the client under a running poll would free it under librdkafka's feet. The lock is a real one,
+    taken only in pool threads, never in the hub.
+    """
+
+    def __init__(self) -> None:
+        self._lock = eventlet.patcher.original("threading").Lock()
+
+    def __call__(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
+        return tpool.execute(self._locked, fn, *args, **kwargs)
+
+    def _locked(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return fn(*args, **kwargs)
 
 
 def _run_all_green(jobs) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import copy
 import logging
+import subprocess
+import sys
 import threading
 import time
 
@@ -15,8 +17,10 @@ from confluent_kafka.admin import AdminClient
 from prometheus_client import REGISTRY
 
 from bus import kafka
+from bus.consumer import EventConsumer
 from bus.relay import OutboxRelay
 from careeros_services.common import infra
+from tests.bus.demo import EVENT
 from tests.bus.test_pipeline import consume_until, env, make_consumer, publish, unsent  # noqa: F401 - fixture
 from tests.platform_support import wait_until
 
@@ -146,3 +150,69 @@ def test_a_consumer_waits_quietly_for_a_missing_topic_and_recreates_it(env, capl
     unknown = [r for r in caplog.records if "UNKNOWN_TOPIC" in r.getMessage()]
     assert len(unknown) <= 1, [r.getMessage() for r in unknown]
 
+
+# A process of the group that joined the restarted broker and committed positions from the old
+# log there (as a process does between the restart and noticing it), then was SIGKILLed: its
+# offsets would make a successor skip the new log, and while its member is in the group the
+# embedded broker refuses any commit from outside the group.
+STALE_MEMBER = """
+import sys
+from confluent_kafka import Consumer, TopicPartition
+bootstrap, group, topic = sys.argv[1:4]
+consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
+                     "session.timeout.ms": 6000, "heartbeat.interval.ms": 500})
+assigned = []
+consumer.subscribe([topic], on_assign=lambda c, partitions: assigned.extend(partitions))
+while not assigned:
+    consumer.poll(0.2)
+ends = [TopicPartition(topic, p.partition, consumer.get_watermark_offsets(p, timeout=10)[1])
+        for p in assigned]
+consumer.commit(offsets=ends, asynchronous=False)
+print("committed", flush=True)
+while True:
+    consumer.poll(0.2)
+"""
+
+
+def test_a_successor_reads_the_new_broker_from_the_beginning_despite_a_killed_members_offsets(env):
+    """The fault test's hardest moment on its own: nameko SIGKILLed right after a broker restart."""
+    cfg, store, demo = env
+    port = infra.free_port()
+    cfg = copy.deepcopy(cfg)
+    cfg["kafka"]["bootstrap_servers"] = f"127.0.0.1:{port}"
+    broker = kafka.start_embedded_broker(port)
+    relay = OutboxRelay(cfg, SERVICE)
+    thread, stop = run_relay(relay)
+    group = f"{cfg['kafka']['topic_prefix']}.demo"
+    topics = kafka.topics_for(cfg, [EVENT])
+    member = None
+    try:
+        first = EventConsumer(cfg, group, topics, demo.handle_events, memory=store)
+        first.start()
+        before = publish(store, 30)
+        consume_until(first, lambda: len(demo.effects()) == 30)  # remembers the first broker
+        first.close()
+        kill_broker(broker)
+        broker = kafka.start_embedded_broker(port)
+        after = publish(store, 10)
+        wait_until(lambda: relay._cluster_id not in (None, first._cluster_id) and unsent(store) == 0,
+                   "the relay to publish everything again to the new broker")
+        member = subprocess.Popen([sys.executable, "-c", STALE_MEMBER, cfg["kafka"]["bootstrap_servers"],
+                                   group, topics[0]], stdout=subprocess.PIPE, text=True)
+        assert member.stdout.readline().strip() == "committed"
+        member.kill()  # SIGKILL, by its id
+        member.wait(10)
+        successor = EventConsumer(cfg, group, topics, demo.handle_events, memory=store)
+        successor.start()
+        try:
+            expected = {e["id"] for e in before + after}
+            consume_until(successor, lambda: {e[0] for e in demo.effects()} >= expected, timeout_s=60)
+        finally:
+            successor.close()
+        assert sorted(e[0] for e in demo.effects()) == sorted(expected)  # each applied once
+    finally:
+        if member is not None and member.poll() is None:
+            member.kill()
+        stop.set()
+        thread.join(10)
+        kafka.stop_process(broker)
