@@ -47,7 +47,7 @@ from careeros_services.notifications import domain, sink  # noqa: E402
 from careeros_services.notifications.persistence import NotificationRepository  # noqa: E402
 from careeros_services.notifications.service import build as build_notifications  # noqa: E402
 
-EVENT = "careeros.auth.assignment.created.v1"
+EVENT = contracts.AUTH_ASSIGNMENT_CREATED_V1
 
 
 def assignment(owner: dict) -> dict:

@@ -26,12 +26,12 @@ from typing import Any, ClassVar, Optional
 
 from psycopg2 import sql
 
+from bus.contracts import AUTH_USER_ERASURE_REQUESTED_V1 as ERASURE_REQUESTED
+from bus.contracts import AUTH_USER_EXPORT_READY_V1 as EXPORT_READY
+from bus.contracts import AUTH_USER_EXPORT_REQUESTED_V1 as EXPORT_REQUESTED
 from bus.handlers import handles
 from bus.store import Transaction
 
-ERASURE_REQUESTED = "careeros.auth.user.erasure_requested.v1"
-EXPORT_REQUESTED = "careeros.auth.user.export_requested.v1"
-EXPORT_READY = "careeros.auth.user.export_ready.v1"
 REQUEST_TYPES = (ERASURE_REQUESTED, EXPORT_REQUESTED)
 SCOPE_ACCOUNT = "account"            # the whole account: every tenant, and the login
 SCOPE_ORGANIZATION = "organization"  # one organisation's data about a member (its owner asks)

@@ -23,22 +23,24 @@ from careeros_services.analytics import domain, persistence
 from careeros_services.analytics.names import AuthNames
 from careeros_services.analytics.persistence import AnalyticsRepository
 from careeros_services.common.errors import require_uuids
+from bus.contracts import (  # event types, from contracts/events
+    AUTH_USER_REGISTERED_V1 as USER_REGISTERED,
+    AUTH_TENANT_CREATED_V1 as TENANT_CREATED,
+    AUTH_TENANT_PLAN_CHANGED_V1 as TENANT_PLAN_CHANGED,
+    AUTH_MEMBERSHIP_CHANGED_V1 as MEMBERSHIP_CHANGED,
+    AUTH_ASSIGNMENT_CREATED_V1 as ASSIGNMENT_CREATED,
+    TRACKER_STATEMENT_RECORDED_V1 as STATEMENT_RECORDED,
+    LMS_ENROLLMENT_CREATED_V1 as ENROLLMENT_CREATED,
+    LMS_ENROLLMENT_CANCELLED_V1 as ENROLLMENT_CANCELLED,
+    LMS_QUIZ_ATTEMPTED_V1 as QUIZ_ATTEMPTED,
+    LMS_CERTIFICATE_ISSUED_V1 as CERTIFICATE_ISSUED,
+    LMS_ENROLLMENT_COMPLETED_V1 as ENROLLMENT_COMPLETED,
+    AI_CORE_USAGE_RECORDED_V1 as AI_USAGE_RECORDED,
+    BILLING_INVOICE_ISSUED_V1 as INVOICE_ISSUED,
+)
 
 SERVICE = "analytics"
 
-USER_REGISTERED = "careeros.auth.user.registered.v1"
-TENANT_CREATED = "careeros.auth.tenant.created.v1"
-TENANT_PLAN_CHANGED = "careeros.auth.tenant.plan_changed.v1"
-MEMBERSHIP_CHANGED = "careeros.auth.membership.changed.v1"
-ASSIGNMENT_CREATED = "careeros.auth.assignment.created.v1"
-STATEMENT_RECORDED = "careeros.tracker.statement.recorded.v1"
-ENROLLMENT_CREATED = "careeros.lms.enrollment.created.v1"
-ENROLLMENT_CANCELLED = "careeros.lms.enrollment.cancelled.v1"
-QUIZ_ATTEMPTED = "careeros.lms.quiz.attempted.v1"
-CERTIFICATE_ISSUED = "careeros.lms.certificate.issued.v1"
-ENROLLMENT_COMPLETED = "careeros.lms.enrollment.completed.v1"
-AI_USAGE_RECORDED = "careeros.ai_core.usage.recorded.v1"
-INVOICE_ISSUED = "careeros.billing.invoice.issued.v1"
 
 
 def _now() -> datetime:

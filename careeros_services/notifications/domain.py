@@ -13,6 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Optional
 
+from bus.contracts import (AUTH_ASSIGNMENT_CREATED_V1, AUTH_INVITE_CREATED_V1, AUTH_USER_EXPORT_READY_V1,
+                           AUTH_USER_PASSWORD_RESET_REQUESTED_V1, AUTH_USER_VERIFICATION_REQUESTED_V1,
+                           BILLING_PAYMENT_FAILED_V1, BILLING_PAYMENT_SUCCEEDED_V1,
+                           BILLING_SUBSCRIPTION_CANCELED_V1, LMS_CERTIFICATE_ISSUED_V1)
 from careeros_services.common.errors import NotFound, ValidationFailed
 
 
@@ -27,15 +31,15 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
-    Kind("email_verification", "careeros.auth.user.verification_requested.v1", True),
-    Kind("password_reset", "careeros.auth.user.password_reset_requested.v1", True),
-    Kind("invite", "careeros.auth.invite.created.v1", True, recipient="invite_id"),
-    Kind("assignment", "careeros.auth.assignment.created.v1", False),
-    Kind("certificate_issued", "careeros.lms.certificate.issued.v1", False),
-    Kind("payment_receipt", "careeros.billing.payment.succeeded.v1", True),
-    Kind("payment_failed", "careeros.billing.payment.failed.v1", True),
-    Kind("plan_lapsed", "careeros.billing.subscription.canceled.v1", True),
-    Kind("export_ready", "careeros.auth.user.export_ready.v1", True),   # GDPR art. 15/20: the download link
+    Kind("email_verification", AUTH_USER_VERIFICATION_REQUESTED_V1, True),
+    Kind("password_reset", AUTH_USER_PASSWORD_RESET_REQUESTED_V1, True),
+    Kind("invite", AUTH_INVITE_CREATED_V1, True, recipient="invite_id"),
+    Kind("assignment", AUTH_ASSIGNMENT_CREATED_V1, False),
+    Kind("certificate_issued", LMS_CERTIFICATE_ISSUED_V1, False),
+    Kind("payment_receipt", BILLING_PAYMENT_SUCCEEDED_V1, True),
+    Kind("payment_failed", BILLING_PAYMENT_FAILED_V1, True),
+    Kind("plan_lapsed", BILLING_SUBSCRIPTION_CANCELED_V1, True),
+    Kind("export_ready", AUTH_USER_EXPORT_READY_V1, True),   # GDPR art. 15/20: the download link
 )}
 KIND_BY_EVENT = {k.event_type: k for k in KINDS.values()}
 OPTIONAL_KINDS = tuple(sorted(k.name for k in KINDS.values() if not k.required))
