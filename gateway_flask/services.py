@@ -5,10 +5,11 @@ channel must not cross a fork.
 """
 from __future__ import annotations
 
+import importlib
 import os
 import threading
 import time
-from typing import Optional
+from typing import Any, Optional
 
 import redis
 from flask import g
@@ -60,6 +61,39 @@ def client(name: str) -> ServiceClient:
     return found
 
 
+class RpcClient:
+    """One service's RPCs as methods, made from its ``.proto`` (see :func:`rpc_client`)."""
+
+    service = ""
+    methods: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.service}: {', '.join(self.methods)}>"
+
+
+def _rpc(method: str):
+    def invoke(self: RpcClient, request: Any, **options: Any) -> Any:
+        return client(self.service).call(method, request, **options)
+    invoke.__name__ = invoke.__qualname__ = method
+    invoke.__doc__ = f"The {method} RPC: the response message, or a DomainError (options: timeout, metadata)."
+    return invoke
+
+
+def rpc_client(name: str) -> RpcClient:
+    """Service ``name``'s typed client: ``rpc_client("lms").SearchCourses(request)``.
+
+    Its methods are the RPCs of the service's stub, read from the generated descriptor,
+    so a misspelt RPC is an AttributeError that tests/gateway/test_typed_clients.py finds,
+    not a failure at request time. The channel is made on first call, after gunicorn's fork.
+    """
+    stub = STUBS[name]
+    pb2 = importlib.import_module(stub.__module__.removesuffix("_grpc"))
+    service = pb2.DESCRIPTOR.services_by_name[stub.__name__.removesuffix("Stub")]
+    methods = tuple(service.methods_by_name)
+    namespace = {"service": name, "methods": methods, "__slots__": (), **{m: _rpc(m) for m in methods}}
+    return type(f"{service.name}Client", (RpcClient,), namespace)()
+
+
 def caller(principal: Principal) -> common_pb2.Caller:
     """The caller as services see it, with the tenant's plan tier as of now (see :func:`plan_tier`)."""
     return common_pb2.Caller(user_id=principal.user_id, tenant_id=principal.tenant_id,
@@ -87,6 +121,9 @@ def to_dict(message) -> dict:
                          always_print_fields_with_no_presence=True)
 
 
+auth_rpc = rpc_client("auth")
+
+
 class JwksFromAuth:
     """JWKS provider for the token verifier: auth's key set over gRPC, cached."""
 
@@ -98,7 +135,7 @@ class JwksFromAuth:
     def __call__(self) -> dict:
         import json
         if self._cached is None or time.monotonic() - self._fetched_at > self.ttl_s:
-            self._cached = json.loads(client("auth").call("GetJwks", auth_pb2.GetJwksRequest()).json)
+            self._cached = json.loads(auth_rpc.GetJwks(auth_pb2.GetJwksRequest()).json)
             self._fetched_at = time.monotonic()
         return self._cached
 
