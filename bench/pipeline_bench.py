@@ -139,7 +139,7 @@ def wait_applied(store: ServiceStore, total: int, timeout_s: float = 300) -> flo
 def main(n: int = 20000, writers: int = 8) -> None:
     infra.ensure_servers()
     port = infra.free_port()
-    broker = kafka.start_embedded_broker(port)
+    broker = infra.start_embedded_broker(port)
     os.environ["KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{port}"
     config = load_config()
     try:
@@ -182,7 +182,7 @@ def main(n: int = 20000, writers: int = 8) -> None:
         print(f"drain: a backlog of {n} committed events relayed and applied in {done - started:.1f} s = "
               f"{rate:,.0f} events/s = {rate / produce_rate:.1%} of the broker's raw produce rate")
     finally:
-        kafka.stop_process(broker)
+        infra.stop_process(broker)
 
 
 if __name__ == "__main__":

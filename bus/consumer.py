@@ -37,7 +37,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
     TopicPartition
 
 from bus import contracts, kafka
-from careeros_services.common import correlation
+from bus import correlation
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ BROKER_CHECK_S = 1.0       # how often the broker's cluster id is looked at
 
 
 def _metrics():
-    from careeros_services.common import metrics
+    from bus import metrics
     return metrics
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Callable, ClassVar, Optional, Union
 
 from bus.store import ServiceStore, Transaction
-from careeros_services.common import correlation, tracing
+from bus import correlation, tracing
 
 HANDLES_ATTR = "__careeros_handles__"
 

@@ -35,7 +35,6 @@ from prometheus_client import Counter, Histogram
 
 from bus.handlers import EventHandlingService, handles
 from bus import privacy
-from bus.privacy import PersonalDataOwner
 from bus.store import ServiceStore, Transaction
 from careeros_services.ai_core import (conversation, domain, knowledge, limits as limits_mod, objects, persistence,
                                       providers, validation)
@@ -47,6 +46,7 @@ from careeros_services.common.caller import Caller
 from careeros_services.common import esco, metrics
 from careeros_services.common import text as text_rules
 from careeros_services.common.errors import NotFound, ValidationFailed
+from careeros_services.common.privacy import PersonalDataOwner
 from careeros_services.common.storage import ObjectMissing, ObjectStorage
 from bus.contracts import (  # event types, from contracts/events
     PROFILE_PROFILE_CREATED_V1 as PROFILE_CREATED,

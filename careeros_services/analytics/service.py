@@ -17,12 +17,12 @@ from typing import Callable, Optional, Union
 from bus import contracts
 from bus.handlers import EventHandlingService, handles
 from bus import privacy
-from bus.privacy import PersonalDataOwner
 from bus.store import ServiceStore, Transaction
 from careeros_services.analytics import domain, persistence
 from careeros_services.analytics.names import AuthNames
 from careeros_services.analytics.persistence import AnalyticsRepository
 from careeros_services.common.errors import require_uuids
+from careeros_services.common.privacy import PersonalDataOwner
 from bus.contracts import (  # event types, from contracts/events
     AUTH_USER_REGISTERED_V1 as USER_REGISTERED,
     AUTH_TENANT_CREATED_V1 as TENANT_CREATED,

@@ -34,7 +34,6 @@ from prometheus_client import Counter
 
 from bus.handlers import EventHandlingService, handles
 from bus import privacy
-from bus.privacy import PersonalDataOwner
 from bus.store import ServiceStore, Transaction
 from careeros_services.billing import domain, persistence
 from careeros_services.billing.domain import Plan, Subscription
@@ -42,6 +41,7 @@ from careeros_services.billing.payments import (REQUIRES_ACTION, ChargeResult, P
                                                 make_provider)
 from careeros_services.billing.persistence import BillingRepository, InvoiceRecord, PaymentRecord, SagaRecord
 from careeros_services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed, require_uuids
+from careeros_services.common.privacy import PersonalDataOwner
 from bus.contracts import (  # event types, from contracts/events
     BILLING_ENTITLEMENT_CHANGED_V1 as ENTITLEMENT_CHANGED,
     BILLING_SUBSCRIPTION_ACTIVATED_V1 as SUBSCRIPTION_ACTIVATED,

@@ -21,11 +21,11 @@ import peewee
 
 from bus.handlers import EventHandlingService, handles
 from bus import privacy
-from bus.privacy import PersonalDataOwner
 from bus.store import ServiceStore, Transaction
 from careeros_services.common import esco
 from careeros_services.common.caller import Caller
 from careeros_services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from careeros_services.common.privacy import PersonalDataOwner
 from careeros_services.common.storage import ObjectMissing, ObjectStorage, check_key, service_storage
 from careeros_services.lms import certificate_pdf, domain, persistence
 from careeros_services.lms.persistence import LmsRepository

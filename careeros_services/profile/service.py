@@ -11,9 +11,9 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 from bus.handlers import EventHandlingService, handles
-from bus.privacy import PersonalDataOwner
 from bus.store import ServiceStore, Transaction
 from careeros_services.common.errors import Conflict, NotFound, require_uuids
+from careeros_services.common.privacy import PersonalDataOwner
 from careeros_services.profile import domain, persistence
 from careeros_services.profile.persistence import ProfileRepository
 from bus.contracts import (  # event types, from contracts/events

@@ -36,9 +36,9 @@ from typing import Callable, Optional, Protocol
 from prometheus_client import Counter
 
 from bus.handlers import EventHandlingService, handles
-from bus.privacy import PersonalDataOwner
 from bus.store import ServiceStore, Transaction
 from careeros_services.common.errors import DomainError, NotFound, Unavailable, ValidationFailed, require_uuids
+from careeros_services.common.privacy import PersonalDataOwner
 from careeros_services.roadmap import domain, persistence, rendering
 from careeros_services.roadmap.domain import Goal, Proposal
 from careeros_services.roadmap.persistence import RoadmapRecord, RoadmapRepository, SagaRecord

@@ -21,9 +21,9 @@ from datetime import date, datetime, timezone
 from typing import Any, Optional
 
 from bus.handlers import EventHandlingService, handles
-from bus.privacy import PersonalDataOwner
 from bus.store import ServiceStore, Transaction
 from careeros_services.common.errors import Forbidden, require_uuids
+from careeros_services.common.privacy import PersonalDataOwner
 from careeros_services.tracker import domain, persistence
 from careeros_services.tracker.domain import CourseStructure, Statement, StatementConflict
 from careeros_services.tracker.persistence import (CourseProgressRow, LrsRepository, TrackerRepository,

@@ -40,7 +40,7 @@ def test_events_the_broker_acknowledged_then_forgot_are_applied_once_after_it_re
     port = infra.free_port()
     cfg = copy.deepcopy(cfg)
     cfg["kafka"]["bootstrap_servers"] = f"127.0.0.1:{port}"
-    broker = kafka.start_embedded_broker(port)
+    broker = infra.start_embedded_broker(port)
     relay = OutboxRelay(cfg, SERVICE)
     thread, stop = run_relay(relay)
     consumer = make_consumer(cfg, demo)
@@ -55,7 +55,7 @@ def test_events_the_broker_acknowledged_then_forgot_are_applied_once_after_it_re
         acknowledged = publish(store, 40)
         wait_until(lambda: unsent(store) == 0, "the relay to mark the rows sent")   # acked, not consumed
         kill_broker(broker)
-        broker = kafka.start_embedded_broker(port)
+        broker = infra.start_embedded_broker(port)
         after = publish(store, 10)
         # Everything is on the new broker before the consumer polls again: its old positions
         # now point inside the new log (it would skip what lies before them).
@@ -78,7 +78,7 @@ def test_events_the_broker_acknowledged_then_forgot_are_applied_once_after_it_re
         consumer.close()
         stop.set()
         thread.join(10)
-        kafka.stop_process(broker)
+        infra.stop_process(broker)
 
 
 class FatalOnFirstFlush:

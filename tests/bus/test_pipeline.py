@@ -199,7 +199,7 @@ def test_writes_committed_while_the_broker_is_down_arrive_after_it_returns(env):
     port = infra.free_port()
     cfg = copy.deepcopy(cfg)
     cfg["kafka"]["bootstrap_servers"] = f"127.0.0.1:{port}"
-    broker = kafka.start_embedded_broker(port)
+    broker = infra.start_embedded_broker(port)
     stop = threading.Event()
     relay = OutboxRelay(cfg, "busdemo")
     thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
@@ -210,14 +210,14 @@ def test_writes_committed_while_the_broker_is_down_arrive_after_it_returns(env):
         while unsent(store):
             assert time.monotonic() < deadline
             time.sleep(0.1)
-        kafka.stop_process(broker)  # memory-only: everything on it is gone
+        infra.stop_process(broker)  # memory-only: everything on it is gone
         while_down = publish(store, 50)
         deadline = time.monotonic() + 15
         while REGISTRY.get_sample_value("careeros_outbox_backlog", {"service": "busdemo"}) != 50:
             assert time.monotonic() < deadline, "the backlog metric did not show the stuck rows"
             time.sleep(0.2)
         assert unsent(store) == 50
-        broker = kafka.start_embedded_broker(port)
+        broker = infra.start_embedded_broker(port)
         deadline = time.monotonic() + 60
         while unsent(store):
             assert time.monotonic() < deadline, "relay did not recover after the broker returned"
@@ -230,7 +230,7 @@ def test_writes_committed_while_the_broker_is_down_arrive_after_it_returns(env):
     finally:
         stop.set()
         thread.join(10)
-        kafka.stop_process(broker)
+        infra.stop_process(broker)
 
 
 def read_all(cfg: dict, topic: str, expect: int, timeout_s: float = 30) -> list:
