@@ -15,30 +15,22 @@ import redis
 from flask import g
 from google.protobuf.json_format import MessageToDict
 
+from careeros_services import registry
 from careeros_services.common import plan_cache
 from careeros_services.common.grpc_support import ServiceClient
-from contracts.grpc import auth_pb2, auth_pb2_grpc, common_pb2, profile_pb2_grpc
-from contracts.grpc import analytics_pb2_grpc
-from contracts.grpc import roadmap_pb2_grpc
-from contracts.grpc import tracker_pb2_grpc
-from contracts.grpc import billing_pb2_grpc
-from contracts.grpc import ai_core_pb2_grpc
-from contracts.grpc import lms_pb2_grpc
-from contracts.grpc import privacy_pb2_grpc
-from contracts.grpc import notifications_pb2_grpc
+from contracts.grpc import auth_pb2, common_pb2
 from gateway_flask.security import Principal
 from gateway_flask.state import gateway_state
 
-STUBS = {"auth": auth_pb2_grpc.AuthStub, "profile": profile_pb2_grpc.ProfileServiceStub,
-         "analytics": analytics_pb2_grpc.AnalyticsServiceStub,
-         "tracker": tracker_pb2_grpc.TrackerServiceStub,
-         "roadmap": roadmap_pb2_grpc.RoadmapServiceStub,
-         "billing": billing_pb2_grpc.BillingServiceStub,
-         "ai_core": ai_core_pb2_grpc.AiCoreStub,
-         "lms": lms_pb2_grpc.LmsServiceStub,
-         "notifications": notifications_pb2_grpc.NotificationsStub}
-STUBS["privacy"] = privacy_pb2_grpc.PrivacyStub
-HOSTED_BY = {"privacy": "auth"}  # gRPC services served by another service's process
+
+def _stub(path: str) -> type:
+    module, cls = path.rsplit(".", 1)
+    return getattr(importlib.import_module(f"contracts.grpc.{module}"), cls)
+
+
+# One client per gRPC API of a registered service (careeros_services/registry.py).
+STUBS = {client: _stub(stub) for spec in registry.SERVICES.values() for client, stub in spec.stubs.items()}
+HOSTED_BY = {client: spec.name for spec in registry.SERVICES.values() for client in spec.hosted}
 
 _lock = threading.Lock()
 _clients: dict[tuple[int, str], ServiceClient] = {}
@@ -152,4 +144,4 @@ def readiness_checks(config: dict) -> dict:
                 raise RuntimeError(f"{name} is not serving")
         return probe
 
-    return {name: check(name) for name in STUBS if name not in HOSTED_BY}
+    return {name: check(name) for name in registry.SERVICES}
