@@ -22,6 +22,18 @@ from bus import correlation, tracing
 HANDLES_ATTR = "__careeros_handles__"
 
 
+def check_tenant(envelope: dict) -> None:
+    """Refuse an event whose payload names another tenant than its envelope.
+
+    The unit of work is scoped (RLS) by the envelope's tenant, so such a payload must never reach
+    a handler, whatever the service: raising sends it to the DLQ after retries rather than filing
+    it under the wrong tenant. The one check of this rule (analytics' fact writers rely on it).
+    """
+    payload_tenant = envelope["payload"].get("tenant_id")
+    if payload_tenant is not None and payload_tenant != envelope["tenant_id"]:
+        raise ValueError(f"{envelope['type']}: payload tenant differs from the envelope's")
+
+
 def handles(*event_types: str) -> Callable:
     """Mark a service-layer method as the handler of these event types."""
     def mark(fn: Callable) -> Callable:
@@ -103,11 +115,7 @@ class EventHandlingService:
         return results
 
     def _apply(self, tx: Transaction, envelope: dict, method: Callable) -> bool:
-        payload_tenant = envelope["payload"].get("tenant_id")
-        if payload_tenant is not None and payload_tenant != envelope["tenant_id"]:
-            # The unit of work is scoped (RLS) by the envelope's tenant: a payload naming another
-            # tenant must never reach a handler, whatever the service.
-            raise ValueError(f"{envelope['type']}: payload tenant differs from the envelope's")
+        check_tenant(envelope)
         tx.causation_id = envelope["id"]
         if not tx.claim(envelope["id"], envelope["type"], self.consumer_name, tenant_id=envelope["tenant_id"]):
             return False
