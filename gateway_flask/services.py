@@ -18,6 +18,7 @@ from google.protobuf.json_format import MessageToDict
 from careeros_services import registry
 from careeros_services.common import plan_cache
 from careeros_services.common.grpc_support import ServiceClient
+from careeros_services.common.settings import gateway_settings
 from contracts.grpc import auth_pb2, common_pb2
 from gateway_flask.security import Principal
 from gateway_flask.state import gateway_state
@@ -120,7 +121,7 @@ class JwksFromAuth:
     """JWKS provider for the token verifier: auth's key set over gRPC, cached."""
 
     def __init__(self, config: dict):
-        self.ttl_s = float(config["gateway"].get("jwks_cache_s", 300))
+        self.ttl_s = gateway_settings(config).jwks_cache_s
         self._cached: Optional[dict] = None
         self._fetched_at = 0.0
 
