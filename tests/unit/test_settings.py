@@ -4,6 +4,7 @@ import copy
 import pytest
 import redis
 
+from careeros_services.ai_core.limits import Limits
 from careeros_services.common.config import load_config
 from careeros_services.common.settings import GatewaySettings, SettingsError, gateway_settings, read
 from gateway_flask.app import create_app
@@ -40,3 +41,12 @@ def test_the_gateway_refuses_to_start_with_a_bad_setting():
     config["gateway"]["jwks_cache_s"] = "five minutes"
     with pytest.raises(SettingsError, match="gateway.jwks_cache_s"):
         create_app(config, redis_client=redis.Redis.from_url(config["redis_url"]))
+
+
+def test_ai_core_limits_read_their_settings_and_refuse_a_bad_one_by_name():
+    config = copy.deepcopy(load_config())
+    limits = Limits.from_config(config)
+    assert limits.cache_ttl_s == int(config["ai_core"].get("cache_ttl_s", 86400))
+    config["ai_core"]["cache_ttl_s"] = "a day"
+    with pytest.raises(SettingsError, match="ai_core.cache_ttl_s: expected a number"):
+        Limits.from_config(config)
