@@ -9,7 +9,7 @@ raises rolls back the claim too, so a retry (or a DLQ replay) runs it again.
     class ProfileService(EventHandlingService):
         consumer_name = "profile"
 
-        @handles("careeros.auth.user.registered.v1")
+        @handles(AUTH_USER_REGISTERED_V1)   # from bus.contracts: one constant per contract
         def _on_user_registered(self, tx, envelope): ...
 """
 from __future__ import annotations

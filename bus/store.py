@@ -4,7 +4,7 @@ Everything a service changes happens inside ``store.transaction(...)``:
 
     with store.transaction(tenant_id) as tx:
         repo.save(...)                                       # state change
-        tx.publish("careeros.profile.profile.updated.v1",   # event, same commit
+        tx.publish(PROFILE_PROFILE_UPDATED_V1,              # event (bus.contracts), same commit
                    aggregate_id=profile_id, payload={...})
 
 The transaction sets ``careeros.tenant_id`` for PostgreSQL's row-level
