@@ -26,6 +26,7 @@ import jwt
 
 from careeros_services.lms import domain as lms_domain
 from tests.e2e.test_walking_skeleton import PASSWORD, ROOT, bearer, login, register
+from tests.polling import eventually
 
 # One nameko RPC call per moment, the way an engineer would drive billing from `nameko shell`.
 TICK = """
@@ -33,7 +34,6 @@ import eventlet; eventlet.monkey_patch()
 import json, sys
 from nameko.standalone.rpc import ClusterRpcProxy
 from careeros_services.common.config import load_config
-from tests.polling import eventually
 with ClusterRpcProxy(load_config(), timeout=60) as rpc:
     print(json.dumps(rpc.billing.tick(sys.argv[1])))
 """
