@@ -39,7 +39,6 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from bus import kafka  # noqa: E402
 from bus.store import ServiceStore  # noqa: E402
 from careeros_services.billing.service import SAGA_ADVANCED  # noqa: E402
 from careeros_services import registry, supervisor  # noqa: E402
@@ -123,7 +122,7 @@ def activate(base: str, user: dict) -> tuple[float, float]:
 def main(n: int = 60, concurrency: int = 8) -> None:
     infra.ensure_servers()
     port = infra.free_port()
-    broker = kafka.start_embedded_broker(port)
+    broker = infra.start_embedded_broker(port)
     env = supervisor.isolated_env(f"127.0.0.1:{port}", "careeros_bench_bil_", "careeros_bench_bil",
                                   CAREEROS_RATE_LIMIT_IP="100000000", CAREEROS_RATE_LIMIT_TENANT="100000000",
                                   CAREEROS_GRPC_DEADLINE_S="30")  # password hashing under load
@@ -159,7 +158,7 @@ def main(n: int = 60, concurrency: int = 8) -> None:
         if 'store' in locals():
             store.close()
         platform.stop()
-        kafka.stop_process(broker)
+        infra.stop_process(broker)
 
 
 if __name__ == "__main__":

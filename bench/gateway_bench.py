@@ -26,7 +26,6 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from bus import kafka  # noqa: E402
 from careeros_services import supervisor  # noqa: E402
 from careeros_services.common import infra  # noqa: E402
 
@@ -60,7 +59,7 @@ def main(seconds: int = 30, connections: int = 32) -> None:
         sys.exit("wrk is needed: apt-get install -y wrk")
     infra.ensure_servers()
     port = infra.free_port()
-    broker = kafka.start_embedded_broker(port)
+    broker = infra.start_embedded_broker(port)
     env = supervisor.isolated_env(f"127.0.0.1:{port}", "careeros_bench_", "careeros_bench",
                                   CAREEROS_RATE_LIMIT_IP="100000000", CAREEROS_RATE_LIMIT_TENANT="100000000")
     supervisor.ensure_vhost("careeros_bench")
@@ -108,8 +107,8 @@ def main(seconds: int = 30, connections: int = 32) -> None:
             print(f"ratio {verb}: the stack serves {stack / baseline:.1%} of the bare endpoint's throughput")
     finally:
         platform.stop()
-        kafka.stop_process(bare)
-        kafka.stop_process(broker)
+        infra.stop_process(bare)
+        infra.stop_process(broker)
 
 
 if __name__ == "__main__":

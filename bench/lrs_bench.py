@@ -39,7 +39,6 @@ import requests  # noqa: E402
 
 from bench.gateway_bench import wrk  # noqa: E402
 from bench.tracking_bench import LUA  # noqa: E402  (fresh statement ids per request)
-from bus import kafka  # noqa: E402
 from careeros_services import supervisor  # noqa: E402
 from careeros_services.common import db as dbmod, infra  # noqa: E402
 
@@ -150,7 +149,7 @@ def main(seconds: int = 20, connections: int = 8, loaded: int = 1_000_000) -> No
         sys.exit("wrk is needed: apt-get install -y wrk")
     infra.ensure_servers()
     port = infra.free_port()
-    broker = kafka.start_embedded_broker(port)
+    broker = infra.start_embedded_broker(port)
     env = supervisor.isolated_env(f"127.0.0.1:{port}", "careeros_lrsbench_", "careeros_lrsbench",
                                   CAREEROS_RATE_LIMIT_IP="100000000", CAREEROS_RATE_LIMIT_TENANT="100000000",
                                   CAREEROS_MAX_BODY_BYTES="1048576")
@@ -215,7 +214,7 @@ def main(seconds: int = 20, connections: int = 8, loaded: int = 1_000_000) -> No
             print(f"{name:40} {r['rps']:8,.0f} {r['p50']:8.1f} {r['p99']:8.1f} {r['errors']:8}")
     finally:
         platform.stop()
-        kafka.stop_process(broker)
+        infra.stop_process(broker)
         for script in scripts:
             Path(script).unlink(missing_ok=True)
 

@@ -47,7 +47,7 @@ from careeros_services.notifications import domain, sink  # noqa: E402
 from careeros_services.notifications.persistence import NotificationRepository  # noqa: E402
 from careeros_services.notifications.service import build as build_notifications  # noqa: E402
 
-EVENT = "careeros.auth.assignment.created.v1"
+EVENT = contracts.AUTH_ASSIGNMENT_CREATED_V1
 
 
 def assignment(owner: dict) -> dict:
@@ -100,7 +100,7 @@ def start_sink(config: dict) -> subprocess.Popen:
 def main(n: int = 5000, recipients: int = 20) -> None:
     infra.ensure_servers()
     port = infra.free_port()
-    broker = kafka.start_embedded_broker(port)
+    broker = infra.start_embedded_broker(port)
     os.environ.update({"KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{port}", "CAREEROS_SMTP_PORT": str(infra.free_port()),
                        "CAREEROS_SMTP_SINK_DIR": tempfile.mkdtemp(prefix="careeros-bench-mail-")})
     config = load_config()
@@ -159,8 +159,8 @@ def main(n: int = 5000, recipients: int = 20) -> None:
         auth.store.close()
         notifications.store.close()
     finally:
-        kafka.stop_process(sink_process)
-        kafka.stop_process(broker)
+        infra.stop_process(sink_process)
+        infra.stop_process(broker)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 
 from bench.gateway_bench import wrk  # noqa: E402  (same wrk runner and output parsing)
-from bus import kafka  # noqa: E402
 from careeros_services import supervisor  # noqa: E402
 from careeros_services.common import infra  # noqa: E402
 
@@ -77,7 +76,7 @@ def main(seconds: int = 20, connections: int = 8) -> None:
         sys.exit("wrk is needed: apt-get install -y wrk")
     infra.ensure_servers()
     port = infra.free_port()
-    broker = kafka.start_embedded_broker(port)
+    broker = infra.start_embedded_broker(port)
     env = supervisor.isolated_env(f"127.0.0.1:{port}", "careeros_trkbench_", "careeros_trkbench",
                                   CAREEROS_RATE_LIMIT_IP="100000000", CAREEROS_RATE_LIMIT_TENANT="100000000")
     env["CAREEROS_GRPC_TRACKER"] = env["CAREEROS_GRPC_BIND"]  # whether or not the registry lists tracker yet
@@ -125,7 +124,7 @@ def main(seconds: int = 20, connections: int = 8) -> None:
               f"time in course {progress['courses'][0]['time_spent_s']:,} s")
     finally:
         platform.stop()
-        kafka.stop_process(broker)
+        infra.stop_process(broker)
         for script in scripts:
             Path(script).unlink(missing_ok=True)
 

@@ -29,7 +29,6 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bus import kafka  # noqa: E402
 from careeros_services import supervisor  # noqa: E402
 from careeros_services.common import infra  # noqa: E402
 
@@ -60,7 +59,7 @@ def sign_up(site: str, api: str) -> tuple[requests.Session, dict]:
 def main(rounds: int = 40) -> None:
     infra.ensure_servers()
     port = infra.free_port()
-    broker = kafka.start_embedded_broker(port)
+    broker = infra.start_embedded_broker(port)
     env = supervisor.isolated_env(f"127.0.0.1:{port}", "careeros_benchweb_", "careeros_bench",
                                   CAREEROS_RATE_LIMIT_IP="100000000", CAREEROS_RATE_LIMIT_TENANT="100000000")
     supervisor.ensure_vhost("careeros_bench")
@@ -110,7 +109,7 @@ def main(rounds: int = 40) -> None:
             print(f"{page.split(' GET')[0]}: the page adds {extra:.1f} ms (p50) to the API time behind it")
     finally:
         platform.stop()
-        kafka.stop_process(broker)
+        infra.stop_process(broker)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
     Producer, TopicPartition
 
 from bus import contracts, kafka
-from careeros_services.common import correlation
+from bus import correlation
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ TOPICS_CHECK_S = 1.0       # how often missing topics are created again
 
 
 def _metrics():
-    from careeros_services.common import metrics
+    from bus import metrics
     return metrics
 
 

@@ -4,6 +4,13 @@ Schemas live in ``contracts/events/``: ``event-envelope-v1.json`` and
 ``<type>.json`` (e.g. ``careeros.auth.user.registered.v1.json``). Producers
 call :func:`validate` before writing to the outbox; consumers call it on
 receipt, and an event that fails goes to the DLQ with the reason.
+
+Every type is also a constant of this module, named after it without the
+``careeros.`` prefix (``careeros.auth.user.registered.v1`` is
+``AUTH_USER_REGISTERED_V1``). Producers and handlers import those constants,
+so a type with no contract fails at import, not when the event is sent::
+
+    from bus.contracts import AUTH_USER_REGISTERED_V1 as USER_REGISTERED
 """
 from __future__ import annotations
 
@@ -40,6 +47,20 @@ def _validator(filename: str):
 
 def known_types() -> list[str]:
     return sorted(p.stem for p in CONTRACTS_DIR.glob("careeros.*.json"))
+
+
+def constant_name(event_type: str) -> str:
+    """``careeros.auth.user.registered.v1`` → ``AUTH_USER_REGISTERED_V1``."""
+    return "_".join(event_type.split(".")[1:]).upper()
+
+
+EVENT_TYPES: dict[str, str] = {constant_name(t): t for t in known_types()}
+globals().update(EVENT_TYPES)
+
+
+def __getattr__(name: str):
+    # Reached only for names that are not defined: ``from bus.contracts import X`` then fails at import.
+    raise AttributeError(f"no event contract for {name!r} in contracts/events (known: {', '.join(EVENT_TYPES)})")
 
 
 def _first_error(validator, document: dict, what: str) -> None:

@@ -19,7 +19,6 @@ from confluent_kafka.admin import AdminClient
 
 from bus import kafka
 from bus.consumer import DLQ_HEADER_PREFIX, header_dict
-from careeros_services.common.config import kafka_bootstrap
 
 
 @dataclass
@@ -61,7 +60,7 @@ class DeadLetters:
         self.group = f"{self.prefix}.dlq-replayer"
 
     def topics(self) -> list[str]:
-        admin = AdminClient({"bootstrap.servers": kafka_bootstrap(self.config)})
+        admin = AdminClient({"bootstrap.servers": kafka.kafka_bootstrap(self.config)})
         names = admin.list_topics(timeout=10).topics
         return sorted(t for t in names if t.startswith(self.prefix + ".") and t.endswith(".dlq"))
 

@@ -9,7 +9,7 @@ raises rolls back the claim too, so a retry (or a DLQ replay) runs it again.
     class ProfileService(EventHandlingService):
         consumer_name = "profile"
 
-        @handles("careeros.auth.user.registered.v1")
+        @handles(AUTH_USER_REGISTERED_V1)   # from bus.contracts: one constant per contract
         def _on_user_registered(self, tx, envelope): ...
 """
 from __future__ import annotations
@@ -17,9 +17,21 @@ from __future__ import annotations
 from typing import Callable, ClassVar, Optional, Union
 
 from bus.store import ServiceStore, Transaction
-from careeros_services.common import correlation, tracing
+from bus import correlation, tracing
 
 HANDLES_ATTR = "__careeros_handles__"
+
+
+def check_tenant(envelope: dict) -> None:
+    """Refuse an event whose payload names another tenant than its envelope.
+
+    The unit of work is scoped (RLS) by the envelope's tenant, so such a payload must never reach
+    a handler, whatever the service: raising sends it to the DLQ after retries rather than filing
+    it under the wrong tenant. The one check of this rule (analytics' fact writers rely on it).
+    """
+    payload_tenant = envelope["payload"].get("tenant_id")
+    if payload_tenant is not None and payload_tenant != envelope["tenant_id"]:
+        raise ValueError(f"{envelope['type']}: payload tenant differs from the envelope's")
 
 
 def handles(*event_types: str) -> Callable:
@@ -103,11 +115,7 @@ class EventHandlingService:
         return results
 
     def _apply(self, tx: Transaction, envelope: dict, method: Callable) -> bool:
-        payload_tenant = envelope["payload"].get("tenant_id")
-        if payload_tenant is not None and payload_tenant != envelope["tenant_id"]:
-            # The unit of work is scoped (RLS) by the envelope's tenant: a payload naming another
-            # tenant must never reach a handler, whatever the service.
-            raise ValueError(f"{envelope['type']}: payload tenant differs from the envelope's")
+        check_tenant(envelope)
         tx.causation_id = envelope["id"]
         if not tx.claim(envelope["id"], envelope["type"], self.consumer_name, tenant_id=envelope["tenant_id"]):
             return False

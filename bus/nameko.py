@@ -2,7 +2,7 @@
 
     class ProfileRpc:
         name = "profile"
-        app = ServiceApp(build)                    # build(config) -> service layer
+        app = ServiceApp(build, configure_nameko_process)  # build(config) -> service layer
 
         @rpc
         def get_profile(self, tenant_id, user_id): ...
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import eventlet
 import psycogreen.eventlet
@@ -33,7 +33,7 @@ from nameko.extensions import DependencyProvider, Entrypoint, ProviderCollector,
 from bus import kafka
 from bus.consumer import EventConsumer
 from bus.store import ServiceStore
-from careeros_services.common import correlation
+from bus import correlation
 
 # psycopg2 must yield to the eventlet hub instead of blocking it (platform facts).
 psycogreen.eventlet.patch_psycopg()
@@ -43,7 +43,7 @@ CORRELATION_KEY = "correlation_id"
 
 
 def _metrics():
-    from careeros_services.common import metrics
+    from bus import metrics
     return metrics
 
 
@@ -54,13 +54,15 @@ class ServiceApp(DependencyProvider):
     the caller, or made fresh for a `nameko shell` call) and times the call.
     """
 
-    def __init__(self, factory: Callable[[dict], Any]):
+    def __init__(self, factory: Callable[[dict], Any],
+                 process_setup: Optional[Callable[[dict, str], None]] = None):
         self.factory = factory
+        self.process_setup = process_setup  # (config, service name): logging, tracing, metrics
         self.app = None
 
     def setup(self) -> None:
-        from careeros_services.common.bootstrap import configure_process
-        configure_process(self.container.config, self.container.service_name, "nameko")
+        if self.process_setup is not None:
+            self.process_setup(self.container.config, self.container.service_name)
         self.app = self.factory(self.container.config)
 
     def stop(self) -> None:

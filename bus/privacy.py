@@ -21,17 +21,16 @@ re-sent request (auth's recovery sweep) rewrites the same object and deletes not
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any, ClassVar, Optional
 
 from psycopg2 import sql
 
+from bus.contracts import AUTH_USER_ERASURE_REQUESTED_V1 as ERASURE_REQUESTED
+from bus.contracts import AUTH_USER_EXPORT_READY_V1 as EXPORT_READY
+from bus.contracts import AUTH_USER_EXPORT_REQUESTED_V1 as EXPORT_REQUESTED
 from bus.handlers import handles
 from bus.store import Transaction
 
-ERASURE_REQUESTED = "careeros.auth.user.erasure_requested.v1"
-EXPORT_REQUESTED = "careeros.auth.user.export_requested.v1"
-EXPORT_READY = "careeros.auth.user.export_ready.v1"
 REQUEST_TYPES = (ERASURE_REQUESTED, EXPORT_REQUESTED)
 SCOPE_ACCOUNT = "account"            # the whole account: every tenant, and the login
 SCOPE_ORGANIZATION = "organization"  # one organisation's data about a member (its owner asks)
@@ -67,23 +66,6 @@ def is_privacy_event(event_type: str) -> bool:
 
 def export_prefix(request_id: str) -> str:
     return f"exports/{request_id}"
-
-
-_storage_lock = threading.Lock()
-_storages: dict[str, Any] = {}
-
-
-def privacy_storage(config: Optional[dict] = None):
-    """The privacy bucket (``privacy.storage`` over ``object_storage``), one per process and root."""
-    from careeros_services.common.config import load_config
-    from careeros_services.common.storage import service_storage
-    config = config or load_config()
-    section = (config.get("privacy") or {}).get("storage") or {"bucket": "careeros-privacy"}
-    cache_key = json.dumps([config.get("object_storage"), section], sort_keys=True, default=str)
-    with _storage_lock:
-        if cache_key not in _storages:
-            _storages[cache_key] = service_storage(config, section)
-        return _storages[cache_key]
 
 
 class PersonalDataRepository:
@@ -142,12 +124,20 @@ class PersonalDataOwner:
     exported_rows: ClassVar[Optional[PersonalRows]] = None  # None: the personal rows
     privacy_config: Optional[dict] = None  # None: the process's configuration
 
+    def privacy_storage(self) -> Any:
+        """The privacy bucket exports are written to (``put``, ``exists``, ``delete``).
+
+        The platform's is ``careeros_services.common.privacy.PersonalDataOwner``'s: the bus
+        knows no storage backend.
+        """
+        raise NotImplementedError(f"{type(self).__name__} names no privacy bucket")
+
     # Handler names sort after analytics' catch-all ``_on_event``, so these win the event type.
     @handles(EXPORT_REQUESTED)
     def _privacy_export_requested(self, tx: Transaction, envelope: dict) -> None:
         """Write this service's part of an export to the privacy bucket and answer with its key."""
         p = envelope["payload"]
-        storage = privacy_storage(self.privacy_config)
+        storage = self.privacy_storage()
         prefix = f"{export_prefix(p['request_id'])}/{self.store.service}"
         part: dict[str, Any] = {"service": self.store.service, "user_id": p["user_id"], "tenants": {}}
         rows = PersonalDataRepository(tx.db, self.exported_rows or self.personal_rows)

@@ -27,7 +27,7 @@ import psycopg2
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from bus import kafka
-from careeros_services.common import db as dbmod
+from bus.database import connect_kwargs
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ MAX_BACKOFF_S = 30.0
 
 
 def _metrics():
-    from careeros_services.common import metrics
+    from bus import metrics
     return metrics
 
 
@@ -221,7 +221,7 @@ class OutboxRelay:
 
     # -- the loop -----------------------------------------------------------------------------
     def connect(self) -> None:
-        self.conn = psycopg2.connect(**dbmod.connect_kwargs(self.config, self.service))
+        self.conn = psycopg2.connect(**connect_kwargs(self.config, self.service))
 
     def acquire_leadership(self, stop: threading.Event) -> bool:
         """Wait until this relay holds the service's relay lock (or stop is set)."""

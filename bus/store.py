@@ -4,7 +4,7 @@ Everything a service changes happens inside ``store.transaction(...)``:
 
     with store.transaction(tenant_id) as tx:
         repo.save(...)                                       # state change
-        tx.publish("careeros.profile.profile.updated.v1",   # event, same commit
+        tx.publish(PROFILE_PROFILE_UPDATED_V1,              # event (bus.contracts), same commit
                    aggregate_id=profile_id, payload={...})
 
 The transaction sets ``careeros.tenant_id`` for PostgreSQL's row-level
@@ -22,8 +22,8 @@ from typing import Iterator, Optional
 
 import peewee
 
-from bus import contracts
-from careeros_services.common import correlation, db as dbmod
+from bus import contracts, correlation
+from bus.database import Migration, discover, make_database
 
 BUS_MIGRATIONS_PACKAGE = "bus.migrations"
 
@@ -109,7 +109,7 @@ class Transaction:
 
 def _trace_headers() -> dict[str, str]:
     try:
-        from careeros_services.common.tracing import inject_headers
+        from bus.tracing import inject_headers
     except ImportError:  # tracing is optional plumbing
         return {}
     return inject_headers()
@@ -125,7 +125,7 @@ class ServiceStore:
 
     @classmethod
     def from_config(cls, config: dict, service: str) -> "ServiceStore":
-        return cls(service, dbmod.make_database(config, service), str(config["kafka"]["topic_prefix"]))
+        return cls(service, make_database(config, service), str(config["kafka"]["topic_prefix"]))
 
     @contextmanager
     def transaction(self, tenant_id: Optional[str] = None, *,
@@ -166,7 +166,7 @@ class ServiceStore:
             self.database.close_all()
 
 
-def migrations(service_package: str) -> list[dbmod.Migration]:
+def migrations(service_package: str) -> list[Migration]:
     """The bus's own migrations followed by the service's."""
-    return (dbmod.discover(BUS_MIGRATIONS_PACKAGE, prefix="bus_")
-            + dbmod.discover(f"{service_package}.migrations", prefix="svc_"))
+    return (discover(BUS_MIGRATIONS_PACKAGE, prefix="bus_")
+            + discover(f"{service_package}.migrations", prefix="svc_"))

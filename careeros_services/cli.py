@@ -89,14 +89,14 @@ def cmd_grpc(config: dict, args) -> None:
 
 
 def cmd_broker(config: dict, args) -> None:
-    from bus import kafka
+    from careeros_services.common import infra
 
-    process = kafka.start_embedded_broker(int(config["kafka"]["embedded_port"]))
+    process = infra.start_embedded_broker(int(config["kafka"]["embedded_port"]))
     print(f"Kafka-compatible broker on 127.0.0.1:{config['kafka']['embedded_port']}", flush=True)
     stop = _stop_event()
     while not stop.wait(0.5) and process.poll() is None:
         pass
-    kafka.stop_process(process)
+    infra.stop_process(process)
 
 
 def cmd_dlq(config: dict, args) -> None:

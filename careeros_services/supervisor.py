@@ -100,7 +100,7 @@ class Platform:
             port = int(kafka_conf["embedded_port"])
             if not infra.port_open(port):
                 self.log_dir.mkdir(parents=True, exist_ok=True)
-                self.children["broker"] = kafka.start_embedded_broker(port, str(self.log_dir / "broker.log"))
+                self.children["broker"] = infra.start_embedded_broker(port, str(self.log_dir / "broker.log"))
         for name in self.services:
             db.migrate(self.config, name, migrations(registry.SERVICES[name].package))
         kafka.ensure_topics(self.config, kafka.all_topics(self.config))
@@ -153,12 +153,11 @@ class Platform:
             self.restart_due[name] = now + delay
 
     def _restart(self, name: str) -> None:
-        from bus import kafka
         from careeros_services.common import metrics
 
         if name == "broker":  # memory-only: relays and consumers notice its new cluster id
             port = int(self.config["kafka"]["embedded_port"])
-            self.children[name] = kafka.start_embedded_broker(port, str(self.log_dir / "broker.log"))
+            self.children[name] = infra.start_embedded_broker(port, str(self.log_dir / "broker.log"))
         else:
             self._spawn(name, self.commands[name])
         self.restarts[name] = self.restarts.get(name, 0) + 1
@@ -166,11 +165,9 @@ class Platform:
         log.warning("%s restarted (pid %d)", name, self.children[name].pid)
 
     def stop(self) -> None:
-        from bus.kafka import stop_process
-
         self.restart_due.clear()
         for name in reversed(list(self.children)):  # gateway first, broker last
-            stop_process(self.children[name])
+            infra.stop_process(self.children[name])
         self.children.clear()
 
 

@@ -7,6 +7,7 @@ import flask
 import redis
 import swagger_ui_bundle
 
+from careeros_services.common.settings import gateway_settings
 from gateway_flask import hardening, middleware
 from gateway_flask.extensions.api import API_PREFIX, Api
 from gateway_flask.idempotency import IdempotencyStore
@@ -36,32 +37,33 @@ def create_app(config: dict, *, jwks_provider: Optional[Callable[[], dict]] = No
     registered as they are. ``readiness_checks`` (name -> callable raising on
     failure) are added to the built-in Redis ping for ``/readyz``.
     """
-    gw, auth = config["gateway"], config["auth"]
+    gw, auth = gateway_settings(config), config["auth"]  # a bad gateway setting fails here, by name
     app = flask.Flask("gateway_flask")
     app.config.update(
-        MAX_CONTENT_LENGTH=int(gw["max_body_bytes"]),
+        MAX_CONTENT_LENGTH=gw.max_body_bytes,
         API_TITLE="CareerOS API", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX=API_PREFIX, OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
         # Swagger UI from the pinned swagger-ui-bundle wheel, served here: the docs work offline.
-        OPENAPI_SWAGGER_UI_URL=gw.get("swagger_ui_url") or f"{API_PREFIX}/docs/assets/",
+        OPENAPI_SWAGGER_UI_URL=gw.swagger_ui_url or f"{API_PREFIX}/docs/assets/",
     )
     redis_client = redis_client or redis.Redis.from_url(config["redis_url"])
-    prefix = gw.get("redis_prefix", "careeros:gw:")
-    limits = gw.get("rate_limit") or {}
+    prefix = gw.redis_prefix
+    limits = gw.rate_limit
     app.extensions[EXTENSION_KEY] = GatewayState(
         config=config, redis=redis_client, redis_prefix=prefix,
         verifier=TokenVerifier(
             jwks_provider or _no_keys, str(auth["issuer"]), str(auth["audience"]), redis_client,
             auth.get("revoked_jti_prefix", "careeros:revoked:jti:"),
-            cache_s=float(gw.get("jwks_cache_s", 300)), min_refresh_s=float(gw.get("jwks_min_refresh_s", 1.0)),
+            cache_s=gw.jwks_cache_s, min_refresh_s=gw.jwks_min_refresh_s,
             not_before_prefix=auth.get("not_before_prefix", "careeros:revoked:")),
         limiter=RateLimiter(redis_client, prefix, per_ip_per_minute=limits.get("per_ip_per_minute"),
                             per_tenant_per_minute=limits.get("per_tenant_per_minute")),
-        idempotency=IdempotencyStore(redis_client, prefix, ttl_s=int(gw["idempotency_ttl_s"]),
-                                     in_flight_ttl_s=int(gw.get("idempotency_in_flight_ttl_s", 60))),
+        idempotency=IdempotencyStore(redis_client, prefix, ttl_s=gw.idempotency_ttl_s,
+                                     in_flight_ttl_s=gw.idempotency_in_flight_ttl_s),
         readiness_checks={"redis": redis_client.ping, **(readiness_checks or {})},
-        trusted_proxies=hardening.parse_networks(gw.get("trusted_proxies")),
+        trusted_proxies=hardening.parse_networks(gw.trusted_proxies),
+        settings=gw,
     )
 
     api = Api(app)  # also installs the problem+json error handlers

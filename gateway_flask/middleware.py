@@ -16,7 +16,8 @@ from flask import Flask, Response, current_app, g, request
 
 from opentelemetry import context as otel_context, trace
 
-from careeros_services.common import correlation, metrics, tracing
+from bus import correlation, tracing
+from careeros_services.common import metrics
 from gateway_flask import hardening
 from gateway_flask.idempotency import WRITE_METHODS
 from gateway_flask.problems import PayloadTooLarge, UnsupportedMediaType

@@ -16,7 +16,7 @@ from typing import Any, Mapping, Optional
 from flask import Flask, Response, current_app
 from werkzeug.exceptions import HTTPException
 
-from careeros_services.common import correlation
+from bus import correlation
 from careeros_services.common.errors import Conflict, DomainError, Unavailable, ValidationFailed
 
 log = logging.getLogger(__name__)

@@ -5,39 +5,33 @@ channel must not cross a fork.
 """
 from __future__ import annotations
 
+import importlib
 import os
 import threading
 import time
-from typing import Optional
+from typing import Any, Optional
 
 import redis
 from flask import g
 from google.protobuf.json_format import MessageToDict
 
+from careeros_services import registry
 from careeros_services.common import plan_cache
 from careeros_services.common.grpc_support import ServiceClient
-from contracts.grpc import auth_pb2, auth_pb2_grpc, common_pb2, profile_pb2_grpc
-from contracts.grpc import analytics_pb2_grpc
-from contracts.grpc import roadmap_pb2_grpc
-from contracts.grpc import tracker_pb2_grpc
-from contracts.grpc import billing_pb2_grpc
-from contracts.grpc import ai_core_pb2_grpc
-from contracts.grpc import lms_pb2_grpc
-from contracts.grpc import privacy_pb2_grpc
-from contracts.grpc import notifications_pb2_grpc
+from careeros_services.common.settings import gateway_settings
+from contracts.grpc import auth_pb2, common_pb2
 from gateway_flask.security import Principal
 from gateway_flask.state import gateway_state
 
-STUBS = {"auth": auth_pb2_grpc.AuthStub, "profile": profile_pb2_grpc.ProfileServiceStub,
-         "analytics": analytics_pb2_grpc.AnalyticsServiceStub,
-         "tracker": tracker_pb2_grpc.TrackerServiceStub,
-         "roadmap": roadmap_pb2_grpc.RoadmapServiceStub,
-         "billing": billing_pb2_grpc.BillingServiceStub,
-         "ai_core": ai_core_pb2_grpc.AiCoreStub,
-         "lms": lms_pb2_grpc.LmsServiceStub,
-         "notifications": notifications_pb2_grpc.NotificationsStub}
-STUBS["privacy"] = privacy_pb2_grpc.PrivacyStub
-HOSTED_BY = {"privacy": "auth"}  # gRPC services served by another service's process
+
+def _stub(path: str) -> type:
+    module, cls = path.rsplit(".", 1)
+    return getattr(importlib.import_module(f"contracts.grpc.{module}"), cls)
+
+
+# One client per gRPC API of a registered service (careeros_services/registry.py).
+STUBS = {client: _stub(stub) for spec in registry.SERVICES.values() for client, stub in spec.stubs.items()}
+HOSTED_BY = {client: spec.name for spec in registry.SERVICES.values() for client in spec.hosted}
 
 _lock = threading.Lock()
 _clients: dict[tuple[int, str], ServiceClient] = {}
@@ -58,6 +52,39 @@ def client(name: str) -> ServiceClient:
                     reset_timeout_s=float(grpc_conf["breaker_reset_s"]))
                 _clients[key] = found
     return found
+
+
+class RpcClient:
+    """One service's RPCs as methods, made from its ``.proto`` (see :func:`rpc_client`)."""
+
+    service = ""
+    methods: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.service}: {', '.join(self.methods)}>"
+
+
+def _rpc(method: str):
+    def invoke(self: RpcClient, request: Any, **options: Any) -> Any:
+        return client(self.service).call(method, request, **options)
+    invoke.__name__ = invoke.__qualname__ = method
+    invoke.__doc__ = f"The {method} RPC: the response message, or a DomainError (options: timeout, metadata)."
+    return invoke
+
+
+def rpc_client(name: str) -> RpcClient:
+    """Service ``name``'s typed client: ``rpc_client("lms").SearchCourses(request)``.
+
+    Its methods are the RPCs of the service's stub, read from the generated descriptor,
+    so a misspelt RPC is an AttributeError that tests/gateway/test_typed_clients.py finds,
+    not a failure at request time. The channel is made on first call, after gunicorn's fork.
+    """
+    stub = STUBS[name]
+    pb2 = importlib.import_module(stub.__module__.removesuffix("_grpc"))
+    service = pb2.DESCRIPTOR.services_by_name[stub.__name__.removesuffix("Stub")]
+    methods = tuple(service.methods_by_name)
+    namespace = {"service": name, "methods": methods, "__slots__": (), **{m: _rpc(m) for m in methods}}
+    return type(f"{service.name}Client", (RpcClient,), namespace)()
 
 
 def caller(principal: Principal) -> common_pb2.Caller:
@@ -87,18 +114,21 @@ def to_dict(message) -> dict:
                          always_print_fields_with_no_presence=True)
 
 
+auth_rpc = rpc_client("auth")
+
+
 class JwksFromAuth:
     """JWKS provider for the token verifier: auth's key set over gRPC, cached."""
 
     def __init__(self, config: dict):
-        self.ttl_s = float(config["gateway"].get("jwks_cache_s", 300))
+        self.ttl_s = gateway_settings(config).jwks_cache_s
         self._cached: Optional[dict] = None
         self._fetched_at = 0.0
 
     def __call__(self) -> dict:
         import json
         if self._cached is None or time.monotonic() - self._fetched_at > self.ttl_s:
-            self._cached = json.loads(client("auth").call("GetJwks", auth_pb2.GetJwksRequest()).json)
+            self._cached = json.loads(auth_rpc.GetJwks(auth_pb2.GetJwksRequest()).json)
             self._fetched_at = time.monotonic()
         return self._cached
 
@@ -115,4 +145,4 @@ def readiness_checks(config: dict) -> dict:
                 raise RuntimeError(f"{name} is not serving")
         return probe
 
-    return {name: check(name) for name in STUBS if name not in HOSTED_BY}
+    return {name: check(name) for name in registry.SERVICES}

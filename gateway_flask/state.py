@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
     from gateway_flask.idempotency import IdempotencyStore
     from gateway_flask.ratelimit import RateLimiter
+    from careeros_services.common.settings import GatewaySettings
     from gateway_flask.security import TokenVerifier
 
 EXTENSION_KEY = "careeros"
@@ -28,6 +29,7 @@ class GatewayState:
     idempotency: "IdempotencyStore"
     readiness_checks: dict[str, Callable[[], Any]] = field(default_factory=dict)
     trusted_proxies: tuple = ()  # networks whose X-Forwarded-For is believed (gateway.trusted_proxies)
+    settings: "GatewaySettings | None" = None  # the checked gateway section
 
 
 def gateway_state() -> GatewayState:

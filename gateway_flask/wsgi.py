@@ -8,14 +8,13 @@ from careeros_services.common.bootstrap import configure_process
 from careeros_services.common.config import load_config
 from gateway_flask.app import create_app
 from gateway_flask.services import JwksFromAuth, readiness_checks
-from gateway_flask.views import SERVICE_BLUEPRINTS
-from gateway_flask.views.xapi import blp as xapi_blp
+from gateway_flask.views import PLAIN_BLUEPRINTS, SERVICE_BLUEPRINTS
 from web.app import create_app as create_web_app
 from web.dispatch import serve_beside
 
 config = load_config()
 configure_process(config, "gateway", "gateway")
-app = create_app(config, jwks_provider=JwksFromAuth(config), blueprints=[*SERVICE_BLUEPRINTS, xapi_blp],
+app = create_app(config, jwks_provider=JwksFromAuth(config), blueprints=[*SERVICE_BLUEPRINTS, *PLAIN_BLUEPRINTS],
                  readiness_checks=readiness_checks(config))
 web_settings = dict(config.get("web") or {})
 web_settings["api_url"] = web_settings.get("api_url") or f"http://{config['gateway']['bind']}/api/v1"

@@ -11,7 +11,9 @@ careeros_services/registry.py; then run ``scripts/gen-manifests.py`` and it
   ``k8s/base/kustomization.yaml``,
 - rewrites ``k8s/base/kafka/topics.yaml`` (one KafkaTopic per topic and DLQ),
 - rewrites the prod HorizontalPodAutoscalers and PodDisruptionBudgets,
-- rewrites the module list of the compose file's nameko process.
+- rewrites the module list of the compose file's nameko process,
+- rewrites the ``grpc.addresses`` of ``config.yaml`` (one per service, from its ``address_env``) and
+  copies it to ``k8s/base/config.yaml``.
 
 tests/ops/test_k8s.py and test_docker.py validate the result; ``--check`` exits 1 when a run would
 change anything (so a forgotten run shows up in CI).
@@ -34,6 +36,7 @@ BASE = ROOT / "k8s" / "base"
 PROD = ROOT / "k8s" / "overlays" / "prod"
 KINDS = ("grpc", "nameko", "relay")
 COMPOSE = ROOT / "docker" / "compose.yaml"
+CONFIG = ROOT / "config.yaml"
 TEMPLATE_SERVICE = "profile"
 
 
@@ -159,6 +162,13 @@ def compose(text: str) -> str:
                   lambda m: m.group(1) + modules + "]", text, count=1)
 
 
+def config_addresses(text: str) -> str:
+    """config.yaml's gRPC address of every registered service (the gateway reads them)."""
+    block = "  addresses:\n" + "".join(f"    {name}: ${{{spec.address_env}:127.0.0.1:50051}}\n"
+                                      for name, spec in registry.SERVICES.items())
+    return re.sub(r"  addresses:\n(?:    \w+: .*\n)+", lambda _: block, text, count=1)
+
+
 def planned(config: dict) -> dict[Path, str]:
     """Every file this script owns, with the content it should have."""
     files: dict[Path, str] = {}
@@ -171,6 +181,7 @@ def planned(config: dict) -> dict[Path, str]:
     files[PROD / "hpa.yaml"] = hpas()
     files[PROD / "pdb.yaml"] = pdbs()
     files[COMPOSE] = compose(COMPOSE.read_text())
+    files[CONFIG] = files[BASE / "config.yaml"] = config_addresses(CONFIG.read_text())  # k8s/base keeps a copy
     return files
 
 

@@ -29,13 +29,11 @@ def servers() -> None:
 @pytest.fixture(scope="session")
 def kafka_broker(servers):
     """The embedded Kafka-compatible broker on a free port, for the whole session."""
-    from bus import kafka
-
     port = infra.free_port()
-    process = kafka.start_embedded_broker(port)
+    process = infra.start_embedded_broker(port)
     os.environ["KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{port}"
     yield f"127.0.0.1:{port}"
-    kafka.stop_process(process)
+    infra.stop_process(process)
 
 
 @pytest.fixture(scope="session")

@@ -2,10 +2,9 @@
 its own databases (``db_prefix``), topics, RabbitMQ vhost, Redis prefixes and free ports."""
 from __future__ import annotations
 
-import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 import requests
 
@@ -52,15 +51,3 @@ class ApiSession(requests.Session):
         kwargs.setdefault("timeout", self.timeout_s)
         return super().request(method, self.base_url + url, *args, **kwargs)
 
-
-def wait_until(predicate: Callable[[], object], what: str, timeout_s: float = 30,
-               log_dir: Path | None = None, every_s: float = 0.1) -> None:
-    """Poll ``predicate`` until it is true; on timeout fail naming ``what`` (with the tail of
-    every log in ``log_dir``, if given)."""
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            logs = "".join(f"\n--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
-                           for p in sorted(log_dir.glob("*.log"))) if log_dir else ""
-            raise AssertionError(f"timed out waiting for {what}{logs}")
-        time.sleep(every_s)

@@ -15,12 +15,13 @@ import calendar
 import hashlib
 import json
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Optional
 
 import redis
 
-from careeros_services.common import plans
+from careeros_services.common import plans, settings
 from careeros_services.common.errors import RateLimited
 
 _INCR_WITH_TTL = """
@@ -42,6 +43,16 @@ def seconds_to_month_end(now: Optional[datetime] = None) -> int:
     return max(1, int((end - now).total_seconds()) + 1)
 
 
+@dataclass(frozen=True)
+class LimitSettings:
+    """The ``ai_core`` keys of the limits and the cache (the rest of the section is the provider's)."""
+
+    redis_url: str = ""                          # empty: the platform's redis_url
+    redis_prefix: str = "careeros.ai."
+    rate_limit_per_tenant_per_minute: int = 120
+    cache_ttl_s: int = 86400
+
+
 class Limits:
     """Rate limits, quotas and cache of one ai_core process."""
 
@@ -56,12 +67,10 @@ class Limits:
 
     @classmethod
     def from_config(cls, config: dict) -> "Limits":
-        conf = config.get("ai_core") or {}
-        return cls(redis.Redis.from_url(str(conf.get("redis_url") or config["redis_url"])),
-                   str(conf.get("redis_prefix", "careeros.ai.")),
-                   tenant_per_minute=int(conf.get("rate_limit_per_tenant_per_minute", 120)),
-                   quotas=plans.ai_quotas(plans.from_config(config)),
-                   cache_ttl_s=int(conf.get("cache_ttl_s", 86400)))
+        conf = settings.read(LimitSettings, config, "ai_core")
+        return cls(redis.Redis.from_url(conf.redis_url or config["redis_url"]), conf.redis_prefix,
+                   tenant_per_minute=conf.rate_limit_per_tenant_per_minute,
+                   quotas=plans.ai_quotas(plans.from_config(config)), cache_ttl_s=conf.cache_ttl_s)
 
     # --- rate limit -----------------------------------------------------------------------------
 

@@ -35,7 +35,6 @@ from prometheus_client import Counter, Histogram
 
 from bus.handlers import EventHandlingService, handles
 from bus import privacy
-from bus.privacy import PersonalDataOwner
 from bus.store import ServiceStore, Transaction
 from careeros_services.ai_core import (conversation, domain, knowledge, limits as limits_mod, objects, persistence,
                                       providers, validation)
@@ -47,19 +46,22 @@ from careeros_services.common.caller import Caller
 from careeros_services.common import esco, metrics
 from careeros_services.common import text as text_rules
 from careeros_services.common.errors import NotFound, ValidationFailed
+from careeros_services.common.privacy import PersonalDataOwner
 from careeros_services.common.storage import ObjectMissing, ObjectStorage
+from bus.contracts import (  # event types, from contracts/events
+    PROFILE_PROFILE_CREATED_V1 as PROFILE_CREATED,
+    PROFILE_PROFILE_UPDATED_V1 as PROFILE_UPDATED,
+    LMS_COURSE_PUBLISHED_V1 as COURSE_PUBLISHED,
+    LMS_COURSE_ARCHIVED_V1 as COURSE_ARCHIVED,
+    AI_CORE_USAGE_RECORDED_V1 as USAGE_RECORDED,
+    AI_CORE_CONSULTATION_ANSWERED_V1 as CONSULTATION_ANSWERED,
+    AI_CORE_CV_CONFIRMED_V1 as CV_CONFIRMED,
+)
 
 log = logging.getLogger(__name__)
 
 SERVICE = "ai_core"
 PLATFORM_TENANT = "00000000-0000-0000-0000-000000000000"
-PROFILE_CREATED = "careeros.profile.profile.created.v1"
-PROFILE_UPDATED = "careeros.profile.profile.updated.v1"
-COURSE_PUBLISHED = "careeros.lms.course.published.v1"
-COURSE_ARCHIVED = "careeros.lms.course.archived.v1"
-USAGE_RECORDED = "careeros.ai_core.usage.recorded.v1"
-CONSULTATION_ANSWERED = "careeros.ai_core.consultation.answered.v1"
-CV_CONFIRMED = "careeros.ai_core.cv.confirmed.v1"
 
 SEED_CATALOG = Path(__file__).resolve().parents[1] / "lms" / "seed" / "catalog.json"
 PLATFORM_COURSES_TTL_S = 30.0

@@ -187,17 +187,6 @@ def statement_duration(duration_s: int) -> int:
     return max(0, min(int(duration_s), MAX_STATEMENT_DURATION_S))
 
 
-def check_tenant(event_type: str, envelope_tenant: Optional[str], payload: Mapping[str, Any]) -> str:
-    """The event's tenant; refuses a payload naming another tenant than its envelope.
-
-    Raising sends the event to the DLQ after retries rather than filing its
-    numbers under the wrong tenant.
-    """
-    if not envelope_tenant or payload.get("tenant_id") != envelope_tenant:
-        raise ValueError(f"{event_type}: payload tenant differs from the envelope's")
-    return envelope_tenant
-
-
 def lock_order(envelope: Mapping[str, Any]) -> tuple[str, str, str, str]:
     """Sort key putting a batch's events in the order of the shared rows they write.
 

@@ -17,28 +17,30 @@ from typing import Callable, Optional, Union
 from bus import contracts
 from bus.handlers import EventHandlingService, handles
 from bus import privacy
-from bus.privacy import PersonalDataOwner
 from bus.store import ServiceStore, Transaction
 from careeros_services.analytics import domain, persistence
 from careeros_services.analytics.names import AuthNames
 from careeros_services.analytics.persistence import AnalyticsRepository
 from careeros_services.common.errors import require_uuids
+from careeros_services.common.privacy import PersonalDataOwner
+from bus.contracts import (  # event types, from contracts/events
+    AUTH_USER_REGISTERED_V1 as USER_REGISTERED,
+    AUTH_TENANT_CREATED_V1 as TENANT_CREATED,
+    AUTH_TENANT_PLAN_CHANGED_V1 as TENANT_PLAN_CHANGED,
+    AUTH_MEMBERSHIP_CHANGED_V1 as MEMBERSHIP_CHANGED,
+    AUTH_ASSIGNMENT_CREATED_V1 as ASSIGNMENT_CREATED,
+    TRACKER_STATEMENT_RECORDED_V1 as STATEMENT_RECORDED,
+    LMS_ENROLLMENT_CREATED_V1 as ENROLLMENT_CREATED,
+    LMS_ENROLLMENT_CANCELLED_V1 as ENROLLMENT_CANCELLED,
+    LMS_QUIZ_ATTEMPTED_V1 as QUIZ_ATTEMPTED,
+    LMS_CERTIFICATE_ISSUED_V1 as CERTIFICATE_ISSUED,
+    LMS_ENROLLMENT_COMPLETED_V1 as ENROLLMENT_COMPLETED,
+    AI_CORE_USAGE_RECORDED_V1 as AI_USAGE_RECORDED,
+    BILLING_INVOICE_ISSUED_V1 as INVOICE_ISSUED,
+)
 
 SERVICE = "analytics"
 
-USER_REGISTERED = "careeros.auth.user.registered.v1"
-TENANT_CREATED = "careeros.auth.tenant.created.v1"
-TENANT_PLAN_CHANGED = "careeros.auth.tenant.plan_changed.v1"
-MEMBERSHIP_CHANGED = "careeros.auth.membership.changed.v1"
-ASSIGNMENT_CREATED = "careeros.auth.assignment.created.v1"
-STATEMENT_RECORDED = "careeros.tracker.statement.recorded.v1"
-ENROLLMENT_CREATED = "careeros.lms.enrollment.created.v1"
-ENROLLMENT_CANCELLED = "careeros.lms.enrollment.cancelled.v1"
-QUIZ_ATTEMPTED = "careeros.lms.quiz.attempted.v1"
-CERTIFICATE_ISSUED = "careeros.lms.certificate.issued.v1"
-ENROLLMENT_COMPLETED = "careeros.lms.enrollment.completed.v1"
-AI_USAGE_RECORDED = "careeros.ai_core.usage.recorded.v1"
-INVOICE_ISSUED = "careeros.billing.invoice.issued.v1"
 
 
 def _now() -> datetime:
@@ -98,35 +100,31 @@ class AnalyticsService(PersonalDataOwner, EventHandlingService):
     @_writes(TENANT_CREATED)
     def _on_tenant_created(self, tx: Transaction, envelope: dict) -> None:
         p = envelope["payload"]
-        domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
         AnalyticsRepository(tx.db).record_tenant(p["tenant_id"], _occurred(envelope), name=p["name"],
                                                  kind=p["kind"], plan_tier=p["plan_tier"])
 
     @_writes(TENANT_PLAN_CHANGED)
     def _on_plan_changed(self, tx: Transaction, envelope: dict) -> None:
         p = envelope["payload"]
-        domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
         AnalyticsRepository(tx.db).record_tenant(p["tenant_id"], _occurred(envelope),
                                                  plan_tier=p["plan_tier"])
 
     @_writes(USER_REGISTERED)
     def _on_user_registered(self, tx: Transaction, envelope: dict) -> None:
         p = envelope["payload"]
-        domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
         AnalyticsRepository(tx.db).record_learner(p["tenant_id"], p["user_id"], _occurred(envelope),
                                                   display_name=p["display_name"], role=p["org_role"])
 
     @_writes(MEMBERSHIP_CHANGED)
     def _on_membership_changed(self, tx: Transaction, envelope: dict) -> None:
         p = envelope["payload"]
-        domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
         AnalyticsRepository(tx.db).record_learner(p["tenant_id"], p["user_id"], _occurred(envelope),
                                                   role=p["role"])
 
     @_writes(ASSIGNMENT_CREATED)
     def _on_assignment_created(self, tx: Transaction, envelope: dict) -> None:
         p = envelope["payload"]
-        tenant = domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
+        tenant = envelope["tenant_id"]
         AnalyticsRepository(tx.db).record_assignment({
             "tenant_id": tenant, "assignment_id": p["assignment_id"], "user_id": p["user_id"],
             "course_id": p["course_id"], "target_role": p["target_role"], "assigned_by": p["assigned_by"],
@@ -137,7 +135,7 @@ class AnalyticsService(PersonalDataOwner, EventHandlingService):
     @_writes(STATEMENT_RECORDED)
     def _on_statement_recorded(self, tx: Transaction, envelope: dict) -> None:
         p = envelope["payload"]
-        tenant = domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
+        tenant = envelope["tenant_id"]
         at = domain.parse_time(p["timestamp"])
         AnalyticsRepository(tx.db).record_statement({
             "tenant_id": tenant, "statement_id": p["statement_id"], "user_id": p["user_id"],
@@ -149,7 +147,7 @@ class AnalyticsService(PersonalDataOwner, EventHandlingService):
     @_writes(ENROLLMENT_CREATED)
     def _on_enrollment_created(self, tx: Transaction, envelope: dict) -> None:
         p = envelope["payload"]
-        tenant = domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
+        tenant = envelope["tenant_id"]
         AnalyticsRepository(tx.db).record_enrollment({
             "tenant_id": tenant, "enrollment_id": p["enrollment_id"], "user_id": p["user_id"],
             "course_id": p["course_id"], "premium": p["premium"],
@@ -158,7 +156,7 @@ class AnalyticsService(PersonalDataOwner, EventHandlingService):
     @_writes(ENROLLMENT_CANCELLED)
     def _on_enrollment_cancelled(self, tx: Transaction, envelope: dict) -> None:
         p = envelope["payload"]
-        tenant = domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
+        tenant = envelope["tenant_id"]
         AnalyticsRepository(tx.db).record_cancellation({
             "tenant_id": tenant, "enrollment_id": p["enrollment_id"], "user_id": p["user_id"],
             "course_id": p["course_id"], "cancelled_at": _occurred(envelope)})
@@ -167,7 +165,7 @@ class AnalyticsService(PersonalDataOwner, EventHandlingService):
     def _on_enrollment_completed(self, tx: Transaction, envelope: dict) -> None:
         """Completion is the LMS's word: the enrolment counts as completed from ``completed_at``."""
         p = envelope["payload"]
-        tenant = domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
+        tenant = envelope["tenant_id"]
         AnalyticsRepository(tx.db).record_completion({
             "tenant_id": tenant, "enrollment_id": p["enrollment_id"], "user_id": p["user_id"],
             "course_id": p["course_id"], "completed_at": domain.parse_time(p["completed_at"])})
@@ -175,7 +173,7 @@ class AnalyticsService(PersonalDataOwner, EventHandlingService):
     @_writes(QUIZ_ATTEMPTED)
     def _on_quiz_attempted(self, tx: Transaction, envelope: dict) -> None:
         p = envelope["payload"]
-        tenant = domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
+        tenant = envelope["tenant_id"]
         AnalyticsRepository(tx.db).record_quiz_attempt({
             "tenant_id": tenant, "attempt_id": p["attempt_id"], "user_id": p["user_id"],
             "course_id": p["course_id"], "lesson_id": p["lesson_id"], "score_percent": p["score_percent"],
@@ -185,7 +183,7 @@ class AnalyticsService(PersonalDataOwner, EventHandlingService):
     @_writes(CERTIFICATE_ISSUED)
     def _on_certificate_issued(self, tx: Transaction, envelope: dict) -> None:
         p = envelope["payload"]
-        tenant = domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
+        tenant = envelope["tenant_id"]
         AnalyticsRepository(tx.db).record_certificate({
             "tenant_id": tenant, "certificate_id": p["certificate_id"], "user_id": p["user_id"],
             "course_id": p["course_id"], "course_title": p["course_title"],
@@ -196,7 +194,7 @@ class AnalyticsService(PersonalDataOwner, EventHandlingService):
     @_writes(AI_USAGE_RECORDED)
     def _on_ai_usage_recorded(self, tx: Transaction, envelope: dict) -> None:
         p = envelope["payload"]
-        tenant = domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
+        tenant = envelope["tenant_id"]
         AnalyticsRepository(tx.db).record_ai_usage({
             "tenant_id": tenant, "usage_id": p["usage_id"], "user_id": p["user_id"],
             "provider": p["provider"], "model": p["model"], "purpose": p["purpose"],
@@ -206,7 +204,7 @@ class AnalyticsService(PersonalDataOwner, EventHandlingService):
     @_writes(INVOICE_ISSUED)
     def _on_invoice_issued(self, tx: Transaction, envelope: dict) -> None:
         p = envelope["payload"]
-        tenant = domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
+        tenant = envelope["tenant_id"]
         AnalyticsRepository(tx.db).record_invoice({
             "tenant_id": tenant, "invoice_id": p["invoice_id"], "subscription_id": p["subscription_id"],
             "currency": p["currency"], "total_minor": p["total_minor"],
@@ -239,6 +237,8 @@ class AnalyticsService(PersonalDataOwner, EventHandlingService):
         """Log the event, then write its facts (the inbox claim already made this run once)."""
         if envelope["tenant_id"] is None:
             return  # a platform-wide event has no tenant to report it under
+        # The writers file facts under the envelope's tenant: the bus has refused a payload naming
+        # another (bus.handlers.check_tenant) and the contracts require the payload's tenant_id.
         AnalyticsRepository(tx.db).log_event(envelope["tenant_id"], envelope["id"], envelope["type"],
                                              _occurred(envelope).date())
         writer = _WRITERS.get(envelope["type"])

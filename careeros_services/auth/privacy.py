@@ -33,7 +33,7 @@ from careeros_services.auth import domain
 from careeros_services.auth.persistence import OrgRepository
 from careeros_services.auth.privacy_persistence import PrivacyRepository
 from careeros_services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed, require_uuids
-from careeros_services.common.storage import ObjectMissing
+from careeros_services.common.storage import ObjectMissing, privacy_storage
 
 EXPORT, ERASURE = "export", "erasure"
 
@@ -73,7 +73,7 @@ class PrivacySaga:
         self.resend_after_s = int(settings.get("resend_after_s") or self.resend_after_s)
 
     def _storage(self):
-        return privacy.privacy_storage(self.privacy_config)
+        return privacy_storage(self.privacy_config)
 
     # --- export ---------------------------------------------------------------------------------
 

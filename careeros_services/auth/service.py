@@ -48,30 +48,34 @@ from careeros_services.auth.privacy import PrivacySaga
 from careeros_services.common import plan_cache, plans
 from careeros_services.common.errors import (Conflict, DomainError, Forbidden, NotFound, RateLimited,
                                              Unauthenticated, Unavailable, ValidationFailed, require_uuids)
+from bus.contracts import (  # event types, from contracts/events
+    AUTH_TENANT_CREATED_V1 as TENANT_CREATED,
+    AUTH_USER_REGISTERED_V1 as USER_REGISTERED,
+    AUTH_TENANT_PLAN_CHANGED_V1 as PLAN_CHANGED,
+    AUTH_MEMBERSHIP_CHANGED_V1 as MEMBERSHIP_CHANGED,
+    AUTH_ASSIGNMENT_CREATED_V1 as ASSIGNMENT_CREATED,
+    BILLING_ENTITLEMENT_CHANGED_V1 as ENTITLEMENT_CHANGED,
+    AUTH_USER_VERIFICATION_REQUESTED_V1 as VERIFICATION_REQUESTED,
+    AUTH_USER_PASSWORD_RESET_REQUESTED_V1 as PASSWORD_RESET_REQUESTED,
+    AUTH_INVITE_CREATED_V1 as INVITE_CREATED,
+    BILLING_INVOICE_ISSUED_V1, BILLING_SUBSCRIPTION_ACTIVATED_V1, BILLING_SUBSCRIPTION_CANCELED_V1,
+    BILLING_SUBSCRIPTION_PAST_DUE_V1,
+)
 
 log = logging.getLogger(__name__)
 
 SERVICE = "auth"
 MAX_NAMES = 500  # ids per ResolveNames call (a page of a report)
-TENANT_CREATED = "careeros.auth.tenant.created.v1"
-USER_REGISTERED = "careeros.auth.user.registered.v1"
-PLAN_CHANGED = "careeros.auth.tenant.plan_changed.v1"
-MEMBERSHIP_CHANGED = "careeros.auth.membership.changed.v1"
-ASSIGNMENT_CREATED = "careeros.auth.assignment.created.v1"
-ENTITLEMENT_CHANGED = "careeros.billing.entitlement.changed.v1"
-VERIFICATION_REQUESTED = "careeros.auth.user.verification_requested.v1"
-PASSWORD_RESET_REQUESTED = "careeros.auth.user.password_reset_requested.v1"
-INVITE_CREATED = "careeros.auth.invite.created.v1"
 ACCOUNT_TOKEN_EVENTS = {domain.EMAIL_VERIFICATION: VERIFICATION_REQUESTED, domain.PASSWORD_RESET: PASSWORD_RESET_REQUESTED}
 DEFAULT_VERIFICATION_TTL_S = 48 * 3600
 DEFAULT_RESET_TTL_S = 3600
 DEFAULT_RESEND_INTERVAL_S = 60      # one verification e-mail a minute per user
 DEFAULT_RESETS_PER_HOUR = 5         # reset e-mails per address an hour; more are dropped silently
 BILLING_AUDITED = {  # billing events recorded in the tenant's audit log, and the action they become
-    "careeros.billing.subscription.activated.v1": "billing.subscription_activated",
-    "careeros.billing.subscription.canceled.v1": "billing.subscription_canceled",
-    "careeros.billing.subscription.past_due.v1": "billing.subscription_past_due",
-    "careeros.billing.invoice.issued.v1": "billing.invoice_issued",
+    BILLING_SUBSCRIPTION_ACTIVATED_V1: "billing.subscription_activated",
+    BILLING_SUBSCRIPTION_CANCELED_V1: "billing.subscription_canceled",
+    BILLING_SUBSCRIPTION_PAST_DUE_V1: "billing.subscription_past_due",
+    BILLING_INVOICE_ISSUED_V1: "billing.invoice_issued",
 }
 DEFAULT_INVITE_TTL_S = 7 * 24 * 3600
 MAX_AUDIT_PAGE = 200

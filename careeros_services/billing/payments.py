@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Optional, Protocol
 
 from careeros_services.common.errors import DomainError, Unauthenticated, ValidationFailed
+from contracts.payments import (SANDBOX_3DS, SANDBOX_CARDS, SANDBOX_DECLINES,  # noqa: F401 - re-exported
+                                SANDBOX_RETRY, SANDBOX_SUCCEEDS)
 
 SIGNATURE_TOLERANCE_S = 300
 
@@ -102,18 +104,8 @@ def verify(payload: bytes, header: str, secret: str, now: Optional[float] = None
     return event
 
 
-# --- sandbox ----------------------------------------------------------------------------------
+# --- sandbox (its test cards: contracts/payments.yaml) -------------------------------------------
 
-# Deterministic test cards (Stripe's numbers and payment-method ids where they exist).
-SANDBOX_SUCCEEDS = frozenset({"pm_card_visa", "4242424242424242", "pm_card_mastercard", "5555555555554444"})
-SANDBOX_DECLINES = frozenset({"pm_card_chargeDeclined", "4000000000000002",
-                              "pm_card_chargeCustomerFail", "4000000000000341"})
-# Fails with a retryable error on the first attempt of a payment, succeeds on later attempts.
-SANDBOX_RETRY = frozenset({"pm_card_retry", "4000000000000119"})
-# Needs 3-D Secure with the customer present (Stripe: requires_action); the signed
-# payment_intent.succeeded webhook settles it. Off-session (renewals, retries) it is declined.
-SANDBOX_3DS = frozenset({"pm_card_authenticationRequired", "4000002760003184"})
-SANDBOX_CARDS = SANDBOX_SUCCEEDS | SANDBOX_DECLINES | SANDBOX_RETRY | SANDBOX_3DS
 REQUIRES_ACTION = "requires_action"  # failure_code of a retryable charge waiting for the customer (3-D Secure)
 
 

@@ -34,7 +34,6 @@ from prometheus_client import Counter
 
 from bus.handlers import EventHandlingService, handles
 from bus import privacy
-from bus.privacy import PersonalDataOwner
 from bus.store import ServiceStore, Transaction
 from careeros_services.billing import domain, persistence
 from careeros_services.billing.domain import Plan, Subscription
@@ -42,21 +41,24 @@ from careeros_services.billing.payments import (REQUIRES_ACTION, ChargeResult, P
                                                 make_provider)
 from careeros_services.billing.persistence import BillingRepository, InvoiceRecord, PaymentRecord, SagaRecord
 from careeros_services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed, require_uuids
+from careeros_services.common.privacy import PersonalDataOwner
+from bus.contracts import (  # event types, from contracts/events
+    BILLING_ENTITLEMENT_CHANGED_V1 as ENTITLEMENT_CHANGED,
+    BILLING_SUBSCRIPTION_ACTIVATED_V1 as SUBSCRIPTION_ACTIVATED,
+    BILLING_SUBSCRIPTION_CANCELED_V1 as SUBSCRIPTION_CANCELED,
+    BILLING_SUBSCRIPTION_PAST_DUE_V1 as SUBSCRIPTION_PAST_DUE,
+    BILLING_INVOICE_ISSUED_V1 as INVOICE_ISSUED,
+    BILLING_PAYMENT_SUCCEEDED_V1 as PAYMENT_SUCCEEDED,  # notifications mails the receipt
+    BILLING_PAYMENT_FAILED_V1 as PAYMENT_FAILED,  # notifications mails each dunning step
+    BILLING_SAGA_ADVANCED_V1 as SAGA_ADVANCED,
+    BILLING_SAGA_COMPENSATION_REQUESTED_V1 as SAGA_COMPENSATE,
+    AUTH_TENANT_PLAN_CHANGED_V1 as PLAN_CHANGED,
+    AI_CORE_USAGE_RECORDED_V1 as AI_USAGE,
+)
 
 log = logging.getLogger(__name__)
 
 SERVICE = "billing"
-ENTITLEMENT_CHANGED = "careeros.billing.entitlement.changed.v1"
-SUBSCRIPTION_ACTIVATED = "careeros.billing.subscription.activated.v1"
-SUBSCRIPTION_CANCELED = "careeros.billing.subscription.canceled.v1"
-SUBSCRIPTION_PAST_DUE = "careeros.billing.subscription.past_due.v1"
-INVOICE_ISSUED = "careeros.billing.invoice.issued.v1"
-PAYMENT_SUCCEEDED = "careeros.billing.payment.succeeded.v1"   # notifications mails the receipt
-PAYMENT_FAILED = "careeros.billing.payment.failed.v1"         # notifications mails each dunning step
-SAGA_ADVANCED = "careeros.billing.saga.advanced.v1"
-SAGA_COMPENSATE = "careeros.billing.saga.compensation_requested.v1"
-PLAN_CHANGED = "careeros.auth.tenant.plan_changed.v1"
-AI_USAGE = "careeros.ai_core.usage.recorded.v1"
 
 STEPS = ("activate_subscription", "grant_entitlements", "await_plan_tier", "notify")
 NEXT_STEP = {"activate_subscription": "grant_entitlements", "grant_entitlements": "await_plan_tier",

@@ -20,7 +20,8 @@ def configure_process(config: dict, service: str, kind: str) -> None:
         if kind in _done:
             return
         _done.add(kind)
-    from careeros_services.common import logging as json_logging, metrics, tracing
+    from bus import tracing
+    from careeros_services.common import logging as json_logging, metrics
 
     obs = config.get("observability", {})
     json_logging.configure_logging(f"{service}" if kind != "nameko" else "nameko", obs.get("log_level", "INFO"))
@@ -31,3 +32,8 @@ def configure_process(config: dict, service: str, kind: str) -> None:
     if port:
         # 127.0.0.1 on a laptop; containers set 0.0.0.0 so Prometheus and probes reach it.
         metrics.start_metrics_server(port, str(obs.get("metrics_host") or "127.0.0.1"))
+
+
+def configure_nameko_process(config: dict, service: str) -> None:
+    """The set-up ``bus.nameko.ServiceApp`` runs when a nameko container starts."""
+    configure_process(config, service, "nameko")

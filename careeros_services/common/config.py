@@ -49,12 +49,3 @@ def load_config(path: str | os.PathLike | None = None) -> dict:
     path = Path(path or os.environ.get("CAREEROS_CONFIG") or DEFAULT_CONFIG_PATH)
     with open(path) as fh:
         return yaml.load(fh, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
-
-
-def kafka_bootstrap(config: dict) -> str:
-    """The bootstrap servers, resolving "embedded" to the local broker."""
-    kafka = config["kafka"]
-    servers = str(kafka["bootstrap_servers"])
-    if servers == "embedded":
-        return f"127.0.0.1:{kafka['embedded_port']}"
-    return servers

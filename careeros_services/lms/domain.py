@@ -21,28 +21,14 @@ from typing import Any, Iterable, Optional
 
 from careeros_services.common import skills as skill_table
 from careeros_services.common.errors import Conflict, Forbidden, ValidationFailed
+from contracts.lms import (ALL_ASSET_TYPES, ASSET_TYPES, KINDS, LEVELS, MAX_BODY,  # noqa: F401 - shared with the gateway
+                           MAX_CHOICES, MAX_HOURS, MAX_QUESTIONS, MAX_SKILL_NAME, MAX_SKILLS, MAX_SLUG,
+                           MAX_SUMMARY, MAX_TAG, MAX_TAGS, MAX_TITLE, PLATFORM_TENANT)
 
-PLATFORM_TENANT = "00000000-0000-0000-0000-000000000000"
-LEVELS = ("beginner", "intermediate", "advanced")
-KINDS = ("article", "video", "file", "quiz")
 ASSET_KINDS = ("video", "file")
 AUTHOR_ROLES = ("owner", "admin", "instructor")
 FREE_TIER = "free"
 DRAFT, PUBLISHED, ARCHIVED = "draft", "published", "archived"
-
-MAX_TITLE, MAX_SUMMARY, MAX_SLUG = 200, 2000, 120
-MAX_TAGS, MAX_TAG = 20, 40
-MAX_SKILLS, MAX_SKILL_NAME = 20, 200
-MAX_BODY = 200_000
-MAX_QUESTIONS, MAX_CHOICES = 50, 10
-MAX_HOURS = 2000
-
-# Upload content types per lesson kind (the gateway refuses others with 415 first).
-ASSET_TYPES = {
-    "video": ("video/mp4", "video/webm"),
-    "file": ("application/pdf", "application/zip", "image/png", "image/jpeg", "text/plain", "text/markdown"),
-}
-ALL_ASSET_TYPES = tuple(sorted({t for types in ASSET_TYPES.values() for t in types}))
 
 ENTITLEMENT_REQUIRED = "entitlement_required"
 XAPI_HOME = "https://careeros.dev"

@@ -13,11 +13,11 @@ import json
 from pathlib import Path
 from typing import Optional
 
+from bus.contracts import LMS_COURSE_PUBLISHED_V1 as COURSE_PUBLISHED
 from bus.store import Transaction
 from careeros_services.lms import domain
 
 CATALOG_FILE = Path(__file__).resolve().parent / "seed" / "catalog.json"
-COURSE_PUBLISHED = "careeros.lms.course.published.v1"
 
 
 class _CursorDatabase:

@@ -21,27 +21,29 @@ import peewee
 
 from bus.handlers import EventHandlingService, handles
 from bus import privacy
-from bus.privacy import PersonalDataOwner
 from bus.store import ServiceStore, Transaction
 from careeros_services.common import esco
 from careeros_services.common.caller import Caller
 from careeros_services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from careeros_services.common.privacy import PersonalDataOwner
 from careeros_services.common.storage import ObjectMissing, ObjectStorage, check_key, service_storage
 from careeros_services.lms import certificate_pdf, domain, persistence
 from careeros_services.lms.persistence import LmsRepository
+from bus.contracts import (  # event types, from contracts/events
+    LMS_COURSE_PUBLISHED_V1 as COURSE_PUBLISHED,
+    LMS_COURSE_ARCHIVED_V1 as COURSE_ARCHIVED,
+    LMS_ENROLLMENT_CREATED_V1 as ENROLLMENT_CREATED,
+    LMS_ENROLLMENT_CANCELLED_V1 as ENROLLMENT_CANCELLED,
+    LMS_ACTIVITY_RECORDED_V1 as ACTIVITY_RECORDED,
+    LMS_QUIZ_ATTEMPTED_V1 as QUIZ_ATTEMPTED,
+    LMS_CERTIFICATE_ISSUED_V1 as CERTIFICATE_ISSUED,
+    LMS_ENROLLMENT_COMPLETED_V1 as ENROLLMENT_COMPLETED,
+    AUTH_TENANT_CREATED_V1 as TENANT_CREATED,
+    TRACKER_PROGRESS_UPDATED_V1 as PROGRESS_UPDATED,
+    AUTH_USER_REGISTERED_V1 as USER_REGISTERED,
+)
 
 SERVICE = "lms"
-COURSE_PUBLISHED = "careeros.lms.course.published.v1"
-COURSE_ARCHIVED = "careeros.lms.course.archived.v1"
-ENROLLMENT_CREATED = "careeros.lms.enrollment.created.v1"
-ENROLLMENT_CANCELLED = "careeros.lms.enrollment.cancelled.v1"
-ACTIVITY_RECORDED = "careeros.lms.activity.recorded.v1"
-QUIZ_ATTEMPTED = "careeros.lms.quiz.attempted.v1"
-CERTIFICATE_ISSUED = "careeros.lms.certificate.issued.v1"
-ENROLLMENT_COMPLETED = "careeros.lms.enrollment.completed.v1"
-TENANT_CREATED = "careeros.auth.tenant.created.v1"
-PROGRESS_UPDATED = "careeros.tracker.progress.updated.v1"
-USER_REGISTERED = "careeros.auth.user.registered.v1"
 
 STALE_UPLOAD_S = 3600  # staged chunks of an upload never finished are dropped after this
 CERT_NAMESPACE = uuid.UUID("0d7c3c4e-7f0e-4b59-9d8a-2f2b8d1f6a31")

@@ -14,6 +14,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Optional
 
+from bus.contracts import (AUTH_ASSIGNMENT_CREATED_V1, AUTH_INVITE_CREATED_V1, AUTH_USER_EXPORT_READY_V1,
+                           AUTH_USER_PASSWORD_RESET_REQUESTED_V1, AUTH_USER_VERIFICATION_REQUESTED_V1,
+                           BILLING_PAYMENT_FAILED_V1, BILLING_PAYMENT_SUCCEEDED_V1,
+                           BILLING_SUBSCRIPTION_CANCELED_V1, LMS_CERTIFICATE_ISSUED_V1,
+                           LMS_ENROLLMENT_COMPLETED_V1, ROADMAP_MILESTONE_ACHIEVED_V1,
+                           TRACKER_PROGRESS_UPDATED_V1, TRACKER_STATEMENT_RECORDED_V1)
 from careeros_services.common.errors import NotFound, ValidationFailed
 
 
@@ -28,15 +34,15 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
-    Kind("email_verification", "careeros.auth.user.verification_requested.v1", True),
-    Kind("password_reset", "careeros.auth.user.password_reset_requested.v1", True),
-    Kind("invite", "careeros.auth.invite.created.v1", True, recipient="invite_id"),
-    Kind("assignment", "careeros.auth.assignment.created.v1", False),
-    Kind("certificate_issued", "careeros.lms.certificate.issued.v1", False),
-    Kind("payment_receipt", "careeros.billing.payment.succeeded.v1", True),
-    Kind("payment_failed", "careeros.billing.payment.failed.v1", True),
-    Kind("plan_lapsed", "careeros.billing.subscription.canceled.v1", True),
-    Kind("export_ready", "careeros.auth.user.export_ready.v1", True),   # GDPR art. 15/20: the download link
+    Kind("email_verification", AUTH_USER_VERIFICATION_REQUESTED_V1, True),
+    Kind("password_reset", AUTH_USER_PASSWORD_RESET_REQUESTED_V1, True),
+    Kind("invite", AUTH_INVITE_CREATED_V1, True, recipient="invite_id"),
+    Kind("assignment", AUTH_ASSIGNMENT_CREATED_V1, False),
+    Kind("certificate_issued", LMS_CERTIFICATE_ISSUED_V1, False),
+    Kind("payment_receipt", BILLING_PAYMENT_SUCCEEDED_V1, True),
+    Kind("payment_failed", BILLING_PAYMENT_FAILED_V1, True),
+    Kind("plan_lapsed", BILLING_SUBSCRIPTION_CANCELED_V1, True),
+    Kind("export_ready", AUTH_USER_EXPORT_READY_V1, True),   # GDPR art. 15/20: the download link
     Kind("weekly_digest", None, False),  # on by default, like every optional kind (README: Notifications)
 )}
 KIND_BY_EVENT = {k.event_type: k for k in KINDS.values() if k.event_type}
@@ -133,10 +139,10 @@ def org_name(contact: dict) -> Optional[str]:
 # Weeks are ISO weeks in UTC (Monday to Sunday): the service knows no one's time zone.
 
 # The events the digest's read model (``weekly_activity``) is kept from.
-STATEMENT_RECORDED = "careeros.tracker.statement.recorded.v1"
-PROGRESS_UPDATED = "careeros.tracker.progress.updated.v1"
-ENROLLMENT_COMPLETED = "careeros.lms.enrollment.completed.v1"
-MILESTONE_ACHIEVED = "careeros.roadmap.milestone.achieved.v1"
+STATEMENT_RECORDED = TRACKER_STATEMENT_RECORDED_V1
+PROGRESS_UPDATED = TRACKER_PROGRESS_UPDATED_V1
+ENROLLMENT_COMPLETED = LMS_ENROLLMENT_COMPLETED_V1
+MILESTONE_ACHIEVED = ROADMAP_MILESTONE_ACHIEVED_V1
 ACTIVITY_EVENTS = (STATEMENT_RECORDED, PROGRESS_UPDATED, ENROLLMENT_COMPLETED, MILESTONE_ACHIEVED)
 LESSON_DONE_VERBS = ("completed", "passed")  # as the tracker counts a lesson done
 _DIGEST_NAMESPACE = uuid.UUID("5f0c2b8e-3a7d-4e49-9d1e-6f1d0b7a2c41")

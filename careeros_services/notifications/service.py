@@ -26,10 +26,10 @@ from typing import Callable, Optional
 from urllib.parse import quote
 
 from bus.handlers import EventHandlingService, handles
-from bus.privacy import PersonalDataOwner
 from bus.store import ServiceStore, Transaction
 from careeros_services.common import metrics
 from careeros_services.common.errors import NotFound, ValidationFailed, require_uuids
+from careeros_services.common.privacy import PersonalDataOwner
 from careeros_services.notifications import domain, persistence, rendering
 from careeros_services.notifications.mailer import Mailer
 from careeros_services.notifications.persistence import MessageRecord, NotificationRepository

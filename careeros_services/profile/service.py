@@ -11,18 +11,20 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 from bus.handlers import EventHandlingService, handles
-from bus.privacy import PersonalDataOwner
 from bus.store import ServiceStore, Transaction
 from careeros_services.common.errors import Conflict, NotFound, require_uuids
+from careeros_services.common.privacy import PersonalDataOwner
 from careeros_services.profile import domain, persistence
 from careeros_services.profile.persistence import ProfileRepository
+from bus.contracts import (  # event types, from contracts/events
+    AUTH_USER_REGISTERED_V1 as USER_REGISTERED,
+    PROFILE_PROFILE_CREATED_V1 as PROFILE_CREATED,
+    PROFILE_PROFILE_UPDATED_V1 as PROFILE_UPDATED,
+    ROADMAP_MILESTONE_ACHIEVED_V1 as MILESTONE_ACHIEVED,
+    AI_CORE_CV_CONFIRMED_V1 as CV_CONFIRMED,
+)
 
 SERVICE = "profile"
-USER_REGISTERED = "careeros.auth.user.registered.v1"
-PROFILE_CREATED = "careeros.profile.profile.created.v1"
-PROFILE_UPDATED = "careeros.profile.profile.updated.v1"
-MILESTONE_ACHIEVED = "careeros.roadmap.milestone.achieved.v1"
-CV_CONFIRMED = "careeros.ai_core.cv.confirmed.v1"
 
 
 class _LostRace(Exception):

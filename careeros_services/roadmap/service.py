@@ -36,22 +36,24 @@ from typing import Callable, Optional, Protocol
 from prometheus_client import Counter
 
 from bus.handlers import EventHandlingService, handles
-from bus.privacy import PersonalDataOwner
 from bus.store import ServiceStore, Transaction
 from careeros_services.common.errors import DomainError, NotFound, Unavailable, ValidationFailed, require_uuids
+from careeros_services.common.privacy import PersonalDataOwner
 from careeros_services.roadmap import domain, persistence, rendering
 from careeros_services.roadmap.domain import Goal, Proposal
 from careeros_services.roadmap.persistence import RoadmapRecord, RoadmapRepository, SagaRecord
+from bus.contracts import (  # event types, from contracts/events
+    LMS_COURSE_PUBLISHED_V1 as COURSE_PUBLISHED,
+    LMS_COURSE_ARCHIVED_V1 as COURSE_ARCHIVED,
+    TRACKER_PROGRESS_UPDATED_V1 as PROGRESS_UPDATED,
+    PROFILE_PROFILE_UPDATED_V1 as PROFILE_UPDATED,
+    ROADMAP_ROADMAP_GENERATED_V1 as ROADMAP_GENERATED,
+    ROADMAP_MILESTONE_ACHIEVED_V1 as MILESTONE_ACHIEVED,
+)
 
 log = logging.getLogger(__name__)
 
 SERVICE = "roadmap"
-COURSE_PUBLISHED = "careeros.lms.course.published.v1"
-COURSE_ARCHIVED = "careeros.lms.course.archived.v1"
-PROGRESS_UPDATED = "careeros.tracker.progress.updated.v1"
-PROFILE_UPDATED = "careeros.profile.profile.updated.v1"
-ROADMAP_GENERATED = "careeros.roadmap.roadmap.generated.v1"
-MILESTONE_ACHIEVED = "careeros.roadmap.milestone.achieved.v1"
 
 TERMINAL = ("committed", "compensated")
 SAGAS = Counter("careeros_roadmap_sagas_total",

@@ -21,21 +21,23 @@ from datetime import date, datetime, timezone
 from typing import Any, Optional
 
 from bus.handlers import EventHandlingService, handles
-from bus.privacy import PersonalDataOwner
 from bus.store import ServiceStore, Transaction
 from careeros_services.common.errors import Forbidden, require_uuids
+from careeros_services.common.privacy import PersonalDataOwner
 from careeros_services.tracker import domain, persistence
 from careeros_services.tracker.domain import CourseStructure, Statement, StatementConflict
 from careeros_services.tracker.persistence import (CourseProgressRow, LrsRepository, TrackerRepository,
                                                    group_lesson_rows)
 from careeros_services.tracker.xapi.statements import same_statement
+from bus.contracts import (  # event types, from contracts/events
+    LMS_ACTIVITY_RECORDED_V1 as LMS_ACTIVITY,
+    LMS_COURSE_PUBLISHED_V1 as COURSE_PUBLISHED,
+    LMS_ENROLLMENT_COMPLETED_V1 as ENROLLMENT_COMPLETED,
+    TRACKER_STATEMENT_RECORDED_V1 as STATEMENT_RECORDED,
+    TRACKER_PROGRESS_UPDATED_V1 as PROGRESS_UPDATED,
+)
 
 SERVICE = "tracker"
-LMS_ACTIVITY = "careeros.lms.activity.recorded.v1"
-COURSE_PUBLISHED = "careeros.lms.course.published.v1"
-ENROLLMENT_COMPLETED = "careeros.lms.enrollment.completed.v1"
-STATEMENT_RECORDED = "careeros.tracker.statement.recorded.v1"
-PROGRESS_UPDATED = "careeros.tracker.progress.updated.v1"
 
 # Organisation roles that may read every learner of their tenant (members read only their own).
 READER_ROLES = frozenset({"owner", "admin", "instructor"})

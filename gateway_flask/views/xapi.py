@@ -22,11 +22,12 @@ from flask import Response, request
 from contracts.grpc import common_pb2, tracker_pb2
 from gateway_flask.middleware import any_body, max_body
 from gateway_flask.security import InvalidToken
-from gateway_flask.services import client
+from gateway_flask.services import rpc_client
 from gateway_flask.state import gateway_state
 
 BASE = "/xapi"
 blp = flask.Blueprint("xapi", __name__, url_prefix=BASE)
+tracker_rpc = rpc_client("tracker")
 
 FORWARDED_HEADERS = ("content-type", "x-experience-api-version", "if-match", "if-none-match", "accept-language")
 # Alternate request syntax (1.0.3): these form fields are headers, "content" is the body, the rest are parameters.
@@ -43,7 +44,7 @@ CORS_HEADERS = {
 
 
 def _limit() -> int:
-    return int(gateway_state().config["gateway"].get("xapi_max_body_bytes", 3 * 1024 * 1024))
+    return gateway_state().settings.xapi_max_body_bytes
 
 
 def _refused(status: int, message: str, version: str = "1.0.3") -> Response:
@@ -121,8 +122,7 @@ def xapi(resource: str) -> Response:
         return refused
     # A batch may take longer than the default deadline on a busy machine; a client that retries after
     # a timeout resends the same ids, which the LRS recognises, so nothing is stored twice or lost.
-    answer = client("tracker").call("Xapi", message, timeout=float(
-        gateway_state().config["gateway"].get("xapi_deadline_s", 15)))
+    answer = tracker_rpc.Xapi(message, timeout=gateway_state().settings.xapi_deadline_s)
     response = Response(b"" if method == "HEAD" else answer.body, status=answer.status)
     for name, value in answer.headers.items():
         response.headers[name] = value

@@ -127,14 +127,6 @@ def test_statement_durations_are_clamped():
     assert domain.statement_duration(10 ** 9) == domain.MAX_STATEMENT_DURATION_S
 
 
-def test_check_tenant_refuses_a_payload_of_another_tenant():
-    assert domain.check_tenant("t", "a", {"tenant_id": "a"}) == "a"
-    with pytest.raises(ValueError, match="tenant"):
-        domain.check_tenant("t", "a", {"tenant_id": "b"})
-    with pytest.raises(ValueError):
-        domain.check_tenant("t", None, {"tenant_id": None})
-
-
 # --- report rows ---------------------------------------------------------------------------
 
 def test_learner_row_derives_rates_and_fills_gaps_with_zeros():

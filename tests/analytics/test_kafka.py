@@ -19,6 +19,7 @@ from bus.consumer import EventConsumer
 from careeros_services.analytics.service import AnalyticsService
 from tests.analytics import support as ev
 from tests.analytics.scenario import Scenario
+from tests.polling import eventually
 
 NOW = datetime(2026, 3, 31, 12, 0, tzinfo=timezone.utc)
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -152,10 +153,7 @@ def test_rebuild_while_the_live_group_keeps_consuming(config, store, service, co
         # A probe event applied by the live group shows it has joined: it will race the replay.
         probe = ev.statement(ev.new_id(), ev.new_id(), "2026-03-03T10:00")
         produce(config, [probe])
-        deadline = time.monotonic() + 60
-        while not claimed(store, [probe["id"]]):
-            assert time.monotonic() < deadline, "the live consumer never started"
-            time.sleep(0.1)
+        eventually(lambda: claimed(store, [probe["id"]]), what="the live consumer to start", timeout_s=60)
         second = Scenario()
         second_events = second.all_events()
         produce(config, second_events)
@@ -163,10 +161,8 @@ def test_rebuild_while_the_live_group_keeps_consuming(config, store, service, co
         summary = rebuild(config, service=AnalyticsService(store, clock=lambda: NOW), timeout_s=120)
 
         assert summary["events"] >= len(second_events)
-        deadline = time.monotonic() + 60
-        while claimed(store, [e["id"] for e in second_events]) < len(second_events):
-            assert time.monotonic() < deadline, "the live consumer did not catch up"
-            time.sleep(0.2)
+        eventually(lambda: claimed(store, [e["id"] for e in second_events]) >= len(second_events),
+                   what="the live consumer to catch up", timeout_s=60)
     finally:
         stop.set()
         worker.join(10)

@@ -260,6 +260,14 @@ def test_an_event_whose_payload_names_another_tenant_is_refused(service, store):
     assert service.handle_event(envelope) is True
 
 
+def test_an_event_without_a_tenant_files_no_facts(service, store):
+    envelope = ev.statement(ev.new_id(), ev.new_id(), "2026-03-02T09:00")
+    tenant = envelope["tenant_id"]
+    envelope["tenant_id"] = envelope["payload"]["tenant_id"] = None
+    assert service.handle_event(envelope) is True
+    assert count(store, tenant, "statements") == 0
+
+
 def test_membership_changes_update_the_role_and_removed_members_drop_out(service):
     tenant, owner, user = ev.new_id(), ev.new_id(), ev.new_id()
     service.handle_event(ev.registered(tenant, owner, "Owner", role="owner"))

@@ -13,6 +13,7 @@ from bus import contracts, privacy
 from careeros_services.auth.privacy import participants
 from careeros_services.auth.service import AuthService, build
 from careeros_services.common.errors import Conflict, Forbidden, NotFound, Unauthenticated
+from careeros_services.common.storage import privacy_storage
 
 PASSWORD = "correct horse battery"
 
@@ -51,7 +52,7 @@ def _sent(auth: AuthService, event_type: str, request_id: str) -> list[dict]:
 
 def _export_parts(auth: AuthService, person: dict, request: dict) -> list[dict]:
     """Each participant's part in the bucket, as its handler writes it, and its answer."""
-    storage, answers = privacy.privacy_storage(auth.privacy_config), []
+    storage, answers = privacy_storage(auth.privacy_config), []
     for service in participants():
         key = f"{privacy.export_prefix(request['request_id'])}/{service}.json"
         storage.put(key, f'{{"service": "{service}"}}'.encode())
@@ -85,7 +86,7 @@ def test_the_last_answer_assembles_the_archive_behind_a_signed_link(auth):
     archive = zipfile.ZipFile(io.BytesIO(chunk["data"]))
     assert {"auth.json", "export.json", *(f"{s}.json" for s in participants())} == set(archive.namelist())
     assert person["email"] in archive.read("auth.json").decode()
-    assert not privacy.privacy_storage(auth.privacy_config).exists(last["payload"]["object_key"])  # parts deleted
+    assert not privacy_storage(auth.privacy_config).exists(last["payload"]["object_key"])  # parts deleted
     with pytest.raises(Forbidden):
         auth.read_export_file(key, int(query["expires"][0]), "0" * 64)
     with pytest.raises(NotFound):

@@ -27,7 +27,7 @@ from careeros_services.billing import service as billing
 from careeros_services.billing.service import build
 from careeros_services.common.config import ROOT
 from careeros_services.common.infra import free_port
-from tests.platform_support import wait_until
+from tests.polling import eventually
 
 VHOST = os.environ.get("CAREEROS_E2E_VHOST", "careeros_test") + "_billing"
 
@@ -64,7 +64,7 @@ class Processes:
 
 
 def wait_for(predicate, timeout_s: float, what: str, processes: Processes | None = None):
-    wait_until(predicate, what, timeout_s, processes.log_dir if processes else None)
+    eventually(predicate, what=what, timeout_s=timeout_s, log_dir=processes.log_dir if processes else None)
 
 
 def saga_state(store, tenant_id: str):

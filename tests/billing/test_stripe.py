@@ -8,7 +8,6 @@ import json
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 import uuid
 from pathlib import Path
@@ -20,6 +19,7 @@ from careeros_services.billing.payments import StripeProvider
 from careeros_services.billing.service import BillingService
 from careeros_services.common.infra import free_port, wait_port
 from tests.billing.support import Bus
+from tests.polling import eventually
 
 WEBHOOK_SECRET = "whsec_localstripe_test"
 
@@ -72,13 +72,6 @@ def provider(localstripe) -> StripeProvider:
     return StripeProvider("sk_test_careeros", WEBHOOK_SECRET, api_base=localstripe)
 
 
-def wait_for(predicate, timeout_s=10.0):
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def test_charge_succeeds_and_is_refunded(provider):
     result = provider.charge(amount_minor=1900, currency="EUR", payment_method="pm_card_visa",
                              idempotency_key=f"k-{uuid.uuid4()}", attempt=1, metadata={"invoice_id": "inv-1"})
@@ -107,7 +100,7 @@ def test_localstripe_webhooks_verify_with_our_stripe_signature_check(provider, w
     def ours(b):
         event = json.loads(b)
         return event["type"] == "payment_intent.succeeded" and event["data"]["object"]["id"] == pid
-    wait_for(lambda: any(ours(b) for b, _ in webhook_sink))
+    eventually(lambda: any(ours(b) for b, _ in webhook_sink), timeout_s=10.0)
     body, header = next((b, h) for b, h in webhook_sink if ours(b))
     event = provider.verify_webhook(body, header)
     assert event["data"]["object"]["amount"] == 700
@@ -152,7 +145,7 @@ def test_activation_on_stripe_and_the_webhook_is_a_duplicate_trigger(stripe_serv
         [(pid, amount)] = tx.db.execute_sql("SELECT provider_payment_id, amount_minor FROM payments").fetchall()
     assert pid.startswith("pi_") and amount == 3000
 
-    wait_for(lambda: any(json.loads(b)["data"]["object"].get("id") == pid for b, _ in webhook_sink))
+    eventually(lambda: any(json.loads(b)["data"]["object"].get("id") == pid for b, _ in webhook_sink), timeout_s=10.0)
     body, header = next((b, h) for b, h in webhook_sink if json.loads(b)["data"]["object"].get("id") == pid)
     assert stripe_service.handle_webhook("stripe", body, header) == {"received": True, "applied": False}
     assert stripe_service.handle_webhook("stripe", body, header)["duplicate"] is True

@@ -22,7 +22,7 @@ from bus.relay import OutboxRelay
 from careeros_services.common import infra
 from tests.bus.demo import EVENT
 from tests.bus.test_pipeline import consume_until, env, make_consumer, publish, unsent  # noqa: F401 - fixture
-from tests.platform_support import wait_until
+from tests.polling import eventually
 
 SERVICE = "busdemo"
 
@@ -44,7 +44,7 @@ def test_events_the_broker_acknowledged_then_forgot_are_applied_once_after_it_re
     port = infra.free_port()
     cfg = copy.deepcopy(cfg)
     cfg["kafka"]["bootstrap_servers"] = f"127.0.0.1:{port}"
-    broker = kafka.start_embedded_broker(port)
+    broker = infra.start_embedded_broker(port)
     relay = OutboxRelay(cfg, SERVICE)
     thread, stop = run_relay(relay)
     consumer = make_consumer(cfg, demo)
@@ -57,14 +57,14 @@ def test_events_the_broker_acknowledged_then_forgot_are_applied_once_after_it_re
         with store.transaction() as tx:
             tx.db.execute_sql("UPDATE outbox SET sent_at = now() - interval '1000 hours'")
         acknowledged = publish(store, 40)
-        wait_until(lambda: unsent(store) == 0, "the relay to mark the rows sent")   # acked, not consumed
+        eventually(lambda: unsent(store) == 0, what="the relay to mark the rows sent")   # acked, not consumed
         kill_broker(broker)
-        broker = kafka.start_embedded_broker(port)
+        broker = infra.start_embedded_broker(port)
         after = publish(store, 10)
         # Everything is on the new broker before the consumer polls again: its old positions
         # now point inside the new log (it would skip what lies before them).
-        wait_until(lambda: (REGISTRY.get_sample_value("careeros_outbox_republished_total", {"service": SERVICE})
-                            or 0) > republished and unsent(store) == 0, "the relay to publish again")
+        eventually(lambda: (REGISTRY.get_sample_value("careeros_outbox_republished_total", {"service": SERVICE})
+                            or 0) > republished and unsent(store) == 0, what="the relay to publish again")
         expected = {e["id"] for e in applied + acknowledged + after}
         with caplog.at_level(logging.WARNING):
             consume_until(consumer, lambda: {e[0] for e in demo.effects()} >= expected, timeout_s=60)
@@ -82,7 +82,7 @@ def test_events_the_broker_acknowledged_then_forgot_are_applied_once_after_it_re
         consumer.close()
         stop.set()
         thread.join(10)
-        kafka.stop_process(broker)
+        infra.stop_process(broker)
 
 
 class FatalOnFirstFlush:
@@ -117,7 +117,7 @@ def test_a_fatal_producer_error_ends_in_a_fresh_producer_never_in_a_dead_relay(e
         thread, stop = run_relay(relay)
         try:
             sent = publish(store, 20)
-            wait_until(lambda: unsent(store) == 0, "the relay to send the rows with a fresh producer")
+            eventually(lambda: unsent(store) == 0, what="the relay to send the rows with a fresh producer")
             assert thread.is_alive() and len(made) >= 2
             consume_until(consumer, lambda: len(demo.effects()) >= 20)
             for _ in range(3):

@@ -2,6 +2,9 @@
 import copy
 import uuid
 
+import pytest
+
+from bus.handlers import check_tenant
 from bus.store import ServiceStore
 from tests.bus.demo import EVENT, DemoService, payload
 
@@ -55,3 +58,15 @@ def test_a_payload_naming_another_tenant_than_its_envelope_never_reaches_a_handl
     assert isinstance(result, ValueError) and "tenant" in str(result)
     assert event["id"] not in {row[0] for row in demo.effects()}
     assert demo.handle_event(event) is True  # the genuine event, same id, is applied
+
+
+def test_the_tenant_rule_refuses_only_a_payload_naming_another_tenant():
+    """The one check of the rule (analytics' fact writers rely on it too)."""
+    def event(envelope_tenant, payload):
+        return {"type": "t", "tenant_id": envelope_tenant, "payload": payload}
+    check_tenant(event("a", {"tenant_id": "a"}))
+    check_tenant(event("a", {"user_id": "u"}))  # a payload that names no tenant
+    with pytest.raises(ValueError, match="tenant"):
+        check_tenant(event("a", {"tenant_id": "b"}))
+    with pytest.raises(ValueError, match="tenant"):
+        check_tenant(event(None, {"tenant_id": "b"}))

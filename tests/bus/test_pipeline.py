@@ -24,6 +24,7 @@ from bus.store import ServiceStore
 from careeros_services import cli
 from careeros_services.common import infra
 from tests.bus.demo import EVENT, DemoService, payload
+from tests.polling import eventually
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -177,10 +178,7 @@ def test_relay_killed_mid_batch_loses_nothing_and_applies_once(env):
 
     relay = start_relay_process(cfg)
     try:
-        deadline = time.monotonic() + 60
-        while unsent(store):
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        eventually(lambda: not unsent(store), what="the relay to send the rows", timeout_s=60)
     finally:
         relay.kill()
         relay.wait()
@@ -199,29 +197,21 @@ def test_writes_committed_while_the_broker_is_down_arrive_after_it_returns(env):
     port = infra.free_port()
     cfg = copy.deepcopy(cfg)
     cfg["kafka"]["bootstrap_servers"] = f"127.0.0.1:{port}"
-    broker = kafka.start_embedded_broker(port)
+    broker = infra.start_embedded_broker(port)
     stop = threading.Event()
     relay = OutboxRelay(cfg, "busdemo")
     thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
     thread.start()
     try:
         publish(store, 5)
-        deadline = time.monotonic() + 30
-        while unsent(store):
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-        kafka.stop_process(broker)  # memory-only: everything on it is gone
+        eventually(lambda: not unsent(store), what="the relay to send the rows")
+        infra.stop_process(broker)  # memory-only: everything on it is gone
         while_down = publish(store, 50)
-        deadline = time.monotonic() + 15
-        while REGISTRY.get_sample_value("careeros_outbox_backlog", {"service": "busdemo"}) != 50:
-            assert time.monotonic() < deadline, "the backlog metric did not show the stuck rows"
-            time.sleep(0.2)
+        eventually(lambda: REGISTRY.get_sample_value("careeros_outbox_backlog", {"service": "busdemo"}) == 50,
+                   what="the backlog metric to show the stuck rows", timeout_s=15)
         assert unsent(store) == 50
-        broker = kafka.start_embedded_broker(port)
-        deadline = time.monotonic() + 60
-        while unsent(store):
-            assert time.monotonic() < deadline, "relay did not recover after the broker returned"
-            time.sleep(0.2)
+        broker = infra.start_embedded_broker(port)
+        eventually(lambda: not unsent(store), what="the relay to recover after the broker returned", timeout_s=60)
         consumer = make_consumer(cfg, demo)
         try:
             consume_until(consumer, lambda: {e["id"] for e in while_down} <= {e[0] for e in demo.effects()})
@@ -230,7 +220,7 @@ def test_writes_committed_while_the_broker_is_down_arrive_after_it_returns(env):
     finally:
         stop.set()
         thread.join(10)
-        kafka.stop_process(broker)
+        infra.stop_process(broker)
 
 
 def read_all(cfg: dict, topic: str, expect: int, timeout_s: float = 30) -> list:

@@ -26,6 +26,7 @@ import jwt
 
 from careeros_services.lms import domain as lms_domain
 from tests.e2e.test_walking_skeleton import PASSWORD, ROOT, bearer, login, register
+from tests.polling import eventually
 
 # One nameko RPC call per moment, the way an engineer would drive billing from `nameko shell`.
 TICK = """
@@ -50,16 +51,6 @@ def _claims(access_token: str) -> dict:
     return jwt.decode(access_token, options={"verify_signature": False})
 
 
-def _eventually(fetch, ok, what: str, timeout_s: float = 60.0):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = fetch()
-        if ok(value):
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}; last: {value}"
-        time.sleep(0.3)
-
-
 def _refresh_until(api, pair: dict, tier: str) -> dict:
     """Rotate the refresh token until the access token carries ``tier``; returns the new pair."""
     def refreshed():
@@ -67,7 +58,7 @@ def _refresh_until(api, pair: dict, tier: str) -> dict:
         assert response.status_code == 200, response.text
         pair.update(response.json())
         return _claims(pair["access_token"])["plan_tier"]
-    _eventually(refreshed, lambda got: got == tier, f"plan_tier {tier} in a refreshed token", 90)
+    eventually(refreshed, lambda got: got == tier, what=f"plan_tier {tier} in a refreshed token", timeout_s=90)
     return pair
 
 
@@ -118,8 +109,9 @@ def test_personal_pro_lapses_through_dunning_and_premium_content_locks(api, plat
     _refresh_until(api, pair, "pro")
     # The saga is over once auth has logged billing's subscription.activated (notify, its last step,
     # publishes it as the saga completes): a moved clock must not find it running (it would re-drive it).
-    _eventually(lambda: [e["action"] for e in _audit_actions(api, pair["access_token"])],
-                lambda actions: "billing.subscription_activated" in actions, "the activation saga to finish")
+    eventually(lambda: [e["action"] for e in _audit_actions(api, pair["access_token"])],
+               lambda actions: "billing.subscription_activated" in actions,
+               what="the activation saga to finish", timeout_s=60.0)
 
     # The card saved for renewals starts declining (the sandbox's decline card, saved through the API).
     switched = api.post("/billing/subscription/change", json={"payment_method": "pm_card_chargeDeclined"},
@@ -171,9 +163,9 @@ def test_personal_pro_lapses_through_dunning_and_premium_content_locks(api, plat
     assert (mine["premium"], mine["access"], mine["status"]) == (True, "read_only", "active")
     _problem(api.get(f"/lms/lessons/{article['lesson_id']}", headers=bearer(pair["access_token"])),
              403, "entitlement_required")
-    actions = _eventually(lambda: [e["action"] for e in _audit_actions(api, pair["access_token"])],
-                          lambda got: "billing.subscription_canceled" in got,
-                          "billing's subscription.canceled in the audit log")
+    actions = eventually(lambda: [e["action"] for e in _audit_actions(api, pair["access_token"])],
+                         lambda got: "billing.subscription_canceled" in got,
+                         what="billing's subscription.canceled in the audit log", timeout_s=60.0)
     assert "billing.subscription_past_due" in actions
 
     # Each step reached the subscriber by e-mail, in order (the platform's SMTP sink; issue 13).
@@ -242,10 +234,10 @@ def test_organisation_team_seats_invites_members_learning_and_audit(api):
     assert posted.json()["stored"] == 1
     [statement_id] = posted.json()["statement_ids"]
     # The owner reads the organisation's learners' statements.
-    listed = _eventually(lambda: api.get("/tracking/statements", params={"learner": learner["user_id"]},
+    listed = eventually(lambda: api.get("/tracking/statements", params={"learner": learner["user_id"]},
                                          headers=owner_h).json()["statements"],
-                         lambda items: statement_id in [s["id"] for s in items],
-                         "the statement in the tracker")
+                        lambda items: statement_id in [s["id"] for s in items],
+                        what="the statement in the tracker", timeout_s=60.0)
     assert [s for s in listed if s["id"] == statement_id][0]["object"]["id"] == statement["object"]["id"]
 
     listed_members = api.get("/orgs/current/members", headers=owner_h)
@@ -256,9 +248,9 @@ def test_organisation_team_seats_invites_members_learning_and_audit(api):
     assert [m["user_id"] for m in roster if m["org_role"] == "owner"] == [owner["user_id"]]
     assert api.get("/orgs/current", headers=owner_h).json()["seats_used"] == seats
 
-    entries = _eventually(lambda: _audit_actions(api, pair["access_token"]),
-                          lambda got: "billing.subscription_activated" in {e["action"] for e in got},
-                          "billing's subscription.activated in the audit log")
+    entries = eventually(lambda: _audit_actions(api, pair["access_token"]),
+                         lambda got: "billing.subscription_activated" in {e["action"] for e in got},
+                         what="billing's subscription.activated in the audit log", timeout_s=60.0)
     invited = sorted(e["details"]["email"] for e in entries if e["action"] == "org.invite_created")
     assert invited == sorted(emails)  # the refused fourth invite left no entry
     accepted_by = {e["actor_user_id"] for e in entries if e["action"] == "org.invite_accepted"}

@@ -12,7 +12,6 @@ in the list and on the course page.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from pathlib import Path
 from urllib.parse import urlparse
@@ -21,19 +20,10 @@ import pytest
 
 from tests.e2e.test_learning import _join
 from tests.e2e.test_walking_skeleton import bearer, login, register
+from tests.polling import eventually
 
 pytestmark = pytest.mark.e2e
 CATALOG = Path(__file__).resolve().parents[2] / "careeros_services" / "lms" / "seed" / "catalog.json"
-
-
-def eventually(fetch, ok, timeout_s: float = 30.0):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = fetch()
-        if ok(value):
-            return value
-        assert time.monotonic() < deadline, f"gave up waiting; last: {value}"
-        time.sleep(0.3)
 
 
 def catalog_answers() -> dict[str, list[str]]:

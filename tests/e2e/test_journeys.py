@@ -8,26 +8,16 @@ milestone and every skill shown carries its ESCO URI.
 """
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
 
 from tests.e2e.test_walking_skeleton import PASSWORD, bearer, login, register, wait_for_profile
+from tests.polling import eventually
 
 pytestmark = pytest.mark.e2e
 
 SPREADSHEETS_URI = "http://data.europa.eu/esco/skill/1973c966-f236-40c9-b2d4-5d71a89019be"
-
-
-def eventually(fetch, ok, what: str, timeout_s: float = 60.0):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = fetch()
-        if ok(value):
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}; last: {value}"
-        time.sleep(0.3)
 
 
 def problem(response, status: int, code: str) -> dict:
@@ -60,7 +50,7 @@ def test_paying_for_pro_opens_a_premium_course_on_the_very_next_request_with_the
     # The saga's last steps (auth's answer, notify) may still run: 409 change_in_progress says retry.
     canceled = eventually(lambda: api.post("/billing/subscription/cancel", json={"at_period_end": False},
                                            headers=bearer(token), timeout=30),
-                          lambda r: r.status_code != 409, "the activation saga to finish")
+                          lambda r: r.status_code != 409, what="the activation saga to finish", timeout_s=60.0)
     assert canceled.status_code == 200, canceled.text
     page = api.get(f"/lms/courses/{course['id']}", headers=bearer(token))                    # access ends at once
     lesson = next(le for module in page.json()["modules"] for le in module["lessons"] if le["kind"] == "article")
@@ -133,7 +123,7 @@ def test_an_admin_revokes_an_invite_and_the_seat_is_free_again_and_names_show_wh
     # Analytics learned of Mona from membership.changed (ids only); the name comes from auth when read.
     report = eventually(lambda: api.get("/analytics/learners", headers=bearer(token)).json(),
                         lambda r: any(row["user_id"] == member["user_id"] for row in r.get("learners", [])),
-                        "the member in the analytics report")
+                        what="the member in the analytics report", timeout_s=60.0)
     [row] = [row for row in report["learners"] if row["user_id"] == member["user_id"]]
     assert row["display_name"] == "Mona Member"
 
@@ -153,7 +143,7 @@ def test_excel_at_level_3_shortens_the_spreadsheets_milestone_and_skills_carry_e
         return {m["skill_id"]: m for m in made.json()["milestones"]}["spreadsheets"]
 
     milestone = eventually(spreadsheets_milestone, lambda m: m["known_level"] == 3,
-                           "the roadmap to see the profile's Excel")
+                           what="the roadmap to see the profile's Excel", timeout_s=60.0)
     assert milestone["esco_uri"] == SPREADSHEETS_URI and milestone["level"] == 4
     assert 0 < milestone["planned_hours"] < milestone["estimated_hours"]
     svg = api.get(f"/roadmaps/{api.get('/roadmaps/current', headers=h).json()['roadmap_id']}.svg", headers=h)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 import uuid
 from urllib.parse import urlparse
 
@@ -17,6 +16,7 @@ import pypdf
 
 from careeros_services.lms import domain
 from tests.e2e.test_walking_skeleton import PASSWORD, bearer, login, register
+from tests.polling import eventually
 
 
 def _join(api, owner_token: str, role: str, name: str) -> dict:  # noqa: F811
@@ -28,16 +28,6 @@ def _join(api, owner_token: str, role: str, name: str) -> dict:  # noqa: F811
     assert accepted.status_code in (200, 201), accepted.text
     body = accepted.json()
     return {"token": body["tokens"]["access_token"], "user_id": body["user_id"], "tenant_id": body["tenant_id"]}
-
-
-def _eventually(fetch, ok, timeout_s: float = 40.0):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = fetch()
-        if ok(value):
-            return value
-        assert time.monotonic() < deadline, f"gave up waiting; last: {value}"
-        time.sleep(0.3)
 
 
 def _course_progress(api, headers: dict, course_id: str):
@@ -102,8 +92,9 @@ def test_instructor_builds_learner_passes_and_gets_a_certificate(api):  # noqa: 
     first = api.post("/tracking/statements", json=batch, headers=me)
     assert first.status_code == 200, first.text
     assert (first.json()["stored"], first.json()["duplicates"]) == (2, 0)
-    progress = _eventually(lambda: _course_progress(api, me, cid),
-                           lambda c: c and c["completed"] and c["lessons_done"] == 3 and c["time_spent_s"] >= 7 * 60)
+    progress = eventually(lambda: _course_progress(api, me, cid),
+                          lambda c: c and c["completed"] and c["lessons_done"] == 3 and c["time_spent_s"] >= 7 * 60,
+                          timeout_s=40.0)
     assert (progress["lessons_done"], progress["lessons_total"], progress["completed"]) == (3, 3, True)
     assert progress["time_spent_s"] >= 7 * 60
 
@@ -118,11 +109,11 @@ def test_instructor_builds_learner_passes_and_gets_a_certificate(api):  # noqa: 
               .json()["statements"]]
     assert len(stored) == len(set(stored)) and {b["id"] for b in batch} <= set(stored)
 
-    enrolment = _eventually(lambda: api.get("/lms/enrollments", headers=me).json()["items"],
-                            lambda items: items and items[0]["certificate_id"])[0]
+    enrolment = eventually(lambda: api.get("/lms/enrollments", headers=me).json()["items"],
+                           lambda items: items and items[0]["certificate_id"], timeout_s=40.0)[0]
     # no token; the name follows auth's event if the learner finished before it reached the LMS
-    facts = _eventually(lambda: api.get(f"/lms/certificates/{enrolment['certificate_id']}").json(),
-                        lambda found: found.get("learner_name"))
+    facts = eventually(lambda: api.get(f"/lms/certificates/{enrolment['certificate_id']}").json(),
+                       lambda found: found.get("learner_name"), timeout_s=40.0)
     assert (facts["course_title"], facts["learner_name"], facts["valid"]) == (
         "Incident Response Basics", "Lee Learner", True)
     pdf_link = urlparse(facts["pdf_url"])
@@ -146,7 +137,7 @@ def test_instructor_builds_learner_passes_and_gets_a_certificate(api):  # noqa: 
                 overview["certificates"], overview["active_learners"]["total"],
                 overview["activity"]["statements"]) == (1, 1, 1, 1, len(statements))
 
-    overview, statements = _eventually(owner_view, counted)
+    overview, statements = eventually(owner_view, counted, timeout_s=40.0)
     assert overview["tenant_id"] == learner["tenant_id"]
     assert overview["enrollments"]["completion_rate_percent"] == 100
     assert (overview["quizzes"]["attempts"], overview["quizzes"]["passed"]) == (1, 1)

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlparse
 
 import requests
 
-from bus.kafka import stop_process
+from careeros_services.common.infra import stop_process
 from careeros_services import supervisor
 from careeros_services.common.infra import port_open
 from careeros_services.lms import domain as lms_domain

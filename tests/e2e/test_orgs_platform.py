@@ -8,7 +8,6 @@ Its own databases, vhost and topics (prefix ``<e2e prefix>orgs_``), so it can ru
 """
 from __future__ import annotations
 
-import time
 import uuid
 
 import jwt
@@ -16,6 +15,7 @@ import pytest
 
 from careeros_services import registry
 from tests.platform_support import ApiSession
+from tests.polling import eventually
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "correct horse battery"
@@ -33,16 +33,6 @@ def bearer(tokens: dict) -> dict:
     return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
-def wait_for(fetch, done, what: str, timeout_s: float = 90.0):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = fetch()
-        if done(value):
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}: last {value}"
-        time.sleep(0.3)
-
-
 def test_team_subscription_saga_through_auth_sets_plan_and_seats(api):
     email = f"p{uuid.uuid4().hex[:10]}@example.com"
     registered = api.post("/auth/register", json={"email": email, "password": PASSWORD, "display_name": "Pia",
@@ -57,20 +47,20 @@ def test_team_subscription_saga_through_auth_sets_plan_and_seats(api):
     started = api.post("/billing/subscriptions", json={"plan": "team", "seats": 5, "payment_method": "pm_card_visa"},
                        headers={**bearer(owner), "Idempotency-Key": uuid.uuid4().hex})
     assert started.status_code == 201, started.text
-    org = wait_for(lambda: api.get("/orgs/current", headers=bearer(owner)).json(),
-                   lambda o: o.get("plan_tier") == "team", "auth to apply entitlement.changed")
+    org = eventually(lambda: api.get("/orgs/current", headers=bearer(owner)).json(),
+                     lambda o: o.get("plan_tier") == "team", what="auth to apply entitlement.changed", timeout_s=90.0)
     assert org["seat_limit"] == 5 and org["seats_used"] == 2
     # billing's saga advanced on auth's plan_changed answer (same saga_id) to an active subscription.
-    wait_for(lambda: api.get("/billing/subscription", headers=bearer(owner)).json(),
-             lambda s: (s.get("subscription") or {}).get("status") == "active" and s.get("plan") == "team",
-             "the billing saga to complete")
+    eventually(lambda: api.get("/billing/subscription", headers=bearer(owner)).json(),
+               lambda s: (s.get("subscription") or {}).get("status") == "active" and s.get("plan") == "team",
+               what="the billing saga to complete", timeout_s=90.0)
     refreshed = api.post("/auth/refresh", json={"refresh_token": owner["refresh_token"]}).json()
     claims = jwt.decode(refreshed["access_token"], options={"verify_signature": False})
     assert (claims["plan_tier"], claims["org_role"]) == ("team", "owner")
 
-    log = wait_for(lambda: api.get("/orgs/current/audit-log", headers=bearer(refreshed)).json()["entries"],
-                   lambda entries: "billing.subscription_activated" in {e["action"] for e in entries},
-                   "billing's subscription.activated in the audit log")
+    log = eventually(lambda: api.get("/orgs/current/audit-log", headers=bearer(refreshed)).json()["entries"],
+                     lambda entries: "billing.subscription_activated" in {e["action"] for e in entries},
+                     what="billing's subscription.activated in the audit log", timeout_s=90.0)
     actions = [e["action"] for e in log]
     assert "billing.entitlement_changed" in actions and actions[-1] == "org.invite_created"
     assert log[-1]["client_ip"] == "127.0.0.1" and log[-1]["source"] == "api"
@@ -84,8 +74,8 @@ def test_isolating_a_tenant_while_the_platform_runs_keeps_every_service_working(
     reg = api.post("/auth/register", json={"email": email, "password": PASSWORD, "display_name": "Xia",
                                            "organization_name": "Isolated Inc"}).json()
     owner = api.post("/auth/login", json={"email": email, "password": PASSWORD}).json()
-    wait_for(lambda: api.get("/profile", headers=bearer(owner)), lambda r: r.status_code == 200,
-             "the profile made from user.registered")
+    eventually(lambda: api.get("/profile", headers=bearer(owner)), lambda r: r.status_code == 200,
+               what="the profile made from user.registered", timeout_s=90.0)
     assert api.patch("/profile", json={"headline": "Before the move"}, headers=bearer(owner)).status_code == 200
     other = f"y{uuid.uuid4().hex[:10]}@example.com"
     api.post("/auth/register", json={"email": other, "password": PASSWORD, "display_name": "Yan"})
@@ -107,8 +97,8 @@ def test_isolating_a_tenant_while_the_platform_runs_keeps_every_service_working(
     assert joined.status_code == 200, joined.text
     # The new member's profile is made by the profile service from user.registered, in the moved schema.
     member = joined.json()["tokens"]
-    wait_for(lambda: api.get("/profile", headers=bearer(member)), lambda r: r.status_code == 200,
-             "the new member's profile after the move")
+    eventually(lambda: api.get("/profile", headers=bearer(member)), lambda r: r.status_code == 200,
+               what="the new member's profile after the move", timeout_s=90.0)
     members = api.get("/orgs/current/members", headers=bearer(owner)).json()["members"]
     assert sorted(m["org_role"] for m in members) == ["member", "owner"]
     actions = [e["action"] for e in api.get("/orgs/current/audit-log", headers=bearer(owner)).json()["entries"]]

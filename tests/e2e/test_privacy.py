@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import uuid
 import zipfile
 from urllib.parse import urlparse
@@ -24,22 +23,13 @@ from careeros_services import registry, supervisor
 from careeros_services.common import db as dbmod
 from tests.e2e.test_completion_journey import catalog_answers, learn
 from tests.e2e.test_walking_skeleton import PASSWORD, bearer, login, register, wait_for_profile
+from tests.polling import eventually
 
 pytestmark = pytest.mark.e2e
 FREE_COURSE = "37686a11-0a54-5b13-88d7-c2ab72742a7b"  # Python Foundations (seeded, free)
 SERVICES = list(registry.SERVICES)
 # The records docs/privacy.md keeps: the request and its answers, naming the person's id only.
 KEPT = {("auth", "privacy_requests")}
-
-
-def eventually(fetch, ok, timeout_s: float = 90.0):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = fetch()
-        if ok(value):
-            return value
-        assert time.monotonic() < deadline, f"gave up waiting; last: {value}"
-        time.sleep(0.5)
 
 
 def _mentions(config: dict, needles: list[str]) -> list[tuple]:
@@ -98,7 +88,7 @@ def _a_person_everywhere(api) -> dict:
     assert roadmap.status_code == 201, roadmap.text
     learn(api, h, FREE_COURSE, catalog_answers())
     eventually(lambda: api.get("/lms/enrollments", headers=h).json()["items"],
-               lambda items: items and items[0]["certificate_id"])
+               lambda items: items and items[0]["certificate_id"], timeout_s=90.0)
     paid = api.post("/billing/subscriptions", json={"plan": "pro", "payment_method": "pm_card_visa"},
                     headers={**h, "Idempotency-Key": uuid.uuid4().hex})
     assert paid.status_code == 201, paid.text
@@ -120,7 +110,7 @@ def test_export_then_erasure_across_every_service(api, platform_env):
     assert asked.status_code == 202, asked.text
     assert api.post("/me/exports", headers=h).json()["request_id"] == asked.json()["request_id"]  # one at a time
     export = eventually(lambda: api.get(f"/me/exports/{asked.json()['request_id']}", headers=h).json(),
-                        lambda e: e["status"] == "completed")
+                        lambda e: e["status"] == "completed", timeout_s=90.0)
     assert export["download_url"] and not export["pending"]
     archive = _download(api, export["download_url"])
     names = set(archive.namelist())
@@ -150,7 +140,8 @@ def test_export_then_erasure_across_every_service(api, platform_env):
     # Every session ends at once: the access token in hand is refused on its next request.
     assert _answered(lambda: api.get("/me", headers=h)).json()["code"] == "token_revoked"
     request_id = erased.json()["request_id"]
-    status, answered = eventually(lambda: _request_row(config, request_id), lambda row: row[0] == "completed")
+    status, answered = eventually(lambda: _request_row(config, request_id), lambda row: row[0] == "completed",
+                                  timeout_s=90.0)
     assert set(answered) == set(SERVICES)  # auth and every other service confirmed
 
     assert _mentions(config, needles) == []
@@ -210,7 +201,7 @@ def test_an_owner_erases_a_members_data_in_the_organisation_only(api, platform_e
     erased = api.post(f"/orgs/current/members/{member['user_id']}/erasure", json={"confirm": True}, headers=owner_h)
     assert erased.status_code == 202 and erased.json()["scope"] == "organization", erased.text
     eventually(lambda: api.get(f"/me/erasure/{erased.json()['request_id']}", headers=owner_h).json(),
-               lambda e: e["status"] == "completed")
+               lambda e: e["status"] == "completed", timeout_s=90.0)
     members = api.get("/orgs/current/members", headers=owner_h).json()["members"]
     assert member["user_id"] not in [m["user_id"] for m in members]
     assert _answered(lambda: api.post("/auth/login", json={"email": member["email"], "password": PASSWORD})

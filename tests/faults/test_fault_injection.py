@@ -25,7 +25,8 @@ from bus.handlers import EventHandlingService
 from careeros_services import registry
 from careeros_services.common import db as dbmod
 from careeros_services.common.infra import free_port
-from tests.platform_support import ApiSession, fresh_platform, wait_until
+from tests.platform_support import ApiSession, fresh_platform
+from tests.polling import eventually
 
 # Part of `make test`; `make faults` runs it alone. Its hardest moment is nameko's SIGKILL 2 s after
 # the broker restart, while consumers rejoin the new broker (tests/bus/test_broker_restart.py has the
@@ -166,8 +167,8 @@ def sigkill(platform, name: str) -> None:
     except ProcessLookupError:  # it crashed by itself a moment ago (seen: nameko, SIGSEGV in librdkafka
         pass                    # after the broker restart): the supervisor restarts it all the same
     victim.wait(10)
-    wait_until(lambda: platform.children[name] is not victim and platform.children[name].poll() is None,
-               f"the supervisor to restart {name}", 30, platform.log_dir)
+    eventually(lambda: platform.children[name] is not victim and platform.children[name].poll() is None,
+               what=f"the supervisor to restart {name}", timeout_s=30, log_dir=platform.log_dir)
 
 
 def test_sigkill_and_broker_restart_under_write_load_lose_nothing_and_apply_everything_once(
@@ -175,15 +176,15 @@ def test_sigkill_and_broker_restart_under_write_load_lose_nothing_and_apply_ever
     platform = supervised_platform
     with WriteLoad(platform.base_url) as load:
         try:
-            wait_until(lambda: len(load.acknowledged) >= 5, "the first registrations", 60)
+            eventually(lambda: len(load.acknowledged) >= 5, what="the first registrations", timeout_s=60)
         except AssertionError:
             raise AssertionError(f"no registrations: {load.answers} {load.bad[:3]}") from None
         for name in ("relay", "broker", "nameko", "grpc"):  # the broker while consumers run
             sigkill(platform, name)
             time.sleep(2)
         last_fault = time.monotonic()
-        wait_until(lambda: any(a["at"] > last_fault for a in load.acknowledged),
-                   "a registration after the last fault", 30, platform.log_dir)
+        eventually(lambda: any(a["at"] > last_fault for a in load.acknowledged),
+                   what="a registration after the last fault", timeout_s=30, log_dir=platform.log_dir)
     assert not platform.supervisor_errors, platform.supervisor_errors
     # Every killed process came back; a crash of its own (see sigkill) is one more restart, no loss.
     assert set(platform.restarts) == {"relay", "nameko", "grpc", "broker"} and min(platform.restarts.values()) >= 1

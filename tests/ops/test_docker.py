@@ -31,7 +31,8 @@ import pytest
 import yaml
 
 from careeros_services import cli, registry, supervisor
-from careeros_services.common import db, tracing
+from bus import tracing
+from careeros_services.common import db
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"

@@ -21,7 +21,6 @@ import json
 import re
 import shutil
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import requests
 import yaml
 
 from careeros_services.common import infra
+from tests.polling import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 OPS = ROOT / "ops"
@@ -47,16 +47,6 @@ def register(api, email: str | None = None, **headers) -> dict:
                         headers=headers)
     assert response.status_code == 201, response.text
     return {**response.json(), "email": email, "correlation_id": response.headers["X-Correlation-ID"]}
-
-
-def wait_until(predicate, timeout_s: float = 30, what: str = "condition", every_s: float = 0.3):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = predicate()
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(every_s)
 
 
 # --- Prometheus: static checks -------------------------------------------------------
@@ -382,7 +372,7 @@ def prometheus(ops_platform, tmp_path_factory):
                 return requests.get(f"{server.url}/-/ready", timeout=1).status_code == 200
             except requests.ConnectionError:
                 return False
-        wait_until(ready, 30, "Prometheus to start")
+        eventually(ready, timeout_s=30, what="Prometheus to start")
         yield server
     finally:
         process.terminate()
@@ -401,7 +391,7 @@ def test_prometheus_reads_back_a_metric_from_every_process_kind(prometheus, ops_
                 "nameko": 'careeros_events_consumed_total{job="careeros-nameko", outcome="processed"}',
                 "relay": 'careeros_outbox_published_total{job="careeros-relay", service="auth"}'}
     for kind, expr in expected.items():
-        result = wait_until(lambda: prometheus.query(expr), 40, f"{expr} in Prometheus")
+        result = eventually(lambda: prometheus.query(expr), timeout_s=40, what=f"{expr} in Prometheus")
         assert all(r["metric"]["process_kind"] == kind for r in result)
         assert sum(float(r["value"][1]) for r in result) >= 1, (kind, result)
     targets = prometheus.get("targets", state="active")["activeTargets"]
@@ -444,7 +434,7 @@ def test_the_kubernetes_relabelling_finds_one_target_per_pod_with_its_kind_and_s
                    if t["labels"]["job"].startswith("k8s-")]
         done = len(targets) == len(expected) and all(t["health"] == "up" for t in targets)
         return targets if done else None
-    targets = wait_until(all_up, 30, "every k8s pod target up")
+    targets = eventually(all_up, timeout_s=30, what="every k8s pod target up")
     for target in targets:
         labels = target["labels"]
         kind, service = expected[labels["pod"]]
@@ -466,7 +456,7 @@ def test_rules_load_evaluate_and_record(prometheus, ops_api):
     for expr in ("careeros:http_requests:rate5m > 0",
                  'service:careeros_rpc_requests:rate5m{service="auth"} > 0',
                  'service:careeros_outbox_published:rate5m{service="auth"} > 0'):
-        wait_until(lambda: prometheus.query(expr), 40, expr)
+        eventually(lambda: prometheus.query(expr), timeout_s=40, what=expr)
     # nothing is wrong with this platform: no alert fires (pending ones may not either)
     firing = [a for a in prometheus.get("alerts")["alerts"] if a["state"] == "firing"]
     assert not firing, firing
@@ -483,15 +473,15 @@ def test_ai_tokens_and_cost_per_tenant_reach_the_rules_and_the_dashboard(prometh
         assert response.status_code == 201, response.text
     consult("How do I become a data engineer?")
     raw = f'careeros_ai_tokens_total{{job="careeros-grpc", tenant_id="{tenant}"}}'
-    wait_until(lambda: prometheus.query(raw), 40, "ai_core's token counter in Prometheus")
+    eventually(lambda: prometheus.query(raw), timeout_s=40, what="ai_core's token counter in Prometheus")
     # A counter's first sample carries no rate: a second (uncached) call makes one.
     consult("Which skills should I learn first for data engineering?")
     rate = f'tenant_id:careeros_ai_tokens:rate5m{{tenant_id="{tenant}"}} > 0'
-    tokens = wait_until(lambda: prometheus.query(rate), 40, "the tenant's AI token rate")
+    tokens = eventually(lambda: prometheus.query(rate), timeout_s=40, what="the tenant's AI token rate")
     # ai_core's own `kind` label survives the scrape and the rules aggregate by it
     assert {r["metric"]["kind"] for r in tokens} == {"prompt", "completion"}
     cost = f'tenant_id:careeros_ai_cost_micros:increase1d{{tenant_id="{tenant}"}}'
-    [spent] = wait_until(lambda: prometheus.query(cost), 40, "the tenant's AI cost")
+    [spent] = eventually(lambda: prometheus.query(cost), timeout_s=40, what="the tenant's AI cost")
     assert float(spent["value"][1]) > 0  # a model answered: its tokens are priced
     dashboard = json.loads((OPS / "grafana" / "dashboards" / "careeros-ai-cost.json").read_text())
     [top] = [expr for title, expr in dashboard_exprs(dashboard) if title.startswith("Tokens/s by tenant")]
@@ -511,8 +501,8 @@ def test_every_dashboard_query_is_accepted_by_prometheus(prometheus):
                 values = prometheus.get(f"label/{label}/values", **{"match[]": metric})
                 assert "auth" in values, values
     assert checked >= 30
-    up = wait_until(lambda: prometheus.query('sum by (process_kind) (up{job=~"careeros-.*"})'), 20,
-                    "up by process kind")
+    up = eventually(lambda: prometheus.query('sum by (process_kind) (up{job=~"careeros-.*"})'), timeout_s=20,
+                    what="up by process kind")
     assert {r["metric"]["process_kind"] for r in up} == set(KINDS)
     # a malformed expression is refused, so "accepted" above means something
     response = requests.get(f"{prometheus.url}/api/v1/query", params={"query": "sum by (le (rate(x[5m])"},
@@ -530,7 +520,7 @@ def test_one_request_is_one_trace_from_the_gateway_through_kafka_to_the_consumer
         with receiver.lock:
             return next((s for s in receiver.spans if s["service"] == "careeros-gateway"
                          and s["attributes"].get("careeros.correlation_id") == user["correlation_id"]), None)
-    root = wait_until(gateway_span, 20, "the gateway's span over OTLP")
+    root = eventually(gateway_span, timeout_s=20, what="the gateway's span over OTLP")
     assert root["name"] == "POST /api/v1/auth/register" and root["parent_span_id"] == ""
 
     def whole_trace():
@@ -538,7 +528,7 @@ def test_one_request_is_one_trace_from_the_gateway_through_kafka_to_the_consumer
         handled = [s for s in spans if s["service"] == "careeros-nameko"
                    and s["name"] == "handle careeros.auth.user.registered.v1"]
         return spans if handled else None
-    spans = wait_until(whole_trace, 30, "the consumer's span in the same trace")
+    spans = eventually(whole_trace, timeout_s=30, what="the consumer's span in the same trace")
     by_id = {s["span_id"]: s for s in spans}
     services = {s["service"] for s in spans}
     assert {"careeros-gateway", "careeros-grpc", "careeros-nameko"} <= services, services
@@ -612,9 +602,9 @@ def test_real_log_lines_carry_exactly_the_documented_fields_with_pii_redacted(
     # a failed login
     ops_api.post("/auth/login", json={"email": user["email"], "password": secret["password"]})
     ops_api.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
-    wait_until(lambda: any("dead-lettering" in line
+    eventually(lambda: any("dead-lettering" in line
                            for line in platform_log_lines(ops_platform).get("nameko", [])),
-               30, "the failing handler's event to be dead-lettered")
+               timeout_s=30, what="the failing handler's event to be dead-lettered")
 
     logs = platform_log_lines(ops_platform)
     assert {"gateway", "grpc", "nameko", "relay"} <= set(logs), set(logs)

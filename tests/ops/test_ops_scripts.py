@@ -13,7 +13,8 @@ from pathlib import Path
 import psycopg2
 
 from careeros_services.common import db as dbmod
-from tests.ops.test_observability_stack import PASSWORD, register, wait_until
+from tests.ops.test_observability_stack import PASSWORD, register
+from tests.polling import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "scripts" / "ops"
@@ -64,7 +65,7 @@ def test_ops_doc_shows_every_script_the_way_the_tests_run_it():
 def test_look_up_a_user(ops_platform, ops_api):
     user = register(ops_api)
     bearer = login(ops_api, user["email"])
-    wait_until(lambda: ops_api.get("/profile", headers=bearer).status_code == 200, 30, "the profile")
+    eventually(lambda: ops_api.get("/profile", headers=bearer).status_code == 200, timeout_s=30, what="the profile")
     # e-mails are case-blind
     [found] = nameko_shell(ops_platform, "lookup_user.py", EMAIL=user["email"].upper())
     assert found["user"]["id"] == user["user_id"] and found["user"]["home_tenant_id"] == user["tenant_id"]
@@ -86,7 +87,7 @@ def test_replay_a_dead_lettered_event_after_the_outage_is_fixed(ops_platform, op
         [out] = nameko_shell(ops_platform, "replay_dlq.py", DRY_RUN="1", TOPIC=dlq_topic)
         refs = _refs_of_user(ops_platform, dlq_topic, user["user_id"])
         return next((e for e in out["pending"] if e["ref"] in refs), None)
-    entry = wait_until(listed, 60, "the event in the DLQ", every_s=1)
+    entry = eventually(listed, timeout_s=60, what="the event in the DLQ", every_s=1)
     assert entry["event_type"] == "careeros.auth.user.registered.v1"
     assert entry["consumer_group"].endswith(".profile")
     assert entry["original_topic"] == dlq_topic.removesuffix(".dlq")
@@ -98,8 +99,8 @@ def test_replay_a_dead_lettered_event_after_the_outage_is_fixed(ops_platform, op
     _end_outage(ops_platform)
     lines = nameko_shell(ops_platform, "replay_dlq.py", TOPIC=dlq_topic)
     assert entry["ref"] in [e["ref"] for e in lines[0]["pending"]] and lines[-1]["replayed"] >= 1
-    wait_until(lambda: nameko_shell(ops_platform, "lookup_user.py", EMAIL=user["email"])[0]["profile"], 30,
-               "the profile made by the replayed event")
+    eventually(lambda: nameko_shell(ops_platform, "lookup_user.py", EMAIL=user["email"])[0]["profile"], timeout_s=30,
+               what="the profile made by the replayed event")
     [after] = nameko_shell(ops_platform, "replay_dlq.py", DRY_RUN="1", TOPIC=dlq_topic)
     assert after["pending"] == []
     # Replaying again sends nothing.
@@ -134,7 +135,8 @@ def test_rebuild_analytics_from_kafka(ops_platform, ops_api):
         return response.json()
     expected = {"careeros.auth.tenant.created.v1", "careeros.auth.user.registered.v1",
                 "careeros.profile.profile.created.v1"}  # the org, its owner, the owner's profile
-    wait_until(lambda: {e["event_type"] for e in overview()["events"]} >= expected, 30, "the live read model")
+    eventually(lambda: {e["event_type"] for e in overview()["events"]} >= expected, timeout_s=30,
+               what="the live read model")
     live = overview()
     # The read models are lost (a bad migration, a restored-from-nothing database).
     with psycopg2.connect(**dbmod.connect_kwargs(ops_platform.config, "analytics", admin=True)) as conn, \
@@ -168,8 +170,8 @@ def test_rerun_a_stuck_billing_saga(ops_platform, ops_api):
         response = ops_api.post("/billing/subscriptions", headers=bearer, json=trial)
         assert response.status_code == 201, response.text
         entitlement_topic = f"{ops_platform.env['KAFKA_TOPIC_PREFIX']}.billing.entitlement.dlq"
-        wait_until(lambda: _dead_letters_of_tenant(ops_platform, entitlement_topic, owner["tenant_id"]), 60,
-                   "auth to dead-letter the entitlement", every_s=1)
+        eventually(lambda: _dead_letters_of_tenant(ops_platform, entitlement_topic, owner["tenant_id"]), timeout_s=60,
+                   what="auth to dead-letter the entitlement", every_s=1)
     finally:
         with psycopg2.connect(**auth_db) as conn, conn.cursor() as cur:
             cur.execute("DROP TRIGGER IF EXISTS ops_test_auth_outage ON audit_log")
@@ -178,12 +180,12 @@ def test_rerun_a_stuck_billing_saga(ops_platform, ops_api):
     def redriven():
         [out] = nameko_shell(ops_platform, "rerun_sagas.py", **as_owner)
         return out if out["billing"]["sagas_redriven"] else None
-    out = wait_until(redriven, 30, "the saga to be past its step deadline", every_s=1)
+    out = eventually(redriven, timeout_s=30, what="the saga to be past its step deadline", every_s=1)
     assert out["billing"]["sagas_compensated"] == 0
     assert out["subscription"]["plan"] == "team"  # billing granted it before waiting for auth
     # The re-sent entitlement reaches auth, which answers; the saga completes.
-    wait_until(lambda: ops_api.get("/me", headers=bearer).json()["plan_tier"] == "team", 30,
-               "auth's plan tier")
+    eventually(lambda: ops_api.get("/me", headers=bearer).json()["plan_tier"] == "team", timeout_s=30,
+               what="auth's plan tier")
     [after] = nameko_shell(ops_platform, "rerun_sagas.py", **as_owner)
     assert after["auth_plan_tier"] == "team" and after["subscription"]["seats"] == 3
     assert after["billing"]["sagas_redriven"] == 0  # nothing is stuck any more

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 import uuid
 from xml.etree import ElementTree
 
@@ -15,6 +14,7 @@ from careeros_services.common import grpc_support
 from careeros_services.common.infra import free_port
 from careeros_services.roadmap.entrypoints.grpc_server import registration
 from contracts.grpc import common_pb2, roadmap_pb2, roadmap_pb2_grpc
+from tests.polling import eventually
 from tests.roadmap.support import AiCoreServer, course_published, profile_updated
 
 
@@ -123,11 +123,8 @@ def test_the_saga_runner_in_the_grpc_process_runs_sagas_recorded_by_event_handle
     # What the nameko process does with profile.updated: record the saga only.
     assert servicer.service.handle_event(
         profile_updated(caller.tenant_id, caller.user_id, 3, target_role="ML Engineer")) is True
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        current = stub.GetCurrentRoadmap(roadmap_pb2.GetCurrentRoadmapRequest(caller=caller), timeout=5)
-        if current.version == 2:
-            break
-        time.sleep(0.1)
+    current = eventually(lambda: stub.GetCurrentRoadmap(roadmap_pb2.GetCurrentRoadmapRequest(caller=caller),
+                                                        timeout=5), lambda c: c.version == 2,
+                         what="the regenerated roadmap", timeout_s=10)
     assert current.version == 2 and current.reason == "target_role_changed"
     assert current.roadmap_id == created.roadmap_id and current.last_regeneration.state == "committed"

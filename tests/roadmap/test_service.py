@@ -11,6 +11,7 @@ from careeros_services.common.errors import NotFound, Unavailable, ValidationFai
 from careeros_services.roadmap.domain import ProposalRejected
 from careeros_services.roadmap.proposer import AiCoreProposer
 from careeros_services.roadmap.service import MILESTONE_ACHIEVED, ROADMAP_GENERATED, RoadmapService, Settings
+from tests.polling import eventually
 from tests.profile.support import outbox_rows
 from tests.roadmap.support import (AiCoreServer, course_archived, course_published, profile_updated,
                                    progress_updated)
@@ -455,10 +456,7 @@ def test_a_runner_killed_mid_step_is_recovered_by_the_next_sweep(service, learne
     ai.servicer.mode = "ok"
     [saga] = [s for s in service.sagas(tenant, view["roadmap_id"]) if s["reason"] == "target_role_changed"]
     assert service.saga_record(tenant, saga["saga_id"])["state"] == "started"   # died before committing
-    deadline = time.monotonic() + 10
-    while service.run_due() == 0:             # the 2 s lease runs out
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    eventually(service.run_due, what="the 2 s lease to run out", timeout_s=10)
     assert service.saga_record(tenant, saga["saga_id"])["state"] == "committed"
     assert service.get_current_roadmap(tenant, user)["target_role"] == "ML Engineer"
 

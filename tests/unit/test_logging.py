@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from careeros_services.common import correlation, tracing
+from bus import correlation, tracing
 from careeros_services.common import logging as clog
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJl_-x"

@@ -1,4 +1,4 @@
-"""OpenTelemetry setup and propagation (careeros_services.common.tracing)."""
+"""OpenTelemetry setup and propagation (bus.tracing)."""
 from __future__ import annotations
 
 import pytest
@@ -6,7 +6,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from careeros_services.common import tracing
+from bus import tracing
 
 _exporter = InMemorySpanExporter()
 

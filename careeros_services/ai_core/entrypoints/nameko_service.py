@@ -8,12 +8,13 @@ from nameko.rpc import rpc
 
 from bus.nameko import ServiceApp, event_handler
 from careeros_services.ai_core.service import AiCoreService, Caller, build
+from careeros_services.common.bootstrap import configure_nameko_process
 from careeros_services.common.errors import DomainError
 
 
 class AiCoreRpc:
     name = "ai_core"
-    app = ServiceApp(build)
+    app = ServiceApp(build, configure_nameko_process)
 
     @rpc(expected_exceptions=DomainError)  # the caller's mistake: logged as a warning
     def open_consultation(self, tenant_id: str, user_id: str, question: str, target_role: str = "",

@@ -7,12 +7,13 @@ from nameko.rpc import rpc
 
 from bus.nameko import ServiceApp, event_handler
 from careeros_services.analytics.service import AnalyticsService, build
+from careeros_services.common.bootstrap import configure_nameko_process
 from careeros_services.common.errors import DomainError
 
 
 class AnalyticsRpc:
     name = "analytics"
-    app = ServiceApp(build)
+    app = ServiceApp(build, configure_nameko_process)
 
     @rpc(expected_exceptions=DomainError)  # the caller's mistake: logged as a warning
     def overview(self, tenant_id: str, user_id: str, org_role: str, date_from: str = "",

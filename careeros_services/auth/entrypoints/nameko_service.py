@@ -15,12 +15,13 @@ from nameko.timer import timer
 
 from bus.nameko import ServiceApp, event_handler
 from careeros_services.auth.service import AuthService, build
+from careeros_services.common.bootstrap import configure_nameko_process
 from careeros_services.common.errors import DomainError
 
 
 class AuthRpc:
     name = "auth"
-    app = ServiceApp(build)
+    app = ServiceApp(build, configure_nameko_process)
 
     @rpc(expected_exceptions=DomainError)
     def register(self, email: str, password: str, display_name: str,

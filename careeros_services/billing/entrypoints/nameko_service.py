@@ -13,6 +13,7 @@ from nameko.timer import Timer
 
 from bus.nameko import ServiceApp, event_handler
 from careeros_services.billing.service import BillingService, build
+from careeros_services.common.bootstrap import configure_nameko_process
 from careeros_services.common.errors import DomainError, Forbidden, ValidationFailed
 
 
@@ -46,7 +47,7 @@ class ConfigTimer(Timer):
 
 class BillingRpc:
     name = "billing"
-    app = ServiceApp(build)
+    app = ServiceApp(build, configure_nameko_process)
     config = Config()
 
     @rpc(expected_exceptions=DomainError)

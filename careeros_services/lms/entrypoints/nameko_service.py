@@ -5,13 +5,14 @@ Entrypoints only; everything they do is in ``service.LmsService``.
 from nameko.rpc import rpc
 
 from bus.nameko import ServiceApp, event_handler
+from careeros_services.common.bootstrap import configure_nameko_process
 from careeros_services.common.errors import DomainError
 from careeros_services.lms.service import Caller, LmsService, build
 
 
 class LmsRpc:
     name = "lms"
-    app = ServiceApp(build)
+    app = ServiceApp(build, configure_nameko_process)
 
     @rpc(expected_exceptions=DomainError)
     def search_courses(self, caller: dict, **query) -> dict:

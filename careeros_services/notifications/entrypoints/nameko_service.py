@@ -10,6 +10,7 @@ from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from bus.nameko import ServiceApp, event_handler
+from careeros_services.common.bootstrap import configure_nameko_process
 from careeros_services.common.errors import DomainError, NotFound
 from careeros_services.notifications.service import NotificationsService, build
 
@@ -19,7 +20,7 @@ DIGEST_INTERVAL_S = 900  # a week's digests are queued within 15 minutes of Mond
 
 class NotificationsRpc:
     name = "notifications"
-    app = ServiceApp(build)
+    app = ServiceApp(build, configure_nameko_process)
     auth = RpcProxy("auth")
 
     @event_handler(*NotificationsService.handled_event_types())

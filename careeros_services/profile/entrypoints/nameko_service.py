@@ -6,13 +6,14 @@ Run with ``nameko run careeros_services.profile.entrypoints.nameko_service``.
 from nameko.rpc import rpc
 
 from bus.nameko import ServiceApp, event_handler
+from careeros_services.common.bootstrap import configure_nameko_process
 from careeros_services.common.errors import DomainError
 from careeros_services.profile.service import ProfileService, build
 
 
 class ProfileRpc:
     name = "profile"
-    app = ServiceApp(build)
+    app = ServiceApp(build, configure_nameko_process)
 
     @rpc(expected_exceptions=DomainError)  # the caller's mistake: logged as a warning
     def get_profile(self, tenant_id: str, user_id: str) -> dict:

@@ -8,13 +8,14 @@ Run with ``nameko run careeros_services.roadmap.entrypoints.nameko_service``.
 from nameko.rpc import rpc
 
 from bus.nameko import ServiceApp, event_handler
+from careeros_services.common.bootstrap import configure_nameko_process
 from careeros_services.common.errors import DomainError
 from careeros_services.roadmap.service import RoadmapService, build
 
 
 class RoadmapRpc:
     name = "roadmap"
-    app = ServiceApp(build)  # no proposer: this process never calls ai_core
+    app = ServiceApp(build, configure_nameko_process)  # no proposer: this process never calls ai_core
 
     @rpc(expected_exceptions=DomainError)
     def get_current_roadmap(self, tenant_id: str, user_id: str) -> dict:

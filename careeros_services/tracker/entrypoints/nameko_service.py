@@ -6,13 +6,14 @@ Run with ``nameko run careeros_services.tracker.entrypoints.nameko_service``.
 from nameko.rpc import rpc
 
 from bus.nameko import ServiceApp, event_handler
+from careeros_services.common.bootstrap import configure_nameko_process
 from careeros_services.common.errors import DomainError
 from careeros_services.tracker.service import TrackerService, build
 
 
 class TrackerRpc:
     name = "tracker"
-    app = ServiceApp(build)
+    app = ServiceApp(build, configure_nameko_process)
 
     @rpc(expected_exceptions=DomainError)  # the caller's mistake: logged as a warning
     def record_statements(self, tenant_id: str, user_id: str, body) -> dict:

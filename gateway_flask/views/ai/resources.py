@@ -14,10 +14,11 @@ from contracts.grpc import ai_core_pb2
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.middleware import accepts, max_body
 from gateway_flask.security import auth_required, current_principal
-from gateway_flask.services import caller, client, to_dict
+from gateway_flask.services import caller, rpc_client, to_dict
 from gateway_flask.views.ai import schemas as s
 
 blp = Blueprint("ai", __name__, url_prefix="/ai", description="The AI HR consultant")
+ai_core_rpc = rpc_client("ai_core")
 
 CV_TYPES = ("application/pdf", "text/plain")
 
@@ -33,10 +34,10 @@ class AiProviderUnavailable(DomainError):
 _BY_CODE = {cls.code: cls for cls in (AiOutputInvalid, AiProviderUnavailable)}
 
 
-def _call(method: str, message):
+def _call(rpc, message):
     """Call ai_core; its AI-provider errors come back with their HTTP status."""
     try:
-        return client("ai_core").call(method, message, timeout=_deadline())
+        return rpc(message, timeout=_deadline())
     except DomainError as exc:
         cls = _BY_CODE.get(exc.code)
         if cls is None:
@@ -70,7 +71,7 @@ def open_consultation(body: dict):
     roles, interview topics, ESCO URIs) is in the second message."""
     message = ai_core_pb2.OpenConsultationRequest(caller=_me(), question=body["question"],
                                                   target_role=body.get("target_role", ""))
-    result = to_dict(_call("OpenConsultation", message))
+    result = to_dict(_call(ai_core_rpc.OpenConsultation, message))
     return result, {"Location": f"/api/v1/ai/consultations/{result['consultation_id']}"}
 
 
@@ -82,7 +83,7 @@ def open_consultation(body: dict):
 def list_consultations(query: dict):
     """Your conversation history: your own consultations (never a colleague's), newest activity first,
     without their messages (read one with `GET /ai/consultations/{id}`)."""
-    return to_dict(_call("ListConsultations", ai_core_pb2.ListConsultationsRequest(caller=_me(), limit=query["limit"])))
+    return to_dict(_call(ai_core_rpc.ListConsultations, ai_core_pb2.ListConsultationsRequest(caller=_me(), limit=query["limit"])))
 
 
 @blp.route("/consultations/<uuid:consultation_id>", methods=["GET"])
@@ -92,7 +93,7 @@ def list_consultations(query: dict):
 def get_consultation(consultation_id):
     """One of your consultations with every message (404 `consultation_not_found` for others')."""
     message = ai_core_pb2.GetConsultationRequest(caller=_me(), consultation_id=str(consultation_id))
-    return to_dict(_call("GetConsultation", message))
+    return to_dict(_call(ai_core_rpc.GetConsultation, message))
 
 
 @blp.route("/consultations/<uuid:consultation_id>/messages", methods=["POST"])
@@ -104,7 +105,7 @@ def post_message(body: dict, consultation_id):
     """Ask a follow-up; returns the consultation with your message and the new answer."""
     message = ai_core_pb2.PostMessageRequest(caller=_me(), consultation_id=str(consultation_id),
                                              content=body["content"])
-    return to_dict(_call("PostMessage", message))
+    return to_dict(_call(ai_core_rpc.PostMessage, message))
 
 
 @blp.route("/cv", methods=["POST"])
@@ -121,7 +122,7 @@ def upload_cv(query: dict):
     change until you confirm them (`POST /ai/cv/{cv_id}/confirm`)."""
     message = ai_core_pb2.AnalyzeCvRequest(caller=_me(), filename=query["filename"],
                                            content_type=request.mimetype, content=request.get_data())
-    result = to_dict(_call("AnalyzeCv", message))
+    result = to_dict(_call(ai_core_rpc.AnalyzeCv, message))
     return result, {"Location": f"/api/v1/ai/cv/{result['cv_id']}"}
 
 
@@ -136,7 +137,7 @@ def confirm_cv(body: dict, cv_id):
     message = ai_core_pb2.ConfirmCvRequest(
         caller=_me(), cv_id=str(cv_id),
         skills=[ai_core_pb2.SkillLevel(name=k["name"], level=k["level"]) for k in body["skills"]])
-    return to_dict(_call("ConfirmCv", message))
+    return to_dict(_call(ai_core_rpc.ConfirmCv, message))
 
 
 @blp.route("/usage", methods=["GET"])
@@ -146,7 +147,7 @@ def confirm_cv(body: dict, cv_id):
 def get_usage():
     """This month's consultations against your plan's quota, and tokens/cost (micro-USD);
     owners and admins also see their organisation's totals."""
-    return to_dict(_call("GetUsage", ai_core_pb2.GetUsageRequest(caller=_me())))
+    return to_dict(_call(ai_core_rpc.GetUsage, ai_core_pb2.GetUsageRequest(caller=_me())))
 
 
 @blp.route("/roles", methods=["GET"])
@@ -156,4 +157,4 @@ def get_usage():
 @blp.doc(security=[{"bearerAuth": []}])
 def list_roles(query: dict):
     """The roles the consultant knows, with required skill levels and interview topics."""
-    return to_dict(_call("ListRoles", ai_core_pb2.ListRolesRequest(caller=_me(), track=query["track"])))
+    return to_dict(_call(ai_core_rpc.ListRoles, ai_core_pb2.ListRolesRequest(caller=_me(), track=query["track"])))

@@ -11,12 +11,13 @@ from flask import Response
 from contracts.grpc import analytics_pb2
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.security import auth_required, current_principal
-from gateway_flask.services import caller, client, to_dict
+from gateway_flask.services import caller, rpc_client, to_dict
 from gateway_flask.views.analytics.schemas import (
     AnalyticsLearnerReportOut, AnalyticsOverviewOut, LearnersQuery, ReportQuery)
 
 blp = Blueprint("analytics", __name__, url_prefix="/analytics",
                 description="Learning analytics of your organisation (Open edX Aspects-style reports)")
+analytics_rpc = rpc_client("analytics")
 
 
 def _request(query: dict) -> analytics_pb2.ReportRequest:
@@ -35,7 +36,7 @@ def _request(query: dict) -> analytics_pb2.ReportRequest:
 def overview(query: dict):
     """Your organisation's overview for the period: active learners (daily, weekly), enrolments and
     completion rate, quiz scores, time spent, assignments, AI usage and revenue. Owners and admins only."""
-    return to_dict(client("analytics").call("GetOverview", _request(query)))
+    return to_dict(analytics_rpc.GetOverview(_request(query)))
 
 
 @blp.route("/learners", methods=["GET"])
@@ -45,7 +46,7 @@ def overview(query: dict):
 def learners(query: dict):
     """One row per learner for the period (owners and admins; paged by `limit`/`offset`, ordered by
     name), your own row for everyone else."""
-    return to_dict(client("analytics").call("GetLearnerReport", _request(query)))
+    return to_dict(analytics_rpc.GetLearnerReport(_request(query)))
 
 
 @blp.route("/export.csv", methods=["GET"])
@@ -57,7 +58,7 @@ def learners(query: dict):
     "content": {"text/csv": {"schema": {"type": "string"}}}}})
 def export_csv(query: dict):
     """The per-learner report (same scope rules) as a CSV download."""
-    export = client("analytics").call("ExportLearnersCsv", _request(query))
+    export = analytics_rpc.ExportLearnersCsv(_request(query))
     return Response(export.content, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{export.filename}"',
         "Cache-Control": "private, no-store"})

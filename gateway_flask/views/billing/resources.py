@@ -10,12 +10,13 @@ from contracts.grpc import billing_pb2
 from gateway_flask.extensions.api import Blueprint
 from careeros_services.common import plan_cache
 from gateway_flask.security import auth_required, current_principal
-from gateway_flask.services import caller, client, to_dict
+from gateway_flask.services import caller, rpc_client, to_dict
 from gateway_flask.state import gateway_state
 from gateway_flask.views.billing.schemas import (CancelIn, ChangeIn, InvoicesOut, PlansOut, StartIn,
                                                  SubscriptionStateOut, SubscriptionViewOut, WebhookOut)
 
 blp = Blueprint("billing", __name__, url_prefix="/billing", description="Plans, subscriptions, invoices")
+billing_rpc = rpc_client("billing")
 
 _INT_FIELDS = ("monthly_minor", "annual_minor", "ai_tokens_included", "overage_minor_per_1k", "credit_minor",
                "total_minor", "amount_minor")
@@ -43,7 +44,7 @@ def _state(message) -> dict:
 @blp.response(200, PlansOut)
 def list_plans():
     """The plan catalogue: prices in minor units per user (pro) or per seat (team), and what each grants."""
-    return _ints(to_dict(client("billing").call("ListPlans", billing_pb2.ListPlansRequest())))
+    return _ints(to_dict(billing_rpc.ListPlans(billing_pb2.ListPlansRequest())))
 
 
 POLL_URL = "/api/v1/billing/subscription"
@@ -75,7 +76,7 @@ def _answer(message, plan: str, done_status: int):
     data = _state(message)
     paid = not message.HasField("payment") or message.payment.status == "succeeded"
     if paid and _await_plan(current_principal().tenant_id, plan):
-        refreshed = client("billing").call("GetSubscription", billing_pb2.GetSubscriptionRequest(
+        refreshed = billing_rpc.GetSubscription(billing_pb2.GetSubscriptionRequest(
             caller=caller(current_principal())))
         data["subscription"] = _ints(to_dict(refreshed.subscription))
         return data, done_status
@@ -96,7 +97,7 @@ def start_subscription(body: dict):
     customer (3-D Secure) or a retry, or activation takes longer. A declined card is a 402
     `payment_declined` naming the provider's reason in `errors.payment_method`; no subscription is left."""
     request_ = billing_pb2.StartSubscriptionRequest(caller=caller(current_principal()), **body)
-    message = client("billing").call("StartSubscription", request_)
+    message = billing_rpc.StartSubscription(request_)
     return _answer(message, body["plan"], 201)
 
 
@@ -106,8 +107,7 @@ def start_subscription(body: dict):
 @blp.doc(security=[{"bearerAuth": []}])
 def get_subscription():
     """Your tenant's subscription (null if it never had one) and its current plan and entitlements."""
-    message = client("billing").call("GetSubscription",
-                                     billing_pb2.GetSubscriptionRequest(caller=caller(current_principal())))
+    message = billing_rpc.GetSubscription(billing_pb2.GetSubscriptionRequest(caller=caller(current_principal())))
     data = _ints(to_dict(message))
     if not message.HasField("subscription"):
         data["subscription"] = None
@@ -126,7 +126,7 @@ def change_subscription(body: dict):
     200 once the new plan is in force; a declined charge changes nothing (402 `payment_declined` with the
     provider's reason)."""
     request_ = billing_pb2.ChangeSubscriptionRequest(caller=caller(current_principal()), **body)
-    message = client("billing").call("ChangeSubscription", request_)
+    message = billing_rpc.ChangeSubscription(request_)
     if "plan" not in body:
         return _state(message)  # seats, interval or payment method: the plan in force stays
     return _answer(message, body["plan"], 200)
@@ -141,7 +141,7 @@ def cancel_subscription(body: dict):
     """Cancel at the end of the paid period (default) or now (`at_period_end: false`; premium access ends
     on the next request); owner/admin."""
     request_ = billing_pb2.CancelSubscriptionRequest(caller=caller(current_principal()), **body)
-    data = _state(client("billing").call("CancelSubscription", request_))
+    data = _state(billing_rpc.CancelSubscription(request_))
     if not body.get("at_period_end", True):
         _await_plan(current_principal().tenant_id, "free")
     return data
@@ -153,7 +153,7 @@ def cancel_subscription(body: dict):
 @blp.doc(security=[{"bearerAuth": []}])
 def list_invoices():
     """Your tenant's invoices, newest first (owner/admin). Issued invoices never change."""
-    return _ints(to_dict(client("billing").call("ListInvoices", billing_pb2.ListInvoicesRequest(
+    return _ints(to_dict(billing_rpc.ListInvoices(billing_pb2.ListInvoicesRequest(
         caller=caller(current_principal())))))
 
 
@@ -162,6 +162,6 @@ def list_invoices():
 def webhook(provider: str):
     """A payment provider's event (no token: the `Stripe-Signature` HMAC over the raw body is checked;
     the sandbox uses the same scheme with its own secret). Processed once per event id."""
-    return to_dict(client("billing").call("HandleWebhook", billing_pb2.HandleWebhookRequest(
+    return to_dict(billing_rpc.HandleWebhook(billing_pb2.HandleWebhookRequest(
         provider=provider, payload=request.get_data(cache=True),
         signature=request.headers.get("Stripe-Signature", ""))))

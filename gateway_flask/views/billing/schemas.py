@@ -2,8 +2,8 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from careeros_services.billing.payments import SANDBOX_CARDS
 from careeros_services.common.config import load_config
+from contracts.payments import SANDBOX_CARDS
 from gateway_flask.extensions.api import Schema
 
 

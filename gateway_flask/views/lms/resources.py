@@ -11,24 +11,21 @@ import uuid
 
 from flask import Response, request
 
-from careeros_services.lms import domain
+from contracts import lms as course_rules
 from contracts.grpc import common_pb2, lms_pb2
 from gateway_flask.files import CHUNK_BYTES, signed_download
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.middleware import accepts, max_body
 from gateway_flask.security import auth_required, current_principal
-from gateway_flask.services import caller, client, to_dict
+from gateway_flask.services import caller, rpc_client, to_dict
 from gateway_flask.state import gateway_state
 from gateway_flask.views.lms import schemas as s
 
 blp = Blueprint("lms", __name__, url_prefix="/lms", description="Courses, enrolment, lessons, quizzes, certificates")
+lms_rpc = rpc_client("lms")
 BEARER = [{"bearerAuth": []}]
 COURSE_FIELDS = ("title", "summary", "level", "language", "estimated_hours", "tags", "skills", "track", "premium",
                  "slug")
-
-
-def _call(method: str, message):
-    return client("lms").call(method, message)
 
 
 def _me():
@@ -37,7 +34,7 @@ def _me():
 
 # A visitor without a token reads the public catalog as the platform tenant: its courses only,
 # never a tenant's private ones, with no enrolment and the access of a caller without a plan.
-VISITOR = common_pb2.Caller(user_id="00000000-0000-0000-0000-000000000000", tenant_id=domain.PLATFORM_TENANT)
+VISITOR = common_pb2.Caller(user_id="00000000-0000-0000-0000-000000000000", tenant_id=course_rules.PLATFORM_TENANT)
 OPTIONAL_BEARER = [{"bearerAuth": []}, {}]
 
 
@@ -87,10 +84,10 @@ def search_courses(query: dict):
     level, track and language; ranked by relevance, then title, stable across pages.
     Without a token: the published public catalog only (a visitor's `access`: `read_only` for premium)."""
     caller = _me_or_visitor()
-    page = to_dict(_call("SearchCourses", lms_pb2.SearchCoursesRequest(caller=caller, **query)))
+    page = to_dict(lms_rpc.SearchCourses(lms_pb2.SearchCoursesRequest(caller=caller, **query)))
     if caller is VISITOR:
         for course in page["items"]:
-            course["access"] = domain.access(course["premium"], VISITOR.plan_tier)
+            course["access"] = "read_only" if course["premium"] else "full"  # no plan: premium is read-only
     return page
 
 
@@ -101,7 +98,7 @@ def search_courses(query: dict):
 @blp.doc(security=BEARER)
 def create_course(body: dict):
     """Create a draft course in your organisation (owner/admin/instructor; visible only inside it)."""
-    created = _course(_call("CreateCourse", lms_pb2.CreateCourseRequest(caller=_me(), course=_course_fields(body))))
+    created = _course(lms_rpc.CreateCourse(lms_pb2.CreateCourseRequest(caller=_me(), course=_course_fields(body))))
     return created, {"Location": f"/api/v1/lms/courses/{created['id']}"}
 
 
@@ -112,7 +109,7 @@ def create_course(body: dict):
 def get_course(course_id):
     """A course and its structure (authors see the working copy; learners the latest published revision).
     Without a token: published public courses only (404 for a tenant's), outline without content."""
-    return _course(_call("GetCourse", lms_pb2.CourseRef(caller=_me_or_visitor(), course_id=str(course_id))))
+    return _course(lms_rpc.GetCourse(lms_pb2.CourseRef(caller=_me_or_visitor(), course_id=str(course_id))))
 
 
 @blp.route("/courses/<uuid:course_id>", methods=["PATCH"])
@@ -122,7 +119,7 @@ def get_course(course_id):
 @blp.doc(security=BEARER)
 def patch_course(patch: dict, course_id):
     """Change catalog fields of your course (live at once; lessons change with the next publish)."""
-    return _course(_call("UpdateCourse", lms_pb2.UpdateCourseRequest(
+    return _course(lms_rpc.UpdateCourse(lms_pb2.UpdateCourseRequest(
         caller=_me(), course_id=str(course_id), course=_course_fields(patch), update_mask=sorted(patch))))
 
 
@@ -133,7 +130,7 @@ def patch_course(patch: dict, course_id):
 def publish_course(course_id):
     """Publish the working copy as a new revision. Lesson ids stay; enrolled learners keep their progress;
     lessons removed since the last revision no longer count. 422 `course_incomplete` names what is missing."""
-    return _course(_call("PublishCourse", lms_pb2.CourseRef(caller=_me(), course_id=str(course_id))))
+    return _course(lms_rpc.PublishCourse(lms_pb2.CourseRef(caller=_me(), course_id=str(course_id))))
 
 
 @blp.route("/courses/<uuid:course_id>/archive", methods=["POST"])
@@ -142,7 +139,7 @@ def publish_course(course_id):
 @blp.doc(security=BEARER)
 def archive_course(course_id):
     """Archive: no new enrolments; enrolled learners keep reading it."""
-    return _course(_call("ArchiveCourse", lms_pb2.CourseRef(caller=_me(), course_id=str(course_id))))
+    return _course(lms_rpc.ArchiveCourse(lms_pb2.CourseRef(caller=_me(), course_id=str(course_id))))
 
 
 @blp.route("/courses/<uuid:course_id>/modules", methods=["POST"])
@@ -152,7 +149,7 @@ def archive_course(course_id):
 @blp.doc(security=BEARER)
 def add_module(body: dict, course_id):
     """Add a module to your course's working copy."""
-    return to_dict(_call("AddModule", lms_pb2.AddModuleRequest(
+    return to_dict(lms_rpc.AddModule(lms_pb2.AddModuleRequest(
         caller=_me(), course_id=str(course_id), title=body["title"], position=body.get("position", 0),
         has_position="position" in body)))
 
@@ -169,7 +166,7 @@ def add_lesson(body: dict, module_id):
     message = lms_pb2.AddLessonRequest(caller=_me(), module_id=str(module_id), **body)
     if quiz is not None:
         message.quiz.CopyFrom(_quiz_message(quiz))
-    return _lesson(_call("AddLesson", message), learner=False)
+    return _lesson(lms_rpc.AddLesson(message), learner=False)
 
 
 def _quiz_message(quiz: dict) -> lms_pb2.Quiz:
@@ -192,7 +189,7 @@ def patch_lesson(patch: dict, lesson_id):
                                           update_mask=sorted(patch) + (["quiz"] if quiz is not None else []))
     if quiz is not None:
         message.quiz.CopyFrom(_quiz_message(quiz))
-    return _lesson(_call("UpdateLesson", message), learner=False)
+    return _lesson(lms_rpc.UpdateLesson(message), learner=False)
 
 
 @blp.route("/modules/<uuid:module_id>", methods=["PATCH"])
@@ -202,7 +199,7 @@ def patch_lesson(patch: dict, lesson_id):
 @blp.doc(security=BEARER)
 def patch_module(patch: dict, module_id):
     """Rename a module and/or move it to `position` (0-based) among the course's modules."""
-    return to_dict(_call("UpdateModule", lms_pb2.UpdateModuleRequest(
+    return to_dict(lms_rpc.UpdateModule(lms_pb2.UpdateModuleRequest(
         caller=_me(), module_id=str(module_id), **patch, update_mask=sorted(patch))))
 
 
@@ -212,7 +209,7 @@ def patch_module(patch: dict, module_id):
 @blp.doc(security=BEARER)
 def remove_module(module_id):
     """Remove a module and its lessons from the working copy (they leave the course at the next publish)."""
-    _call("RemoveModule", lms_pb2.ModuleRef(caller=_me(), module_id=str(module_id)))
+    lms_rpc.RemoveModule(lms_pb2.ModuleRef(caller=_me(), module_id=str(module_id)))
     return None
 
 
@@ -223,7 +220,7 @@ def remove_module(module_id):
 def course_results(course_id):
     """Results of a course of your organisation (owner/admin/instructor): enrolments, completion, each
     learner's progress, and per quiz the attempts, mean score and correct answers per question."""
-    return to_dict(_call("GetCourseResults", lms_pb2.CourseRef(caller=_me(), course_id=str(course_id))))
+    return to_dict(lms_rpc.GetCourseResults(lms_pb2.CourseRef(caller=_me(), course_id=str(course_id))))
 
 
 @blp.route("/lessons/<uuid:lesson_id>", methods=["DELETE"])
@@ -232,19 +229,20 @@ def course_results(course_id):
 @blp.doc(security=BEARER)
 def remove_lesson(lesson_id):
     """Remove a lesson from the working copy (it leaves the course at the next publish)."""
-    _call("RemoveLesson", lms_pb2.LessonRef(caller=_me(), lesson_id=str(lesson_id)))
+    lms_rpc.RemoveLesson(lms_pb2.LessonRef(caller=_me(), lesson_id=str(lesson_id)))
     return None
 
 
 @blp.route("/lessons/<uuid:lesson_id>/assets", methods=["POST"])
 @auth_required
 @max_body(_upload_limit)
-@accepts(*domain.ALL_ASSET_TYPES)
+@accepts(*course_rules.ALL_ASSET_TYPES)
 @blp.arguments(s.UploadQuery, location="query")
 @blp.response(201, s.AssetOut)
 @blp.doc(security=BEARER, requestBody={
     "required": True, "description": "The file itself as the raw body (limit lms.max_upload_bytes, default 20 MiB)",
-    "content": {t: {"schema": {"type": "string", "format": "binary", "minLength": 1}} for t in domain.ALL_ASSET_TYPES}})
+    "content": {t: {"schema": {"type": "string", "format": "binary", "minLength": 1}}
+                for t in course_rules.ALL_ASSET_TYPES}})
 def upload_asset(query: dict, lesson_id):
     """Upload the asset of a video or file lesson. 413 over the upload limit, 415 for other media types,
     422 `unsupported_asset_type` when the type does not fit the lesson kind."""
@@ -254,7 +252,7 @@ def upload_asset(query: dict, lesson_id):
     parts = [data[i:i + chunk] for i in range(0, len(data), chunk)] or [b""]
     status = None
     for seq, part in enumerate(parts):  # chunks keep every gRPC message far below its 4 MiB limit
-        status = _call("UploadAssetChunk", lms_pb2.AssetChunk(
+        status = lms_rpc.UploadAssetChunk(lms_pb2.AssetChunk(
             caller=me, lesson_id=str(lesson_id), upload_id=upload_id, seq=seq, data=part, last=seq == len(parts) - 1,
             filename=query["filename"], content_type=request.mimetype, total_size=len(data)))
     return to_dict(status.asset)
@@ -267,7 +265,7 @@ def upload_asset(query: dict, lesson_id):
 def get_lesson(lesson_id):
     """A lesson of a course you are enrolled in: Markdown, the quiz without answers, or a time-limited
     download link. 403 `enrollment_required`; 403 `entitlement_required` for premium courses on a free plan."""
-    return _lesson(_call("GetLesson", lms_pb2.LessonRef(caller=_me(), lesson_id=str(lesson_id))), learner=True)
+    return _lesson(lms_rpc.GetLesson(lms_pb2.LessonRef(caller=_me(), lesson_id=str(lesson_id))), learner=True)
 
 
 @blp.route("/lessons/<uuid:lesson_id>/complete", methods=["POST"])
@@ -277,7 +275,7 @@ def get_lesson(lesson_id):
 def complete_lesson(lesson_id):
     """Mark a lesson done (a video player calls it when the video ends). Opening an article or file
     already counts; a quiz is done by passing it (422 `quiz_needs_attempt`). Idempotent."""
-    return to_dict(_call("CompleteLesson", lms_pb2.LessonRef(caller=_me(), lesson_id=str(lesson_id))))
+    return to_dict(lms_rpc.CompleteLesson(lms_pb2.LessonRef(caller=_me(), lesson_id=str(lesson_id))))
 
 
 @blp.route("/lessons/<uuid:lesson_id>/quiz-attempts", methods=["POST"])
@@ -287,7 +285,7 @@ def complete_lesson(lesson_id):
 @blp.doc(security=BEARER)
 def submit_quiz(body: dict, lesson_id):
     """Submit answers; graded on the server. 409 `attempt_limit_reached` / `quiz_already_passed`."""
-    return to_dict(_call("SubmitQuizAttempt", lms_pb2.QuizAttemptRequest(
+    return to_dict(lms_rpc.SubmitQuizAttempt(lms_pb2.QuizAttemptRequest(
         caller=_me(), lesson_id=str(lesson_id),
         answers=[lms_pb2.Answer(**a) for a in body["answers"]])))
 
@@ -300,7 +298,7 @@ def submit_quiz(body: dict, lesson_id):
 def enroll(course_id):
     """Enrol yourself (idempotent: 200 with the existing enrolment). 403 `entitlement_required` for
     premium courses on the free plan."""
-    enrollment = _call("Enroll", lms_pb2.CourseRef(caller=_me(), course_id=str(course_id)))
+    enrollment = lms_rpc.Enroll(lms_pb2.CourseRef(caller=_me(), course_id=str(course_id)))
     return to_dict(enrollment), 201 if enrollment.created else 200
 
 
@@ -310,7 +308,7 @@ def enroll(course_id):
 @blp.doc(security=BEARER)
 def leave(course_id):
     """Leave the course (your quiz results and certificates are kept)."""
-    return to_dict(_call("Leave", lms_pb2.CourseRef(caller=_me(), course_id=str(course_id))))
+    return to_dict(lms_rpc.Leave(lms_pb2.CourseRef(caller=_me(), course_id=str(course_id))))
 
 
 @blp.route("/enrollments", methods=["GET"])
@@ -319,7 +317,7 @@ def leave(course_id):
 @blp.doc(security=BEARER)
 def list_enrollments():
     """Your enrolments; `access` is `read_only` for premium courses while your plan is free."""
-    return to_dict(_call("ListEnrollments", lms_pb2.ListEnrollmentsRequest(caller=_me())))
+    return to_dict(lms_rpc.ListEnrollments(lms_pb2.ListEnrollmentsRequest(caller=_me())))
 
 
 @blp.route("/certificates/<uuid:certificate_id>", methods=["GET"])
@@ -328,7 +326,7 @@ def list_enrollments():
 def get_certificate(certificate_id):
     """Public verification of a certificate (no token): its facts and a link to the PDF. A browser
     (`Accept: text/html`) gets a page a person can read; any other client JSON."""
-    facts = to_dict(_call("GetCertificate", lms_pb2.CertificateRef(certificate_id=str(certificate_id))))
+    facts = to_dict(lms_rpc.GetCertificate(lms_pb2.CertificateRef(certificate_id=str(certificate_id))))
     if request.accept_mimetypes.best_match(["application/json", "text/html"]) != "text/html":
         return facts
     response = Response(_certificate_page(facts), mimetype="text/html")
@@ -360,6 +358,6 @@ def _certificate_page(facts: dict) -> str:
 @blp.doc(responses={"200": {"description": "The file", "content": {"application/octet-stream": {}}}})
 def download(query: dict, key: str):
     """A file behind a signed, time-limited link (local storage; S3 links point at the bucket)."""
-    return signed_download(lambda offset: _call("ReadFile", lms_pb2.ReadFileRequest(
+    return signed_download(lambda offset: lms_rpc.ReadFile(lms_pb2.ReadFileRequest(
         key=key, expires=query["expires"], signature=query["signature"], offset=offset,
         length=CHUNK_BYTES)), key)

@@ -2,10 +2,10 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from careeros_services.lms import domain
+from contracts import lms as course_rules
 from gateway_flask.extensions.api import NAME, NON_BLANK, SINGLE_LINE, Schema
 
-LEVEL = validate.OneOf(domain.LEVELS)
+LEVEL = validate.OneOf(course_rules.LEVELS)
 ESCO_URI = validate.Regexp(r"^(http://data\.europa\.eu/esco/skill/[^\s\u0000-\u001f\u007f-\u009f]*)?$",
                            error="must be an ESCO skill URI or empty")
 SLUG = validate.Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$", error="must be lowercase letters, digits and dashes")
@@ -15,34 +15,34 @@ MAX_BODY_MD = 60_000  # within the gateway's 64 KiB body limit with the rest of 
 
 
 class CourseSkillSchema(Schema):
-    name = ma.fields.String(required=True, validate=[validate.Length(min=1, max=domain.MAX_SKILL_NAME), NAME])
+    name = ma.fields.String(required=True, validate=[validate.Length(min=1, max=course_rules.MAX_SKILL_NAME), NAME])
     esco_uri = ma.fields.String(load_default="", validate=[validate.Length(max=500), ESCO_URI])
     level = ma.fields.Integer(strict=True, load_default=1, validate=validate.Range(1, 5))
 
 
 class CoursePatch(Schema):
     """Only the fields present change."""
-    title = ma.fields.String(validate=[validate.Length(min=1, max=domain.MAX_TITLE), NAME])
-    summary = ma.fields.String(validate=validate.Length(max=domain.MAX_SUMMARY))
+    title = ma.fields.String(validate=[validate.Length(min=1, max=course_rules.MAX_TITLE), NAME])
+    summary = ma.fields.String(validate=validate.Length(max=course_rules.MAX_SUMMARY))
     level = ma.fields.String(validate=LEVEL)
     language = ma.fields.String(validate=[validate.Length(min=2, max=35), LANGUAGE])
-    estimated_hours = ma.fields.Integer(strict=True, validate=validate.Range(0, domain.MAX_HOURS))
-    tags = ma.fields.List(ma.fields.String(validate=[validate.Length(min=1, max=domain.MAX_TAG), NAME]),
-                          validate=validate.Length(max=domain.MAX_TAGS))
-    skills = ma.fields.List(ma.fields.Nested(CourseSkillSchema), validate=validate.Length(max=domain.MAX_SKILLS))
+    estimated_hours = ma.fields.Integer(strict=True, validate=validate.Range(0, course_rules.MAX_HOURS))
+    tags = ma.fields.List(ma.fields.String(validate=[validate.Length(min=1, max=course_rules.MAX_TAG), NAME]),
+                          validate=validate.Length(max=course_rules.MAX_TAGS))
+    skills = ma.fields.List(ma.fields.Nested(CourseSkillSchema), validate=validate.Length(max=course_rules.MAX_SKILLS))
     track = ma.fields.String(validate=[validate.Length(max=80), SINGLE_LINE])
     premium = ma.fields.Boolean()
-    slug = ma.fields.String(validate=[validate.Length(min=1, max=domain.MAX_SLUG), SLUG])
+    slug = ma.fields.String(validate=[validate.Length(min=1, max=course_rules.MAX_SLUG), SLUG])
 
 
 class CourseIn(CoursePatch):
-    title = ma.fields.String(required=True, validate=[validate.Length(min=1, max=domain.MAX_TITLE), NAME])
+    title = ma.fields.String(required=True, validate=[validate.Length(min=1, max=course_rules.MAX_TITLE), NAME])
 
 
 class SearchQuery(Schema):
     q = ma.fields.String(load_default="", validate=validate.Length(max=200))
     skill = ma.fields.String(load_default="", metadata={"description": "skill name or ESCO URI"})
-    level = ma.fields.String(load_default="", validate=validate.OneOf(("",) + domain.LEVELS))
+    level = ma.fields.String(load_default="", validate=validate.OneOf(("",) + course_rules.LEVELS))
     track = ma.fields.String(load_default="")
     language = ma.fields.String(load_default="")
     status = ma.fields.String(load_default="published", validate=validate.OneOf(("draft", "published", "archived")),
@@ -99,7 +99,7 @@ class CoursePageOut(Schema):
 
 
 class ModuleIn(Schema):
-    title = ma.fields.String(required=True, validate=[validate.Length(min=1, max=domain.MAX_TITLE), NAME])
+    title = ma.fields.String(required=True, validate=[validate.Length(min=1, max=course_rules.MAX_TITLE), NAME])
     position = ma.fields.Integer(strict=True, validate=validate.Range(0, 1000))
 
 
@@ -121,7 +121,7 @@ class QuestionSchema(Schema):
     prompt = ma.fields.String(required=True, validate=[validate.Length(min=1, max=1000), NON_BLANK])
     multiple = ma.fields.Boolean(load_default=False)
     choices = ma.fields.List(ma.fields.Nested(ChoiceSchema), required=True,
-                             validate=validate.Length(min=2, max=domain.MAX_CHOICES))
+                             validate=validate.Length(min=2, max=course_rules.MAX_CHOICES))
 
 
 class QuizSchema(Schema):
@@ -129,12 +129,12 @@ class QuizSchema(Schema):
     max_attempts = ma.fields.Integer(strict=True, load_default=3, validate=validate.Range(0, 100),
                                      metadata={"description": "0 = unlimited"})
     questions = ma.fields.List(ma.fields.Nested(QuestionSchema), required=True,
-                               validate=validate.Length(min=1, max=domain.MAX_QUESTIONS))
+                               validate=validate.Length(min=1, max=course_rules.MAX_QUESTIONS))
 
 
 class LessonIn(Schema):
-    title = ma.fields.String(required=True, validate=[validate.Length(min=1, max=domain.MAX_TITLE), NAME])
-    kind = ma.fields.String(required=True, validate=validate.OneOf(domain.KINDS))
+    title = ma.fields.String(required=True, validate=[validate.Length(min=1, max=course_rules.MAX_TITLE), NAME])
+    kind = ma.fields.String(required=True, validate=validate.OneOf(course_rules.KINDS))
     required = ma.fields.Boolean(load_default=True)
     estimated_minutes = ma.fields.Integer(strict=True, load_default=10, validate=validate.Range(0, 10_000))
     body_md = ma.fields.String(load_default="", validate=validate.Length(max=MAX_BODY_MD), metadata={
@@ -144,17 +144,17 @@ class LessonIn(Schema):
 
 class LessonPatch(Schema):
     """Only the fields present change; the kind of a lesson never does."""
-    title = ma.fields.String(validate=validate.Length(min=1, max=domain.MAX_TITLE))
+    title = ma.fields.String(validate=validate.Length(min=1, max=course_rules.MAX_TITLE))
     required = ma.fields.Boolean()
     estimated_minutes = ma.fields.Integer(strict=True, validate=validate.Range(0, 10_000))
-    body_md = ma.fields.String(validate=validate.Length(max=domain.MAX_BODY))
+    body_md = ma.fields.String(validate=validate.Length(max=course_rules.MAX_BODY))
     quiz = ma.fields.Nested(QuizSchema, metadata={"description": "the whole quiz (quiz lessons only)"})
     position = ma.fields.Integer(strict=True, validate=validate.Range(0, 1000),
                                  metadata={"description": "move within the module (0-based)"})
 
 
 class ModulePatch(Schema):
-    title = ma.fields.String(validate=validate.Length(min=1, max=domain.MAX_TITLE))
+    title = ma.fields.String(validate=validate.Length(min=1, max=course_rules.MAX_TITLE))
     position = ma.fields.Integer(strict=True, validate=validate.Range(0, 1000),
                                  metadata={"description": "move among the course's modules (0-based)"})
 
@@ -282,12 +282,12 @@ class EnrollmentListOut(Schema):
 
 class AnswerIn(Schema):
     question_id = ma.fields.String(required=True)
-    choice_ids = ma.fields.List(ma.fields.String(), required=True, validate=validate.Length(max=domain.MAX_CHOICES))
+    choice_ids = ma.fields.List(ma.fields.String(), required=True, validate=validate.Length(max=course_rules.MAX_CHOICES))
 
 
 class QuizAttemptIn(Schema):
     answers = ma.fields.List(ma.fields.Nested(AnswerIn), required=True,
-                             validate=validate.Length(max=domain.MAX_QUESTIONS))
+                             validate=validate.Length(max=course_rules.MAX_QUESTIONS))
 
 
 class QuestionResultOut(Schema):

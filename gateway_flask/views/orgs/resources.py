@@ -15,7 +15,7 @@ from careeros_services.common.grpc_support import CLIENT_IP_KEY
 from contracts.grpc import auth_pb2
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.security import auth_required, current_principal, optional_principal
-from gateway_flask.services import caller, client, to_dict
+from gateway_flask.services import caller, rpc_client, to_dict
 from gateway_flask.state import gateway_state
 from gateway_flask.views.orgs.schemas import (AcceptIn, AcceptOut, AuditLogOut, AuditQuery, InviteIn,
                                               InviteOut, InvitesOut, MemberOut, MemberPatch, MembersOut,
@@ -24,6 +24,7 @@ from gateway_flask.views.orgs.schemas import (AcceptIn, AcceptOut, AuditLogOut, 
 
 blp = Blueprint("orgs", __name__, url_prefix="/orgs",
                 description="Organisations: invites, members, seats, assignments, audit log")
+auth_rpc = rpc_client("auth")
 memberships_blp = Blueprint("memberships", __name__, url_prefix="/me",
                             description="The organisations you belong to")
 DEFAULT_WEB_BASE = "http://127.0.0.1:8000"
@@ -33,8 +34,8 @@ def _ip() -> list[tuple[str, str]]:
     return [(CLIENT_IP_KEY, request.remote_addr or "")]
 
 
-def _auth(method: str, message):
-    return client("auth").call(method, message, metadata=_ip())
+def _auth(rpc, message):
+    return rpc(message, metadata=_ip())
 
 
 @blp.route("/current", methods=["GET"])
@@ -42,7 +43,7 @@ def _auth(method: str, message):
 @blp.response(200, OrgOut)
 def get_current():
     """Your current organisation: plan, seat limit and use, your role."""
-    return to_dict(_auth("GetOrg", auth_pb2.GetOrgRequest(caller=caller(current_principal()))))
+    return to_dict(_auth(auth_rpc.GetOrg, auth_pb2.GetOrgRequest(caller=caller(current_principal()))))
 
 
 @blp.route("/current/invites", methods=["POST"])
@@ -55,7 +56,7 @@ def create_invite(body: dict):
     409 `seat_limit_reached` (its `errors.seats` names the limit) when members
     and pending invites fill the seats; 403 `org_role_forbidden` for members.
     """
-    return _with_link(to_dict(_auth("CreateInvite", auth_pb2.CreateInviteRequest(
+    return _with_link(to_dict(_auth(auth_rpc.CreateInvite, auth_pb2.CreateInviteRequest(
         caller=caller(current_principal()), **body))))
 
 
@@ -70,7 +71,7 @@ def _with_link(invite: dict) -> dict:
 @blp.response(200, InvitesOut)
 def list_invites():
     """Pending invites (owner/admin), newest first, with the seats in use (members + pending invites)."""
-    return to_dict(_auth("ListInvites", auth_pb2.ListInvitesRequest(caller=caller(current_principal()))))
+    return to_dict(_auth(auth_rpc.ListInvites, auth_pb2.ListInvitesRequest(caller=caller(current_principal()))))
 
 
 @blp.route("/current/invites/<uuid:invite_id>", methods=["DELETE"])
@@ -79,7 +80,7 @@ def list_invites():
 def revoke_invite(invite_id: uuid.UUID):
     """Revoke a pending invite (owner/admin; admin invites: the owner). Its token stops working
     (409 `invite_revoked`) and its seat is free at once."""
-    return to_dict(_auth("RevokeInvite", auth_pb2.InviteActionRequest(
+    return to_dict(_auth(auth_rpc.RevokeInvite, auth_pb2.InviteActionRequest(
         caller=caller(current_principal()), invite_id=str(invite_id))))
 
 
@@ -89,7 +90,7 @@ def revoke_invite(invite_id: uuid.UUID):
 def resend_invite(invite_id: uuid.UUID):
     """Replace a pending invite with a new one (new token, new expiry, new `invite_id`); the old token
     answers 409 `invite_revoked`. The seat stays taken once."""
-    return _with_link(to_dict(_auth("ResendInvite", auth_pb2.InviteActionRequest(
+    return _with_link(to_dict(_auth(auth_rpc.ResendInvite, auth_pb2.InviteActionRequest(
         caller=caller(current_principal()), invite_id=str(invite_id)))))
 
 
@@ -99,7 +100,7 @@ def resend_invite(invite_id: uuid.UUID):
 def my_organizations():
     """Every organisation (and personal space) you belong to, your role in each; `current` is the tenant
     of this token (switch with `POST /auth/switch-tenant`)."""
-    return to_dict(_auth("ListMyOrganizations", auth_pb2.ListMyOrganizationsRequest(
+    return to_dict(_auth(auth_rpc.ListMyOrganizations, auth_pb2.ListMyOrganizationsRequest(
         caller=caller(current_principal()))))
 
 
@@ -119,7 +120,7 @@ def accept_invite(body: dict, token: str):
         message.caller.CopyFrom(caller(principal))
     else:
         message.password, message.display_name = body.get("password", ""), body.get("display_name", "")
-    data = to_dict(_auth("AcceptInvite", message))
+    data = to_dict(_auth(auth_rpc.AcceptInvite, message))
     data["tokens"]["expires_in"] = int(data["tokens"]["expires_in"])
     return data
 
@@ -129,7 +130,7 @@ def accept_invite(body: dict, token: str):
 @blp.response(200, MembersOut)
 def list_members():
     """Members with their roles (owner, admin or instructor)."""
-    return to_dict(_auth("ListMembers", auth_pb2.ListMembersRequest(caller=caller(current_principal()))))
+    return to_dict(_auth(auth_rpc.ListMembers, auth_pb2.ListMembersRequest(caller=caller(current_principal()))))
 
 
 @blp.route("/current/members/<uuid:user_id>", methods=["PATCH"])
@@ -139,7 +140,7 @@ def list_members():
 def update_member(body: dict, user_id: uuid.UUID):
     """Change a member's role; `role: owner` transfers ownership (owner only; you become an admin).
     The owner's own role changes only by a transfer (409 `owner_required`)."""
-    return to_dict(_auth("UpdateMember", auth_pb2.UpdateMemberRequest(
+    return to_dict(_auth(auth_rpc.UpdateMember, auth_pb2.UpdateMemberRequest(
         caller=caller(current_principal()), user_id=str(user_id), role=body["role"])))
 
 
@@ -148,7 +149,7 @@ def update_member(body: dict, user_id: uuid.UUID):
 @blp.response(204)
 def remove_member(user_id: uuid.UUID):
     """Remove a member (owner/admin) or leave (your own id); never the owner."""
-    _auth("RemoveMember", auth_pb2.RemoveMemberRequest(caller=caller(current_principal()), user_id=str(user_id)))
+    _auth(auth_rpc.RemoveMember, auth_pb2.RemoveMemberRequest(caller=caller(current_principal()), user_id=str(user_id)))
     return None
 
 
@@ -159,7 +160,7 @@ def leave():
     """Leave the organisation of your token (the owner cannot: 409, transfer ownership first). Your sessions
     in it end; if it was your home, a personal space becomes your new home."""
     principal = current_principal()
-    _auth("RemoveMember", auth_pb2.RemoveMemberRequest(caller=caller(principal), user_id=principal.user_id))
+    _auth(auth_rpc.RemoveMember, auth_pb2.RemoveMemberRequest(caller=caller(principal), user_id=principal.user_id))
     return None
 
 
@@ -170,7 +171,7 @@ def leave():
 def create_assignment(body: dict):
     """Assign a course (`course_id`) and/or a target role to a member (owner/admin)."""
     due = body.get("due_at")
-    return to_dict(_auth("CreateAssignment", auth_pb2.CreateAssignmentRequest(
+    return to_dict(_auth(auth_rpc.CreateAssignment, auth_pb2.CreateAssignmentRequest(
         caller=caller(current_principal()), user_id=str(body["user_id"]), course_id=body.get("course_id", ""),
         target_role=body.get("target_role", ""), due_at=due.isoformat() if due else "")))
 
@@ -181,7 +182,7 @@ def create_assignment(body: dict):
 @blp.response(200, OrgAssignmentsOut)
 def list_assignments(query: dict):
     """Your assignments, newest first (owners/admins may ask for a member's with `user_id`)."""
-    return to_dict(_auth("ListAssignments", auth_pb2.ListAssignmentsRequest(
+    return to_dict(_auth(auth_rpc.ListAssignments, auth_pb2.ListAssignmentsRequest(
         caller=caller(current_principal()), user_id=str(query.get("user_id") or ""))))
 
 
@@ -192,7 +193,7 @@ def list_assignments(query: dict):
 def audit_log(query: dict):
     """Who did what, when and from where in this organisation, newest first (owner/admin only).
     Includes billing events (subscription, invoices)."""
-    response = _auth("ListAuditLog", auth_pb2.ListAuditLogRequest(
+    response = _auth(auth_rpc.ListAuditLog, auth_pb2.ListAuditLogRequest(
         caller=caller(current_principal()), limit=query["limit"], before_id=query.get("before_id", 0)))
     entries = []
     for entry in response.entries:

@@ -6,10 +6,11 @@ from google.protobuf.field_mask_pb2 import FieldMask
 from contracts.grpc import profile_pb2
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.security import auth_required, current_principal
-from gateway_flask.services import caller, client, to_dict
+from gateway_flask.services import caller, rpc_client, to_dict
 from gateway_flask.views.profile.schemas import ProfileOut, ProfilePatch
 
 blp = Blueprint("profile", __name__, url_prefix="/profile", description="The learner's career profile")
+profile_rpc = rpc_client("profile")
 
 
 def _out(message) -> dict:
@@ -25,7 +26,7 @@ def _out(message) -> dict:
 def get_profile():
     """Your profile. 404 `profile_not_found` for a moment after registration, until the profile is made."""
     request = profile_pb2.GetProfileRequest(caller=caller(current_principal()))
-    return _out(client("profile").call("GetProfile", request))
+    return _out(profile_rpc.GetProfile(request))
 
 
 @blp.route("", methods=["PATCH"])
@@ -38,4 +39,4 @@ def patch_profile(patch: dict):
     request = profile_pb2.UpdateProfileRequest(
         caller=caller(current_principal()), profile=profile_pb2.Profile(**patch),
         update_mask=FieldMask(paths=sorted(patch)))
-    return _out(client("profile").call("UpdateProfile", request))
+    return _out(profile_rpc.UpdateProfile(request))

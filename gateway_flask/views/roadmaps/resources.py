@@ -6,21 +6,18 @@ from flask import Response
 from contracts.grpc import roadmap_pb2
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.security import auth_required, current_principal
-from gateway_flask.services import caller, client, to_dict
+from gateway_flask.services import caller, rpc_client, to_dict
 from gateway_flask.views.roadmaps.schemas import (RoadmapIn, RoadmapMilestonePatch, RoadmapOut,
                                                   RoadmapVersionQuery, RoadmapVersionsOut)
 
 blp = Blueprint("roadmaps", __name__, url_prefix="/roadmaps",
                 description="Your roadmap to a target role: milestones, schedule, progress")
+roadmap_rpc = rpc_client("roadmap")
 BEARER = [{"bearerAuth": []}]
 
 
-def _call(method: str, request):
-    return client("roadmap").call(method, request)
-
-
 def _picture(roadmap_id: str, version: int, fmt: str) -> Response:
-    rendered = _call("RenderRoadmap", roadmap_pb2.RenderRoadmapRequest(
+    rendered = roadmap_rpc.RenderRoadmap(roadmap_pb2.RenderRoadmapRequest(
         caller=caller(current_principal()), roadmap_id=str(roadmap_id), version=version, format=fmt))
     response = Response(rendered.content, mimetype=rendered.content_type)
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -42,7 +39,7 @@ def create_roadmap(body: dict):
     request = roadmap_pb2.CreateRoadmapRequest(
         caller=caller(current_principal()), target_role=body["target_role"],
         hours_per_week=body["hours_per_week"], deadline=body["deadline"].isoformat() if body["deadline"] else "")
-    return to_dict(_call("CreateRoadmap", request))
+    return to_dict(roadmap_rpc.CreateRoadmap(request))
 
 
 @blp.route("/current", methods=["GET"])
@@ -51,7 +48,7 @@ def create_roadmap(body: dict):
 @blp.doc(security=BEARER)
 def current_roadmap():
     """Your roadmap at its active version, with progress (404 `roadmap_not_found` before the first one)."""
-    return to_dict(_call("GetCurrentRoadmap", roadmap_pb2.GetCurrentRoadmapRequest(
+    return to_dict(roadmap_rpc.GetCurrentRoadmap(roadmap_pb2.GetCurrentRoadmapRequest(
         caller=caller(current_principal()))))
 
 
@@ -62,7 +59,7 @@ def current_roadmap():
 @blp.doc(security=BEARER)
 def get_roadmap(query: dict, roadmap_id):
     """One version of your roadmap (`?version=N`; default the active one), with today's progress."""
-    return to_dict(_call("GetRoadmap", roadmap_pb2.GetRoadmapRequest(
+    return to_dict(roadmap_rpc.GetRoadmap(roadmap_pb2.GetRoadmapRequest(
         caller=caller(current_principal()), roadmap_id=str(roadmap_id), version=query["version"])))
 
 
@@ -72,7 +69,7 @@ def get_roadmap(query: dict, roadmap_id):
 @blp.doc(security=BEARER)
 def list_versions(roadmap_id):
     """Every version of your roadmap, oldest first, and why each was made."""
-    return to_dict(_call("ListVersions", roadmap_pb2.ListVersionsRequest(
+    return to_dict(roadmap_rpc.ListVersions(roadmap_pb2.ListVersionsRequest(
         caller=caller(current_principal()), roadmap_id=str(roadmap_id))))
 
 
@@ -84,7 +81,7 @@ def list_versions(roadmap_id):
 def mark_milestone(body: dict, roadmap_id, skill_id: str):
     """Set your own status for a milestone of the active version (`""` clears it). A mark is not
     tracked evidence: only completed courses make the profile gain the skill."""
-    return to_dict(_call("MarkMilestone", roadmap_pb2.MarkMilestoneRequest(
+    return to_dict(roadmap_rpc.MarkMilestone(roadmap_pb2.MarkMilestoneRequest(
         caller=caller(current_principal()), roadmap_id=str(roadmap_id), skill_id=skill_id,
         status=body["status"])))
 

@@ -10,7 +10,7 @@ from careeros_services.common.errors import DomainError
 from contracts.grpc import tracker_pb2
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.security import auth_required, current_principal
-from gateway_flask.services import caller, client, to_dict
+from gateway_flask.services import caller, rpc_client, to_dict
 from gateway_flask.views.tracking.schemas import (STATEMENTS_BODY, LrsKeyIn, LrsKeyListOut, LrsKeyOut, TrackingGoalIn,
                                                   TrackingProgressArgs, TrackingProgressOut,
                                                   TrackingStatementPage, TrackingStatementQueryArgs, TrackingStatementsPosted,
@@ -18,6 +18,7 @@ from gateway_flask.views.tracking.schemas import (STATEMENTS_BODY, LrsKeyIn, Lrs
 
 blp = Blueprint("tracking", __name__, url_prefix="/tracking",
                 description="Learning activity (xAPI statements), progress and weekly goal")
+tracker_rpc = rpc_client("tracker")
 
 # gRPC carries the tracker's error code but not its HTTP status; these are not 422s.
 _STATUS_BY_CODE = {
@@ -28,9 +29,9 @@ _STATUS_BY_CODE = {
 }
 
 
-def _tracker(method: str, message) -> Any:
+def _tracker(rpc, message) -> Any:
     try:
-        return client("tracker").call(method, message)
+        return rpc(message)
     except DomainError as exc:
         if exc.code in _STATUS_BY_CODE:
             exc.status, exc.title = _STATUS_BY_CODE[exc.code]
@@ -58,7 +59,7 @@ def post_statements():
     # came rather than parse and re-serialise it here (the tracker parses it once).
     body = request.get_data(cache=True, as_text=True)
     message = tracker_pb2.PostStatementsRequest(caller=caller(current_principal()), body_json=body)
-    return to_dict(_tracker("PostStatements", message))
+    return to_dict(_tracker(tracker_rpc.PostStatements, message))
 
 
 @blp.route("/statements", methods=["GET"])
@@ -72,7 +73,7 @@ def list_statements(args: dict):
     Members read their own; owners, admins and instructors read their organisation's learners.
     """
     message = tracker_pb2.ListStatementsRequest(caller=caller(current_principal()), **args)
-    page = _tracker("ListStatements", message)
+    page = _tracker(tracker_rpc.ListStatements, message)
     return {"statements": json.loads(page.statements_json), "next_cursor": page.next_cursor}
 
 
@@ -84,7 +85,7 @@ def list_statements(args: dict):
 def get_progress(args: dict):
     """Progress per course and lesson (percent, time spent, last activity), streaks and weekly goal."""
     message = tracker_pb2.GetProgressRequest(caller=caller(current_principal()), **args)
-    data = to_dict(_tracker("GetProgress", message))
+    data = to_dict(_tracker(tracker_rpc.GetProgress, message))
     _int_fields(data, "total_time_spent_s")
     for course in data["courses"]:
         _int_fields(course, "time_spent_s")
@@ -101,7 +102,7 @@ def get_progress(args: dict):
 def put_goal(goal: dict):
     """Set your weekly learning goal in minutes (0 clears it); returns this week's progress toward it."""
     message = tracker_pb2.SetWeeklyGoalRequest(caller=caller(current_principal()), **goal)
-    return to_dict(_tracker("SetWeeklyGoal", message))
+    return to_dict(_tracker(tracker_rpc.SetWeeklyGoal, message))
 
 
 @blp.route("/lrs-keys", methods=["POST"])
@@ -116,7 +117,7 @@ def create_lrs_key(body: dict):
     `statements/read` for reporting, `state`, `profile`, `all/read`, `all`.
     """
     message = tracker_pb2.CreateLrsKeyRequest(caller=caller(current_principal()), **body)
-    return to_dict(_tracker("CreateLrsKey", message))
+    return to_dict(_tracker(tracker_rpc.CreateLrsKey, message))
 
 
 @blp.route("/lrs-keys", methods=["GET"])
@@ -125,7 +126,8 @@ def create_lrs_key(body: dict):
 @blp.doc(security=[{"bearerAuth": []}])
 def list_lrs_keys():
     """Your organisation's LRS keys, revoked ones included (never their secrets). Owner/admin."""
-    return to_dict(_tracker("ListLrsKeys", tracker_pb2.ListLrsKeysRequest(caller=caller(current_principal()))))
+    message = tracker_pb2.ListLrsKeysRequest(caller=caller(current_principal()))
+    return to_dict(_tracker(tracker_rpc.ListLrsKeys, message))
 
 
 @blp.route("/lrs-keys/<string:key>", methods=["DELETE"])
@@ -134,4 +136,4 @@ def list_lrs_keys():
 @blp.doc(security=[{"bearerAuth": []}])
 def revoke_lrs_key(key: str):
     """Revoke an LRS key (owner/admin): it stops authenticating at once."""
-    _tracker("RevokeLrsKey", tracker_pb2.RevokeLrsKeyRequest(caller=caller(current_principal()), key=key))
+    _tracker(tracker_rpc.RevokeLrsKey, tracker_pb2.RevokeLrsKeyRequest(caller=caller(current_principal()), key=key))

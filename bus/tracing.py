@@ -2,7 +2,7 @@
 
 At process start::
 
-    from careeros_services.common import tracing
+    from bus import tracing
     tracing.configure_tracing("jobs-service", mode=config["observability"]["tracing"])
 
 Sending side (HTTP, gRPC metadata, Kafka headers)::
