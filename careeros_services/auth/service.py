@@ -335,8 +335,7 @@ class AuthService(Organizations, PrivacySaga, EventHandlingService):
         return domain.verify_account_token(token, self.jwks(), issuer=self.issuer, purpose=purpose,
                                            now=self.clock().timestamp())
 
-    @staticmethod
-    def _redeem(repo: AuthRepository, claims: dict, purpose: str) -> str:
+    def _redeem(self, repo: AuthRepository, claims: dict, purpose: str) -> str:
         """Use up an account token (inside the caller's transaction); returns its user id."""
         [token_id] = require_uuids(token_id=claims["jti"])
         stored = repo.account_token_for_update(token_id)
