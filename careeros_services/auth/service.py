@@ -35,12 +35,12 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 import redis
 
-from bus.handlers import EventHandlingService, handles
+from bus.handlers import EventHandlingService
 from bus.store import ServiceStore, Transaction
 from careeros_services.auth import domain, persistence
 from careeros_services.auth.events import (  # noqa: F401 - the event types, for callers and tests
