@@ -34,8 +34,9 @@ from careeros_services.billing.domain import (NAMESPACE, InvoiceStatus, PaymentS
 from careeros_services.billing.events import (ENTITLEMENT_CHANGED, PLAN_CHANGED, SAGA_ADVANCED, SAGA_COMPENSATE,
                                               SUBSCRIPTION_ACTIVATED, SUBSCRIPTION_CANCELED, publish_subscription)
 from careeros_services.billing.payments import PaymentProvider
-from careeros_services.billing.persistence import BillingRepository, SagaRecord
+from careeros_services.billing.persistence import BillingRepository, BillingUnitOfWork, SagaRecord
 from careeros_services.common.clock import Clock
+from careeros_services.common.unit_of_work import ServiceWithUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ class SagaStepFailed(Exception):
     """A saga step cannot complete: compensate the steps before it."""
 
 
-class ActivationSaga:
+class ActivationSaga(ServiceWithUnitOfWork[BillingUnitOfWork]):
     """The activation and change sagas: start, steps, auth's answer, compensation, the sweep of stuck ones."""
 
     store: ServiceStore
@@ -71,9 +72,10 @@ class ActivationSaga:
                 "period_start": sub.current_period_start.isoformat(), "period_end": sub.current_period_end.isoformat(),
                 "anchor_day": sub.anchor_day, "status": sub.status, "credit_minor": sub.credit_minor}
 
-    def _start_saga(self, tx: Transaction, repo: BillingRepository, sub: Subscription, kind: str, trigger_key: str,
+    def _start_saga(self, uow: BillingUnitOfWork, sub: Subscription, kind: str, trigger_key: str,
                     payment_id: Optional[str], before: dict, target: dict, first_done: str) -> Optional[str]:
         """Persist a new saga for this trigger and request its first step; None for a duplicated trigger."""
+        repo = uow.billing
         now = self.clock()
         saga_id = str(uuid.uuid5(NAMESPACE, trigger_key))
         inserted = repo.insert_saga({
@@ -85,12 +87,12 @@ class ActivationSaga:
         })
         if not inserted:
             return None
-        self._request_step(tx, sub.tenant_id, saga_id, sub.id, STEPS[0], 0)
+        self._request_step(uow, sub.tenant_id, saga_id, sub.id, STEPS[0], 0)
         return saga_id
 
-    def _request_step(self, tx: Transaction, tenant_id: str, saga_id: str, sub_id: str, step: str,
+    def _request_step(self, uow: BillingUnitOfWork, tenant_id: str, saga_id: str, sub_id: str, step: str,
                       attempt: int) -> None:
-        tx.publish(SAGA_ADVANCED, aggregate_id=saga_id, tenant_id=tenant_id, payload={
+        uow.publish(SAGA_ADVANCED, aggregate_id=saga_id, tenant_id=tenant_id, payload={
             "saga_id": saga_id, "tenant_id": tenant_id, "subscription_id": sub_id, "step": step, "attempt": attempt})
 
     def _failpoint(self, step: str) -> None:
@@ -116,20 +118,23 @@ class ActivationSaga:
     @handles(SAGA_ADVANCED)
     def _on_saga_advanced(self, tx: Transaction, envelope: dict) -> None:
         """Run the requested step once: a saga already past it (or compensating) ignores the request."""
+        uow = self.unit_of_work_in(tx)
         p = envelope["payload"]
-        repo = BillingRepository(tx.db)
+        repo = uow.billing
         saga = repo.saga(p["tenant_id"], p["saga_id"], lock=True)
-        if saga is None or saga.status != SagaStatus.RUNNING or saga.step != p["step"] or p["step"] == "await_plan_tier":
+        if (saga is None or saga.status != SagaStatus.RUNNING or saga.step != p["step"]
+                or p["step"] == "await_plan_tier"):
             return
         now = self.clock()
         try:
-            with tx.db.atomic():  # a savepoint: a failed step leaves nothing behind
-                self._run_step(tx, repo, saga, p["step"], now)
+            with uow.db.atomic():  # a savepoint: a failed step leaves nothing behind
+                self._run_step(uow, saga, p["step"], now)
         except SagaStepFailed as failure:
             saga = repo.saga(p["tenant_id"], p["saga_id"], lock=True)
-            self._begin_compensation(tx, repo, saga, str(failure), now)
+            self._begin_compensation(uow, saga, str(failure), now)
 
-    def _run_step(self, tx: Transaction, repo: BillingRepository, saga: SagaRecord, step: str, now: datetime) -> None:
+    def _run_step(self, uow: BillingUnitOfWork, saga: SagaRecord, step: str, now: datetime) -> None:
+        repo = uow.billing
         tenant_id, sub_id, target = str(saga.tenant_id), str(saga.subscription_id), saga.target
         if self.failpoints.get(step) == "fail":
             self._failpoint(step)
@@ -149,33 +154,35 @@ class ActivationSaga:
             repo.save_subscription(sub, now)
         elif step == "grant_entitlements":
             plan = self.plans[target["plan"]]
-            self._grant(tx, repo, tenant_id, sub_id, plan, target["seats"], str(saga.id),
+            self._grant(uow, tenant_id, sub_id, plan, target["seats"], str(saga.id),
                         "activated" if saga.kind == "activation" else "changed")
         elif step == "notify":
             if saga.kind == "activation":
                 sub = repo.subscription(tenant_id, sub_id)
-                publish_subscription(tx, SUBSCRIPTION_ACTIVATED, sub, self.plans[sub.plan])
+                publish_subscription(uow, SUBSCRIPTION_ACTIVATED, sub, self.plans[sub.plan])
         nxt = self._advance(repo, saga, step, now)
         if nxt is not None and nxt != "await_plan_tier":
-            self._request_step(tx, tenant_id, str(saga.id), sub_id, nxt, 0)
+            self._request_step(uow, tenant_id, str(saga.id), sub_id, nxt, 0)
         if self.failpoints.get(step) == "crash":
             self._failpoint(step)
 
-    def _grant(self, tx: Transaction, repo: BillingRepository, tenant_id: str, sub_id: str, plan: Plan, seats: int,
+    def _grant(self, uow: BillingUnitOfWork, tenant_id: str, sub_id: str, plan: Plan, seats: int,
                saga_id: str, reason: str) -> None:
+        repo = uow.billing
         features = plan.entitlements(seats)
         billed = plan.billed_seats(seats)
         repo.set_entitlement(tenant_id, sub_id, plan.code, billed, features, saga_id, self.clock())
-        tx.publish(ENTITLEMENT_CHANGED, aggregate_id=tenant_id, tenant_id=tenant_id, payload={
+        uow.publish(ENTITLEMENT_CHANGED, aggregate_id=tenant_id, tenant_id=tenant_id, payload={
             "tenant_id": tenant_id, "subscription_id": sub_id, "saga_id": saga_id, "plan": plan.code,
             "seats": billed, "entitlements": features, "reason": reason})
 
     @handles(PLAN_CHANGED)
     def _on_plan_changed(self, tx: Transaction, envelope: dict) -> None:
         """auth applied a plan: remember it; if a saga awaits it, advance (or compensate on a mismatch)."""
+        uow = self.unit_of_work_in(tx)
         p = envelope["payload"]
         tenant_id = p["tenant_id"]
-        repo = BillingRepository(tx.db)
+        repo = uow.billing
         repo.confirm_plan(tenant_id, p["plan_tier"])
         saga_id = p.get("saga_id") or ""
         try:
@@ -187,40 +194,43 @@ class ActivationSaga:
             return
         now = self.clock()
         try:
-            with tx.db.atomic():
+            with uow.db.atomic():
                 if self.failpoints.get("await_plan_tier") == "fail":
                     self._failpoint("await_plan_tier")
                 if p["plan_tier"] != saga.target["plan"]:
                     raise SagaStepFailed(f"auth set plan_tier {p['plan_tier']}, expected {saga.target['plan']}")
                 self._advance(repo, saga, "await_plan_tier", now)
-                self._request_step(tx, tenant_id, str(saga.id), str(saga.subscription_id), "notify", 0)
+                self._request_step(uow, tenant_id, str(saga.id), str(saga.subscription_id), "notify", 0)
                 if self.failpoints.get("await_plan_tier") == "crash":
                     self._failpoint("await_plan_tier")
         except SagaStepFailed as failure:
             saga = repo.saga(tenant_id, saga_uuid, lock=True)
-            self._begin_compensation(tx, repo, saga, str(failure), now)
+            self._begin_compensation(uow, saga, str(failure), now)
 
-    def _begin_compensation(self, tx: Transaction, repo: BillingRepository, saga: SagaRecord, reason: str,
+    def _begin_compensation(self, uow: BillingUnitOfWork, saga: SagaRecord, reason: str,
                             now: datetime) -> None:
+        repo = uow.billing
         failed_step = saga.step
         saga.status, saga.error, saga.attempts = SagaStatus.COMPENSATING, reason[:500], 0
         saga.step_deadline = now + self.step_timeout
         repo.save_saga(saga, now)
-        tx.publish(SAGA_COMPENSATE, aggregate_id=str(saga.id), tenant_id=str(saga.tenant_id), payload={
+        uow.publish(SAGA_COMPENSATE, aggregate_id=str(saga.id), tenant_id=str(saga.tenant_id), payload={
             "saga_id": str(saga.id), "tenant_id": str(saga.tenant_id), "subscription_id": str(saga.subscription_id),
             "failed_step": failed_step, "reason": reason[:500]})
 
     @handles(SAGA_COMPENSATE)
     def _on_compensate(self, tx: Transaction, envelope: dict) -> None:
         """Undo the saga's completed steps in reverse order, in one transaction."""
+        uow = self.unit_of_work_in(tx)
         p = envelope["payload"]
-        repo = BillingRepository(tx.db)
+        repo = uow.billing
         saga = repo.saga(p["tenant_id"], p["saga_id"], lock=True)
         if saga is None or saga.status != SagaStatus.COMPENSATING:
             return
-        self._compensate(tx, repo, saga)
+        self._compensate(uow, saga)
 
-    def _compensate(self, tx: Transaction, repo: BillingRepository, saga: SagaRecord) -> None:
+    def _compensate(self, uow: BillingUnitOfWork, saga: SagaRecord) -> None:
+        repo = uow.billing
         now = self.clock()
         tenant_id, sub_id, before = str(saga.tenant_id), str(saga.subscription_id), saga.before
         undone = list(saga.compensated)
@@ -231,7 +241,7 @@ class ActivationSaga:
                 # Back to what the tenant had before; auth follows this event (same saga id).
                 plan = self.plans[before["plan"]]
                 seats = before["sub_seats"] if before["plan"] != "free" else 0
-                self._grant(tx, repo, tenant_id, sub_id, plan, seats,
+                self._grant(uow, tenant_id, sub_id, plan, seats,
                             str(saga.id), "canceled" if saga.kind == "activation" else "changed")
             elif step == "activate_subscription" and saga.kind == "change":
                 sub = repo.subscription(tenant_id, sub_id, lock=True)
@@ -249,7 +259,7 @@ class ActivationSaga:
             if sub is not None and sub.status != SubscriptionStatus.CANCELED:
                 canceled = repo.save_subscription(
                     replace(sub.with_status(SubscriptionStatus.CANCELED), canceled_at=now, next_retry_at=None), now)
-                publish_subscription(tx, SUBSCRIPTION_CANCELED, canceled, self.plans[canceled.plan])
+                publish_subscription(uow, SUBSCRIPTION_CANCELED, canceled, self.plans[canceled.plan])
         saga.compensated, saga.status, saga.step = undone, SagaStatus.COMPENSATED, SagaStatus.COMPENSATED
         SAGAS.labels(saga.kind, SagaStatus.COMPENSATED).inc()
         repo.save_saga(saga, now)
@@ -270,25 +280,26 @@ class ActivationSaga:
 
     def _sweep_saga(self, tenant_id: str, saga_id: str, now: datetime) -> Optional[str]:
         """Re-drive a saga stuck in a step (its event lost or its answer late), or compensate it."""
-        with self.store.transaction(tenant_id) as tx:
-            repo = BillingRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.billing
             saga = repo.saga(tenant_id, saga_id, lock=True)
-            if saga is None or saga.step_deadline > now or saga.status not in (SagaStatus.RUNNING, SagaStatus.COMPENSATING):
+            if (saga is None or saga.step_deadline > now
+                    or saga.status not in (SagaStatus.RUNNING, SagaStatus.COMPENSATING)):
                 return None
             if saga.status == SagaStatus.COMPENSATING:
-                self._compensate(tx, repo, saga)
+                self._compensate(uow, saga)
                 return "sagas_compensated"
             if saga.attempts + 1 >= self.saga_max_attempts:
-                self._begin_compensation(tx, repo, saga, f"timed out at {saga.step}", now)
+                self._begin_compensation(uow, saga, f"timed out at {saga.step}", now)
                 return "sagas_compensated"
             saga.attempts += 1
             saga.step_deadline = now + self.step_timeout
             repo.save_saga(saga, now)
             if saga.step == "await_plan_tier":
                 # Ask auth again (it applies a plan idempotently and answers with the saga id).
-                self._grant(tx, repo, tenant_id, str(saga.subscription_id), self.plans[saga.target["plan"]],
+                self._grant(uow, tenant_id, str(saga.subscription_id), self.plans[saga.target["plan"]],
                             saga.target["seats"], str(saga.id), "activated" if saga.kind == "activation" else "changed")
             else:
-                self._request_step(tx, tenant_id, saga_id, str(saga.subscription_id), saga.step, saga.attempts)
+                self._request_step(uow, tenant_id, saga_id, str(saga.subscription_id), saga.step, saga.attempts)
             return "sagas_redriven"
 

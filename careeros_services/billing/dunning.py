@@ -23,15 +23,16 @@ from typing import Optional
 
 from prometheus_client import Counter
 
-from bus.store import ServiceStore, Transaction
+from bus.store import ServiceStore
 from careeros_services.billing import domain
 from careeros_services.billing.domain import (NAMESPACE, InvoiceStatus, PaymentStatus, Plan, Subscription,
                                               SubscriptionStatus)
 from careeros_services.billing.events import (PAYMENT_FAILED, PAYMENT_SUCCEEDED, SUBSCRIPTION_CANCELED,
                                               SUBSCRIPTION_PAST_DUE, iso, publish_invoice, publish_subscription)
 from careeros_services.billing.payments import ChargeResult, PaymentProvider
-from careeros_services.billing.persistence import BillingRepository, InvoiceRecord, PaymentRecord
+from careeros_services.billing.persistence import BillingUnitOfWork, InvoiceRecord, PaymentRecord
 from careeros_services.common.clock import Clock
+from careeros_services.common.unit_of_work import ServiceWithUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ CHARGES = Counter("careeros_billing_charges_total", "Provider charges, by provid
                   ["provider", "status"])
 
 
-class Dunning:
+class Dunning(ServiceWithUnitOfWork[BillingUnitOfWork]):
     """Charges and their outcomes, dunning, cancellation, renewals and the billing timer."""
 
     store: ServiceStore
@@ -51,8 +52,8 @@ class Dunning:
 
     def _collect(self, tenant_id: str, sub_id: str, invoice_id: str, attempt: int) -> Optional[PaymentRecord]:
         """Charge an open invoice (attempt ``attempt``) and apply the outcome. Returns the payment row."""
-        with self.store.transaction(tenant_id) as tx:
-            repo = BillingRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.billing
             invoice = repo.invoice(tenant_id, invoice_id)
             sub = repo.subscription(tenant_id, sub_id)
             if invoice is None or sub is None or invoice.status != InvoiceStatus.OPEN:
@@ -61,7 +62,7 @@ class Dunning:
             known = repo.payment_by_key(tenant_id, key)
             if invoice.total_minor <= 0:
                 repo.set_invoice_status(tenant_id, invoice_id, InvoiceStatus.PAID, self.clock())
-                self._on_paid(tx, repo, sub, repo.invoice(tenant_id, invoice_id), None)
+                self._on_paid(uow, sub, repo.invoice(tenant_id, invoice_id), None)
                 return None
         if known is not None:
             return known
@@ -77,8 +78,8 @@ class Dunning:
     def _record_charge(self, tenant_id: str, sub_id: str, invoice_id: str, key: str, attempt: int,
                        provider: str, result: ChargeResult) -> PaymentRecord:
         now = self.clock()
-        with self.store.transaction(tenant_id) as tx:
-            repo = BillingRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.billing
             sub = repo.subscription(tenant_id, sub_id, lock=True)
             invoice = repo.invoice(tenant_id, invoice_id)
             payment = repo.record_payment(tenant_id, invoice, provider, result.provider_payment_id, key, attempt,
@@ -87,70 +88,75 @@ class Dunning:
                 return payment  # settled already (e.g. by the provider's webhook)
             if payment.status == PaymentStatus.SUCCEEDED:
                 repo.set_invoice_status(tenant_id, invoice_id, InvoiceStatus.PAID, now)
-                self._on_paid(tx, repo, sub, repo.invoice(tenant_id, invoice_id), payment)
+                self._on_paid(uow, sub, repo.invoice(tenant_id, invoice_id), payment)
             else:
-                self._on_failed(tx, repo, sub, invoice, now)
+                self._on_failed(uow, sub, invoice, now)
             return payment
 
-    def _on_paid(self, tx: Transaction, repo: BillingRepository, sub: Subscription, invoice: InvoiceRecord,
+    def _on_paid(self, uow: BillingUnitOfWork, sub: Subscription, invoice: InvoiceRecord,
                  payment: Optional[PaymentRecord]) -> None:
         """An invoice was paid: the trigger of a saga (create/update) or a renewal settled."""
+        repo = uow.billing
         now = self.clock()
         payment_id = str(payment.id) if payment is not None else None
         cleared = replace(sub, dunning_failures=0, first_failed_at=None, next_retry_at=None)
-        tx.publish(PAYMENT_SUCCEEDED, aggregate_id=str(invoice.id), tenant_id=sub.tenant_id, payload={
+        uow.publish(PAYMENT_SUCCEEDED, aggregate_id=str(invoice.id), tenant_id=sub.tenant_id, payload={
             "invoice_id": str(invoice.id), "tenant_id": sub.tenant_id, "subscription_id": sub.id,
             "user_id": sub.user_id, "currency": invoice.currency, "total_minor": int(invoice.total_minor),
             "lines": repo.invoice_lines(sub.tenant_id, [str(invoice.id)])[str(invoice.id)], "paid_at": iso(now)})
         if invoice.reason == "subscription_create":
             sub = repo.save_subscription(cleared, now)
             target = dict(invoice.target, status=SubscriptionStatus.ACTIVE)
-            self._start_saga(tx, repo, sub, "activation", f"invoice:{invoice.id}", payment_id,
+            self._start_saga(uow, sub, "activation", f"invoice:{invoice.id}", payment_id,
                              self._before(repo, sub.tenant_id, sub), target, "payment_confirmed")
         elif invoice.reason == "subscription_update":
-            self._start_saga(tx, repo, sub, "change", f"invoice:{invoice.id}", payment_id,
+            self._start_saga(uow, sub, "change", f"invoice:{invoice.id}", payment_id,
                              self._before(repo, sub.tenant_id, sub), dict(invoice.target), "payment_confirmed")
         else:  # a renewal or a successful dunning retry
             if cleared.status in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.TRIALING):
                 cleared = cleared.with_status(SubscriptionStatus.ACTIVE)
             repo.save_subscription(cleared, now)
 
-    def _on_failed(self, tx: Transaction, repo: BillingRepository, sub: Subscription, invoice: InvoiceRecord,
+    def _on_failed(self, uow: BillingUnitOfWork, sub: Subscription, invoice: InvoiceRecord,
                    now: datetime) -> None:
         """A charge failed: void a change; otherwise dunning (past_due, retries, then canceled)."""
+        repo = uow.billing
         if invoice.reason == "subscription_update":
             repo.set_invoice_status(sub.tenant_id, str(invoice.id), InvoiceStatus.VOID, now)
             return
         failures = sub.dunning_failures + 1
         first = sub.first_failed_at or now
         retry_at = domain.next_retry(first, failures, self.dunning_days)
-        tx.publish(PAYMENT_FAILED, aggregate_id=str(invoice.id), tenant_id=sub.tenant_id, payload={
+        uow.publish(PAYMENT_FAILED, aggregate_id=str(invoice.id), tenant_id=sub.tenant_id, payload={
             "invoice_id": str(invoice.id), "tenant_id": sub.tenant_id, "subscription_id": sub.id,
             "user_id": sub.user_id, "plan": sub.plan, "attempt": failures,
             "next_retry_at": iso(retry_at) if retry_at else ""})
         if retry_at is None:
             repo.set_invoice_status(sub.tenant_id, str(invoice.id),
-                                    InvoiceStatus.VOID if sub.status == SubscriptionStatus.INCOMPLETE else InvoiceStatus.UNCOLLECTIBLE, now)
-            self._cancel(tx, repo, replace(sub, dunning_failures=failures), now, reason="lapsed")
+                                    InvoiceStatus.VOID if sub.status == SubscriptionStatus.INCOMPLETE
+                                    else InvoiceStatus.UNCOLLECTIBLE, now)
+            self._cancel(uow, replace(sub, dunning_failures=failures), now, reason="lapsed")
             return
         updated = replace(sub, dunning_failures=failures, first_failed_at=first, next_retry_at=retry_at)
         if sub.status in domain.RUNNING:
             updated = updated.with_status(SubscriptionStatus.PAST_DUE)
-            publish_subscription(tx, SUBSCRIPTION_PAST_DUE, updated, self.plans[updated.plan])
+            publish_subscription(uow, SUBSCRIPTION_PAST_DUE, updated, self.plans[updated.plan])
         repo.save_subscription(updated, now)
 
-    def _cancel(self, tx: Transaction, repo: BillingRepository, sub: Subscription, now: datetime,
+    def _cancel(self, uow: BillingUnitOfWork, sub: Subscription, now: datetime,
                 reason: str) -> Subscription:
         """Cancel now: void what is open, withdraw entitlements if any were granted, tell everyone."""
+        repo = uow.billing
         open_invoice = repo.open_invoice(sub.tenant_id, sub.id)
         if open_invoice is not None:
             repo.set_invoice_status(sub.tenant_id, str(open_invoice.id), InvoiceStatus.VOID, now)
         was_entitled = sub.status in domain.ENTITLED
-        canceled = repo.save_subscription(replace(sub.with_status(SubscriptionStatus.CANCELED), canceled_at=now, next_retry_at=None,
+        canceled = repo.save_subscription(replace(sub.with_status(SubscriptionStatus.CANCELED), canceled_at=now,
+                                                  next_retry_at=None,
                                                   cancel_at_period_end=False), now)
         if was_entitled:
-            self._grant(tx, repo, sub.tenant_id, sub.id, self.plans["free"], 0, "", reason)
-        publish_subscription(tx, SUBSCRIPTION_CANCELED, canceled, self.plans[canceled.plan])
+            self._grant(uow, sub.tenant_id, sub.id, self.plans["free"], 0, "", reason)
+        publish_subscription(uow, SUBSCRIPTION_CANCELED, canceled, self.plans[canceled.plan])
         return canceled
 
     def tick(self, now: Optional[datetime] = None) -> dict:
@@ -161,8 +167,8 @@ class Dunning:
         """
         now = now or self.clock()
         done = {"renewed": 0, "retried": 0, "canceled": 0, "sagas_redriven": 0, "sagas_compensated": 0}
-        with self.store.transaction(None) as tx:
-            repo = BillingRepository(tx.db)
+        with self.unit_of_work(None) as uow:
+            repo = uow.billing
             due = repo.due_subscriptions(now)
             stuck = repo.stuck_sagas(now)
         for tenant_id, sub_id in due:
@@ -182,25 +188,27 @@ class Dunning:
     def _tick_subscription(self, tenant_id: str, sub_id: str, now: datetime) -> Optional[str]:
         collect: Optional[tuple[str, int]] = None
         outcome = None
-        with self.store.transaction(tenant_id) as tx:
-            repo = BillingRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.billing
             sub = repo.subscription(tenant_id, sub_id, lock=True, skip_locked=True)
-            if sub is None or sub.status == SubscriptionStatus.CANCELED or repo.open_saga_for(tenant_id, sub_id) is not None:
+            if (sub is None or sub.status == SubscriptionStatus.CANCELED
+                    or repo.open_saga_for(tenant_id, sub_id) is not None):
                 return None
             open_invoice = repo.open_invoice(tenant_id, sub_id)
             if sub.next_retry_at is not None and sub.next_retry_at <= now and open_invoice is not None:
                 collect, outcome = (str(open_invoice.id), sub.dunning_failures + 1), "retried"
             elif sub.current_period_end <= now and sub.status in domain.RUNNING:
                 if sub.cancel_at_period_end:
-                    self._cancel(tx, repo, sub, now, reason="canceled")
+                    self._cancel(uow, sub, now, reason="canceled")
                     return "canceled"
-                collect, outcome = self._renew(tx, repo, sub, now), "renewed"
+                collect, outcome = self._renew(uow, sub, now), "renewed"
         if collect is not None:
             self._collect(tenant_id, sub_id, collect[0], attempt=collect[1])
         return outcome
 
-    def _renew(self, tx: Transaction, repo: BillingRepository, sub: Subscription, now: datetime) -> tuple[str, int]:
+    def _renew(self, uow: BillingUnitOfWork, sub: Subscription, now: datetime) -> tuple[str, int]:
         """Invoice the next period (plus the ended period's usage, minus credit) and move the period on."""
+        repo = uow.billing
         plan = self.plans[sub.plan]
         nxt = domain.renewed(sub)
         lines = [domain.subscription_line(plan, sub.interval, sub.seats, nxt.current_period_start,
@@ -216,7 +224,7 @@ class Dunning:
         invoice = repo.issue_invoice(invoice_id, sub, "subscription_cycle", lines, nxt.current_period_start,
                                      nxt.current_period_end, now, {"plan": sub.plan, "seats": sub.seats})
         if invoice is not None:
-            publish_invoice(tx, invoice, lines)
+            publish_invoice(uow, invoice, lines)
         repo.save_subscription(replace(nxt, credit_minor=credit_left, next_retry_at=now + self.payment_grace), now)
         return invoice_id, 1
 

@@ -15,6 +15,7 @@ import peewee
 from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
 
 from careeros_services.billing.domain import InvoiceStatus, Line, SagaStatus, Subscription, SubscriptionStatus
+from careeros_services.common.unit_of_work import UnitOfWork
 
 database_proxy = peewee.DatabaseProxy()
 
@@ -421,3 +422,10 @@ class BillingRepository:
     def payment_tenant(self, provider: str, provider_payment_id: str) -> Optional[str]:
         row = self.db.execute_sql("SELECT billing_payment_tenant(%s, %s)", (provider, provider_payment_id)).fetchone()
         return str(row[0]) if row and row[0] else None
+
+
+class BillingUnitOfWork(UnitOfWork):
+    """One billing transaction and its repository."""
+
+    repositories = {"billing": BillingRepository}
+    billing: BillingRepository

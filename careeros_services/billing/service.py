@@ -29,7 +29,7 @@ from careeros_services.billing.events import (  # noqa: F401 - the event types, 
     AI_USAGE, ENTITLEMENT_CHANGED, INVOICE_ISSUED, PAYMENT_FAILED, PAYMENT_SUCCEEDED, PLAN_CHANGED, SAGA_ADVANCED,
     SAGA_COMPENSATE, SUBSCRIPTION_ACTIVATED, SUBSCRIPTION_CANCELED, SUBSCRIPTION_PAST_DUE, iso, publish_invoice)
 from careeros_services.billing.payments import REQUIRES_ACTION, PaymentDeclined, PaymentProvider, make_provider
-from careeros_services.billing.persistence import BillingRepository, InvoiceRecord, PaymentRecord
+from careeros_services.billing.persistence import BillingRepository, BillingUnitOfWork, InvoiceRecord, PaymentRecord
 from careeros_services.common.clock import Clock, system_clock
 from careeros_services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed, require_uuids
 
@@ -57,15 +57,17 @@ class BillingService(ActivationSaga, Dunning, PersonalDataOwner, EventHandlingSe
     """Plans, subscriptions, invoices, payments; the activation saga; renewals and dunning."""
 
     consumer_name = SERVICE
+    unit_of_work_class = BillingUnitOfWork
     personal_rows = persistence.PERSONAL_ROWS
     exported_rows = persistence.EXPORTED_ROWS
 
     def erase_extra(self, tx: Transaction, user_id: str, tenant_id: str, request: dict) -> int:
         """Subscriptions (and so their invoices and payments, kept for tax law) stop naming the person;
         an erased account's own subscription does not renew."""
+        uow = self.unit_of_work_in(tx)
         params = {"user": user_id, "tenant": tenant_id, "erased": privacy.ERASED_ID,
                   "stop": privacy.is_personal_tenant(request, tenant_id)}
-        return privacy.execute(tx, "UPDATE subscriptions SET user_id = %(erased)s, provider_customer = '',"
+        return privacy.execute(uow, "UPDATE subscriptions SET user_id = %(erased)s, provider_customer = '',"
                                    " cancel_at_period_end = cancel_at_period_end OR %(stop)s"
                                    " WHERE tenant_id = %(tenant)s AND user_id = %(user)s", params)
 
@@ -95,8 +97,8 @@ class BillingService(ActivationSaga, Dunning, PersonalDataOwner, EventHandlingSe
     def get_subscription(self, tenant_id: str, user_id: str) -> dict:
         """The tenant's live subscription (or its last one) and what it is entitled to now."""
         tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
-        with self.store.transaction(tenant_id) as tx:
-            repo = BillingRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.billing
             sub = repo.live_subscription(tenant_id) or repo.latest_subscription(tenant_id)
             ent = repo.entitlement(tenant_id)
         free = self.plans["free"]
@@ -111,8 +113,8 @@ class BillingService(ActivationSaga, Dunning, PersonalDataOwner, EventHandlingSe
         """The tenant's invoices, newest first (owner/admin only)."""
         tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
         _require_manager(org_role)
-        with self.store.transaction(tenant_id) as tx:
-            repo = BillingRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.billing
             rows = repo.invoices(tenant_id, max(1, min(int(limit), 100)))
             lines = repo.invoice_lines(tenant_id, [str(r.id) for r in rows])
         return [self._invoice_dict(row, lines[str(row.id)]) for row in rows]
@@ -153,8 +155,8 @@ class BillingService(ActivationSaga, Dunning, PersonalDataOwner, EventHandlingSe
                                       saved_method, provider.name, now, trial_days)
         sub = replace(sub, provider_customer=customer)
         invoice_id = None
-        with self.store.transaction(tenant_id) as tx:
-            repo = BillingRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.billing
             if sub.trial_end is None:
                 # Retry the first charge from the timer if we crash before recording it.
                 sub = replace(sub, next_retry_at=now + self.payment_grace)
@@ -163,7 +165,7 @@ class BillingService(ActivationSaga, Dunning, PersonalDataOwner, EventHandlingSe
                                code="subscription_exists", fields={"plan": ["a subscription exists"]})
             if sub.trial_end is not None:
                 before = self._before(repo, tenant_id, sub)
-                self._start_saga(tx, repo, sub, "activation", f"trial:{sub.id}", None, before,
+                self._start_saga(uow, sub, "activation", f"trial:{sub.id}", None, before,
                                  {"plan": sub.plan, "seats": sub.seats, "interval": sub.interval,
                                   "status": SubscriptionStatus.TRIALING},
                                  "trial_started")
@@ -174,7 +176,7 @@ class BillingService(ActivationSaga, Dunning, PersonalDataOwner, EventHandlingSe
                 invoice = repo.issue_invoice(invoice_id, sub, "subscription_create", [line], sub.current_period_start,
                                              sub.current_period_end, now,
                                              {"plan": sub.plan, "seats": sub.seats, "interval": sub.interval})
-                publish_invoice(tx, invoice, [line])
+                publish_invoice(uow, invoice, [line])
         payment = self._collect(tenant_id, sub.id, invoice_id, attempt=1) if invoice_id is not None else None
         if payment is not None and payment.status == PaymentStatus.DECLINED:
             self._undo_declined_start(tenant_id, sub.id, payment)
@@ -182,11 +184,11 @@ class BillingService(ActivationSaga, Dunning, PersonalDataOwner, EventHandlingSe
 
     def _undo_declined_start(self, tenant_id: str, sub_id: str, payment: PaymentRecord) -> None:
         """A declined first payment: void the invoice, cancel the never-active subscription, raise the 402."""
-        with self.store.transaction(tenant_id) as tx:
-            repo = BillingRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.billing
             sub = repo.subscription(tenant_id, sub_id, lock=True)
             if sub is not None and sub.status == SubscriptionStatus.INCOMPLETE:
-                self._cancel(tx, repo, sub, self.clock(), reason="declined")
+                self._cancel(uow, sub, self.clock(), reason="declined")
         raise PaymentDeclined(f"The card was declined ({payment.failure_code or 'card_declined'}); "
                               "no subscription was made.", code="payment_declined",
                               fields={"payment_method": [payment.failure_code or "card_declined"]})
@@ -209,13 +211,13 @@ class BillingService(ActivationSaga, Dunning, PersonalDataOwner, EventHandlingSe
         if payment_method is not None:
             if not isinstance(payment_method, str) or not payment_method:
                 raise ValidationFailed("Bad payment method.", fields={"payment_method": ["must not be empty"]})
-            with self.store.transaction(tenant_id) as tx:
-                current = BillingRepository(tx.db).live_subscription(tenant_id)
+            with self.unit_of_work(tenant_id) as uow:
+                current = uow.billing.live_subscription(tenant_id)
             # Saved with the provider first (outside the transaction: it is a remote call).
             _, payment_method = provider.attach(payment_method, tenant_id, current.provider_customer if current else "")
         now = self.clock()
-        with self.store.transaction(tenant_id) as tx:
-            repo = BillingRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.billing
             sub = repo.live_subscription(tenant_id, lock=True)
             if sub is None:
                 raise NotFound("The tenant has no subscription.", code="subscription_not_found")
@@ -234,7 +236,7 @@ class BillingService(ActivationSaga, Dunning, PersonalDataOwner, EventHandlingSe
             if repo.open_saga_for(tenant_id, sub.id) is not None:
                 raise Conflict("A change of this subscription is still in progress; retry in a moment.",
                                code="change_in_progress", retry_after=1)
-            invoice_id = self._invoice_change(tx, repo, sub, new_plan, new_seats, new_interval, now)
+            invoice_id = self._invoice_change(uow, sub, new_plan, new_seats, new_interval, now)
         payment = None
         if invoice_id is not None:
             payment = self._collect(tenant_id, sub.id, invoice_id, attempt=1)
@@ -246,10 +248,11 @@ class BillingService(ActivationSaga, Dunning, PersonalDataOwner, EventHandlingSe
                                       fields={"payment_method": [code]})
         return {**self._state(tenant_id, sub.id), "payment": _outcome(payment)}
 
-    def _invoice_change(self, tx: Transaction, repo: BillingRepository, sub: Subscription, new_plan: Plan,
+    def _invoice_change(self, uow: BillingUnitOfWork, sub: Subscription, new_plan: Plan,
                         new_seats: int, new_interval: str, now: datetime) -> Optional[str]:
         """Issue the change's invoice (proration or a new cycle); returns its id when it must be charged.
         Nothing to charge: the invoice is settled here and the change saga starts at once."""
+        repo = uow.billing
         old_plan = self.plans[sub.plan]
         target = {"plan": new_plan.code, "seats": new_seats, "interval": new_interval}
         period = (now, sub.current_period_end)
@@ -269,11 +272,11 @@ class BillingService(ActivationSaga, Dunning, PersonalDataOwner, EventHandlingSe
         invoice_id = str(uuid.uuid4())
         invoice = repo.issue_invoice(invoice_id, sub, "subscription_update", lines, period[0], period[1],
                                      now, target)
-        publish_invoice(tx, invoice, lines)
+        publish_invoice(uow, invoice, lines)
         if total > 0:
             return invoice_id
         repo.set_invoice_status(sub.tenant_id, invoice_id, InvoiceStatus.PAID, now)
-        self._start_saga(tx, repo, sub, "change", f"invoice:{invoice_id}", None,
+        self._start_saga(uow, sub, "change", f"invoice:{invoice_id}", None,
                          self._before(repo, sub.tenant_id, sub), target, "payment_confirmed")
         return None
 
@@ -282,8 +285,8 @@ class BillingService(ActivationSaga, Dunning, PersonalDataOwner, EventHandlingSe
         tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
         _require_manager(org_role)
         now = self.clock()
-        with self.store.transaction(tenant_id) as tx:
-            repo = BillingRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.billing
             sub = repo.live_subscription(tenant_id, lock=True)
             if sub is None:
                 raise NotFound("The tenant has no subscription.", code="subscription_not_found")
@@ -293,7 +296,7 @@ class BillingService(ActivationSaga, Dunning, PersonalDataOwner, EventHandlingSe
             if at_period_end and sub.status in domain.RUNNING:
                 sub = repo.save_subscription(replace(sub, cancel_at_period_end=True), now)
             else:
-                sub = self._cancel(tx, repo, sub, now, reason="canceled")
+                sub = self._cancel(uow, sub, now, reason="canceled")
             return self._state_in(repo, sub.id, tenant_id)
 
     # ========================================================================= usage ============
@@ -301,9 +304,10 @@ class BillingService(ActivationSaga, Dunning, PersonalDataOwner, EventHandlingSe
     @handles(AI_USAGE)
     def _on_ai_usage(self, tx: Transaction, envelope: dict) -> None:
         """Count AI tokens for usage lines on the next invoice (above the plan's allowance)."""
+        uow = self.unit_of_work_in(tx)
         p = envelope["payload"]
         occurred = datetime.fromisoformat(envelope["occurred_at"])
-        BillingRepository(tx.db).record_usage(p["usage_id"], envelope["tenant_id"], p["user_id"],
+        uow.billing.record_usage(p["usage_id"], envelope["tenant_id"], p["user_id"],
                                               int(p["prompt_tokens"]) + int(p["completion_tokens"]), occurred)
 
     # ========================================================================= webhooks =========
@@ -324,16 +328,16 @@ class BillingService(ActivationSaga, Dunning, PersonalDataOwner, EventHandlingSe
         if event["type"] not in ("payment_intent.succeeded", "payment_intent.payment_failed") or not obj.get("id"):
             return {"received": True, "applied": False}
         metadata = obj.get("metadata") or {}
-        with self.store.transaction(None) as tx:
-            tenant_id = BillingRepository(tx.db).payment_tenant(provider.name, obj["id"])
+        with self.unit_of_work(None) as uow:
+            tenant_id = uow.billing.payment_tenant(provider.name, obj["id"])
         tenant_id = tenant_id or metadata.get("tenant_id")
         try:
             tenant_id = require_uuids(tenant_id=tenant_id)[0]
         except ValidationFailed:
             return {"received": True, "applied": False}
         now = self.clock()
-        with self.store.transaction(tenant_id) as tx:
-            repo = BillingRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.billing
             if not repo.claim_webhook(provider.name, event["id"], tenant_id, event["type"], now):
                 return {"received": True, "applied": False, "duplicate": True}
             if event["type"] != "payment_intent.succeeded":
@@ -351,21 +355,22 @@ class BillingService(ActivationSaga, Dunning, PersonalDataOwner, EventHandlingSe
             elif payment.status != PaymentStatus.SUCCEEDED:
                 repo.set_payment_status(tenant_id, str(payment.id), PaymentStatus.SUCCEEDED, now)
             repo.set_invoice_status(tenant_id, invoice_id, InvoiceStatus.PAID, now)
-            self._on_paid(tx, repo, sub, repo.invoice(tenant_id, invoice_id), repo.payment(tenant_id, str(payment.id)))
+            self._on_paid(uow, sub, repo.invoice(tenant_id, invoice_id), repo.payment(tenant_id, str(payment.id)))
         return {"received": True, "applied": True}
 
     # ========================================================================= helpers ==========
 
     def _state(self, tenant_id: str, sub_id: str) -> dict:
-        with self.store.transaction(tenant_id) as tx:
-            return self._state_in(BillingRepository(tx.db), sub_id, tenant_id)
+        with self.unit_of_work(tenant_id) as uow:
+            return self._state_in(uow.billing, sub_id, tenant_id)
 
     def _state_in(self, repo: BillingRepository, sub_id: str, tenant_id: str) -> dict:
         sub = repo.subscription(tenant_id, sub_id)
         invoice = repo.invoices(tenant_id, 1)
         latest = None
         if invoice and str(invoice[0].subscription_id) == sub_id:
-            latest = self._invoice_dict(invoice[0], repo.invoice_lines(tenant_id, [str(invoice[0].id)])[str(invoice[0].id)])
+            latest_id = str(invoice[0].id)
+            latest = self._invoice_dict(invoice[0], repo.invoice_lines(tenant_id, [latest_id])[latest_id])
         return {"subscription": sub.to_dict(), "latest_invoice": latest}
 
 
@@ -385,5 +390,6 @@ def build(config: dict, clock: Clock = system_clock) -> BillingService:
         store, plans=domain.load_plans(conf.get("plans")), providers=providers,
         default_provider=str(conf.get("provider") or "sandbox"),
         dunning_days=tuple(int(d) for d in (conf.get("dunning_retry_days") or domain.DEFAULT_DUNNING_DAYS)),
-        step_timeout_s=float(conf.get("saga_step_timeout_s") or 60), saga_max_attempts=int(conf.get("saga_max_attempts") or 3),
+        step_timeout_s=float(conf.get("saga_step_timeout_s") or 60),
+        saga_max_attempts=int(conf.get("saga_max_attempts") or 3),
         payment_grace_s=float(conf.get("payment_grace_s") or 120), failpoints=failpoints, clock=clock)
