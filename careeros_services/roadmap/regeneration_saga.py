@@ -38,13 +38,14 @@ from typing import TYPE_CHECKING, Optional, Protocol
 
 from prometheus_client import Counter
 
-from bus.store import ServiceStore, Transaction
+from bus.store import ServiceStore
 from careeros_services.common.clock import Clock
 from careeros_services.common.errors import DomainError, NotFound, Unavailable, require_uuids
+from careeros_services.common.unit_of_work import ServiceWithUnitOfWork
 from careeros_services.roadmap import domain
 from careeros_services.roadmap.domain import Goal, Proposal
 from careeros_services.roadmap.events import ROADMAP_GENERATED
-from careeros_services.roadmap.persistence import RoadmapRecord, RoadmapRepository, SagaRecord
+from careeros_services.roadmap.persistence import RoadmapRecord, RoadmapRepository, RoadmapUnitOfWork, SagaRecord
 
 if TYPE_CHECKING:
     from careeros_services.roadmap.service import Settings
@@ -75,7 +76,7 @@ class SagaFailed(Exception):
         self.error = error
 
 
-class RegenerationSaga:
+class RegenerationSaga(ServiceWithUnitOfWork[RoadmapUnitOfWork]):
     """Reserve, propose, plan, commit; compensation; the recovery sweep."""
 
     store: ServiceStore
@@ -102,11 +103,11 @@ class RegenerationSaga:
             "created_at": now, "updated_at": now})
         return saga_id if added else None
 
-    def _regenerate(self, tx: Transaction, tenant_id: str, roadmap_id: str, reason: str, trigger_key: str,
+    def _regenerate(self, uow: RoadmapUnitOfWork, tenant_id: str, roadmap_id: str, reason: str, trigger_key: str,
                     target_role: Optional[str] = None) -> Optional[str]:
         """Record a regeneration saga of the active version's goal (the runner will run it)."""
-        tx.scope_to(tenant_id)
-        repo = RoadmapRepository(tx.db)
+        uow.scope_to(tenant_id)
+        repo = uow.roadmaps
         roadmap = repo.roadmap(tenant_id, roadmap_id)
         if roadmap is None or roadmap.active_version == 0:
             return None
@@ -117,8 +118,8 @@ class RegenerationSaga:
 
     def run_due(self, limit: int = 10) -> int:
         """The recovery sweep: run sagas that are due and not leased (or whose runner died)."""
-        with self.store.transaction(None) as tx:
-            due = RoadmapRepository(tx.db).lease_due_sagas(self.settings.saga_lease_s, limit)
+        with self.unit_of_work(None) as uow:
+            due = uow.roadmaps.lease_due_sagas(self.settings.saga_lease_s, limit)
         for tenant_id, saga_id in due:
             try:
                 self.run_saga(tenant_id, saga_id)
@@ -137,13 +138,13 @@ class RegenerationSaga:
         """
         if self.proposer is None:
             raise RuntimeError("this process cannot run roadmap sagas (no proposer: not the gRPC process)")
-        with self.store.transaction(tenant_id) as tx:
-            saga = RoadmapRepository(tx.db).saga(tenant_id, saga_id)
+        with self.unit_of_work(tenant_id) as uow:
+            saga = uow.roadmaps.saga(tenant_id, saga_id)
         if saga is None:
             return roadmap_not_found()
         if saga.state in TERMINAL:  # finished before (commit and compensation dequeue it themselves)
-            with self.store.transaction(tenant_id) as tx:
-                RoadmapRepository(tx.db).dequeue_saga(saga_id)
+            with self.unit_of_work(tenant_id) as uow:
+                uow.roadmaps.dequeue_saga(saga_id)
         steps = 0
         while saga.state not in TERMINAL and (max_steps is None or steps < max_steps):
             step = STEP_AFTER[saga.state]
@@ -181,8 +182,8 @@ class RegenerationSaga:
         params = saga.params
         goal = Goal(params["target_role"], params["hours_per_week"],
                     date.fromisoformat(params["deadline"]) if params["deadline"] else None)
-        with self.store.transaction(tenant_id) as tx:
-            repo = RoadmapRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.roadmaps
             known = domain.known_from(self._known_skills(repo, tenant_id, user_id))
             catalog = repo.catalog(tenant_id)
             progress = repo.progress(tenant_id, user_id)
@@ -197,8 +198,8 @@ class RegenerationSaga:
     def _step_commit(self, saga: SagaRecord) -> SagaRecord:
         tenant_id, roadmap_id, saga_id = str(saga.tenant_id), str(saga.roadmap_id), str(saga.saga_id)
         now = self.clock()
-        with self.store.transaction(tenant_id, causation_id=None) as tx:
-            repo = RoadmapRepository(tx.db)
+        with self.unit_of_work(tenant_id, causation_id=None) as uow:
+            repo = uow.roadmaps
             current = repo.saga(tenant_id, saga_id, for_update=True)
             if current.state != "planned":  # another runner got here first
                 return current
@@ -216,7 +217,7 @@ class RegenerationSaga:
             repo.set_last_regeneration(tenant_id, roadmap_id, regen, now, active_version=version)
             repo.set_directory(tenant_id, roadmap_id,
                                [c["course_id"] for m in plan["milestones"] for c in m["courses"]])
-            tx.publish(ROADMAP_GENERATED, aggregate_id=roadmap_id, payload={
+            uow.publish(ROADMAP_GENERATED, aggregate_id=roadmap_id, payload={
                 "roadmap_id": roadmap_id, "version": version, "tenant_id": tenant_id,
                 "user_id": str(roadmap.user_id), "target_role": params["target_role"],
                 "milestones_total": len(plan["milestones"]), "reason": current.reason})
@@ -228,13 +229,13 @@ class RegenerationSaga:
             SAGAS.labels(current.reason, "committed").inc()
             roadmap.active_version = version
             # Courses of the new version may already be complete: settle achievements now.
-            self._settle(tx, repo, roadmap, check_behind=False, plan=plan)
+            self._settle(uow, roadmap, check_behind=False, plan=plan)
         return current
 
     def _advance(self, saga: SagaRecord, state: str, step: str, **result) -> SagaRecord:
         now = self.clock()
-        with self.store.transaction(str(saga.tenant_id)) as tx:
-            repo = RoadmapRepository(tx.db)
+        with self.unit_of_work(str(saga.tenant_id)) as uow:
+            repo = uow.roadmaps
             current = repo.saga(str(saga.tenant_id), str(saga.saga_id), for_update=True)
             if current.state != saga.state:  # another runner advanced it meanwhile: keep theirs
                 return current
@@ -249,8 +250,8 @@ class RegenerationSaga:
         """A step failed: retry a transient failure later, else compensate the steps done."""
         now = self.clock()
         reason = f"{step}: {error.code}: {error.detail}"
-        with self.store.transaction(tenant_id) as tx:
-            repo = RoadmapRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.roadmaps
             saga = repo.saga(tenant_id, saga_id, for_update=True)
             saga.attempts += 1
             transient = isinstance(error, Unavailable)
@@ -288,8 +289,8 @@ class RegenerationSaga:
 
     def saga_record(self, tenant_id: str, saga_id: str) -> Optional[dict]:
         """A saga's persisted state and log (operators, tests)."""
-        with self.store.transaction(tenant_id) as tx:
-            saga = RoadmapRepository(tx.db).saga(tenant_id, saga_id)
+        with self.unit_of_work(tenant_id) as uow:
+            saga = uow.roadmaps.saga(tenant_id, saga_id)
         if saga is None:
             return None
         return {k: getattr(saga, k) for k in ("state", "reason", "trigger_key", "error", "attempts", "log",
@@ -298,7 +299,7 @@ class RegenerationSaga:
     def sagas(self, tenant_id: str, roadmap_id: str) -> list[dict]:
         """A roadmap's regeneration sagas, oldest first (operators: ``n.rpc.roadmap.sagas``)."""
         tenant_id, roadmap_id = require_uuids(tenant_id=tenant_id, roadmap_id=roadmap_id)
-        with self.store.transaction(tenant_id) as tx:
-            records = RoadmapRepository(tx.db).sagas_of(tenant_id, roadmap_id)
+        with self.unit_of_work(tenant_id) as uow:
+            records = uow.roadmaps.sagas_of(tenant_id, roadmap_id)
         return [{"saga_id": str(s.saga_id), "state": s.state, "reason": s.reason, "trigger_key": s.trigger_key,
                  "error": s.error, "new_version": s.new_version} for s in records]

@@ -20,7 +20,7 @@ from careeros_services.common.errors import NotFound, ValidationFailed, require_
 from careeros_services.roadmap import domain, persistence, rendering
 from careeros_services.roadmap.events import (  # noqa: F401 - the event types, for callers and tests
     COURSE_ARCHIVED, COURSE_PUBLISHED, MILESTONE_ACHIEVED, PROFILE_UPDATED, PROGRESS_UPDATED, ROADMAP_GENERATED)
-from careeros_services.roadmap.persistence import RoadmapRecord, RoadmapRepository
+from careeros_services.roadmap.persistence import RoadmapRecord, RoadmapRepository, RoadmapUnitOfWork
 from careeros_services.roadmap.regeneration_saga import Proposer, RegenerationSaga, roadmap_not_found
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ class RoadmapService(RegenerationSaga, PersonalDataOwner, EventHandlingService):
     """Learners' roadmaps: generated through ai_core and the graph logic, versioned, tracked."""
 
     consumer_name = SERVICE
+    unit_of_work_class = RoadmapUnitOfWork
     personal_rows = persistence.PERSONAL_ROWS
 
     def __init__(self, store: ServiceStore, proposer: Optional[Proposer] = None,
@@ -65,8 +66,8 @@ class RoadmapService(RegenerationSaga, PersonalDataOwner, EventHandlingService):
     def get_current_roadmap(self, tenant_id: str, user_id: str) -> dict:
         """The caller's roadmap at its active version, with the progress overlay."""
         tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
-        with self.store.transaction(tenant_id) as tx:
-            repo = RoadmapRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.roadmaps
             roadmap = repo.roadmap_of(tenant_id, user_id)
             if roadmap is None or roadmap.active_version == 0:
                 raise roadmap_not_found()
@@ -75,16 +76,16 @@ class RoadmapService(RegenerationSaga, PersonalDataOwner, EventHandlingService):
     def get_roadmap(self, tenant_id: str, user_id: str, roadmap_id: str, version: int = 0) -> dict:
         """One version of the caller's roadmap (0: the active one); older versions stay readable."""
         repo_args = self._owned(tenant_id, user_id, roadmap_id)
-        with self.store.transaction(repo_args[0]) as tx:
-            repo = RoadmapRepository(tx.db)
+        with self.unit_of_work(repo_args[0]) as uow:
+            repo = uow.roadmaps
             roadmap = self._load_owned(repo, *repo_args)
             return self._view(repo, roadmap, version or roadmap.active_version)
 
     def list_versions(self, tenant_id: str, user_id: str, roadmap_id: str) -> dict:
         """Every version of the caller's roadmap, oldest first."""
         args = self._owned(tenant_id, user_id, roadmap_id)
-        with self.store.transaction(args[0]) as tx:
-            repo = RoadmapRepository(tx.db)
+        with self.unit_of_work(args[0]) as uow:
+            repo = uow.roadmaps
             roadmap = self._load_owned(repo, *args)
             versions = [{"version": v.version, "target_role": v.target_role, "reason": v.reason,
                          "milestones_total": len(v.plan["milestones"]), "created_at": v.created_at.isoformat(),
@@ -165,8 +166,8 @@ class RoadmapService(RegenerationSaga, PersonalDataOwner, EventHandlingService):
         if status not in domain.MARKABLE + ("",):
             raise ValidationFailed("Unknown milestone status.",
                                    fields={"status": [f"must be one of {', '.join(domain.MARKABLE)} or empty"]})
-        with self.store.transaction(args[0]) as tx:
-            repo = RoadmapRepository(tx.db)
+        with self.unit_of_work(args[0]) as uow:
+            repo = uow.roadmaps
             roadmap = self._load_owned(repo, *args)
             plan = repo.version(args[0], args[2], roadmap.active_version).plan
             if skill_id not in {m["skill_id"] for m in plan["milestones"]}:
@@ -185,8 +186,8 @@ class RoadmapService(RegenerationSaga, PersonalDataOwner, EventHandlingService):
         tenant_id, user_id = require_uuids(tenant_id=caller.get("tenant_id"), user_id=caller.get("user_id"))
         goal = domain.parse_goal(request, self._today())
         now = self.clock()
-        with self.store.transaction(tenant_id) as tx:
-            repo = RoadmapRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.roadmaps
             roadmap = repo.create_roadmap({
                 "roadmap_id": str(uuid.uuid4()), "tenant_id": tenant_id, "user_id": user_id,
                 "org_role": caller.get("org_role") or "member", "plan_tier": caller.get("plan_tier") or "free",
@@ -200,10 +201,11 @@ class RoadmapService(RegenerationSaga, PersonalDataOwner, EventHandlingService):
 
     # --- progress and achievements ---------------------------------------------------------
 
-    def _settle(self, tx: Transaction, repo: RoadmapRepository, roadmap: RoadmapRecord,
+    def _settle(self, uow: RoadmapUnitOfWork, roadmap: RoadmapRecord,
                 check_behind: bool = True, plan: Optional[dict] = None) -> Optional[dict]:
         """Emit ``milestone.achieved`` for milestones newly done with tracked evidence, and
         record a regeneration when the learner is behind by more than the margin."""
+        repo = uow.roadmaps
         tenant_id, roadmap_id, user_id = str(roadmap.tenant_id), str(roadmap.roadmap_id), str(roadmap.user_id)
         if roadmap.active_version == 0:
             return None
@@ -220,27 +222,27 @@ class RoadmapService(RegenerationSaga, PersonalDataOwner, EventHandlingService):
             if repo.add_achievement({"roadmap_id": roadmap_id, "skill_key": key[0], "level": key[1],
                                      "tenant_id": tenant_id, "user_id": user_id, "skill_name": m["skill_name"],
                                      "evidence": evidence, "achieved_at": self.clock()}):
-                tx.publish(MILESTONE_ACHIEVED, aggregate_id=roadmap_id, payload={
+                uow.publish(MILESTONE_ACHIEVED, aggregate_id=roadmap_id, payload={
                     "roadmap_id": roadmap_id, "tenant_id": tenant_id, "user_id": user_id,
                     "skill_name": m["skill_name"], "esco_uri": m["esco_uri"], "level": m["level"],
                     "evidence": evidence})
         if check_behind and view["regenerate"]:
             # One behind-schedule regeneration per version, however many events see it.
-            self._regenerate(tx, tenant_id, roadmap_id, "behind_schedule",
+            self._regenerate(uow, tenant_id, roadmap_id, "behind_schedule",
                              f"behind:v{roadmap.active_version}")
         return view
 
     def check_schedules(self) -> int:
         """Periodic sweep: a learner who stops learning sends no events, so look at every roadmap."""
-        with self.store.transaction(None) as tx:
-            rows = tx.db.execute_sql("SELECT tenant_id, roadmap_id FROM roadmap_directory").fetchall()
+        with self.unit_of_work(None) as uow:
+            rows = uow.db.execute_sql("SELECT tenant_id, roadmap_id FROM roadmap_directory").fetchall()
         recorded = 0
         for tenant_id, roadmap_id in rows:
-            with self.store.transaction(str(tenant_id)) as tx:
-                repo = RoadmapRepository(tx.db)
+            with self.unit_of_work(str(tenant_id)) as uow:
+                repo = uow.roadmaps
                 roadmap = repo.roadmap(str(tenant_id), str(roadmap_id))
                 if roadmap is not None:
-                    view = self._settle(tx, repo, roadmap)
+                    view = self._settle(uow, roadmap)
                     recorded += bool(view and view["regenerate"])
         return recorded
 
@@ -249,13 +251,14 @@ class RoadmapService(RegenerationSaga, PersonalDataOwner, EventHandlingService):
     @handles(COURSE_PUBLISHED)
     def _on_course_published(self, tx: Transaction, envelope: dict) -> None:
         """Keep the catalog read model (newest revision wins)."""
+        uow = self.unit_of_work_in(tx)
         p = envelope["payload"]
-        tx.scope_to(p["tenant_id"])
+        uow.scope_to(p["tenant_id"])
         lessons = [{"lesson_id": le["lesson_id"], "title": le["title"], "required": le["required"],
                     "estimated_minutes": le["estimated_minutes"]}
                    for mod in sorted(p["modules"], key=lambda mod: mod["position"])
                    for le in sorted(mod["lessons"], key=lambda le: le["position"])]
-        RoadmapRepository(tx.db).upsert_course({
+        uow.roadmaps.upsert_course({
             "course_id": p["course_id"], "tenant_id": p["tenant_id"], "visibility": p["visibility"],
             "slug": p["slug"], "title": p["title"], "estimated_hours": p["estimated_hours"],
             "skills": [{"name": s["name"], "esco_uri": s.get("esco_uri", ""), "level": s["level"]}
@@ -265,19 +268,21 @@ class RoadmapService(RegenerationSaga, PersonalDataOwner, EventHandlingService):
     @handles(COURSE_ARCHIVED)
     def _on_course_archived(self, tx: Transaction, envelope: dict) -> None:
         """Mark the course archived and regenerate every roadmap whose active version links it."""
+        uow = self.unit_of_work_in(tx)
         p = envelope["payload"]
-        tx.scope_to(p["tenant_id"])
-        repo = RoadmapRepository(tx.db)
+        uow.scope_to(p["tenant_id"])
+        repo = uow.roadmaps
         repo.archive_course(p["tenant_id"], p["course_id"], self.clock())
         for tenant_id, roadmap_id in repo.roadmaps_linking(p["course_id"]):
-            self._regenerate(tx, tenant_id, roadmap_id, "course_archived", f"event:{envelope['id']}")
+            self._regenerate(uow, tenant_id, roadmap_id, "course_archived", f"event:{envelope['id']}")
 
     @handles(PROGRESS_UPDATED)
     def _on_progress_updated(self, tx: Transaction, envelope: dict) -> None:
         """Update the overlay's read model; emit achievements; catch falling behind."""
+        uow = self.unit_of_work_in(tx)
         p = envelope["payload"]
-        tx.scope_to(p["tenant_id"])
-        repo = RoadmapRepository(tx.db)
+        uow.scope_to(p["tenant_id"])
+        repo = uow.roadmaps
         # Lock the learner's roadmap BEFORE writing progress: progress events of one learner's
         # courses arrive on different partitions, handled in concurrent transactions; unserialised,
         # each would see only its own course done and none would ever see the milestone done.
@@ -287,15 +292,16 @@ class RoadmapService(RegenerationSaga, PersonalDataOwner, EventHandlingService):
                               "lessons_done": p["lessons_done"], "lessons_total": p["lessons_total"],
                               "last_activity_at": p["last_activity_at"]})
         if roadmap is not None:
-            self._settle(tx, repo, roadmap)
+            self._settle(uow, roadmap)
 
     @handles(PROFILE_UPDATED)
     def _on_profile_updated(self, tx: Transaction, envelope: dict) -> None:
         """Keep the learner's skills and target role; a new target role regenerates the roadmap."""
+        uow = self.unit_of_work_in(tx)
         p = envelope["payload"]
         tenant_id, user_id = p["tenant_id"], p["user_id"]
-        tx.scope_to(tenant_id)
-        repo = RoadmapRepository(tx.db)
+        uow.scope_to(tenant_id)
+        repo = uow.roadmaps
         if not repo.upsert_learner(tenant_id, user_id, p["version"], p["changes"]):
             return  # an older change than one already applied
         role = (p["changes"].get("target_role") or "").strip()
@@ -306,7 +312,7 @@ class RoadmapService(RegenerationSaga, PersonalDataOwner, EventHandlingService):
             return
         current = repo.version(tenant_id, str(roadmap.roadmap_id), roadmap.active_version)
         if domain.skill_key(current.target_role) != domain.skill_key(role):
-            self._regenerate(tx, tenant_id, str(roadmap.roadmap_id), "target_role_changed",
+            self._regenerate(uow, tenant_id, str(roadmap.roadmap_id), "target_role_changed",
                              f"event:{envelope['id']}", target_role=role)
 
 

@@ -207,7 +207,7 @@ def test_target_role_change_processed_twice_yields_one_new_version(service, lear
     assert service.handle_event(event) is False
     # Even past the inbox (a DLQ replay into a fresh inbox, say) the trigger makes one saga.
     with store.transaction(tenant) as tx:
-        assert service._regenerate(tx, tenant, rid, "target_role_changed", f"event:{event['id']}") is None
+        assert service._regenerate(service.unit_of_work_in(tx), tenant, rid, "target_role_changed", f"event:{event['id']}") is None
     assert service.run_due() >= 1
     assert service.run_due() == 0
     current = service.get_current_roadmap(tenant, user)
