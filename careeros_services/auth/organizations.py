@@ -24,10 +24,11 @@ from bus.store import ServiceStore, Transaction
 from careeros_services.auth import domain
 from careeros_services.auth.events import (ASSIGNMENT_CREATED, BILLING_AUDITED, ENTITLEMENT_CHANGED, INVITE_CREATED,
                                            MEMBERSHIP_CHANGED, PLAN_CHANGED, TENANT_CREATED, USER_REGISTERED)
-from careeros_services.auth.persistence import AuthRepository, EmailTaken, OrgRepository
+from careeros_services.auth.persistence import AuthUnitOfWork, EmailTaken, OrgRepository
 from careeros_services.common import plan_cache
 from careeros_services.common.clock import Clock
 from careeros_services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed, require_uuids
+from careeros_services.common.unit_of_work import ServiceWithUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def _invite_id(value: str) -> str:
         raise ValidationFailed("Not an invite id.", fields={"invite_id": ["must be a UUID"]}) from None
 
 
-class Organizations:
+class Organizations(ServiceWithUnitOfWork[AuthUnitOfWork]):
     """Invites, seats, members and roles, assignments, the audit log; the plan billing grants."""
 
     store: ServiceStore
@@ -76,17 +77,17 @@ class Organizations:
                 repo.count_members(tenant.id),
                 repo.count_pending_invites(tenant.id, now, except_invite))
 
-    def _membership_changed(self, tx: Transaction, tenant_id: str, user_id: str, role: str,
+    def _membership_changed(self, uow: AuthUnitOfWork, tenant_id: str, user_id: str, role: str,
                             actor: str) -> None:
-        tx.publish(MEMBERSHIP_CHANGED, aggregate_id=f"{tenant_id}:{user_id}", payload={
+        uow.publish(MEMBERSHIP_CHANGED, aggregate_id=f"{tenant_id}:{user_id}", payload={
             "tenant_id": tenant_id, "user_id": user_id, "role": role, "actor_user_id": actor})
 
     def get_org(self, tenant_id: str, user_id: str) -> dict:
         """The caller's current tenant: name, kind, plan, seat limit and usage, the caller's role."""
         tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
         now = self.clock()
-        with self.store.transaction(tenant_id) as tx:
-            repo = OrgRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.orgs
             role = self._caller_role(repo, tenant_id, user_id)
             tenant = repo.tenant(tenant_id)
             limit, members, pending = self._seat_usage(repo, tenant, now)
@@ -109,8 +110,8 @@ class Organizations:
         email, role = domain.validate_invite(email, role)
         key = self._signing_key()
         now = self.clock()
-        with self.store.transaction(tenant_id) as tx:
-            repo = OrgRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.orgs
             tenant = repo.lock_tenant(tenant_id)
             actor_role = self._caller_role(repo, tenant_id, user_id)
             domain.check_inviter(actor_role, role)
@@ -131,16 +132,16 @@ class Organizations:
                        target_id=invite.id, details={"email": email, "role": role,
                                                      "expires_at": invite.expires_at.isoformat()},
                        client_ip=client_ip)
-            return self._invite_answer(tx, invite, key, now)
+            return self._invite_answer(uow, invite, key, now)
 
-    def _invite_answer(self, tx: Transaction, invite: domain.Invite, key: tuple[str, Any], now: datetime) -> dict:
+    def _invite_answer(self, uow: AuthUnitOfWork, invite: domain.Invite, key: tuple[str, Any], now: datetime) -> dict:
         """Sign the invite's token and publish ``invite.created`` with it (notifications mails the link;
         the invitee's address stays in auth: notifications asks for it by invite id, ``contact()``)."""
         claims = domain.invite_claims(invite_id=invite.id, tenant_id=invite.tenant_id, issuer=self.issuer,
                                       ttl_s=self.invite_ttl_s, now=int(now.timestamp()))
         kid, private_key = key
         token = domain.sign_access_token(claims, private_key, kid)
-        tx.publish(INVITE_CREATED, aggregate_id=invite.id, payload={
+        uow.publish(INVITE_CREATED, aggregate_id=invite.id, payload={
             "invite_id": invite.id, "tenant_id": invite.tenant_id, "org_role": invite.org_role,
             "invited_by": invite.invited_by, "token": token, "expires_at": invite.expires_at.isoformat()})
         return {"invite_id": invite.id, "email": invite.email, "role": invite.org_role,
@@ -150,8 +151,8 @@ class Organizations:
         """Pending invites of the tenant (owner/admin), newest first, with the seats they hold."""
         tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
         now = self.clock()
-        with self.store.transaction(tenant_id) as tx:
-            repo = OrgRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.orgs
             domain.require_manager(self._caller_role(repo, tenant_id, user_id), "list invites")
             limit, members, pending = self._seat_usage(repo, repo.tenant(tenant_id), now)
             return {"invites": repo.pending_invites(tenant_id, now), "seat_limit": limit,
@@ -163,8 +164,8 @@ class Organizations:
         tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
         invite_id = _invite_id(invite_id)
         now = self.clock()
-        with self.store.transaction(tenant_id) as tx:
-            repo = OrgRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.orgs
             invite = self._pending_invite_for(repo, tenant_id, user_id, invite_id, now)
             repo.revoke_invite(tenant_id, invite_id, now)
             repo.audit(tenant_id, "org.invite_revoked", actor_user_id=user_id, target_type="invite",
@@ -181,8 +182,8 @@ class Organizations:
         invite_id = _invite_id(invite_id)
         key = self._signing_key()
         now = self.clock()
-        with self.store.transaction(tenant_id) as tx:
-            repo = OrgRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.orgs
             repo.lock_tenant(tenant_id)
             old = self._pending_invite_for(repo, tenant_id, user_id, invite_id, now)
             repo.revoke_invite(tenant_id, invite_id, now)
@@ -193,7 +194,7 @@ class Organizations:
             repo.audit(tenant_id, "org.invite_resent", actor_user_id=user_id, target_type="invite",
                        target_id=invite.id, details={"email": invite.email, "role": invite.org_role,
                                                      "replaces": invite_id}, client_ip=client_ip)
-            return self._invite_answer(tx, invite, key, now)
+            return self._invite_answer(uow, invite, key, now)
 
     def _pending_invite_for(self, repo: OrgRepository, tenant_id: str, user_id: str, invite_id: str,
                             now: datetime) -> domain.Invite:
@@ -213,8 +214,8 @@ class Organizations:
     def my_organizations(self, user_id: str, current_tenant_id: str) -> list[dict]:
         """Every tenant the user belongs to, with the user's role in each; the token's tenant is ``current``."""
         user_id, current_tenant_id = require_uuids(user_id=user_id, tenant_id=current_tenant_id)
-        with self.store.transaction() as tx:
-            repo = OrgRepository(tx.db)
+        with self.unit_of_work() as uow:
+            repo = uow.orgs
             user = repo.user_by_id(user_id)
             found = []
             for tenant_id, role, joined in repo.user_memberships(user_id):
@@ -241,8 +242,8 @@ class Organizations:
                 valid.append(str(uuid.UUID(candidate)))
             except ValueError:
                 continue  # not an id we could know: no name
-        with self.store.transaction(tenant_id) as tx:
-            repo = OrgRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.orgs
             self._caller_role(repo, tenant_id, user_id)
             return repo.member_names(tenant_id, valid)
 
@@ -268,8 +269,8 @@ class Organizations:
             [user_id] = require_uuids(user_id=user_id)
         key = self._signing_key()
         try:
-            with self.store.transaction(tenant_id) as tx:
-                invite, tokens = self._join(tx, OrgRepository(tx.db), key, invite_id, user_id, new_user, client_ip)
+            with self.unit_of_work(tenant_id) as uow:
+                invite, tokens = self._join(uow, key, invite_id, user_id, new_user, client_ip)
         except EmailTaken:
             raise Conflict("An account with this email exists: log in, then accept the invite.",
                            code="email_taken", fields={"email": ["is already registered"]}) from None
@@ -279,8 +280,8 @@ class Organizations:
                          display_name: Optional[str]) -> domain.User:
         """The new account an invite registers (its address proven by the invite's e-mail). Hashed
         outside any transaction, after checking the invite can still be redeemed."""
-        with self.store.transaction(tenant_id) as tx:
-            invite = OrgRepository(tx.db).invite_for_update(tenant_id, invite_id)
+        with self.unit_of_work(tenant_id) as uow:
+            invite = uow.orgs.invite_for_update(tenant_id, invite_id)
         if invite is None:
             raise NotFound("No such invite.", code="invite_not_found")
         invite.redeemable(self.clock())  # fail before the expensive hash
@@ -289,11 +290,12 @@ class Organizations:
         return domain.User(str(uuid.uuid4()), reg.email, domain.hash_password(reg.password),
                            reg.display_name, tenant_id, now, email_verified_at=now)
 
-    def _join(self, tx: Transaction, repo: OrgRepository, key: tuple[str, Any], invite_id: str, user_id: str,
+    def _join(self, uow: AuthUnitOfWork, key: tuple[str, Any], invite_id: str, user_id: str,
               new_user: Optional[domain.User], client_ip: str) -> tuple[domain.Invite, dict]:
         """Redeem the invite inside the tenant's transaction: seats checked again, membership, events, audit,
         and the new token pair."""
-        tenant_id = tx.tenant_id
+        repo = uow.orgs
+        tenant_id = uow.tenant_id
         tenant = repo.lock_tenant(tenant_id)
         invite = repo.invite_for_update(tenant_id, invite_id)
         now = self.clock()
@@ -313,11 +315,11 @@ class Organizations:
         repo.add_membership(tenant_id, user_id, invite.org_role, now)
         repo.mark_invite_accepted(tenant_id, invite_id, user_id, now)
         if new_user is not None:
-            tx.publish(USER_REGISTERED, aggregate_id=user_id, payload={
+            uow.publish(USER_REGISTERED, aggregate_id=user_id, payload={
                 "user_id": user_id, "tenant_id": tenant_id, "tenant_kind": tenant.kind,
                 "org_role": invite.org_role, "plan_tier": tenant.plan_tier,
                 "display_name": new_user.display_name, "registered_at": now.isoformat()})
-        self._membership_changed(tx, tenant_id, user_id, invite.org_role, invite.invited_by)
+        self._membership_changed(uow, tenant_id, user_id, invite.org_role, invite.invited_by)
         repo.audit(tenant_id, "org.invite_accepted", actor_user_id=user_id, target_type="invite",
                    target_id=invite_id, details={"role": invite.org_role, "invited_by": invite.invited_by,
                                                  "new_account": new_user is not None}, client_ip=client_ip)
@@ -326,8 +328,8 @@ class Organizations:
     def list_members(self, tenant_id: str, user_id: str) -> list[dict]:
         """The tenant's members with email, name, role and join time (owner, admin or instructor)."""
         tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
-        with self.store.transaction(tenant_id) as tx:
-            repo = OrgRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.orgs
             role = self._caller_role(repo, tenant_id, user_id)
             if role not in ("owner", "admin", "instructor"):
                 raise Forbidden("Members do not see the member list.", code="org_role_forbidden",
@@ -340,8 +342,8 @@ class Organizations:
         becomes an admin). Returns the member as it is now. See ``domain.plan_role_change`` for who may."""
         tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
         member_id = _member_id(member_id)
-        with self.store.transaction(tenant_id) as tx:
-            repo = OrgRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.orgs
             repo.lock_tenant(tenant_id)  # serialises transfers: the one-owner index would refuse the loser
             actor_role = self._caller_role(repo, tenant_id, user_id)
             before = repo.role_in(tenant_id, member_id)
@@ -351,15 +353,15 @@ class Organizations:
             if plan == "transfer":
                 repo.set_role(tenant_id, user_id, "admin")  # demote first: at most one owner at any time
                 repo.set_role(tenant_id, member_id, domain.OWNER)
-                self._membership_changed(tx, tenant_id, user_id, "admin", user_id)
-                self._membership_changed(tx, tenant_id, member_id, domain.OWNER, user_id)
+                self._membership_changed(uow, tenant_id, user_id, "admin", user_id)
+                self._membership_changed(uow, tenant_id, member_id, domain.OWNER, user_id)
                 repo.audit(tenant_id, "org.ownership_transferred", actor_user_id=user_id,
                            target_type="member", target_id=member_id,
                            details={"from": user_id, "to": member_id, "previous_role": before},
                            client_ip=client_ip)
             elif plan == "change":
                 repo.set_role(tenant_id, member_id, role)
-                self._membership_changed(tx, tenant_id, member_id, role, user_id)
+                self._membership_changed(uow, tenant_id, member_id, role, user_id)
                 repo.audit(tenant_id, "org.role_changed", actor_user_id=user_id, target_type="member",
                            target_id=member_id, details={"from": before, "to": role}, client_ip=client_ip)
             member = next(m for m in repo.members(tenant_id) if m["user_id"] == member_id)
@@ -378,8 +380,8 @@ class Organizations:
         """
         tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
         member_id = _member_id(member_id)
-        with self.store.transaction(tenant_id) as tx:
-            repo = OrgRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.orgs
             repo.lock_tenant(tenant_id)
             actor_role = self._caller_role(repo, tenant_id, user_id)
             before = repo.role_in(tenant_id, member_id)
@@ -387,28 +389,29 @@ class Organizations:
             self._refuse_older_tokens(users=[member_id])
             repo.remove_membership(tenant_id, member_id)
             repo.revoke_user_tokens_in(tenant_id, member_id, self.clock())
-            self._membership_changed(tx, tenant_id, member_id, domain.REMOVED, user_id)
+            self._membership_changed(uow, tenant_id, member_id, domain.REMOVED, user_id)
             repo.audit(tenant_id, "org.member_left" if member_id == user_id else "org.member_removed",
                        actor_user_id=user_id, target_type="member", target_id=member_id,
                        details={"role": before}, client_ip=client_ip)
             member = repo.user_by_id(member_id)
             if member is not None and member.home_tenant_id == tenant_id:
-                self._rehome(tx, repo, member)
+                self._rehome(uow, member)
         self._refuse_older_tokens(users=[member_id])
 
-    def _rehome(self, tx: Transaction, repo: OrgRepository, user: domain.User) -> None:
+    def _rehome(self, uow: AuthUnitOfWork, user: domain.User) -> None:
         """Give a user who lost their home tenant a personal one (owner, free plan) as the new home."""
+        repo = uow.orgs
         now, home_id = self.clock(), str(uuid.uuid4())
         tenant = domain.Tenant(home_id, user.display_name, domain.PERSONAL, domain.DEFAULT_PLAN_TIER, now)
-        left = tx.tenant_id
+        left = uow.tenant_id
         repo.add_tenant(tenant)
         repo.set_home_tenant(user.id, home_id)
-        tx.scope_to(home_id)  # the membership row is under row-level security
+        uow.scope_to(home_id)  # the membership row is under row-level security
         repo.add_membership(home_id, user.id, domain.OWNER, now)
-        tx.publish(TENANT_CREATED, aggregate_id=home_id, payload={
+        uow.publish(TENANT_CREATED, aggregate_id=home_id, payload={
             "tenant_id": home_id, "name": tenant.name, "kind": tenant.kind, "plan_tier": tenant.plan_tier,
             "owner_user_id": user.id})
-        tx.scope_to(left)
+        uow.scope_to(left)
 
     def create_assignment(self, tenant_id: str, user_id: str, member_id: str, course_id: str = "",
                           target_role: str = "", due_at: str = "", client_ip: str = "") -> dict:
@@ -418,8 +421,8 @@ class Organizations:
         member_id = _member_id(member_id)
         now = self.clock()
         data = domain.validate_assignment(course_id, target_role, due_at, now)
-        with self.store.transaction(tenant_id) as tx:
-            repo = OrgRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.orgs
             domain.require_manager(self._caller_role(repo, tenant_id, user_id), "assign learning")
             if repo.role_in(tenant_id, member_id) is None:
                 raise NotFound("No such member in this organisation.", code="member_not_found",
@@ -428,7 +431,7 @@ class Organizations:
                    "course_id": data.course_id, "target_role": data.target_role, "assigned_by": user_id,
                    "due_at": data.due_at.isoformat() if data.due_at else "", "created_at": now.isoformat()}
             repo.add_assignment({**row, "due_at": data.due_at, "created_at": now})
-            tx.publish(ASSIGNMENT_CREATED, aggregate_id=row["assignment_id"],
+            uow.publish(ASSIGNMENT_CREATED, aggregate_id=row["assignment_id"],
                        payload={k: row[k] for k in ("assignment_id", "tenant_id", "user_id", "course_id",
                                                     "target_role", "assigned_by", "due_at")})
             repo.audit(tenant_id, "org.assignment_created", actor_user_id=user_id, target_type="assignment",
@@ -442,8 +445,8 @@ class Organizations:
         """The caller's own assignments, newest first; owners/admins may name another member."""
         tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
         member_id = _member_id(member_id) if member_id else user_id
-        with self.store.transaction(tenant_id) as tx:
-            repo = OrgRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.orgs
             role = self._caller_role(repo, tenant_id, user_id)
             if member_id != user_id:
                 domain.require_manager(role, "see other members' assignments")
@@ -453,8 +456,8 @@ class Organizations:
         """The tenant's audit log, newest first (owner/admin of that tenant only); page with ``before_id``."""
         tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
         limit = max(1, min(int(limit or 50), MAX_AUDIT_PAGE))
-        with self.store.transaction(tenant_id) as tx:
-            repo = OrgRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.orgs
             domain.require_manager(self._caller_role(repo, tenant_id, user_id), "read the audit log")
             return repo.audit_entries(tenant_id, limit, int(before_id or 0) or None)
 
@@ -462,8 +465,8 @@ class Organizations:
         """A token pair for another tenant the user belongs to (``Forbidden(not_a_member)`` otherwise)."""
         user_id, tenant_id = require_uuids(user_id=user_id, tenant_id=tenant_id)
         key = self._signing_key()
-        with self.store.transaction(tenant_id) as tx:
-            return self._issue(AuthRepository(tx.db), key, user_id, tenant_id, None, lambda: Forbidden(
+        with self.unit_of_work(tenant_id) as uow:
+            return self._issue(uow.accounts, key, user_id, tenant_id, None, lambda: Forbidden(
                 "You are not a member of this organisation.", code="not_a_member"))
 
     # --- consumed events -----------------------------------------------------------------------
@@ -477,9 +480,10 @@ class Organizations:
         answer then states the current plan). The answer is always published,
         so billing's saga advances.
         """
+        uow = self.unit_of_work_in(tx)
         payload = envelope["payload"]
         tenant_id = payload["tenant_id"]
-        repo = OrgRepository(tx.db)
+        repo = uow.orgs
         if repo.lock_tenant(tenant_id) is None:
             raise NotFound(f"unknown tenant {tenant_id}", code="tenant_not_found")
         applied = repo.set_plan(tenant_id, payload["plan"], int(payload["seats"]),
@@ -493,18 +497,19 @@ class Organizations:
                    details={"plan": payload["plan"], "seats": payload["seats"], "reason": payload["reason"],
                             "entitlements": payload["entitlements"], "saga_id": payload["saga_id"],
                             "applied": applied})
-        tx.publish(PLAN_CHANGED, aggregate_id=tenant_id, payload={
+        uow.publish(PLAN_CHANGED, aggregate_id=tenant_id, payload={
             "tenant_id": tenant_id, "plan_tier": tenant.plan_tier, "seats": tenant.seats,
             "saga_id": payload["saga_id"]})
 
     @handles(*BILLING_AUDITED)
     def _on_billing_event(self, tx: Transaction, envelope: dict) -> None:
         """Record a billing event (subscription lifecycle, invoice) in the tenant's audit log."""
+        uow = self.unit_of_work_in(tx)
         payload = envelope["payload"]
         is_invoice = "invoice_id" in payload
         details = ({k: payload[k] for k in ("subscription_id", "currency", "total_minor", "issued_at")}
                    if is_invoice else {k: payload[k] for k in ("plan", "seats", "status", "period_end")})
-        OrgRepository(tx.db).audit(
+        uow.orgs.audit(
             payload["tenant_id"], BILLING_AUDITED[envelope["type"]], actor_user_id=payload.get("user_id"),
             target_type="invoice" if is_invoice else "subscription",
             target_id=payload["invoice_id"] if is_invoice else payload["subscription_id"],

@@ -41,13 +41,13 @@ from typing import Any, Callable, Iterable, Iterator, Optional
 import redis
 
 from bus.handlers import EventHandlingService
-from bus.store import ServiceStore, Transaction
+from bus.store import ServiceStore
 from careeros_services.auth import domain, persistence
 from careeros_services.auth.events import (  # noqa: F401 - the event types, for callers and tests
     BILLING_AUDITED, ENTITLEMENT_CHANGED, INVITE_CREATED, MEMBERSHIP_CHANGED, PASSWORD_RESET_REQUESTED, PLAN_CHANGED,
     TENANT_CREATED, USER_REGISTERED, VERIFICATION_REQUESTED)
 from careeros_services.auth.organizations import DEFAULT_INVITE_TTL_S, Organizations, _member_id
-from careeros_services.auth.persistence import AuthRepository, EmailTaken, OrgRepository
+from careeros_services.auth.persistence import AuthRepository, AuthUnitOfWork, EmailTaken
 from careeros_services.auth.privacy import PrivacySaga
 from careeros_services.common import plans
 from careeros_services.common.clock import Clock, system_clock
@@ -91,6 +91,7 @@ class AuthService(Organizations, PrivacySaga, EventHandlingService):
     """
 
     consumer_name = SERVICE
+    unit_of_work_class = AuthUnitOfWork
 
     def __init__(self, store: ServiceStore, settings: dict, redis_client: redis.Redis, clock: Clock = system_clock):
         self.store = store
@@ -140,19 +141,19 @@ class AuthService(Organizations, PrivacySaga, EventHandlingService):
         tenant = domain.Tenant(tenant_id, reg.tenant_name, reg.tenant_kind, domain.DEFAULT_PLAN_TIER, now)
         user = domain.User(user_id, reg.email, password_hash, reg.display_name, tenant_id, now)
         try:
-            with self.store.transaction(tenant_id) as tx:
-                repo = AuthRepository(tx.db)
+            with self.unit_of_work(tenant_id) as uow:
+                repo = uow.accounts
                 repo.add_tenant(tenant)
                 repo.add_user(user)
                 repo.add_membership(tenant_id, user_id, domain.OWNER, now)
-                tx.publish(TENANT_CREATED, aggregate_id=tenant_id, payload={
+                uow.publish(TENANT_CREATED, aggregate_id=tenant_id, payload={
                     "tenant_id": tenant_id, "name": tenant.name, "kind": tenant.kind,
                     "plan_tier": tenant.plan_tier, "owner_user_id": user_id})
-                tx.publish(USER_REGISTERED, aggregate_id=user_id, payload={
+                uow.publish(USER_REGISTERED, aggregate_id=user_id, payload={
                     "user_id": user_id, "tenant_id": tenant_id, "tenant_kind": tenant.kind,
                     "org_role": domain.OWNER, "plan_tier": tenant.plan_tier,
                     "display_name": user.display_name, "registered_at": now.isoformat()})
-                self._account_token(tx, repo, key, user_id, tenant_id, domain.EMAIL_VERIFICATION, now)
+                self._account_token(uow, key, user_id, tenant_id, domain.EMAIL_VERIFICATION, now)
         except EmailTaken:  # the transaction has rolled back: no tenant, no events
             raise Conflict("An account with this email exists.", code="email_taken",
                            fields={"email": ["is already registered"]}) from None
@@ -177,8 +178,8 @@ class AuthService(Organizations, PrivacySaga, EventHandlingService):
         self._refuse_if_throttled(counters)
         user = None
         if 0 < len(email) <= domain.MAX_EMAIL:
-            with self.store.transaction() as tx:
-                user = AuthRepository(tx.db).user_by_email(email)
+            with self.unit_of_work() as uow:
+                user = uow.accounts.user_by_email(email)
         if user is None:
             domain.verify_dummy_password(password)
         if user is None or not domain.verify_password(user.password_hash, password):
@@ -187,8 +188,8 @@ class AuthService(Organizations, PrivacySaga, EventHandlingService):
         new_hash = (domain.hash_password(password) if domain.password_needs_rehash(user.password_hash)
                     else None)
         key = self._signing_key()
-        with self.store.transaction(user.home_tenant_id) as tx:
-            repo = AuthRepository(tx.db)
+        with self.unit_of_work(user.home_tenant_id) as uow:
+            repo = uow.accounts
             if new_hash is not None:
                 repo.set_password_hash(user.id, new_hash)
             tokens = self._issue(repo, key, user.id, user.home_tenant_id, None, domain.invalid_credentials)
@@ -209,8 +210,8 @@ class AuthService(Organizations, PrivacySaga, EventHandlingService):
             raise _invalid_refresh()
         key = self._signing_key()
         reused: Optional[domain.RefreshToken] = None
-        with self.store.transaction() as tx:
-            repo = AuthRepository(tx.db)
+        with self.unit_of_work() as uow:
+            repo = uow.accounts
             token = repo.refresh_token_for_update(domain.refresh_token_hash(refresh_token))
             now = self.clock()
             state = token.state(now) if token is not None else "unknown"
@@ -221,7 +222,7 @@ class AuthService(Organizations, PrivacySaga, EventHandlingService):
                 raise _invalid_refresh()
             else:
                 repo.mark_used(token.id, now)
-                tx.scope_to(token.tenant_id)
+                uow.scope_to(token.tenant_id)
                 tokens = self._issue(repo, key, token.user_id, token.tenant_id, token.family_id,
                                      _invalid_refresh)
         if reused is not None:
@@ -253,8 +254,8 @@ class AuthService(Organizations, PrivacySaga, EventHandlingService):
                 with self._redis_guard("token revocation"):
                     self.redis.set(REVOKED_JTI_PREFIX + jti, "1", ex=ttl)
         if refresh_token and domain.plausible_refresh_token(refresh_token):
-            with self.store.transaction() as tx:
-                repo = AuthRepository(tx.db)
+            with self.unit_of_work() as uow:
+                repo = uow.accounts
                 token = repo.refresh_token(domain.refresh_token_hash(refresh_token))
                 if token is not None and (user_id is None or token.user_id == str(user_id)):
                     repo.revoke_family(token.family_id, self.clock())
@@ -267,15 +268,15 @@ class AuthService(Organizations, PrivacySaga, EventHandlingService):
         process just added is published at once; verifiers cache the set.
         """
         self._signing_key()
-        with self.store.transaction() as tx:
-            keys = AuthRepository(tx.db).active_signing_keys()
+        with self.unit_of_work() as uow:
+            keys = uow.accounts.active_signing_keys()
         return domain.jwk_set(k.public_jwk for k in keys)
 
     def get_me(self, user_id: str, tenant_id: str) -> dict:
         """The user as a member of the tenant: ``NotFound(code="user_not_found")`` when not a member."""
         user_id, tenant_id = require_uuids(user_id=user_id, tenant_id=tenant_id)
-        with self.store.transaction(tenant_id) as tx:
-            repo = AuthRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.accounts
             role = repo.role_in(tenant_id, user_id)
             user = repo.user_by_id(user_id) if role is not None else None
             tenant = repo.tenant(tenant_id) if user is not None else None
@@ -289,8 +290,8 @@ class AuthService(Organizations, PrivacySaga, EventHandlingService):
     def find_user_by_email(self, email: str) -> dict:
         """Ops lookup (``nameko shell``): id, email, display name, home tenant, created at — no hash."""
         email = email.strip().lower() if isinstance(email, str) else ""
-        with self.store.transaction() as tx:
-            user = AuthRepository(tx.db).user_by_email(email) if email else None
+        with self.unit_of_work() as uow:
+            user = uow.accounts.user_by_email(email) if email else None
         if user is None:
             raise NotFound("No user with this email.", code="user_not_found")
         return user.public()
@@ -301,8 +302,8 @@ class AuthService(Organizations, PrivacySaga, EventHandlingService):
         """Whom notifications writes to (nameko RPC only; events carry no contact data): a user's or an
         invite's address, with the tenant's name and kind (and the inviter's name for an invite)."""
         [tenant_id] = require_uuids(tenant_id=tenant_id)
-        with self.store.transaction(tenant_id) as tx:
-            repo = OrgRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.orgs
             tenant = repo.tenant(tenant_id)
             if invite_id:
                 invite = repo.invite(tenant_id, _member_id(invite_id))
@@ -317,16 +318,17 @@ class AuthService(Organizations, PrivacySaga, EventHandlingService):
             raise NotFound("Nobody to write to.", code="recipient_not_found")
         return {**found, "tenant_name": tenant.name, "tenant_kind": tenant.kind}
 
-    def _account_token(self, tx: Transaction, repo: AuthRepository, key: tuple[str, Any], user_id: str,
+    def _account_token(self, uow: AuthUnitOfWork, key: tuple[str, Any], user_id: str,
                        tenant_id: str, purpose: str, now: datetime) -> None:
         """Record a new single-use token (withdrawing older unused ones) and publish the event that
         makes notifications mail its link."""
+        repo = uow.accounts
         ttl_s = self.token_ttl_s[purpose]
         token = domain.AccountToken(str(uuid.uuid4()), user_id, purpose, now + timedelta(seconds=ttl_s))
         repo.add_account_token(token, now)
         claims = domain.account_token_claims(token_id=token.id, user_id=user_id, purpose=purpose,
                                              issuer=self.issuer, ttl_s=ttl_s, now=int(now.timestamp()))
-        tx.publish(ACCOUNT_TOKEN_EVENTS[purpose], aggregate_id=user_id, tenant_id=tenant_id, payload={
+        uow.publish(ACCOUNT_TOKEN_EVENTS[purpose], aggregate_id=user_id, tenant_id=tenant_id, payload={
             "user_id": user_id, "tenant_id": tenant_id, "token": domain.sign_access_token(claims, key[1], key[0]),
             "expires_at": token.expires_at.isoformat()})
 
@@ -349,8 +351,8 @@ class AuthService(Organizations, PrivacySaga, EventHandlingService):
         """Confirm the address an e-mail verification link was sent to: signed, expiring, single use
         (``token_invalid`` 404, ``token_expired``/``token_used`` 409)."""
         claims = self._account_claims(token, domain.EMAIL_VERIFICATION)
-        with self.store.transaction() as tx:
-            repo = AuthRepository(tx.db)
+        with self.unit_of_work() as uow:
+            repo = uow.accounts
             user_id = self._redeem(repo, claims, domain.EMAIL_VERIFICATION)
             repo.set_email_verified(user_id, self.clock())
         return {"user_id": user_id, "email_verified": True}
@@ -360,8 +362,8 @@ class AuthService(Organizations, PrivacySaga, EventHandlingService):
         ``verification_resend_interval_s`` (``RateLimited(code="resend_throttled")``)."""
         user_id, tenant_id = require_uuids(user_id=user_id, tenant_id=tenant_id)
         key = self._signing_key()
-        with self.store.transaction(tenant_id) as tx:
-            repo = AuthRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.accounts
             user = repo.user_by_id(user_id)
             if user is None or repo.role_in(tenant_id, user_id) is None:
                 raise NotFound("No such user in this tenant.", code="user_not_found")
@@ -372,7 +374,7 @@ class AuthService(Organizations, PrivacySaga, EventHandlingService):
                 if not self.redis.set(throttle, "1", nx=True, ex=self.resend_interval_s):
                     raise RateLimited("A verification e-mail was sent a moment ago; try again later.",
                                       code="resend_throttled", retry_after=max(1, int(self.redis.ttl(throttle))))
-            self._account_token(tx, repo, key, user_id, tenant_id, domain.EMAIL_VERIFICATION, self.clock())
+            self._account_token(uow, key, user_id, tenant_id, domain.EMAIL_VERIFICATION, self.clock())
 
     def request_password_reset(self, email: str, client_ip: str = "") -> None:
         """Mail a reset link if the address has an account. The answer is the same either way (no
@@ -391,20 +393,20 @@ class AuthService(Organizations, PrivacySaga, EventHandlingService):
             if pipe.execute()[0] > self.resets_per_hour:
                 log.warning("password reset requests over the limit for an address; not sent")
                 return
-        with self.store.transaction() as tx:
-            repo = AuthRepository(tx.db)
+        with self.unit_of_work() as uow:
+            repo = uow.accounts
             user = repo.user_by_email(email)
             if user is not None:
-                tx.scope_to(user.home_tenant_id)
-                self._account_token(tx, repo, key, user.id, user.home_tenant_id, domain.PASSWORD_RESET, self.clock())
+                uow.scope_to(user.home_tenant_id)
+                self._account_token(uow, key, user.id, user.home_tenant_id, domain.PASSWORD_RESET, self.clock())
 
     def reset_password(self, token: str, new_password: str) -> None:
         """Set a new password with a reset link's token (signed, expiring, single use); every session
         of the user ends (all refresh tokens revoked). Following the link also proves the address."""
         claims = self._account_claims(token, domain.PASSWORD_RESET)
         password_hash = domain.hash_password(domain.check_password_policy(new_password))
-        with self.store.transaction() as tx:
-            repo = AuthRepository(tx.db)
+        with self.unit_of_work() as uow:
+            repo = uow.accounts
             user_id = self._redeem(repo, claims, domain.PASSWORD_RESET)
             self._set_password(repo, user_id, password_hash)
             repo.set_email_verified(user_id, self.clock())
@@ -415,8 +417,8 @@ class AuthService(Organizations, PrivacySaga, EventHandlingService):
         ends; the answer is a fresh token pair for this one."""
         user_id, tenant_id = require_uuids(user_id=user_id, tenant_id=tenant_id)
         password = domain.check_password_policy(new_password)
-        with self.store.transaction() as tx:
-            user = AuthRepository(tx.db).user_by_id(user_id)
+        with self.unit_of_work() as uow:
+            user = uow.accounts.user_by_id(user_id)
         if user is None:
             raise NotFound("No such user.", code="user_not_found")
         counters = self._failure_counters(user.email, "")
@@ -427,8 +429,8 @@ class AuthService(Organizations, PrivacySaga, EventHandlingService):
             raise Forbidden("The current password is wrong.", code="invalid_current_password",
                             fields={"current_password": ["is wrong"]})
         password_hash, key = domain.hash_password(password), self._signing_key()
-        with self.store.transaction(tenant_id) as tx:
-            repo = AuthRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.accounts
             self._set_password(repo, user_id, password_hash)
             return self._issue(repo, key, user_id, tenant_id, None, lambda: Forbidden(
                 "You are not a member of this organisation.", code="not_a_member"))
@@ -477,8 +479,8 @@ class AuthService(Organizations, PrivacySaga, EventHandlingService):
         with self._keys_lock:
             if self._key is not None and time.monotonic() - self._key_loaded_at < KEY_CACHE_S:
                 return self._key
-            with self.store.transaction() as tx:
-                repo = AuthRepository(tx.db)
+            with self.unit_of_work() as uow:
+                repo = uow.accounts
                 keys = repo.active_signing_keys()
                 if not keys:
                     repo.lock_signing_keys()  # held until commit: one first key for everyone
@@ -504,8 +506,8 @@ class AuthService(Organizations, PrivacySaga, EventHandlingService):
         """
         [user_id] = require_uuids(user_id=user_id)
         self._refuse_older_tokens(users=[user_id])  # fail closed: nothing revoked while Redis is away
-        with self.store.transaction() as tx:
-            revoked = OrgRepository(tx.db).revoke_user_tokens(user_id, self.clock())
+        with self.unit_of_work() as uow:
+            revoked = uow.orgs.revoke_user_tokens(user_id, self.clock())
         self._refuse_older_tokens(users=[user_id])
         log.info("user access revoked (%s); %d refresh tokens revoked", reason, revoked, extra={"user_id": user_id})
         return revoked
