@@ -64,10 +64,9 @@ class BillingService(ActivationSaga, Dunning, PersonalDataOwner, EventHandlingSe
     def erase_extra(self, tx: Transaction, user_id: str, tenant_id: str, request: dict) -> int:
         """Subscriptions (and so their invoices and payments, kept for tax law) stop naming the person;
         an erased account's own subscription does not renew."""
-        uow = self.unit_of_work_in(tx)
         params = {"user": user_id, "tenant": tenant_id, "erased": privacy.ERASED_ID,
                   "stop": privacy.is_personal_tenant(request, tenant_id)}
-        return privacy.execute(uow, "UPDATE subscriptions SET user_id = %(erased)s, provider_customer = '',"
+        return privacy.execute(tx, "UPDATE subscriptions SET user_id = %(erased)s, provider_customer = '',"
                                    " cancel_at_period_end = cancel_at_period_end OR %(stop)s"
                                    " WHERE tenant_id = %(tenant)s AND user_id = %(user)s", params)
 
