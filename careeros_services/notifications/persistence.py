@@ -13,6 +13,8 @@ from typing import Optional
 import peewee
 from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
 
+from careeros_services.common.unit_of_work import UnitOfWork
+
 database_proxy = peewee.DatabaseProxy()
 
 
@@ -140,3 +142,10 @@ class NotificationRepository:
                                            PreferenceRecord.kind],
                           update={PreferenceRecord.enabled: enabled, PreferenceRecord.updated_at: now})
              .execute(self.db))
+
+
+class NotificationsUnitOfWork(UnitOfWork):
+    """One notifications transaction and its repositories."""
+
+    repositories = {"notifications": NotificationRepository}
+    notifications: NotificationRepository

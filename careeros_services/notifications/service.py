@@ -17,18 +17,20 @@ from __future__ import annotations
 import logging
 import smtplib
 import threading
-from datetime import datetime, timezone
-from typing import Callable, Optional
+from datetime import datetime
+from typing import Callable
 from urllib.parse import quote
 
 from bus.handlers import EventHandlingService, handles
 from bus.privacy import PersonalDataOwner
 from bus.store import ServiceStore, Transaction
 from careeros_services.common import metrics
+from careeros_services.common.clock import Clock, system_clock
 from careeros_services.common.errors import NotFound, ValidationFailed, require_uuids
+from careeros_services.common.unit_of_work import ServiceWithUnitOfWork
 from careeros_services.notifications import domain, persistence, rendering
 from careeros_services.notifications.mailer import Mailer
-from careeros_services.notifications.persistence import MessageRecord, NotificationRepository
+from careeros_services.notifications.persistence import MessageRecord, NotificationsUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +43,7 @@ DeadLetter = Callable[[dict, str, int], None]
 CONNECTION_ERRORS = (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError)
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-class NotificationsService(PersonalDataOwner, EventHandlingService):
+class NotificationsService(ServiceWithUnitOfWork[NotificationsUnitOfWork], PersonalDataOwner, EventHandlingService):
     """Messages caused by events, their delivery over SMTP, and each person's preferences.
 
     ``settings`` is the ``notifications`` section (``max_attempts``, ``backoff_s``,
@@ -54,11 +52,13 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
     """
 
     consumer_name = SERVICE
+    unit_of_work_class = NotificationsUnitOfWork
     personal_rows = persistence.PERSONAL_ROWS
 
     def __init__(self, store: ServiceStore, settings: dict, smtp_settings: dict, links: dict,
-                 dead_letter: DeadLetter):
+                 dead_letter: DeadLetter, clock: Clock = system_clock):
         self.store = store
+        self.clock = clock
         self.max_attempts = int(settings["max_attempts"])
         self.backoff_s = float(settings["backoff_s"])
         self.max_backoff_s = float(settings["max_backoff_s"])
@@ -76,10 +76,11 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
     @handles(*domain.KIND_BY_EVENT)
     def _on_event(self, tx: Transaction, envelope: dict) -> None:
         """Queue the message this event causes (once: the inbox and the unique event id see to it)."""
+        uow = self.unit_of_work_in(tx)
         kind = domain.kind_for(envelope["type"])
         payload = envelope["payload"]
-        if NotificationRepository(tx.db).enqueue(envelope, kind.name, domain.recipient_of(kind, payload),
-                                                 payload.get("user_id"), _now()):
+        if uow.notifications.enqueue(envelope, kind.name, domain.recipient_of(kind, payload),
+                                                 payload.get("user_id"), self.clock()):
             metrics.NOTIFICATIONS.labels(kind.name, "queued").inc()
 
     # --- delivering ------------------------------------------------------------------------------
@@ -92,8 +93,8 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
         """
         totals: dict[str, int] = {}
         while True:
-            with self.store.transaction(None) as tx:
-                due = NotificationRepository(tx.db).due(_now(), self.batch_size)
+            with self.unit_of_work(None) as uow:
+                due = uow.notifications.due(self.clock(), self.batch_size)
             # One tenant's messages go through one sender, oldest first: a person's mail keeps its order.
             by_sender: dict[int, list[tuple[str, str]]] = {}
             for tenant_id, message_id in due:
@@ -125,9 +126,9 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
 
     def _deliver_one(self, tenant_id: str, message_id: str, contacts: Contacts, mailer: Mailer,
                      cache: dict) -> str:
-        with self.store.transaction(tenant_id) as tx:
-            repo = NotificationRepository(tx.db)
-            now = _now()
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.notifications
+            now = self.clock()
             message = repo.lock_queued(tenant_id, message_id, now)
             if message is None:
                 return "busy"  # sent meanwhile, or another worker holds it
@@ -143,19 +144,20 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
                 repo.mark(message, state="skipped", last_error=str(exc)[:500])
                 return self._count(kind.name, "skipped")
             except Exception as exc:  # noqa: BLE001 - an attempt failed: retry later or give up
-                return self._failed_attempt(tx, repo, message, exc, now)
-            repo.mark(message, state="sent", sent_at=_now(), attempts=message.attempts + 1,
+                return self._failed_attempt(uow, message, exc, now)
+            repo.mark(message, state="sent", sent_at=self.clock(), attempts=message.attempts + 1,
                       to_address=domain.masked_address(contact["email"]), subject=str(email["Subject"]),
                       last_error="")
             return self._count(kind.name, "sent")
 
-    def _failed_attempt(self, tx: Transaction, repo: NotificationRepository, message: MessageRecord,
+    def _failed_attempt(self, uow: NotificationsUnitOfWork, message: MessageRecord,
                         error: Exception, now: datetime) -> str:
+        repo = uow.notifications
         attempts, reason = message.attempts + 1, f"{type(error).__name__}: {error}"[:500]
         if attempts >= self.max_attempts:
             log.error("notification %s failed %d times, dead-lettering its event: %s", message.id, attempts, reason)
             repo.mark(message, state="failed", attempts=attempts, last_error=reason)
-            tx.release(str(message.event_id), SERVICE)  # a DLQ replay queues it again
+            uow.release(str(message.event_id), SERVICE)  # a DLQ replay queues it again
             self.dead_letter(dict(message.event), reason, attempts)
             self._count(message.kind, "failed")
         else:
@@ -214,23 +216,23 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
     def get_preferences(self, tenant_id: str, user_id: str) -> dict[str, bool]:
         """Every optional kind of message and whether the caller gets it (default: yes)."""
         tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
-        with self.store.transaction(tenant_id) as tx:
-            stored = NotificationRepository(tx.db).preferences(tenant_id, user_id)
+        with self.unit_of_work(tenant_id) as uow:
+            stored = uow.notifications.preferences(tenant_id, user_id)
         return {kind: stored.get(kind, True) for kind in domain.OPTIONAL_KINDS}
 
     def update_preferences(self, tenant_id: str, user_id: str, patch: dict) -> dict[str, bool]:
         """Turn optional kinds on or off for the caller; required kinds are refused (ValidationFailed)."""
         tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
         values = domain.validate_preferences(patch)
-        with self.store.transaction(tenant_id) as tx:
-            NotificationRepository(tx.db).set_preferences(tenant_id, user_id, values, _now())
+        with self.unit_of_work(tenant_id) as uow:
+            uow.notifications.set_preferences(tenant_id, user_id, values, self.clock())
         return self.get_preferences(tenant_id, user_id)
 
     def unsubscribe(self, token: str) -> dict:
         """One-click unsubscribe (RFC 8058): turn off the kind the signed link names; idempotent."""
         tenant_id, user_id, kind = domain.read_unsubscribe_token(self.secret, token)
-        with self.store.transaction(tenant_id) as tx:
-            NotificationRepository(tx.db).set_preferences(tenant_id, user_id, {kind: False}, _now())
+        with self.unit_of_work(tenant_id) as uow:
+            uow.notifications.set_preferences(tenant_id, user_id, {kind: False}, self.clock())
         return {"kind": kind, "enabled": False}
 
     # --- operators -------------------------------------------------------------------------------
@@ -239,16 +241,16 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
         """Newest messages of every tenant (summaries, no bodies), optionally of one state."""
         if state and state not in domain.STATES:
             raise ValidationFailed("Unknown message state.", fields={"state": [f"must be one of {', '.join(domain.STATES)}"]})
-        with self.store.transaction(None) as tx:
-            return NotificationRepository(tx.db).overview(state, max(1, min(int(limit), 1000)))
+        with self.unit_of_work(None) as uow:
+            return uow.notifications.overview(state, max(1, min(int(limit), 1000)))
 
     def counts(self) -> dict[str, int]:
         """How many messages are in each state (all tenants)."""
-        with self.store.transaction(None) as tx:
-            return NotificationRepository(tx.db).counts()
+        with self.unit_of_work(None) as uow:
+            return uow.notifications.counts()
 
 
-def build(config: dict) -> NotificationsService:
+def build(config: dict, clock: Clock = system_clock) -> NotificationsService:
     """The service layer for one process (nameko container or gRPC server)."""
     from bus import kafka
     from bus.dlq import dead_letter_envelope
@@ -261,5 +263,5 @@ def build(config: dict) -> NotificationsService:
         dead_letter_envelope(config, envelope, group=group, reason=reason, attempts=attempts)
 
     links = {"web": config["web"]["base_url"], "certificates": config["lms"]["certificate_verify_base_url"]}
-    return NotificationsService(store, config["notifications"], config["smtp"], links, dead_letter)
+    return NotificationsService(store, config["notifications"], config["smtp"], links, dead_letter, clock)
 

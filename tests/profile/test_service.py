@@ -242,8 +242,8 @@ def _concurrent_write(db, tenant_id, user_id):
 
 @pytest.fixture
 def racing(monkeypatch):
-    import careeros_services.profile.service as service_module
-    monkeypatch.setattr(service_module, "ProfileRepository", _RacingRepository)
+    from careeros_services.profile.persistence import ProfileUnitOfWork
+    monkeypatch.setattr(ProfileUnitOfWork, "repositories", {"profiles": _RacingRepository})
     yield _RacingRepository
     _RacingRepository.races = 0
 
