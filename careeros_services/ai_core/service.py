@@ -161,7 +161,7 @@ class AiCoreService(ServiceWithUnitOfWork[AiUnitOfWork], PersonalDataOwner, Even
         uow = self.unit_of_work_in(tx)
         payload = envelope["payload"]
         uow.ai.profile_updated(payload["tenant_id"], payload["user_id"], int(payload["version"]),
-                                            payload["changes"])
+                               payload["changes"])
 
     @handles(COURSE_PUBLISHED)
     def _on_course_published(self, tx: Transaction, envelope: dict) -> None:

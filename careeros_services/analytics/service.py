@@ -99,28 +99,28 @@ class AnalyticsService(ServiceWithUnitOfWork[AnalyticsUnitOfWork], PersonalDataO
         p = envelope["payload"]
         domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
         uow.analytics.record_tenant(p["tenant_id"], _occurred(envelope), name=p["name"],
-                                                 kind=p["kind"], plan_tier=p["plan_tier"])
+                                    kind=p["kind"], plan_tier=p["plan_tier"])
 
     @_writes(TENANT_PLAN_CHANGED)
     def _on_plan_changed(self, uow: AnalyticsUnitOfWork, envelope: dict) -> None:
         p = envelope["payload"]
         domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
         uow.analytics.record_tenant(p["tenant_id"], _occurred(envelope),
-                                                 plan_tier=p["plan_tier"])
+                                    plan_tier=p["plan_tier"])
 
     @_writes(USER_REGISTERED)
     def _on_user_registered(self, uow: AnalyticsUnitOfWork, envelope: dict) -> None:
         p = envelope["payload"]
         domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
         uow.analytics.record_learner(p["tenant_id"], p["user_id"], _occurred(envelope),
-                                                  display_name=p["display_name"], role=p["org_role"])
+                                     display_name=p["display_name"], role=p["org_role"])
 
     @_writes(MEMBERSHIP_CHANGED)
     def _on_membership_changed(self, uow: AnalyticsUnitOfWork, envelope: dict) -> None:
         p = envelope["payload"]
         domain.check_tenant(envelope["type"], envelope["tenant_id"], p)
         uow.analytics.record_learner(p["tenant_id"], p["user_id"], _occurred(envelope),
-                                                  role=p["role"])
+                                     role=p["role"])
 
     @_writes(ASSIGNMENT_CREATED)
     def _on_assignment_created(self, uow: AnalyticsUnitOfWork, envelope: dict) -> None:
@@ -240,7 +240,7 @@ class AnalyticsService(ServiceWithUnitOfWork[AnalyticsUnitOfWork], PersonalDataO
         if envelope["tenant_id"] is None:
             return  # a platform-wide event has no tenant to report it under
         uow.analytics.log_event(envelope["tenant_id"], envelope["id"], envelope["type"],
-                                             _occurred(envelope).date())
+                                _occurred(envelope).date())
         writer = _WRITERS.get(envelope["type"])
         if writer is not None:
             getattr(self, writer)(uow, envelope)

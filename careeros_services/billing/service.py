@@ -307,7 +307,7 @@ class BillingService(ActivationSaga, Dunning, PersonalDataOwner, EventHandlingSe
         p = envelope["payload"]
         occurred = datetime.fromisoformat(envelope["occurred_at"])
         uow.billing.record_usage(p["usage_id"], envelope["tenant_id"], p["user_id"],
-                                              int(p["prompt_tokens"]) + int(p["completion_tokens"]), occurred)
+                                 int(p["prompt_tokens"]) + int(p["completion_tokens"]), occurred)
 
     # ========================================================================= webhooks =========
 

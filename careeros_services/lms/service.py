@@ -293,7 +293,7 @@ class LmsService(ServiceWithUnitOfWork[LmsUnitOfWork], PersonalDataOwner, EventH
             repo.insert_revision(caller.tenant_id, course["id"], revision, snap, caller.user_id)
             repo.update_course(caller.tenant_id, course["id"], {"status": status, "revision": revision})
             uow.publish(COURSE_PUBLISHED, aggregate_id=course["id"],
-                       payload=domain.published_payload(course, snap, revision))
+                        payload=domain.published_payload(course, snap, revision))
         return self.get_course(caller, course["id"])
 
     def archive_course(self, caller: Caller, course_id: str) -> dict:
@@ -304,7 +304,7 @@ class LmsService(ServiceWithUnitOfWork[LmsUnitOfWork], PersonalDataOwner, EventH
             repo.update_course(caller.tenant_id, course["id"], {"status": domain.next_status(course["status"],
                                                                                               "archive")})
             uow.publish(COURSE_ARCHIVED, aggregate_id=course["id"],
-                       payload={"course_id": course["id"], "tenant_id": caller.tenant_id, "slug": course["slug"]})
+                        payload={"course_id": course["id"], "tenant_id": caller.tenant_id, "slug": course["slug"]})
         return self.get_course(caller, course["id"])
 
     def add_module(self, caller: Caller, course_id: str, data: dict) -> dict:
@@ -682,7 +682,7 @@ class LmsService(ServiceWithUnitOfWork[LmsUnitOfWork], PersonalDataOwner, EventH
     def _record_activity(self, uow: LmsUnitOfWork, user_id: str, stmt: dict) -> None:
         _validate_statement(stmt)  # the tracker refuses what its statements API would refuse
         uow.publish(ACTIVITY_RECORDED, aggregate_id=user_id,
-                   payload={"statement": stmt, "user_id": user_id, "tenant_id": uow.tenant_id})
+                    payload={"statement": stmt, "user_id": user_id, "tenant_id": uow.tenant_id})
 
     # --- completion -------------------------------------------------------------------------
 
@@ -779,7 +779,7 @@ class LmsService(ServiceWithUnitOfWork[LmsUnitOfWork], PersonalDataOwner, EventH
                                 statement_id=cert_id, timestamp=issued_at)
         _validate_statement(stmt)
         uow.publish(ACTIVITY_RECORDED, aggregate_id=user_id, tenant_id=tenant_id,
-                   payload={"statement": stmt, "user_id": user_id, "tenant_id": tenant_id})
+                    payload={"statement": stmt, "user_id": user_id, "tenant_id": tenant_id})
         return cert
 
     def _verify_url(self, certificate_id: str) -> str:

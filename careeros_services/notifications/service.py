@@ -80,7 +80,7 @@ class NotificationsService(ServiceWithUnitOfWork[NotificationsUnitOfWork], Perso
         kind = domain.kind_for(envelope["type"])
         payload = envelope["payload"]
         if uow.notifications.enqueue(envelope, kind.name, domain.recipient_of(kind, payload),
-                                                 payload.get("user_id"), self.clock()):
+                                     payload.get("user_id"), self.clock()):
             metrics.NOTIFICATIONS.labels(kind.name, "queued").inc()
 
     # --- delivering ------------------------------------------------------------------------------

@@ -57,7 +57,7 @@ class ProfileService(ServiceWithUnitOfWork[ProfileUnitOfWork], PersonalDataOwner
                                      payload["display_name"], self.clock())
         if uow.profiles.create_if_absent(profile):
             uow.publish(PROFILE_CREATED, aggregate_id=profile.user_id,
-                       payload={"user_id": profile.user_id, "tenant_id": profile.tenant_id})
+                        payload={"user_id": profile.user_id, "tenant_id": profile.tenant_id})
 
     @handles(MILESTONE_ACHIEVED)
     def _on_milestone_achieved(self, tx: Transaction, envelope: dict) -> None:

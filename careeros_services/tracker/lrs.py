@@ -106,7 +106,7 @@ class LrsService:
         key_id, secret = "lrs_" + secrets.token_hex(12), secrets.token_hex(32)  # hex: no leading "-" for CLIs
         with self.tracker.unit_of_work(tenant_id) as uow:
             created = uow.lrs.add_credential(tenant_id, key_id, _hash(secret), label, scopes, user_id,
-                                                          xapi_version)
+                                             xapi_version)
         return {"key": key_id, "secret": secret, "label": label, "scopes": scopes, "xapi_version": xapi_version,
                 "created_by": user_id, "created_at": iso(created), "revoked_at": ""}
 
