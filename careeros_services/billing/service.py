@@ -30,6 +30,7 @@ from careeros_services.billing.events import (  # noqa: F401 - the event types, 
     SAGA_COMPENSATE, SUBSCRIPTION_ACTIVATED, SUBSCRIPTION_CANCELED, SUBSCRIPTION_PAST_DUE, iso, publish_invoice)
 from careeros_services.billing.payments import REQUIRES_ACTION, PaymentDeclined, PaymentProvider, make_provider
 from careeros_services.billing.persistence import BillingRepository, BillingUnitOfWork, InvoiceRecord, PaymentRecord
+from careeros_services.common.caller import Caller
 from careeros_services.common.clock import Clock, system_clock
 from careeros_services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed, require_uuids
 
@@ -93,9 +94,9 @@ class BillingService(ActivationSaga, Dunning, PersonalDataOwner, EventHandlingSe
         """The plan catalogue (prices in minor units)."""
         return [plan.to_dict() for plan in self.plans.values()]
 
-    def get_subscription(self, tenant_id: str, user_id: str) -> dict:
+    def get_subscription(self, caller: Caller) -> dict:
         """The tenant's live subscription (or its last one) and what it is entitled to now."""
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        tenant_id = caller.tenant_id
         with self.unit_of_work(tenant_id) as uow:
             repo = uow.billing
             sub = repo.live_subscription(tenant_id) or repo.latest_subscription(tenant_id)
@@ -108,10 +109,10 @@ class BillingService(ActivationSaga, Dunning, PersonalDataOwner, EventHandlingSe
             "entitlements": list(ent.features) if ent else free.entitlements(0),
         }
 
-    def list_invoices(self, tenant_id: str, user_id: str, org_role: str, limit: int = 50) -> list[dict]:
+    def list_invoices(self, caller: Caller, limit: int = 50) -> list[dict]:
         """The tenant's invoices, newest first (owner/admin only)."""
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
-        _require_manager(org_role)
+        _require_manager(caller.org_role)
+        tenant_id = caller.tenant_id
         with self.unit_of_work(tenant_id) as uow:
             repo = uow.billing
             rows = repo.invoices(tenant_id, max(1, min(int(limit), 100)))
@@ -127,8 +128,8 @@ class BillingService(ActivationSaga, Dunning, PersonalDataOwner, EventHandlingSe
 
     # ========================================================================= commands =========
 
-    def start_subscription(self, tenant_id: str, user_id: str, org_role: str, plan: str, interval: str,
-                           seats: int, payment_method: str, trial_days: int = 0) -> dict:
+    def start_subscription(self, caller: Caller, plan: str, interval: str, seats: int, payment_method: str,
+                           trial_days: int = 0) -> dict:
         """Subscribe the tenant to a paid plan.
 
         Without a trial the first period is invoiced and charged at once; a
@@ -142,8 +143,8 @@ class BillingService(ActivationSaga, Dunning, PersonalDataOwner, EventHandlingSe
         timer's retries settle it. With ``trial_days`` the saga starts without
         a payment and the first charge happens when the trial ends.
         """
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
-        _require_manager(org_role)
+        _require_manager(caller.org_role)
+        tenant_id, user_id = caller.tenant_id, caller.user_id
         chosen, interval, seats = domain.check_choice(self.plans, plan, interval, seats)
         provider = self.providers[self.default_provider]
         if not isinstance(payment_method, str) or not payment_method:
@@ -192,7 +193,7 @@ class BillingService(ActivationSaga, Dunning, PersonalDataOwner, EventHandlingSe
                               "no subscription was made.", code="payment_declined",
                               fields={"payment_method": [payment.failure_code or "card_declined"]})
 
-    def change_subscription(self, tenant_id: str, user_id: str, org_role: str, plan: Optional[str] = None,
+    def change_subscription(self, caller: Caller, plan: Optional[str] = None,
                             seats: Optional[int] = None, payment_method: Optional[str] = None,
                             interval: Optional[str] = None) -> dict:
         """Upgrade or downgrade now, with proration; switch month/year; or just replace the payment method.
@@ -204,8 +205,8 @@ class BillingService(ActivationSaga, Dunning, PersonalDataOwner, EventHandlingSe
         becomes a credit balance used by the next invoices. The change itself
         runs as a saga like an activation (entitlements, auth's plan_tier).
         """
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
-        _require_manager(org_role)
+        _require_manager(caller.org_role)
+        tenant_id = caller.tenant_id
         provider = self.providers[self.default_provider]
         if payment_method is not None:
             if not isinstance(payment_method, str) or not payment_method:
@@ -279,10 +280,10 @@ class BillingService(ActivationSaga, Dunning, PersonalDataOwner, EventHandlingSe
                          self._before(repo, sub.tenant_id, sub), target, "payment_confirmed")
         return None
 
-    def cancel_subscription(self, tenant_id: str, user_id: str, org_role: str, at_period_end: bool = True) -> dict:
+    def cancel_subscription(self, caller: Caller, at_period_end: bool = True) -> dict:
         """Cancel at the end of the paid period (default) or now (entitlements withdrawn at once)."""
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
-        _require_manager(org_role)
+        _require_manager(caller.org_role)
+        tenant_id = caller.tenant_id
         now = self.clock()
         with self.unit_of_work(tenant_id) as uow:
             repo = uow.billing
