@@ -12,8 +12,9 @@ from dataclasses import replace
 from bus.handlers import EventHandlingService, handles
 from bus.privacy import PersonalDataOwner
 from bus.store import ServiceStore, Transaction
+from careeros_services.common.caller import Caller
 from careeros_services.common.clock import Clock, system_clock
-from careeros_services.common.errors import Conflict, NotFound, require_uuids
+from careeros_services.common.errors import Conflict, NotFound
 from careeros_services.common.unit_of_work import ServiceWithUnitOfWork
 from careeros_services.profile import domain, persistence
 from careeros_services.profile.persistence import ProfileUnitOfWork
@@ -110,21 +111,20 @@ class ProfileService(ServiceWithUnitOfWork[ProfileUnitOfWork], PersonalDataOwner
             "user_id": user_id, "tenant_id": tenant_id, "version": updated.version,
             "changed_fields": ["skills"], "changes": {"skills": updated.skills}})
 
-    def get_profile(self, tenant_id: str, user_id: str) -> dict:
+    def get_profile(self, caller: Caller) -> dict:
         """The caller's own profile.
 
         Raises ``NotFound(code="profile_not_found")`` when there is none: the
         profile is made from auth's ``user.registered`` event and may lag the
         registration by the event's trip.
         """
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
-        with self.unit_of_work(tenant_id) as uow:
-            profile = uow.profiles.get(tenant_id, user_id)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            profile = uow.profiles.get(caller.tenant_id, caller.user_id)
         if profile is None:
             raise _not_found()
         return profile.to_dict()
 
-    def update_profile(self, tenant_id: str, user_id: str, patch: dict) -> dict:
+    def update_profile(self, caller: Caller, patch: dict) -> dict:
         """Change fields of the caller's own profile; returns the profile after the change.
 
         ``patch`` names only the fields to change (see ``domain.apply_patch``
@@ -133,10 +133,9 @@ class ProfileService(ServiceWithUnitOfWork[ProfileUnitOfWork], PersonalDataOwner
         in the same transaction; a patch that changes nothing writes nothing.
         A concurrent change is retried once, then reported as ``Conflict``.
         """
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
         for _attempt in range(2):
             try:
-                return self._update_once(tenant_id, user_id, patch)
+                return self._update_once(caller.tenant_id, caller.user_id, patch)
             except _LostRace:
                 continue
         raise Conflict("The profile was changed concurrently; try again.", code="profile_version_conflict")
