@@ -25,8 +25,9 @@ from bus.handlers import EventHandlingService, handles
 from bus.privacy import PersonalDataOwner
 from bus.store import ServiceStore, Transaction
 from careeros_services.common import metrics
+from careeros_services.common.caller import Caller
 from careeros_services.common.clock import Clock, system_clock
-from careeros_services.common.errors import NotFound, ValidationFailed, require_uuids
+from careeros_services.common.errors import NotFound, ValidationFailed
 from careeros_services.common.unit_of_work import ServiceWithUnitOfWork
 from careeros_services.notifications import domain, persistence, rendering
 from careeros_services.notifications.mailer import Mailer
@@ -213,20 +214,18 @@ class NotificationsService(ServiceWithUnitOfWork[NotificationsUnitOfWork], Perso
 
     # --- preferences -----------------------------------------------------------------------------
 
-    def get_preferences(self, tenant_id: str, user_id: str) -> dict[str, bool]:
+    def get_preferences(self, caller: Caller) -> dict[str, bool]:
         """Every optional kind of message and whether the caller gets it (default: yes)."""
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
-        with self.unit_of_work(tenant_id) as uow:
-            stored = uow.notifications.preferences(tenant_id, user_id)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            stored = uow.notifications.preferences(caller.tenant_id, caller.user_id)
         return {kind: stored.get(kind, True) for kind in domain.OPTIONAL_KINDS}
 
-    def update_preferences(self, tenant_id: str, user_id: str, patch: dict) -> dict[str, bool]:
+    def update_preferences(self, caller: Caller, patch: dict) -> dict[str, bool]:
         """Turn optional kinds on or off for the caller; required kinds are refused (ValidationFailed)."""
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
         values = domain.validate_preferences(patch)
-        with self.unit_of_work(tenant_id) as uow:
-            uow.notifications.set_preferences(tenant_id, user_id, values, self.clock())
-        return self.get_preferences(tenant_id, user_id)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            uow.notifications.set_preferences(caller.tenant_id, caller.user_id, values, self.clock())
+        return self.get_preferences(caller)
 
     def unsubscribe(self, token: str) -> dict:
         """One-click unsubscribe (RFC 8058): turn off the kind the signed link names; idempotent."""

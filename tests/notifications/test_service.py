@@ -14,6 +14,7 @@ from bus import contracts
 from bus.dlq import DeadLetters
 from careeros_services import cli
 from careeros_services.auth.service import build as build_auth
+from careeros_services.common.caller import Caller
 from careeros_services.common.errors import ValidationFailed
 from careeros_services.common.infra import free_port
 from careeros_services.notifications import domain, sink
@@ -149,7 +150,7 @@ def test_optional_messages_carry_one_click_unsubscribe_which_turns_the_next_ones
     url = message["List-Unsubscribe"].strip("<>")
     assert url in sink.text_of(message)
     assert notifications.unsubscribe(url.split("token=")[1]) == {"kind": "assignment", "enabled": False}
-    assert notifications.get_preferences(owner["tenant_id"], owner["user_id"])["assignment"] is False
+    assert notifications.get_preferences(Caller(owner["tenant_id"], owner["user_id"]))["assignment"] is False
     second = assignment_event(owner, owner["user_id"])
     notifications.handle_event(second)
     assert notifications.deliver_due(auth.contact) == {"skipped": 1}

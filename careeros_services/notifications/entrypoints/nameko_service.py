@@ -10,6 +10,7 @@ from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from bus.nameko import ServiceApp, event_handler
+from careeros_services.common.caller import Caller
 from careeros_services.common.errors import DomainError, NotFound
 from careeros_services.notifications.service import NotificationsService, build
 
@@ -52,4 +53,4 @@ class NotificationsRpc:
     @rpc(expected_exceptions=DomainError)
     def get_preferences(self, tenant_id: str, user_id: str) -> dict:
         """Which optional messages the person gets."""
-        return self.app.get_preferences(tenant_id, user_id)
+        return self.app.get_preferences(Caller.of(tenant_id, user_id))
