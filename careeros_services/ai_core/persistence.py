@@ -14,6 +14,8 @@ from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
 
 from careeros_services.ai_core.domain import Course, LearnerProfile
 from careeros_services.ai_core.knowledge import KnowledgeBase
+from careeros_services.common.clock import system_clock
+from careeros_services.common.unit_of_work import UnitOfWork
 
 database_proxy = peewee.DatabaseProxy()
 
@@ -138,10 +140,6 @@ def bind(database: peewee.Database) -> None:
     database_proxy.initialize(database)
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def iso(moment: Optional[datetime]) -> str:
     return moment.astimezone(timezone.utc).isoformat() if moment else ""
 
@@ -157,7 +155,7 @@ class AiRepository:
     def create_consultation(self, tenant_id: str, user_id: str, topic: str, target_role: str) -> str:
         consultation_id = str(uuid.uuid4())
         ConsultationRecord.insert(id=consultation_id, tenant_id=tenant_id, user_id=user_id, topic=topic[:200],
-                                  target_role=target_role[:120], created_at=_now()).execute(self.db)
+                                  target_role=target_role[:120], created_at=system_clock()).execute(self.db)
         return consultation_id
 
     def consultation(self, tenant_id: str, user_id: str, consultation_id: str, *,
@@ -204,7 +202,7 @@ class AiRepository:
         MessageRecord.insert(id=message_id, consultation_id=consultation_id, tenant_id=tenant_id, seq=seq,
                              role=role, content=content, answer=answer, provider=provider, model=model,
                              prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, cached=cached,
-                             created_at=_now()).execute(self.db)
+                             created_at=system_clock()).execute(self.db)
         return message_id
 
     def stored_answers(self, tenant_id: str) -> list[dict]:
@@ -229,7 +227,7 @@ class AiRepository:
                               headline=row.headline)
 
     def profile_created(self, tenant_id: str, user_id: str) -> None:
-        (LearnerProfileRecord.insert(user_id=user_id, tenant_id=tenant_id, version=1, updated_at=_now())
+        (LearnerProfileRecord.insert(user_id=user_id, tenant_id=tenant_id, version=1, updated_at=system_clock())
          .on_conflict_ignore().execute(self.db))
 
     def profile_updated(self, tenant_id: str, user_id: str, version: int, changes: dict) -> bool:
@@ -237,7 +235,7 @@ class AiRepository:
         self.profile_created(tenant_id, user_id)
         kept = {k: v for k, v in changes.items() if k in ("skills", "target_role", "years_experience", "headline")}
         values = {getattr(LearnerProfileRecord, k): v for k, v in kept.items()}
-        values.update({LearnerProfileRecord.version: version, LearnerProfileRecord.updated_at: _now()})
+        values.update({LearnerProfileRecord.version: version, LearnerProfileRecord.updated_at: system_clock()})
         updated = (LearnerProfileRecord.update(values)
                    .where((LearnerProfileRecord.tenant_id == tenant_id) & (LearnerProfileRecord.user_id == user_id)
                           & (LearnerProfileRecord.version < version))
@@ -255,7 +253,7 @@ class AiRepository:
                               for s in payload.get("skills", [])],
                       premium=bool(payload.get("premium", False)),
                       estimated_hours=max(0, int(payload.get("estimated_hours") or 0)),
-                      revision=int(payload.get("revision", 1)), archived=False, updated_at=_now())
+                      revision=int(payload.get("revision", 1)), archived=False, updated_at=system_clock())
         (CourseRecord.insert(**values)
          .on_conflict(conflict_target=[CourseRecord.course_id],
                       update={getattr(CourseRecord, k): v for k, v in values.items() if k != "course_id"},
@@ -263,7 +261,7 @@ class AiRepository:
          .execute(self.db))
 
     def archive_course(self, tenant_id: str, course_id: str) -> None:
-        (CourseRecord.update(archived=True, updated_at=_now())
+        (CourseRecord.update(archived=True, updated_at=system_clock())
          .where((CourseRecord.tenant_id == tenant_id) & (CourseRecord.course_id == course_id))
          .execute(self.db))
 
@@ -279,7 +277,7 @@ class AiRepository:
 
     def add_cv(self, tenant_id: str, user_id: str, cv_id: str, object_key: str, filename: str,
                content_type: str, size: int, proposed: dict) -> CvRecord:
-        now = _now()
+        now = system_clock()
         CvRecord.insert(id=cv_id, tenant_id=tenant_id, user_id=user_id, object_key=object_key, filename=filename,
                         content_type=content_type, size_bytes=size, status="proposed", proposed=proposed,
                         created_at=now).execute(self.db)
@@ -293,7 +291,7 @@ class AiRepository:
         return query.first(self.db)
 
     def confirm_cv(self, tenant_id: str, cv_id: str, skills: list[dict]) -> None:
-        (CvRecord.update(status="confirmed", confirmed=skills, confirmed_at=_now())
+        (CvRecord.update(status="confirmed", confirmed=skills, confirmed_at=system_clock())
          .where((CvRecord.tenant_id == tenant_id) & (CvRecord.id == cv_id)).execute(self.db))
 
     def latest_cv_skills(self, tenant_id: str, user_id: str) -> Optional[list[tuple[str, int]]]:
@@ -316,7 +314,7 @@ class AiRepository:
         usage_id = str(uuid.uuid4())
         UsageRecord.insert(id=usage_id, tenant_id=tenant_id, user_id=user_id, provider=provider, model=model,
                            purpose=purpose, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-                           cost_micro_usd=cost, created_at=_now()).execute(self.db)
+                           cost_micro_usd=cost, created_at=system_clock()).execute(self.db)
         return usage_id
 
     def usage_totals(self, tenant_id: str, since: datetime, user_id: Optional[str] = None) -> dict:
@@ -355,3 +353,10 @@ def course_from(kb: KnowledgeBase, slug: str, title: str, level: str, tenant_id:
             ids.append(found.id)
     return Course(slug=slug, title=title, level=level or "", tenant_id=tenant_id, skill_ids=tuple(ids),
                   premium=bool(premium), hours=int(hours or 0))
+
+
+class AiUnitOfWork(UnitOfWork):
+    """One ai_core transaction and its repositories."""
+
+    repositories = {"ai": AiRepository}
+    ai: AiRepository

@@ -27,7 +27,6 @@ import json
 import logging
 import time
 import uuid
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
@@ -40,11 +39,12 @@ from careeros_services.ai_core import (conversation, domain, knowledge, limits a
                                       providers, validation)
 from careeros_services.ai_core.domain import Course
 from careeros_services.ai_core.knowledge import KnowledgeBase
-from careeros_services.ai_core.persistence import AiRepository, course_from, iso
+from careeros_services.ai_core.persistence import AiUnitOfWork, course_from, iso
 from careeros_services.ai_core.providers import Completion, Prompt, Provider, Redactor
 from careeros_services.common.caller import Caller
 from careeros_services.common import esco, metrics
 from careeros_services.common import text as text_rules
+from careeros_services.common.clock import Clock, system_clock
 from careeros_services.common.errors import NotFound, ValidationFailed
 from careeros_services.common.privacy import PersonalDataOwner
 from careeros_services.common.storage import ObjectMissing, ObjectStorage
@@ -57,6 +57,7 @@ from bus.contracts import (  # event types, from contracts/events
     AI_CORE_CONSULTATION_ANSWERED_V1 as CONSULTATION_ANSWERED,
     AI_CORE_CV_CONFIRMED_V1 as CV_CONFIRMED,
 )
+from careeros_services.common.unit_of_work import ServiceWithUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +89,6 @@ DEFAULT_PRICES = {  # micro-USD per 1,000 tokens
 }
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def load_seed_catalog(kb: KnowledgeBase, path: Path = SEED_CATALOG) -> list[Course]:
     """The LMS's public seed catalog (shipped in the repo), skills matched to KB ids; [] if absent."""
     try:
@@ -105,17 +102,19 @@ def load_seed_catalog(kb: KnowledgeBase, path: Path = SEED_CATALOG) -> list[Cour
             for c in courses if c.get("slug") and c.get("title")]
 
 
-class AiCoreService(PersonalDataOwner, EventHandlingService):
+class AiCoreService(ServiceWithUnitOfWork[AiUnitOfWork], PersonalDataOwner, EventHandlingService):
     """The AI HR consultant: consultations, CV analysis, roadmap proposals, usage."""
 
     consumer_name = SERVICE
+    unit_of_work_class = AiUnitOfWork
     personal_rows = persistence.PERSONAL_ROWS
 
     def __init__(self, store: ServiceStore, kb: KnowledgeBase, provider: Provider, limits: limits_mod.Limits,
                  object_store: ObjectStorage, *, prices: Optional[dict] = None,
                  seed_courses: Optional[list[Course]] = None, redactor: Optional[Redactor] = None,
-                 max_cv_bytes: int = MAX_CV_BYTES):
+                 max_cv_bytes: int = MAX_CV_BYTES, clock: Clock = system_clock):
         self.store = store
+        self.clock = clock
         self.kb = kb
         self.provider = provider
         self.limits = limits
@@ -154,25 +153,29 @@ class AiCoreService(PersonalDataOwner, EventHandlingService):
 
     @handles(PROFILE_CREATED)
     def _on_profile_created(self, tx: Transaction, envelope: dict) -> None:
+        uow = self.unit_of_work_in(tx)
         payload = envelope["payload"]
-        AiRepository(tx.db).profile_created(payload["tenant_id"], payload["user_id"])
+        uow.ai.profile_created(payload["tenant_id"], payload["user_id"])
 
     @handles(PROFILE_UPDATED)
     def _on_profile_updated(self, tx: Transaction, envelope: dict) -> None:
         """Keep skills, target role, years and headline; older versions than stored are ignored."""
+        uow = self.unit_of_work_in(tx)
         payload = envelope["payload"]
-        AiRepository(tx.db).profile_updated(payload["tenant_id"], payload["user_id"], int(payload["version"]),
-                                            payload["changes"])
+        uow.ai.profile_updated(payload["tenant_id"], payload["user_id"], int(payload["version"]),
+                               payload["changes"])
 
     @handles(COURSE_PUBLISHED)
     def _on_course_published(self, tx: Transaction, envelope: dict) -> None:
-        AiRepository(tx.db).upsert_course(envelope["payload"])
+        uow = self.unit_of_work_in(tx)
+        uow.ai.upsert_course(envelope["payload"])
         self._platform_cache = None  # this process sees its own consumption at once
 
     @handles(COURSE_ARCHIVED)
     def _on_course_archived(self, tx: Transaction, envelope: dict) -> None:
+        uow = self.unit_of_work_in(tx)
         payload = envelope["payload"]
-        AiRepository(tx.db).archive_course(payload["tenant_id"], payload["course_id"])
+        uow.ai.archive_course(payload["tenant_id"], payload["course_id"])
         self._platform_cache = None
 
     # --- consultations --------------------------------------------------------------------------
@@ -193,8 +196,8 @@ class AiCoreService(PersonalDataOwner, EventHandlingService):
     def get_consultation(self, caller: Caller, consultation_id: str) -> dict:
         """The caller's consultation with every message (NotFound for anyone else's)."""
         [consultation_id] = _ids(consultation_id=consultation_id)
-        with self.store.transaction(caller.tenant_id) as tx:
-            repo = AiRepository(tx.db)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            repo = uow.ai
             record = repo.consultation(caller.tenant_id, caller.user_id, consultation_id)
             if record is None:
                 raise _consultation_not_found()
@@ -204,8 +207,8 @@ class AiCoreService(PersonalDataOwner, EventHandlingService):
         """The caller's own consultations (never a colleague's), newest activity first, for a chat's history."""
         if not 0 <= limit <= 100:
             raise ValidationFailed("limit must be between 1 and 100.", fields={"limit": ["must be between 1 and 100"]})
-        with self.store.transaction(caller.tenant_id) as tx:
-            found = AiRepository(tx.db).consultations_of(caller.tenant_id, caller.user_id, limit or 20)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            found = uow.ai.consultations_of(caller.tenant_id, caller.user_id, limit or 20)
         return {"consultations": [
             {"consultation_id": str(r.id), "topic": r.topic, "target_role": r.target_role,
              "created_at": iso(r.created_at), "last_message_at": iso(last), "message_count": count}
@@ -219,8 +222,8 @@ class AiCoreService(PersonalDataOwner, EventHandlingService):
         process for ``PLATFORM_COURSES_TTL_S`` (a read model is eventually consistent anyway).
         """
         if own is None:
-            with self.store.transaction(tenant_id) as tx:
-                own = AiRepository(tx.db).courses(tenant_id, self.kb)
+            with self.unit_of_work(tenant_id) as uow:
+                own = uow.ai.courses(tenant_id, self.kb)
         public: list[Course] = []
         if tenant_id != PLATFORM_TENANT:
             public = self._platform_courses()
@@ -236,8 +239,8 @@ class AiCoreService(PersonalDataOwner, EventHandlingService):
         cached = self._platform_cache
         if cached is not None and time.monotonic() - cached[0] < PLATFORM_COURSES_TTL_S:
             return cached[1]
-        with self.store.transaction(PLATFORM_TENANT) as tx:
-            courses = AiRepository(tx.db).courses(PLATFORM_TENANT, self.kb)
+        with self.unit_of_work(PLATFORM_TENANT) as uow:
+            courses = uow.ai.courses(PLATFORM_TENANT, self.kb)
         self._platform_cache = (time.monotonic(), courses)
         return courses
 
@@ -245,8 +248,8 @@ class AiCoreService(PersonalDataOwner, EventHandlingService):
         self.limits.check_rate(caller.tenant_id)
         wants_cv = "cv" in conversation.cues_in(text)
         cv_skills, history, start_role = None, [], ""
-        with self.store.transaction(caller.tenant_id) as tx:
-            repo = AiRepository(tx.db)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            repo = uow.ai
             profile = repo.profile(caller.tenant_id, caller.user_id)
             own_courses = repo.courses(caller.tenant_id, self.kb)
             if wants_cv:
@@ -259,7 +262,7 @@ class AiCoreService(PersonalDataOwner, EventHandlingService):
                 start_role = record.target_role
         courses = self._visible_courses(caller.tenant_id, own_courses)
         start = self.kb.role_for(start_role) if start_role else None
-        today = _now().date()
+        today = self.clock().date()
         state = conversation.state_of(self.kb, [(m.role, m.content, m.answer, m.created_at.date()) for m in history],
                                       today,
                                       plan_tier=caller.plan_tier, cv_skills=cv_skills or (),
@@ -281,8 +284,8 @@ class AiCoreService(PersonalDataOwner, EventHandlingService):
         """One transaction: the learner's message, the answer, usage rows and the events."""
         role_title = facts.role.title if facts.role else ""
         usage_rows = [] if cached else completions
-        with self.store.transaction(caller.tenant_id) as tx:
-            repo = AiRepository(tx.db)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            repo = uow.ai
             if consultation_id is None:
                 consultation_id = repo.create_consultation(caller.tenant_id, caller.user_id, text, role_title)
                 seq = 0
@@ -299,8 +302,8 @@ class AiCoreService(PersonalDataOwner, EventHandlingService):
                 prompt_tokens=0 if cached else sum(c.prompt_tokens for c in completions),
                 completion_tokens=0 if cached else sum(c.completion_tokens for c in completions), cached=cached)
             for completion in usage_rows:
-                self._record_usage(tx, repo, caller, completion, "consultation")
-            tx.publish(CONSULTATION_ANSWERED, aggregate_id=consultation_id, payload={
+                self._record_usage(uow, caller, completion, "consultation")
+            uow.publish(CONSULTATION_ANSWERED, aggregate_id=consultation_id, payload={
                 "consultation_id": consultation_id, "message_id": message_id, "tenant_id": caller.tenant_id,
                 "user_id": caller.user_id, "target_role": role_title,
                 "skill_gaps": [g["esco_uri"] or g["name"] for g in answer["skill_gaps"]]})
@@ -355,12 +358,13 @@ class AiCoreService(PersonalDataOwner, EventHandlingService):
         metrics.AI_TOKENS.labels(caller.tenant_id, completion.provider, "completion").inc(completion.completion_tokens)
         metrics.TENANT_COST_MICROS.labels(caller.tenant_id, "ai").inc(self._cost(completion))
 
-    def _record_usage(self, tx: Transaction, repo: AiRepository, caller: Caller, completion: Completion,
+    def _record_usage(self, uow: AiUnitOfWork, caller: Caller, completion: Completion,
                       purpose: str) -> None:
+        repo = uow.ai
         cost = self._cost(completion)
         usage_id = repo.add_usage(caller.tenant_id, caller.user_id, completion.provider, completion.model, purpose,
                                   completion.prompt_tokens, completion.completion_tokens, cost)
-        tx.publish(USAGE_RECORDED, aggregate_id=usage_id, payload={
+        uow.publish(USAGE_RECORDED, aggregate_id=usage_id, payload={
             "usage_id": usage_id, "tenant_id": caller.tenant_id, "user_id": caller.user_id,
             "provider": completion.provider, "model": completion.model[:120],
             "prompt_tokens": completion.prompt_tokens, "completion_tokens": completion.completion_tokens,
@@ -368,9 +372,9 @@ class AiCoreService(PersonalDataOwner, EventHandlingService):
 
     def get_usage(self, caller: Caller) -> dict:
         """This month's quota use and the caller's tokens/cost; the tenant's totals for owners and admins."""
-        start = _now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        with self.store.transaction(caller.tenant_id) as tx:
-            repo = AiRepository(tx.db)
+        start = self.clock().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            repo = uow.ai
             mine = repo.usage_totals(caller.tenant_id, start, caller.user_id)
             by_provider = repo.usage_by_provider(caller.tenant_id, caller.user_id, start)
             tenant = repo.usage_totals(caller.tenant_id, start) if caller.org_role in PRIVILEGED_ROLES else None
@@ -398,8 +402,8 @@ class AiCoreService(PersonalDataOwner, EventHandlingService):
             raise providers.AiOutputInvalid("The roadmap proposal failed its schema.", fields={"milestones": found[:10]})
         completion = Completion("", "embedded", "careeros-kb-1", 0, 0, model_called=False)
         self._count(caller, completion, "roadmap")
-        with self.store.transaction(caller.tenant_id) as tx:
-            self._record_usage(tx, AiRepository(tx.db), caller, completion, "roadmap")
+        with self.unit_of_work(caller.tenant_id) as uow:
+            self._record_usage(uow, caller, completion, "roadmap")
         return proposal
 
     def list_roles(self, track: str = "") -> list[dict]:
@@ -439,11 +443,11 @@ class AiCoreService(PersonalDataOwner, EventHandlingService):
         cv_id = str(uuid.uuid4())
         key = f"ai_core/cv/{caller.tenant_id}/{caller.user_id}/{cv_id}"
         self.objects.put(key, content, content_type)
-        with self.store.transaction(caller.tenant_id) as tx:
-            repo = AiRepository(tx.db)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            repo = uow.ai
             record = repo.add_cv(caller.tenant_id, caller.user_id, cv_id, key, filename, content_type, len(content), proposal)
             for completion in completions:
-                self._record_usage(tx, repo, caller, completion, "cv")
+                self._record_usage(uow, caller, completion, "cv")
         return _cv_dict(record)
 
     def _normalise_proposals(self, proposed: list[dict]) -> list[dict]:
@@ -481,8 +485,8 @@ class AiCoreService(PersonalDataOwner, EventHandlingService):
                 cleaned.append({"name": name.strip(), "level": level})
         if errors:
             raise ValidationFailed("Some confirmed skills are invalid.", fields=errors)
-        with self.store.transaction(caller.tenant_id) as tx:
-            repo = AiRepository(tx.db)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            repo = uow.ai
             record = repo.cv(caller.tenant_id, caller.user_id, cv_id, for_update=True)
             if record is None:
                 raise NotFound("No such CV.", code="cv_not_found")
@@ -496,7 +500,7 @@ class AiCoreService(PersonalDataOwner, EventHandlingService):
             confirmed = [{"name": proposed[s["name"].casefold()]["name"], "level": s["level"],
                           "esco_uri": proposed[s["name"].casefold()]["esco_uri"]} for s in cleaned]
             repo.confirm_cv(caller.tenant_id, cv_id, confirmed)
-            tx.publish(CV_CONFIRMED, aggregate_id=caller.user_id, payload={
+            uow.publish(CV_CONFIRMED, aggregate_id=caller.user_id, payload={
                 "cv_id": cv_id, "tenant_id": caller.tenant_id, "user_id": caller.user_id, "skills": confirmed})
             record = repo.cv(caller.tenant_id, caller.user_id, cv_id)
         return _cv_dict(record)
@@ -505,8 +509,8 @@ class AiCoreService(PersonalDataOwner, EventHandlingService):
 
     def stored_outputs(self, tenant_id: str) -> dict[str, list[dict]]:
         """Every stored AI output of a tenant by schema name (audits; the read-back test)."""
-        with self.store.transaction(tenant_id) as tx:
-            repo = AiRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.ai
             return {validation.CONSULTATION_ANSWER: repo.stored_answers(tenant_id),
                     validation.CV_ANALYSIS: repo.stored_cv_analyses(tenant_id)}
 
@@ -570,7 +574,7 @@ def cv_text(content_type: str, content: bytes) -> str:
     return decoded
 
 
-def build(config: dict, *, provider: Optional[Provider] = None) -> AiCoreService:
+def build(config: dict, *, provider: Optional[Provider] = None, clock: Clock = system_clock) -> AiCoreService:
     """The service layer for one process (nameko container or gRPC server)."""
     store = ServiceStore.from_config(config, SERVICE)
     persistence.bind(store.database)
@@ -580,4 +584,4 @@ def build(config: dict, *, provider: Optional[Provider] = None) -> AiCoreService
     return AiCoreService(store, kb, provider or providers.build(conf, kb), limits_mod.Limits.from_config(config),
                          objects.build(config), prices=conf.get("prices") or DEFAULT_PRICES,
                          redactor=Redactor.from_config(conf.get("redaction")),
-                         max_cv_bytes=int(conf.get("max_cv_bytes", MAX_CV_BYTES)))
+                         max_cv_bytes=int(conf.get("max_cv_bytes", MAX_CV_BYTES)), clock=clock)

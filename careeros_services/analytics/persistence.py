@@ -21,6 +21,7 @@ from playhouse.postgres_ext import DateTimeTZField
 from careeros_services.analytics.domain import DateRange
 from careeros_services.analytics.migrations.m0001_initial import TABLES as _FACT_TABLES
 from careeros_services.common import db as dbmod, tenant_schemas
+from careeros_services.common.unit_of_work import UnitOfWork
 
 database_proxy = peewee.DatabaseProxy()
 
@@ -481,3 +482,10 @@ def truncate_read_models(config: dict, service: str, consumer: str) -> None:
             cur.execute("DELETE FROM public.inbox WHERE consumer = %s", (consumer,))
     finally:
         conn.close()
+
+
+class AnalyticsUnitOfWork(UnitOfWork):
+    """One analytics transaction and its repositories."""
+
+    repositories = {"analytics": AnalyticsRepository}
+    analytics: AnalyticsRepository

@@ -11,7 +11,7 @@ see the tenant, everyone else their own row.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable, Optional, Union
 
 from bus import contracts
@@ -20,9 +20,11 @@ from bus import privacy
 from bus.store import ServiceStore, Transaction
 from careeros_services.analytics import domain, persistence
 from careeros_services.analytics.names import AuthNames
-from careeros_services.analytics.persistence import AnalyticsRepository
+from careeros_services.analytics.persistence import AnalyticsUnitOfWork
+from careeros_services.common.clock import Clock, system_clock
 from careeros_services.common.errors import require_uuids
 from careeros_services.common.privacy import PersonalDataOwner
+from careeros_services.common.unit_of_work import ServiceWithUnitOfWork
 from bus.contracts import (  # event types, from contracts/events
     AUTH_USER_REGISTERED_V1 as USER_REGISTERED,
     AUTH_TENANT_CREATED_V1 as TENANT_CREATED,
@@ -43,10 +45,6 @@ SERVICE = "analytics"
 
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def _occurred(envelope: dict) -> datetime:
     return domain.parse_time(envelope["occurred_at"])
 
@@ -63,10 +61,11 @@ def _writes(*event_types: str) -> Callable:
     return mark
 
 
-class AnalyticsService(PersonalDataOwner, EventHandlingService):
+class AnalyticsService(ServiceWithUnitOfWork[AnalyticsUnitOfWork], PersonalDataOwner, EventHandlingService):
     """Read models of learning, AI usage and revenue per tenant, and the reports over them."""
 
     consumer_name = SERVICE
+    unit_of_work_class = AnalyticsUnitOfWork
     personal_rows = persistence.PERSONAL_ROWS
 
     def erase_extra(self, tx: Transaction, user_id: str, tenant_id: str, request: dict) -> int:
@@ -79,7 +78,7 @@ class AnalyticsService(PersonalDataOwner, EventHandlingService):
             touched += privacy.execute(tx, "UPDATE tenants SET name = '' WHERE tenant_id = %(tenant)s", params)
         return touched
 
-    def __init__(self, store: ServiceStore, *, clock: Callable[[], datetime] = _now,
+    def __init__(self, store: ServiceStore, *, clock: Clock = system_clock,
                  names: Optional[Callable[[str, str, str, list[str]], dict[str, str]]] = None):
         self.store = store
         self.clock = clock
@@ -98,34 +97,34 @@ class AnalyticsService(PersonalDataOwner, EventHandlingService):
     # --- auth ------------------------------------------------------------------------------
 
     @_writes(TENANT_CREATED)
-    def _on_tenant_created(self, tx: Transaction, envelope: dict) -> None:
+    def _on_tenant_created(self, uow: AnalyticsUnitOfWork, envelope: dict) -> None:
         p = envelope["payload"]
-        AnalyticsRepository(tx.db).record_tenant(p["tenant_id"], _occurred(envelope), name=p["name"],
-                                                 kind=p["kind"], plan_tier=p["plan_tier"])
+        uow.analytics.record_tenant(p["tenant_id"], _occurred(envelope), name=p["name"],
+                                    kind=p["kind"], plan_tier=p["plan_tier"])
 
     @_writes(TENANT_PLAN_CHANGED)
-    def _on_plan_changed(self, tx: Transaction, envelope: dict) -> None:
+    def _on_plan_changed(self, uow: AnalyticsUnitOfWork, envelope: dict) -> None:
         p = envelope["payload"]
-        AnalyticsRepository(tx.db).record_tenant(p["tenant_id"], _occurred(envelope),
-                                                 plan_tier=p["plan_tier"])
+        uow.analytics.record_tenant(p["tenant_id"], _occurred(envelope),
+                                    plan_tier=p["plan_tier"])
 
     @_writes(USER_REGISTERED)
-    def _on_user_registered(self, tx: Transaction, envelope: dict) -> None:
+    def _on_user_registered(self, uow: AnalyticsUnitOfWork, envelope: dict) -> None:
         p = envelope["payload"]
-        AnalyticsRepository(tx.db).record_learner(p["tenant_id"], p["user_id"], _occurred(envelope),
-                                                  display_name=p["display_name"], role=p["org_role"])
+        uow.analytics.record_learner(p["tenant_id"], p["user_id"], _occurred(envelope),
+                                     display_name=p["display_name"], role=p["org_role"])
 
     @_writes(MEMBERSHIP_CHANGED)
-    def _on_membership_changed(self, tx: Transaction, envelope: dict) -> None:
+    def _on_membership_changed(self, uow: AnalyticsUnitOfWork, envelope: dict) -> None:
         p = envelope["payload"]
-        AnalyticsRepository(tx.db).record_learner(p["tenant_id"], p["user_id"], _occurred(envelope),
-                                                  role=p["role"])
+        uow.analytics.record_learner(p["tenant_id"], p["user_id"], _occurred(envelope),
+                                     role=p["role"])
 
     @_writes(ASSIGNMENT_CREATED)
-    def _on_assignment_created(self, tx: Transaction, envelope: dict) -> None:
+    def _on_assignment_created(self, uow: AnalyticsUnitOfWork, envelope: dict) -> None:
         p = envelope["payload"]
         tenant = envelope["tenant_id"]
-        AnalyticsRepository(tx.db).record_assignment({
+        uow.analytics.record_assignment({
             "tenant_id": tenant, "assignment_id": p["assignment_id"], "user_id": p["user_id"],
             "course_id": p["course_id"], "target_role": p["target_role"], "assigned_by": p["assigned_by"],
             "due_at": domain.optional_time(p["due_at"]), "assigned_at": _occurred(envelope)})
@@ -133,11 +132,11 @@ class AnalyticsService(PersonalDataOwner, EventHandlingService):
     # --- tracker ---------------------------------------------------------------------------
 
     @_writes(STATEMENT_RECORDED)
-    def _on_statement_recorded(self, tx: Transaction, envelope: dict) -> None:
+    def _on_statement_recorded(self, uow: AnalyticsUnitOfWork, envelope: dict) -> None:
         p = envelope["payload"]
         tenant = envelope["tenant_id"]
         at = domain.parse_time(p["timestamp"])
-        AnalyticsRepository(tx.db).record_statement({
+        uow.analytics.record_statement({
             "tenant_id": tenant, "statement_id": p["statement_id"], "user_id": p["user_id"],
             "verb": p["verb"], "course_id": p["course_id"], "at": at, "day": at.date(),
             "duration_s": domain.statement_duration(p["duration_s"])})
@@ -145,46 +144,46 @@ class AnalyticsService(PersonalDataOwner, EventHandlingService):
     # --- lms -------------------------------------------------------------------------------
 
     @_writes(ENROLLMENT_CREATED)
-    def _on_enrollment_created(self, tx: Transaction, envelope: dict) -> None:
+    def _on_enrollment_created(self, uow: AnalyticsUnitOfWork, envelope: dict) -> None:
         p = envelope["payload"]
         tenant = envelope["tenant_id"]
-        AnalyticsRepository(tx.db).record_enrollment({
+        uow.analytics.record_enrollment({
             "tenant_id": tenant, "enrollment_id": p["enrollment_id"], "user_id": p["user_id"],
             "course_id": p["course_id"], "premium": p["premium"],
             "enrolled_at": _occurred(envelope)})
 
     @_writes(ENROLLMENT_CANCELLED)
-    def _on_enrollment_cancelled(self, tx: Transaction, envelope: dict) -> None:
+    def _on_enrollment_cancelled(self, uow: AnalyticsUnitOfWork, envelope: dict) -> None:
         p = envelope["payload"]
         tenant = envelope["tenant_id"]
-        AnalyticsRepository(tx.db).record_cancellation({
+        uow.analytics.record_cancellation({
             "tenant_id": tenant, "enrollment_id": p["enrollment_id"], "user_id": p["user_id"],
             "course_id": p["course_id"], "cancelled_at": _occurred(envelope)})
 
     @_writes(ENROLLMENT_COMPLETED)
-    def _on_enrollment_completed(self, tx: Transaction, envelope: dict) -> None:
+    def _on_enrollment_completed(self, uow: AnalyticsUnitOfWork, envelope: dict) -> None:
         """Completion is the LMS's word: the enrolment counts as completed from ``completed_at``."""
         p = envelope["payload"]
         tenant = envelope["tenant_id"]
-        AnalyticsRepository(tx.db).record_completion({
+        uow.analytics.record_completion({
             "tenant_id": tenant, "enrollment_id": p["enrollment_id"], "user_id": p["user_id"],
             "course_id": p["course_id"], "completed_at": domain.parse_time(p["completed_at"])})
 
     @_writes(QUIZ_ATTEMPTED)
-    def _on_quiz_attempted(self, tx: Transaction, envelope: dict) -> None:
+    def _on_quiz_attempted(self, uow: AnalyticsUnitOfWork, envelope: dict) -> None:
         p = envelope["payload"]
         tenant = envelope["tenant_id"]
-        AnalyticsRepository(tx.db).record_quiz_attempt({
+        uow.analytics.record_quiz_attempt({
             "tenant_id": tenant, "attempt_id": p["attempt_id"], "user_id": p["user_id"],
             "course_id": p["course_id"], "lesson_id": p["lesson_id"], "score_percent": p["score_percent"],
             "passed": p["passed"], "attempt_no": p["attempt_no"],
             "attempted_at": _occurred(envelope)})
 
     @_writes(CERTIFICATE_ISSUED)
-    def _on_certificate_issued(self, tx: Transaction, envelope: dict) -> None:
+    def _on_certificate_issued(self, uow: AnalyticsUnitOfWork, envelope: dict) -> None:
         p = envelope["payload"]
         tenant = envelope["tenant_id"]
-        AnalyticsRepository(tx.db).record_certificate({
+        uow.analytics.record_certificate({
             "tenant_id": tenant, "certificate_id": p["certificate_id"], "user_id": p["user_id"],
             "course_id": p["course_id"], "course_title": p["course_title"],
             "issued_at": domain.parse_time(p["issued_at"])})
@@ -192,20 +191,20 @@ class AnalyticsService(PersonalDataOwner, EventHandlingService):
     # --- ai_core and billing ---------------------------------------------------------------
 
     @_writes(AI_USAGE_RECORDED)
-    def _on_ai_usage_recorded(self, tx: Transaction, envelope: dict) -> None:
+    def _on_ai_usage_recorded(self, uow: AnalyticsUnitOfWork, envelope: dict) -> None:
         p = envelope["payload"]
         tenant = envelope["tenant_id"]
-        AnalyticsRepository(tx.db).record_ai_usage({
+        uow.analytics.record_ai_usage({
             "tenant_id": tenant, "usage_id": p["usage_id"], "user_id": p["user_id"],
             "provider": p["provider"], "model": p["model"], "purpose": p["purpose"],
             "prompt_tokens": p["prompt_tokens"], "completion_tokens": p["completion_tokens"],
             "cost_micro_usd": p["cost_micro_usd"], "recorded_at": _occurred(envelope)})
 
     @_writes(INVOICE_ISSUED)
-    def _on_invoice_issued(self, tx: Transaction, envelope: dict) -> None:
+    def _on_invoice_issued(self, uow: AnalyticsUnitOfWork, envelope: dict) -> None:
         p = envelope["payload"]
         tenant = envelope["tenant_id"]
-        AnalyticsRepository(tx.db).record_invoice({
+        uow.analytics.record_invoice({
             "tenant_id": tenant, "invoice_id": p["invoice_id"], "subscription_id": p["subscription_id"],
             "currency": p["currency"], "total_minor": p["total_minor"],
             "issued_at": domain.parse_time(p["issued_at"])})
@@ -235,15 +234,16 @@ class AnalyticsService(PersonalDataOwner, EventHandlingService):
     @handles(*sorted(set(contracts.known_types()) | set(_WRITERS)))
     def _on_event(self, tx: Transaction, envelope: dict) -> None:
         """Log the event, then write its facts (the inbox claim already made this run once)."""
+        uow = self.unit_of_work_in(tx)
         if envelope["tenant_id"] is None:
             return  # a platform-wide event has no tenant to report it under
         # The writers file facts under the envelope's tenant: the bus has refused a payload naming
         # another (bus.handlers.check_tenant) and the contracts require the payload's tenant_id.
-        AnalyticsRepository(tx.db).log_event(envelope["tenant_id"], envelope["id"], envelope["type"],
-                                             _occurred(envelope).date())
+        uow.analytics.log_event(envelope["tenant_id"], envelope["id"], envelope["type"],
+                                _occurred(envelope).date())
         writer = _WRITERS.get(envelope["type"])
         if writer is not None:
-            getattr(self, writer)(tx, envelope)
+            getattr(self, writer)(uow, envelope)
 
     # --- reports ---------------------------------------------------------------------------
 
@@ -260,8 +260,8 @@ class AnalyticsService(PersonalDataOwner, EventHandlingService):
         tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
         domain.require_tenant_scope(org_role)
         period = self._period(date_from, date_to)
-        with self.store.transaction(tenant_id) as tx:
-            facts = AnalyticsRepository(tx.db).overview_facts(tenant_id, period, self.clock())
+        with self.unit_of_work(tenant_id) as uow:
+            facts = uow.analytics.overview_facts(tenant_id, period, self.clock())
         return {"tenant_id": tenant_id, **domain.overview(period, facts)}
 
     def learner_report(self, tenant_id: str, user_id: str, org_role: str, date_from: str = "",
@@ -303,17 +303,17 @@ class AnalyticsService(PersonalDataOwner, EventHandlingService):
     def _learner_rows(self, tenant_id: str, user_id: str, scope: str, period: domain.DateRange,
                       limit: Optional[int], offset: int) -> tuple[list[dict], int]:
         only: Optional[str] = None if scope == "tenant" else user_id
-        with self.store.transaction(tenant_id) as tx:
-            facts, total = AnalyticsRepository(tx.db).learner_facts(
+        with self.unit_of_work(tenant_id) as uow:
+            facts, total = uow.analytics.learner_facts(
                 tenant_id, period, self.clock(), only_user=only, limit=limit, offset=offset)
         if only and total == 0:
             facts, total = ([{"user_id": user_id}] if offset == 0 else []), 1
         return [domain.learner_row(f) for f in facts], total
 
 
-def build(config: dict, *, with_names: bool = False) -> AnalyticsService:
+def build(config: dict, *, with_names: bool = False, clock: Clock = system_clock) -> AnalyticsService:
     """The service layer for one process (nameko container, gRPC server or the rebuild command);
     ``with_names``: reports show auth's current display names (the gRPC process)."""
     store = ServiceStore.from_config(config, SERVICE)
     persistence.bind(store.database)
-    return AnalyticsService(store, names=AuthNames(config) if with_names else None)
+    return AnalyticsService(store, names=AuthNames(config) if with_names else None, clock=clock)

@@ -30,6 +30,7 @@ import hashlib
 import json
 import re
 import secrets
+import time
 import unicodedata
 import uuid
 from dataclasses import dataclass
@@ -585,7 +586,12 @@ def invite_claims(*, invite_id: str, tenant_id: str, issuer: str, ttl_s: int, no
             "iat": int(now), "exp": int(now) + int(ttl_s), "typ": INVITE_TOKEN_TYPE}
 
 
-def verify_invite_token(token: Any, jwks: dict, *, issuer: str) -> dict:
+def invalid_credentials() -> Unauthenticated:
+    """One answer for an unknown email and a wrong password (and a token for a tenant one left)."""
+    return Unauthenticated("Email or password is wrong.", code="invalid_credentials")
+
+
+def verify_invite_token(token: Any, jwks: dict, *, issuer: str, now: Optional[float] = None) -> dict:
     """The claims of an invite token signed by a key of ``jwks``.
 
     ``NotFound(code="invite_not_found")`` for anything not signed by us (so a
@@ -596,13 +602,14 @@ def verify_invite_token(token: Any, jwks: dict, *, issuer: str) -> dict:
         token, jwks, issuer=issuer, audience=INVITE_AUDIENCE, typ=INVITE_TOKEN_TYPE,
         required=["jti", "tenant_id", "iss", "aud", "iat", "exp", "typ"],
         invalid=NotFound("No such invite.", code="invite_not_found"),
-        expired=Conflict("This invite has expired; ask for a new one.", code="invite_expired"))
+        expired=Conflict("This invite has expired; ask for a new one.", code="invite_expired"), now=now)
 
 
 def _verify_signed(token: Any, jwks: dict, *, issuer: str, audience: str, typ: str, required: list[str],
-                   invalid: Exception, expired: Exception) -> dict:
+                   invalid: Exception, expired: Exception, now: Optional[float] = None) -> dict:
     """The claims of a JWT of type ``typ`` for ``audience`` signed by a key of ``jwks``; else ``invalid``
-    (or ``expired``)."""
+    (or ``expired``). ``exp`` and ``iat`` are checked against ``now`` (the service's clock, POSIX
+    seconds; default the wall clock), not by PyJWT, which only knows the wall clock."""
     if not isinstance(token, str) or not 0 < len(token) <= 4096:
         raise invalid
     try:
@@ -614,14 +621,27 @@ def _verify_signed(token: Any, jwks: dict, *, issuer: str, audience: str, typ: s
         raise invalid
     try:
         claims = jwt.decode(token, jwt.PyJWK(jwk, algorithm=ALGORITHM).key, algorithms=[ALGORITHM],
-                            issuer=issuer, audience=audience, options={"require": required})
-    except jwt.ExpiredSignatureError:
-        raise expired from None
+                            issuer=issuer, audience=audience,
+                            options={"require": required, "verify_exp": False, "verify_iat": False})
     except jwt.PyJWTError:
         raise invalid from None
+    _check_lifetime(claims, time.time() if now is None else now, invalid, expired)
     if claims.get("typ") != typ:
         raise invalid
     return claims
+
+
+def _check_lifetime(claims: dict, now: float, invalid: Exception, expired: Exception) -> None:
+    """What PyJWT checks of ``exp`` and ``iat`` (whole seconds; expired at ``exp``), at ``now``."""
+    try:
+        exp = int(claims["exp"])
+        iat = int(claims["iat"]) if "iat" in claims else None
+    except (TypeError, ValueError):
+        raise invalid from None
+    if iat is not None and iat > now:
+        raise invalid
+    if exp <= now:
+        raise expired
 
 
 # --- account tokens: e-mail verification and password reset ------------------------------------
@@ -638,14 +658,14 @@ def account_token_claims(*, token_id: str, user_id: str, purpose: str, issuer: s
             "iat": int(now), "exp": int(now) + int(ttl_s), "typ": purpose}
 
 
-def verify_account_token(token: Any, jwks: dict, *, issuer: str, purpose: str) -> dict:
+def verify_account_token(token: Any, jwks: dict, *, issuer: str, purpose: str, now: Optional[float] = None) -> dict:
     """The claims of an account token for ``purpose``: ``NotFound(code="token_invalid")`` for anything
     else (a reset token never verifies an e-mail), ``Conflict(code="token_expired")`` once expired."""
     return _verify_signed(
         token, jwks, issuer=issuer, audience=ACCOUNT_AUDIENCE, typ=purpose,
         required=["jti", "sub", "iss", "aud", "iat", "exp", "typ"],
         invalid=NotFound("This link is not valid.", code="token_invalid"),
-        expired=Conflict("This link has expired; ask for a new one.", code="token_expired"))
+        expired=Conflict("This link has expired; ask for a new one.", code="token_expired"), now=now)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ import peewee
 from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
 
 from careeros_services.auth.domain import AccountToken, Invite, RefreshToken, SigningKey, Tenant, User
+from careeros_services.auth.privacy_persistence import PrivacyRepository
+from careeros_services.common.unit_of_work import UnitOfWork
 
 database_proxy = peewee.DatabaseProxy()
 
@@ -528,3 +530,12 @@ class OrgRepository(AuthRepository):
         names = {str(uid): name for uid, name in UserRecord.select(UserRecord.id, UserRecord.display_name)
                  .where(UserRecord.id.in_(list(actors))).tuples().execute(self.db)} if actors else {}
         return [{**_audit(r), "actor_name": names.get(str(r.actor_user_id or ""), "")} for r in rows]
+
+
+class AuthUnitOfWork(UnitOfWork):
+    """One auth transaction and its repositories: accounts (identity, tokens), organisations, privacy."""
+
+    repositories = {"accounts": AuthRepository, "orgs": OrgRepository, "privacy": PrivacyRepository}
+    accounts: AuthRepository
+    orgs: OrgRepository
+    privacy: PrivacyRepository

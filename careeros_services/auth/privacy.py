@@ -22,7 +22,7 @@ import io
 import json
 import uuid
 import zipfile
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Optional
 
 from bus import privacy
@@ -30,10 +30,11 @@ from bus.handlers import handles
 from bus.store import ServiceStore, Transaction
 from careeros_services import registry
 from careeros_services.auth import domain
-from careeros_services.auth.persistence import OrgRepository
-from careeros_services.auth.privacy_persistence import PrivacyRepository
+from careeros_services.auth.persistence import AuthUnitOfWork
+from careeros_services.common.clock import Clock
 from careeros_services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed, require_uuids
 from careeros_services.common.storage import ObjectMissing, privacy_storage
+from careeros_services.common.unit_of_work import ServiceWithUnitOfWork
 
 EXPORT, ERASURE = "export", "erasure"
 
@@ -47,18 +48,15 @@ def _answer_types() -> list[str]:
     return sorted(t for s in participants() for t in (privacy.erasure_confirmed_type(s), privacy.export_part_type(s)))
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def _iso(moment: Optional[datetime]) -> str:
     return moment.isoformat() if moment else ""
 
 
-class PrivacySaga:
+class PrivacySaga(ServiceWithUnitOfWork[AuthUnitOfWork]):
     """The privacy requests of ``AuthService`` (which provides ``store``)."""
 
     store: ServiceStore
+    clock: Clock
     privacy_config: Optional[dict] = None
     export_ttl_s = 7 * 24 * 3600
     link_ttl_s = 3600
@@ -81,14 +79,14 @@ class PrivacySaga:
         """Start an export of everything CareerOS holds about the caller; a pending one is returned
         instead of starting a second."""
         user_id, tenant_id = require_uuids(user_id=user_id, tenant_id=tenant_id)
-        with self.store.transaction(tenant_id) as tx:
-            repo = PrivacyRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.privacy
             found = repo.pending_export_of(user_id)
             if found is None:
                 tenants = repo.user_tenants(user_id)
                 if tenant_id not in tenants:
                     raise Forbidden("You are not a member of this tenant.", code="not_a_member")
-                found = self._start(tx, repo, EXPORT, privacy.SCOPE_ACCOUNT, user_id, user_id, tenant_id, tenants)
+                found = self._start(uow, EXPORT, privacy.SCOPE_ACCOUNT, user_id, user_id, tenant_id, tenants)
         return self._view(found)
 
     def get_export(self, user_id: str, request_id: str) -> dict:
@@ -118,20 +116,20 @@ class PrivacySaga:
         """Erase the caller's account (no ``member_user_id``), or, for the owner of the caller's
         tenant, one member's data in it. auth's own part is done in this transaction."""
         user_id, tenant_id = require_uuids(user_id=user_id, tenant_id=tenant_id)
-        with self.store.transaction(tenant_id) as tx:
-            repo = PrivacyRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
             if member_user_id:
                 member = require_uuids(member_user_id=member_user_id)[0]
-                found = self._erase_member(tx, repo, user_id, tenant_id, member)
+                found = self._erase_member(uow, user_id, tenant_id, member)
             else:
-                found = self._erase_account(tx, repo, user_id, tenant_id)
+                found = self._erase_account(uow, user_id, tenant_id)
         return self._view(found)
 
     def get_erasure(self, user_id: str, request_id: str) -> dict:
         """An erasure the caller asked for (or that erased them): which services confirmed."""
         return self._view(self._own_request(user_id, request_id, ERASURE))
 
-    def _erase_account(self, tx: Transaction, repo: PrivacyRepository, user_id: str, tenant_id: str) -> dict:
+    def _erase_account(self, uow: AuthUnitOfWork, user_id: str, tenant_id: str) -> dict:
+        repo = uow.privacy
         user = repo.export_identity(user_id, [])["user"]
         if not user:
             raise NotFound("No such account.", code="user_not_found")
@@ -140,23 +138,24 @@ class PrivacySaga:
         kinds = repo.tenant_kinds(tenants)
         personal = [t for t in tenants if kinds.get(t) == domain.PERSONAL]
         for tenant in tenants:
-            tx.scope_to(tenant)
+            uow.scope_to(tenant)
             if kinds.get(tenant) != domain.PERSONAL and repo.role_in(user_id) == domain.OWNER:
                 raise Conflict("You own an organisation: transfer its ownership first.",
                                code="owner_must_transfer", fields={"tenant_id": [tenant]})
             repo.redact_audit(user_id, [email, name, user_id], privacy.ERASED_ID)
             repo.delete_in_tenant(user_id, email, privacy.ERASED_ID)
-        tx.scope_to(tenant_id)
-        self.revoke_all_sessions(tx, user_id)
+        uow.scope_to(tenant_id)
+        self.revoke_all_sessions(uow, user_id)
         for key in repo.delete_exports_of(user_id):
             self._storage().delete(key)
         repo.delete_account(user_id, personal)
-        privacy.PersonalDataRepository(tx.db, ()).purge_sent_outbox(user_id, personal[0] if personal else None)
-        return self._start(tx, repo, ERASURE, privacy.SCOPE_ACCOUNT, user_id, user_id, tenant_id,
+        privacy.PersonalDataRepository(uow.db, ()).purge_sent_outbox(user_id, personal[0] if personal else None)
+        return self._start(uow, ERASURE, privacy.SCOPE_ACCOUNT, user_id, user_id, tenant_id,
                            tenants or [tenant_id], personal_tenant=personal[0] if personal else None)
 
-    def _erase_member(self, tx: Transaction, repo: PrivacyRepository, owner_id: str, tenant_id: str,
+    def _erase_member(self, uow: AuthUnitOfWork, owner_id: str, tenant_id: str,
                       member_id: str) -> dict:
+        repo = uow.privacy
         if repo.role_in(owner_id) != domain.OWNER:
             raise Forbidden("Only the organisation's owner can erase a member's data.", code="owner_only")
         if member_id == owner_id:
@@ -170,54 +169,57 @@ class PrivacySaga:
         repo.redact_audit(member_id, [member_id, email, name], privacy.ERASED_ID)
         repo.delete_in_tenant(member_id, email, privacy.ERASED_ID)
         if was_member:
-            self._member_left(tx, tenant_id, member_id, owner_id)
-        return self._start(tx, repo, ERASURE, privacy.SCOPE_ORGANIZATION, member_id, owner_id, tenant_id,
+            self._member_left(uow, tenant_id, member_id, owner_id)
+        return self._start(uow, ERASURE, privacy.SCOPE_ORGANIZATION, member_id, owner_id, tenant_id,
                            [tenant_id])
 
     def revoke_all_sessions(self, tx: Transaction, user_id: str) -> None:
         """End every session of an erased person: refresh tokens now (their rows are deleted with
         the account); access tokens already issued stop at the per-user not-valid-before mark."""
-        tx.db.execute_sql("UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = %s"
-                          " AND revoked_at IS NULL", (user_id,))
+        uow = self.unit_of_work_in(tx)
+        uow.db.execute_sql("UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = %s"
+                           " AND revoked_at IS NULL", (user_id,))
         self._refuse_older_tokens(users=[user_id])  # AuthService's per-user not-valid-before mark
 
-    def _member_left(self, tx: Transaction, tenant_id: str, member_id: str, owner_id: str) -> None:
+    def _member_left(self, uow: AuthUnitOfWork, tenant_id: str, member_id: str, owner_id: str) -> None:
         """As when an owner removes a member (tokens for the tenant revoked, a new personal home for
         a member whose home this was), but without ``membership.changed``: the erasure event tells
         every service, and a later "removed" row in analytics would bring the member back."""
-        org = OrgRepository(tx.db)
-        org.revoke_user_tokens_in(tenant_id, member_id, _now())
+        org = uow.orgs
+        org.revoke_user_tokens_in(tenant_id, member_id, self.clock())
         member = org.user_by_id(member_id)
         if member is not None and member.home_tenant_id == tenant_id:
-            self._rehome(tx, org, member)
+            self._rehome(uow, member)
 
     # --- the saga -------------------------------------------------------------------------------
 
-    def _start(self, tx: Transaction, repo: PrivacyRepository, kind: str, scope: str, user_id: str,
+    def _start(self, uow: AuthUnitOfWork, kind: str, scope: str, user_id: str,
                requested_by: str, tenant_id: str, tenants: list[str],
                personal_tenant: Optional[str] = None) -> dict:
+        repo = uow.privacy
         request_id = str(uuid.uuid4())
-        answers = {"auth": {"at": _iso(_now())}} if kind == ERASURE else {}
+        answers = {"auth": {"at": _iso(self.clock())}} if kind == ERASURE else {}
         repo.add_request({"id": request_id, "kind": kind, "scope": scope, "user_id": user_id,
                           "requested_by": requested_by, "tenant_id": tenant_id, "tenant_ids": tenants,
                           "personal_tenant_id": personal_tenant, "answers": answers})
         found = repo.request(request_id)
-        self._send(tx, found)
+        self._send(uow, found)
         return found
 
-    def _send(self, tx: Transaction, request: dict) -> None:
+    def _send(self, uow: AuthUnitOfWork, request: dict) -> None:
         payload = {"request_id": request["id"], "user_id": request["user_id"],
                    "tenant_ids": request["tenant_ids"], "requested_at": _iso(request["created_at"])}
         if request["kind"] == ERASURE:
             payload.update(scope=request["scope"], personal_tenant_id=request["personal_tenant_id"])
         event = privacy.ERASURE_REQUESTED if request["kind"] == ERASURE else privacy.EXPORT_REQUESTED
-        tx.publish(event, aggregate_id=request["user_id"], payload=payload, tenant_id=request["tenant_id"])
+        uow.publish(event, aggregate_id=request["user_id"], payload=payload, tenant_id=request["tenant_id"])
 
     @handles(*_answer_types())
     def _privacy_answered(self, tx: Transaction, envelope: dict) -> None:
         """Record a service's answer; the last one completes the request (and assembles an export)."""
+        uow = self.unit_of_work_in(tx)
         p = envelope["payload"]
-        repo = PrivacyRepository(tx.db)
+        repo = uow.privacy
         request = repo.request(p["request_id"], for_update=True)
         if request is None or request["status"] != "pending":
             return  # a late duplicate of a finished (or erased) request
@@ -227,52 +229,54 @@ class PrivacySaga:
         if any(service not in answers for service in participants()):
             return
         if request["kind"] == ERASURE:
-            repo.complete(request["id"], _now())
+            repo.complete(request["id"], self.clock())
         else:
-            self._assemble(tx, repo, request, answers)
+            self._assemble(uow, request, answers)
 
-    def _assemble(self, tx: Transaction, repo: PrivacyRepository, request: dict, answers: dict) -> None:
+    def _assemble(self, uow: AuthUnitOfWork, request: dict, answers: dict) -> None:
+        repo = uow.privacy
         storage, prefix = self._storage(), privacy.export_prefix(request["id"])
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr("auth.json", json.dumps(self._auth_part(tx, repo, request), indent=1, default=str))
+            archive.writestr("auth.json", json.dumps(self._auth_part(uow, request), indent=1, default=str))
             for service in participants():
                 keys = [answers[service]["object_key"], *answers[service].get("files", [])]
                 for key in keys:
                     archive.writestr(key[len(prefix) + 1:], storage.get(key))
             archive.writestr("export.json", json.dumps({
-                "export_id": request["id"], "user_id": request["user_id"], "created_at": _iso(_now()),
+                "export_id": request["id"], "user_id": request["user_id"], "created_at": _iso(self.clock()),
                 "services": ["auth", *participants()]}, indent=1))
         archive_key = f"{prefix}/careeros-export-{request['id']}.zip"
         storage.put(archive_key, buffer.getvalue(), "application/zip")
         for service in participants():
             for key in [answers[service]["object_key"], *answers[service].get("files", [])]:
                 storage.delete(key)
-        expires_at = _now() + timedelta(seconds=self.export_ttl_s)
-        repo.complete(request["id"], _now(), archive_key, expires_at)
-        tx.publish(privacy.EXPORT_READY, aggregate_id=request["user_id"], tenant_id=request["tenant_id"], payload={
+        expires_at = self.clock() + timedelta(seconds=self.export_ttl_s)
+        repo.complete(request["id"], self.clock(), archive_key, expires_at)
+        uow.publish(privacy.EXPORT_READY, aggregate_id=request["user_id"], tenant_id=request["tenant_id"], payload={
             "export_id": request["id"], "user_id": request["user_id"],
             "download_url": storage.presigned_url(archive_key, self.export_ttl_s), "expires_at": _iso(expires_at)})
 
-    def _auth_part(self, tx: Transaction, repo: PrivacyRepository, request: dict) -> dict:
+    def _auth_part(self, uow: AuthUnitOfWork, request: dict) -> dict:
+        repo = uow.privacy
         identity = repo.export_identity(request["user_id"], request["tenant_ids"])
         email = identity["user"][0]["email"] if identity["user"] else ""
-        per_tenant, scope = {}, tx.tenant_id
+        per_tenant, scope = {}, uow.tenant_id
         for tenant in request["tenant_ids"]:
-            tx.scope_to(tenant)
+            uow.scope_to(tenant)
             per_tenant[tenant] = repo.export_in_tenant(request["user_id"], email)
-        tx.scope_to(scope)
+        uow.scope_to(scope)
         return {"service": "auth", "user_id": request["user_id"], **identity, "tenants_data": per_tenant}
 
     def privacy_tick(self, now: Optional[datetime] = None) -> dict:
         """Re-send requests still waiting for answers; delete archives past their lifetime."""
-        now = now or _now()
-        with self.store.transaction() as tx:
-            repo = PrivacyRepository(tx.db)
+        now = now or self.clock()
+        with self.unit_of_work() as uow:
+            repo = uow.privacy
             stale = repo.stale_pending(now - timedelta(seconds=self.resend_after_s))
             for request in stale:
                 repo.mark_sent(request["id"], now)
-                self._send(tx, request)
+                self._send(uow, request)
             expired = repo.expired_exports(now)
             for request in expired:
                 self._storage().delete(request["archive_key"])
@@ -283,8 +287,8 @@ class PrivacySaga:
 
     def _own_request(self, user_id: str, request_id: str, kind: str) -> dict:
         user_id, request_id = require_uuids(user_id=user_id, request_id=request_id)
-        with self.store.transaction() as tx:
-            found = PrivacyRepository(tx.db).request(request_id)
+        with self.unit_of_work() as uow:
+            found = uow.privacy.request(request_id)
         if found is None or found["kind"] != kind or user_id not in (found["user_id"], found["requested_by"]):
             raise NotFound(f"No such {kind} request.", code=f"{kind}_not_found")
         return found
@@ -299,8 +303,8 @@ class PrivacySaga:
                 "download_url": "", "download_expires_at": "", "archive_expires_at": _iso(request["expires_at"])}
         if request["status"] == "pending":
             return view
-        if request["archive_key"] and request["expires_at"] and request["expires_at"] > _now():
-            ttl = min(self.link_ttl_s, int((request["expires_at"] - _now()).total_seconds()))
+        if request["archive_key"] and request["expires_at"] and request["expires_at"] > self.clock():
+            ttl = min(self.link_ttl_s, int((request["expires_at"] - self.clock()).total_seconds()))
             view["download_url"] = self._storage().presigned_url(request["archive_key"], ttl)
-            view["download_expires_at"] = _iso(_now() + timedelta(seconds=ttl))
+            view["download_expires_at"] = _iso(self.clock() + timedelta(seconds=ttl))
         return view

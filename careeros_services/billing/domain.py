@@ -8,6 +8,7 @@ period always add up to the period's price exactly (see :func:`period_share`).
 from __future__ import annotations
 
 import calendar
+import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Iterable, Mapping, Optional
@@ -18,6 +19,8 @@ from careeros_services.common.errors import Conflict, ValidationFailed
 PLAN_CODES = ("free", "pro", "team")
 INTERVALS = ("month", "year")
 PRICINGS = ("free", "per_user", "per_seat")
+# Ids derived from our own keys (uuid5): a repeated trigger or renewal finds the same saga or invoice.
+NAMESPACE = uuid.UUID("9b0f3f4e-7a43-4c38-9a51-6d2f1c1e0b11")
 
 # --- plans -----------------------------------------------------------------------------------
 
@@ -219,29 +222,73 @@ def invoice_total(lines: Iterable[Line]) -> int:
 
 # --- invoices --------------------------------------------------------------------------------
 
-INVOICE_STATUSES = ("draft", "open", "paid", "void", "uncollectible", "refunded")
+class InvoiceStatus:
+    """An invoice's states (plain strings: they are stored and sent as they are)."""
+
+    DRAFT = "draft"
+    OPEN = "open"
+    PAID = "paid"
+    VOID = "void"
+    UNCOLLECTIBLE = "uncollectible"
+    REFUNDED = "refunded"
+
+
+INVOICE_STATUSES = (InvoiceStatus.DRAFT, InvoiceStatus.OPEN, InvoiceStatus.PAID, InvoiceStatus.VOID,
+                    InvoiceStatus.UNCOLLECTIBLE, InvoiceStatus.REFUNDED)
 # An issued invoice's lines and amounts never change; only its status moves along these edges.
 INVOICE_TRANSITIONS = {
-    "draft": {"open", "void"},
-    "open": {"paid", "void", "uncollectible"},
-    "uncollectible": {"paid", "void"},
-    "paid": {"refunded"},
-    "void": set(),
-    "refunded": set(),
+    InvoiceStatus.DRAFT: {InvoiceStatus.OPEN, InvoiceStatus.VOID},
+    InvoiceStatus.OPEN: {InvoiceStatus.PAID, InvoiceStatus.VOID, InvoiceStatus.UNCOLLECTIBLE},
+    InvoiceStatus.UNCOLLECTIBLE: {InvoiceStatus.PAID, InvoiceStatus.VOID},
+    InvoiceStatus.PAID: {InvoiceStatus.REFUNDED},
+    InvoiceStatus.VOID: set(),
+    InvoiceStatus.REFUNDED: set(),
 }
+
+
+class PaymentStatus:
+    """What a charge came to (the provider's answer, then our refund)."""
+
+    SUCCEEDED = "succeeded"
+    DECLINED = "declined"
+    RETRYABLE = "retryable"   # the provider may accept a later attempt (e.g. 3-D Secure pending)
+    REFUNDED = "refunded"
+
+
+class SagaStatus:
+    """Where a billing saga is (see activation_saga.py)."""
+
+    RUNNING = "running"
+    COMPENSATING = "compensating"
+    COMPENSATED = "compensated"
+    COMPLETED = "completed"
+
 
 # --- the subscription state machine ----------------------------------------------------------
 
-STATUSES = ("incomplete", "trialing", "active", "past_due", "canceled")
+class SubscriptionStatus:
+    """A subscription's states; TRANSITIONS below is the machine."""
+
+    INCOMPLETE = "incomplete"
+    TRIALING = "trialing"
+    ACTIVE = "active"
+    PAST_DUE = "past_due"
+    CANCELED = "canceled"
+
+
+_S = SubscriptionStatus
+STATUSES = (_S.INCOMPLETE, _S.TRIALING, _S.ACTIVE, _S.PAST_DUE, _S.CANCELED)
 TRANSITIONS = {
-    "incomplete": {"active", "trialing", "past_due", "canceled"},
-    "trialing": {"active", "past_due", "canceled"},
-    "active": {"active", "past_due", "canceled"},
-    "past_due": {"active", "canceled"},
-    "canceled": set(),
+    _S.INCOMPLETE: {_S.ACTIVE, _S.TRIALING, _S.PAST_DUE, _S.CANCELED},
+    _S.TRIALING: {_S.ACTIVE, _S.PAST_DUE, _S.CANCELED},
+    _S.ACTIVE: {_S.ACTIVE, _S.PAST_DUE, _S.CANCELED},
+    _S.PAST_DUE: {_S.ACTIVE, _S.CANCELED},
+    _S.CANCELED: set(),
 }
 # Statuses that keep the plan's entitlements (past_due: during dunning, as at Stripe).
-ENTITLED = frozenset({"trialing", "active", "past_due"})
+ENTITLED = frozenset({_S.TRIALING, _S.ACTIVE, _S.PAST_DUE})
+# Statuses that can change plan, renew at period end, or be canceled at period end.
+RUNNING = frozenset({_S.ACTIVE, _S.TRIALING})
 
 
 class InvalidTransition(Conflict):
@@ -335,7 +382,7 @@ def new_subscription(sub_id: str, tenant_id: str, user_id: str, plan: Plan, inte
     start = now
     end = trial_end or period_end(start, interval, start.day)
     return Subscription(id=sub_id, tenant_id=tenant_id, user_id=user_id, plan=plan.code, interval=interval,
-                        seats=seats, status="incomplete", currency=plan.currency, payment_method=payment_method,
+                        seats=seats, status=SubscriptionStatus.INCOMPLETE, currency=plan.currency, payment_method=payment_method,
                         provider=provider, current_period_start=start, current_period_end=end,
                         anchor_day=(trial_end or start).day, trial_end=trial_end, created_at=now, updated_at=now)
 

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Optional, Protocol
 
+from careeros_services.billing.domain import PaymentStatus
 from careeros_services.common.errors import DomainError, Unauthenticated, ValidationFailed
 from contracts.payments import (SANDBOX_3DS, SANDBOX_CARDS, SANDBOX_DECLINES,  # noqa: F401 - re-exported
                                 SANDBOX_RETRY, SANDBOX_SUCCEEDS)
@@ -34,7 +35,7 @@ class ChargeResult:
 
     @property
     def succeeded(self) -> bool:
-        return self.status == "succeeded"
+        return self.status == PaymentStatus.SUCCEEDED
 
 
 class ProviderUnavailable(DomainError):
@@ -133,15 +134,15 @@ class SandboxProvider:
                                    fields={"payment_method": [f"must be one of {', '.join(sorted(SANDBOX_CARDS))}"]})
         payment_id = f"sbx_pi_{_digest(idempotency_key)}"
         if payment_method in SANDBOX_DECLINES:
-            return ChargeResult("declined", payment_id, "card_declined", "Your card was declined.")
+            return ChargeResult(PaymentStatus.DECLINED, payment_id, "card_declined", "Your card was declined.")
         if payment_method in SANDBOX_RETRY and attempt <= 1:
             return ChargeResult("retryable", payment_id, "processing_error", "Try again later.")
         if payment_method in SANDBOX_3DS:
             if off_session:
-                return ChargeResult("declined", payment_id, "authentication_required",
+                return ChargeResult(PaymentStatus.DECLINED, payment_id, "authentication_required",
                                     "The card needs authentication the customer is not present for.")
             return ChargeResult("retryable", payment_id, REQUIRES_ACTION, "The card needs 3-D Secure authentication.")
-        return ChargeResult("succeeded", payment_id)
+        return ChargeResult(PaymentStatus.SUCCEEDED, payment_id)
 
     def refund(self, *, provider_payment_id: str, amount_minor: int, idempotency_key: str) -> str:
         return f"sbx_re_{_digest(idempotency_key)}"
@@ -209,7 +210,7 @@ class StripeProvider:
             error = exc.error
             intent_id = getattr(getattr(error, "payment_intent", None), "id", None) or ""
             code = _decline_code(exc)
-            status = "retryable" if code in ("processing_error", "rate_limit") else "declined"
+            status = PaymentStatus.RETRYABLE if code in ("processing_error", "rate_limit") else PaymentStatus.DECLINED
             return ChargeResult(status, intent_id or f"failed:{idempotency_key}", code, str(exc.user_message or exc))
         except stripe.InvalidRequestError as exc:
             raise ValidationFailed("The payment was refused by the provider.",
@@ -217,10 +218,10 @@ class StripeProvider:
         except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
             return ChargeResult("retryable", f"failed:{idempotency_key}", "provider_unavailable", str(exc))
         if intent.status == "succeeded":
-            return ChargeResult("succeeded", intent.id)
+            return ChargeResult(PaymentStatus.SUCCEEDED, intent.id)
         if intent.status in ("processing", REQUIRES_ACTION):
             return ChargeResult("retryable", intent.id, intent.status, "payment not completed")
-        return ChargeResult("declined", intent.id, "card_declined", "payment not completed")
+        return ChargeResult(PaymentStatus.DECLINED, intent.id, "card_declined", "payment not completed")
 
     def refund(self, *, provider_payment_id: str, amount_minor: int, idempotency_key: str) -> str:
         stripe = self._stripe

@@ -14,7 +14,8 @@ from typing import Optional
 import peewee
 from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
 
-from careeros_services.billing.domain import Line, Subscription
+from careeros_services.billing.domain import InvoiceStatus, Line, SagaStatus, Subscription, SubscriptionStatus
+from careeros_services.common.unit_of_work import UnitOfWork
 
 database_proxy = peewee.DatabaseProxy()
 
@@ -70,7 +71,7 @@ class InvoiceRecord(_Model):
     tenant_id = peewee.UUIDField()
     subscription_id = peewee.UUIDField()
     currency = peewee.CharField(max_length=3)
-    status = peewee.TextField(default="draft")
+    status = peewee.TextField(default=InvoiceStatus.DRAFT)
     reason = peewee.TextField()
     target = BinaryJSONField(default=dict)
     total_minor = peewee.BigIntegerField(default=0)
@@ -205,7 +206,7 @@ class BillingRepository:
     # --- subscriptions ---------------------------------------------------------------------
     def live_subscription(self, tenant_id: str, *, lock: bool = False) -> Optional[Subscription]:
         query = (SubscriptionRecord.select()
-                 .where((SubscriptionRecord.tenant_id == tenant_id) & (SubscriptionRecord.status != "canceled")))
+                 .where((SubscriptionRecord.tenant_id == tenant_id) & (SubscriptionRecord.status != SubscriptionStatus.CANCELED)))
         if lock:
             query = query.for_update()
         row = query.first(self.db)
@@ -268,15 +269,15 @@ class BillingRepository:
                  "amount_minor": line.amount_minor, "kind": line.kind} for i, line in enumerate(lines)
             ]).execute(self.db)
         total = sum(line.amount_minor for line in lines)
-        (InvoiceRecord.update(status="open", total_minor=total, issued_at=now)
+        (InvoiceRecord.update(status=InvoiceStatus.OPEN, total_minor=total, issued_at=now)
          .where((InvoiceRecord.tenant_id == sub.tenant_id) & (InvoiceRecord.id == invoice_id)).execute(self.db))
         return self.invoice(sub.tenant_id, invoice_id)
 
     def set_invoice_status(self, tenant_id: str, invoice_id: str, status: str, now: datetime) -> None:
         values = {"status": status}
-        if status == "paid":
+        if status == InvoiceStatus.PAID:
             values["paid_at"] = now
-        elif status in ("void", "refunded", "uncollectible"):
+        elif status in (InvoiceStatus.VOID, InvoiceStatus.REFUNDED, InvoiceStatus.UNCOLLECTIBLE):
             values["closed_at"] = now
         (InvoiceRecord.update(values).where((InvoiceRecord.tenant_id == tenant_id)
                                             & (InvoiceRecord.id == invoice_id)
@@ -300,7 +301,7 @@ class BillingRepository:
     def open_invoice(self, tenant_id: str, sub_id: str) -> Optional[InvoiceRecord]:
         return (InvoiceRecord.select().where((InvoiceRecord.tenant_id == tenant_id)
                                              & (InvoiceRecord.subscription_id == sub_id)
-                                             & (InvoiceRecord.status == "open"))
+                                             & (InvoiceRecord.status == InvoiceStatus.OPEN))
                 .order_by(InvoiceRecord.created_at.desc()).first(self.db))
 
     # --- payments --------------------------------------------------------------------------
@@ -363,7 +364,7 @@ class BillingRepository:
 
     def open_saga_for(self, tenant_id: str, sub_id: str) -> Optional[SagaRecord]:
         return (SagaRecord.select().where((SagaRecord.tenant_id == tenant_id) & (SagaRecord.subscription_id == sub_id)
-                                          & (SagaRecord.status << ("running", "compensating")))
+                                          & (SagaRecord.status << (SagaStatus.RUNNING, SagaStatus.COMPENSATING)))
                 .first(self.db))
 
     # --- entitlements ----------------------------------------------------------------------
@@ -421,3 +422,10 @@ class BillingRepository:
     def payment_tenant(self, provider: str, provider_payment_id: str) -> Optional[str]:
         row = self.db.execute_sql("SELECT billing_payment_tenant(%s, %s)", (provider, provider_payment_id)).fetchone()
         return str(row[0]) if row and row[0] else None
+
+
+class BillingUnitOfWork(UnitOfWork):
+    """One billing transaction and its repository."""
+
+    repositories = {"billing": BillingRepository}
+    billing: BillingRepository

@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 import peewee
 
+from careeros_services.common.unit_of_work import UnitOfWork
 from careeros_services.lms.domain import PLATFORM_TENANT
 
 COURSE_COLUMNS = ("id, tenant_id, slug, title, summary, level, language, estimated_hours, tags, track, premium, "
@@ -404,3 +405,10 @@ class LmsRepository:
 
     def drop_upload(self, tenant_id: str, upload_id: str) -> None:
         self._q("DELETE FROM asset_uploads WHERE tenant_id = %s AND upload_id = %s", (tenant_id, upload_id))
+
+
+class LmsUnitOfWork(UnitOfWork):
+    """One lms transaction and its repositories."""
+
+    repositories = {"lms": LmsRepository}
+    lms: LmsRepository

@@ -12,7 +12,6 @@ import hashlib
 import json
 import mimetypes
 import uuid
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
@@ -24,11 +23,13 @@ from bus import privacy
 from bus.store import ServiceStore, Transaction
 from careeros_services.common import esco
 from careeros_services.common.caller import Caller
+from careeros_services.common.clock import Clock, system_clock
 from careeros_services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from careeros_services.common.privacy import PersonalDataOwner
 from careeros_services.common.storage import ObjectMissing, ObjectStorage, check_key, service_storage
+from careeros_services.common.unit_of_work import ServiceWithUnitOfWork
 from careeros_services.lms import certificate_pdf, domain, persistence
-from careeros_services.lms.persistence import LmsRepository
+from careeros_services.lms.persistence import LmsRepository, LmsUnitOfWork
 from bus.contracts import (  # event types, from contracts/events
     LMS_COURSE_PUBLISHED_V1 as COURSE_PUBLISHED,
     LMS_COURSE_ARCHIVED_V1 as COURSE_ARCHIVED,
@@ -51,10 +52,6 @@ ACTIVITY_NAMESPACE = uuid.UUID("6a0f5f8e-2d1c-4f4b-9a57-1c3e8b0d7e21")  # statem
 PLATFORM_ISSUER = "CareerOS"
 _XAPI_SCHEMA = Path(__file__).resolve().parents[2] / "contracts" / "xapi" / "statement.v1.json"
 _validate_statement = fastjsonschema.compile(json.loads(_XAPI_SCHEMA.read_text()))
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _uuid(value: str, name: str) -> str:
@@ -122,14 +119,17 @@ def _iso_text(value) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-class LmsService(PersonalDataOwner, EventHandlingService):
+class LmsService(ServiceWithUnitOfWork[LmsUnitOfWork], PersonalDataOwner, EventHandlingService):
     """Catalog, authoring, enrolment, quizzes, certificates."""
 
     consumer_name = SERVICE
+    unit_of_work_class = LmsUnitOfWork
     personal_rows = persistence.PERSONAL_ROWS
 
-    def __init__(self, store: ServiceStore, storage: ObjectStorage, settings: Optional[dict] = None):
+    def __init__(self, store: ServiceStore, storage: ObjectStorage, settings: Optional[dict] = None,
+                 clock: Clock = system_clock):
         self.store = store
+        self.clock = clock
         self.storage = storage
         settings = settings or {}
         self.max_asset_bytes = int(settings.get("max_upload_bytes", 20 * 1024 * 1024))
@@ -191,8 +191,8 @@ class LmsService(PersonalDataOwner, EventHandlingService):
             raise ValidationFailed("The search is not valid.", fields=errors)
         if status != domain.PUBLISHED:
             domain.require_author(caller.org_role)
-        with self.store.transaction(caller.tenant_id) as tx:
-            rows, total = LmsRepository(tx.db).search(
+        with self.unit_of_work(caller.tenant_id) as uow:
+            rows, total = uow.lms.search(
                 caller.tenant_id, text=text.strip(), skill=skill.strip(), level=level, track=track.strip(),
                 language=language.strip(), status=status, limit=page_size, offset=(page - 1) * page_size)
         # ``access`` as the course page computes it: the same value for the same caller in both.
@@ -203,8 +203,8 @@ class LmsService(PersonalDataOwner, EventHandlingService):
         """A course with its structure: authors of the owning tenant see the working copy,
         everyone else the latest published revision (no lesson content)."""
         course_id = _uuid(course_id, "course_id")
-        with self.store.transaction(caller.tenant_id) as tx:
-            repo = LmsRepository(tx.db)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            repo = uow.lms
             course = self._visible_course(repo, caller, course_id)
             if self._is_author_of(caller, course):
                 modules = [{"module_id": m["id"], "title": m["title"], "position": i, "lessons": [
@@ -254,8 +254,8 @@ class LmsService(PersonalDataOwner, EventHandlingService):
         course = {"id": str(uuid.uuid4()), "tenant_id": caller.tenant_id, "slug": slug, **meta,
                   "skill_keys": domain.skill_keys(meta["skills"]), "visibility": "tenant",
                   "created_by": caller.user_id}
-        with self.store.transaction(caller.tenant_id) as tx:
-            repo = LmsRepository(tx.db)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            repo = uow.lms
             if repo.slug_taken(caller.tenant_id, slug):
                 raise Conflict("A course with this slug exists.", code="slug_taken", fields={"slug": ["is taken"]})
             repo.insert_course(course)
@@ -265,8 +265,8 @@ class LmsService(PersonalDataOwner, EventHandlingService):
     def update_course(self, caller: Caller, course_id: str, patch: dict) -> dict:
         """Change catalog metadata (live at once; structure changes wait for the next publish)."""
         meta = domain.validate_course(patch, partial=True)
-        with self.store.transaction(caller.tenant_id) as tx:
-            repo = LmsRepository(tx.db)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            repo = uow.lms
             course = self._own_course(repo, caller, course_id)
             if course["status"] == domain.ARCHIVED:
                 raise Conflict("An archived course cannot be edited.", code="course_archived")
@@ -281,8 +281,8 @@ class LmsService(PersonalDataOwner, EventHandlingService):
 
     def publish_course(self, caller: Caller, course_id: str) -> dict:
         """Freeze the working copy as revision N+1 and publish ``course.published``."""
-        with self.store.transaction(caller.tenant_id) as tx:
-            repo = LmsRepository(tx.db)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            repo = uow.lms
             course = self._own_course(repo, caller, course_id)
             status = domain.next_status(course["status"], "publish")
             modules = repo.working_copy(course["id"])
@@ -294,25 +294,25 @@ class LmsService(PersonalDataOwner, EventHandlingService):
             snap = domain.snapshot(course, modules)
             repo.insert_revision(caller.tenant_id, course["id"], revision, snap, caller.user_id)
             repo.update_course(caller.tenant_id, course["id"], {"status": status, "revision": revision})
-            tx.publish(COURSE_PUBLISHED, aggregate_id=course["id"],
-                       payload=domain.published_payload(course, snap, revision))
+            uow.publish(COURSE_PUBLISHED, aggregate_id=course["id"],
+                        payload=domain.published_payload(course, snap, revision))
         return self.get_course(caller, course["id"])
 
     def archive_course(self, caller: Caller, course_id: str) -> dict:
         """No new enrolments; enrolled learners keep reading the last revision."""
-        with self.store.transaction(caller.tenant_id) as tx:
-            repo = LmsRepository(tx.db)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            repo = uow.lms
             course = self._own_course(repo, caller, course_id)
             repo.update_course(caller.tenant_id, course["id"], {"status": domain.next_status(course["status"],
                                                                                               "archive")})
-            tx.publish(COURSE_ARCHIVED, aggregate_id=course["id"],
-                       payload={"course_id": course["id"], "tenant_id": caller.tenant_id, "slug": course["slug"]})
+            uow.publish(COURSE_ARCHIVED, aggregate_id=course["id"],
+                        payload={"course_id": course["id"], "tenant_id": caller.tenant_id, "slug": course["slug"]})
         return self.get_course(caller, course["id"])
 
     def add_module(self, caller: Caller, course_id: str, data: dict) -> dict:
         clean = domain.validate_module(data)
-        with self.store.transaction(caller.tenant_id) as tx:
-            repo = LmsRepository(tx.db)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            repo = uow.lms
             course = self._own_course(repo, caller, course_id)
             if course["status"] == domain.ARCHIVED:
                 raise Conflict("An archived course cannot be edited.", code="course_archived")
@@ -330,8 +330,8 @@ class LmsService(PersonalDataOwner, EventHandlingService):
         clean = domain.validate_lesson(data)
         if clean["quiz"]:
             _assign_quiz_ids(clean["quiz"])
-        with self.store.transaction(caller.tenant_id) as tx:
-            repo = LmsRepository(tx.db)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            repo = uow.lms
             module = repo.module(caller.tenant_id, _uuid(module_id, "module_id"))
             if module is None:
                 raise NotFound("No such module.", code="module_not_found")
@@ -347,8 +347,8 @@ class LmsService(PersonalDataOwner, EventHandlingService):
 
     def remove_lesson(self, caller: Caller, lesson_id: str) -> None:
         """Drop a lesson from the working copy (and so from the next revision). Its id is never reused."""
-        with self.store.transaction(caller.tenant_id) as tx:
-            repo = LmsRepository(tx.db)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            repo = uow.lms
             lesson = repo.lesson(caller.tenant_id, _uuid(lesson_id, "lesson_id"))
             if lesson is None or lesson["removed"]:
                 raise _lesson_not_found()
@@ -360,8 +360,8 @@ class LmsService(PersonalDataOwner, EventHandlingService):
         fields change; ``position`` moves it within its module; its kind never changes."""
         if "kind" in patch:
             raise ValidationFailed("A lesson's kind cannot change.", fields={"kind": ["cannot be changed"]})
-        with self.store.transaction(caller.tenant_id) as tx:
-            repo = LmsRepository(tx.db)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            repo = uow.lms
             lesson = self._editable_lesson(repo, caller, lesson_id)
             keep = ("title", "kind", "required", "estimated_minutes", "body_md", "quiz")
             clean = domain.validate_lesson({**{k: lesson[k] for k in keep}, **patch})
@@ -388,8 +388,8 @@ class LmsService(PersonalDataOwner, EventHandlingService):
     def update_module(self, caller: Caller, module_id: str, patch: dict) -> dict:
         """Rename a module and/or move it to ``position`` (0-based) among the course's modules."""
         clean = domain.validate_module_patch(patch)
-        with self.store.transaction(caller.tenant_id) as tx:
-            repo = LmsRepository(tx.db)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            repo = uow.lms
             module = self._editable_module(repo, caller, module_id)
             if "title" in clean:
                 repo.update_module(caller.tenant_id, module["id"], clean["title"])
@@ -402,8 +402,8 @@ class LmsService(PersonalDataOwner, EventHandlingService):
 
     def remove_module(self, caller: Caller, module_id: str) -> None:
         """Drop a module and its lessons from the working copy (they leave the course at the next publish)."""
-        with self.store.transaction(caller.tenant_id) as tx:
-            repo = LmsRepository(tx.db)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            repo = uow.lms
             module = self._editable_module(repo, caller, module_id)
             repo.remove_module(caller.tenant_id, module["id"])
             order = [m["id"] for m in repo.working_copy(module["course_id"])]
@@ -421,8 +421,8 @@ class LmsService(PersonalDataOwner, EventHandlingService):
     def course_results(self, caller: Caller, course_id: str) -> dict:
         """What the organisation's authors (owner, admin, instructor) see of a course they teach:
         enrolments, completion, each learner's progress and the quizzes' scores per question."""
-        with self.store.transaction(caller.tenant_id) as tx:
-            repo = LmsRepository(tx.db)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            repo = uow.lms
             course = self._own_course(repo, caller, course_id)
             latest = repo.latest_snapshot(course["id"])
             results = domain.course_results(latest[1] if latest else None,
@@ -451,8 +451,8 @@ class LmsService(PersonalDataOwner, EventHandlingService):
         safe_name = safe_name.strip(".") or "asset"
         if errors:
             raise ValidationFailed("The upload is not valid.", fields=errors)
-        with self.store.transaction(caller.tenant_id) as tx:
-            repo = LmsRepository(tx.db)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            repo = uow.lms
             lesson = repo.lesson(caller.tenant_id, lesson_id)
             if lesson is None or lesson["removed"]:
                 raise _lesson_not_found()
@@ -483,7 +483,7 @@ class LmsService(PersonalDataOwner, EventHandlingService):
             key = check_key(f"lms/{caller.tenant_id}/lessons/{lesson_id}/{upload_id}/{safe_name}")
             self.storage.put(key, blob, content_type)
             asset = {"key": key, "filename": safe_name, "content_type": content_type, "size": len(blob),
-                     "sha256": hashlib.sha256(blob).hexdigest(), "uploaded_at": _now().isoformat()}
+                     "sha256": hashlib.sha256(blob).hexdigest(), "uploaded_at": self.clock().isoformat()}
             repo.set_asset(caller.tenant_id, lesson_id, asset)
             repo.drop_upload(caller.tenant_id, upload_id)
         return asset
@@ -514,8 +514,8 @@ class LmsService(PersonalDataOwner, EventHandlingService):
         Premium courses need a paid plan (403 ``entitlement_required``).
         """
         course_id = _uuid(course_id, "course_id")
-        with self.store.transaction(caller.tenant_id) as tx:
-            repo = LmsRepository(tx.db)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            repo = uow.lms
             course = repo.course(caller.tenant_id, course_id)
             if course is None or course["status"] == domain.DRAFT and not self._is_author_of(caller, course):
                 raise _course_not_found()
@@ -534,7 +534,7 @@ class LmsService(PersonalDataOwner, EventHandlingService):
                 # A concurrent enrol committed first (ON CONFLICT waited for it): same answer as a retry.
                 return self._enrollment_out(repo.active_enrollment(caller.tenant_id, caller.user_id, course_id),
                                             course, caller, created=False)
-            tx.publish(ENROLLMENT_CREATED, aggregate_id=enrollment["id"], payload={
+            uow.publish(ENROLLMENT_CREATED, aggregate_id=enrollment["id"], payload={
                 "enrollment_id": enrollment["id"], "course_id": course_id, "user_id": caller.user_id,
                 "tenant_id": caller.tenant_id, "premium": course["premium"]})
             row = repo.active_enrollment(caller.tenant_id, caller.user_id, course_id)
@@ -543,21 +543,21 @@ class LmsService(PersonalDataOwner, EventHandlingService):
     def leave(self, caller: Caller, course_id: str) -> dict:
         """Cancel the caller's enrolment (quiz attempts and certificates are kept)."""
         course_id = _uuid(course_id, "course_id")
-        with self.store.transaction(caller.tenant_id) as tx:
-            repo = LmsRepository(tx.db)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            repo = uow.lms
             existing = repo.active_enrollment(caller.tenant_id, caller.user_id, course_id)
             if existing is None:
                 raise NotFound("You are not enrolled in this course.", code="enrollment_not_found")
             repo.cancel_enrollment(caller.tenant_id, existing["id"])
-            tx.publish(ENROLLMENT_CANCELLED, aggregate_id=existing["id"], payload={
+            uow.publish(ENROLLMENT_CANCELLED, aggregate_id=existing["id"], payload={
                 "enrollment_id": existing["id"], "course_id": course_id, "user_id": caller.user_id,
                 "tenant_id": caller.tenant_id})
         return {"enrollment_id": existing["id"], "course_id": course_id, "status": "cancelled"}
 
     def list_enrollments(self, caller: Caller) -> list[dict]:
         """The caller's active enrolments, each with ``access`` judged from the token's plan now."""
-        with self.store.transaction(caller.tenant_id) as tx:
-            rows = LmsRepository(tx.db).enrollments(caller.tenant_id, caller.user_id)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            rows = uow.lms.enrollments(caller.tenant_id, caller.user_id)
         return [{"enrollment_id": r["id"], "course_id": r["course_id"], "course_title": r["title"],
                  "course_slug": r["slug"], "premium": r["premium"], **_completion_view(r),
                  "access": domain.access(r["premium"], caller.plan_tier), "revision": r["revision"],
@@ -592,14 +592,14 @@ class LmsService(PersonalDataOwner, EventHandlingService):
     def get_lesson(self, caller: Caller, lesson_id: str) -> dict:
         """A lesson of the latest revision for an enrolled, entitled learner: Markdown, the quiz
         without answers, or a time-limited download link for the asset."""
-        with self.store.transaction(caller.tenant_id) as tx:
-            repo = LmsRepository(tx.db)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            repo = uow.lms
             course, revision, lesson = self._learning_context(repo, caller, lesson_id)
             attempts, passed = (repo.attempts(caller.tenant_id, caller.user_id, lesson["lesson_id"])
                                 if lesson["kind"] == "quiz" else (0, False))
             # Opening is progress, recorded on the learner's behalf (once: re-opening adds nothing).
-            if self._record_lesson(tx, repo, caller.user_id, course["id"], lesson, domain.verb_on_open(lesson["kind"])):
-                self._complete_if_done(tx, repo, caller.tenant_id, caller.user_id, course["id"])
+            if self._record_lesson(uow, caller.user_id, course["id"], lesson, domain.verb_on_open(lesson["kind"])):
+                self._complete_if_done(uow, caller.tenant_id, caller.user_id, course["id"])
         out = self._lesson_out({**lesson, "id": lesson["lesson_id"], "course_id": course["id"]},
                                asset=lesson.get("asset"), for_author=False)
         out.update(revision=revision, attempts_used=attempts, passed=passed)
@@ -608,29 +608,30 @@ class LmsService(PersonalDataOwner, EventHandlingService):
     def complete_lesson(self, caller: Caller, lesson_id: str) -> dict:
         """Mark a lesson done (a video player calls it when the video ends; a reader may mark any
         article or file). Idempotent; a quiz is done only by passing it (422 ``quiz_needs_attempt``)."""
-        with self.store.transaction(caller.tenant_id) as tx:
-            repo = LmsRepository(tx.db)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            repo = uow.lms
             course, _revision, lesson = self._learning_context(repo, caller, lesson_id)
             domain.require_markable(lesson["kind"])
-            recorded = self._record_lesson(tx, repo, caller.user_id, course["id"], lesson, "completed")
-            certificate = self._complete_if_done(tx, repo, caller.tenant_id, caller.user_id, course["id"])
+            recorded = self._record_lesson(uow, caller.user_id, course["id"], lesson, "completed")
+            certificate = self._complete_if_done(uow, caller.tenant_id, caller.user_id, course["id"])
             enrollment = repo.active_enrollment(caller.tenant_id, caller.user_id, course["id"])
         return {"lesson_id": lesson["lesson_id"], "course_id": course["id"], "done": True, "recorded": recorded,
                 "course_completed": bool(enrollment and enrollment["completed_at"]),
                 "certificate_id": certificate["id"] if certificate else ""}
 
-    def _record_lesson(self, tx: Transaction, repo: LmsRepository, user_id: str, course_id: str, lesson: dict,
+    def _record_lesson(self, uow: LmsUnitOfWork, user_id: str, course_id: str, lesson: dict,
                        verb: str) -> bool:
         """Record ``verb`` on a lesson for the learner and report it to the tracker as an xAPI statement
         (through ``activity.recorded``, the tracker's one ingestion path). False when already recorded."""
-        statement_id = str(uuid.uuid5(ACTIVITY_NAMESPACE, f"{tx.tenant_id}/{user_id}/{lesson['lesson_id']}/{verb}"))
-        if not repo.record_lesson_activity({"tenant_id": tx.tenant_id, "user_id": user_id, "course_id": course_id,
+        repo = uow.lms
+        statement_id = str(uuid.uuid5(ACTIVITY_NAMESPACE, f"{uow.tenant_id}/{user_id}/{lesson['lesson_id']}/{verb}"))
+        if not repo.record_lesson_activity({"tenant_id": uow.tenant_id, "user_id": user_id, "course_id": course_id,
                                             "lesson_id": lesson["lesson_id"], "verb": verb,
                                             "statement_id": statement_id}):
             return False
-        self._record_activity(tx, user_id, domain.statement(
+        self._record_activity(uow, user_id, domain.statement(
             user_id, verb, course_id=course_id, lesson_id=lesson["lesson_id"], title=lesson["title"],
-            statement_id=statement_id, timestamp=_now().isoformat()))
+            statement_id=statement_id, timestamp=self.clock().isoformat()))
         return True
 
     def _lesson_out(self, lesson: dict, *, asset: Optional[dict], for_author: bool) -> dict:
@@ -646,8 +647,8 @@ class LmsService(PersonalDataOwner, EventHandlingService):
     def submit_quiz(self, caller: Caller, lesson_id: str, answers: dict) -> dict:
         """Grade an attempt on the server; publishes quiz.attempted and an xAPI passed/failed
         statement, and issues the certificate when this pass completes the course."""
-        with self.store.transaction(caller.tenant_id) as tx:
-            repo = LmsRepository(tx.db)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            repo = uow.lms
             course, revision, lesson = self._learning_context(repo, caller, lesson_id)
             if lesson["kind"] != "quiz":
                 raise ValidationFailed("This lesson is not a quiz.", fields={"lesson_id": ["is not a quiz"]})
@@ -660,30 +661,30 @@ class LmsService(PersonalDataOwner, EventHandlingService):
                        "revision": revision, "score_percent": result.score_percent, "passed": result.passed,
                        "answers": answers}
             try:
-                with tx.db.atomic():
+                with uow.db.atomic():
                     repo.insert_attempt(attempt)
             except peewee.IntegrityError:
                 raise Conflict("Another attempt was submitted at the same time.", code="attempt_conflict") from None
-            tx.publish(QUIZ_ATTEMPTED, aggregate_id=attempt["id"], payload={
+            uow.publish(QUIZ_ATTEMPTED, aggregate_id=attempt["id"], payload={
                 k: attempt[k] for k in ("user_id", "tenant_id", "course_id", "lesson_id", "score_percent",
                                         "passed", "attempt_no")} | {"attempt_id": attempt["id"]})
-            self._record_activity(tx, caller.user_id, domain.statement(
+            self._record_activity(uow, caller.user_id, domain.statement(
                 caller.user_id, "passed" if result.passed else "failed", course_id=course["id"],
                 lesson_id=lesson["lesson_id"], title=lesson["title"], score_percent=result.score_percent,
-                success=result.passed, statement_id=attempt["id"], timestamp=_now().isoformat()))
+                success=result.passed, statement_id=attempt["id"], timestamp=self.clock().isoformat()))
             certificate = None
             if result.passed:
-                certificate = self._complete_if_done(tx, repo, caller.tenant_id, caller.user_id, course["id"])
+                certificate = self._complete_if_done(uow, caller.tenant_id, caller.user_id, course["id"])
         left = max(0, quiz["max_attempts"] - attempt["attempt_no"]) if quiz["max_attempts"] else -1
         return {"attempt_id": attempt["id"], "attempt_no": attempt["attempt_no"],
                 "score_percent": result.score_percent, "passed": result.passed, "correct": result.correct,
                 "total": result.total, "pass_percent": quiz["pass_percent"], "attempts_left": left,
                 "results": result.results, "certificate_id": certificate["id"] if certificate else ""}
 
-    def _record_activity(self, tx: Transaction, user_id: str, stmt: dict) -> None:
+    def _record_activity(self, uow: LmsUnitOfWork, user_id: str, stmt: dict) -> None:
         _validate_statement(stmt)  # the tracker refuses what its statements API would refuse
-        tx.publish(ACTIVITY_RECORDED, aggregate_id=user_id,
-                   payload={"statement": stmt, "user_id": user_id, "tenant_id": tx.tenant_id})
+        uow.publish(ACTIVITY_RECORDED, aggregate_id=user_id,
+                    payload={"statement": stmt, "user_id": user_id, "tenant_id": uow.tenant_id})
 
     # --- completion -------------------------------------------------------------------------
 
@@ -691,22 +692,24 @@ class LmsService(PersonalDataOwner, EventHandlingService):
     def _on_progress_updated(self, tx: Transaction, envelope: dict) -> None:
         """Keep the tracker's view of required lessons (it also counts statements clients sent);
         complete the enrolment when that finishes the course."""
+        uow = self.unit_of_work_in(tx)
         p = envelope["payload"]
         try:
             course_id = str(uuid.UUID(p["course_id"]))
         except ValueError:
             return  # not an LMS course (the tracker accepts any activity)
-        repo = LmsRepository(tx.db)
+        repo = uow.lms
         repo.save_progress(p["tenant_id"], p["user_id"], course_id, p["percent"], p["required_done"])
-        self._complete_if_done(tx, repo, p["tenant_id"], p["user_id"], course_id)
+        self._complete_if_done(uow, p["tenant_id"], p["user_id"], course_id)
 
     @handles(USER_REGISTERED)
     def _on_user_registered(self, tx: Transaction, envelope: dict) -> None:
         """Remember the learner's display name for certificates, and name (re-render) any certificate
         issued before this event arrived: the LMS learns names by event, and a fast learner can finish
         a course first."""
+        uow = self.unit_of_work_in(tx)
         p = envelope["payload"]
-        repo = LmsRepository(tx.db)
+        repo = uow.lms
         repo.save_learner(envelope["tenant_id"], p["user_id"], p["display_name"])
         for cert in repo.nameless_certificates(envelope["tenant_id"], p["user_id"]):
             course = {"id": cert["course_id"], "title": cert["course_title"]}
@@ -720,10 +723,11 @@ class LmsService(PersonalDataOwner, EventHandlingService):
     @handles(TENANT_CREATED)
     def _on_tenant_created(self, tx: Transaction, envelope: dict) -> None:
         """Remember organisation names: a certificate names the organisation that issued it."""
+        uow = self.unit_of_work_in(tx)
         p = envelope["payload"]
-        LmsRepository(tx.db).save_organisation(p["tenant_id"], p["name"], p["kind"])
+        uow.lms.save_organisation(p["tenant_id"], p["name"], p["kind"])
 
-    def _complete_if_done(self, tx: Transaction, repo: LmsRepository, tenant_id: str, user_id: str,
+    def _complete_if_done(self, uow: LmsUnitOfWork, tenant_id: str, user_id: str,
                           course_id: str) -> Optional[dict]:
         """THE completion decision (``domain.is_complete``), for the learner's active enrolment.
 
@@ -731,6 +735,7 @@ class LmsService(PersonalDataOwner, EventHandlingService):
         this transaction; the tracker, the roadmap (through the tracker) and analytics follow that
         event. Returns the certificate of a complete enrolment, None otherwise.
         """
+        repo = uow.lms
         enrollment = repo.active_enrollment(tenant_id, user_id, course_id)
         course, latest = repo.course(tenant_id, course_id), repo.latest_snapshot(course_id)
         if enrollment is None or course is None or latest is None:
@@ -742,20 +747,21 @@ class LmsService(PersonalDataOwner, EventHandlingService):
                                       repo.passed_quizzes(tenant_id, user_id, course_id)):
                 return None
         certificate = repo.certificate_for(tenant_id, user_id, course_id) \
-            or self._issue_certificate(tx, repo, course, latest[0], tenant_id, user_id)
+            or self._issue_certificate(uow, course, latest[0], tenant_id, user_id)
         completed_at = repo.complete_enrollment(tenant_id, enrollment["id"])
         if completed_at:
-            tx.publish(ENROLLMENT_COMPLETED, aggregate_id=enrollment["id"], tenant_id=tenant_id, payload={
+            uow.publish(ENROLLMENT_COMPLETED, aggregate_id=enrollment["id"], tenant_id=tenant_id, payload={
                 "enrollment_id": enrollment["id"], "course_id": course_id, "user_id": user_id,
                 "tenant_id": tenant_id, "revision": latest[0], "certificate_id": certificate["id"],
                 "completed_at": completed_at})
         return certificate
 
-    def _issue_certificate(self, tx: Transaction, repo: LmsRepository, course: dict, revision: int, tenant_id: str,
+    def _issue_certificate(self, uow: LmsUnitOfWork, course: dict, revision: int, tenant_id: str,
                            user_id: str) -> dict:
+        repo = uow.lms
         # Deterministic id and key: a retried event renders the same object again, harmlessly.
         cert_id = str(uuid.uuid5(CERT_NAMESPACE, f"{tenant_id}/{user_id}/{course['id']}"))
-        issued_at = _now().isoformat()
+        issued_at = self.clock().isoformat()
         name = repo.learner_name(tenant_id, user_id)
         issuer = PLATFORM_ISSUER if course["tenant_id"] == domain.PLATFORM_TENANT \
             else repo.organisation_name(course["tenant_id"]) or PLATFORM_ISSUER
@@ -768,14 +774,14 @@ class LmsService(PersonalDataOwner, EventHandlingService):
                 "issued_at": issued_at, "pdf_key": key, "issuer": issuer}
         if not repo.insert_certificate(cert):
             return repo.certificate_for(tenant_id, user_id, course["id"])
-        tx.publish(CERTIFICATE_ISSUED, aggregate_id=cert_id, tenant_id=tenant_id, payload={
+        uow.publish(CERTIFICATE_ISSUED, aggregate_id=cert_id, tenant_id=tenant_id, payload={
             "certificate_id": cert_id, "user_id": user_id, "tenant_id": tenant_id, "course_id": course["id"],
             "course_title": course["title"], "issued_at": issued_at})
         stmt = domain.statement(user_id, "completed", course_id=course["id"], title=course["title"],
                                 statement_id=cert_id, timestamp=issued_at)
         _validate_statement(stmt)
-        tx.publish(ACTIVITY_RECORDED, aggregate_id=user_id, tenant_id=tenant_id,
-                   payload={"statement": stmt, "user_id": user_id, "tenant_id": tenant_id})
+        uow.publish(ACTIVITY_RECORDED, aggregate_id=user_id, tenant_id=tenant_id,
+                    payload={"statement": stmt, "user_id": user_id, "tenant_id": tenant_id})
         return cert
 
     def _verify_url(self, certificate_id: str) -> str:
@@ -784,8 +790,8 @@ class LmsService(PersonalDataOwner, EventHandlingService):
     def get_certificate(self, certificate_id: str) -> dict:
         """Public verification: the certificate's facts and a link to its PDF (no caller needed)."""
         certificate_id = _uuid(certificate_id, "certificate_id")
-        with self.store.transaction(None) as tx:
-            cert = LmsRepository(tx.db).certificate(certificate_id)
+        with self.unit_of_work(None) as uow:
+            cert = uow.lms.certificate(certificate_id)
         if cert is None:
             raise NotFound("No such certificate.", code="certificate_not_found")
         return {"certificate_id": cert["id"], "course_id": cert["course_id"], "course_title": cert["course_title"],
@@ -795,9 +801,9 @@ class LmsService(PersonalDataOwner, EventHandlingService):
                 "pdf_url": self.storage.presigned_url(cert["pdf_key"], self.certificate_ttl_s)}
 
 
-def build(config: dict) -> LmsService:
+def build(config: dict, clock: Clock = system_clock) -> LmsService:
     """The service layer for one process (nameko container or gRPC server)."""
     store = ServiceStore.from_config(config, SERVICE)
     settings = config.get("lms", {})
     section = settings.get("storage") or {"bucket": "careeros-lms", "signing_secret": "dev-only"}
-    return LmsService(store, service_storage(config, section), settings)
+    return LmsService(store, service_storage(config, section), settings, clock)

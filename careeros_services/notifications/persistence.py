@@ -13,6 +13,8 @@ from typing import Optional
 import peewee
 from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
 
+from careeros_services.common.unit_of_work import UnitOfWork
+
 database_proxy = peewee.DatabaseProxy()
 
 
@@ -203,3 +205,9 @@ class NotificationRepository:
             " AND (statements > 0 OR courses_completed > 0 OR cardinality(milestones) > 0)",
             (tenant_id, user_id, until))
         return [row[0] for row in cursor.fetchall()]
+
+class NotificationsUnitOfWork(UnitOfWork):
+    """One notifications transaction and its repositories."""
+
+    repositories = {"notifications": NotificationRepository}
+    notifications: NotificationRepository

@@ -21,18 +21,21 @@ from __future__ import annotations
 import logging
 import smtplib
 import threading
-from datetime import date, datetime, timezone
-from typing import Callable, Optional
+from datetime import date, datetime
+from typing import Callable
 from urllib.parse import quote
 
 from bus.handlers import EventHandlingService, handles
 from bus.store import ServiceStore, Transaction
 from careeros_services.common import metrics
-from careeros_services.common.errors import NotFound, ValidationFailed, require_uuids
+from careeros_services.common.caller import Caller
+from careeros_services.common.clock import Clock, system_clock
+from careeros_services.common.errors import NotFound, ValidationFailed
 from careeros_services.common.privacy import PersonalDataOwner
+from careeros_services.common.unit_of_work import ServiceWithUnitOfWork
 from careeros_services.notifications import domain, persistence, rendering
 from careeros_services.notifications.mailer import Mailer
-from careeros_services.notifications.persistence import MessageRecord, NotificationRepository
+from careeros_services.notifications.persistence import MessageRecord, NotificationsUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +48,7 @@ DeadLetter = Callable[[dict, str, int], None]
 CONNECTION_ERRORS = (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError)
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-class NotificationsService(PersonalDataOwner, EventHandlingService):
+class NotificationsService(ServiceWithUnitOfWork[NotificationsUnitOfWork], PersonalDataOwner, EventHandlingService):
     """Messages caused by events, their delivery over SMTP, and each person's preferences.
 
     ``settings`` is the ``notifications`` section (``max_attempts``, ``backoff_s``,
@@ -59,10 +58,11 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
     """
 
     consumer_name = SERVICE
+    unit_of_work_class = NotificationsUnitOfWork
     personal_rows = persistence.PERSONAL_ROWS
 
     def __init__(self, store: ServiceStore, settings: dict, smtp_settings: dict, links: dict,
-                 dead_letter: DeadLetter, clock: Callable[[], datetime] = _now):
+                 dead_letter: DeadLetter, clock: Clock = system_clock):
         self.store = store
         self.clock = clock
         self.max_attempts = int(settings["max_attempts"])
@@ -81,10 +81,11 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
     @handles(*domain.KIND_BY_EVENT)
     def _on_event(self, tx: Transaction, envelope: dict) -> None:
         """Queue the message this event causes (once: the inbox and the unique event id see to it)."""
+        uow = self.unit_of_work_in(tx)
         kind = domain.kind_for(envelope["type"])
         payload = envelope["payload"]
-        if NotificationRepository(tx.db).enqueue(envelope, kind.name, domain.recipient_of(kind, payload),
-                                                 payload.get("user_id"), self.clock()):
+        if uow.notifications.enqueue(envelope, kind.name, domain.recipient_of(kind, payload),
+                                     payload.get("user_id"), self.clock()):
             metrics.NOTIFICATIONS.labels(kind.name, "queued").inc()
 
     # --- the weekly digest's read model (from events this service consumes anyway) --------------
@@ -93,7 +94,7 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
     def _on_activity(self, tx: Transaction, envelope: dict) -> None:
         """Add a learner's statement, completion, milestone or progress to their week."""
         p, at = envelope["payload"], domain.parse_time(envelope["occurred_at"])
-        repo, week, now = NotificationRepository(tx.db), domain.week_start(at), self.clock()
+        repo, week, now = self.unit_of_work_in(tx).notifications, domain.week_start(at), self.clock()
         who = (envelope["tenant_id"], p["user_id"], week, now)
         if envelope["type"] == domain.STATEMENT_RECORDED:
             repo.add_activity(*who, statements=1, seconds=int(p["duration_s"]), lesson=domain.lesson_done(p),
@@ -111,16 +112,16 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
         person's week is claimed once. People who turned the digest off are passed over."""
         week, queued = domain.digest_week(self.clock()), 0
         while True:
-            with self.store.transaction(None) as tx:
-                due = NotificationRepository(tx.db).digest_due(week, self.batch_size)
+            with self.unit_of_work(None) as uow:
+                due = uow.notifications.digest_due(week, self.batch_size)
             for tenant_id, user_id in due:
                 queued += self._queue_digest(tenant_id, user_id, week)
             if len(due) < self.batch_size:
                 return queued
 
     def _queue_digest(self, tenant_id: str, user_id: str, week: date) -> int:
-        with self.store.transaction(tenant_id) as tx:
-            repo, now = NotificationRepository(tx.db), self.clock()
+        with self.unit_of_work(tenant_id) as uow:
+            repo, now = uow.notifications, self.clock()
             activity = repo.claim_digest(tenant_id, user_id, week, now)
             if activity is None or not repo.preferences(tenant_id, user_id).get("weekly_digest", True):
                 return 0  # claimed by another run, or turned off: decided for this week either way
@@ -142,8 +143,8 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
         """
         totals: dict[str, int] = {}
         while True:
-            with self.store.transaction(None) as tx:
-                due = NotificationRepository(tx.db).due(self.clock(), self.batch_size)
+            with self.unit_of_work(None) as uow:
+                due = uow.notifications.due(self.clock(), self.batch_size)
             # One tenant's messages go through one sender, oldest first: a person's mail keeps its order.
             by_sender: dict[int, list[tuple[str, str]]] = {}
             for tenant_id, message_id in due:
@@ -175,8 +176,8 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
 
     def _deliver_one(self, tenant_id: str, message_id: str, contacts: Contacts, mailer: Mailer,
                      cache: dict) -> str:
-        with self.store.transaction(tenant_id) as tx:
-            repo = NotificationRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.notifications
             now = self.clock()
             message = repo.lock_queued(tenant_id, message_id, now)
             if message is None:
@@ -193,20 +194,21 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
                 repo.mark(message, state="skipped", last_error=str(exc)[:500])
                 return self._count(kind.name, "skipped")
             except Exception as exc:  # noqa: BLE001 - an attempt failed: retry later or give up
-                return self._failed_attempt(tx, repo, message, exc, now)
+                return self._failed_attempt(uow, message, exc, now)
             repo.mark(message, state="sent", sent_at=self.clock(), attempts=message.attempts + 1,
                       to_address=domain.masked_address(contact["email"]), subject=str(email["Subject"]),
                       last_error="")
             return self._count(kind.name, "sent")
 
-    def _failed_attempt(self, tx: Transaction, repo: NotificationRepository, message: MessageRecord,
+    def _failed_attempt(self, uow: NotificationsUnitOfWork, message: MessageRecord,
                         error: Exception, now: datetime) -> str:
+        repo = uow.notifications
         attempts, reason = message.attempts + 1, f"{type(error).__name__}: {error}"[:500]
         if attempts >= self.max_attempts:
             log.error("notification %s failed %d times, dead-lettering its event: %s", message.id, attempts, reason)
             repo.mark(message, state="failed", attempts=attempts, last_error=reason)
             if domain.KINDS[message.kind].event_type:  # the digest has no event on the bus to replay
-                tx.release(str(message.event_id), SERVICE)  # a DLQ replay queues it again
+                uow.release(str(message.event_id), SERVICE)  # a DLQ replay queues it again
                 self.dead_letter(dict(message.event), reason, attempts)
             self._count(message.kind, "failed")
         else:
@@ -270,26 +272,24 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
 
     # --- preferences -----------------------------------------------------------------------------
 
-    def get_preferences(self, tenant_id: str, user_id: str) -> dict[str, bool]:
+    def get_preferences(self, caller: Caller) -> dict[str, bool]:
         """Every optional kind of message and whether the caller gets it (default: yes)."""
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
-        with self.store.transaction(tenant_id) as tx:
-            stored = NotificationRepository(tx.db).preferences(tenant_id, user_id)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            stored = uow.notifications.preferences(caller.tenant_id, caller.user_id)
         return {kind: stored.get(kind, True) for kind in domain.OPTIONAL_KINDS}
 
-    def update_preferences(self, tenant_id: str, user_id: str, patch: dict) -> dict[str, bool]:
+    def update_preferences(self, caller: Caller, patch: dict) -> dict[str, bool]:
         """Turn optional kinds on or off for the caller; required kinds are refused (ValidationFailed)."""
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
         values = domain.validate_preferences(patch)
-        with self.store.transaction(tenant_id) as tx:
-            NotificationRepository(tx.db).set_preferences(tenant_id, user_id, values, self.clock())
-        return self.get_preferences(tenant_id, user_id)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            uow.notifications.set_preferences(caller.tenant_id, caller.user_id, values, self.clock())
+        return self.get_preferences(caller)
 
     def unsubscribe(self, token: str) -> dict:
         """One-click unsubscribe (RFC 8058): turn off the kind the signed link names; idempotent."""
         tenant_id, user_id, kind = domain.read_unsubscribe_token(self.secret, token)
-        with self.store.transaction(tenant_id) as tx:
-            NotificationRepository(tx.db).set_preferences(tenant_id, user_id, {kind: False}, self.clock())
+        with self.unit_of_work(tenant_id) as uow:
+            uow.notifications.set_preferences(tenant_id, user_id, {kind: False}, self.clock())
         return {"kind": kind, "enabled": False}
 
     # --- operators -------------------------------------------------------------------------------
@@ -298,16 +298,16 @@ class NotificationsService(PersonalDataOwner, EventHandlingService):
         """Newest messages of every tenant (summaries, no bodies), optionally of one state."""
         if state and state not in domain.STATES:
             raise ValidationFailed("Unknown message state.", fields={"state": [f"must be one of {', '.join(domain.STATES)}"]})
-        with self.store.transaction(None) as tx:
-            return NotificationRepository(tx.db).overview(state, max(1, min(int(limit), 1000)))
+        with self.unit_of_work(None) as uow:
+            return uow.notifications.overview(state, max(1, min(int(limit), 1000)))
 
     def counts(self) -> dict[str, int]:
         """How many messages are in each state (all tenants)."""
-        with self.store.transaction(None) as tx:
-            return NotificationRepository(tx.db).counts()
+        with self.unit_of_work(None) as uow:
+            return uow.notifications.counts()
 
 
-def build(config: dict, clock: Callable[[], datetime] = _now) -> NotificationsService:
+def build(config: dict, clock: Clock = system_clock) -> NotificationsService:
     """The service layer for one process (nameko container or gRPC server)."""
     from bus import kafka
     from bus.dlq import dead_letter_envelope

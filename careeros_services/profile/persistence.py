@@ -14,6 +14,7 @@ from typing import Optional
 import peewee
 from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
 
+from careeros_services.common.unit_of_work import UnitOfWork
 from careeros_services.profile.domain import Profile
 
 database_proxy = peewee.DatabaseProxy()
@@ -97,3 +98,10 @@ class ProfileRepository:
                           & (ProfileRecord.version == expected_version))
                    .execute(self.db))
         return updated == 1
+
+
+class ProfileUnitOfWork(UnitOfWork):
+    """One profile transaction and its repositories."""
+
+    repositories = {"profiles": ProfileRepository}
+    profiles: ProfileRepository

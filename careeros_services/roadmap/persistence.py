@@ -13,6 +13,7 @@ from typing import Optional
 import peewee
 from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
 
+from careeros_services.common.unit_of_work import UnitOfWork
 from careeros_services.roadmap.domain import CatalogCourse, CatalogLesson, CourseProgress
 
 database_proxy = peewee.DatabaseProxy()
@@ -369,3 +370,10 @@ class RoadmapRepository:
                                where=(LearnerRecord.profile_version < version))
                   .returning(LearnerRecord.user_id).execute(self.db))
         return len(list(cursor)) == 1
+
+
+class RoadmapUnitOfWork(UnitOfWork):
+    """One roadmap transaction and its repository."""
+
+    repositories = {"roadmaps": RoadmapRepository}
+    roadmaps: RoadmapRepository

@@ -23,7 +23,6 @@ from typing import Any, Optional
 
 from careeros_services.common.errors import DomainError, Forbidden, NotFound, require_uuids
 from careeros_services.tracker import domain
-from careeros_services.tracker.persistence import LrsRepository
 from careeros_services.tracker.service import TrackerService
 from careeros_services.tracker.xapi import documents, multipart, protocol, query, validate
 from careeros_services.tracker.xapi.protocol import Credential, XapiError, XapiRequest, XapiResponse
@@ -34,10 +33,6 @@ KEY_ADMIN_ROLES = frozenset({"owner", "admin"})
 STATEMENT_READERS = frozenset({"owner", "admin", "instructor"})
 MAX_BATCH = 500
 KEY_HOME_PAGE = "https://careeros.dev/xapi/keys"
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _hash(secret: str) -> str:
@@ -73,12 +68,12 @@ class LrsService:
     def basic_credential(self, key_id: str, secret: str) -> Credential:
         """An LRS key; 401 when unknown, revoked or the secret is wrong."""
         refused = XapiError(401, "unauthenticated", "Unknown or revoked LRS key, or wrong secret.")
-        with self.store.transaction(None) as tx:
-            repo = LrsRepository(tx.db)
+        with self.tracker.unit_of_work(None) as uow:
+            repo = uow.lrs
             tenant_id = repo.tenant_of_key(key_id)
             if tenant_id is None:
                 raise refused
-            tx.scope_to(tenant_id)
+            uow.scope_to(tenant_id)
             row = repo.credential(tenant_id, key_id)
         if row is None or row[3] or not hmac.compare_digest(row[0], _hash(secret)):
             raise refused
@@ -109,17 +104,17 @@ class LrsService:
         if errors:
             raise DomainError("The LRS key is invalid.", code="validation_failed", fields=errors)
         key_id, secret = "lrs_" + secrets.token_hex(12), secrets.token_hex(32)  # hex: no leading "-" for CLIs
-        with self.store.transaction(tenant_id) as tx:
-            created = LrsRepository(tx.db).add_credential(tenant_id, key_id, _hash(secret), label, scopes, user_id,
-                                                          xapi_version)
+        with self.tracker.unit_of_work(tenant_id) as uow:
+            created = uow.lrs.add_credential(tenant_id, key_id, _hash(secret), label, scopes, user_id,
+                                             xapi_version)
         return {"key": key_id, "secret": secret, "label": label, "scopes": scopes, "xapi_version": xapi_version,
                 "created_by": user_id, "created_at": iso(created), "revoked_at": ""}
 
     def list_keys(self, tenant_id: str, user_id: str, org_role: str) -> list[dict]:
         """The tenant's LRS keys (never their secrets)."""
         tenant_id, _ = self._key_admin(tenant_id, user_id, org_role)
-        with self.store.transaction(tenant_id) as tx:
-            rows = LrsRepository(tx.db).credentials(tenant_id)
+        with self.tracker.unit_of_work(tenant_id) as uow:
+            rows = uow.lrs.credentials(tenant_id)
         return [{"key": k, "label": label, "scopes": list(scopes), "xapi_version": version, "created_by": str(by),
                  "created_at": iso(at), "revoked_at": iso(revoked) if revoked else ""}
                 for k, label, scopes, version, by, at, revoked in rows]
@@ -127,8 +122,8 @@ class LrsService:
     def revoke_key(self, tenant_id: str, user_id: str, org_role: str, key_id: str) -> None:
         """Revoke a key of the tenant (404 if it has none of that id); revoking twice is fine."""
         tenant_id, _ = self._key_admin(tenant_id, user_id, org_role)
-        with self.store.transaction(tenant_id) as tx:
-            if not LrsRepository(tx.db).revoke_credential(tenant_id, key_id):
+        with self.tracker.unit_of_work(tenant_id) as uow:
+            if not uow.lrs.revoke_credential(tenant_id, key_id):
                 raise NotFound("No LRS key of this organisation has that id.", code="lrs_key_not_found")
 
     @staticmethod
@@ -174,8 +169,7 @@ class LrsService:
                 "error": exc.code, "message": exc.detail, "errors": exc.fields})
         return self._answer(request, response, family)
 
-    @staticmethod
-    def _answer(request: XapiRequest, response: XapiResponse, family: str) -> XapiResponse:
+    def _answer(self, request: XapiRequest, response: XapiResponse, family: str) -> XapiResponse:
         """The headers every answer carries (the request's version; statements GETs: consistency)."""
         if not family:
             try:
@@ -184,7 +178,7 @@ class LrsService:
                 family = "2.0"
         response.headers["X-Experience-API-Version"] = protocol.response_version(family)
         if request.resource == "statements" and request.method == "GET":  # xAPI: whatever the status
-            response.headers.setdefault("X-Experience-API-Consistent-Through", iso(_now()))
+            response.headers.setdefault("X-Experience-API-Consistent-Through", iso(self.tracker.clock()))
         return response
 
     def _dispatch(self, request: XapiRequest, credential: Credential, family: str) -> XapiResponse:
@@ -252,20 +246,20 @@ class LrsService:
             if credential.mine_only and domain.careeros_learner(raw["actor"]) != credential.user_id:
                 raise XapiError(403, "actor_not_caller", "With a learner's token the actor must be that learner.",
                                 {f"[{i}].actor": ["must be your own CareerOS account"]})
-        stored = _now()
+        stored = self.tracker.clock()
         version = protocol.response_version(family)
         bodies = [prepare(raw, stored=stored, authority=credential.authority, version=version) for raw in raws]
         statements = [domain.lrs_statement(b, stored) for b in bodies]
         targets = {b["object"]["id"].lower(): i for i, b in enumerate(bodies)
                    if b["verb"]["id"] == validate.VOIDED}
-        with self.store.transaction(credential.tenant_id) as tx:
-            repo = LrsRepository(tx.db)
+        with self.tracker.unit_of_work(credential.tenant_id) as uow:
+            repo = uow.lrs
             known = repo.bodies(credential.tenant_id, sorted(targets)) if targets else {}
             for target, i in targets.items():
                 voided_target = known.get(target) or next((b for b in bodies if b["id"] == target), None)
                 if voided_target is not None and voided_target["verb"]["id"] == validate.VOIDED:
                     validate.fail(f"[{i}].object", "is a voiding statement, which cannot be voided")
-            new_ids = self.tracker.ingest_lrs(tx, credential.tenant_id, statements)
+            new_ids = self.tracker.ingest_lrs(uow, credential.tenant_id, statements)
             repo.void(credential.tenant_id, [t for t, i in targets.items() if bodies[i]["id"] in new_ids])
             repo.void(credential.tenant_id, repo.voided_by_earlier(credential.tenant_id, sorted(new_ids)))
             repo.save_attachments(credential.tenant_id, parts)
@@ -274,11 +268,11 @@ class LrsService:
     def _get_statements(self, request: XapiRequest, credential: Credential) -> XapiResponse:
         wanted = query.parse(request.params)
         only = credential.user_id if credential.reads_mine_only else None
-        now = _now()
+        now = self.tracker.clock()
         headers = {"X-Experience-API-Consistent-Through": iso(now)}
         languages = [t.split(";")[0].strip() for t in request.header("accept-language").split(",") if t.strip()]
-        with self.store.transaction(credential.tenant_id) as tx:
-            repo = LrsRepository(tx.db)
+        with self.tracker.unit_of_work(credential.tenant_id) as uow:
+            repo = uow.lrs
             if wanted.statement_id:
                 body = repo.one(credential.tenant_id, wanted.statement_id, wanted.voided, only)
                 if body is None:
@@ -313,8 +307,8 @@ class LrsService:
         if set(request.params) != {"activityId"}:
             validate.fail("activityId", "is the one parameter of GET /activities")
         activity_id = validate.iri(request.params["activityId"], "activityId")
-        with self.store.transaction(credential.tenant_id) as tx:
-            found = LrsRepository(tx.db).activity_definitions(credential.tenant_id, activity_id)
+        with self.tracker.unit_of_work(credential.tenant_id) as uow:
+            found = uow.lrs.activity_definitions(credential.tenant_id, activity_id)
         activity = {"objectType": "Activity", "id": activity_id}
         if found:
             activity["definition"] = merged_definition(found)
@@ -334,8 +328,8 @@ class LrsService:
             if (key.agent and key.agent != own) or (key.kind == "activity_profile" and request.method != "GET"):
                 raise XapiError(403, "not_your_document", "With a learner's token only their own documents.")
         tenant_id = credential.tenant_id
-        with self.store.transaction(tenant_id) as tx:
-            repo = LrsRepository(tx.db)
+        with self.tracker.unit_of_work(tenant_id) as uow:
+            repo = uow.lrs
             if request.method == "GET" and not key.doc_id:
                 since = parse_time(key.since) if key.since else None
                 rows = repo.document_ids(tenant_id, key, since)

@@ -19,6 +19,7 @@ import peewee
 from playhouse.postgres_ext import ArrayField, BinaryJSONField, DateTimeTZField
 from psycopg2.extras import execute_values
 
+from careeros_services.common.unit_of_work import UnitOfWork
 from careeros_services.tracker.domain import CourseStructure, Statement, StatementQuery
 from careeros_services.tracker.xapi import statements as xapi_statements
 
@@ -780,3 +781,11 @@ class LrsRepository:
         row = self.db.execute_sql("UPDATE lrs_credentials SET revoked_at = COALESCE(revoked_at, now())"
                                   " WHERE tenant_id = %s AND key_id = %s RETURNING 1", (tenant_id, key_id)).fetchone()
         return row is not None
+
+
+class TrackerUnitOfWork(UnitOfWork):
+    """One tracker transaction and its repositories."""
+
+    repositories = {"tracker": TrackerRepository, "lrs": LrsRepository}
+    tracker: TrackerRepository
+    lrs: LrsRepository

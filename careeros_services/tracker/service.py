@@ -17,17 +17,18 @@ on the course, in every tenant that has some.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any, Optional
 
 from bus.handlers import EventHandlingService, handles
 from bus.store import ServiceStore, Transaction
+from careeros_services.common.clock import Clock, system_clock
 from careeros_services.common.errors import Forbidden, require_uuids
 from careeros_services.common.privacy import PersonalDataOwner
+from careeros_services.common.unit_of_work import ServiceWithUnitOfWork
 from careeros_services.tracker import domain, persistence
 from careeros_services.tracker.domain import CourseStructure, Statement, StatementConflict
-from careeros_services.tracker.persistence import (CourseProgressRow, LrsRepository, TrackerRepository,
-                                                   group_lesson_rows)
+from careeros_services.tracker.persistence import CourseProgressRow, TrackerUnitOfWork, group_lesson_rows
 from careeros_services.tracker.xapi.statements import same_statement
 from bus.contracts import (  # event types, from contracts/events
     LMS_ACTIVITY_RECORDED_V1 as LMS_ACTIVITY,
@@ -43,18 +44,16 @@ SERVICE = "tracker"
 READER_ROLES = frozenset({"owner", "admin", "instructor"})
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-class TrackerService(PersonalDataOwner, EventHandlingService):
+class TrackerService(ServiceWithUnitOfWork[TrackerUnitOfWork], PersonalDataOwner, EventHandlingService):
     """Learning activity (xAPI statements) and progress per learner, course and lesson."""
 
     consumer_name = SERVICE
+    unit_of_work_class = TrackerUnitOfWork
     personal_rows = persistence.PERSONAL_ROWS
 
-    def __init__(self, store: ServiceStore):
+    def __init__(self, store: ServiceStore, clock: Clock = system_clock):
         self.store = store
+        self.clock = clock
 
     # --- ingestion: the one path -------------------------------------------------------------
 
@@ -68,19 +67,20 @@ class TrackerService(PersonalDataOwner, EventHandlingService):
         (nothing of the request is kept then).
         """
         tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
-        with self.store.transaction(tenant_id) as tx:
-            return self.ingest(tx, tenant_id, user_id, body)
+        with self.unit_of_work(tenant_id) as uow:
+            return self.ingest(uow, tenant_id, user_id, body)
 
     @handles(LMS_ACTIVITY)
     def _on_lms_activity(self, tx: Transaction, envelope: dict) -> None:
         """The LMS reports a learner's activity: the same ingestion as the statements API."""
+        uow = self.unit_of_work_in(tx)
         payload = envelope["payload"]
-        self.ingest(tx, envelope["tenant_id"], payload["user_id"], payload["statement"])
+        self.ingest(uow, envelope["tenant_id"], payload["user_id"], payload["statement"])
 
-    def ingest(self, tx: Transaction, tenant_id: str, user_id: str, body: Any) -> dict:
-        """Validate and store statements of ``user_id`` in the open unit of work ``tx``."""
-        statements, _was_list = domain.parse_statements(body, caller_user_id=user_id, now=_now())
-        repo = TrackerRepository(tx.db)
+    def ingest(self, uow: TrackerUnitOfWork, tenant_id: str, user_id: str, body: Any) -> dict:
+        """Validate and store statements of ``user_id`` in the open unit of work ``uow``."""
+        statements, _was_list = domain.parse_statements(body, caller_user_id=user_id, now=self.clock())
+        repo = uow.tracker
         new_ids = repo.insert_statements(tenant_id, statements)
         replayed = [s for s in statements if s.id not in new_ids]
         if replayed:
@@ -92,10 +92,10 @@ class TrackerService(PersonalDataOwner, EventHandlingService):
                     fields={"id": [f"{sid} is already stored with different content" for sid in clashes]})
         fresh = [s for s in statements if s.id in new_ids]
         if fresh:
-            self._apply_new(tx, repo, tenant_id, user_id, fresh)
+            self._apply_new(uow, tenant_id, user_id, fresh)
         return {"statement_ids": [s.id for s in statements], "stored": len(fresh), "duplicates": len(replayed)}
 
-    def ingest_lrs(self, tx: Transaction, tenant_id: str, statements: list[Statement]) -> set[str]:
+    def ingest_lrs(self, uow: TrackerUnitOfWork, tenant_id: str, statements: list[Statement]) -> set[str]:
         """Store statements the LRS validated and filled in; the same path as :meth:`ingest`.
 
         A stored id is a replay when xAPI's comparison finds the statements the same
@@ -103,11 +103,11 @@ class TrackerService(PersonalDataOwner, EventHandlingService):
         New statements of CareerOS learners move progress, streaks and publish events
         exactly as the statements API's do. Returns the ids stored now.
         """
-        repo = TrackerRepository(tx.db)
+        repo = uow.tracker
         new_ids = repo.insert_statements(tenant_id, statements)
         replayed = [s for s in statements if s.id not in new_ids]
         if replayed:
-            stored = LrsRepository(tx.db).bodies(tenant_id, [s.id for s in replayed])
+            stored = uow.lrs.bodies(tenant_id, [s.id for s in replayed])
             clashes = [s.id for s in replayed if s.id in stored and not same_statement(stored[s.id], s.body)]
             if clashes:
                 raise StatementConflict(
@@ -118,11 +118,12 @@ class TrackerService(PersonalDataOwner, EventHandlingService):
             if s.id in new_ids and s.user_id:
                 by_learner[s.user_id].append(s)
         for user_id, fresh in sorted(by_learner.items()):
-            self._apply_new(tx, repo, tenant_id, user_id, fresh)
+            self._apply_new(uow, tenant_id, user_id, fresh)
         return new_ids
 
-    def _apply_new(self, tx: Transaction, repo: TrackerRepository, tenant_id: str, user_id: str,
+    def _apply_new(self, uow: TrackerUnitOfWork, tenant_id: str, user_id: str,
                    fresh: list[Statement]) -> None:
+        repo = uow.tracker
         # Lessons reported without their course: find the course in a known structure.
         orphans = {s.lesson_id for s in fresh if s.lesson_id and not s.course_id}
         course_of = repo.courses_of_lessons(orphans) if orphans else {}
@@ -146,22 +147,23 @@ class TrackerService(PersonalDataOwner, EventHandlingService):
                 "statement_id": s.id, "user_id": s.user_id, "tenant_id": tenant_id, "verb": s.verb,
                 "activity_id": s.activity_id, "course_id": course_id, "lesson_id": s.lesson_id,
                 "duration_s": s.duration_s, "timestamp": domain.iso(s.timestamp)}))
-        tx.publish_many(recorded, tenant_id=tenant_id)  # one outbox insert for the batch's events
+        uow.publish_many(recorded, tenant_id=tenant_id)  # one outbox insert for the batch's events
         repo.add_days(tenant_id, user_id, {day: (v[0], v[1]) for day, v in days.items()})
         repo.note_activity_tenant(tenant_id, [f"course:{c}" for c in courses]
                                   + [f"lesson:{l}" for l in orphans if l not in course_of])
         structures = repo.structures(courses)
         for course_id, (seconds, last_at) in sorted(courses.items()):
-            self._refresh_course(tx, repo, tenant_id, user_id, course_id, structures.get(course_id),
+            self._refresh_course(uow, tenant_id, user_id, course_id, structures.get(course_id),
                                  add_seconds=seconds, last_at=last_at)
 
-    def _refresh_course(self, tx: Transaction, repo: TrackerRepository, tenant_id: str, user_id: str,
+    def _refresh_course(self, uow: TrackerUnitOfWork, tenant_id: str, user_id: str,
                         course_id: str, structure: Optional[CourseStructure], *, add_seconds: int = 0,
                         last_at: Optional[datetime] = None, completed: bool = False) -> None:
         """Recompute one learner's progress in one course; publish ``progress.updated`` if it changed.
 
         ``completed`` is the LMS's verdict (``enrollment.completed``); once stored it stays."""
-        locked, created = repo.lock_course_progress(tenant_id, user_id, course_id, last_at or _now())
+        repo = uow.tracker
+        locked, created = repo.lock_course_progress(tenant_id, user_id, course_id, last_at or self.clock())
         current = None if created else locked
         completed = completed or bool(current and current.completed)
         lesson_ids = list(structure.lessons) if structure else []
@@ -177,7 +179,7 @@ class TrackerService(PersonalDataOwner, EventHandlingService):
         if current is not None and current.key() == row.key():
             return
         repo.save_course_progress(tenant_id, user_id, row)
-        tx.publish(PROGRESS_UPDATED, aggregate_id=f"{user_id}:{course_id}", tenant_id=tenant_id, payload={
+        uow.publish(PROGRESS_UPDATED, aggregate_id=f"{user_id}:{course_id}", tenant_id=tenant_id, payload={
             "user_id": user_id, "tenant_id": tenant_id, "course_id": course_id, "percent": row.percent,
             "lessons_done": row.lessons_done, "lessons_total": row.lessons_total,
             "required_done": row.required_done, "time_spent_s": int(row.time_spent_s),
@@ -186,9 +188,10 @@ class TrackerService(PersonalDataOwner, EventHandlingService):
     @handles(ENROLLMENT_COMPLETED)
     def _on_enrollment_completed(self, tx: Transaction, envelope: dict) -> None:
         """The LMS, which owns completion, says the learner completed the course: 100 %, completed."""
+        uow = self.unit_of_work_in(tx)
         p = envelope["payload"]
-        repo = TrackerRepository(tx.db)
-        self._refresh_course(tx, repo, p["tenant_id"], p["user_id"], p["course_id"],
+        repo = uow.tracker
+        self._refresh_course(uow, p["tenant_id"], p["user_id"], p["course_id"],
                              repo.structures([p["course_id"]]).get(p["course_id"]), completed=True)
 
     # --- course structures ----------------------------------------------------------------------
@@ -201,9 +204,10 @@ class TrackerService(PersonalDataOwner, EventHandlingService):
         A public course (platform tenant) has learners in any tenant; a
         tenant's own course only in that tenant.
         """
+        uow = self.unit_of_work_in(tx)
         payload = envelope["payload"]
         structure = CourseStructure.from_published(payload)
-        repo = TrackerRepository(tx.db)
+        repo = uow.tracker
         if not repo.upsert_structure(structure):
             return
         lesson_ids = list(structure.lessons)
@@ -211,17 +215,17 @@ class TrackerService(PersonalDataOwner, EventHandlingService):
         tenants = repo.tenants_with_activity(keys)
         if structure.tenant_id != domain.PLATFORM_TENANT:
             tenants = [t for t in tenants if t == structure.tenant_id]
-        home = tx.tenant_id
+        home = uow.tenant_id
         try:
             for tenant_id in tenants:
-                tx.scope_to(tenant_id)  # RLS: this tenant's learners for the rest of the loop body
+                uow.scope_to(tenant_id)  # RLS: this tenant's learners for the rest of the loop body
                 adopted = repo.adopt_orphan_lessons(tenant_id, structure)
                 for user_id in repo.learners_of_course(tenant_id, structure.course_id, lesson_ids):
                     seconds, last_at = adopted.get(user_id, (0, None))
-                    self._refresh_course(tx, repo, tenant_id, user_id, structure.course_id, structure,
+                    self._refresh_course(uow, tenant_id, user_id, structure.course_id, structure,
                                          add_seconds=seconds, last_at=last_at)
         finally:
-            tx.scope_to(home)
+            uow.scope_to(home)
 
     # --- reads ------------------------------------------------------------------------------------
 
@@ -253,8 +257,8 @@ class TrackerService(PersonalDataOwner, EventHandlingService):
         if org_role in READER_ROLES and not query.learner:
             only_user = None  # the whole tenant
         before = domain.decode_cursor(query, cursor)
-        with self.store.transaction(tenant_id) as tx:
-            rows = TrackerRepository(tx.db).list_statements(tenant_id, query, before, only_user)
+        with self.unit_of_work(tenant_id) as uow:
+            rows = uow.tracker.list_statements(tenant_id, query, before, only_user)
         page = rows[:query.limit]
         statements = [dict(body, stored=domain.iso(body["stored"])) for _seq, body in page]
         more = len(rows) > query.limit
@@ -267,9 +271,9 @@ class TrackerService(PersonalDataOwner, EventHandlingService):
         if learner:
             [learner] = require_uuids(learner=learner)
         target = self._target(user_id, org_role, learner)
-        today = _now().date()
-        with self.store.transaction(tenant_id) as tx:
-            repo = TrackerRepository(tx.db)
+        today = self.clock().date()
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.tracker
             rows = repo.course_progress(tenant_id, target, course_id or None)
             structures = repo.structures(r.course_id for r in rows)
             all_lessons = [lid for s in structures.values() for lid in s.lessons]
@@ -312,18 +316,18 @@ class TrackerService(PersonalDataOwner, EventHandlingService):
         """Set the caller's weekly goal in minutes (0 clears it); returns the goal and this week's progress."""
         tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
         minutes = domain.validate_goal(minutes_per_week)
-        today = _now().date()
+        today = self.clock().date()
         start = domain.week_start(today)
-        with self.store.transaction(tenant_id) as tx:
-            repo = TrackerRepository(tx.db)
+        with self.unit_of_work(tenant_id) as uow:
+            repo = uow.tracker
             repo.set_goal(tenant_id, user_id, minutes)
             days = repo.active_days(tenant_id, user_id)
         week_seconds = sum(seconds for day, seconds in days.items() if start <= day <= today)
         return self._goal_dict(minutes, start, week_seconds)
 
 
-def build(config: dict) -> TrackerService:
+def build(config: dict, clock: Clock = system_clock) -> TrackerService:
     """The service layer for one process (nameko container or gRPC server)."""
     store = ServiceStore.from_config(config, SERVICE)
     persistence.bind(store.database)
-    return TrackerService(store)
+    return TrackerService(store, clock)

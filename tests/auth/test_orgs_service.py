@@ -1,6 +1,5 @@
 """Organisations in the auth service layer on the real PostgreSQL: invites, seats, roles, one owner,
 assignments, the append-only audit log, and billing's entitlement.changed through handle_events."""
-import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -12,6 +11,7 @@ from bus import contracts
 from careeros_services.auth.service import build
 from careeros_services.common import db as dbmod
 from careeros_services.common import plan_cache
+from careeros_services.common.clock import MovedClock
 from careeros_services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 PASSWORD = "correct horse battery"
@@ -133,12 +133,13 @@ def test_a_logged_in_user_accepts_only_an_invite_to_their_own_email(auth):
 
 def test_expired_and_forged_invites_are_refused(auth, config):
     tenant_id, owner, _ = org(auth)
-    short = build({**config, "auth": {**config["auth"], "invite_ttl_s": 1}})
+    clock = MovedClock()
+    short = build({**config, "auth": {**config["auth"], "invite_ttl_s": 1}}, clock=clock)
     try:
         invite = short.create_invite(tenant_id, owner, email(), "member")
-        time.sleep(2.1)
+        clock.advance(seconds=2.1)
         with pytest.raises(Conflict) as caught:
-            auth.accept_invite(invite["token"], password=PASSWORD, display_name="Late")
+            short.accept_invite(invite["token"], password=PASSWORD, display_name="Late")
         assert caught.value.code == "invite_expired"
     finally:
         short.store.close()

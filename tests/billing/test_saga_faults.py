@@ -25,6 +25,7 @@ from bus import kafka
 from careeros_services import supervisor
 from careeros_services.billing import service as billing
 from careeros_services.billing.service import build
+from careeros_services.common.caller import Caller
 from careeros_services.common.config import ROOT
 from careeros_services.common.infra import free_port
 from tests.polling import eventually
@@ -126,7 +127,7 @@ def test_sigkill_of_nameko_and_relay_at_every_step_leaves_nobody_paid_without_ac
         tenant_id, user_id = registered["tenant_id"], registered["user_id"]
         users[tenant_id] = user_id
         nameko = processes.start("nameko", CAREEROS_BILLING_FAILPOINTS=f"{step}:crash")
-        service.start_subscription(tenant_id, user_id, "owner", "pro", "month", 1, "pm_card_visa")
+        service.start_subscription(Caller(tenant_id, user_id, "owner"), "pro", "month", 1, "pm_card_visa")
         wait_for(lambda: nameko.poll() is not None, 90, f"the failpoint crash at {step}", processes)
         assert nameko.returncode == -signal.SIGKILL
         processes.kill("relay")                      # the relay dies at the same step

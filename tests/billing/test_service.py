@@ -13,6 +13,7 @@ import pytest
 from careeros_services.billing import domain, payments
 from careeros_services.billing import service as billing
 from careeros_services.billing.persistence import BillingRepository
+from careeros_services.common.caller import Caller
 from careeros_services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tests.billing.conftest import SANDBOX_SECRET
 from tests.billing.support import envelope, outbox
@@ -46,7 +47,8 @@ def invoices_of(store, tenant_id):
 
 def start(service, tenant, plan="pro", seats=1, pm="pm_card_visa", **kw):
     tenant_id, user_id = tenant
-    return service.start_subscription(tenant_id, user_id, "owner", plan, kw.pop("interval", "month"), seats, pm, **kw)
+    return service.start_subscription(Caller(tenant_id, user_id, "owner"), plan, kw.pop("interval", "month"), seats, pm,
+                                      **kw)
 
 
 # --- the activation saga ------------------------------------------------------------------------
@@ -66,7 +68,7 @@ def test_happy_path_payment_to_active_with_entitlements_and_plan_tier(service, b
 
     bus.run()
 
-    sub = service.get_subscription(tenant_id, user_id)
+    sub = service.get_subscription(Caller(tenant_id, user_id))
     assert sub["subscription"]["status"] == "active" and sub["plan"] == "pro"
     assert sub["entitlements"] == ["premium_courses", "ai_quota:300", "ai_tokens:2000000"]
     saga = saga_of(billing_store, tenant_id)
@@ -108,7 +110,7 @@ def test_a_failure_at_any_step_compensates_in_reverse(make_service, billing_stor
     assert done_before[: len(done_before)] == ["payment_confirmed", *billing.STEPS][: len(done_before)]
     assert step not in done_before
     assert saga["compensated"] == list(reversed(done_before))       # undone in reverse order
-    state = service.get_subscription(tenant_id, user_id)
+    state = service.get_subscription(Caller(tenant_id, user_id))
     assert state["subscription"]["status"] == "canceled"            # never left active
     assert state["plan"] == "free"
     assert payments_of(billing_store, tenant_id) == [("refunded", 4500, payments_of(billing_store, tenant_id)[0][2])]
@@ -134,7 +136,7 @@ def test_auth_answering_another_plan_compensates(service, bus, billing_store, te
     bus.auth_answers = True
     bus.run()
     assert saga_of(billing_store, tenant[0])["status"] == "compensated"
-    assert service.get_subscription(*tenant)["subscription"]["status"] == "canceled"
+    assert service.get_subscription(Caller(*tenant))["subscription"]["status"] == "canceled"
     assert payments_of(billing_store, tenant[0])[0][0] == "refunded"
 
 
@@ -157,7 +159,7 @@ def test_recovery_sweep_redrives_then_compensates_a_saga_stuck_waiting_for_auth(
     bus.auth_answers = True
     bus.run()
     assert saga_of(billing_store, tenant[0])["status"] == "compensated"
-    assert service.get_subscription(*tenant)["plan"] == "free"
+    assert service.get_subscription(Caller(*tenant))["plan"] == "free"
     assert payments_of(billing_store, tenant[0])[0][0] == "refunded"
 
 
@@ -170,7 +172,7 @@ def test_recovery_sweep_resumes_a_step_whose_event_was_lost(service, bus, billin
     assert service.tick(clock.now)["sagas_redriven"] == 1
     bus.run()
     assert saga_of(billing_store, tenant[0])["status"] == "completed"
-    assert service.get_subscription(*tenant)["subscription"]["status"] == "active"
+    assert service.get_subscription(Caller(*tenant))["subscription"]["status"] == "active"
 
 
 def test_duplicated_triggers_change_nothing(service, bus, billing_store, tenant):
@@ -215,7 +217,7 @@ def test_a_lost_payment_answer_is_settled_by_the_signed_webhook(make_service, bi
     with pytest.raises(ConnectionError):
         start(flaky, tenant)
     service = make_service()
-    assert service.get_subscription(tenant_id, user_id)["subscription"]["status"] == "incomplete"
+    assert service.get_subscription(Caller(tenant_id, user_id))["subscription"]["status"] == "incomplete"
     [(invoice_id,)] = rows(billing_store, tenant_id, "SELECT id FROM invoices")
     provider_id = payments.SandboxProvider(SANDBOX_SECRET).charge(
         amount_minor=1900, currency="EUR", payment_method="pm_card_visa", idempotency_key=f"{invoice_id}:1",
@@ -230,7 +232,7 @@ def test_a_lost_payment_answer_is_settled_by_the_signed_webhook(make_service, bi
         tx.db.execute_sql("UPDATE outbox SET sent_at = now() WHERE sent_at IS NULL AND event_type NOT LIKE %s",
                           ("careeros.billing.saga.%",))
     Bus(service, billing_store).run()
-    assert service.get_subscription(tenant_id, user_id)["subscription"]["status"] == "active"
+    assert service.get_subscription(Caller(tenant_id, user_id))["subscription"]["status"] == "active"
     assert payments_of(billing_store, tenant_id) == [("succeeded", 1900, None)]
 
 
@@ -243,7 +245,7 @@ def test_a_lost_payment_answer_is_recovered_by_the_timer_without_paying_twice(ma
     clock.advance(seconds=121)
     assert service.tick(clock.now)["retried"] == 1
     Bus(service, billing_store).run()
-    assert service.get_subscription(*tenant)["subscription"]["status"] == "active"
+    assert service.get_subscription(Caller(*tenant))["subscription"]["status"] == "active"
     assert [p[0] for p in payments_of(billing_store, tenant[0])] == ["succeeded"]   # the same payment, once
 
 
@@ -252,19 +254,19 @@ def test_a_lost_payment_answer_is_recovered_by_the_timer_without_paying_twice(ma
 def test_start_refuses_bad_input_non_managers_and_a_second_subscription(service, bus, tenant):
     tenant_id, user_id = tenant
     with pytest.raises(ValidationFailed) as caught:
-        service.start_subscription(tenant_id, user_id, "owner", "gold", "weekly", 0, "pm_card_visa")
+        service.start_subscription(Caller(tenant_id, user_id, "owner"), "gold", "weekly", 0, "pm_card_visa")
     assert set(caught.value.fields) == {"plan", "interval"}
     with pytest.raises(ValidationFailed) as caught:
-        service.start_subscription(tenant_id, user_id, "owner", "pro", "month", 1, "4111111111111111")
+        service.start_subscription(Caller(tenant_id, user_id, "owner"), "pro", "month", 1, "4111111111111111")
     assert list(caught.value.fields) == ["payment_method"]
     with pytest.raises(Forbidden):
-        service.start_subscription(tenant_id, user_id, "member", "pro", "month", 1, "pm_card_visa")
+        service.start_subscription(Caller(tenant_id, user_id, "member"), "pro", "month", 1, "pm_card_visa")
     start(service, tenant)
     with pytest.raises(Conflict) as caught:
         start(service, tenant)
     assert caught.value.code == "subscription_exists"
     with pytest.raises(NotFound):
-        service.cancel_subscription(str(uuid.uuid4()), user_id, "owner")
+        service.cancel_subscription(Caller(str(uuid.uuid4()), user_id, "owner"))
 
 
 def test_a_card_that_needs_a_retry_activates_on_the_scheduled_retry(service, bus, billing_store, tenant, clock):
@@ -275,7 +277,7 @@ def test_a_card_that_needs_a_retry_activates_on_the_scheduled_retry(service, bus
     assert service.tick(clock.advance(hours=23))["retried"] == 0
     assert service.tick(clock.advance(hours=1))["retried"] == 1
     bus.run()
-    assert service.get_subscription(*tenant)["subscription"]["status"] == "active"
+    assert service.get_subscription(Caller(*tenant))["subscription"]["status"] == "active"
     assert [p[0] for p in payments_of(billing_store, tenant[0])] == ["retryable", "succeeded"]
 
 
@@ -286,7 +288,7 @@ def test_a_declined_first_payment_is_a_402_naming_the_reason_and_leaves_no_subsc
     assert (caught.value.code, caught.value.status) == ("payment_declined", 402)
     assert caught.value.fields == {"payment_method": ["card_declined"]} and "card_declined" in caught.value.detail
     bus.run()
-    state = service.get_subscription(*tenant)
+    state = service.get_subscription(Caller(*tenant))
     assert state["subscription"]["status"] == "canceled" and state["plan"] == "free"
     assert rows(billing_store, tenant[0], "SELECT count(*) FROM subscriptions WHERE status <> 'canceled'") == [(0,)]
     assert invoices_of(billing_store, tenant[0]) == [("subscription_create", "void", 1900)]
@@ -307,14 +309,14 @@ def test_a_card_that_needs_3ds_waits_incomplete_until_the_signed_webhook_settles
         "id": provider_id, "metadata": {"tenant_id": tenant_id, "invoice_id": str(invoice_id)}}}}).encode()
     assert service.handle_webhook("sandbox", body, payments.sign(body, SANDBOX_SECRET))["applied"] is True
     bus.run()
-    assert service.get_subscription(tenant_id, user_id)["subscription"]["status"] == "active"
+    assert service.get_subscription(Caller(tenant_id, user_id))["subscription"]["status"] == "active"
 
 
 def test_renewal_on_schedule_with_usage_lines_above_the_allowance(service, bus, billing_store, tenant, clock):
     tenant_id, user_id = tenant
     start(service, tenant)
     bus.run()
-    sub = service.get_subscription(tenant_id, user_id)["subscription"]
+    sub = service.get_subscription(Caller(tenant_id, user_id))["subscription"]
     for tokens in (1_500_000, 1_000_000):  # 2.5M of a 2M allowance
         usage = envelope(billing.AI_USAGE, tenant_id, str(uuid.uuid4()), {
             "usage_id": str(uuid.uuid4()), "tenant_id": tenant_id, "user_id": user_id, "provider": "local",
@@ -330,9 +332,9 @@ def test_renewal_on_schedule_with_usage_lines_above_the_allowance(service, bus, 
     assert service.tick(clock.now)["renewed"] == 0                      # idempotent
     bus.run()
 
-    renewed = service.get_subscription(tenant_id, user_id)["subscription"]
+    renewed = service.get_subscription(Caller(tenant_id, user_id))["subscription"]
     assert renewed["status"] == "active" and renewed["current_period_start"] == sub["current_period_end"]
-    [latest] = service.list_invoices(tenant_id, user_id, "owner")[:1]
+    [latest] = service.list_invoices(Caller(tenant_id, user_id, "owner"))[:1]
     assert latest["reason"] == "subscription_cycle" and latest["status"] == "paid"
     assert [(line["kind"], line["amount_minor"]) for line in latest["lines"]] == [("subscription", 1900),
                                                                                    ("usage", 1000)]
@@ -345,13 +347,13 @@ def test_decline_on_renewal_dunning_then_canceled_with_entitlements_withdrawn(se
     tenant_id, user_id = tenant
     start(service, tenant)
     bus.run()
-    service.change_subscription(tenant_id, user_id, "owner", payment_method="pm_card_chargeDeclined")
-    end = service.get_subscription(tenant_id, user_id)["subscription"]["current_period_end"]
+    service.change_subscription(Caller(tenant_id, user_id, "owner"), payment_method="pm_card_chargeDeclined")
+    end = service.get_subscription(Caller(tenant_id, user_id))["subscription"]["current_period_end"]
     clock.now = clock.now.fromisoformat(end)
 
     service.tick(clock.now)
     bus.run()
-    state = service.get_subscription(tenant_id, user_id)
+    state = service.get_subscription(Caller(tenant_id, user_id))
     assert state["subscription"]["status"] == "past_due" and state["plan"] == "pro"   # grace during dunning
     [past_due] = outbox(billing_store, billing.SUBSCRIPTION_PAST_DUE, tenant_id)
     assert past_due["payload"]["status"] == "past_due"
@@ -360,12 +362,12 @@ def test_decline_on_renewal_dunning_then_canceled_with_entitlements_withdrawn(se
     for retry_at in schedule[:-1]:
         clock.now = retry_at
         assert service.tick(clock.now)["retried"] == 1
-        assert service.get_subscription(tenant_id, user_id)["subscription"]["status"] == "past_due"
+        assert service.get_subscription(Caller(tenant_id, user_id))["subscription"]["status"] == "past_due"
     clock.now = schedule[-1]
     assert service.tick(clock.now)["retried"] == 1
     bus.run()
 
-    state = service.get_subscription(tenant_id, user_id)
+    state = service.get_subscription(Caller(tenant_id, user_id))
     assert state["subscription"]["status"] == "canceled" and state["plan"] == "free"
     withdrawn = outbox(billing_store, billing.ENTITLEMENT_CHANGED, tenant_id)[-1]["payload"]
     assert (withdrawn["plan"], withdrawn["reason"], withdrawn["saga_id"]) == ("free", "lapsed", "")
@@ -380,19 +382,20 @@ def test_upgrade_mid_period_prorates_to_the_cent_and_runs_the_change_saga(servic
     tenant_id, user_id = tenant
     start(service, tenant)
     bus.run()
-    sub = service.get_subscription(tenant_id, user_id)["subscription"]
+    sub = service.get_subscription(Caller(tenant_id, user_id))["subscription"]
     period_start = clock.now.fromisoformat(sub["current_period_start"])
     period_end = clock.now.fromisoformat(sub["current_period_end"])
     clock.advance(days=9, hours=7)
 
-    service.change_subscription(tenant_id, user_id, "owner", plan="team", seats=3)
+    service.change_subscription(Caller(tenant_id, user_id, "owner"), plan="team", seats=3)
     bus.run()
 
     expected = domain.proration_lines(PLANS["pro"], 1, PLANS["team"], 3, "month", period_start, period_end, clock.now)
-    [change] = [i for i in service.list_invoices(tenant_id, user_id, "owner") if i["reason"] == "subscription_update"]
+    [change] = [i for i in service.list_invoices(Caller(tenant_id, user_id, "owner"))
+                if i["reason"] == "subscription_update"]
     assert [line["amount_minor"] for line in change["lines"]] == [line.amount_minor for line in expected]
     assert change["total_minor"] == sum(line.amount_minor for line in expected) > 0 and change["status"] == "paid"
-    state = service.get_subscription(tenant_id, user_id)
+    state = service.get_subscription(Caller(tenant_id, user_id))
     assert (state["plan"], state["seats"], state["subscription"]["plan"]) == ("team", 3, "team")
     changed = outbox(billing_store, billing.ENTITLEMENT_CHANGED, tenant_id)[-1]["payload"]
     assert (changed["plan"], changed["seats"], changed["reason"]) == ("team", 3, "changed")
@@ -400,15 +403,15 @@ def test_upgrade_mid_period_prorates_to_the_cent_and_runs_the_change_saga(servic
 
     # Downgrade: the unused team time becomes a credit balance used by the renewal.
     clock.advance(days=5)
-    service.change_subscription(tenant_id, user_id, "owner", plan="pro")
+    service.change_subscription(Caller(tenant_id, user_id, "owner"), plan="pro")
     bus.run()
-    state = service.get_subscription(tenant_id, user_id)
+    state = service.get_subscription(Caller(tenant_id, user_id))
     assert state["plan"] == "pro" and "seats:3" not in state["entitlements"]
     credit = state["subscription"]["credit_minor"]
     assert credit > 0
     clock.now = period_end
     service.tick(clock.now)
-    renewal = service.list_invoices(tenant_id, user_id, "owner")[0]
+    renewal = service.list_invoices(Caller(tenant_id, user_id, "owner"))[0]
     assert renewal["lines"][-1] == {"description": "Credit balance applied", "amount_minor": -min(credit, 1900),
                                     "kind": "credit"}
     assert renewal["total_minor"] == 1900 - min(credit, 1900)
@@ -423,24 +426,24 @@ def test_switching_to_annual_restarts_the_cycle_and_a_failed_saga_restores_the_m
         tx.db.execute_sql("UPDATE outbox SET sent_at = now() WHERE sent_at IS NULL")
     start(service, tenant)
     Bus(service, billing_store).run()
-    monthly = service.get_subscription(tenant_id, user_id)["subscription"]
+    monthly = service.get_subscription(Caller(tenant_id, user_id))["subscription"]
     clock.advance(days=12)
 
     failing = make_service(failpoints={"notify": "fail"})     # the change saga fails at its last step
-    failing.change_subscription(tenant_id, user_id, "owner", interval="year")
+    failing.change_subscription(Caller(tenant_id, user_id, "owner"), interval="year")
     Bus(failing, billing_store).run()
-    restored = service.get_subscription(tenant_id, user_id)["subscription"]
+    restored = service.get_subscription(Caller(tenant_id, user_id))["subscription"]
     assert {k: restored[k] for k in ("interval", "current_period_start", "current_period_end", "status")} == {
         k: monthly[k] for k in ("interval", "current_period_start", "current_period_end", "status")}
     assert payments_of(billing_store, tenant_id)[-1][0] == "refunded"
 
     clock.advance(minutes=1)
-    service.change_subscription(tenant_id, user_id, "owner", interval="year")
+    service.change_subscription(Caller(tenant_id, user_id, "owner"), interval="year")
     Bus(service, billing_store).run()
-    annual = service.get_subscription(tenant_id, user_id)["subscription"]
+    annual = service.get_subscription(Caller(tenant_id, user_id))["subscription"]
     assert annual["interval"] == "year" and annual["current_period_start"] == clock.now.isoformat()
     assert annual["current_period_end"] == domain.add_months(clock.now, 12).isoformat()
-    change = service.list_invoices(tenant_id, user_id, "owner")[0]
+    change = service.list_invoices(Caller(tenant_id, user_id, "owner"))[0]
     assert [line["kind"] for line in change["lines"]] == ["proration", "subscription"]
     assert change["lines"][1]["amount_minor"] == 19_000 and change["status"] == "paid"
     assert change["total_minor"] == 19_000 + change["lines"][0]["amount_minor"]
@@ -450,13 +453,13 @@ def test_declined_upgrade_changes_nothing(service, bus, billing_store, tenant, c
     tenant_id, user_id = tenant
     start(service, tenant)
     bus.run()
-    service.change_subscription(tenant_id, user_id, "owner", payment_method="4000000000000002")
+    service.change_subscription(Caller(tenant_id, user_id, "owner"), payment_method="4000000000000002")
     clock.advance(days=3)
     with pytest.raises(billing.PaymentDeclined) as caught:
-        service.change_subscription(tenant_id, user_id, "owner", plan="team", seats=2)
+        service.change_subscription(Caller(tenant_id, user_id, "owner"), plan="team", seats=2)
     assert caught.value.code == "payment_declined"
     bus.run()
-    state = service.get_subscription(tenant_id, user_id)
+    state = service.get_subscription(Caller(tenant_id, user_id))
     assert (state["plan"], state["subscription"]["plan"]) == ("pro", "pro")
     assert invoices_of(billing_store, tenant_id)[-1][:2] == ("subscription_update", "void")
 
@@ -465,13 +468,13 @@ def test_cancel_at_period_end_then_now(service, bus, billing_store, tenant, cloc
     tenant_id, user_id = tenant
     start(service, tenant)
     bus.run()
-    state = service.cancel_subscription(tenant_id, user_id, "owner", at_period_end=True)
+    state = service.cancel_subscription(Caller(tenant_id, user_id, "owner"), at_period_end=True)
     assert state["subscription"]["cancel_at_period_end"] is True
-    assert service.get_subscription(tenant_id, user_id)["plan"] == "pro"
+    assert service.get_subscription(Caller(tenant_id, user_id))["plan"] == "pro"
     clock.now = clock.now.fromisoformat(state["subscription"]["current_period_end"])
     assert service.tick(clock.now)["canceled"] == 1
     bus.run()
-    assert service.get_subscription(tenant_id, user_id)["plan"] == "free"
+    assert service.get_subscription(Caller(tenant_id, user_id))["plan"] == "free"
     withdrawn = outbox(billing_store, billing.ENTITLEMENT_CHANGED, tenant_id)[-1]["payload"]
     assert (withdrawn["plan"], withdrawn["reason"]) == ("free", "canceled")
     assert len(invoices_of(billing_store, tenant_id)) == 1                  # no renewal invoice
@@ -479,20 +482,20 @@ def test_cancel_at_period_end_then_now(service, bus, billing_store, tenant, cloc
     other = (str(uuid.uuid4()), str(uuid.uuid4()))
     start(service, other)
     bus.run()
-    assert service.cancel_subscription(*other, "admin", at_period_end=False)["subscription"]["status"] == "canceled"
-    assert service.get_subscription(*other)["plan"] == "free"
+    assert service.cancel_subscription(Caller(*other, "admin"), at_period_end=False)["subscription"]["status"] == "canceled"
+    assert service.get_subscription(Caller(*other))["plan"] == "free"
 
 
 def test_trial_grants_access_without_payment_and_charges_at_its_end(service, bus, billing_store, tenant, clock):
     tenant_id, user_id = tenant
     start(service, tenant, trial_days=14)
     bus.run()
-    state = service.get_subscription(tenant_id, user_id)
+    state = service.get_subscription(Caller(tenant_id, user_id))
     assert state["subscription"]["status"] == "trialing" and state["plan"] == "pro"
     assert payments_of(billing_store, tenant_id) == []
     clock.advance(days=14)
     assert service.tick(clock.now)["renewed"] == 1
-    state = service.get_subscription(tenant_id, user_id)
+    state = service.get_subscription(Caller(tenant_id, user_id))
     assert state["subscription"]["status"] == "active"
     assert payments_of(billing_store, tenant_id) == [("succeeded", 1900, None)]
 
@@ -520,8 +523,8 @@ def test_another_tenant_sees_nothing(service, bus, billing_store, tenant):
     start(service, tenant)
     bus.run()
     stranger = str(uuid.uuid4())
-    assert service.get_subscription(stranger, tenant[1])["subscription"] is None
-    assert service.list_invoices(stranger, tenant[1], "owner") == []
+    assert service.get_subscription(Caller(stranger, tenant[1]))["subscription"] is None
+    assert service.list_invoices(Caller(stranger, tenant[1], "owner")) == []
     for table in ("subscriptions", "invoices", "payments", "sagas", "entitlements"):
         assert rows(billing_store, stranger, f"SELECT count(*) FROM {table}") == [(0,)]
         assert rows(billing_store, None, f"SELECT count(*) FROM {table}") == [(0,)]

@@ -17,6 +17,7 @@ import pytest
 from careeros_services.billing import domain, payments
 from careeros_services.billing.payments import StripeProvider
 from careeros_services.billing.service import BillingService
+from careeros_services.common.caller import Caller
 from careeros_services.common.infra import free_port, wait_port
 from tests.billing.support import Bus
 from tests.polling import eventually
@@ -137,10 +138,10 @@ def test_activation_on_stripe_and_the_webhook_is_a_duplicate_trigger(stripe_serv
     tenant_id, user_id = str(uuid.uuid4()), str(uuid.uuid4())
     with billing_store.transaction(None) as tx:
         tx.db.execute_sql("UPDATE outbox SET sent_at = now() WHERE sent_at IS NULL")
-    state = stripe_service.start_subscription(tenant_id, user_id, "owner", "team", "month", 2, "pm_card_visa")
+    state = stripe_service.start_subscription(Caller(tenant_id, user_id, "owner"), "team", "month", 2, "pm_card_visa")
     assert state["latest_invoice"]["status"] == "paid"
     Bus(stripe_service, billing_store).run()
-    assert stripe_service.get_subscription(tenant_id, user_id)["subscription"]["status"] == "active"
+    assert stripe_service.get_subscription(Caller(tenant_id, user_id))["subscription"]["status"] == "active"
     with billing_store.transaction(tenant_id) as tx:
         [(pid, amount)] = tx.db.execute_sql("SELECT provider_payment_id, amount_minor FROM payments").fetchall()
     assert pid.startswith("pi_") and amount == 3000
@@ -168,7 +169,7 @@ def test_a_declined_card_at_subscribe_is_a_402_with_stripes_reason_and_leaves_no
         method = card if card.startswith("pm_") else provider.client.v1.payment_methods.create(params={
             "type": "card", "card": {"number": card, "exp_month": 12, "exp_year": 2030, "cvc": "123"}}).id
         with pytest.raises(payments.PaymentDeclined) as caught:
-            stripe_service.start_subscription(tenant_id, user_id, "owner", "pro", "month", 1, method)
+            stripe_service.start_subscription(Caller(tenant_id, user_id, "owner"), "pro", "month", 1, method)
         [reason] = caught.value.fields["payment_method"]
         assert caught.value.status == 402 and reason and reason in caught.value.detail
         with billing_store.transaction(tenant_id) as tx:
@@ -182,7 +183,7 @@ def test_compensation_refunds_through_stripe(billing_store, provider, clock, qui
     tenant_id, user_id = str(uuid.uuid4()), str(uuid.uuid4())
     with billing_store.transaction(None) as tx:
         tx.db.execute_sql("UPDATE outbox SET sent_at = now() WHERE sent_at IS NULL")
-    service.start_subscription(tenant_id, user_id, "owner", "pro", "year", 1, "pm_card_visa")
+    service.start_subscription(Caller(tenant_id, user_id, "owner"), "pro", "year", 1, "pm_card_visa")
     Bus(service, billing_store).run()
     with billing_store.transaction(tenant_id) as tx:
         [(pid, status, refund_id)] = tx.db.execute_sql(

@@ -180,7 +180,7 @@ def test_a_successor_reads_the_new_broker_from_the_beginning_despite_a_killed_me
     port = infra.free_port()
     cfg = copy.deepcopy(cfg)
     cfg["kafka"]["bootstrap_servers"] = f"127.0.0.1:{port}"
-    broker = kafka.start_embedded_broker(port)
+    broker = infra.start_embedded_broker(port)
     relay = OutboxRelay(cfg, SERVICE)
     thread, stop = run_relay(relay)
     group = f"{cfg['kafka']['topic_prefix']}.demo"
@@ -193,10 +193,10 @@ def test_a_successor_reads_the_new_broker_from_the_beginning_despite_a_killed_me
         consume_until(first, lambda: len(demo.effects()) == 30)  # remembers the first broker
         first.close()
         kill_broker(broker)
-        broker = kafka.start_embedded_broker(port)
+        broker = infra.start_embedded_broker(port)
         after = publish(store, 10)
-        wait_until(lambda: relay._cluster_id not in (None, first._cluster_id) and unsent(store) == 0,
-                   "the relay to publish everything again to the new broker")
+        eventually(lambda: relay._cluster_id not in (None, first._cluster_id) and unsent(store) == 0,
+                   what="the relay to publish everything again to the new broker")
         member = subprocess.Popen([sys.executable, "-c", STALE_MEMBER, cfg["kafka"]["bootstrap_servers"],
                                    group, topics[0]], stdout=subprocess.PIPE, text=True)
         assert member.stdout.readline().strip() == "committed"
@@ -215,4 +215,4 @@ def test_a_successor_reads_the_new_broker_from_the_beginning_despite_a_killed_me
             member.kill()
         stop.set()
         thread.join(10)
-        kafka.stop_process(broker)
+        infra.stop_process(broker)

@@ -12,6 +12,8 @@ import pytest
 from bus import contracts
 from bus.dlq import DeadLetters
 from careeros_services import cli
+from careeros_services.auth.service import build as build_auth
+from careeros_services.common.caller import Caller
 from careeros_services.common.errors import ValidationFailed
 from careeros_services.notifications import domain, sink
 from careeros_services.notifications.service import NotificationsService
@@ -100,7 +102,7 @@ def test_optional_messages_carry_one_click_unsubscribe_which_turns_the_next_ones
     # The link a person clicks opens the web client's page that asks first (a GET never unsubscribes).
     assert f"{notifications.web}/unsubscribe?token={token}" in sink.text_of(message)
     assert notifications.unsubscribe(token) == {"kind": "assignment", "enabled": False}
-    assert notifications.get_preferences(owner["tenant_id"], owner["user_id"])["assignment"] is False
+    assert notifications.get_preferences(Caller(owner["tenant_id"], owner["user_id"]))["assignment"] is False
     second = assignment_event(owner, owner["user_id"])
     notifications.handle_event(second)
     assert notifications.deliver_due(auth.contact) == {"skipped": 1}

@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from bus import contracts
+from careeros_services.common.caller import Caller
 from careeros_services.common.errors import NotFound
 from careeros_services.profile.service import CV_CONFIRMED, PROFILE_UPDATED, ProfileService
 from tests.profile.support import cv_confirmed, outbox_rows, user_registered
@@ -31,7 +32,7 @@ def learner(service) -> dict:
 
 
 def profile_of(service, learner) -> dict:
-    return service.get_profile(learner["tenant_id"], learner["user_id"])
+    return service.get_profile(Caller(learner["tenant_id"], learner["user_id"]))
 
 
 def updates_of(service, learner) -> list[dict]:
@@ -77,7 +78,7 @@ def test_a_redelivered_confirmation_changes_nothing(service, learner):
 
 
 def test_confirmed_levels_raise_but_never_lower_existing_skills(service, learner):
-    service.update_profile(learner["tenant_id"], learner["user_id"],
+    service.update_profile(Caller(learner["tenant_id"], learner["user_id"]),
                            {"skills": [{"name": "Python", "level": 2}, {"name": "SQL", "level": 5}]})
     event = cv_confirmed(learner, [("python", 4), ("sql", 3), ("Git", 1)])
 
@@ -93,7 +94,7 @@ def test_confirmed_levels_raise_but_never_lower_existing_skills(service, learner
 
 
 def test_a_confirmation_that_raises_nothing_writes_and_publishes_nothing(service, learner):
-    service.update_profile(learner["tenant_id"], learner["user_id"],
+    service.update_profile(Caller(learner["tenant_id"], learner["user_id"]),
                            {"skills": [{"name": "Excel", "level": 4}]})
     before, published = profile_of(service, learner), updates_of(service, learner)
 

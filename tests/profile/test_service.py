@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from bus import contracts
+from careeros_services.common.caller import Caller
 from careeros_services.common.errors import Conflict, NotFound, ValidationFailed
 from careeros_services.profile import persistence
 from careeros_services.profile.service import PROFILE_CREATED, PROFILE_UPDATED, ProfileService
@@ -66,7 +67,7 @@ def test_user_registered_creates_the_profile_and_publishes_profile_created(servi
 
     assert service.handle_event(envelope) is True
 
-    profile = service.get_profile(tenant_id, user_id)
+    profile = service.get_profile(Caller(tenant_id, user_id))
     assert profile["display_name"] == "Grace Hopper"
     assert profile["version"] == 1 and profile["skills"] == [] and profile["learning_pace"] == "steady"
     [created] = outbox_rows(store, PROFILE_CREATED, user_id)
@@ -90,12 +91,12 @@ def test_redelivered_user_registered_changes_nothing(service, store):
 
 def test_a_second_registration_event_leaves_an_existing_profile_alone(service, store, registered):
     tenant_id, user_id = registered["tenant_id"], registered["user_id"]
-    service.update_profile(tenant_id, user_id, {"headline": "Keep me"})
+    service.update_profile(Caller(tenant_id, user_id), {"headline": "Keep me"})
     other_event = user_registered(tenant_id, user_id, display_name="Someone Else")
 
     assert service.handle_event(other_event) is True  # a new event id: applied, but a no-op
 
-    profile = service.get_profile(tenant_id, user_id)
+    profile = service.get_profile(Caller(tenant_id, user_id))
     assert (profile["display_name"], profile["headline"]) == ("Ada Lovelace", "Keep me")
     assert profile["version"] == 2
     assert len(outbox_rows(store, PROFILE_CREATED, user_id)) == 1
@@ -123,15 +124,15 @@ def test_events_of_other_types_are_not_ours(service):
 
 def test_missing_profile_is_not_found_with_a_stable_code(service):
     with pytest.raises(NotFound) as caught:
-        service.get_profile(str(uuid.uuid4()), str(uuid.uuid4()))
+        service.get_profile(Caller(str(uuid.uuid4()), str(uuid.uuid4())))
     assert caught.value.code == "profile_not_found"
     with pytest.raises(NotFound):
-        service.update_profile(str(uuid.uuid4()), str(uuid.uuid4()), {"headline": "x"})
+        service.update_profile(Caller(str(uuid.uuid4()), str(uuid.uuid4())), {"headline": "x"})
 
 
 def test_caller_ids_must_be_uuids(service):
     with pytest.raises(ValidationFailed) as caught:
-        service.get_profile("not-a-tenant", "")
+        service.get_profile(Caller.of("not-a-tenant", ""))
     assert set(caught.value.fields) == {"tenant_id", "user_id"}
 
 
@@ -140,11 +141,11 @@ def test_update_bumps_the_version_and_publishes_profile_updated(service, store, 
     patch = {"headline": " Data engineer ", "skills": [{"name": "SQL", "level": 4}],
              "learning_pace": "steady"}
 
-    result = service.update_profile(tenant_id, user_id, patch)
+    result = service.update_profile(Caller(tenant_id, user_id), patch)
 
     assert result["version"] == 2 and result["headline"] == "Data engineer"
     assert result["updated_at"] > result["created_at"]
-    assert service.get_profile(tenant_id, user_id) == result
+    assert service.get_profile(Caller(tenant_id, user_id)) == result
     [updated] = outbox_rows(store, PROFILE_UPDATED, user_id)
     contracts.validate(updated)
     assert updated["tenant_id"] == tenant_id and updated["aggregate_id"] == user_id
@@ -155,16 +156,16 @@ def test_update_bumps_the_version_and_publishes_profile_updated(service, store, 
                     "skills": [{"name": "SQL", "esco_uri": "http://data.europa.eu/esco/skill/9cf681c7-89ec-470c-b651-7fe03786f586", "level": 4}]},
     }
 
-    again = service.update_profile(tenant_id, user_id, {"years_experience": 3})
+    again = service.update_profile(Caller(tenant_id, user_id), {"years_experience": 3})
     assert again["version"] == 3 and again["headline"] == "Data engineer"
     assert [e["payload"]["version"] for e in outbox_rows(store, PROFILE_UPDATED, user_id)] == [2, 3]
 
 
 def test_no_op_update_writes_nothing(service, store, registered):
     tenant_id, user_id = registered["tenant_id"], registered["user_id"]
-    before = service.get_profile(tenant_id, user_id)
+    before = service.get_profile(Caller(tenant_id, user_id))
 
-    after = service.update_profile(tenant_id, user_id, {"headline": "", "learning_pace": "steady"})
+    after = service.update_profile(Caller(tenant_id, user_id), {"headline": "", "learning_pace": "steady"})
 
     assert after == before and after["version"] == 1
     assert outbox_rows(store, PROFILE_UPDATED, user_id) == []
@@ -173,17 +174,17 @@ def test_no_op_update_writes_nothing(service, store, registered):
 def test_invalid_update_writes_nothing(service, store, registered):
     tenant_id, user_id = registered["tenant_id"], registered["user_id"]
     with pytest.raises(ValidationFailed) as caught:
-        service.update_profile(tenant_id, user_id, {"headline": "ok", "years_experience": 200})
+        service.update_profile(Caller(tenant_id, user_id), {"headline": "ok", "years_experience": 200})
     assert list(caught.value.fields) == ["years_experience"]
-    assert service.get_profile(tenant_id, user_id)["version"] == 1
+    assert service.get_profile(Caller(tenant_id, user_id))["version"] == 1
     assert outbox_rows(store, PROFILE_UPDATED, user_id) == []
 
 
 def test_markup_and_sql_are_stored_and_returned_verbatim(service, registered):
     tenant_id, user_id = registered["tenant_id"], registered["user_id"]
     text = "<script>alert(1)</script>'; DROP TABLE profiles; --"
-    service.update_profile(tenant_id, user_id, {"headline": text, "interests": ["' OR 1=1 --"]})
-    profile = service.get_profile(tenant_id, user_id)
+    service.update_profile(Caller(tenant_id, user_id), {"headline": text, "interests": ["' OR 1=1 --"]})
+    profile = service.get_profile(Caller(tenant_id, user_id))
     assert profile["headline"] == text and profile["interests"] == ["' OR 1=1 --"]
 
 
@@ -194,11 +195,11 @@ def test_another_tenants_caller_cannot_read_or_write_the_profile(service, store,
     other_tenant = str(uuid.uuid4())
 
     with pytest.raises(NotFound):
-        service.get_profile(other_tenant, user_id)
+        service.get_profile(Caller(other_tenant, user_id))
     with pytest.raises(NotFound):
-        service.update_profile(other_tenant, user_id, {"headline": "hijacked"})
+        service.update_profile(Caller(other_tenant, user_id), {"headline": "hijacked"})
 
-    assert service.get_profile(tenant_id, user_id)["headline"] == ""
+    assert service.get_profile(Caller(tenant_id, user_id))["headline"] == ""
 
 
 def test_row_level_security_hides_profiles_from_other_tenants_and_from_no_tenant(store, registered):
@@ -242,8 +243,8 @@ def _concurrent_write(db, tenant_id, user_id):
 
 @pytest.fixture
 def racing(monkeypatch):
-    import careeros_services.profile.service as service_module
-    monkeypatch.setattr(service_module, "ProfileRepository", _RacingRepository)
+    from careeros_services.profile.persistence import ProfileUnitOfWork
+    monkeypatch.setattr(ProfileUnitOfWork, "repositories", {"profiles": _RacingRepository})
     yield _RacingRepository
     _RacingRepository.races = 0
 
@@ -252,7 +253,7 @@ def test_a_concurrent_update_is_retried_once(service, store, registered, racing)
     tenant_id, user_id = registered["tenant_id"], registered["user_id"]
     racing.races = 1
 
-    result = service.update_profile(tenant_id, user_id, {"headline": "after the race"})
+    result = service.update_profile(Caller(tenant_id, user_id), {"headline": "after the race"})
 
     assert (result["headline"], result["target_role"], result["version"]) == ("after the race", "x", 3)
     assert [e["payload"]["version"] for e in outbox_rows(store, PROFILE_UPDATED, user_id)] == [3]
@@ -263,9 +264,9 @@ def test_losing_the_race_twice_is_a_conflict_and_writes_nothing(service, store, 
     racing.races = 2
 
     with pytest.raises(Conflict) as caught:
-        service.update_profile(tenant_id, user_id, {"headline": "never"})
+        service.update_profile(Caller(tenant_id, user_id), {"headline": "never"})
 
     assert caught.value.code == "profile_version_conflict"
-    profile = service.get_profile(tenant_id, user_id)
+    profile = service.get_profile(Caller(tenant_id, user_id))
     assert (profile["headline"], profile["target_role"], profile["version"]) == ("", "xx", 3)
     assert outbox_rows(store, PROFILE_UPDATED, user_id) == []

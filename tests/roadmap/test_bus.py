@@ -12,6 +12,7 @@ from confluent_kafka import Producer
 from bus import kafka
 from bus.consumer import EventConsumer
 from bus.relay import OutboxRelay
+from careeros_services.common.caller import Caller
 from careeros_services.profile.service import ProfileService
 from careeros_services.roadmap.persistence import RoadmapRepository
 from careeros_services.roadmap.proposer import AiCoreProposer
@@ -81,7 +82,7 @@ def test_achievement_travels_to_the_profile_and_back_over_kafka(config, fresh_st
         for r in relays:
             r.conn.close()
         proposer.close()
-    profile = profiles.get_profile(tenant, user)
+    profile = profiles.get_profile(Caller(tenant, user))
     assert profile["skill_evidence"]["python"]["roadmap_id"] == view["roadmap_id"]
     assert profile["skill_evidence"]["python"]["evidence"] == [
         {"kind": "course_completed", "id": SLUG_IDS["python-basics"]}]

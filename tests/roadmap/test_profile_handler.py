@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from bus import contracts
+from careeros_services.common.caller import Caller
 from careeros_services.common.errors import ValidationFailed
 from careeros_services.profile import domain as profile_domain
 from careeros_services.profile.service import PROFILE_UPDATED, ProfileService
@@ -37,7 +38,7 @@ def achieved(learner: dict, skill: str, level: int, course_id: str | None = None
 def test_achievement_adds_the_skill_citing_the_evidence_and_publishes_profile_updated(profiles, learner):
     event = achieved(learner, "SQL", 3, course_id="c-1")
     assert profiles.handle_event(event) is True
-    profile = profiles.get_profile(learner["tenant_id"], learner["user_id"])
+    profile = profiles.get_profile(Caller(learner["tenant_id"], learner["user_id"]))
     assert profile["skills"] == [{"name": "SQL", "level": 3, "esco_uri": "http://data.europa.eu/esco/skill/9cf681c7-89ec-470c-b651-7fe03786f586"}] and profile["version"] == 2
     cited = profile["skill_evidence"]["sql"]
     assert cited["evidence"] == [{"kind": "course_completed", "id": "c-1"}] and cited["level"] == 3
@@ -50,12 +51,12 @@ def test_achievement_adds_the_skill_citing_the_evidence_and_publishes_profile_up
 
 
 def test_achievement_raises_a_lower_level_and_never_lowers(profiles, learner):
-    profiles.update_profile(learner["tenant_id"], learner["user_id"], {"skills": [{"name": "Python", "level": 2}]})
+    profiles.update_profile(Caller(learner["tenant_id"], learner["user_id"]), {"skills": [{"name": "Python", "level": 2}]})
     assert profiles.handle_event(achieved(learner, "python", 4)) is True
-    assert profiles.get_profile(learner["tenant_id"], learner["user_id"])["skills"] == [
+    assert profiles.get_profile(Caller(learner["tenant_id"], learner["user_id"]))["skills"] == [
         {"name": "Python", "esco_uri": "http://data.europa.eu/esco/skill/ccd0a1d9-afda-43d9-b901-96344886e14d", "level": 4}]
     assert profiles.handle_event(achieved(learner, "PYTHON", 3)) is True
-    profile = profiles.get_profile(learner["tenant_id"], learner["user_id"])
+    profile = profiles.get_profile(Caller(learner["tenant_id"], learner["user_id"]))
     assert profile["skills"] == [{"name": "Python", "esco_uri": "http://data.europa.eu/esco/skill/ccd0a1d9-afda-43d9-b901-96344886e14d", "level": 4}] and profile["version"] == 3
     assert len(outbox_rows(profiles.store, PROFILE_UPDATED, learner["user_id"])) == 2
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from bus import contracts
+from careeros_services.common.caller import Caller
 from careeros_services.common.errors import NotFound, Unavailable, ValidationFailed
 from careeros_services.roadmap.domain import ProposalRejected
 from careeros_services.roadmap.proposer import AiCoreProposer
@@ -208,7 +209,7 @@ def test_target_role_change_processed_twice_yields_one_new_version(service, lear
     assert service.handle_event(event) is False
     # Even past the inbox (a DLQ replay into a fresh inbox, say) the trigger makes one saga.
     with store.transaction(tenant) as tx:
-        assert service._regenerate(tx, tenant, rid, "target_role_changed", f"event:{event['id']}") is None
+        assert service._regenerate(service.unit_of_work_in(tx), tenant, rid, "target_role_changed", f"event:{event['id']}") is None
     assert service.run_due() >= 1
     assert service.run_due() == 0
     current = service.get_current_roadmap(tenant, user)
@@ -380,7 +381,7 @@ def test_the_loop_closes_through_the_profile_service(service, catalog, store, fr
 
     [achieved] = outbox_rows(store, MILESTONE_ACHIEVED, view["roadmap_id"])
     assert profiles.handle_event(contracts.validate(achieved)) is True
-    profile = profiles.get_profile(learner["tenant_id"], learner["user_id"])
+    profile = profiles.get_profile(Caller(learner["tenant_id"], learner["user_id"]))
     assert {"name": "Python", "level": 2, "esco_uri": "http://data.europa.eu/esco/skill/ccd0a1d9-afda-43d9-b901-96344886e14d"} in profile["skills"]
     assert profile["skill_evidence"]["python"]["evidence"] == achieved["payload"]["evidence"]
 

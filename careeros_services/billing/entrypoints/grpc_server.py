@@ -11,6 +11,7 @@ from typing import Callable, Optional
 import grpc
 
 from careeros_services.billing.service import BillingService, build
+from careeros_services.common.caller import Caller
 from contracts.grpc import billing_pb2, billing_pb2_grpc
 
 SERVICE_NAME = billing_pb2.DESCRIPTOR.services_by_name["BillingService"].full_name
@@ -53,35 +54,30 @@ class BillingServicer(billing_pb2_grpc.BillingServiceServicer):
         return billing_pb2.ListPlansResponse(plans=[billing_pb2.Plan(**p) for p in self.service.list_plans()])
 
     def StartSubscription(self, request, context: grpc.ServicerContext):
-        c = request.caller
         return state_message(self.service.start_subscription(
-            c.tenant_id, c.user_id, c.org_role, request.plan, request.interval, request.seats,
+            Caller.from_message(request.caller), request.plan, request.interval, request.seats,
             request.payment_method, request.trial_days))
 
     def GetSubscription(self, request, context: grpc.ServicerContext):
-        c = request.caller
-        view = self.service.get_subscription(c.tenant_id, c.user_id)
+        view = self.service.get_subscription(Caller.from_message(request.caller))
         return billing_pb2.SubscriptionView(subscription=subscription_message(view["subscription"]),
                                             plan=view["plan"], seats=view["seats"],
                                             entitlements=view["entitlements"])
 
     def ChangeSubscription(self, request, context: grpc.ServicerContext):
-        c = request.caller
         return state_message(self.service.change_subscription(
-            c.tenant_id, c.user_id, c.org_role,
+            Caller.from_message(request.caller),
             plan=request.plan if request.HasField("plan") else None,
             seats=request.seats if request.HasField("seats") else None,
             payment_method=request.payment_method if request.HasField("payment_method") else None,
             interval=request.interval if request.HasField("interval") else None))
 
     def CancelSubscription(self, request, context: grpc.ServicerContext):
-        c = request.caller
-        return state_message(self.service.cancel_subscription(c.tenant_id, c.user_id, c.org_role,
+        return state_message(self.service.cancel_subscription(Caller.from_message(request.caller),
                                                               request.at_period_end))
 
     def ListInvoices(self, request, context: grpc.ServicerContext):
-        c = request.caller
-        invoices = self.service.list_invoices(c.tenant_id, c.user_id, c.org_role, request.limit or 50)
+        invoices = self.service.list_invoices(Caller.from_message(request.caller), request.limit or 50)
         return billing_pb2.ListInvoicesResponse(invoices=[invoice_message(i) for i in invoices])
 
     def HandleWebhook(self, request, context: grpc.ServicerContext):

@@ -14,6 +14,7 @@ from nameko.timer import Timer
 from bus.nameko import ServiceApp, event_handler
 from careeros_services.billing.service import BillingService, build
 from careeros_services.common.bootstrap import configure_nameko_process
+from careeros_services.common.caller import Caller
 from careeros_services.common.errors import DomainError, Forbidden, ValidationFailed
 
 
@@ -53,12 +54,12 @@ class BillingRpc:
     @rpc(expected_exceptions=DomainError)
     def get_subscription(self, tenant_id: str, user_id: str) -> dict:
         """The tenant's subscription and current entitlements."""
-        return self.app.get_subscription(tenant_id, user_id)
+        return self.app.get_subscription(Caller.of(tenant_id, user_id))
 
     @rpc(expected_exceptions=DomainError)
     def list_invoices(self, tenant_id: str, user_id: str, org_role: str = "owner") -> list:
         """The tenant's invoices, newest first."""
-        return self.app.list_invoices(tenant_id, user_id, org_role)
+        return self.app.list_invoices(Caller.of(tenant_id, user_id, org_role))
 
     @rpc(expected_exceptions=DomainError)
     def tick(self, now_iso: str = "") -> dict:

@@ -10,6 +10,7 @@ from typing import Callable
 
 import grpc
 
+from careeros_services.common.caller import Caller
 from careeros_services.notifications.service import NotificationsService, build
 from contracts.grpc import notifications_pb2, notifications_pb2_grpc
 
@@ -23,13 +24,11 @@ class NotificationsServicer(notifications_pb2_grpc.NotificationsServicer):
         self.service = service
 
     def GetPreferences(self, request, context: grpc.ServicerContext):
-        caller = request.caller
-        return notifications_pb2.Preferences(enabled=self.service.get_preferences(caller.tenant_id, caller.user_id))
+        return notifications_pb2.Preferences(enabled=self.service.get_preferences(Caller.from_message(request.caller)))
 
     def UpdatePreferences(self, request, context: grpc.ServicerContext):
-        caller = request.caller
         return notifications_pb2.Preferences(enabled=self.service.update_preferences(
-            caller.tenant_id, caller.user_id, dict(request.enabled)))
+            Caller.from_message(request.caller), dict(request.enabled)))
 
     def Unsubscribe(self, request, context: grpc.ServicerContext):
         return notifications_pb2.UnsubscribeResponse(**self.service.unsubscribe(request.token))

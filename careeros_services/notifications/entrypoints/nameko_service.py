@@ -11,6 +11,7 @@ from nameko.timer import timer
 
 from bus.nameko import ServiceApp, event_handler
 from careeros_services.common.bootstrap import configure_nameko_process
+from careeros_services.common.caller import Caller
 from careeros_services.common.errors import DomainError, NotFound
 from careeros_services.notifications.service import NotificationsService, build
 
@@ -59,4 +60,4 @@ class NotificationsRpc:
     @rpc(expected_exceptions=DomainError)
     def get_preferences(self, tenant_id: str, user_id: str) -> dict:
         """Which optional messages the person gets."""
-        return self.app.get_preferences(tenant_id, user_id)
+        return self.app.get_preferences(Caller.of(tenant_id, user_id))

@@ -12,6 +12,7 @@ from typing import Any, Callable
 import grpc
 
 from careeros_services.common import skills
+from careeros_services.common.caller import Caller
 from careeros_services.common.errors import ValidationFailed
 from careeros_services.profile.domain import EDITABLE_FIELDS, UNKNOWN_FIELD
 from careeros_services.profile.service import ProfileService, build
@@ -62,13 +63,11 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         self.service = service
 
     def GetProfile(self, request: profile_pb2.GetProfileRequest, context: grpc.ServicerContext):
-        caller = request.caller
-        return profile_message(self.service.get_profile(caller.tenant_id, caller.user_id))
+        return profile_message(self.service.get_profile(Caller.from_message(request.caller)))
 
     def UpdateProfile(self, request: profile_pb2.UpdateProfileRequest, context: grpc.ServicerContext):
-        caller = request.caller
         patch = patch_from(request.profile, list(request.update_mask.paths))
-        return profile_message(self.service.update_profile(caller.tenant_id, caller.user_id, patch))
+        return profile_message(self.service.update_profile(Caller.from_message(request.caller), patch))
 
 
 def registration(config: dict) -> tuple[Callable, ProfileServicer, str]:

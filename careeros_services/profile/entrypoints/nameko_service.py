@@ -7,6 +7,7 @@ from nameko.rpc import rpc
 
 from bus.nameko import ServiceApp, event_handler
 from careeros_services.common.bootstrap import configure_nameko_process
+from careeros_services.common.caller import Caller
 from careeros_services.common.errors import DomainError
 from careeros_services.profile.service import ProfileService, build
 
@@ -18,12 +19,12 @@ class ProfileRpc:
     @rpc(expected_exceptions=DomainError)  # the caller's mistake: logged as a warning
     def get_profile(self, tenant_id: str, user_id: str) -> dict:
         """The caller's own profile (NotFound ``profile_not_found`` until it exists)."""
-        return self.app.get_profile(tenant_id, user_id)
+        return self.app.get_profile(Caller.of(tenant_id, user_id))
 
     @rpc(expected_exceptions=DomainError)  # the caller's mistake: logged as a warning
     def update_profile(self, tenant_id: str, user_id: str, patch: dict) -> dict:
         """Change the named fields of the caller's own profile; returns the new profile."""
-        return self.app.update_profile(tenant_id, user_id, patch)
+        return self.app.update_profile(Caller.of(tenant_id, user_id), patch)
 
     @event_handler(*ProfileService.handled_event_types())
     def handle_events(self, envelopes: list, headers: list) -> list:
