@@ -14,6 +14,7 @@ import pytest
 
 from bus import privacy
 from bus.store import migrations
+from careeros_services.common.caller import Caller
 from careeros_services.common import tenant_schemas
 from careeros_services.notifications import domain, sink
 from tests.notifications.support import envelope, event_for, mail_to, register
@@ -126,7 +127,7 @@ def test_no_digest_for_someone_who_turned_it_off_or_did_nothing_that_week(
         auth, notifications, smtp_config, week_after):
     week = date(2026, 4, 6)
     off_email, off = register(auth)
-    assert notifications.get_preferences(off["tenant_id"], off["user_id"])["weekly_digest"] is True  # the default
+    assert notifications.get_preferences(Caller(off["tenant_id"], off["user_id"]))["weekly_digest"] is True  # the default
     token = domain.unsubscribe_token(notifications.secret, off["tenant_id"], off["user_id"], "weekly_digest")
     assert notifications.unsubscribe(token) == {"kind": "weekly_digest", "enabled": False}
     notifications.handle_event(statement(off, at(week, 1), "completed", "lesson-1", 600))

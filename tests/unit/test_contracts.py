@@ -64,7 +64,7 @@ from bus.handlers import EventHandlingService  # noqa: E402
 EVENT_TYPE = re.compile(r"^careeros\.[a-z_]+\.[a-z_]+\.[a-z_]+\.v\d+$")
 # Publish sites whose type is a parameter or a local chosen between contracted constants
 # (function, argument name); tx.publish validates those against the contract when it runs.
-COMPUTED_PUBLISH_SITES = {("_publish_subscription", "event_type"), ("_send", "event")}
+COMPUTED_PUBLISH_SITES = {("publish_subscription", "event_type"), ("_send", "event")}  # billing.events, auth.privacy
 
 
 def _production_modules():
