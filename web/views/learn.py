@@ -14,6 +14,7 @@ bp = Blueprint("learn", __name__, url_prefix="/app")
 SANDBOX_CARDS = (("pm_card_visa", "Visa ending 4242 (always succeeds)"),
                  ("pm_card_mastercard", "Mastercard ending 4444 (always succeeds)"),
                  ("pm_card_chargeDeclined", "Visa ending 0002 (always declined)"))
+OPENING_COMPLETES = ("article", "file")  # the API completes these when it serves them
 DECLINE_WORDS = ("Your card was declined, so nothing was charged and your plan has not changed. "
                  "Try another card, or ask your bank why the payment was refused.")
 
@@ -127,8 +128,8 @@ def _done_lessons(progress: dict) -> set:
 @bp.route("/learn/<uuid:course_id>/<uuid:lesson_id>", methods=["GET", "POST"])
 @bff.login_required
 def lesson(course_id, lesson_id):
-    """One unit beside the course outline, with previous/next. Opening a reading, video or file
-    unit records it (the LMS completes a reading or file it serves; see web.xapi)."""
+    """One unit beside the course outline, with previous/next. The API records progress: opening a
+    reading or file completes it, a video is marked done (:func:`lesson_done`), a quiz by passing."""
     result = None
     if request.method == "POST":
         result = bff.call("POST", f"/lms/lessons/{lesson_id}/quiz-attempts", json={"answers": _answers(request.form)})
@@ -142,10 +143,25 @@ def lesson(course_id, lesson_id):
     at = ids.index(str(lesson_id)) if str(lesson_id) in ids else 0
     course_progress = next(iter(progress.get("courses", [])), None)
     return render_template("learn/lesson.html", course=course, unit=unit, result=result,
-                           done=_done_lessons(progress) | ({str(lesson_id)} if unit["kind"] != "quiz" else set()),
+                           done=_done_lessons(progress) | ({str(lesson_id)} if unit["kind"] in OPENING_COMPLETES
+                                                           else set()),
                            prev=lessons[at - 1] if at > 0 else None,
                            next=lessons[at + 1] if at + 1 < len(lessons) else None,
                            course_progress=course_progress, asset_href=_asset_href(unit))
+
+
+@bp.post("/learn/<uuid:course_id>/<uuid:lesson_id>/done")
+@bff.login_required
+def lesson_done(course_id, lesson_id):
+    """Mark a video watched (the player posts it when the video ends, or the learner does): the
+    API's ``POST /lms/lessons/{id}/complete``. htmx gets the button's new state only."""
+    done = bff.call("POST", f"/lms/lessons/{lesson_id}/complete")
+    if request.headers.get("HX-Request"):
+        return render_template("learn/_done.html", course_id=course_id, lesson_id=lesson_id, is_done=True,
+                               completed=done["course_completed"])
+    flash("Course complete: your certificate is ready." if done["course_completed"] else "Marked as done.",
+          "success")
+    return redirect(url_for("learn.lesson", course_id=course_id, lesson_id=lesson_id))
 
 
 def _answers(form) -> list[dict]:

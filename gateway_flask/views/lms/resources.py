@@ -270,6 +270,17 @@ def get_lesson(lesson_id):
     return _lesson(_call("GetLesson", lms_pb2.LessonRef(caller=_me(), lesson_id=str(lesson_id))), learner=True)
 
 
+@blp.route("/lessons/<uuid:lesson_id>/draft", methods=["GET"])
+@auth_required
+@blp.response(200, s.LessonOut)
+@blp.doc(security=BEARER)
+def get_lesson_draft(lesson_id):
+    """The working copy of a lesson, as its authors edit it (owner/admin/instructor of the course's
+    organisation): Markdown, the quiz with its correct answers, the asset. Learners read lessons at
+    `GET /lms/lessons/{id}` (403 `forbidden` here); 404 for a lesson removed from the working copy."""
+    return _lesson(_call("GetLessonDraft", lms_pb2.LessonRef(caller=_me(), lesson_id=str(lesson_id))), learner=False)
+
+
 @blp.route("/lessons/<uuid:lesson_id>/complete", methods=["POST"])
 @auth_required
 @blp.response(200, s.LessonDoneOut)
