@@ -199,6 +199,9 @@ def test_premium_needs_a_paid_plan_and_lapse_is_read_only(http, people):
     problem(http.post(f"/api/v1/lms/lessons/{built['quiz']['lesson_id']}/quiz-attempts", headers=lapsed,
                       json={"answers": []}), 403, "entitlement_required")
     assert http.get(article, headers=pro).get_json()["body_md"].startswith("# Ownership")  # upgrade restores
+    for headers, expected in ((pro, "full"), (lapsed, "read_only")):  # `access` in signed-in searches too
+        found = http.get("/api/v1/lms/courses", query_string={"q": "Rust for Pythonistas"}, headers=headers)
+        assert {c["id"]: c["access"] for c in found.get_json()["items"]}.get(course_id) == expected
     catalog = http.get("/api/v1/lms/courses?q=python&level=beginner", headers=people()).get_json()
     assert catalog["items"] and all(c["level"] == "beginner" for c in catalog["items"])
 

@@ -316,7 +316,7 @@ def billing():
                    "cancel": "Your subscription is cancelled."}.get(action, "Done."), "success")
             return redirect(url_for("learn.billing"))
         except ApiError as exc:
-            if exc.status == 402 or exc.code in ("payment_declined", "card_declined"):
+            if exc.status == 402:  # the API's `payment_declined`: shown in words, not the provider's code
                 errors, message = {"payment_method": DECLINE_WORDS}, DECLINE_WORDS
             elif exc.status in (409, 422, 400):
                 errors, message = exc.field_errors(), str(exc)
@@ -352,11 +352,5 @@ def _billing_action(action: str, form) -> None:
     if action == "change":
         _retrying(lambda: bff.call("POST", "/billing/subscription/change", json={k: v for k, v in body.items() if v}))
     else:
-        started = bff.call("POST", "/billing/subscriptions", json=body)
-        invoice = started.get("latest_invoice") or {}
-        if started["subscription"]["status"] == "incomplete" and invoice.get("status") == "open":
-            # The first payment failed (an API without 402 on declines answers 201 "incomplete"):
-            # end it now so its open invoice is voided and another card can start afresh.
-            _retrying(lambda: bff.call("POST", "/billing/subscription/cancel", json={"at_period_end": False}))
-            raise ApiError(402, "payment_declined", "Payment declined")
+        bff.call("POST", "/billing/subscriptions", json=body)  # a declined card: 402, nothing left to undo
     bff.reload_me()  # the plan tier is a claim of the access token: a fresh token carries the new tier

@@ -85,13 +85,9 @@ def _lesson(message, *, learner: bool) -> dict:
 def search_courses(query: dict):
     """Search the catalog (public courses plus your organisation's) by text, skill (name or ESCO URI),
     level, track and language; ranked by relevance, then title, stable across pages.
+    `access` is the caller's, as on the course page (`read_only` for premium on a free plan).
     Without a token: the published public catalog only (a visitor's `access`: `read_only` for premium)."""
-    caller = _me_or_visitor()
-    page = to_dict(_call("SearchCourses", lms_pb2.SearchCoursesRequest(caller=caller, **query)))
-    if caller is VISITOR:
-        for course in page["items"]:
-            course["access"] = domain.access(course["premium"], VISITOR.plan_tier)
-    return page
+    return to_dict(_call("SearchCourses", lms_pb2.SearchCoursesRequest(caller=_me_or_visitor(), **query)))
 
 
 @blp.route("/courses", methods=["POST"])
