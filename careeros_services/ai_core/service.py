@@ -44,7 +44,7 @@ from careeros_services.ai_core.knowledge import KnowledgeBase
 from careeros_services.ai_core.persistence import AiRepository, course_from, iso
 from careeros_services.ai_core.providers import Completion, Prompt, Provider, Redactor
 from careeros_services.common.caller import Caller
-from careeros_services.common import esco, metrics
+from careeros_services.common import esco, metrics, skills as skill_table
 from careeros_services.common import text as text_rules
 from careeros_services.common.errors import NotFound, ValidationFailed
 from careeros_services.common.storage import ObjectMissing, ObjectStorage
@@ -399,6 +399,19 @@ class AiCoreService(PersonalDataOwner, EventHandlingService):
         with self.store.transaction(caller.tenant_id) as tx:
             self._record_usage(tx, AiRepository(tx.db), caller, completion, "roadmap")
         return proposal
+
+    def search_skills(self, text: str, limit: int = 20) -> list[dict]:
+        """The skill taxonomy (the one the platform resolves every skill against) searched as a
+        person types: for autocomplete in profiles and course editors. ``limit`` 1..100."""
+        errors = {}
+        if len(text) > 100:
+            errors["q"] = ["must be at most 100 characters"]
+        if not 1 <= limit <= 100:
+            errors["limit"] = ["must be between 1 and 100"]
+        if errors:
+            raise ValidationFailed("The skill search is not valid.", fields=errors)
+        return [{"skill_id": e.id, "name": e.name, "esco_uri": e.esco_uri, "aliases": list(e.aliases)}
+                for e in skill_table.table().search(text, limit)]
 
     def list_roles(self, track: str = "") -> list[dict]:
         """The knowledge base's roles (optionally of one track) with skills and interview topics."""

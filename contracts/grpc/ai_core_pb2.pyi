@@ -99,6 +99,34 @@ class ListRolesResponse(_message.Message):
     roles: _containers.RepeatedCompositeFieldContainer[Role]
     def __init__(self, roles: _Optional[_Iterable[_Union[Role, _Mapping]]] = ...) -> None: ...
 
+class SearchSkillsRequest(_message.Message):
+    __slots__ = ("caller", "q", "limit")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    Q_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    q: str
+    limit: int
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., q: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class TaxonomySkill(_message.Message):
+    __slots__ = ("skill_id", "name", "esco_uri", "aliases")
+    SKILL_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ESCO_URI_FIELD_NUMBER: _ClassVar[int]
+    ALIASES_FIELD_NUMBER: _ClassVar[int]
+    skill_id: str
+    name: str
+    esco_uri: str
+    aliases: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, skill_id: _Optional[str] = ..., name: _Optional[str] = ..., esco_uri: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SearchSkillsResponse(_message.Message):
+    __slots__ = ("skills",)
+    SKILLS_FIELD_NUMBER: _ClassVar[int]
+    skills: _containers.RepeatedCompositeFieldContainer[TaxonomySkill]
+    def __init__(self, skills: _Optional[_Iterable[_Union[TaxonomySkill, _Mapping]]] = ...) -> None: ...
+
 class TargetRole(_message.Message):
     __slots__ = ("role_id", "title", "esco_occupation_uri")
     ROLE_ID_FIELD_NUMBER: _ClassVar[int]

@@ -54,6 +54,8 @@ def test_visitor_signs_up_learns_a_course_and_downloads_the_certificate(new_page
 
     page.get_by_label("Target role").select_option(index=1)
     page.get_by_label("Hours a week for learning").fill("5")
+    page.get_by_label("Skill 1", exact=True).press_sequentially("excel")  # the API's taxonomy search
+    expect(page.locator("#skill-options option").first).to_have_attribute("value", "Spreadsheets")
     page.get_by_label("Skill 1", exact=True).fill("SQL")
     page.get_by_label("Level of skill 1").select_option("3")
     check_page(page, "06-profile")

@@ -14,6 +14,7 @@ bp = Blueprint("learn", __name__, url_prefix="/app")
 SANDBOX_CARDS = (("pm_card_visa", "Visa ending 4242 (always succeeds)"),
                  ("pm_card_mastercard", "Mastercard ending 4444 (always succeeds)"),
                  ("pm_card_chargeDeclined", "Visa ending 0002 (always declined)"))
+SKILL_OPTIONS = 100  # suggestions on the page before anything is typed (the taxonomy, alphabetically)
 OPENING_COMPLETES = ("article", "file")  # the API completes these when it serves them
 DECLINE_WORDS = ("Your card was declined, so nothing was charged and your plan has not changed. "
                  "Try another card, or ask your bank why the payment was refused.")
@@ -51,7 +52,9 @@ def _next_step(enrolments: list, by_course: dict, roadmap: Optional[dict]) -> di
 @bp.route("/profile", methods=["GET", "POST"])
 @bff.login_required
 def profile():
-    profile, roles, progress = bff.gather(("GET", "/profile"), ("GET", "/ai/roles"), ("GET", "/tracking/progress"))
+    profile, roles, progress, skills = bff.gather(("GET", "/profile"), ("GET", "/ai/roles"),
+                                                  ("GET", "/tracking/progress"),
+                                                  ("GET", "/ai/skills", {"params": {"limit": SKILL_OPTIONS}}))
     profile = bff.ok(profile, default={})
     roles = bff.ok(roles, default={"roles": []})["roles"]
     minutes = bff.ok(progress)["weekly_goal"]["minutes_per_week"]
@@ -69,9 +72,19 @@ def profile():
             errors, message = exc.field_errors(), str(exc)
             profile = {**profile, **patch}
             minutes = hours * 60
-    skills_known = sorted({s["name"] for r in roles for s in r.get("skills", [])}, key=str.casefold)
-    return render_template("learn/profile.html", profile=profile, roles=roles, skills_known=skills_known,
+    return render_template("learn/profile.html", profile=profile, roles=roles,
+                           skill_options=bff.ok(skills, default={"skills": []})["skills"],
                            hours=minutes // 60, errors=errors, message=message), 422 if errors else 200
+
+
+@bp.get("/skills")
+@bff.login_required
+def skill_options():
+    """The skill field's suggestions as the person types (htmx fills the datalist): the API's
+    taxonomy search, so an alias ("excel") finds its skill ("Spreadsheets")."""
+    typed = request.args.get("skill_name", "").strip()[:100]
+    found = bff.call("GET", "/ai/skills", params={"q": typed, "limit": 20 if typed else SKILL_OPTIONS})
+    return render_template("learn/_skill_options.html", skill_options=found["skills"])
 
 
 def _profile_patch(form) -> tuple[dict, int]:

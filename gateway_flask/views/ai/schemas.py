@@ -207,3 +207,20 @@ class AiRoleOut(Schema):
 
 class AiRolesOut(Schema):
     roles = ma.fields.List(ma.fields.Nested(AiRoleOut))
+
+
+class AiSkillsQuery(Schema):
+    q = ma.fields.String(load_default="", validate=validate.Length(max=100),
+                         metadata={"description": "What the person typed (name, alias or part of one)"})
+    limit = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class AiTaxonomySkillOut(Schema):
+    skill_id = ma.fields.String()
+    name = ma.fields.String()
+    esco_uri = ma.fields.String(metadata={"description": "ESCO skill concept ('' when ESCO has none)"})
+    aliases = ma.fields.List(ma.fields.String())
+
+
+class AiSkillsOut(Schema):
+    skills = ma.fields.List(ma.fields.Nested(AiTaxonomySkillOut))
