@@ -99,7 +99,8 @@ def load_seed_catalog(kb: KnowledgeBase, path: Path = SEED_CATALOG) -> list[Cour
     courses = document.get("courses", []) if isinstance(document, dict) else document
     tenant = document.get("tenant_id", PLATFORM_TENANT) if isinstance(document, dict) else PLATFORM_TENANT
     return [course_from(kb, c["slug"], c["title"], c.get("level", ""), tenant, c.get("skills", []),
-                        premium=bool(c.get("premium", False)), hours=int(c.get("estimated_hours") or 0))
+                        premium=bool(c.get("premium", False)), hours=int(c.get("estimated_hours") or 0),
+                        course_id=str(c.get("id", "")))
             for c in courses if c.get("slug") and c.get("title")]
 
 
@@ -313,7 +314,8 @@ class AiCoreService(PersonalDataOwner, EventHandlingService):
         hit = self.limits.cached(key)
         if hit is not None and not validation.problems(validation.CONSULTATION_ANSWER, hit):
             AI_CACHE.labels("hit").inc()
-            return hit, [Completion("", self.provider.name, self.provider.model, 0, 0)], True
+            cached = [Completion("", self.provider.name, self.provider.model, 0, 0)]
+            return domain.link_courses(hit, facts), cached, True
         AI_CACHE.labels("miss").inc()
         self.limits.take_quota(caller.tenant_id, caller.user_id, caller.plan_tier)
         def ask(repair):
@@ -327,6 +329,7 @@ class AiCoreService(PersonalDataOwner, EventHandlingService):
             raise
         if repairs:
             log.info("ai answer repaired after %d invalid attempt(s)", repairs)
+        answer = domain.link_courses(answer, facts)
         self.limits.remember(key, answer)
         return answer, completions, False
 

@@ -182,7 +182,7 @@ class NextAction(_message.Message):
     def __init__(self, order: _Optional[int] = ..., skill_id: _Optional[str] = ..., action: _Optional[str] = ..., estimated_hours: _Optional[int] = ..., course_slugs: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CourseSuggestion(_message.Message):
-    __slots__ = ("slug", "title", "level", "tenant_id", "covers", "premium", "in_plan")
+    __slots__ = ("slug", "title", "level", "tenant_id", "covers", "premium", "in_plan", "course_id")
     SLUG_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     LEVEL_FIELD_NUMBER: _ClassVar[int]
@@ -190,6 +190,7 @@ class CourseSuggestion(_message.Message):
     COVERS_FIELD_NUMBER: _ClassVar[int]
     PREMIUM_FIELD_NUMBER: _ClassVar[int]
     IN_PLAN_FIELD_NUMBER: _ClassVar[int]
+    COURSE_ID_FIELD_NUMBER: _ClassVar[int]
     slug: str
     title: str
     level: str
@@ -197,7 +198,8 @@ class CourseSuggestion(_message.Message):
     covers: _containers.RepeatedScalarFieldContainer[str]
     premium: bool
     in_plan: bool
-    def __init__(self, slug: _Optional[str] = ..., title: _Optional[str] = ..., level: _Optional[str] = ..., tenant_id: _Optional[str] = ..., covers: _Optional[_Iterable[str]] = ..., premium: _Optional[bool] = ..., in_plan: _Optional[bool] = ...) -> None: ...
+    course_id: str
+    def __init__(self, slug: _Optional[str] = ..., title: _Optional[str] = ..., level: _Optional[str] = ..., tenant_id: _Optional[str] = ..., covers: _Optional[_Iterable[str]] = ..., premium: _Optional[bool] = ..., in_plan: _Optional[bool] = ..., course_id: _Optional[str] = ...) -> None: ...
 
 class ConstraintsUsed(_message.Message):
     __slots__ = ("hours_per_week", "weeks_available", "deadline", "free_only", "track", "plan_tier")

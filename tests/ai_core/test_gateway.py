@@ -1,11 +1,13 @@
 """/api/v1/ai through the real gateway app -> gRPC -> ai_core service -> PostgreSQL/Redis."""
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
 
 from careeros_services.ai_core.entrypoints.grpc_server import registration
+from careeros_services.ai_core.service import SEED_CATALOG
 from careeros_services.ai_core.providers import AiOutputInvalid, AiProviderUnavailable
 from careeros_services.common import grpc_support
 from careeros_services.common.infra import free_port
@@ -60,6 +62,8 @@ def test_open_follow_up_and_read_back(api, auth):
     answer = body["messages"][1]["answer"]
     assert answer["target_role"]["role_id"] == "backend_developer" and answer["skill_gaps"]
     assert answer["market_data"] == {"available": False, "note": answer["market_data"]["note"]}
+    seed = {c["slug"]: c["id"] for c in json.loads(SEED_CATALOG.read_text())["courses"]}
+    assert answer["courses"] and all(c["course_id"] == seed[c["slug"]] for c in answer["courses"])  # for links
     assert "answer" not in body["messages"][0] or body["messages"][0]["answer"] is None
 
     follow = api.post(f"/api/v1/ai/consultations/{body['consultation_id']}/messages",

@@ -126,6 +126,7 @@ def test_learner_asks_the_consultant_and_works_on_the_roadmap(new_page):
     answer = page.locator(".msg-assistant").first
     expect(answer).to_be_visible()
     expect(answer.get_by_role("heading", name="Next actions")).to_be_visible()
+    expect(answer.locator("a[href^='/courses/']").first).to_be_visible()  # courses linked by id, not searched
     check_page(page, "14-consultant")
     page.get_by_label("Ask a follow-up").fill("Which course first?")
     page.get_by_role("button", name="Ask", exact=True).click()

@@ -72,6 +72,8 @@ class AiCourseOut(Schema):
     covers = ma.fields.List(ma.fields.String())
     premium = ma.fields.Boolean(metadata={"description": "needs a paid plan (absent in older answers)"})
     in_plan = ma.fields.Boolean(metadata={"description": "your plan opens it"})
+    course_id = ma.fields.String(metadata={"description": "the course's id: `GET /lms/courses/{course_id}` "
+                                                          "(absent in older answers)"})
 
 
 class AiConstraintsUsedOut(Schema):
