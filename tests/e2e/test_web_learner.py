@@ -87,6 +87,7 @@ def test_visitor_signs_up_learns_a_course_and_downloads_the_certificate(new_page
     page.get_by_role("navigation", name="Course outline").get_by_role("link", name=re.compile("^Walkthrough")).click()
     page.get_by_role("button", name="Mark as watched").click()  # the API's POST /lms/lessons/{id}/complete
     expect(page.locator("#done-state")).to_contain_text("Done")
+    check_page(page, "08-video-done")
 
     token = requests.post(f"{api_url}/auth/login", json={"email": email, "password": PASSWORD},
                           timeout=20).json()["access_token"]

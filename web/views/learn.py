@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Optional
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
 
 from web import bff, xapi
 from web.api import ApiError
@@ -156,8 +156,8 @@ def lesson(course_id, lesson_id):
     at = ids.index(str(lesson_id)) if str(lesson_id) in ids else 0
     course_progress = next(iter(progress.get("courses", [])), None)
     return render_template("learn/lesson.html", course=course, unit=unit, result=result,
-                           done=_done_lessons(progress) | ({str(lesson_id)} if unit["kind"] in OPENING_COMPLETES
-                                                           else set()),
+                           done=_done_lessons(progress) | set(session.get("watched", []))
+                           | ({str(lesson_id)} if unit["kind"] in OPENING_COMPLETES else set()),
                            prev=lessons[at - 1] if at > 0 else None,
                            next=lessons[at + 1] if at + 1 < len(lessons) else None,
                            course_progress=course_progress, asset_href=_asset_href(unit))
@@ -174,6 +174,8 @@ def lesson_done(course_id, lesson_id):
                                completed=done["course_completed"])
     flash("Course complete: your certificate is ready." if done["course_completed"] else "Marked as done.",
           "success")
+    # The tracker's progress follows a moment later: until then the page shows it done from here.
+    session["watched"] = [*session.get("watched", [])[-19:], str(lesson_id)]
     return redirect(url_for("learn.lesson", course_id=course_id, lesson_id=lesson_id))
 
 
