@@ -196,7 +196,7 @@ def isolated_env(kafka_bootstrap: str, db_prefix: str, amqp_vhost: str, **extra:
         # and so do the signed download links it hands out (an export's zip, a course file, a certificate)
         "CAREEROS_PRIVACY_FILES_URL": f"http://{gateway_bind}/api/v1/privacy/files",
         "CAREEROS_LMS_FILES_URL": f"http://{gateway_bind}/api/v1/lms/files",
-        "CAREEROS_LMS_VERIFY_URL": f"http://{gateway_bind}/api/v1/lms/certificates",
+        "CAREEROS_LMS_VERIFY_URL": f"http://{gateway_bind}/certificates",  # the web's verification page
         "CAREEROS_METRICS_NAMEKO": str(free_port()),
         "CAREEROS_METRICS_GRPC": str(free_port()),
         "CAREEROS_METRICS_RELAY": str(free_port()),

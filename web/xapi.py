@@ -1,5 +1,9 @@
-"""What the course player records as the learner goes (nobody hand-writes xAPI): time spent on a
-unit as an xAPI statement, and a watched video through the LMS's explicit completion."""
+"""Time spent on a unit, the one thing the course player records itself as xAPI.
+
+Progress is the API's: opening a reading or file through ``GET /lms/lessons/{id}`` completes it, a
+video is marked done with ``POST /lms/lessons/{id}/complete`` (see ``web.views.learn``), a quiz by
+passing it. How long the learner stayed on a page only the client can see, so the ``experienced``
+statement with its duration (counted towards the weekly goal) stays here."""
 from __future__ import annotations
 
 import logging
@@ -42,24 +46,18 @@ def time_on_previous_unit(now: float, opened: Optional[dict]) -> int:
 
 
 def record_visit(*, course_id: str, lesson: dict) -> None:
-    """Opening a unit: the time spent on the unit opened before it. Completion is the LMS's to
-    record (opening a reading or file through the API completes it); a video is marked done here
-    through the API's explicit ``/complete``, since the page cannot see the video end. A failure
-    here must not cost the learner the page (the next visit records it again)."""
-    user_id, now = bff.me()["user_id"], time.time()
+    """Opening a unit: the time spent on the unit opened before it. A failure here must not cost the
+    learner the page (the next visit records it again)."""
+    now = time.time()
     opened = session.get("open_unit")
     seconds = time_on_previous_unit(now, opened)
     session["open_unit"] = {"lesson_id": lesson["lesson_id"], "course_id": course_id, "title": lesson["title"],
                             "minutes": lesson.get("estimated_minutes", 0), "at": now}
-    calls = []
-    if seconds and opened["lesson_id"] != lesson["lesson_id"]:
-        calls.append(("POST", "/tracking/statements", {"json": [experienced(user_id, opened, seconds)]}))
-    if lesson["kind"] == "video":
-        calls.append(("POST", f"/lms/lessons/{lesson['lesson_id']}/complete", {}))
-    for method, path, kwargs in calls:
-        try:
-            bff.call(method, path, **kwargs)
-        except ApiError as exc:
-            if exc.status == 401:
-                raise
-            log.warning("could not record %s %s: %s", method, path, exc)
+    if not seconds or opened["lesson_id"] == lesson["lesson_id"]:
+        return
+    try:
+        bff.call("POST", "/tracking/statements", json=[experienced(bff.me()["user_id"], opened, seconds)])
+    except ApiError as exc:
+        if exc.status == 401:
+            raise
+        log.warning("could not record the time spent on %s: %s", opened["lesson_id"], exc)

@@ -74,6 +74,7 @@ class Course:
     skill_ids: tuple[str, ...]      # the skills it teaches, the main one first
     premium: bool = False           # premium courses need a paid plan (lms.domain.access)
     hours: int = 0
+    course_id: str = ""             # the LMS's id (what a client links to)
 
 
 @dataclass
@@ -98,6 +99,7 @@ class Facts:
     topic: dict = field(default_factory=dict)        # what the intent needs (comparison, time budget, ...)
     previous_answer: str = ""
     catalog: dict = field(default_factory=dict)      # slug -> premium, the courses the learner can see
+    course_ids: dict = field(default_factory=dict)   # slug -> the LMS's course id, for links (not for the model)
 
     def as_dict(self) -> dict:
         """The facts as JSON (what an external model is given to write from)."""
@@ -365,7 +367,8 @@ def analyse(kb: KnowledgeBase, profile: LearnerProfile, question: str, courses: 
                   cited_esco_uris=list(dict.fromkeys(uris)), asks_market=asks_market, question=question,
                   years_experience=profile.years_experience, mentioned_skills=list(reading.skills),
                   intent=reading.intent, constraints_used=c.used(state.plan_tier),
-                  previous_answer=state.previous_answer, catalog={c.slug: c.premium for c in course_list})
+                  previous_answer=state.previous_answer, catalog={c.slug: c.premium for c in course_list},
+                  course_ids={c.slug: c.course_id for c in course_list if c.course_id})
     from careeros_services.ai_core import topics   # topics builds on this module's rules
     facts.topic = topics.topic_for(kb, facts, reading, state, course_list, profile)
     return facts
@@ -434,6 +437,18 @@ def states_market_figures(text: str) -> bool:
     market word are searched with the full pattern (answers are long; most sentences have neither)."""
     return any(_MARKET_FIGURE.search(sentence) for sentence in _SENTENCE_END.split(text)
                if _MARKET_HINT.search(sentence) and any(ch.isdigit() for ch in sentence))
+
+
+def link_courses(answer: dict, facts: Facts) -> dict:
+    """The answer with each suggested course's LMS id, so that clients link to the course itself.
+    Set here from the catalog, never taken from the model (which speaks in slugs)."""
+    courses = []
+    for course in answer.get("courses", []):
+        course = {k: v for k, v in course.items() if k != "course_id"}
+        if course.get("slug") in facts.course_ids:
+            course["course_id"] = facts.course_ids[course["slug"]]
+        courses.append(course)
+    return {**answer, "courses": courses}
 
 
 def conversation_problems(answer: dict, facts: Facts) -> list[str]:

@@ -271,7 +271,7 @@ class AiRepository:
                 .where((CourseRecord.tenant_id == tenant_id) & (CourseRecord.archived == False))  # noqa: E712
                 .order_by(CourseRecord.slug).execute(self.db))
         return [course_from(kb, r.slug, r.title, r.level, str(r.tenant_id), r.skills, premium=r.premium,
-                            hours=r.estimated_hours) for r in rows]
+                            hours=r.estimated_hours, course_id=str(r.course_id)) for r in rows]
 
     # --- CVs ------------------------------------------------------------------------------------
 
@@ -344,7 +344,7 @@ class AiRepository:
 
 
 def course_from(kb: KnowledgeBase, slug: str, title: str, level: str, tenant_id: str, skills: list, *,
-                premium: bool = False, hours: int = 0) -> Course:
+                premium: bool = False, hours: int = 0, course_id: str = "") -> Course:
     """A catalog or read-model course with its skills matched to KB ids (by ESCO URI, then name), main skill first."""
     ids = []
     for skill in skills or []:
@@ -352,7 +352,7 @@ def course_from(kb: KnowledgeBase, slug: str, title: str, level: str, tenant_id:
         if found is not None and found.id not in ids:
             ids.append(found.id)
     return Course(slug=slug, title=title, level=level or "", tenant_id=tenant_id, skill_ids=tuple(ids),
-                  premium=bool(premium), hours=int(hours or 0))
+                  premium=bool(premium), hours=int(hours or 0), course_id=course_id)
 
 
 class AiUnitOfWork(UnitOfWork):

@@ -42,7 +42,7 @@ from careeros_services.ai_core.knowledge import KnowledgeBase
 from careeros_services.ai_core.persistence import AiUnitOfWork, course_from, iso
 from careeros_services.ai_core.providers import Completion, Prompt, Provider, Redactor
 from careeros_services.common.caller import Caller
-from careeros_services.common import esco, metrics
+from careeros_services.common import esco, metrics, skills as skill_table
 from careeros_services.common import text as text_rules
 from careeros_services.common.clock import Clock, system_clock
 from careeros_services.common.errors import NotFound, ValidationFailed
@@ -98,7 +98,8 @@ def load_seed_catalog(kb: KnowledgeBase, path: Path = SEED_CATALOG) -> list[Cour
     courses = document.get("courses", []) if isinstance(document, dict) else document
     tenant = document.get("tenant_id", PLATFORM_TENANT) if isinstance(document, dict) else PLATFORM_TENANT
     return [course_from(kb, c["slug"], c["title"], c.get("level", ""), tenant, c.get("skills", []),
-                        premium=bool(c.get("premium", False)), hours=int(c.get("estimated_hours") or 0))
+                        premium=bool(c.get("premium", False)), hours=int(c.get("estimated_hours") or 0),
+                        course_id=str(c.get("id", "")))
             for c in courses if c.get("slug") and c.get("title")]
 
 
@@ -318,7 +319,8 @@ class AiCoreService(ServiceWithUnitOfWork[AiUnitOfWork], PersonalDataOwner, Even
         hit = self.limits.cached(key)
         if hit is not None and not validation.problems(validation.CONSULTATION_ANSWER, hit):
             AI_CACHE.labels("hit").inc()
-            return hit, [Completion("", self.provider.name, self.provider.model, 0, 0)], True
+            cached = [Completion("", self.provider.name, self.provider.model, 0, 0)]
+            return domain.link_courses(hit, facts), cached, True
         AI_CACHE.labels("miss").inc()
         self.limits.take_quota(caller.tenant_id, caller.user_id, caller.plan_tier)
         def ask(repair):
@@ -332,6 +334,7 @@ class AiCoreService(ServiceWithUnitOfWork[AiUnitOfWork], PersonalDataOwner, Even
             raise
         if repairs:
             log.info("ai answer repaired after %d invalid attempt(s)", repairs)
+        answer = domain.link_courses(answer, facts)
         self.limits.remember(key, answer)
         return answer, completions, False
 
@@ -405,6 +408,19 @@ class AiCoreService(ServiceWithUnitOfWork[AiUnitOfWork], PersonalDataOwner, Even
         with self.unit_of_work(caller.tenant_id) as uow:
             self._record_usage(uow, caller, completion, "roadmap")
         return proposal
+
+    def search_skills(self, text: str, limit: int = 20) -> list[dict]:
+        """The skill taxonomy (the one the platform resolves every skill against) searched as a
+        person types: for autocomplete in profiles and course editors. ``limit`` 1..100."""
+        errors = {}
+        if len(text) > 100:
+            errors["q"] = ["must be at most 100 characters"]
+        if not 1 <= limit <= 100:
+            errors["limit"] = ["must be between 1 and 100"]
+        if errors:
+            raise ValidationFailed("The skill search is not valid.", fields=errors)
+        return [{"skill_id": e.id, "name": e.name, "esco_uri": e.esco_uri, "aliases": list(e.aliases)}
+                for e in skill_table.table().search(text, limit)]
 
     def list_roles(self, track: str = "") -> list[dict]:
         """The knowledge base's roles (optionally of one track) with skills and interview topics."""

@@ -95,6 +95,32 @@ class SkillTable:
         found = found or self._names.get(normalise(name))
         return Resolved(name, esco_uri, found or "").key if found or esco_uri else Resolved(name.strip(), "").key
 
+    def search(self, text: str, limit: int = 20) -> list[Entry]:
+        """Skills whose name, id or an alias matches what a person is typing (autocomplete): an exact
+        name first, then names starting with it, aliases starting with it, a word starting with it,
+        and any containing it; alphabetical within each. No ESCO lookup: the table's skills only."""
+        wanted = normalise(text)
+        ranked = []
+        for entry in self.entries.values():
+            names = [normalise(entry.name), normalise(entry.id.replace("_", " "))]
+            aliases = [normalise(a) for a in entry.aliases]
+            if not wanted:
+                rank = 0
+            elif wanted in names or wanted in aliases:
+                rank = 0
+            elif any(n.startswith(wanted) for n in names):
+                rank = 1
+            elif any(a.startswith(wanted) for a in aliases):
+                rank = 2
+            elif any(w.startswith(wanted) for n in names + aliases for w in n.split()):
+                rank = 3
+            elif any(wanted in n for n in names + aliases):
+                rank = 4
+            else:
+                continue
+            ranked.append((rank, entry.name.casefold(), entry))
+        return [entry for *_, entry in sorted(ranked, key=lambda r: r[:2])[:max(0, limit)]]
+
     def resolve(self, name: str, esco_uri: str = "") -> Resolved:
         """The stored form of a skill: the table's name and URI, or the name as given with ESCO's URI.
 

@@ -605,6 +605,19 @@ class LmsService(ServiceWithUnitOfWork[LmsUnitOfWork], PersonalDataOwner, EventH
         out.update(revision=revision, attempts_used=attempts, passed=passed)
         return out
 
+    def get_lesson_draft(self, caller: Caller, lesson_id: str) -> dict:
+        """A lesson of the working copy as its authors edit it: text, the quiz with its answers and
+        the asset. Owners, admins and instructors of the course's organisation only (403 otherwise;
+        404 for a lesson of another organisation or one removed from the working copy)."""
+        with self.unit_of_work(caller.tenant_id) as uow:
+            repo = uow.lms
+            domain.require_author(caller.org_role)
+            lesson = repo.lesson(caller.tenant_id, _uuid(lesson_id, "lesson_id"))
+            if lesson is None or lesson["removed"]:
+                raise _lesson_not_found()
+            self._own_course(repo, caller, lesson["course_id"])
+        return self._lesson_out(lesson, asset=lesson["asset"], for_author=True)
+
     def complete_lesson(self, caller: Caller, lesson_id: str) -> dict:
         """Mark a lesson done (a video player calls it when the video ends; a reader may mark any
         article or file). Idempotent; a quiz is done only by passing it (422 ``quiz_needs_attempt``)."""

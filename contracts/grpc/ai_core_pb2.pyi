@@ -99,6 +99,34 @@ class ListRolesResponse(_message.Message):
     roles: _containers.RepeatedCompositeFieldContainer[Role]
     def __init__(self, roles: _Optional[_Iterable[_Union[Role, _Mapping]]] = ...) -> None: ...
 
+class SearchSkillsRequest(_message.Message):
+    __slots__ = ("caller", "q", "limit")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    Q_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    q: str
+    limit: int
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., q: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class TaxonomySkill(_message.Message):
+    __slots__ = ("skill_id", "name", "esco_uri", "aliases")
+    SKILL_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ESCO_URI_FIELD_NUMBER: _ClassVar[int]
+    ALIASES_FIELD_NUMBER: _ClassVar[int]
+    skill_id: str
+    name: str
+    esco_uri: str
+    aliases: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, skill_id: _Optional[str] = ..., name: _Optional[str] = ..., esco_uri: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SearchSkillsResponse(_message.Message):
+    __slots__ = ("skills",)
+    SKILLS_FIELD_NUMBER: _ClassVar[int]
+    skills: _containers.RepeatedCompositeFieldContainer[TaxonomySkill]
+    def __init__(self, skills: _Optional[_Iterable[_Union[TaxonomySkill, _Mapping]]] = ...) -> None: ...
+
 class TargetRole(_message.Message):
     __slots__ = ("role_id", "title", "esco_occupation_uri")
     ROLE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -154,7 +182,7 @@ class NextAction(_message.Message):
     def __init__(self, order: _Optional[int] = ..., skill_id: _Optional[str] = ..., action: _Optional[str] = ..., estimated_hours: _Optional[int] = ..., course_slugs: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CourseSuggestion(_message.Message):
-    __slots__ = ("slug", "title", "level", "tenant_id", "covers", "premium", "in_plan")
+    __slots__ = ("slug", "title", "level", "tenant_id", "covers", "premium", "in_plan", "course_id")
     SLUG_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     LEVEL_FIELD_NUMBER: _ClassVar[int]
@@ -162,6 +190,7 @@ class CourseSuggestion(_message.Message):
     COVERS_FIELD_NUMBER: _ClassVar[int]
     PREMIUM_FIELD_NUMBER: _ClassVar[int]
     IN_PLAN_FIELD_NUMBER: _ClassVar[int]
+    COURSE_ID_FIELD_NUMBER: _ClassVar[int]
     slug: str
     title: str
     level: str
@@ -169,7 +198,8 @@ class CourseSuggestion(_message.Message):
     covers: _containers.RepeatedScalarFieldContainer[str]
     premium: bool
     in_plan: bool
-    def __init__(self, slug: _Optional[str] = ..., title: _Optional[str] = ..., level: _Optional[str] = ..., tenant_id: _Optional[str] = ..., covers: _Optional[_Iterable[str]] = ..., premium: _Optional[bool] = ..., in_plan: _Optional[bool] = ...) -> None: ...
+    course_id: str
+    def __init__(self, slug: _Optional[str] = ..., title: _Optional[str] = ..., level: _Optional[str] = ..., tenant_id: _Optional[str] = ..., covers: _Optional[_Iterable[str]] = ..., premium: _Optional[bool] = ..., in_plan: _Optional[bool] = ..., course_id: _Optional[str] = ...) -> None: ...
 
 class ConstraintsUsed(_message.Message):
     __slots__ = ("hours_per_week", "weeks_available", "deadline", "free_only", "track", "plan_tier")

@@ -79,6 +79,11 @@ class AiCoreStub:
                 request_serializer=contracts_dot_grpc_dot_ai__core__pb2.ListRolesRequest.SerializeToString,
                 response_deserializer=contracts_dot_grpc_dot_ai__core__pb2.ListRolesResponse.FromString,
                 _registered_method=True)
+        self.SearchSkills = channel.unary_unary(
+                '/careeros.ai_core.v1.AiCore/SearchSkills',
+                request_serializer=contracts_dot_grpc_dot_ai__core__pb2.SearchSkillsRequest.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_ai__core__pb2.SearchSkillsResponse.FromString,
+                _registered_method=True)
 
 
 class AiCoreServicer:
@@ -140,6 +145,12 @@ class AiCoreServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SearchSkills(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AiCoreServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -187,6 +198,11 @@ def add_AiCoreServicer_to_server(servicer, server):
                     servicer.ListRoles,
                     request_deserializer=contracts_dot_grpc_dot_ai__core__pb2.ListRolesRequest.FromString,
                     response_serializer=contracts_dot_grpc_dot_ai__core__pb2.ListRolesResponse.SerializeToString,
+            ),
+            'SearchSkills': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchSkills,
+                    request_deserializer=contracts_dot_grpc_dot_ai__core__pb2.SearchSkillsRequest.FromString,
+                    response_serializer=contracts_dot_grpc_dot_ai__core__pb2.SearchSkillsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -432,6 +448,33 @@ class AiCore:
             '/careeros.ai_core.v1.AiCore/ListRoles',
             contracts_dot_grpc_dot_ai__core__pb2.ListRolesRequest.SerializeToString,
             contracts_dot_grpc_dot_ai__core__pb2.ListRolesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchSkills(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.ai_core.v1.AiCore/SearchSkills',
+            contracts_dot_grpc_dot_ai__core__pb2.SearchSkillsRequest.SerializeToString,
+            contracts_dot_grpc_dot_ai__core__pb2.SearchSkillsResponse.FromString,
             options,
             channel_credentials,
             insecure,

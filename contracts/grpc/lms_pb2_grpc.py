@@ -134,6 +134,11 @@ class LmsServiceStub:
                 request_serializer=contracts_dot_grpc_dot_lms__pb2.LessonRef.SerializeToString,
                 response_deserializer=contracts_dot_grpc_dot_lms__pb2.Lesson.FromString,
                 _registered_method=True)
+        self.GetLessonDraft = channel.unary_unary(
+                '/careeros.lms.v1.LmsService/GetLessonDraft',
+                request_serializer=contracts_dot_grpc_dot_lms__pb2.LessonRef.SerializeToString,
+                response_deserializer=contracts_dot_grpc_dot_lms__pb2.Lesson.FromString,
+                _registered_method=True)
         self.SubmitQuizAttempt = channel.unary_unary(
                 '/careeros.lms.v1.LmsService/SubmitQuizAttempt',
                 request_serializer=contracts_dot_grpc_dot_lms__pb2.QuizAttemptRequest.SerializeToString,
@@ -277,6 +282,13 @@ class LmsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetLessonDraft(self, request, context):
+        """the working copy, for the course's authors
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SubmitQuizAttempt(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -390,6 +402,11 @@ def add_LmsServiceServicer_to_server(servicer, server):
             ),
             'GetLesson': grpc.unary_unary_rpc_method_handler(
                     servicer.GetLesson,
+                    request_deserializer=contracts_dot_grpc_dot_lms__pb2.LessonRef.FromString,
+                    response_serializer=contracts_dot_grpc_dot_lms__pb2.Lesson.SerializeToString,
+            ),
+            'GetLessonDraft': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLessonDraft,
                     request_deserializer=contracts_dot_grpc_dot_lms__pb2.LessonRef.FromString,
                     response_serializer=contracts_dot_grpc_dot_lms__pb2.Lesson.SerializeToString,
             ),
@@ -942,6 +959,33 @@ class LmsService:
             request,
             target,
             '/careeros.lms.v1.LmsService/GetLesson',
+            contracts_dot_grpc_dot_lms__pb2.LessonRef.SerializeToString,
+            contracts_dot_grpc_dot_lms__pb2.Lesson.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLessonDraft(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/careeros.lms.v1.LmsService/GetLessonDraft',
             contracts_dot_grpc_dot_lms__pb2.LessonRef.SerializeToString,
             contracts_dot_grpc_dot_lms__pb2.Lesson.FromString,
             options,

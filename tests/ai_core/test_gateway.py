@@ -1,11 +1,13 @@
 """/api/v1/ai through the real gateway app -> gRPC -> ai_core service -> PostgreSQL/Redis."""
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
 
 from careeros_services.ai_core.entrypoints.grpc_server import registration
+from careeros_services.ai_core.service import SEED_CATALOG
 from careeros_services.ai_core.providers import AiOutputInvalid, AiProviderUnavailable
 from careeros_services.common import grpc_support
 from careeros_services.common.infra import free_port
@@ -60,6 +62,8 @@ def test_open_follow_up_and_read_back(api, auth):
     answer = body["messages"][1]["answer"]
     assert answer["target_role"]["role_id"] == "backend_developer" and answer["skill_gaps"]
     assert answer["market_data"] == {"available": False, "note": answer["market_data"]["note"]}
+    seed = {c["slug"]: c["id"] for c in json.loads(SEED_CATALOG.read_text())["courses"]}
+    assert answer["courses"] and all(c["course_id"] == seed[c["slug"]] for c in answer["courses"])  # for links
     assert "answer" not in body["messages"][0] or body["messages"][0]["answer"] is None
 
     follow = api.post(f"/api/v1/ai/consultations/{body['consultation_id']}/messages",
@@ -160,7 +164,22 @@ def test_routes_are_in_the_openapi_spec(api):
     paths = api.get("/api/v1/openapi.json").get_json()["paths"]
     for path in ("/api/v1/ai/consultations", "/api/v1/ai/consultations/{consultation_id}",
                  "/api/v1/ai/consultations/{consultation_id}/messages", "/api/v1/ai/cv",
-                 "/api/v1/ai/cv/{cv_id}/confirm", "/api/v1/ai/usage", "/api/v1/ai/roles"):
+                 "/api/v1/ai/cv/{cv_id}/confirm", "/api/v1/ai/usage", "/api/v1/ai/roles", "/api/v1/ai/skills"):
         assert path in paths, path
     assert "text/plain" in paths["/api/v1/ai/cv"]["post"]["requestBody"]["content"]
     assert {"get", "post"} <= set(paths["/api/v1/ai/consultations"])
+
+
+def test_skill_taxonomy_search(api, auth):
+    headers = auth()
+    found = api.get("/api/v1/ai/skills", query_string={"q": "excel", "limit": 3}, headers=headers)
+    assert found.status_code == 200, found.get_data(as_text=True)
+    first = found.get_json()["skills"][0]
+    assert (first["skill_id"], first["name"]) == ("spreadsheets", "Spreadsheets")
+    assert "excel" in first["aliases"] and first["esco_uri"].startswith("http://data.europa.eu/esco/skill/")
+    assert len(api.get("/api/v1/ai/skills", query_string={"q": "data", "limit": 2}, headers=headers)
+               .get_json()["skills"]) == 2
+    assert api.get("/api/v1/ai/skills?q=zzz-nothing", headers=headers).get_json() == {"skills": []}
+    bad = api.get("/api/v1/ai/skills?limit=0", headers=headers)
+    assert bad.status_code == 422 and "limit" in bad.get_json()["errors"], bad.get_data(as_text=True)
+    assert api.get("/api/v1/ai/skills?q=java").status_code == 401

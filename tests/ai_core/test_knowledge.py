@@ -111,3 +111,17 @@ def test_esco_resolves_occupations_and_caches():
     assert esco.resolve_occupation("data scientist") is match
     assert esco.resolve_occupation.cache_info().hits == 1
     assert esco.exists(match.uri) and not esco.exists("http://data.europa.eu/esco/skill/nope")
+
+
+def test_the_skill_search_ranks_names_before_aliases_and_parts():
+    from careeros_services.common import skills
+    table = skills.table()
+    names = [e.name for e in table.search("java")]
+    assert names[:2] == ["Java", "JavaScript"]  # the exact name, then a name starting with it
+    assert [e.id for e in table.search("excel")][0] == "spreadsheets"  # an alias finds the skill
+    assert [e.id for e in table.search("JS", 1)] == ["javascript"]
+    assert "data_visualisation" in [e.id for e in table.search("visual")]  # a word of a name
+    assert table.search("zzz-no-such-skill") == []
+    everything = table.search("", 1000)
+    assert len(everything) == len(table.entries)
+    assert [e.name.casefold() for e in everything] == sorted(e.name.casefold() for e in everything)

@@ -54,6 +54,8 @@ def test_visitor_signs_up_learns_a_course_and_downloads_the_certificate(new_page
 
     page.get_by_label("Target role").select_option(index=1)
     page.get_by_label("Hours a week for learning").fill("5")
+    page.get_by_label("Skill 1", exact=True).press_sequentially("excel")  # the API's taxonomy search
+    expect(page.locator("#skill-options option").first).to_have_attribute("value", "Spreadsheets")
     page.get_by_label("Skill 1", exact=True).fill("SQL")
     page.get_by_label("Level of skill 1").select_option("3")
     check_page(page, "06-profile")
@@ -82,6 +84,10 @@ def test_visitor_signs_up_learns_a_course_and_downloads_the_certificate(new_page
     check_page(page, "08-quiz")
     page.get_by_role("button", name="Submit answers").click()
     expect(page.locator("#quiz-result")).to_contain_text("Passed")
+    page.get_by_role("navigation", name="Course outline").get_by_role("link", name=re.compile("^Walkthrough")).click()
+    page.get_by_role("button", name="Mark as watched").click()  # the API's POST /lms/lessons/{id}/complete
+    expect(page.locator("#done-state")).to_contain_text("Done")
+    check_page(page, "08-video-done")
 
     token = requests.post(f"{api_url}/auth/login", json={"email": email, "password": PASSWORD},
                           timeout=20).json()["access_token"]
@@ -124,6 +130,7 @@ def test_learner_asks_the_consultant_and_works_on_the_roadmap(new_page):
     answer = page.locator(".msg-assistant").first
     expect(answer).to_be_visible()
     expect(answer.get_by_role("heading", name="Next actions")).to_be_visible()
+    expect(answer.locator("a[href^='/courses/']").first).to_be_visible()  # courses linked by id, not searched
     check_page(page, "14-consultant")
     page.get_by_label("Ask a follow-up").fill("Which course first?")
     page.get_by_role("button", name="Ask", exact=True).click()

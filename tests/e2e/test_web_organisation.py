@@ -52,6 +52,7 @@ def _build_course(page) -> str:
     page.get_by_role("button", name="Move “Runbook” down").click()
     expect(page.locator(".lesson-row strong").first).to_have_text("Triage")
     page.get_by_role("link", name="Edit “Triage”").click()
+    expect(page.get_by_label("Text (Markdown)")).to_have_value(re.compile("Severity \\*\\*first"))  # the working copy
     page.get_by_label("Title").fill("")
     page.get_by_role("button", name="Save lesson").click()
     expect(page.locator("#e-title")).to_be_visible()  # the API's problem at its field
@@ -74,6 +75,11 @@ def _build_course(page) -> str:
     check_page(page, "21-quiz-builder")
     page.get_by_role("button", name="Add lesson").click()
     expect(page.get_by_text("Lesson “Check” added.")).to_be_visible()
+    page.get_by_role("link", name="Edit “Check”").click()  # the quiz as built, answers marked
+    expect(page.get_by_label("Question 1 text")).to_have_value("First step?")
+    expect(page.locator("#q0-ok0")).to_be_checked()
+    page.get_by_role("button", name="Save lesson").click()
+    expect(page.get_by_text("Lesson “Check” saved.")).to_be_visible()
     check_page(page, "22-course-editor")
     page.get_by_role("button", name="Publish").click()
     expect(page.get_by_text("Published revision 1.")).to_be_visible()

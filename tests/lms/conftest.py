@@ -21,4 +21,4 @@ def storage(tmp_path_factory):
 @pytest.fixture(scope="session")
 def svc(lms_store, storage) -> LmsService:
     return LmsService(lms_store, storage, {"max_upload_bytes": 1024 * 1024,
-                                           "certificate_verify_base_url": "http://gw/api/v1/lms/certificates"})
+                                           "certificate_verify_base_url": "http://web/certificates"})

@@ -199,6 +199,9 @@ def test_premium_needs_a_paid_plan_and_lapse_is_read_only(http, people):
     problem(http.post(f"/api/v1/lms/lessons/{built['quiz']['lesson_id']}/quiz-attempts", headers=lapsed,
                       json={"answers": []}), 403, "entitlement_required")
     assert http.get(article, headers=pro).get_json()["body_md"].startswith("# Ownership")  # upgrade restores
+    for headers, expected in ((pro, "full"), (lapsed, "read_only")):  # `access` in signed-in searches too
+        found = http.get("/api/v1/lms/courses", query_string={"q": "Rust for Pythonistas"}, headers=headers)
+        assert {c["id"]: c["access"] for c in found.get_json()["items"]}.get(course_id) == expected
     catalog = http.get("/api/v1/lms/courses?q=python&level=beginner", headers=people()).get_json()
     assert catalog["items"] and all(c["level"] == "beginner" for c in catalog["items"])
 
@@ -271,5 +274,33 @@ def test_the_new_routes_and_the_certificate_page_are_documented(http):
     assert {"patch", "delete"} <= set(paths["/api/v1/lms/modules/{module_id}"])
     assert "get" in paths["/api/v1/lms/courses/{course_id}/results"]
     assert "post" in paths["/api/v1/lms/lessons/{lesson_id}/complete"]
+    assert "get" in paths["/api/v1/lms/lessons/{lesson_id}/draft"]
     content = paths["/api/v1/lms/certificates/{certificate_id}"]["get"]["responses"]["200"]["content"]
     assert {"application/json", "text/html"} <= set(content)
+
+
+def test_authors_read_a_lessons_working_copy_learners_do_not(http, people):
+    teacher = people("instructor", "team")
+    built = _course(http, teacher)
+    quiz_id, article_id = built["quiz"]["lesson_id"], built["article"]["lesson_id"]
+    assert http.delete(f"/api/v1/lms/lessons/{built['file']['lesson_id']}", headers=teacher).status_code == 204
+    assert http.post(f"/api/v1/lms/courses/{built['course']['id']}/publish", headers=teacher).status_code == 200
+    assert http.patch(f"/api/v1/lms/lessons/{article_id}", headers=teacher,
+                      json={"body_md": "# Unpublished edit"}).status_code == 200
+
+    draft = http.get(f"/api/v1/lms/lessons/{article_id}/draft", headers=teacher)
+    assert draft.status_code == 200, draft.get_data(True)
+    assert draft.get_json()["body_md"] == "# Unpublished edit"  # the working copy, not the revision
+    quiz = http.get(f"/api/v1/lms/lessons/{quiz_id}/draft", headers=people("admin", "team")).get_json()
+    assert quiz["quiz"]["questions"][0]["choices"][0] == {**quiz["quiz"]["questions"][0]["choices"][0],
+                                                          "text": "the owner going out of scope", "correct": True}
+
+    learner = people()
+    assert http.post(f"/api/v1/lms/courses/{built['course']['id']}/enrollments", headers=learner).status_code == 201
+    problem(http.get(f"/api/v1/lms/lessons/{quiz_id}/draft", headers=learner), 403, "author_role_required")
+    assert http.get(f"/api/v1/lms/lessons/{article_id}", headers=learner).get_json()["body_md"].startswith("# Own")
+    problem(http.get(f"/api/v1/lms/lessons/{quiz_id}/draft", headers=people("instructor", tenant_id=str(uuid.uuid4()))),
+            404, "lesson_not_found")
+    assert http.get(f"/api/v1/lms/lessons/{quiz_id}/draft").status_code == 401
+    assert http.delete(f"/api/v1/lms/lessons/{article_id}", headers=teacher).status_code == 204
+    problem(http.get(f"/api/v1/lms/lessons/{article_id}/draft", headers=teacher), 404, "lesson_not_found")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Optional
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
 
 from web import bff, xapi
 from web.api import ApiError
@@ -14,6 +14,8 @@ bp = Blueprint("learn", __name__, url_prefix="/app")
 SANDBOX_CARDS = (("pm_card_visa", "Visa ending 4242 (always succeeds)"),
                  ("pm_card_mastercard", "Mastercard ending 4444 (always succeeds)"),
                  ("pm_card_chargeDeclined", "Visa ending 0002 (always declined)"))
+SKILL_OPTIONS = 100  # suggestions on the page before anything is typed (the taxonomy, alphabetically)
+OPENING_COMPLETES = ("article", "file")  # the API completes these when it serves them
 DECLINE_WORDS = ("Your card was declined, so nothing was charged and your plan has not changed. "
                  "Try another card, or ask your bank why the payment was refused.")
 
@@ -50,7 +52,9 @@ def _next_step(enrolments: list, by_course: dict, roadmap: Optional[dict]) -> di
 @bp.route("/profile", methods=["GET", "POST"])
 @bff.login_required
 def profile():
-    profile, roles, progress = bff.gather(("GET", "/profile"), ("GET", "/ai/roles"), ("GET", "/tracking/progress"))
+    profile, roles, progress, skills = bff.gather(("GET", "/profile"), ("GET", "/ai/roles"),
+                                                  ("GET", "/tracking/progress"),
+                                                  ("GET", "/ai/skills", {"params": {"limit": SKILL_OPTIONS}}))
     profile = bff.ok(profile, default={})
     roles = bff.ok(roles, default={"roles": []})["roles"]
     minutes = bff.ok(progress)["weekly_goal"]["minutes_per_week"]
@@ -68,9 +72,19 @@ def profile():
             errors, message = exc.field_errors(), str(exc)
             profile = {**profile, **patch}
             minutes = hours * 60
-    skills_known = sorted({s["name"] for r in roles for s in r.get("skills", [])}, key=str.casefold)
-    return render_template("learn/profile.html", profile=profile, roles=roles, skills_known=skills_known,
+    return render_template("learn/profile.html", profile=profile, roles=roles,
+                           skill_options=bff.ok(skills, default={"skills": []})["skills"],
                            hours=minutes // 60, errors=errors, message=message), 422 if errors else 200
+
+
+@bp.get("/skills")
+@bff.login_required
+def skill_options():
+    """The skill field's suggestions as the person types (htmx fills the datalist): the API's
+    taxonomy search, so an alias ("excel") finds its skill ("Spreadsheets")."""
+    typed = request.args.get("skill_name", "").strip()[:100]
+    found = bff.call("GET", "/ai/skills", params={"q": typed, "limit": 20 if typed else SKILL_OPTIONS})
+    return render_template("learn/_skill_options.html", skill_options=found["skills"])
 
 
 def _profile_patch(form) -> tuple[dict, int]:
@@ -127,8 +141,8 @@ def _done_lessons(progress: dict) -> set:
 @bp.route("/learn/<uuid:course_id>/<uuid:lesson_id>", methods=["GET", "POST"])
 @bff.login_required
 def lesson(course_id, lesson_id):
-    """One unit beside the course outline, with previous/next. Opening a reading, video or file
-    unit records it (the LMS completes a reading or file it serves; see web.xapi)."""
+    """One unit beside the course outline, with previous/next. The API records progress: opening a
+    reading or file completes it, a video is marked done (:func:`lesson_done`), a quiz by passing."""
     result = None
     if request.method == "POST":
         result = bff.call("POST", f"/lms/lessons/{lesson_id}/quiz-attempts", json={"answers": _answers(request.form)})
@@ -142,10 +156,27 @@ def lesson(course_id, lesson_id):
     at = ids.index(str(lesson_id)) if str(lesson_id) in ids else 0
     course_progress = next(iter(progress.get("courses", [])), None)
     return render_template("learn/lesson.html", course=course, unit=unit, result=result,
-                           done=_done_lessons(progress) | ({str(lesson_id)} if unit["kind"] != "quiz" else set()),
+                           done=_done_lessons(progress) | set(session.get("watched", []))
+                           | ({str(lesson_id)} if unit["kind"] in OPENING_COMPLETES else set()),
                            prev=lessons[at - 1] if at > 0 else None,
                            next=lessons[at + 1] if at + 1 < len(lessons) else None,
                            course_progress=course_progress, asset_href=_asset_href(unit))
+
+
+@bp.post("/learn/<uuid:course_id>/<uuid:lesson_id>/done")
+@bff.login_required
+def lesson_done(course_id, lesson_id):
+    """Mark a video watched (the player posts it when the video ends, or the learner does): the
+    API's ``POST /lms/lessons/{id}/complete``. htmx gets the button's new state only."""
+    done = bff.call("POST", f"/lms/lessons/{lesson_id}/complete")
+    if request.headers.get("HX-Request"):
+        return render_template("learn/_done.html", course_id=course_id, lesson_id=lesson_id, is_done=True,
+                               completed=done["course_completed"])
+    flash("Course complete: your certificate is ready." if done["course_completed"] else "Marked as done.",
+          "success")
+    # The tracker's progress follows a moment later: until then the page shows it done from here.
+    session["watched"] = [*session.get("watched", [])[-19:], str(lesson_id)]
+    return redirect(url_for("learn.lesson", course_id=course_id, lesson_id=lesson_id))
 
 
 def _answers(form) -> list[dict]:
@@ -300,7 +331,7 @@ def billing():
                    "cancel": "Your subscription is cancelled."}.get(action, "Done."), "success")
             return redirect(url_for("learn.billing"))
         except ApiError as exc:
-            if exc.status == 402 or exc.code in ("payment_declined", "card_declined"):
+            if exc.status == 402:  # the API's `payment_declined`: shown in words, not the provider's code
                 errors, message = {"payment_method": DECLINE_WORDS}, DECLINE_WORDS
             elif exc.status in (409, 422, 400):
                 errors, message = exc.field_errors(), str(exc)
@@ -336,11 +367,5 @@ def _billing_action(action: str, form) -> None:
     if action == "change":
         _retrying(lambda: bff.call("POST", "/billing/subscription/change", json={k: v for k, v in body.items() if v}))
     else:
-        started = bff.call("POST", "/billing/subscriptions", json=body)
-        invoice = started.get("latest_invoice") or {}
-        if started["subscription"]["status"] == "incomplete" and invoice.get("status") == "open":
-            # The first payment failed (an API without 402 on declines answers 201 "incomplete"):
-            # end it now so its open invoice is voided and another card can start afresh.
-            _retrying(lambda: bff.call("POST", "/billing/subscription/cancel", json={"at_period_end": False}))
-            raise ApiError(402, "payment_declined", "Payment declined")
+        bff.call("POST", "/billing/subscriptions", json=body)  # a declined card: 402, nothing left to undo
     bff.reload_me()  # the plan tier is a claim of the access token: a fresh token carries the new tier

@@ -112,14 +112,14 @@ def new_lesson(course_id, module_id):
                            choice_rows=CHOICE_ROWS), 422 if errors or message else 200
 
 
-def _quiz(form) -> dict:
+def _quiz(form, rows: int = QUIZ_ROWS, choice_rows: int = CHOICE_ROWS) -> dict:
     questions = []
-    for q in range(QUIZ_ROWS):
+    for q in range(rows):
         prompt = form.get(f"q{q}-prompt", "").strip()
         if not prompt:
             continue
         choices = [{"text": form.get(f"q{q}-c{c}", "").strip(), "correct": form.get(f"q{q}-correct") == str(c)}
-                   for c in range(CHOICE_ROWS)]
+                   for c in range(choice_rows)]
         questions.append({"prompt": prompt, "choices": [c for c in choices if c["text"]]})
     return {"pass_percent": _int(form.get("pass_percent"), 70), "max_attempts": _int(form.get("max_attempts"), 3),
             "questions": questions}
@@ -198,21 +198,22 @@ def move_lesson(course_id, lesson_id):
 @bp.route("/<uuid:course_id>/lessons/<uuid:lesson_id>/edit", methods=["GET", "POST"])
 @bff.role_required(*AUTHORS)
 def edit_lesson(course_id, lesson_id):
-    """Edit a lesson of the working copy. The API's course outline has its title, minutes and
-    whether it is required; the text and the quiz are replaced only when new ones are given."""
-    course = bff.call("GET", f"/lms/courses/{course_id}")
-    lesson = next((l for m in course["modules"] for l in m["lessons"] if l["lesson_id"] == str(lesson_id)), None)
-    if lesson is None:
+    """Edit a lesson of the working copy, its current text and quiz filled in (the API's author
+    read, ``GET /lms/lessons/{id}/draft``); saving replaces them with what the form holds."""
+    lesson = bff.call("GET", f"/lms/lessons/{lesson_id}/draft")
+    if lesson["course_id"] != str(course_id):
         abort(404)
+    quiz = lesson.get("quiz") or {"questions": []}
+    rows = max(QUIZ_ROWS, len(quiz["questions"]))
+    choices = max([CHOICE_ROWS] + [len(q["choices"]) for q in quiz["questions"]])
     errors, message = {}, None
     if request.method == "POST":
         form = request.form
         patch = {"title": form.get("title", "").strip(), "required": form.get("required") == "on",
-                 "estimated_minutes": _int(form.get("estimated_minutes"), lesson["estimated_minutes"])}
-        if form.get("body_md", "").strip():
-            patch["body_md"] = form["body_md"]
-        if lesson["kind"] == "quiz" and form.get("q0-prompt", "").strip():
-            patch["quiz"] = _quiz(form)
+                 "estimated_minutes": _int(form.get("estimated_minutes"), lesson["estimated_minutes"]),
+                 "body_md": form.get("body_md", "")}
+        if lesson["kind"] == "quiz":
+            patch["quiz"] = _quiz(form, rows, choices)
         try:
             bff.call("PATCH", f"/lms/lessons/{lesson_id}", json=patch)
             flash(f"Lesson “{patch['title']}” saved.", "success")
@@ -221,12 +222,26 @@ def edit_lesson(course_id, lesson_id):
             if exc.status not in (400, 409, 422):
                 raise
             errors, message = exc.field_errors(), str(exc)
-    form = request.form if request.method == "POST" else {
-        "title": lesson["title"], "estimated_minutes": lesson["estimated_minutes"],
-        "required": "on" if lesson["required"] else ""}
+    form = request.form if request.method == "POST" else _lesson_form(lesson)
     return render_template("teach/lesson.html", course_id=course_id, lesson=lesson, kind=lesson["kind"],
-                           kinds=KINDS, form=form, errors=errors, message=message, quiz_rows=QUIZ_ROWS,
-                           choice_rows=CHOICE_ROWS), 422 if errors or message else 200
+                           kinds=KINDS, form=form, errors=errors, message=message, quiz_rows=rows,
+                           choice_rows=choices), 422 if errors or message else 200
+
+
+def _lesson_form(lesson: dict) -> dict:
+    """The lesson as the editor's form fields (the inverse of :func:`_quiz`)."""
+    form = {"title": lesson["title"], "estimated_minutes": lesson["estimated_minutes"],
+            "required": "on" if lesson["required"] else "", "body_md": lesson.get("body_md", "")}
+    quiz = lesson.get("quiz")
+    if quiz:
+        form.update(pass_percent=quiz["pass_percent"], max_attempts=quiz["max_attempts"])
+        for q, question in enumerate(quiz["questions"]):
+            form[f"q{q}-prompt"] = question["prompt"]
+            for c, choice in enumerate(question["choices"]):
+                form[f"q{q}-c{c}"] = choice["text"]
+                if choice.get("correct"):
+                    form.setdefault(f"q{q}-correct", str(c))
+    return form
 
 
 @bp.post("/<uuid:course_id>/lessons/<uuid:lesson_id>/delete")

@@ -76,6 +76,10 @@ class AiCoreServicer(ai_core_pb2_grpc.AiCoreServicer):
     def ListRoles(self, request, context: grpc.ServicerContext):
         return to_message({"roles": self.service.list_roles(request.track)}, ai_core_pb2.ListRolesResponse())
 
+    def SearchSkills(self, request, context: grpc.ServicerContext):
+        found = self.service.search_skills(request.q, request.limit or 20)
+        return to_message({"skills": found}, ai_core_pb2.SearchSkillsResponse())
+
 
 def registration(config: dict) -> tuple[Callable, AiCoreServicer, str]:
     """What ``grpc_support.serve`` needs to host this service."""

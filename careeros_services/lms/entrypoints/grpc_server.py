@@ -197,6 +197,9 @@ class LmsServicer(lms_pb2_grpc.LmsServiceServicer):
     def GetLesson(self, request, context):
         return lesson_message(self.service.get_lesson(_caller(request), request.lesson_id))
 
+    def GetLessonDraft(self, request, context):
+        return lesson_message(self.service.get_lesson_draft(_caller(request), request.lesson_id))
+
     def SubmitQuizAttempt(self, request, context):
         answers = {a.question_id: list(a.choice_ids) for a in request.answers}
         r = self.service.submit_quiz(_caller(request), request.lesson_id, answers)

@@ -158,3 +158,14 @@ def get_usage():
 def list_roles(query: dict):
     """The roles the consultant knows, with required skill levels and interview topics."""
     return to_dict(_call(ai_core_rpc.ListRoles, ai_core_pb2.ListRolesRequest(caller=_me(), track=query["track"])))
+
+
+@blp.route("/skills", methods=["GET"])
+@auth_required
+@blp.arguments(s.AiSkillsQuery, location="query")
+@blp.response(200, s.AiSkillsOut)
+@blp.doc(security=[{"bearerAuth": []}])
+def search_skills(query: dict):
+    """Search the skill taxonomy (ESCO-linked; what profiles, roadmaps and courses resolve skills to) by
+    name or alias as a person types: exact names first, then prefixes, then words and parts."""
+    return to_dict(_call(ai_core_rpc.SearchSkills, ai_core_pb2.SearchSkillsRequest(caller=_me(), **query)))

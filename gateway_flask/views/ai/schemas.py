@@ -72,6 +72,8 @@ class AiCourseOut(Schema):
     covers = ma.fields.List(ma.fields.String())
     premium = ma.fields.Boolean(metadata={"description": "needs a paid plan (absent in older answers)"})
     in_plan = ma.fields.Boolean(metadata={"description": "your plan opens it"})
+    course_id = ma.fields.String(metadata={"description": "the course's id: `GET /lms/courses/{course_id}` "
+                                                          "(absent in older answers)"})
 
 
 class AiConstraintsUsedOut(Schema):
@@ -207,3 +209,20 @@ class AiRoleOut(Schema):
 
 class AiRolesOut(Schema):
     roles = ma.fields.List(ma.fields.Nested(AiRoleOut))
+
+
+class AiSkillsQuery(Schema):
+    q = ma.fields.String(load_default="", validate=validate.Length(max=100),
+                         metadata={"description": "What the person typed (name, alias or part of one)"})
+    limit = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class AiTaxonomySkillOut(Schema):
+    skill_id = ma.fields.String()
+    name = ma.fields.String()
+    esco_uri = ma.fields.String(metadata={"description": "ESCO skill concept ('' when ESCO has none)"})
+    aliases = ma.fields.List(ma.fields.String())
+
+
+class AiSkillsOut(Schema):
+    skills = ma.fields.List(ma.fields.Nested(AiTaxonomySkillOut))

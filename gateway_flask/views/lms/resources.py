@@ -82,13 +82,9 @@ def _lesson(message, *, learner: bool) -> dict:
 def search_courses(query: dict):
     """Search the catalog (public courses plus your organisation's) by text, skill (name or ESCO URI),
     level, track and language; ranked by relevance, then title, stable across pages.
+    `access` is the caller's, as on the course page (`read_only` for premium on a free plan).
     Without a token: the published public catalog only (a visitor's `access`: `read_only` for premium)."""
-    caller = _me_or_visitor()
-    page = to_dict(lms_rpc.SearchCourses(lms_pb2.SearchCoursesRequest(caller=caller, **query)))
-    if caller is VISITOR:
-        for course in page["items"]:
-            course["access"] = "read_only" if course["premium"] else "full"  # no plan: premium is read-only
-    return page
+    return to_dict(lms_rpc.SearchCourses(lms_pb2.SearchCoursesRequest(caller=_me_or_visitor(), **query)))
 
 
 @blp.route("/courses", methods=["POST"])
@@ -266,6 +262,17 @@ def get_lesson(lesson_id):
     """A lesson of a course you are enrolled in: Markdown, the quiz without answers, or a time-limited
     download link. 403 `enrollment_required`; 403 `entitlement_required` for premium courses on a free plan."""
     return _lesson(lms_rpc.GetLesson(lms_pb2.LessonRef(caller=_me(), lesson_id=str(lesson_id))), learner=True)
+
+
+@blp.route("/lessons/<uuid:lesson_id>/draft", methods=["GET"])
+@auth_required
+@blp.response(200, s.LessonOut)
+@blp.doc(security=BEARER)
+def get_lesson_draft(lesson_id):
+    """The working copy of a lesson, as its authors edit it (owner/admin/instructor of the course's
+    organisation): Markdown, the quiz with its correct answers, the asset. Learners read lessons at
+    `GET /lms/lessons/{id}` (403 `forbidden` here); 404 for a lesson removed from the working copy."""
+    return _lesson(lms_rpc.GetLessonDraft(lms_pb2.LessonRef(caller=_me(), lesson_id=str(lesson_id))), learner=False)
 
 
 @blp.route("/lessons/<uuid:lesson_id>/complete", methods=["POST"])
