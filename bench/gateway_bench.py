@@ -1,7 +1,11 @@
-"""Gateway benchmark: authenticated GET and PATCH /api/v1/profile under concurrent
-load, beside a bare Flask endpoint served the same way in the same run.
+"""Gateway benchmark: authenticated GET and PATCH /api/v1/profile and GET
+/api/v1/lms/courses/{id} under concurrent load, beside a bare Flask endpoint
+served the same way in the same run.
 
     .venv/bin/python bench/gateway_bench.py [seconds] [connections]
+
+``BENCH_PROFILE=1`` also records a py-spy flame graph of the gateway workers and
+the gRPC process during the authenticated GET (``var/flame-*.svg``; needs py-spy).
 
 Starts its own platform (as `make run` does, on free ports and its own
 databases, topics and vhost), loads it with wrk (Debian package `wrk`), and
@@ -55,6 +59,25 @@ def wrk(url: str, seconds: int, connections: int, headers: dict, script: str | N
             "errors": int(non2xx.group(1)) if non2xx else 0}
 
 
+# Issue 17: (route, baseline verb, req/s, share of the bare endpoint); p99 under 60 ms for all.
+TARGETS = [("GET /api/v1/profile", "GET", 1300, 0.16), ("GET /api/v1/lms/courses/{id}", "GET", 1300, 0.16),
+           ("PATCH /api/v1/profile", "PATCH", 800, 0.0)]
+P99_TARGET_MS = 60
+
+
+def profile_during(platform, seconds: int) -> list[subprocess.Popen]:
+    """py-spy recorders, one per gateway worker and one for the gRPC process, for ``seconds``."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    (ROOT / "var").mkdir(exist_ok=True)
+    pids = {"grpc": platform.children["grpc"].pid}
+    workers = subprocess.run(["pgrep", "-P", str(platform.children["gateway"].pid)],
+                             capture_output=True, text=True).stdout.split()
+    pids |= {f"gateway-{i}": int(pid) for i, pid in enumerate(workers)}
+    return [subprocess.Popen([spy, "record", "-p", str(pid), "-d", str(seconds), "-r", "200", "-o",
+                              str(ROOT / "var" / f"flame-{name}.svg")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for name, pid in pids.items()]
+
+
 def main(seconds: int = 30, connections: int = 32) -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install -y wrk")
@@ -87,11 +110,23 @@ def main(seconds: int = 30, connections: int = 32) -> None:
         while requests.get(f"{base}/profile", headers=auth, timeout=10).status_code != 200:
             assert time.monotonic() < deadline, "profile never appeared"
             time.sleep(0.2)
+        course = requests.post(f"{base}/lms/courses", headers={**auth, "Idempotency-Key": uuid.uuid4().hex},
+                               json={"title": "Benchmarking", "summary": "Reads under load.", "level": "beginner",
+                                     "tags": ["bench"], "skills": [{"name": "Python", "level": 2}]}, timeout=10)
+        assert course.status_code == 201, course.text
+        course_url = f"{base}/lms/courses/{course.json()['id']}"
+        assert requests.get(course_url, headers=auth, timeout=10).status_code == 200
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
             lua.write(PATCH_LUA)
+        profiling = profile_during(platform, seconds) if os.environ.get("BENCH_PROFILE") else []
         results = {
             "bare Flask GET (baseline)": wrk(f"http://127.0.0.1:{bare_port}/bare", seconds, connections, {}),
             "GET /api/v1/profile": wrk(f"{base}/profile", seconds, connections, auth),
+        }
+        for recorder in profiling:
+            recorder.wait(timeout=seconds + 30)
+        results |= {
+            "GET /api/v1/lms/courses/{id}": wrk(course_url, seconds, connections, auth),
             "bare Flask PATCH (baseline)": wrk(f"http://127.0.0.1:{bare_port}/bare", seconds, connections, {},
                                                lua.name),
             "PATCH /api/v1/profile": wrk(f"{base}/profile", seconds, connections, auth, lua.name),
@@ -102,10 +137,14 @@ def main(seconds: int = 30, connections: int = 32) -> None:
         print(f"{'target':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
         for name, r in results.items():
             print(f"{name:32} {r['rps']:9,.0f} {r['p50']:8.1f} {r['p99']:8.1f} {r['errors']:8}")
-        for verb in ("GET", "PATCH"):
-            stack = results[f"{verb} /api/v1/profile"]["rps"]
-            baseline = results[f"bare Flask {verb} (baseline)"]["rps"]
-            print(f"ratio {verb}: the stack serves {stack / baseline:.1%} of the bare endpoint's throughput")
+        for name, verb, rps_target, share_target in TARGETS:
+            r, baseline = results[name], results[f"bare Flask {verb} (baseline)"]["rps"]
+            share = r["rps"] / baseline
+            verdict = ("met" if r["rps"] >= rps_target and share >= share_target and r["p99"] < P99_TARGET_MS
+                       and not r["errors"] else "NOT met")
+            print(f"{name}: {share:.1%} of the bare endpoint (target {share_target:.0%}), "
+                  f"{r['rps']:,.0f} req/s (target {rps_target:,}), p99 {r['p99']:.0f} ms "
+                  f"(target < {P99_TARGET_MS}) -> {verdict}")
     finally:
         platform.stop()
         kafka.stop_process(bare)

@@ -47,7 +47,10 @@ class Transaction:
         For flows that learn the tenant midway (login finds the user first).
         """
         self.tenant_id = tenant_id
-        self.db.execute_sql("SELECT careeros_scope(%s)", (tenant_id or "",))
+        if hasattr(self.db, "scope_next"):
+            self.db.scope_next(tenant_id)  # sent with the next statement: no round trip of its own
+        else:
+            self.db.execute_sql("SELECT careeros_scope(%s)", (tenant_id or "",))
 
     def publish(self, event_type: str, *, aggregate_id: str, payload: dict,
                 tenant_id: Optional[str] = None) -> dict:

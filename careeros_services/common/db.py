@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import re
 
 import importlib
 import pkgutil
@@ -48,25 +49,98 @@ def app_role_password(config: dict) -> str:
     return parse_dsn(config["postgres"]["app_dsn"]).get("password", "")
 
 
-class TenantScopedDatabase(PooledPostgresqlDatabase):
-    """A pooled database whose BEGIN also sets the row-level-security tenant.
+# A statement that may run outside an explicit transaction block with the same effect as inside
+# one at READ COMMITTED (each statement takes its own snapshot there anyway): a plain SELECT that
+# takes no lock, sets nothing and writes nothing through a function.
+_PLAIN_READ = re.compile(r"\s*SELECT\b", re.I)
+_NOT_PLAIN = re.compile(r"\bFOR\s+(UPDATE|NO\s+KEY|SHARE|KEY\s+SHARE)\b|advisory|set_config|careeros_scope"
+                        r"|nextval|setval|\bINTO\b|\bLOCK\b", re.I)
 
-    ``begin_scoped(tenant_id)`` sends ``BEGIN; SELECT set_config(...)`` as one
-    statement: one round trip fewer on every unit of work (they are ~0.2 ms
-    each here, and a read is only four of them).
+
+def is_plain_read(sql_text: str) -> bool:
+    return bool(_PLAIN_READ.match(sql_text)) and not _NOT_PLAIN.search(sql_text)
+
+
+class TenantScopedDatabase(PooledPostgresqlDatabase):
+    """A pooled database whose transactions carry their row-level-security tenant in the
+    statements themselves, so a read is ONE round trip to PostgreSQL.
+
+    ``begin_scoped(tenant_id)`` makes the next BEGIN lazy: nothing is sent until the first
+    statement. A plain read (:func:`is_plain_read`) then goes as
+    ``SELECT careeros_scope(t); <query>``: outside a transaction block, PostgreSQL runs the
+    statements of one query string as one implicit transaction, so the tenant applies to that
+    query alone and nothing is left to commit. The first other statement (a write, a lock, a
+    savepoint) goes as ``BEGIN; SELECT careeros_scope(t); <statement>`` and the transaction
+    commits or rolls back as usual. At READ COMMITTED a plain SELECT sees the same rows either
+    way; everything that writes or locks still shares one transaction. ``scope_next(tenant)``
+    re-scopes an open transaction by prefixing the tenant to its next statement (consumers
+    switch tenant per event). A raw ``cursor()`` taken by service code opens the transaction
+    first, the old way.
     """
 
     def begin_scoped(self, tenant_id: str | None) -> None:
         """Make the next BEGIN on this thread's connection scope to ``tenant_id``."""
         self._state.pending_tenant = tenant_id or ""
 
+    def scope_next(self, tenant_id: str | None) -> None:
+        """Scope the rest of the open transaction to ``tenant_id``, sent with its next statement."""
+        self._state.scope = tenant_id or ""
+        if not getattr(self._state, "lazy_begin", None):  # (a lazy BEGIN sends the scope anyway)
+            self._state.rescope = True
+
     def begin(self, *args, **kwargs) -> None:
         tenant = getattr(self._state, "pending_tenant", None)
         if tenant is None:
             return super().begin(*args, **kwargs)
         self._state.pending_tenant = None
-        # careeros_scope: the RLS tenant, and the tenant's own schema if it has one (tenant_schemas).
-        self.cursor().execute("BEGIN; SELECT careeros_scope(%s)", (tenant,))
+        self._state.scope, self._state.lazy_begin, self._state.rescope = tenant, True, False
+
+    def execute_sql(self, sql_text, params=None):
+        state = self._state
+        if getattr(state, "lazy_begin", None):
+            if is_plain_read(sql_text):
+                prefix = "SELECT careeros_scope(%s); "
+            else:
+                prefix, state.lazy_begin = "BEGIN; SELECT careeros_scope(%s); ", False
+        elif getattr(state, "rescope", False):
+            prefix, state.rescope = "SELECT careeros_scope(%s); ", False
+        else:
+            return super().execute_sql(sql_text, params)
+        state.in_execute = True
+        try:
+            head = self.cursor().mogrify(prefix, (state.scope,)).decode()
+            if params:
+                head = head.replace("%", "%%")  # the statement's own parameters follow
+            return super().execute_sql(head + sql_text, params)
+        finally:
+            state.in_execute = False
+
+    def cursor(self, named_cursor=None):
+        state = self._state
+        if not getattr(state, "in_execute", False):
+            # Code running its own cursor: open the transaction (or re-scope it) now, the old way.
+            if getattr(state, "lazy_begin", None):
+                state.lazy_begin = state.rescope = False
+                super().cursor().execute("BEGIN; SELECT careeros_scope(%s)", (state.scope,))
+            elif getattr(state, "rescope", False):
+                state.rescope = False
+                super().cursor().execute("SELECT careeros_scope(%s)", (state.scope,))
+        return super().cursor()
+
+    def commit(self) -> None:
+        if self._end_lazy():
+            super().commit()
+
+    def rollback(self) -> None:
+        if self._end_lazy():
+            super().rollback()
+
+    def _end_lazy(self) -> bool:
+        """Forget the transaction's lazy state; True when a BEGIN was sent (something to end)."""
+        state = self._state
+        begun = getattr(state, "lazy_begin", None) is not True
+        state.lazy_begin, state.rescope = None, False
+        return begun
 
 
 def make_database(config: dict, service: str) -> PooledPostgresqlDatabase:
