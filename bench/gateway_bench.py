@@ -4,7 +4,7 @@ served the same way in the same run.
 
     .venv/bin/python bench/gateway_bench.py [seconds] [connections]
 
-``BENCH_PROFILE=1`` also records a py-spy flame graph of the gateway workers and
+``BENCH_PROFILE=1`` (or ``raw``: collapsed stacks as text) also records a py-spy flame graph of the gateway workers and
 the gRPC process during the authenticated GET (``var/flame-*.svg``; needs py-spy).
 
 Starts its own platform (as `make run` does, on free ports and its own
@@ -73,8 +73,10 @@ def profile_during(platform, seconds: int) -> list[subprocess.Popen]:
     workers = subprocess.run(["pgrep", "-P", str(platform.children["gateway"].pid)],
                              capture_output=True, text=True).stdout.split()
     pids |= {f"gateway-{i}": int(pid) for i, pid in enumerate(workers)}
-    return [subprocess.Popen([spy, "record", "-p", str(pid), "-d", str(seconds), "-r", "200", "-o",
-                              str(ROOT / "var" / f"flame-{name}.svg")],
+    raw = os.environ.get("BENCH_PROFILE") == "raw"  # collapsed stacks (text) instead of an SVG
+    return [subprocess.Popen([spy, "record", "-p", str(pid), "-d", str(seconds), "-r", "100", "-o",
+                              str(ROOT / "var" / f"flame-{name}.{'txt' if raw else 'svg'}")]
+                             + (["--format", "raw"] if raw else []),
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for name, pid in pids.items()]
 
 
@@ -118,11 +120,9 @@ def main(seconds: int = 30, connections: int = 32) -> None:
         assert requests.get(course_url, headers=auth, timeout=10).status_code == 200
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
             lua.write(PATCH_LUA)
+        results = {"bare Flask GET (baseline)": wrk(f"http://127.0.0.1:{bare_port}/bare", seconds, connections, {})}
         profiling = profile_during(platform, seconds) if os.environ.get("BENCH_PROFILE") else []
-        results = {
-            "bare Flask GET (baseline)": wrk(f"http://127.0.0.1:{bare_port}/bare", seconds, connections, {}),
-            "GET /api/v1/profile": wrk(f"{base}/profile", seconds, connections, auth),
-        }
+        results["GET /api/v1/profile"] = wrk(f"{base}/profile", seconds, connections, auth)
         for recorder in profiling:
             recorder.wait(timeout=seconds + 30)
         results |= {

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import re
+import time
 
 import importlib
 import pkgutil
@@ -61,6 +62,9 @@ def is_plain_read(sql_text: str) -> bool:
     return bool(_PLAIN_READ.match(sql_text)) and not _NOT_PLAIN.search(sql_text)
 
 
+PING_IDLE_S = 5.0  # a pooled connection idle longer is checked with a round trip before reuse
+
+
 class TenantScopedDatabase(PooledPostgresqlDatabase):
     """A pooled database whose transactions carry their row-level-security tenant in the
     statements themselves, so a read is ONE round trip to PostgreSQL.
@@ -77,6 +81,27 @@ class TenantScopedDatabase(PooledPostgresqlDatabase):
     switch tenant per event). A raw ``cursor()`` taken by service code opens the transaction
     first, the old way.
     """
+
+    def _close(self, conn, close_conn=False):
+        self._checked_in_at()[id(conn)] = time.monotonic()
+        return super()._close(conn, close_conn)
+
+    def _is_closed(self, conn) -> bool:
+        # Peewee pings every pooled connection on check-out (SELECT 1, under the pool's lock):
+        # a round trip per unit of work that also serialises the threads. Only a connection idle
+        # for a while is pinged; a fresher one broken meanwhile fails its first statement and
+        # psycopg2 marks it closed, so the pool drops it.
+        idle_s = time.monotonic() - self._checked_in_at().get(id(conn), float("-inf"))
+        if idle_s > PING_IDLE_S or conn.closed:
+            return super()._is_closed(conn)
+        return conn.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE \
+            and super()._is_closed(conn)
+
+    def _checked_in_at(self) -> dict:
+        """When each pooled connection (by id) was last returned to the pool."""
+        if not hasattr(self, "_checkin_times"):
+            self._checkin_times: dict[int, float] = {}
+        return self._checkin_times
 
     def begin_scoped(self, tenant_id: str | None) -> None:
         """Make the next BEGIN on this thread's connection scope to ``tenant_id``."""

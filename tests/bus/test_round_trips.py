@@ -111,3 +111,19 @@ def test_locking_reads_raw_cursors_and_rescoping_run_inside_the_transaction(stor
         tx.scope_to(elsewhere)
         assert tx.db.execute_sql("SELECT current_setting('careeros.tenant_id')").fetchone() == (elsewhere,)
         assert tx.db.execute_sql("SELECT count(*) FROM profiles").fetchone() == (0,)
+
+
+def test_a_connection_back_from_a_recent_unit_of_work_is_reused_without_a_ping(store, monkeypatch):
+    from careeros_services.common import db as dbmod
+    pings = []
+    adapter = store.database._adapter
+    real = adapter.is_connection_closed
+    monkeypatch.setattr(adapter, "is_connection_closed", lambda conn: pings.append(conn) or real(conn))
+    service = ProfileService(store)
+    learner = profile_of(service)
+    for _ in range(3):
+        service.get_profile(learner["tenant_id"], learner["user_id"])
+    assert pings == []
+    monkeypatch.setattr(dbmod, "PING_IDLE_S", -1.0)  # idle "for a while": checked before reuse
+    service.get_profile(learner["tenant_id"], learner["user_id"])
+    assert len(pings) == 1
