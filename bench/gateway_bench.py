@@ -41,7 +41,11 @@ wrk.headers["Content-Type"] = "application/json"
 """
 
 
-def wrk(url: str, seconds: int, connections: int, headers: dict, script: str | None = None) -> dict:
+def wrk(url: str, seconds: int, connections: int, headers: dict, script: str | None = None,
+        processes: dict[str, list[int]] | None = None) -> dict:
+    """wrk's figures, plus the CPU milliseconds per request each group of ``processes`` used
+    (measured from /proc: unlike req/s it hardly depends on what else loads the machine)."""
+    before = {name: cpu_seconds(pids) for name, pids in (processes or {}).items()}
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
@@ -54,15 +58,46 @@ def wrk(url: str, seconds: int, connections: int, headers: dict, script: str | N
         return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    requests_done = int(re.search(r"(\d+) requests in", out).group(1))
+    cpu = {name: 1000 * (cpu_seconds(pids) - before[name]) / max(1, requests_done)
+           for name, pids in (processes or {}).items()}
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
             "p50": latency_ms("50"), "p99": latency_ms("99"),
-            "errors": int(non2xx.group(1)) if non2xx else 0}
+            "errors": int(non2xx.group(1)) if non2xx else 0, "cpu": cpu}
 
 
 # Issue 17: (route, baseline verb, req/s, share of the bare endpoint); p99 under 60 ms for all.
 TARGETS = [("GET /api/v1/profile", "GET", 1300, 0.16), ("GET /api/v1/lms/courses/{id}", "GET", 1300, 0.16),
            ("PATCH /api/v1/profile", "PATCH", 800, 0.0)]
 P99_TARGET_MS = 60
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time these processes have used so far (from /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pids(config: dict) -> list[int]:
+    """The PostgreSQL backends connected to this platform's databases (pooled, so they last)."""
+    import psycopg2
+
+    from careeros_services.common import db
+    with psycopg2.connect(**db.connect_kwargs(config, None, admin=True)) as conn, conn.cursor() as cur:
+        cur.execute("SELECT pid FROM pg_stat_activity WHERE datname LIKE %s",
+                    (config["postgres"]["database_prefix"] + "%",))
+        return [row[0] for row in cur.fetchall()]
+
+
+def process_tree(pid: int) -> list[int]:
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [pid, *(int(c) for c in children)]
 
 
 def profile_during(platform, seconds: int) -> list[subprocess.Popen]:
@@ -120,23 +155,28 @@ def main(seconds: int = 30, connections: int = 32) -> None:
         assert requests.get(course_url, headers=auth, timeout=10).status_code == 200
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
             lua.write(PATCH_LUA)
-        results = {"bare Flask GET (baseline)": wrk(f"http://127.0.0.1:{bare_port}/bare", seconds, connections, {})}
+        stack = {"gateway": process_tree(platform.children["gateway"].pid),
+                 "grpc": [platform.children["grpc"].pid], "postgres": postgres_pids(config)}
+        bare_stack = {"gateway": process_tree(bare.pid)}
+        results = {"bare Flask GET (baseline)": wrk(f"http://127.0.0.1:{bare_port}/bare", seconds, connections, {},
+                                                    processes=bare_stack)}
         profiling = profile_during(platform, seconds) if os.environ.get("BENCH_PROFILE") else []
-        results["GET /api/v1/profile"] = wrk(f"{base}/profile", seconds, connections, auth)
+        results["GET /api/v1/profile"] = wrk(f"{base}/profile", seconds, connections, auth, processes=stack)
         for recorder in profiling:
             recorder.wait(timeout=seconds + 30)
         results |= {
-            "GET /api/v1/lms/courses/{id}": wrk(course_url, seconds, connections, auth),
+            "GET /api/v1/lms/courses/{id}": wrk(course_url, seconds, connections, auth, processes=stack),
             "bare Flask PATCH (baseline)": wrk(f"http://127.0.0.1:{bare_port}/bare", seconds, connections, {},
-                                               lua.name),
-            "PATCH /api/v1/profile": wrk(f"{base}/profile", seconds, connections, auth, lua.name),
+                                               lua.name, processes=bare_stack),
+            "PATCH /api/v1/profile": wrk(f"{base}/profile", seconds, connections, auth, lua.name, processes=stack),
         }
         os.unlink(lua.name)
         print(f"gateway benchmark: wrk -t2 -c{connections} -d{seconds}s, gunicorn gthread "
               f"{gw['workers']}x{gw['threads']}, 2 cores shared by everything")
-        print(f"{'target':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+        print(f"{'target':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}   CPU ms/request")
         for name, r in results.items():
-            print(f"{name:32} {r['rps']:9,.0f} {r['p50']:8.1f} {r['p99']:8.1f} {r['errors']:8}")
+            cpu = ", ".join(f"{k} {v:.2f}" for k, v in r["cpu"].items())
+            print(f"{name:32} {r['rps']:9,.0f} {r['p50']:8.1f} {r['p99']:8.1f} {r['errors']:8}   {cpu}")
         for name, verb, rps_target, share_target in TARGETS:
             r, baseline = results[name], results[f"bare Flask {verb} (baseline)"]["rps"]
             share = r["rps"] / baseline

@@ -101,6 +101,18 @@ class Transaction:
             " ON CONFLICT DO NOTHING RETURNING 1", (tenant_id or "", consumer, event_id, event_type))
         return cursor.fetchone() is not None
 
+    def claim_many(self, events: list[tuple[str, str]], consumer: str) -> set[str]:
+        """Record ``(event_id, event_type)`` events as processed by ``consumer`` in ONE statement;
+        returns the ids claimed now, canonically spelled (the others were processed before). A consumer's batch
+        claims up front, then scopes each event's handler with :meth:`scope_to`."""
+        if not events:
+            return set()
+        cursor = self.db.execute_sql(
+            "INSERT INTO inbox (consumer, event_id, event_type) VALUES "
+            + ", ".join(["(%s, %s, %s)"] * len(events)) + " ON CONFLICT DO NOTHING RETURNING event_id::text",
+            [value for event_id, event_type in events for value in (consumer, event_id, event_type)])
+        return {row[0] for row in cursor.fetchall()}  # canonical spelling: str(uuid.UUID(event_id))
+
     def release(self, event_id: str, consumer: str) -> None:
         """Forget ``consumer``'s inbox claim of an event, so a DLQ replay of it is applied again.
 

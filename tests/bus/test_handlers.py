@@ -55,3 +55,32 @@ def test_a_payload_naming_another_tenant_than_its_envelope_never_reaches_a_handl
     assert isinstance(result, ValueError) and "tenant" in str(result)
     assert event["id"] not in {row[0] for row in demo.effects()}
     assert demo.handle_event(event) is True  # the genuine event, same id, is applied
+
+
+def test_a_batch_claims_its_inbox_rows_in_one_statement_and_scopes_each_handler(fresh_store, monkeypatch):
+    """Exactly once with fewer round trips: one INSERT claims the batch, each handler's first
+    statement carries its event's tenant; a copy in the same batch and a redelivery change nothing."""
+    from bus.handlers import handles
+
+    class TenantRecording(DemoService):
+        seen: list = []
+
+        @handles(EVENT)
+        def _record(self, tx, envelope: dict) -> None:
+            self.seen.append(tx.db.execute_sql("SELECT current_setting('careeros.tenant_id')").fetchone()[0])
+            super()._record(tx, envelope)
+
+    store = fresh_store("busdemo", package="tests.bus.demo")
+    demo = TenantRecording(store)
+    first, second = envelopes(store, ["x", "y"])
+    assert demo.handle_events([first]) == [True]
+    upper = copy.deepcopy(second)
+    upper["id"] = second["id"].upper()  # the same event id, spelled otherwise
+    statements = []
+    real = store.database.execute_sql
+    monkeypatch.setattr(store.database, "execute_sql",
+                        lambda sql, params=None: statements.append(sql) or real(sql, params))
+    assert demo.handle_events([first, second, second, upper]) == [False, True, False, False]
+    assert sum("INSERT INTO inbox" in sql for sql in statements) == 1
+    assert [row[0] for row in demo.effects()].count(second["id"]) == 1
+    assert demo.seen == [first["tenant_id"], second["tenant_id"]]  # each handler ran under its tenant
