@@ -103,9 +103,10 @@ class EventHandlingService:
                         continue
                     try:
                         with tx.db.atomic():  # a savepoint inside the batch's transaction
-                            results.append(self._apply(tx, envelope, method))
+                            outcome = self._apply(tx, envelope, method)
                     except Exception as exc:  # noqa: BLE001 - returned for retry/DLQ
-                        results.append(exc)
+                        outcome = exc  # (also a deferred write refused at the savepoint's release)
+                    results.append(outcome)
         return results
 
     def _apply(self, tx: Transaction, envelope: dict, method: Callable, claimed: Optional[set] = None) -> bool:

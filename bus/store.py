@@ -88,6 +88,14 @@ class Transaction:
         self.published.extend(envelopes)
         return envelopes
 
+    def defer(self, sql: str, params=None) -> None:
+        """Run a write whose result nobody reads with the transaction's next statement or its
+        commit (one round trip for a batch of events' rows); its error fails the transaction."""
+        if hasattr(self.db, "defer"):
+            self.db.defer(sql, params)
+        else:
+            self.db.execute_sql(sql, params)
+
     def claim(self, event_id: str, event_type: str, consumer: str, *, tenant_id: Optional[str] = None) -> bool:
         """Record an event as processed by ``consumer``; False if it already was.
 

@@ -23,6 +23,7 @@ import pkgutil
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
+import peewee
 import psycopg2
 from psycopg2 import sql
 from psycopg2.extensions import parse_dsn
@@ -122,49 +123,70 @@ class TenantScopedDatabase(PooledPostgresqlDatabase):
 
     def execute_sql(self, sql_text, params=None):
         state = self._state
+        head = self._take_head(sql_text)
+        if not head:
+            return super().execute_sql(sql_text, params)
+        if params:
+            head = head.replace("%", "%%")  # the statement's own parameters follow
+        state.in_execute = True
+        try:
+            return super().execute_sql(head + sql_text, params)
+        finally:
+            state.in_execute = False
+
+    def defer(self, sql_text: str, params=None) -> None:
+        """Queue a write whose result nobody reads: it is sent with the transaction's next
+        statement or with its COMMIT (a consumer's handlers write a row per event: one round
+        trip for the batch). Its error, if any, surfaces there and fails the transaction."""
+        state = self._state
+        statement = super().cursor().mogrify(sql_text, params).decode()
+        state.deferred = self._take_head(None) + statement + "; "
+
+    def _take_head(self, sql_text: str | None) -> str:
+        """What must precede the next statement (``sql_text``; None: a write): the deferred
+        writes, the lazy BEGIN, the tenant scope. Taking it marks them sent."""
+        state = self._state
+        head, state.deferred = getattr(state, "deferred", ""), ""
         if getattr(state, "lazy_begin", None):
-            if is_plain_read(sql_text):
+            if sql_text is not None and is_plain_read(sql_text):
                 prefix = "SELECT careeros_scope(%s); "
             else:
                 prefix, state.lazy_begin = "BEGIN; SELECT careeros_scope(%s); ", False
         elif getattr(state, "rescope", False):
             prefix, state.rescope = "SELECT careeros_scope(%s); ", False
         else:
-            return super().execute_sql(sql_text, params)
-        state.in_execute = True
-        try:
-            head = self.cursor().mogrify(prefix, (state.scope,)).decode()
-            if params:
-                head = head.replace("%", "%%")  # the statement's own parameters follow
-            return super().execute_sql(head + sql_text, params)
-        finally:
-            state.in_execute = False
+            return head
+        return head + super().cursor().mogrify(prefix, (state.scope,)).decode()
 
     def cursor(self, named_cursor=None):
         state = self._state
         if not getattr(state, "in_execute", False):
-            # Code running its own cursor: open the transaction (or re-scope it) now, the old way.
-            if getattr(state, "lazy_begin", None):
-                state.lazy_begin = state.rescope = False
-                super().cursor().execute("BEGIN; SELECT careeros_scope(%s)", (state.scope,))
-            elif getattr(state, "rescope", False):
-                state.rescope = False
-                super().cursor().execute("SELECT careeros_scope(%s)", (state.scope,))
+            # Code running its own cursor: open the transaction (or re-scope it, send what was
+            # deferred) now, the old way.
+            head = self._take_head(None)
+            if head:
+                super().cursor().execute(head)
         return super().cursor()
 
     def commit(self) -> None:
+        deferred = getattr(self._state, "deferred", "")
         if self._end_lazy():
-            super().commit()
+            if deferred:
+                with peewee.__exception_wrapper__:
+                    super().cursor().execute(deferred + "COMMIT")
+            else:
+                super().commit()
 
     def rollback(self) -> None:
         if self._end_lazy():
             super().rollback()
 
     def _end_lazy(self) -> bool:
-        """Forget the transaction's lazy state; True when a BEGIN was sent (something to end)."""
+        """Forget the transaction's lazy state and deferred writes; True when a BEGIN was sent
+        (something to end)."""
         state = self._state
         begun = getattr(state, "lazy_begin", None) is not True
-        state.lazy_begin, state.rescope = None, False
+        state.lazy_begin, state.rescope, state.deferred = None, False, ""
         return begun
 
 

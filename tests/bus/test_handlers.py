@@ -84,3 +84,29 @@ def test_a_batch_claims_its_inbox_rows_in_one_statement_and_scopes_each_handler(
     assert sum("INSERT INTO inbox" in sql for sql in statements) == 1
     assert [row[0] for row in demo.effects()].count(second["id"]) == 1
     assert demo.seen == [first["tenant_id"], second["tenant_id"]]  # each handler ran under its tenant
+
+
+def test_a_deferred_write_that_fails_rolls_back_its_event_alone(fresh_store):
+    """A write-only handler's rows go with the batch's COMMIT; one that PostgreSQL refuses fails the
+    batch, which re-runs event by event: the bad event is returned, the others applied once."""
+    from bus.handlers import handles
+
+    class BadRows(DemoService):
+        @handles(EVENT)
+        def _record(self, tx, envelope: dict) -> None:
+            if envelope["payload"]["name"] == "bad-row":
+                tx.defer("INSERT INTO effects (tenant_id, event_id, aggregate_id) VALUES (%s, %s, NULL)",
+                         (envelope["tenant_id"], envelope["id"]))
+                return
+            super()._record(tx, envelope)
+
+    store = fresh_store("busdemo", package="tests.bus.demo")
+    demo = BadRows(store)
+    batch = envelopes(store, ["fine-1", "bad-row", "fine-2"])
+    results = demo.handle_events(batch)
+    assert len(results) == 3 and results[0] is True and results[2] is True and "null value" in str(results[1])
+    applied = [row[0] for row in demo.effects()]
+    assert applied.count(batch[0]["id"]) == 1 and applied.count(batch[2]["id"]) == 1
+    assert batch[1]["id"] not in applied
+    again = demo.handle_events(batch)  # its claim was rolled back too: it runs (and fails) again
+    assert again[0] is False and again[2] is False and isinstance(again[1], Exception)
