@@ -172,22 +172,29 @@ class Recorder:
         self.lock = threading.Lock()
         self.latencies: dict = collections.defaultdict(list)
         self.counts: dict = collections.defaultdict(collections.Counter)
+        self.statuses: collections.Counter = collections.Counter()  # (route, status or error) of non-2xx/3xx
 
-    def record(self, route: str, scheduled: float, outcome: str) -> None:
+    def record(self, route: str, scheduled: float, outcome: str, status: str = "") -> None:
         now = time.monotonic()
         minute = int((scheduled - self.started) // 60) + 1  # by when it was due
         with self.lock:
             self.latencies[(minute, route)].append((now - scheduled) * 1000)
             self.counts[(minute, route)][outcome] += 1
+            if outcome != "ok":
+                self.statuses[(route, status)] += 1
 
 
 def call(session: requests.Session, route: str, request, scheduled: float, recorder: Recorder) -> None:
     try:
-        status = request(session).status_code
+        response = request(session)
+        status = response.status_code
         outcome = "ok" if status < 400 else "4xx" if status < 500 else "5xx"
-    except requests.RequestException:
-        outcome = "5xx"
-    recorder.record(route, scheduled, outcome)
+        detail = f"{status} {response.json().get('code', '')}" if status >= 400 else ""
+    except requests.RequestException as exc:
+        outcome, detail = "5xx", type(exc).__name__
+    except ValueError:
+        detail = str(status)
+    recorder.record(route, scheduled, outcome, detail)
 
 
 def capacity(mix, seconds: float) -> float:
@@ -312,6 +319,8 @@ def report(recorder: Recorder, rss: dict, routes: list[str]) -> int:
               f"{p99_by_minute[minute]:8.1f}")
     full = [m for m in minutes if m <= max(rss, default=0)]  # the last, partial minute aside
     first, last = (p99_by_minute[full[0]], p99_by_minute[full[-1]]) if full else (0.0, 0.0)
+    for (route, status), count in sorted(recorder.statuses.items()):
+        print(f"  not 2xx: {route}: {status} x{count}")
     print(f"\np99 first minute {first:.1f} ms, last minute {last:.1f} ms; 5xx/transport errors: {failures}")
     start, end = rss.get(1, {}), rss.get(max(rss, default=1), {})
     worst = 0.0
