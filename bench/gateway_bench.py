@@ -4,7 +4,7 @@ served the same way in the same run.
 
     .venv/bin/python bench/gateway_bench.py [seconds] [connections]
 
-``BENCH_PROFILE=1`` (or ``raw``: collapsed stacks as text) also records a py-spy flame graph of the gateway workers and
+``BENCH_PROFILE=1`` (or ``raw``: collapsed stacks as text) also records a py-spy flame graph (CPU: samples of the thread holding the GIL) of the gateway workers and
 the gRPC process during the authenticated GET (``var/flame-*.svg``; needs py-spy).
 
 Starts its own platform (as `make run` does, on free ports and its own
@@ -109,7 +109,7 @@ def profile_during(platform, seconds: int) -> list[subprocess.Popen]:
                              capture_output=True, text=True).stdout.split()
     pids |= {f"gateway-{i}": int(pid) for i, pid in enumerate(workers)}
     raw = os.environ.get("BENCH_PROFILE") == "raw"  # collapsed stacks (text) instead of an SVG
-    return [subprocess.Popen([spy, "record", "-p", str(pid), "-d", str(seconds), "-r", "100", "-o",
+    return [subprocess.Popen([spy, "record", "--gil", "-p", str(pid), "-d", str(seconds), "-r", "100", "-o",
                               str(ROOT / "var" / f"flame-{name}.{'txt' if raw else 'svg'}")]
                              + (["--format", "raw"] if raw else []),
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for name, pid in pids.items()]
