@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test faults test-unit bench protos check-protos setup clean
+.PHONY: run test faults test-unit bench soak protos check-protos setup clean
 
 $(STAMP): requirements.txt requirements-nodeps.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ bench: $(STAMP)
 	$(PY) bench/billing_bench.py
 	$(PY) bench/web_bench.py
 	$(PY) bench/notifications_bench.py
+
+## A 10-minute soak under a realistic mix at 60 % of measured capacity (not part of make test; see bench/README.md)
+soak: $(STAMP)
+	$(PY) bench/soak.py $(SOAK_ARGS)
 
 ## Regenerate the gRPC stubs from contracts/grpc/*.proto
 protos: $(STAMP)

@@ -1,7 +1,11 @@
-"""Gateway benchmark: authenticated GET and PATCH /api/v1/profile under concurrent
-load, beside a bare Flask endpoint served the same way in the same run.
+"""Gateway benchmark: authenticated GET and PATCH /api/v1/profile and GET
+/api/v1/lms/courses/{id} under concurrent load, beside a bare Flask endpoint
+served the same way in the same run.
 
     .venv/bin/python bench/gateway_bench.py [seconds] [connections]
+
+``BENCH_PROFILE=1`` (or ``raw``: collapsed stacks as text) also records a py-spy flame graph (CPU: samples of the thread holding the GIL) of the gateway workers and
+the gRPC process during the authenticated GET (``var/flame-*.svg``; needs py-spy).
 
 Starts its own platform (as `make run` does, on free ports and its own
 databases, topics and vhost), loads it with wrk (Debian package `wrk`), and
@@ -36,7 +40,11 @@ wrk.headers["Content-Type"] = "application/json"
 """
 
 
-def wrk(url: str, seconds: int, connections: int, headers: dict, script: str | None = None) -> dict:
+def wrk(url: str, seconds: int, connections: int, headers: dict, script: str | None = None,
+        processes: dict[str, list[int]] | None = None) -> dict:
+    """wrk's figures, plus the CPU milliseconds per request each group of ``processes`` used
+    (measured from /proc: unlike req/s it hardly depends on what else loads the machine)."""
+    before = {name: cpu_seconds(pids) for name, pids in (processes or {}).items()}
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
@@ -49,9 +57,61 @@ def wrk(url: str, seconds: int, connections: int, headers: dict, script: str | N
         return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    requests_done = int(re.search(r"(\d+) requests in", out).group(1))
+    cpu = {name: 1000 * (cpu_seconds(pids) - before[name]) / max(1, requests_done)
+           for name, pids in (processes or {}).items()}
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
             "p50": latency_ms("50"), "p99": latency_ms("99"),
-            "errors": int(non2xx.group(1)) if non2xx else 0}
+            "errors": int(non2xx.group(1)) if non2xx else 0, "cpu": cpu}
+
+
+# Issue 17: (route, baseline verb, req/s, share of the bare endpoint); p99 under 60 ms for all.
+TARGETS = [("GET /api/v1/profile", "GET", 1300, 0.16), ("GET /api/v1/lms/courses/{id}", "GET", 1300, 0.16),
+           ("PATCH /api/v1/profile", "PATCH", 800, 0.0)]
+P99_TARGET_MS = 60
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time these processes have used so far (from /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pids(config: dict) -> list[int]:
+    """The PostgreSQL backends connected to this platform's databases (pooled, so they last)."""
+    import psycopg2
+
+    from careeros_services.common import db
+    with psycopg2.connect(**db.connect_kwargs(config, None, admin=True)) as conn, conn.cursor() as cur:
+        cur.execute("SELECT pid FROM pg_stat_activity WHERE datname LIKE %s",
+                    (config["postgres"]["database_prefix"] + "%",))
+        return [row[0] for row in cur.fetchall()]
+
+
+def process_tree(pid: int) -> list[int]:
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [pid, *(int(c) for c in children)]
+
+
+def profile_during(platform, seconds: int) -> list[subprocess.Popen]:
+    """py-spy recorders, one per gateway worker and one for the gRPC process, for ``seconds``."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    (ROOT / "var").mkdir(exist_ok=True)
+    pids = {"grpc": platform.children["grpc"].pid}
+    workers = subprocess.run(["pgrep", "-P", str(platform.children["gateway"].pid)],
+                             capture_output=True, text=True).stdout.split()
+    pids |= {f"gateway-{i}": int(pid) for i, pid in enumerate(workers)}
+    raw = os.environ.get("BENCH_PROFILE") == "raw"  # collapsed stacks (text) instead of an SVG
+    return [subprocess.Popen([spy, "record", "--gil", "-p", str(pid), "-d", str(seconds), "-r", "100", "-o",
+                              str(ROOT / "var" / f"flame-{name}.{'txt' if raw else 'svg'}")]
+                             + (["--format", "raw"] if raw else []),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for name, pid in pids.items()]
 
 
 def main(seconds: int = 30, connections: int = 32) -> None:
@@ -86,25 +146,44 @@ def main(seconds: int = 30, connections: int = 32) -> None:
         while requests.get(f"{base}/profile", headers=auth, timeout=10).status_code != 200:
             assert time.monotonic() < deadline, "profile never appeared"
             time.sleep(0.2)
+        course = requests.post(f"{base}/lms/courses", headers={**auth, "Idempotency-Key": uuid.uuid4().hex},
+                               json={"title": "Benchmarking", "summary": "Reads under load.", "level": "beginner",
+                                     "tags": ["bench"], "skills": [{"name": "Python", "level": 2}]}, timeout=10)
+        assert course.status_code == 201, course.text
+        course_url = f"{base}/lms/courses/{course.json()['id']}"
+        assert requests.get(course_url, headers=auth, timeout=10).status_code == 200
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
             lua.write(PATCH_LUA)
-        results = {
-            "bare Flask GET (baseline)": wrk(f"http://127.0.0.1:{bare_port}/bare", seconds, connections, {}),
-            "GET /api/v1/profile": wrk(f"{base}/profile", seconds, connections, auth),
+        stack = {"gateway": process_tree(platform.children["gateway"].pid),
+                 "grpc": [platform.children["grpc"].pid], "postgres": postgres_pids(config)}
+        bare_stack = {"gateway": process_tree(bare.pid)}
+        results = {"bare Flask GET (baseline)": wrk(f"http://127.0.0.1:{bare_port}/bare", seconds, connections, {},
+                                                    processes=bare_stack)}
+        profiling = profile_during(platform, seconds) if os.environ.get("BENCH_PROFILE") else []
+        results["GET /api/v1/profile"] = wrk(f"{base}/profile", seconds, connections, auth, processes=stack)
+        for recorder in profiling:
+            recorder.wait(timeout=seconds + 30)
+        results |= {
+            "GET /api/v1/lms/courses/{id}": wrk(course_url, seconds, connections, auth, processes=stack),
             "bare Flask PATCH (baseline)": wrk(f"http://127.0.0.1:{bare_port}/bare", seconds, connections, {},
-                                               lua.name),
-            "PATCH /api/v1/profile": wrk(f"{base}/profile", seconds, connections, auth, lua.name),
+                                               lua.name, processes=bare_stack),
+            "PATCH /api/v1/profile": wrk(f"{base}/profile", seconds, connections, auth, lua.name, processes=stack),
         }
         os.unlink(lua.name)
         print(f"gateway benchmark: wrk -t2 -c{connections} -d{seconds}s, gunicorn gthread "
               f"{gw['workers']}x{gw['threads']}, 2 cores shared by everything")
-        print(f"{'target':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+        print(f"{'target':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}   CPU ms/request")
         for name, r in results.items():
-            print(f"{name:32} {r['rps']:9,.0f} {r['p50']:8.1f} {r['p99']:8.1f} {r['errors']:8}")
-        for verb in ("GET", "PATCH"):
-            stack = results[f"{verb} /api/v1/profile"]["rps"]
-            baseline = results[f"bare Flask {verb} (baseline)"]["rps"]
-            print(f"ratio {verb}: the stack serves {stack / baseline:.1%} of the bare endpoint's throughput")
+            cpu = ", ".join(f"{k} {v:.2f}" for k, v in r["cpu"].items())
+            print(f"{name:32} {r['rps']:9,.0f} {r['p50']:8.1f} {r['p99']:8.1f} {r['errors']:8}   {cpu}")
+        for name, verb, rps_target, share_target in TARGETS:
+            r, baseline = results[name], results[f"bare Flask {verb} (baseline)"]["rps"]
+            share = r["rps"] / baseline
+            verdict = ("met" if r["rps"] >= rps_target and share >= share_target and r["p99"] < P99_TARGET_MS
+                       and not r["errors"] else "NOT met")
+            print(f"{name}: {share:.1%} of the bare endpoint (target {share_target:.0%}), "
+                  f"{r['rps']:,.0f} req/s (target {rps_target:,}), p99 {r['p99']:.0f} ms "
+                  f"(target < {P99_TARGET_MS}) -> {verdict}")
     finally:
         platform.stop()
         infra.stop_process(bare)

@@ -196,6 +196,7 @@ def main(n: int = 20000, writers: int = 8) -> None:
         done = wait_applied(config, n)
         pipeline.close()
         lags = lags_ms(config)
+        sustained_p99 = percentile(lags, 99)
         print(f"sustained: {n} writes committed by {writers} writers at {n / write_s:,.0f}/s; all applied "
               f"after {done - started:.1f} s = {n / (done - started):,.0f} events/s; commit-to-applied lag "
               f"p50 {percentile(lags, 50):,.0f} ms, p99 {percentile(lags, 99):,.0f} ms")
@@ -218,6 +219,10 @@ def main(n: int = 20000, writers: int = 8) -> None:
         print(f"drain: a backlog of {n} committed events relayed and applied in {done - started:.1f} s = "
               f"{rate:,.0f} events/s = {rate / produce_rate:.1%} of the broker's raw produce rate")
         store.close()
+        # Issue 17's targets.
+        print(f"target drain >= 4,000 events/s and >= 10% of raw produce: "
+              f"{'met' if rate >= 4000 and rate / produce_rate >= 0.10 else 'NOT met'}; "
+              f"target sustained p99 lag < 500 ms: {'met' if sustained_p99 < 500 else 'NOT met'}")
     finally:
         infra.stop_process(broker)
 

@@ -14,6 +14,7 @@ raises rolls back the claim too, so a retry (or a DLQ replay) runs it again.
 """
 from __future__ import annotations
 
+import uuid
 from typing import Callable, ClassVar, Optional, Union
 
 from bus.store import ServiceStore, Transaction
@@ -29,8 +30,7 @@ def check_tenant(envelope: dict) -> None:
     a handler, whatever the service: raising sends it to the DLQ after retries rather than filing
     it under the wrong tenant. The one check of this rule (analytics' fact writers rely on it).
     """
-    payload_tenant = envelope["payload"].get("tenant_id")
-    if payload_tenant is not None and payload_tenant != envelope["tenant_id"]:
+    if not _own_tenant(envelope):
         raise ValueError(f"{envelope['type']}: payload tenant differs from the envelope's")
 
 
@@ -95,6 +95,11 @@ class EventHandlingService:
         results: list[Union[Optional[bool], Exception]] = []
         tracer = tracing.tracer("careeros.bus")
         with self.store.transaction() as tx:
+            # Optimistic run: every event's inbox claim in ONE statement up front (a failure
+            # anywhere rolls them all back and the batch re-runs below, claim by claim).
+            claimed = None if savepoints else tx.claim_many(
+                [(e["id"], e["type"]) for e in envelopes if e["type"] in table and _own_tenant(e)],
+                self.consumer_name)
             for index, envelope in enumerate(envelopes):
                 method_name = table.get(envelope["type"])
                 if method_name is None:
@@ -105,19 +110,33 @@ class EventHandlingService:
                         tracer.start_as_current_span(f"handle {envelope['type']}", context=context):
                     method = getattr(self, method_name)
                     if not savepoints:
-                        results.append(self._apply(tx, envelope, method))
+                        results.append(self._apply(tx, envelope, method, claimed))
                         continue
                     try:
                         with tx.db.atomic():  # a savepoint inside the batch's transaction
-                            results.append(self._apply(tx, envelope, method))
+                            outcome = self._apply(tx, envelope, method)
                     except Exception as exc:  # noqa: BLE001 - returned for retry/DLQ
-                        results.append(exc)
+                        outcome = exc  # (also a deferred write refused at the savepoint's release)
+                    results.append(outcome)
         return results
 
-    def _apply(self, tx: Transaction, envelope: dict, method: Callable) -> bool:
+    def _apply(self, tx: Transaction, envelope: dict, method: Callable, claimed: Optional[set] = None) -> bool:
+        """Claim (unless ``claimed`` holds the batch's claims already) and apply one event."""
         check_tenant(envelope)
         tx.causation_id = envelope["id"]
-        if not tx.claim(envelope["id"], envelope["type"], self.consumer_name, tenant_id=envelope["tenant_id"]):
+        if claimed is None:
+            if not tx.claim(envelope["id"], envelope["type"], self.consumer_name, tenant_id=envelope["tenant_id"]):
+                return False
+        elif str(uuid.UUID(envelope["id"])) in claimed:
+            claimed.discard(str(uuid.UUID(envelope["id"])))  # a second copy in the same batch is a duplicate
+            tx.scope_to(envelope["tenant_id"])  # sent with the handler's first statement
+        else:
             return False
         method(tx, envelope)
         return True
+
+
+def _own_tenant(envelope: dict) -> bool:
+    """False when the payload names another tenant than the envelope (never handled)."""
+    payload_tenant = envelope["payload"].get("tenant_id")
+    return payload_tenant is None or payload_tenant == envelope["tenant_id"]

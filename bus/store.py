@@ -47,7 +47,10 @@ class Transaction:
         For flows that learn the tenant midway (login finds the user first).
         """
         self.tenant_id = tenant_id
-        self.db.execute_sql("SELECT careeros_scope(%s)", (tenant_id or "",))
+        if hasattr(self.db, "scope_next"):
+            self.db.scope_next(tenant_id)  # sent with the next statement: no round trip of its own
+        else:
+            self.db.execute_sql("SELECT careeros_scope(%s)", (tenant_id or "",))
 
     def publish(self, event_type: str, *, aggregate_id: str, payload: dict,
                 tenant_id: Optional[str] = None) -> dict:
@@ -85,6 +88,14 @@ class Transaction:
         self.published.extend(envelopes)
         return envelopes
 
+    def defer(self, sql: str, params=None) -> None:
+        """Run a write whose result nobody reads with the transaction's next statement or its
+        commit (one round trip for a batch of events' rows); its error fails the transaction."""
+        if hasattr(self.db, "defer"):
+            self.db.defer(sql, params)
+        else:
+            self.db.execute_sql(sql, params)
+
     def claim(self, event_id: str, event_type: str, consumer: str, *, tenant_id: Optional[str] = None) -> bool:
         """Record an event as processed by ``consumer``; False if it already was.
 
@@ -97,6 +108,18 @@ class Transaction:
             " INSERT INTO inbox (consumer, event_id, event_type) VALUES (%s, %s, %s)"
             " ON CONFLICT DO NOTHING RETURNING 1", (tenant_id or "", consumer, event_id, event_type))
         return cursor.fetchone() is not None
+
+    def claim_many(self, events: list[tuple[str, str]], consumer: str) -> set[str]:
+        """Record ``(event_id, event_type)`` events as processed by ``consumer`` in ONE statement;
+        returns the ids claimed now, canonically spelled (the others were processed before). A consumer's batch
+        claims up front, then scopes each event's handler with :meth:`scope_to`."""
+        if not events:
+            return set()
+        cursor = self.db.execute_sql(
+            "INSERT INTO inbox (consumer, event_id, event_type) VALUES "
+            + ", ".join(["(%s, %s, %s)"] * len(events)) + " ON CONFLICT DO NOTHING RETURNING event_id::text",
+            [value for event_id, event_type in events for value in (consumer, event_id, event_type)])
+        return {row[0] for row in cursor.fetchall()}  # canonical spelling: str(uuid.UUID(event_id))
 
     def release(self, event_id: str, consumer: str) -> None:
         """Forget ``consumer``'s inbox claim of an event, so a DLQ replay of it is applied again.

@@ -89,13 +89,21 @@ class TokenVerifier:
         the token itself (logout), and a "not valid before" of its user (removed,
         demoted, password changed) and of its session (a refresh family revoked).
         """
+        claims = self.signed_claims(token)
+        try:
+            values = self._redis.mget(self.revocation_keys(claims))
+        except Exception as exc:  # fail closed: an unchecked token must not pass
+            raise Unavailable("Token revocation check unavailable.", retry_after=1) from exc
+        return self.unrevoked(token, claims, values)
+
+    def signed_claims(self, token: str) -> dict:
+        """The claims of a token with a valid signature, issuer, audience and expiry (revocation
+        not checked yet: :meth:`revocation_keys`, :meth:`unrevoked`); raises :class:`InvalidToken`."""
         claims = self._cached_claims(token)
         if claims is None:
             claims = self._verify_signature(token)
             self._remember(token, claims)
-        self._check_revocation(claims)
-        return Principal(user_id=claims["sub"], tenant_id=claims["tenant_id"], org_role=claims["org_role"],
-                         plan_tier=claims["plan_tier"], jti=claims["jti"], exp=int(claims["exp"]), token=token)
+        return claims
 
     def _cached_claims(self, token: str) -> Optional[dict]:
         with self._lock:
@@ -131,20 +139,25 @@ class TokenVerifier:
             raise InvalidToken("Invalid access token.")
         return claims
 
-    def _check_revocation(self, claims: dict) -> None:
+    def revocation_keys(self, claims: dict) -> list[str]:
+        """The Redis keys whose values say whether these claims were revoked (read with one MGET)."""
         keys = [self.revoked_prefix + claims["jti"], f"{self.not_before_prefix}user:{claims['sub']}"]
         if isinstance(claims.get("sid"), str):
             keys.append(f"{self.not_before_prefix}session:{claims['sid']}")
-        try:
-            revoked, *not_before = self._redis.mget(keys)
-        except Exception as exc:  # fail closed: an unchecked token must not pass
-            raise Unavailable("Token revocation check unavailable.", retry_after=1) from exc
+        return keys
+
+    def unrevoked(self, token: str, claims: dict, values: list) -> Principal:
+        """The principal of signed ``claims`` given the values of their :meth:`revocation_keys`;
+        raises :class:`InvalidToken` when revoked."""
+        revoked, *not_before = values
         if revoked is not None:
             raise InvalidToken("Access token revoked.", code="token_revoked")
         # Issued no later than a revocation of its user or session: refused (auth writes both
         # times with the same millisecond rounding, so "<=" never lets an older token through).
         if any(value is not None and float(claims["iat"]) <= float(value) for value in not_before):
             raise InvalidToken("Access token revoked; refresh or log in again.", code="token_revoked")
+        return Principal(user_id=claims["sub"], tenant_id=claims["tenant_id"], org_role=claims["org_role"],
+                         plan_tier=claims["plan_tier"], jti=claims["jti"], exp=int(claims["exp"]), token=token)
 
     def _key(self, kid: str) -> Any:
         # The lock is held only for a dict lookup, except during the rare
@@ -201,7 +214,44 @@ def optional_principal() -> Optional[Principal]:
             error = "Missing bearer token."
     except InvalidToken as exc:
         error, code = str(exc), exc.code
+    _settle(principal, error, code)
+    return principal
+
+
+def _settle(principal: Optional[Principal], error: Optional[str] = None, code: str = "unauthenticated") -> None:
     g._careeros_principal, g._careeros_auth_error, g._careeros_auth_code = principal, error, code
+
+
+def signed_request_claims() -> Optional[tuple[str, dict]]:
+    """``(token, claims)`` of this request's bearer token when its signature is valid and the
+    revocation check is still to do (see :func:`settle_revocation`); None otherwise, with the
+    outcome settled for :func:`optional_principal` (anonymous, invalid token, already verified).
+
+    Lets the gateway read the revocation keys in the same Redis round trip as the rate limits.
+    """
+    if g.get("_careeros_principal", _UNSET) is not _UNSET:
+        return None
+    try:
+        token = _bearer_token()
+        if token is None:
+            _settle(None, "Missing bearer token.")
+            return None
+        return token, gateway_state().verifier.signed_claims(token)
+    except InvalidToken as exc:
+        _settle(None, str(exc), exc.code)
+        return None
+    except Unavailable:
+        return None  # signing keys unreachable: optional_principal answers 503 where a token matters
+
+
+def settle_revocation(token: str, claims: dict, values: list) -> Optional[Principal]:
+    """Finish verifying :func:`signed_request_claims` with the values of their revocation keys."""
+    try:
+        principal = gateway_state().verifier.unrevoked(token, claims, values)
+    except InvalidToken as exc:
+        _settle(None, str(exc), exc.code)
+        return None
+    _settle(principal)
     return principal
 
 

@@ -17,6 +17,7 @@ import contextlib
 import contextvars
 from typing import Iterable, Iterator
 
+import peewee
 import psycopg2
 from psycopg2 import sql
 from psycopg2.extensions import parse_dsn

@@ -30,7 +30,11 @@ def remember(redis_client: Any, tenant_id: str, plan_tier: str, ttl_s: int) -> N
 
 def current(redis_client: Any, tenant_id: str) -> Optional[str]:
     """The tenant's current tier, or None when unknown (then the token's claim applies)."""
-    value = redis_client.get(key(tenant_id))
+    return parse(redis_client.get(key(tenant_id)))
+
+
+def parse(value: Any) -> Optional[str]:
+    """The tier in a value read from :func:`key` (None when missing)."""
     if value is None:
         return None
     return value.decode() if isinstance(value, bytes) else str(value)

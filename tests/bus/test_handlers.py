@@ -70,3 +70,58 @@ def test_the_tenant_rule_refuses_only_a_payload_naming_another_tenant():
         check_tenant(event("a", {"tenant_id": "b"}))
     with pytest.raises(ValueError, match="tenant"):
         check_tenant(event(None, {"tenant_id": "b"}))
+
+
+def test_a_batch_claims_its_inbox_rows_in_one_statement_and_scopes_each_handler(fresh_store, monkeypatch):
+    """Exactly once with fewer round trips: one INSERT claims the batch, each handler's first
+    statement carries its event's tenant; a copy in the same batch and a redelivery change nothing."""
+    from bus.handlers import handles
+
+    class TenantRecording(DemoService):
+        seen: list = []
+
+        @handles(EVENT)
+        def _record(self, tx, envelope: dict) -> None:
+            self.seen.append(tx.db.execute_sql("SELECT current_setting('careeros.tenant_id')").fetchone()[0])
+            super()._record(tx, envelope)
+
+    store = fresh_store("busdemo", package="tests.bus.demo")
+    demo = TenantRecording(store)
+    first, second = envelopes(store, ["x", "y"])
+    assert demo.handle_events([first]) == [True]
+    upper = copy.deepcopy(second)
+    upper["id"] = second["id"].upper()  # the same event id, spelled otherwise
+    statements = []
+    real = store.database.execute_sql
+    monkeypatch.setattr(store.database, "execute_sql",
+                        lambda sql, params=None: statements.append(sql) or real(sql, params))
+    assert demo.handle_events([first, second, second, upper]) == [False, True, False, False]
+    assert sum("INSERT INTO inbox" in sql for sql in statements) == 1
+    assert [row[0] for row in demo.effects()].count(second["id"]) == 1
+    assert demo.seen == [first["tenant_id"], second["tenant_id"]]  # each handler ran under its tenant
+
+
+def test_a_deferred_write_that_fails_rolls_back_its_event_alone(fresh_store):
+    """A write-only handler's rows go with the batch's COMMIT; one that PostgreSQL refuses fails the
+    batch, which re-runs event by event: the bad event is returned, the others applied once."""
+    from bus.handlers import handles
+
+    class BadRows(DemoService):
+        @handles(EVENT)
+        def _record(self, tx, envelope: dict) -> None:
+            if envelope["payload"]["name"] == "bad-row":
+                tx.defer("INSERT INTO effects (tenant_id, event_id, aggregate_id) VALUES (%s, %s, NULL)",
+                         (envelope["tenant_id"], envelope["id"]))
+                return
+            super()._record(tx, envelope)
+
+    store = fresh_store("busdemo", package="tests.bus.demo")
+    demo = BadRows(store)
+    batch = envelopes(store, ["fine-1", "bad-row", "fine-2"])
+    results = demo.handle_events(batch)
+    assert len(results) == 3 and results[0] is True and results[2] is True and "null value" in str(results[1])
+    applied = [row[0] for row in demo.effects()]
+    assert applied.count(batch[0]["id"]) == 1 and applied.count(batch[2]["id"]) == 1
+    assert batch[1]["id"] not in applied
+    again = demo.handle_events(batch)  # its claim was rolled back too: it runs (and fails) again
+    assert again[0] is False and again[2] is False and isinstance(again[1], Exception)

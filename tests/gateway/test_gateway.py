@@ -554,3 +554,29 @@ def test_every_service_route_is_in_one_valid_openapi_document_without_name_clash
     issue_routes = ["/lms/courses", "/tracking/statements", "/analytics/export.csv", "/ai/consultations",
                     "/roadmaps/current", "/billing/plans", "/orgs/current/audit-log", "/profile"]
     assert all(f"/api/v1{route}" in spec["paths"] for route in issue_routes)
+
+
+def test_an_authenticated_request_is_one_redis_round_trip(make_app, make_token, gw_config, redis_client,
+                                                          monkeypatch):
+    """Rate limits, the token's revocation keys and the tenant's plan tier are read together."""
+    from careeros_services.common import plan_cache
+    from gateway_flask import services
+
+    app = make_app(rate_limit={"per_ip_per_minute": 1000, "per_tenant_per_minute": 1000})
+    app.add_url_rule("/api/v1/testing/plan", "plan_probe",
+                     lambda: {"plan_tier": services.plan_tier(current_principal())})
+    client = app.test_client()
+    tenant = str(uuid.uuid4())
+    plan_cache.remember(redis_client, tenant, "team", ttl_s=60)
+    token = make_token(tenant_id=tenant, plan_tier="free")
+    assert _get_me(client, token).status_code == 200  # the signature is verified (and cached) once
+    trips = []
+    pool = redis_client.connection_pool
+    real = pool.get_connection
+    monkeypatch.setattr(pool, "get_connection", lambda *a, **k: trips.append(1) or real(*a, **k))
+    assert client.get("/api/v1/testing/plan", headers={"Authorization": f"Bearer {token}"}).json == {
+        "plan_tier": "team"}
+    assert len(trips) == 1
+    redis_client.set(gw_config["auth"]["revoked_jti_prefix"] + jwt.decode(
+        token, options={"verify_signature": False})["jti"], "1", ex=60)
+    assert_problem(_get_me(client, token), 401, "token_revoked")

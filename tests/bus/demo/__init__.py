@@ -24,9 +24,9 @@ class DemoService(EventHandlingService):
     def _record(self, tx, envelope: dict) -> None:
         if envelope["payload"]["name"] in self.failing_names:
             raise RuntimeError(f"demo handler refuses {envelope['payload']['name']}")
-        tx.db.execute_sql("INSERT INTO effects (tenant_id, event_id, aggregate_id, occurred_at)"
-                          " VALUES (%s, %s, %s, %s)", (envelope["tenant_id"], envelope["id"],
-                                                      envelope["aggregate_id"], envelope["occurred_at"]))
+        # Deferred: sent with the next statement or the batch's COMMIT (a write-only handler).
+        tx.defer("INSERT INTO effects (tenant_id, event_id, aggregate_id, occurred_at) VALUES (%s, %s, %s, %s)",
+                 (envelope["tenant_id"], envelope["id"], envelope["aggregate_id"], envelope["occurred_at"]))
 
     def effects(self) -> list[tuple]:
         """(event_id, aggregate_id) rows across all tenants (admin view for the test)."""
