@@ -80,26 +80,7 @@ def seed(cur, catalog: Optional[dict] = None, topic_prefix: Optional[str] = None
               "hours": meta["estimated_hours"], "tags": meta["tags"], "track": meta["track"],
               "premium": meta["premium"], "skills": json.dumps(meta["skills"]),
               "keys": domain.skill_keys(meta["skills"]), "rev": revision, "hash": digest})
-        module_ids, lesson_ids = [], []
-        for mpos, module in enumerate(course["modules"]):
-            module_ids.append(module["id"])
-            cur.execute("""
-                INSERT INTO course_modules (id, tenant_id, course_id, title, position) VALUES (%s, %s, %s, %s, %s)
-                ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, position = EXCLUDED.position, removed = false
-            """, (module["id"], tenant, course["id"], module["title"], mpos))
-            for lpos, lesson in enumerate(module["lessons"]):
-                lesson_ids.append(lesson["id"])
-                cur.execute("""
-                    INSERT INTO lessons (id, tenant_id, course_id, module_id, title, kind, required, position,
-                                         estimated_minutes, body_md, quiz)
-                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-                    ON CONFLICT (id) DO UPDATE SET module_id = EXCLUDED.module_id, title = EXCLUDED.title,
-                        kind = EXCLUDED.kind, required = EXCLUDED.required, position = EXCLUDED.position,
-                        estimated_minutes = EXCLUDED.estimated_minutes, body_md = EXCLUDED.body_md,
-                        quiz = EXCLUDED.quiz, removed = false
-                """, (lesson["id"], tenant, course["id"], module["id"], lesson["title"], lesson["kind"],
-                      lesson["required"], lpos, lesson["estimated_minutes"], lesson.get("body_md", ""),
-                      json.dumps(lesson["quiz"]) if lesson.get("quiz") else None))
+        module_ids, lesson_ids = _upsert_outline(cur, tenant, course)
         cur.execute("UPDATE lessons SET removed = true WHERE course_id = %s AND NOT (id = ANY(%s::uuid[]))",
                     (course["id"], lesson_ids))
         cur.execute("UPDATE course_modules SET removed = true WHERE course_id = %s AND NOT (id = ANY(%s::uuid[]))",
@@ -112,3 +93,28 @@ def seed(cur, catalog: Optional[dict] = None, topic_prefix: Optional[str] = None
                    payload=domain.published_payload(row_course, snap, revision))
         changed.append(course["slug"])
     return changed
+
+
+def _upsert_outline(cur, tenant: str, course: dict) -> tuple[list[str], list[str]]:
+    """Upsert a seeded course's modules and lessons; returns the ids of both (what is kept)."""
+    module_ids, lesson_ids = [], []
+    for mpos, module in enumerate(course["modules"]):
+        module_ids.append(module["id"])
+        cur.execute("""
+            INSERT INTO course_modules (id, tenant_id, course_id, title, position) VALUES (%s, %s, %s, %s, %s)
+            ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, position = EXCLUDED.position, removed = false
+        """, (module["id"], tenant, course["id"], module["title"], mpos))
+        for lpos, lesson in enumerate(module["lessons"]):
+            lesson_ids.append(lesson["id"])
+            cur.execute("""
+                INSERT INTO lessons (id, tenant_id, course_id, module_id, title, kind, required, position,
+                                     estimated_minutes, body_md, quiz)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                ON CONFLICT (id) DO UPDATE SET module_id = EXCLUDED.module_id, title = EXCLUDED.title,
+                    kind = EXCLUDED.kind, required = EXCLUDED.required, position = EXCLUDED.position,
+                    estimated_minutes = EXCLUDED.estimated_minutes, body_md = EXCLUDED.body_md,
+                    quiz = EXCLUDED.quiz, removed = false
+            """, (lesson["id"], tenant, course["id"], module["id"], lesson["title"], lesson["kind"],
+                  lesson["required"], lpos, lesson["estimated_minutes"], lesson.get("body_md", ""),
+                  json.dumps(lesson["quiz"]) if lesson.get("quiz") else None))
+    return module_ids, lesson_ids

@@ -238,39 +238,10 @@ def parse_statement(raw: Any, *, caller_user_id: str, now: datetime, where: str 
     if actor != caller_user_id:
         raise Forbidden("A learner may only record their own statements.", code="actor_not_caller",
                         fields={f"{where}{sep}actor.account.name": ["must be your own user id"]})
-    duration_s = 0
-    if "duration" in raw.get("result", {}):
-        try:
-            duration_s = parse_duration(raw["result"]["duration"])
-        except ValueError:
-            raise InvalidStatement("The statement is invalid at result.duration.", fields={
-                f"{where}{sep}result.duration": [_PATTERN_HINTS["duration"]]}) from None
-        if duration_s > MAX_DURATION_S:
-            raise InvalidStatement("The statement is invalid at result.duration.", fields={
-                f"{where}{sep}result.duration": ["must be at most 366 days"]})
-    if "timestamp" in raw:
-        try:
-            timestamp = parse_timestamp(raw["timestamp"])
-        except ValueError:
-            raise InvalidStatement("The statement is invalid at timestamp.", fields={
-                f"{where}{sep}timestamp": [_PATTERN_HINTS["timestamp"]]}) from None
-        if timestamp > now + MAX_FUTURE_SKEW:
-            raise InvalidStatement("The statement is invalid at timestamp.", fields={
-                f"{where}{sep}timestamp": ["must not be in the future"]})
-    else:
-        timestamp = now
+    duration_s = _duration_s(raw, f"{where}{sep}")
+    timestamp = _timestamp(raw, now, f"{where}{sep}")
     statement_id = str(uuid.UUID(raw["id"])) if "id" in raw else str(uuid.uuid4())
-    sent = dict(raw, id=statement_id)
-    sent.pop("version", None)  # the LRS sets it; a replay with or without it is the same statement
-    try:
-        canonical = _canonical(sent)
-    except ValueError:  # NaN or an overflowing number: not JSON, and PostgreSQL's jsonb refuses it
-        raise InvalidStatement("The statement holds a number that is not finite.",
-                               fields={where or "statement": ["must not contain NaN or infinite numbers"]}) from None
-    if "\\u0000" in canonical:  # jsonb cannot store NUL characters
-        raise InvalidStatement("The statement holds a NUL character.",
-                               fields={where or "statement": ["must not contain NUL characters"]})
-    body_hash = hashlib.sha256(canonical.encode()).hexdigest()
+    body_hash = _fingerprint(dict(raw, id=statement_id), where)
 
     activity_id = raw["object"]["id"]
     parents = raw.get("context", {}).get("contextActivities", {}).get("parent", [])
@@ -282,15 +253,64 @@ def parse_statement(raw: Any, *, caller_user_id: str, now: datetime, where: str 
     body = dict(raw, id=statement_id, timestamp=_iso(timestamp) if "timestamp" not in raw else raw["timestamp"],
                 version=XAPI_VERSION)
     body["actor"] = dict(raw["actor"], account=dict(raw["actor"]["account"], name=actor))
+    return Statement(id=statement_id, user_id=actor, verb=raw["verb"]["id"], activity_id=activity_id,
+                     course_id=course_id, lesson_id=lesson_id, parent_id=parent_id, duration_s=duration_s,
+                     timestamp=timestamp, body=body, body_hash=body_hash, progress=_progress(raw, f"{where}{sep}"))
+
+
+def _duration_s(raw: dict, at: str) -> int:
+    """``result.duration`` in seconds (0 without one); ``at`` prefixes the field names of errors."""
+    if "duration" not in raw.get("result", {}):
+        return 0
+    try:
+        duration_s = parse_duration(raw["result"]["duration"])
+    except ValueError:
+        raise InvalidStatement("The statement is invalid at result.duration.", fields={
+            f"{at}result.duration": [_PATTERN_HINTS["duration"]]}) from None
+    if duration_s > MAX_DURATION_S:
+        raise InvalidStatement("The statement is invalid at result.duration.", fields={
+            f"{at}result.duration": ["must be at most 366 days"]})
+    return duration_s
+
+
+def _timestamp(raw: dict, now: datetime, at: str) -> datetime:
+    """The statement's ``timestamp`` (the time of storage without one), never in the future."""
+    if "timestamp" not in raw:
+        return now
+    try:
+        timestamp = parse_timestamp(raw["timestamp"])
+    except ValueError:
+        raise InvalidStatement("The statement is invalid at timestamp.", fields={
+            f"{at}timestamp": [_PATTERN_HINTS["timestamp"]]}) from None
+    if timestamp > now + MAX_FUTURE_SKEW:
+        raise InvalidStatement("The statement is invalid at timestamp.", fields={
+            f"{at}timestamp": ["must not be in the future"]})
+    return timestamp
+
+
+def _fingerprint(sent: dict, where: str) -> str:
+    """SHA-256 of the statement as sent (with its id, without ``version``, which the LRS sets: a
+    replay with or without it is the same statement)."""
+    sent = dict(sent)
+    sent.pop("version", None)
+    try:
+        canonical = _canonical(sent)
+    except ValueError:  # NaN or an overflowing number: not JSON, and PostgreSQL's jsonb refuses it
+        raise InvalidStatement("The statement holds a number that is not finite.",
+                               fields={where or "statement": ["must not contain NaN or infinite numbers"]}) from None
+    if "\\u0000" in canonical:  # jsonb cannot store NUL characters
+        raise InvalidStatement("The statement holds a NUL character.",
+                               fields={where or "statement": ["must not contain NUL characters"]})
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _progress(raw: dict, at: str) -> int:
+    """The CareerOS progress extension (0-100); 100 for a completed or passed verb."""
     progress = raw.get("result", {}).get("extensions", {}).get(PROGRESS_EXTENSION, 0)
     if isinstance(progress, bool) or not isinstance(progress, int) or not 0 <= progress <= 100:
         raise InvalidStatement("The statement is invalid at result.extensions.", fields={
-            f"{where}{sep}result.extensions.{PROGRESS_EXTENSION}": ["must be an integer between 0 and 100"]})
-    if raw["verb"]["id"] in DONE_VERBS:
-        progress = 100
-    return Statement(id=statement_id, user_id=actor, verb=raw["verb"]["id"], activity_id=activity_id,
-                     course_id=course_id, lesson_id=lesson_id, parent_id=parent_id, duration_s=duration_s,
-                     timestamp=timestamp, body=body, body_hash=body_hash, progress=progress)
+            f"{at}result.extensions.{PROGRESS_EXTENSION}": ["must be an integer between 0 and 100"]})
+    return 100 if raw["verb"]["id"] in DONE_VERBS else progress
 
 
 def careeros_learner(actor: dict) -> str:

@@ -9,8 +9,7 @@ ai_usage                                tokens and cost of every provider call (
 from careeros_services.common.db import enable_tenant_isolation
 
 
-def up(cur) -> None:
-    cur.execute("""
+SCHEMA = """
         CREATE TABLE consultations (
             id           uuid PRIMARY KEY,
             tenant_id    uuid NOT NULL,
@@ -94,6 +93,10 @@ def up(cur) -> None:
             created_at         timestamptz NOT NULL DEFAULT now()
         );
         CREATE INDEX ai_usage_period ON ai_usage (tenant_id, created_at);
-    """)
+    """
+
+
+def up(cur) -> None:
+    cur.execute(SCHEMA)
     for table in ("consultations", "consultation_messages", "learner_profiles", "courses", "cv_uploads", "ai_usage"):
         enable_tenant_isolation(cur, table)

@@ -13,8 +13,7 @@ TABLES = ("tenants", "learners", "statements", "enrollments", "certificates", "q
           "assignments", "ai_usage", "invoices")
 
 
-def up(cur) -> None:
-    cur.execute("""
+SCHEMA = """
         CREATE TABLE tenants (
             tenant_id   uuid PRIMARY KEY,
             name        text NOT NULL DEFAULT '',
@@ -111,6 +110,10 @@ def up(cur) -> None:
             PRIMARY KEY (tenant_id, invoice_id)
         );
         CREATE INDEX invoices_tenant_at ON invoices (tenant_id, issued_at);
-    """)
+    """
+
+
+def up(cur) -> None:
+    cur.execute(SCHEMA)
     for table in TABLES:
         enable_tenant_isolation(cur, table)

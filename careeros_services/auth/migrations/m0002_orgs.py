@@ -17,8 +17,7 @@
 from careeros_services.common.db import enable_tenant_isolation
 
 
-def up(cur) -> None:
-    cur.execute("""
+SCHEMA = """
         ALTER TABLE tenants
             ADD COLUMN seats integer NOT NULL DEFAULT 0 CHECK (seats >= 0),
             ADD COLUMN plan_changed_at timestamptz;
@@ -103,6 +102,10 @@ def up(cur) -> None:
             FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
         CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
             FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
-    """)
+    """
+
+
+def up(cur) -> None:
+    cur.execute(SCHEMA)
     for table in ("invites", "assignments", "audit_log"):
         enable_tenant_isolation(cur, table)

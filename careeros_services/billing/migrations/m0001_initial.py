@@ -15,8 +15,7 @@ TABLES = ("subscriptions", "invoices", "invoice_lines", "payments", "sagas", "en
           "webhook_events")
 
 
-def up(cur) -> None:
-    cur.execute("""
+SCHEMA = """
         CREATE TABLE subscriptions (
             id                    uuid PRIMARY KEY,
             tenant_id             uuid NOT NULL,
@@ -222,6 +221,10 @@ def up(cur) -> None:
         GRANT EXECUTE ON FUNCTION billing_due_subscriptions(timestamptz, integer) TO careeros_app;
         GRANT EXECUTE ON FUNCTION billing_stuck_sagas(timestamptz, integer) TO careeros_app;
         GRANT EXECUTE ON FUNCTION billing_payment_tenant(text, text) TO careeros_app;
-    """)
+    """
+
+
+def up(cur) -> None:
+    cur.execute(SCHEMA)
     for table in TABLES:
         enable_tenant_isolation(cur, table)

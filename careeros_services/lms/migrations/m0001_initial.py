@@ -11,19 +11,7 @@ from careeros_services.common.db import enable_tenant_isolation
 PLATFORM = "00000000-0000-0000-0000-000000000000"
 
 
-def up(cur) -> None:
-    cur.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    # array_to_string is only STABLE; tags are plain text, so the wrapper is safely IMMUTABLE
-    # (a generated column needs an immutable expression).
-    cur.execute("""
-        CREATE FUNCTION lms_course_document(title text, tags text[], track text, summary text)
-        RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-            SELECT setweight(to_tsvector('english'::regconfig, title), 'A')
-                || setweight(to_tsvector('english'::regconfig, array_to_string(tags, ' ') || ' ' || track), 'B')
-                || setweight(to_tsvector('english'::regconfig, summary), 'C')
-        $$;
-    """)
-    cur.execute("""
+SCHEMA = """
         CREATE TABLE courses (
             id               uuid PRIMARY KEY,
             tenant_id        uuid NOT NULL,
@@ -161,7 +149,22 @@ def up(cur) -> None:
             created_at  timestamptz NOT NULL DEFAULT now(),
             PRIMARY KEY (upload_id, seq)
         );
+    """
+
+
+def up(cur) -> None:
+    cur.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    # array_to_string is only STABLE; tags are plain text, so the wrapper is safely IMMUTABLE
+    # (a generated column needs an immutable expression).
+    cur.execute("""
+        CREATE FUNCTION lms_course_document(title text, tags text[], track text, summary text)
+        RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+            SELECT setweight(to_tsvector('english'::regconfig, title), 'A')
+                || setweight(to_tsvector('english'::regconfig, array_to_string(tags, ' ') || ' ' || track), 'B')
+                || setweight(to_tsvector('english'::regconfig, summary), 'C')
+        $$;
     """)
+    cur.execute(SCHEMA)
     for table in ("courses", "course_modules", "lessons", "course_revisions", "enrollments", "quiz_attempts",
                   "learner_progress", "learners", "certificates", "asset_uploads"):
         enable_tenant_isolation(cur, table)

@@ -18,8 +18,7 @@ from careeros_services.common.db import enable_tenant_isolation
 _SCHEMAS = "(SELECT 'public'::text AS s UNION ALL SELECT schema_name FROM public.tenant_placement)"
 
 
-def up(cur) -> None:
-    cur.execute("""
+SCHEMA = """
         CREATE TABLE weekly_activity (
             tenant_id            uuid NOT NULL,
             user_id              uuid NOT NULL,
@@ -37,8 +36,10 @@ def up(cur) -> None:
             PRIMARY KEY (tenant_id, user_id, week_start)
         );
         CREATE INDEX weekly_activity_undigested ON weekly_activity (week_start) WHERE digested_at IS NULL;
-    """)
-    cur.execute(f"""
+    """
+
+
+SCHEMA_2 = f"""
         CREATE OR REPLACE FUNCTION notifications_due(at timestamptz, max_rows integer)
             RETURNS TABLE (tenant_id uuid, message_id uuid)
             LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public AS $$
@@ -87,5 +88,10 @@ def up(cur) -> None:
             END $$;
         REVOKE ALL ON FUNCTION notifications_digest_due(date, integer) FROM PUBLIC;
         GRANT EXECUTE ON FUNCTION notifications_digest_due(date, integer) TO careeros_app;
-    """)
+    """
+
+
+def up(cur) -> None:
+    cur.execute(SCHEMA)
+    cur.execute(SCHEMA_2)
     enable_tenant_isolation(cur, "weekly_activity")

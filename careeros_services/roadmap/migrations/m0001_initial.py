@@ -10,8 +10,7 @@ and the platform's public ones.
 from careeros_services.common.db import enable_tenant_isolation
 
 
-def up(cur) -> None:
-    cur.execute("""
+SCHEMA = """
         CREATE TABLE roadmaps (
             roadmap_id      uuid PRIMARY KEY,
             tenant_id       uuid NOT NULL,
@@ -133,7 +132,11 @@ def up(cur) -> None:
             profile_version  bigint NOT NULL DEFAULT 0,
             PRIMARY KEY (tenant_id, user_id)
         );
-    """)
+    """
+
+
+def up(cur) -> None:
+    cur.execute(SCHEMA)
     for table in ("roadmaps", "roadmap_versions", "milestone_marks", "achievements", "regen_sagas",
                   "course_progress", "learner_profiles"):
         enable_tenant_isolation(cur, table)

@@ -16,8 +16,7 @@ from careeros_services.common.db import enable_tenant_isolation
 PLATFORM_TENANT = "00000000-0000-0000-0000-000000000000"
 
 
-def up(cur) -> None:
-    cur.execute("""
+SCHEMA = """
         CREATE TABLE statements (
             tenant_id     uuid NOT NULL,
             statement_id  uuid NOT NULL,
@@ -101,10 +100,10 @@ def up(cur) -> None:
             tenant_id     uuid NOT NULL,
             PRIMARY KEY (activity_key, tenant_id)
         );
-    """)
-    for table in ("statements", "lesson_progress", "course_progress", "learner_days", "learner_goals"):
-        enable_tenant_isolation(cur, table)
-    cur.execute(f"""
+    """
+
+
+SCHEMA_2 = f"""
         ALTER TABLE course_structures ENABLE ROW LEVEL SECURITY;
         ALTER TABLE course_structures FORCE ROW LEVEL SECURITY;
         CREATE POLICY read_own_or_platform ON course_structures FOR SELECT
@@ -115,4 +114,11 @@ def up(cur) -> None:
         CREATE POLICY write_own_update ON course_structures FOR UPDATE
             USING (tenant_id = NULLIF(current_setting('careeros.tenant_id', true), '')::uuid)
             WITH CHECK (tenant_id = NULLIF(current_setting('careeros.tenant_id', true), '')::uuid);
-    """)
+    """
+
+
+def up(cur) -> None:
+    cur.execute(SCHEMA)
+    for table in ("statements", "lesson_progress", "course_progress", "learner_days", "learner_goals"):
+        enable_tenant_isolation(cur, table)
+    cur.execute(SCHEMA_2)

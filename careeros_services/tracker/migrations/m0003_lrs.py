@@ -16,8 +16,7 @@ from careeros_services.common.db import enable_tenant_isolation
 PREFIX = "Agent|account|https://careeros.dev|"
 
 
-def up(cur) -> None:
-    cur.execute(f"""
+SCHEMA = f"""
         ALTER TABLE statements ALTER COLUMN user_id DROP NOT NULL;
         ALTER TABLE statements
             ADD COLUMN registration uuid,
@@ -91,6 +90,10 @@ def up(cur) -> None:
             key_id     text PRIMARY KEY,
             tenant_id  uuid NOT NULL
         );
-    """)
+    """
+
+
+def up(cur) -> None:
+    cur.execute(SCHEMA)
     for table in ("statement_agents", "statement_activities", "lrs_documents", "lrs_attachments", "lrs_credentials"):
         enable_tenant_isolation(cur, table)
