@@ -145,7 +145,7 @@ def iso(moment: Optional[datetime]) -> str:
 
 
 class AiRepository:
-    """ai_core's rows in one unit of work (``AiRepository(tx.db)``)."""
+    """ai_core's rows in one unit of work (``uow.ai``)."""
 
     def __init__(self, db: peewee.Database):
         self.db = db

@@ -194,7 +194,7 @@ def bind(database: peewee.Database) -> None:
 
 
 class AnalyticsRepository:
-    """The read models of one unit of work (``AnalyticsRepository(tx.db)``)."""
+    """The read models of one unit of work (``uow.analytics``)."""
 
     def __init__(self, db: peewee.Database):
         self.db = db

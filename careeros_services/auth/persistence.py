@@ -199,7 +199,7 @@ def _violated_constraint(exc: peewee.IntegrityError) -> Optional[str]:
 
 
 class AuthRepository:
-    """The auth tables of one unit of work (``AuthRepository(tx.db)``)."""
+    """The auth tables of one unit of work (``uow.accounts``)."""
 
     def __init__(self, db: peewee.Database):
         self.db = db

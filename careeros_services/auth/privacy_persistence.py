@@ -1,7 +1,7 @@
 """Privacy requests (export, erasure) and auth's own part of them, in SQL on a unit of work.
 
 Schema: ``migrations/m0003_privacy.py``. Every method runs on the connection of the transaction
-it is given (``PrivacyRepository(tx.db)``); auth's identity tables are global, its org tables are
+it is given (``uow.privacy``); auth's identity tables are global, its org tables are
 tenant-scoped, so per-tenant methods expect the transaction scoped to that tenant.
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ def _request(row: Optional[tuple]) -> Optional[dict]:
 
 
 class PrivacyRepository:
-    """Requests and the person's rows in auth (``PrivacyRepository(tx.db)``)."""
+    """Requests and the person's rows in auth (``uow.privacy``)."""
 
     def __init__(self, db: peewee.Database):
         self.db = db

@@ -1,6 +1,6 @@
 """The auth service layer: what the nameko and gRPC entrypoints both call.
 
-Each operation is one unit of work (``store.transaction(...)``); a
+Each operation is one unit of work (``self.unit_of_work(...)``); a
 registration's tenant, user, membership and both events commit together.
 Password hashing and verification (argon2id: tens of milliseconds of CPU and
 64 MiB) happen outside transactions, so no pooled connection waits on them.

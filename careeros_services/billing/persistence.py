@@ -198,7 +198,7 @@ def _sub_to_row(sub: Subscription) -> dict:
 
 
 class BillingRepository:
-    """Billing rows of one unit of work (``BillingRepository(tx.db)``)."""
+    """Billing rows of one unit of work (``uow.billing``)."""
 
     def __init__(self, db: peewee.Database):
         self.db = db

@@ -1,6 +1,6 @@
 """The lms tables (schema: ``migrations/``) behind a repository with domain verbs.
 
-Plain parameterised SQL on the unit of work's connection (``LmsRepository(tx.db)``):
+Plain parameterised SQL on the unit of work's connection (``uow.lms``):
 the catalog search needs full-text ranking, trigram similarity and array operators that
 an ORM would only wrap. Every query names its tenant explicitly; row-level security is
 the second lock (catalog tables additionally let everyone read the platform tenant's

@@ -1,6 +1,6 @@
 """The lms service layer: what the nameko and gRPC entrypoints both call.
 
-Each operation is one unit of work (``store.transaction(tenant_id)``): the state change and
+Each operation is one unit of work (``self.unit_of_work(tenant_id)``): the state change and
 its events commit together. Callers are the verified token's facts (:class:`Caller`):
 tenant, user, org role and plan tier. Access to premium content is decided from the plan
 tier on every call, never stored, so a lapsed plan makes premium enrolments read-only and

@@ -83,7 +83,7 @@ def _summary(values: tuple) -> dict:
 
 
 class NotificationRepository:
-    """Messages and preferences of one unit of work (``NotificationRepository(tx.db)``)."""
+    """Messages and preferences of one unit of work (``uow.notifications``)."""
 
     def __init__(self, db: peewee.Database):
         self.db = db

@@ -80,7 +80,7 @@ def _get_sql(db: peewee.Database) -> str:
 
 
 class ProfileRepository:
-    """Profiles of one unit of work (``ProfileRepository(tx.db)``)."""
+    """Profiles of one unit of work (``uow.profiles``)."""
 
     def __init__(self, db: peewee.Database):
         self.db = db

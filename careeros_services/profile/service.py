@@ -1,6 +1,6 @@
 """The profile service layer: what the nameko and gRPC entrypoints both call.
 
-Each operation is one unit of work (``store.transaction(tenant_id)``): the
+Each operation is one unit of work (``self.unit_of_work(tenant_id)``): the
 state change and the event it publishes commit together, or neither does.
 Operations act on the caller's own profile only: they take the verified
 caller's ``(tenant_id, user_id)`` and there is no parameter naming anyone else.

@@ -1,7 +1,7 @@
 """Roadmaps in PostgreSQL: Peewee models and a repository with domain verbs.
 
 As in the profile service, the repository runs every query on the unit of
-work's connection (``RoadmapRepository(tx.db)``) and names the tenant in every
+work's connection (``uow.roadmaps``) and names the tenant in every
 tenant-scoped query; row-level security is the second lock. ``saga_queue`` and
 ``roadmap_directory`` hold ids only and are read across tenants (raw SQL).
 """

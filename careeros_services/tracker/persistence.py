@@ -257,7 +257,7 @@ def _structure_from(row: tuple) -> CourseStructure:
 
 
 class TrackerRepository:
-    """The tracker's rows within one unit of work (``TrackerRepository(tx.db)``)."""
+    """The tracker's rows within one unit of work (``uow.tracker``)."""
 
     def __init__(self, db: peewee.Database):
         self.db = db
