@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from careeros_services.common.caller import Caller
 from careeros_services.profile.service import PROFILE_UPDATED, ProfileService
 from tests.profile.support import outbox_rows, user_registered
 
@@ -48,7 +49,7 @@ def test_a_read_is_one_round_trip_scoped_to_its_tenant(store, sent):
     service = ProfileService(store)
     learner = profile_of(service)
     sent.clear()
-    assert service.get_profile(learner["tenant_id"], learner["user_id"])["user_id"] == learner["user_id"]
+    assert service.get_profile(Caller(learner["tenant_id"], learner["user_id"]))["user_id"] == learner["user_id"]
     assert len(sent) == 1 and "careeros_scope" in sent[0]
     assert "BEGIN" not in sent[0] and "COMMIT" not in sent  # nothing left open to commit
 
@@ -69,7 +70,7 @@ def test_a_write_and_its_event_share_one_transaction(store, sent):
     service = ProfileService(store)
     learner = profile_of(service)
     sent.clear()
-    service.update_profile(learner["tenant_id"], learner["user_id"], {"headline": "Round trips"})
+    service.update_profile(Caller(learner["tenant_id"], learner["user_id"]), {"headline": "Round trips"})
     begun = [i for i, sql in enumerate(sent) if sql.startswith("BEGIN")]
     assert len(begun) == 1 and sent[-1] == "COMMIT"
     assert any("INSERT INTO outbox" in sql for sql in sent[begun[0]:])
@@ -87,7 +88,7 @@ def test_a_failed_unit_of_work_keeps_none_of_its_writes(store):
                 "user_id": learner["user_id"], "tenant_id": learner["tenant_id"], "version": 2,
                 "changed_fields": ["headline"], "changes": {"headline": "lost"}})
             raise RuntimeError("after the writes")
-    assert service.get_profile(learner["tenant_id"], learner["user_id"])["headline"] == ""
+    assert service.get_profile(Caller(learner["tenant_id"], learner["user_id"]))["headline"] == ""
     assert outbox_rows(store, PROFILE_UPDATED, learner["user_id"]) == []
 
 
@@ -122,8 +123,8 @@ def test_a_connection_back_from_a_recent_unit_of_work_is_reused_without_a_ping(s
     service = ProfileService(store)
     learner = profile_of(service)
     for _ in range(3):
-        service.get_profile(learner["tenant_id"], learner["user_id"])
+        service.get_profile(Caller(learner["tenant_id"], learner["user_id"]))
     assert pings == []
     monkeypatch.setattr(dbmod, "PING_IDLE_S", -1.0)  # idle "for a while": checked before reuse
-    service.get_profile(learner["tenant_id"], learner["user_id"])
+    service.get_profile(Caller(learner["tenant_id"], learner["user_id"]))
     assert len(pings) == 1
