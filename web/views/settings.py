@@ -138,7 +138,6 @@ def leave(tenant_id):
     except ApiError as exc:
         _refuse(exc)
         return redirect(url_for("settings.organisations"))
-    bff.forget_tenant(tenant_id)
     if tenant_id == current and continue_with is None:  # it was your only one: a personal space is your home now
         bff.end_session()
         flash(f"You have left {chosen['name']}. Log in again to continue in your personal space.", "info")
