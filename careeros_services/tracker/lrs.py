@@ -136,9 +136,9 @@ class LrsService:
 
     def serve(self, request: XapiRequest, *, basic: Optional[tuple[str, str]] = None,
               caller: Optional[tuple[str, str, str]] = None) -> XapiResponse:
-        """Authenticate (an LRS key's ``(key, secret)`` or a verified ``(tenant, user, role)``), then :meth:`handle`.
-
-        The caller's ids are checked here, not by the servicer: a malformed one is an xAPI error answer.
+        """Authenticate (an LRS key's ``(key, secret)`` or a verified ``(tenant, user, role)``), then
+        :meth:`handle`. The caller's ids are checked here, not by the servicer: a malformed one gets
+        an xAPI error answer, as any other refused credential.
         """
         try:
             if basic is not None:

@@ -26,7 +26,8 @@ class AnalyticsRpc:
     def learner_report(self, tenant_id: str, user_id: str, org_role: str, date_from: str = "",
                        date_to: str = "", limit: int = 0, offset: int = 0) -> dict:
         """Per-learner rows (every learner for owners and admins, else the caller's own), paged."""
-        return self.app.learner_report(Caller.of(tenant_id, user_id, org_role), date_from, date_to, limit, offset)
+        return self.app.learner_report(Caller.of(tenant_id, user_id, org_role), date_from, date_to,
+                                       limit, offset)
 
     # Only types whose contract exists: see AnalyticsService.subscribed_event_types.
     @event_handler(*AnalyticsService.subscribed_event_types())

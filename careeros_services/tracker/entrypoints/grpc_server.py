@@ -73,7 +73,8 @@ class TrackerServicer(tracker_pb2_grpc.TrackerServiceServicer):
         return tracker_pb2.RevokeLrsKeyResponse()
 
     def PostStatements(self, request: tracker_pb2.PostStatementsRequest, context: grpc.ServicerContext):
-        result = self.service.record_statements(Caller.from_message(request.caller), _json_body(request.body_json))
+        caller = Caller.from_message(request.caller)
+        result = self.service.record_statements(caller, _json_body(request.body_json))
         return tracker_pb2.PostStatementsResponse(**result)
 
     def ListStatements(self, request: tracker_pb2.ListStatementsRequest, context: grpc.ServicerContext):

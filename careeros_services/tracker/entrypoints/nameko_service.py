@@ -25,7 +25,8 @@ class TrackerRpc:
     def get_progress(self, tenant_id: str, user_id: str, org_role: str = "member", learner: str = "",
                      course_id: str = "") -> dict:
         """A learner's progress per course and lesson, streaks and weekly goal."""
-        return self.app.get_progress(Caller.of(tenant_id, user_id, org_role), learner=learner, course_id=course_id)
+        return self.app.get_progress(Caller.of(tenant_id, user_id, org_role), learner=learner,
+                                     course_id=course_id)
 
     @rpc(expected_exceptions=DomainError)
     def list_statements(self, tenant_id: str, user_id: str, org_role: str = "member", **filters) -> dict:
