@@ -63,7 +63,7 @@ STEP_AFTER = {"started": "propose", "proposed": "plan", "planned": "commit"}
 class Proposer(Protocol):
     """Where proposals come from (ai_core's ProposeRoadmap, see ``proposer.py``)."""
 
-    def propose(self, caller: dict, target_role: str, known_skills: list[dict]) -> Proposal: ...
+    def propose(self, caller: Caller, target_role: str, known_skills: list[dict]) -> Proposal: ...
 
 
 def roadmap_not_found() -> NotFound:
@@ -172,7 +172,7 @@ class RegenerationSaga(ServiceWithUnitOfWork[RoadmapUnitOfWork]):
         # check must reject; and the roadmap shows known skills as skipped milestones.
         # The learner's skills are applied by the deterministic plan (step "plan").
         try:
-            proposal = self.proposer.propose(saga.params["caller"], saga.params["target_role"], [])
+            proposal = self.proposer.propose(Caller(**saga.params["caller"]), saga.params["target_role"], [])
         except DomainError as error:
             raise SagaFailed(error) from None
         return self._advance(saga, "proposed", "propose", proposal=proposal.to_dict())
