@@ -32,6 +32,7 @@ os.environ.setdefault("CAREEROS_DB_PREFIX", "careeros_bench_rdm_")
 
 from bus.store import ServiceStore, migrations  # noqa: E402
 from careeros_services.common import db as dbmod, grpc_support, infra  # noqa: E402
+from careeros_services.common.caller import Caller  # noqa: E402
 from careeros_services.common.config import load_config  # noqa: E402
 from careeros_services.roadmap import domain  # noqa: E402
 from careeros_services.roadmap.domain import (CatalogCourse, CatalogLesson, Goal, Proposal,  # noqa: E402
@@ -143,10 +144,10 @@ def bench_service(config: dict, name: str, proposal: Proposal, catalog: list[Cat
         request = ai_core_pb2.ProposeRoadmapRequest(caller=common_pb2.Caller(
             user_id=caller["user_id"], tenant_id=caller["tenant_id"]), target_role=name)
         for _ in range(5):  # warm-up: connections, channel
-            service.create_roadmap(caller, {"target_role": name, "hours_per_week": 10})
+            service.create_roadmap(Caller(**caller), {"target_role": name, "hours_per_week": 10})
             proposal_from(proposer.client.call("ProposeRoadmap", request))
         base = timed(lambda: proposal_from(proposer.client.call("ProposeRoadmap", request)), rounds)
-        ours = timed(lambda: service.create_roadmap(dict(caller, user_id=str(uuid.uuid4())),
+        ours = timed(lambda: service.create_roadmap(Caller(**dict(caller, user_id=str(uuid.uuid4()))),
                                                     {"target_role": name, "hours_per_week": 10}), rounds)
         print(f"  {name}: create_roadmap (new learner each time), PostgreSQL + gRPC")
         print(f"    baseline ProposeRoadmap gRPC call   {summary(base)}")

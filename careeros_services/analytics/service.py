@@ -22,7 +22,7 @@ from careeros_services.analytics import domain, persistence
 from careeros_services.analytics.names import AuthNames
 from careeros_services.analytics.persistence import AnalyticsUnitOfWork
 from careeros_services.common.clock import Clock, system_clock
-from careeros_services.common.errors import require_uuids
+from careeros_services.common.caller import Caller
 from careeros_services.common.privacy import PersonalDataOwner
 from careeros_services.common.unit_of_work import ServiceWithUnitOfWork
 from bus.contracts import (  # event types, from contracts/events
@@ -250,28 +250,27 @@ class AnalyticsService(ServiceWithUnitOfWork[AnalyticsUnitOfWork], PersonalDataO
     def _period(self, date_from: str, date_to: str) -> domain.DateRange:
         return domain.parse_range(date_from, date_to, self.clock().date())
 
-    def overview(self, tenant_id: str, user_id: str, org_role: str,
-                 date_from: str = "", date_to: str = "") -> dict:
+    def overview(self, caller: Caller, date_from: str = "", date_to: str = "") -> dict:
         """The tenant's overview for ``[date_from, date_to]`` (owners and admins only).
 
         Raises ``Forbidden(code="analytics_forbidden")`` for other roles and
         ``ValidationFailed`` naming ``from``/``to`` for a bad range.
         """
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
-        domain.require_tenant_scope(org_role)
+        tenant_id = caller.tenant_id
+        domain.require_tenant_scope(caller.org_role)
         period = self._period(date_from, date_to)
         with self.unit_of_work(tenant_id) as uow:
             facts = uow.analytics.overview_facts(tenant_id, period, self.clock())
         return {"tenant_id": tenant_id, **domain.overview(period, facts)}
 
-    def learner_report(self, tenant_id: str, user_id: str, org_role: str, date_from: str = "",
-                       date_to: str = "", limit: int = 0, offset: int = 0) -> dict:
+    def learner_report(self, caller: Caller, date_from: str = "", date_to: str = "",
+                       limit: int = 0, offset: int = 0) -> dict:
         """Per-learner rows for the period: every learner for owners and admins, else the caller's own.
 
         Paged by ``limit`` (1..1000, 0 = 100) and ``offset``; ``total`` says how
         many rows there are in all. A learner with no facts yet still gets their (zero) row.
         """
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        tenant_id, user_id, org_role = caller.tenant_id, caller.user_id, caller.org_role
         limit, offset = domain.parse_page(limit, offset)
         scope = domain.report_scope(org_role)
         period = self._period(date_from, date_to)
@@ -281,10 +280,10 @@ class AnalyticsService(ServiceWithUnitOfWork[AnalyticsUnitOfWork], PersonalDataO
                 "to": period.end.isoformat(), "total": total, "limit": limit, "offset": offset,
                 "learners": rows}
 
-    def export_learners_csv(self, tenant_id: str, user_id: str, org_role: str,
-                            date_from: str = "", date_to: str = "") -> tuple[str, str]:
+    def export_learners_csv(self, caller: Caller, date_from: str = "",
+                            date_to: str = "") -> tuple[str, str]:
         """Every row of the learner report as CSV (same scope rules); returns ``(filename, text)``."""
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        tenant_id, user_id, org_role = caller.tenant_id, caller.user_id, caller.org_role
         scope = domain.report_scope(org_role)
         period = self._period(date_from, date_to)
         rows, _total = self._learner_rows(tenant_id, user_id, scope, period, None, 0)

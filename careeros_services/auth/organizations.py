@@ -26,6 +26,7 @@ from careeros_services.auth.events import (ASSIGNMENT_CREATED, BILLING_AUDITED, 
                                            MEMBERSHIP_CHANGED, PLAN_CHANGED, TENANT_CREATED, USER_REGISTERED)
 from careeros_services.auth.persistence import AuthUnitOfWork, EmailTaken, OrgRepository
 from careeros_services.common import plan_cache
+from careeros_services.common.caller import Caller
 from careeros_services.common.clock import Clock
 from careeros_services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed, require_uuids
 from careeros_services.common.unit_of_work import ServiceWithUnitOfWork
@@ -82,9 +83,9 @@ class Organizations(ServiceWithUnitOfWork[AuthUnitOfWork]):
         uow.publish(MEMBERSHIP_CHANGED, aggregate_id=f"{tenant_id}:{user_id}", payload={
             "tenant_id": tenant_id, "user_id": user_id, "role": role, "actor_user_id": actor})
 
-    def get_org(self, tenant_id: str, user_id: str) -> dict:
+    def get_org(self, caller: Caller) -> dict:
         """The caller's current tenant: name, kind, plan, seat limit and usage, the caller's role."""
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        tenant_id, user_id = caller.tenant_id, caller.user_id
         now = self.clock()
         with self.unit_of_work(tenant_id) as uow:
             repo = uow.orgs
@@ -95,7 +96,7 @@ class Organizations(ServiceWithUnitOfWork[AuthUnitOfWork]):
                 "plan_tier": tenant.plan_tier, "seat_limit": limit, "seats_used": members + pending,
                 "members": members, "pending_invites": pending, "org_role": role}
 
-    def create_invite(self, tenant_id: str, user_id: str, email: str, role: str, client_ip: str = "") -> dict:
+    def create_invite(self, caller: Caller, email: str, role: str, client_ip: str = "") -> dict:
         """Invite ``email`` with ``role`` (owner/admin only); returns the invite and its token.
 
         The token is a signed (RS256, the access-token key), expiring
@@ -106,7 +107,7 @@ class Organizations(ServiceWithUnitOfWork[AuthUnitOfWork]):
         limit) when members + pending invites fill the tenant's seats;
         ``Conflict(code="already_member")`` when the email is a member.
         """
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        tenant_id, user_id = caller.tenant_id, caller.user_id
         email, role = domain.validate_invite(email, role)
         key = self._signing_key()
         now = self.clock()
@@ -147,9 +148,9 @@ class Organizations(ServiceWithUnitOfWork[AuthUnitOfWork]):
         return {"invite_id": invite.id, "email": invite.email, "role": invite.org_role,
                 "expires_at": invite.expires_at.isoformat(), "token": token}
 
-    def list_invites(self, tenant_id: str, user_id: str) -> dict:
+    def list_invites(self, caller: Caller) -> dict:
         """Pending invites of the tenant (owner/admin), newest first, with the seats they hold."""
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        tenant_id, user_id = caller.tenant_id, caller.user_id
         now = self.clock()
         with self.unit_of_work(tenant_id) as uow:
             repo = uow.orgs
@@ -158,10 +159,10 @@ class Organizations(ServiceWithUnitOfWork[AuthUnitOfWork]):
             return {"invites": repo.pending_invites(tenant_id, now), "seat_limit": limit,
                     "seats_used": members + pending}
 
-    def revoke_invite(self, tenant_id: str, user_id: str, invite_id: str, client_ip: str = "") -> dict:
+    def revoke_invite(self, caller: Caller, invite_id: str, client_ip: str = "") -> dict:
         """Withdraw a pending invite (owner/admin; an admin invite: the owner): its token stops working
         (``invite_revoked``) and its seat is free at once."""
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        tenant_id, user_id = caller.tenant_id, caller.user_id
         invite_id = _invite_id(invite_id)
         now = self.clock()
         with self.unit_of_work(tenant_id) as uow:
@@ -175,10 +176,10 @@ class Organizations(ServiceWithUnitOfWork[AuthUnitOfWork]):
                 "invited_by": invite.invited_by, "invited_by_name": "", "created_at": invite.created_at.isoformat(),
                 "expires_at": invite.expires_at.isoformat(), "status": "revoked"}
 
-    def resend_invite(self, tenant_id: str, user_id: str, invite_id: str, client_ip: str = "") -> dict:
+    def resend_invite(self, caller: Caller, invite_id: str, client_ip: str = "") -> dict:
         """Replace a pending invite with a new one (same email and role, a fresh expiry and token);
         the old token answers ``invite_revoked``. The seat stays taken, once."""
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        tenant_id, user_id = caller.tenant_id, caller.user_id
         invite_id = _invite_id(invite_id)
         key = self._signing_key()
         now = self.clock()
@@ -211,9 +212,9 @@ class Organizations(ServiceWithUnitOfWork[AuthUnitOfWork]):
                            code=f"invite_{'used' if state == 'accepted' else state}")
         return invite
 
-    def my_organizations(self, user_id: str, current_tenant_id: str) -> list[dict]:
-        """Every tenant the user belongs to, with the user's role in each; the token's tenant is ``current``."""
-        user_id, current_tenant_id = require_uuids(user_id=user_id, tenant_id=current_tenant_id)
+    def my_organizations(self, caller: Caller) -> list[dict]:
+        """Every tenant the caller belongs to, with their role in each; the token's tenant is ``current``."""
+        user_id, current_tenant_id = caller.user_id, caller.tenant_id
         with self.unit_of_work() as uow:
             repo = uow.orgs
             user = repo.user_by_id(user_id)
@@ -226,13 +227,13 @@ class Organizations(ServiceWithUnitOfWork[AuthUnitOfWork]):
                               "home": user is not None and tenant_id == user.home_tenant_id})
         return found
 
-    def resolve_names(self, tenant_id: str, user_id: str, user_ids: list[str]) -> dict[str, str]:
+    def resolve_names(self, caller: Caller, user_ids: list[str]) -> dict[str, str]:
         """Display names of the given users that are members of the caller's tenant (the caller must be one).
 
         For pages that show people (analytics reports): events and read models keep ids only and the
         names are looked up when read, in one batch.
         """
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        tenant_id, user_id = caller.tenant_id, caller.user_id
         wanted = sorted({u for u in user_ids if isinstance(u, str)})
         if len(wanted) > MAX_NAMES:
             raise ValidationFailed(f"At most {MAX_NAMES} ids at once.", fields={"user_ids": [f"at most {MAX_NAMES}"]})
@@ -325,9 +326,9 @@ class Organizations(ServiceWithUnitOfWork[AuthUnitOfWork]):
                                                  "new_account": new_user is not None}, client_ip=client_ip)
         return invite, self._issue(repo, key, user_id, tenant_id, None, domain.invalid_credentials)
 
-    def list_members(self, tenant_id: str, user_id: str) -> list[dict]:
+    def list_members(self, caller: Caller) -> list[dict]:
         """The tenant's members with email, name, role and join time (owner, admin or instructor)."""
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        tenant_id, user_id = caller.tenant_id, caller.user_id
         with self.unit_of_work(tenant_id) as uow:
             repo = uow.orgs
             role = self._caller_role(repo, tenant_id, user_id)
@@ -336,11 +337,11 @@ class Organizations(ServiceWithUnitOfWork[AuthUnitOfWork]):
                                 fields={"org_role": [f"is {role}; owner, admin or instructor required"]})
             return repo.members(tenant_id)
 
-    def change_member_role(self, tenant_id: str, user_id: str, member_id: str, role: str,
+    def change_member_role(self, caller: Caller, member_id: str, role: str,
                            client_ip: str = "") -> dict:
         """Change a member's role; ``role="owner"`` transfers ownership (owner only; the old owner
         becomes an admin). Returns the member as it is now. See ``domain.plan_role_change`` for who may."""
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        tenant_id, user_id = caller.tenant_id, caller.user_id
         member_id = _member_id(member_id)
         with self.unit_of_work(tenant_id) as uow:
             repo = uow.orgs
@@ -368,7 +369,7 @@ class Organizations(ServiceWithUnitOfWork[AuthUnitOfWork]):
         self._refuse_older_tokens(users=changed)  # again after commit: no token has the old role now
         return member
 
-    def remove_member(self, tenant_id: str, user_id: str, member_id: str, client_ip: str = "") -> None:
+    def remove_member(self, caller: Caller, member_id: str, client_ip: str = "") -> None:
         """Remove a member (owner/admin), or leave (a member removing themselves); never the owner.
 
         The member's refresh tokens for this tenant are revoked in the same
@@ -378,7 +379,7 @@ class Organizations(ServiceWithUnitOfWork[AuthUnitOfWork]):
         home tenant) gets a personal tenant of their own as the new home, so
         they can still log in (``tenant.created`` is published for it).
         """
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        tenant_id, user_id = caller.tenant_id, caller.user_id
         member_id = _member_id(member_id)
         with self.unit_of_work(tenant_id) as uow:
             repo = uow.orgs
@@ -413,11 +414,11 @@ class Organizations(ServiceWithUnitOfWork[AuthUnitOfWork]):
             "owner_user_id": user.id})
         uow.scope_to(left)
 
-    def create_assignment(self, tenant_id: str, user_id: str, member_id: str, course_id: str = "",
+    def create_assignment(self, caller: Caller, member_id: str, course_id: str = "",
                           target_role: str = "", due_at: str = "", client_ip: str = "") -> dict:
         """Assign a course and/or a target role to a member (owner/admin); publishes
         ``assignment.created``."""
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        tenant_id, user_id = caller.tenant_id, caller.user_id
         member_id = _member_id(member_id)
         now = self.clock()
         data = domain.validate_assignment(course_id, target_role, due_at, now)
@@ -441,9 +442,9 @@ class Organizations(ServiceWithUnitOfWork[AuthUnitOfWork]):
                        client_ip=client_ip)
         return row
 
-    def list_assignments(self, tenant_id: str, user_id: str, member_id: Optional[str] = None) -> list[dict]:
+    def list_assignments(self, caller: Caller, member_id: Optional[str] = None) -> list[dict]:
         """The caller's own assignments, newest first; owners/admins may name another member."""
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        tenant_id, user_id = caller.tenant_id, caller.user_id
         member_id = _member_id(member_id) if member_id else user_id
         with self.unit_of_work(tenant_id) as uow:
             repo = uow.orgs
@@ -452,18 +453,19 @@ class Organizations(ServiceWithUnitOfWork[AuthUnitOfWork]):
                 domain.require_manager(role, "see other members' assignments")
             return repo.assignments(tenant_id, member_id)
 
-    def audit_log(self, tenant_id: str, user_id: str, limit: int = 50, before_id: int = 0) -> list[dict]:
+    def audit_log(self, caller: Caller, limit: int = 50, before_id: int = 0) -> list[dict]:
         """The tenant's audit log, newest first (owner/admin of that tenant only); page with ``before_id``."""
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        tenant_id, user_id = caller.tenant_id, caller.user_id
         limit = max(1, min(int(limit or 50), MAX_AUDIT_PAGE))
         with self.unit_of_work(tenant_id) as uow:
             repo = uow.orgs
             domain.require_manager(self._caller_role(repo, tenant_id, user_id), "read the audit log")
             return repo.audit_entries(tenant_id, limit, int(before_id or 0) or None)
 
-    def switch_tenant(self, user_id: str, tenant_id: str) -> dict:
-        """A token pair for another tenant the user belongs to (``Forbidden(not_a_member)`` otherwise)."""
-        user_id, tenant_id = require_uuids(user_id=user_id, tenant_id=tenant_id)
+    def switch_tenant(self, caller: Caller, tenant_id: str) -> dict:
+        """A token pair for another tenant the caller belongs to (``Forbidden(not_a_member)`` otherwise)."""
+        user_id = caller.user_id
+        [tenant_id] = require_uuids(tenant_id=tenant_id)  # the tenant asked for, not the token's
         key = self._signing_key()
         with self.unit_of_work(tenant_id) as uow:
             return self._issue(uow.accounts, key, user_id, tenant_id, None, lambda: Forbidden(

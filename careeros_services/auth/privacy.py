@@ -31,6 +31,7 @@ from bus.store import ServiceStore, Transaction
 from careeros_services import registry
 from careeros_services.auth import domain
 from careeros_services.auth.persistence import AuthUnitOfWork
+from careeros_services.common.caller import Caller
 from careeros_services.common.clock import Clock
 from careeros_services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed, require_uuids
 from careeros_services.common.storage import ObjectMissing, privacy_storage
@@ -75,10 +76,10 @@ class PrivacySaga(ServiceWithUnitOfWork[AuthUnitOfWork]):
 
     # --- export ---------------------------------------------------------------------------------
 
-    def request_export(self, user_id: str, tenant_id: str) -> dict:
+    def request_export(self, caller: Caller) -> dict:
         """Start an export of everything CareerOS holds about the caller; a pending one is returned
         instead of starting a second."""
-        user_id, tenant_id = require_uuids(user_id=user_id, tenant_id=tenant_id)
+        user_id, tenant_id = caller.user_id, caller.tenant_id
         with self.unit_of_work(tenant_id) as uow:
             repo = uow.privacy
             found = repo.pending_export_of(user_id)
@@ -89,9 +90,9 @@ class PrivacySaga(ServiceWithUnitOfWork[AuthUnitOfWork]):
                 found = self._start(uow, EXPORT, privacy.SCOPE_ACCOUNT, user_id, user_id, tenant_id, tenants)
         return self._view(found)
 
-    def get_export(self, user_id: str, request_id: str) -> dict:
+    def get_export(self, caller: Caller, request_id: str) -> dict:
         """The caller's export: its status and, once assembled, a fresh time-limited download link."""
-        return self._view(self._own_request(user_id, request_id, EXPORT))
+        return self._view(self._own_request(caller, request_id, EXPORT))
 
     def read_export_file(self, key: str, expires: int, signature: str, offset: int = 0,
                          length: int = 1024 * 1024) -> dict:
@@ -112,10 +113,10 @@ class PrivacySaga(ServiceWithUnitOfWork[AuthUnitOfWork]):
 
     # --- erasure --------------------------------------------------------------------------------
 
-    def request_erasure(self, user_id: str, tenant_id: str, member_user_id: Optional[str] = None) -> dict:
+    def request_erasure(self, caller: Caller, member_user_id: Optional[str] = None) -> dict:
         """Erase the caller's account (no ``member_user_id``), or, for the owner of the caller's
         tenant, one member's data in it. auth's own part is done in this transaction."""
-        user_id, tenant_id = require_uuids(user_id=user_id, tenant_id=tenant_id)
+        user_id, tenant_id = caller.user_id, caller.tenant_id
         with self.unit_of_work(tenant_id) as uow:
             if member_user_id:
                 member = require_uuids(member_user_id=member_user_id)[0]
@@ -124,9 +125,9 @@ class PrivacySaga(ServiceWithUnitOfWork[AuthUnitOfWork]):
                 found = self._erase_account(uow, user_id, tenant_id)
         return self._view(found)
 
-    def get_erasure(self, user_id: str, request_id: str) -> dict:
+    def get_erasure(self, caller: Caller, request_id: str) -> dict:
         """An erasure the caller asked for (or that erased them): which services confirmed."""
-        return self._view(self._own_request(user_id, request_id, ERASURE))
+        return self._view(self._own_request(caller, request_id, ERASURE))
 
     def _erase_account(self, uow: AuthUnitOfWork, user_id: str, tenant_id: str) -> dict:
         repo = uow.privacy
@@ -285,8 +286,9 @@ class PrivacySaga(ServiceWithUnitOfWork[AuthUnitOfWork]):
 
     # --- reading requests -----------------------------------------------------------------------
 
-    def _own_request(self, user_id: str, request_id: str, kind: str) -> dict:
-        user_id, request_id = require_uuids(user_id=user_id, request_id=request_id)
+    def _own_request(self, caller: Caller, request_id: str, kind: str) -> dict:
+        user_id = caller.user_id
+        [request_id] = require_uuids(request_id=request_id)
         with self.unit_of_work() as uow:
             found = uow.privacy.request(request_id)
         if found is None or found["kind"] != kind or user_id not in (found["user_id"], found["requested_by"]):

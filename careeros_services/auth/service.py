@@ -50,6 +50,7 @@ from careeros_services.auth.organizations import DEFAULT_INVITE_TTL_S, Organizat
 from careeros_services.auth.persistence import AuthRepository, AuthUnitOfWork, EmailTaken
 from careeros_services.auth.privacy import PrivacySaga
 from careeros_services.common import plans
+from careeros_services.common.caller import Caller
 from careeros_services.common.clock import Clock, system_clock
 from careeros_services.common.errors import (Conflict, DomainError, Forbidden, NotFound, RateLimited,
                                              Unauthenticated, Unavailable, ValidationFailed, require_uuids)
@@ -272,9 +273,9 @@ class AuthService(Organizations, PrivacySaga, EventHandlingService):
             keys = uow.accounts.active_signing_keys()
         return domain.jwk_set(k.public_jwk for k in keys)
 
-    def get_me(self, user_id: str, tenant_id: str) -> dict:
-        """The user as a member of the tenant: ``NotFound(code="user_not_found")`` when not a member."""
-        user_id, tenant_id = require_uuids(user_id=user_id, tenant_id=tenant_id)
+    def get_me(self, caller: Caller) -> dict:
+        """The caller as a member of their tenant: ``NotFound(code="user_not_found")`` when not a member."""
+        user_id, tenant_id = caller.user_id, caller.tenant_id
         with self.unit_of_work(tenant_id) as uow:
             repo = uow.accounts
             role = repo.role_in(tenant_id, user_id)
@@ -357,10 +358,10 @@ class AuthService(Organizations, PrivacySaga, EventHandlingService):
             repo.set_email_verified(user_id, self.clock())
         return {"user_id": user_id, "email_verified": True}
 
-    def resend_verification(self, user_id: str, tenant_id: str) -> None:
+    def resend_verification(self, caller: Caller) -> None:
         """Send a new verification link (the older one stops working); at most one per
         ``verification_resend_interval_s`` (``RateLimited(code="resend_throttled")``)."""
-        user_id, tenant_id = require_uuids(user_id=user_id, tenant_id=tenant_id)
+        user_id, tenant_id = caller.user_id, caller.tenant_id
         key = self._signing_key()
         with self.unit_of_work(tenant_id) as uow:
             repo = uow.accounts
@@ -411,11 +412,11 @@ class AuthService(Organizations, PrivacySaga, EventHandlingService):
             self._set_password(repo, user_id, password_hash)
             repo.set_email_verified(user_id, self.clock())
 
-    def change_password(self, user_id: str, tenant_id: str, current_password: str, new_password: str) -> dict:
+    def change_password(self, caller: Caller, current_password: str, new_password: str) -> dict:
         """Change the password of a logged-in user, who must give the current one
         (``Forbidden(code="invalid_current_password")``, throttled like logins). Every other session
         ends; the answer is a fresh token pair for this one."""
-        user_id, tenant_id = require_uuids(user_id=user_id, tenant_id=tenant_id)
+        user_id, tenant_id = caller.user_id, caller.tenant_id
         password = domain.check_password_policy(new_password)
         with self.unit_of_work() as uow:
             user = uow.accounts.user_by_id(user_id)

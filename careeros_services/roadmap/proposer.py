@@ -7,6 +7,7 @@ to the domain's :class:`Proposal` as is — checking it is the domain's job.
 """
 from __future__ import annotations
 
+from careeros_services.common.caller import Caller
 from careeros_services.common.grpc_support import ServiceClient
 from careeros_services.roadmap.domain import Proposal, ProposedMilestone
 from contracts.grpc import ai_core_pb2, ai_core_pb2_grpc, common_pb2
@@ -23,11 +24,10 @@ class AiCoreProposer:
             deadline_s=float(section.get("propose_deadline_s", grpc_conf["deadline_s"])),
             fail_max=int(grpc_conf["breaker_fail_max"]), reset_timeout_s=float(grpc_conf["breaker_reset_s"]))
 
-    def propose(self, caller: dict, target_role: str, known_skills: list[dict]) -> Proposal:
+    def propose(self, caller: Caller, target_role: str, known_skills: list[dict]) -> Proposal:
         request = ai_core_pb2.ProposeRoadmapRequest(
-            caller=common_pb2.Caller(user_id=caller["user_id"], tenant_id=caller["tenant_id"],
-                                     org_role=caller.get("org_role", "member"),
-                                     plan_tier=caller.get("plan_tier", "free")),
+            caller=common_pb2.Caller(user_id=caller.user_id, tenant_id=caller.tenant_id,
+                                     org_role=caller.org_role, plan_tier=caller.plan_tier),
             target_role=target_role,
             known_skills=[ai_core_pb2.SkillLevel(name=s["name"], level=s["level"]) for s in known_skills])
         answer = self.client.call("ProposeRoadmap", request)

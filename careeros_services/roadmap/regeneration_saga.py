@@ -40,6 +40,7 @@ from prometheus_client import Counter
 
 from bus.store import ServiceStore
 from careeros_services.common.clock import Clock
+from careeros_services.common.caller import Caller
 from careeros_services.common.errors import DomainError, NotFound, Unavailable, require_uuids
 from careeros_services.common.unit_of_work import ServiceWithUnitOfWork
 from careeros_services.roadmap import domain
@@ -62,7 +63,7 @@ STEP_AFTER = {"started": "propose", "proposed": "plan", "planned": "commit"}
 class Proposer(Protocol):
     """Where proposals come from (ai_core's ProposeRoadmap, see ``proposer.py``)."""
 
-    def propose(self, caller: dict, target_role: str, known_skills: list[dict]) -> Proposal: ...
+    def propose(self, caller: Caller, target_role: str, known_skills: list[dict]) -> Proposal: ...
 
 
 def roadmap_not_found() -> NotFound:
@@ -85,16 +86,15 @@ class RegenerationSaga(ServiceWithUnitOfWork[RoadmapUnitOfWork]):
     clock: Clock
 
     def _add_saga(self, repo: RoadmapRepository, roadmap: RoadmapRecord, reason: str, trigger_key: str,
-                  goal: Goal, caller: Optional[dict] = None) -> Optional[str]:
+                  goal: Goal, caller: Optional[Caller] = None) -> Optional[str]:
         """Step 1 (reserve): the saga row and its queue entry; None when the trigger already has one."""
         now = self.clock()
         saga_id = str(uuid.uuid4())
-        caller = caller or {}
         params = {"target_role": goal.target_role, "hours_per_week": goal.hours_per_week,
                   "deadline": goal.deadline.isoformat() if goal.deadline else None,
                   "caller": {"user_id": str(roadmap.user_id), "tenant_id": str(roadmap.tenant_id),
-                             "org_role": caller.get("org_role") or roadmap.org_role,
-                             "plan_tier": caller.get("plan_tier") or roadmap.plan_tier}}
+                             "org_role": (caller and caller.org_role) or roadmap.org_role,
+                             "plan_tier": (caller and caller.plan_tier) or roadmap.plan_tier}}
         added = repo.add_saga({
             "saga_id": saga_id, "tenant_id": str(roadmap.tenant_id), "roadmap_id": str(roadmap.roadmap_id),
             "user_id": str(roadmap.user_id), "trigger_key": trigger_key, "reason": reason, "state": "started",
@@ -172,7 +172,7 @@ class RegenerationSaga(ServiceWithUnitOfWork[RoadmapUnitOfWork]):
         # check must reject; and the roadmap shows known skills as skipped milestones.
         # The learner's skills are applied by the deterministic plan (step "plan").
         try:
-            proposal = self.proposer.propose(saga.params["caller"], saga.params["target_role"], [])
+            proposal = self.proposer.propose(Caller(**saga.params["caller"]), saga.params["target_role"], [])
         except DomainError as error:
             raise SagaFailed(error) from None
         return self._advance(saga, "proposed", "propose", proposal=proposal.to_dict())

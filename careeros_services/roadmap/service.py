@@ -15,7 +15,8 @@ from typing import Optional
 from bus.handlers import EventHandlingService, handles
 from bus.store import ServiceStore, Transaction
 from careeros_services.common.clock import Clock, system_clock
-from careeros_services.common.errors import NotFound, ValidationFailed, require_uuids
+from careeros_services.common.caller import Caller
+from careeros_services.common.errors import NotFound, ValidationFailed
 from careeros_services.common.privacy import PersonalDataOwner
 from careeros_services.roadmap import domain, persistence, rendering
 from careeros_services.roadmap.events import (  # noqa: F401 - the event types, for callers and tests
@@ -63,9 +64,9 @@ class RoadmapService(RegenerationSaga, PersonalDataOwner, EventHandlingService):
 
     # --- queries -------------------------------------------------------------------------
 
-    def get_current_roadmap(self, tenant_id: str, user_id: str) -> dict:
+    def get_current_roadmap(self, caller: Caller) -> dict:
         """The caller's roadmap at its active version, with the progress overlay."""
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        tenant_id, user_id = caller.tenant_id, caller.user_id
         with self.unit_of_work(tenant_id) as uow:
             repo = uow.roadmaps
             roadmap = repo.roadmap_of(tenant_id, user_id)
@@ -73,17 +74,17 @@ class RoadmapService(RegenerationSaga, PersonalDataOwner, EventHandlingService):
                 raise roadmap_not_found()
             return self._view(repo, roadmap, roadmap.active_version)
 
-    def get_roadmap(self, tenant_id: str, user_id: str, roadmap_id: str, version: int = 0) -> dict:
+    def get_roadmap(self, caller: Caller, roadmap_id: str, version: int = 0) -> dict:
         """One version of the caller's roadmap (0: the active one); older versions stay readable."""
-        repo_args = self._owned(tenant_id, user_id, roadmap_id)
+        repo_args = self._owned(caller, roadmap_id)
         with self.unit_of_work(repo_args[0]) as uow:
             repo = uow.roadmaps
             roadmap = self._load_owned(repo, *repo_args)
             return self._view(repo, roadmap, version or roadmap.active_version)
 
-    def list_versions(self, tenant_id: str, user_id: str, roadmap_id: str) -> dict:
+    def list_versions(self, caller: Caller, roadmap_id: str) -> dict:
         """Every version of the caller's roadmap, oldest first."""
-        args = self._owned(tenant_id, user_id, roadmap_id)
+        args = self._owned(caller, roadmap_id)
         with self.unit_of_work(args[0]) as uow:
             repo = uow.roadmaps
             roadmap = self._load_owned(repo, *args)
@@ -93,18 +94,20 @@ class RoadmapService(RegenerationSaga, PersonalDataOwner, EventHandlingService):
                         for v in repo.versions(args[0], args[2])]
         return {"roadmap_id": args[2], "active_version": roadmap.active_version, "versions": versions}
 
-    def render(self, tenant_id: str, user_id: str, roadmap_id: str, version: int, fmt: str) -> tuple[str, str]:
+    def render(self, caller: Caller, roadmap_id: str, version: int, fmt: str) -> tuple[str, str]:
         """``(content_type, text)`` of the roadmap drawn as SVG or as a Mermaid flowchart."""
         if fmt not in ("svg", "mermaid"):
             raise ValidationFailed("Unknown picture format.", fields={"format": ["must be svg or mermaid"]})
-        view = self.get_roadmap(tenant_id, user_id, roadmap_id, version)
+        view = self.get_roadmap(caller, roadmap_id, version)
         if fmt == "svg":
             return "image/svg+xml", rendering.render_svg(view)
         return "text/vnd.mermaid", rendering.render_mermaid(view)
 
-    def _owned(self, tenant_id: str, user_id: str, roadmap_id: str) -> list[str]:
+    @staticmethod
+    def _owned(caller: Caller, roadmap_id: str) -> list[str]:
+        """``[tenant, user, roadmap]``; a malformed roadmap id is one the caller does not have."""
         try:
-            return require_uuids(tenant_id=tenant_id, user_id=user_id) + [str(uuid.UUID(str(roadmap_id)))]
+            return [caller.tenant_id, caller.user_id, str(uuid.UUID(str(roadmap_id)))]
         except ValueError:
             raise roadmap_not_found() from None
 
@@ -156,13 +159,13 @@ class RoadmapService(RegenerationSaga, PersonalDataOwner, EventHandlingService):
 
     # --- commands ------------------------------------------------------------------------
 
-    def mark_milestone(self, tenant_id: str, user_id: str, roadmap_id: str, skill_id: str, status: str) -> dict:
+    def mark_milestone(self, caller: Caller, roadmap_id: str, skill_id: str, status: str) -> dict:
         """The learner's own status for a milestone of the active version ("" clears the mark).
 
         A mark changes what the roadmap shows; it is not tracked evidence, so it
         never emits ``milestone.achieved`` by itself.
         """
-        args = self._owned(tenant_id, user_id, roadmap_id)
+        args = self._owned(caller, roadmap_id)
         if status not in domain.MARKABLE + ("",):
             raise ValidationFailed("Unknown milestone status.",
                                    fields={"status": [f"must be one of {', '.join(domain.MARKABLE)} or empty"]})
@@ -176,28 +179,28 @@ class RoadmapService(RegenerationSaga, PersonalDataOwner, EventHandlingService):
             repo.set_mark(args[0], args[2], skill_id, status, self.clock())
             return self._view(repo, roadmap, roadmap.active_version)
 
-    def create_roadmap(self, caller: dict, request: dict) -> dict:
+    def create_roadmap(self, caller: Caller, request: dict) -> dict:
         """Generate the caller's roadmap for a goal (a new version when one exists); returns it.
 
         Runs the generation saga at once in this process (it must be one that
         may call gRPC). On failure the saga is compensated, the current version
         (if any) stays active, and the step's error is raised.
         """
-        tenant_id, user_id = require_uuids(tenant_id=caller.get("tenant_id"), user_id=caller.get("user_id"))
+        tenant_id, user_id = caller.tenant_id, caller.user_id
         goal = domain.parse_goal(request, self._today())
         now = self.clock()
         with self.unit_of_work(tenant_id) as uow:
             repo = uow.roadmaps
             roadmap = repo.create_roadmap({
                 "roadmap_id": str(uuid.uuid4()), "tenant_id": tenant_id, "user_id": user_id,
-                "org_role": caller.get("org_role") or "member", "plan_tier": caller.get("plan_tier") or "free",
+                "org_role": caller.org_role, "plan_tier": caller.plan_tier,
                 "created_at": now, "updated_at": now})
             saga_id = self._add_saga(repo, roadmap, "requested", f"request:{uuid.uuid4()}", goal, caller)
             repo.lease_saga(saga_id, self.settings.saga_lease_s)
         error = self.run_saga(tenant_id, saga_id, retry=False)
         if error is not None:
             raise error
-        return self.get_current_roadmap(tenant_id, user_id)
+        return self.get_current_roadmap(caller)
 
     # --- progress and achievements ---------------------------------------------------------
 

@@ -21,7 +21,8 @@ from datetime import datetime, timezone
 from email.utils import format_datetime
 from typing import Any, Optional
 
-from careeros_services.common.errors import DomainError, Forbidden, NotFound, require_uuids
+from careeros_services.common.caller import Caller
+from careeros_services.common.errors import DomainError, Forbidden, NotFound
 from careeros_services.tracker import domain
 from careeros_services.tracker.service import TrackerService
 from careeros_services.tracker.xapi import documents, multipart, protocol, query, validate
@@ -56,9 +57,9 @@ class LrsService:
 
     # --- credentials -------------------------------------------------------------------------
 
-    def bearer_credential(self, tenant_id: str, user_id: str, org_role: str) -> Credential:
+    def bearer_credential(self, caller: Caller) -> Credential:
         """A CareerOS access token: owners and admins act for the tenant, anyone else for themselves."""
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        tenant_id, user_id, org_role = caller.tenant_id, caller.user_id, caller.org_role
         scopes = {"all"} if org_role in KEY_ADMIN_ROLES else {protocol.MINE}
         if org_role in STATEMENT_READERS - KEY_ADMIN_ROLES:
             scopes |= {"all/read"}
@@ -82,15 +83,14 @@ class LrsService:
         return Credential(tenant_id=tenant_id, scopes=frozenset(scopes), authority=authority, key_id=key_id,
                           default_family=version[:3])
 
-    def create_key(self, tenant_id: str, user_id: str, org_role: str, label: str, scopes: list[str],
-                   xapi_version: str = "") -> dict:
+    def create_key(self, caller: Caller, label: str, scopes: list[str], xapi_version: str = "") -> dict:
         """A new LRS key of the tenant (owner/admin): the secret is in this answer only.
 
         ``xapi_version`` (1.0.3 or 2.0.0, default 2.0.0) is the version the LRS names when
         it refuses a request of this key that names none (content written for 1.0.3
         reads the answer in its own version).
         """
-        tenant_id, user_id = self._key_admin(tenant_id, user_id, org_role)
+        tenant_id, user_id = self._key_admin(caller)
         label = (label or "").strip()
         errors = {}
         if not 1 <= len(label) <= 100:
@@ -110,39 +110,41 @@ class LrsService:
         return {"key": key_id, "secret": secret, "label": label, "scopes": scopes, "xapi_version": xapi_version,
                 "created_by": user_id, "created_at": iso(created), "revoked_at": ""}
 
-    def list_keys(self, tenant_id: str, user_id: str, org_role: str) -> list[dict]:
+    def list_keys(self, caller: Caller) -> list[dict]:
         """The tenant's LRS keys (never their secrets)."""
-        tenant_id, _ = self._key_admin(tenant_id, user_id, org_role)
+        tenant_id, _ = self._key_admin(caller)
         with self.tracker.unit_of_work(tenant_id) as uow:
             rows = uow.lrs.credentials(tenant_id)
         return [{"key": k, "label": label, "scopes": list(scopes), "xapi_version": version, "created_by": str(by),
                  "created_at": iso(at), "revoked_at": iso(revoked) if revoked else ""}
                 for k, label, scopes, version, by, at, revoked in rows]
 
-    def revoke_key(self, tenant_id: str, user_id: str, org_role: str, key_id: str) -> None:
+    def revoke_key(self, caller: Caller, key_id: str) -> None:
         """Revoke a key of the tenant (404 if it has none of that id); revoking twice is fine."""
-        tenant_id, _ = self._key_admin(tenant_id, user_id, org_role)
+        tenant_id, _ = self._key_admin(caller)
         with self.tracker.unit_of_work(tenant_id) as uow:
             if not uow.lrs.revoke_credential(tenant_id, key_id):
                 raise NotFound("No LRS key of this organisation has that id.", code="lrs_key_not_found")
 
     @staticmethod
-    def _key_admin(tenant_id: str, user_id: str, org_role: str) -> tuple[str, str]:
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
-        if org_role not in KEY_ADMIN_ROLES:
+    def _key_admin(caller: Caller) -> tuple[str, str]:
+        if caller.org_role not in KEY_ADMIN_ROLES:
             raise Forbidden("Only organisation owners and admins manage LRS keys.", code="not_allowed")
-        return tenant_id, user_id
+        return caller.tenant_id, caller.user_id
 
     # --- requests ------------------------------------------------------------------------------
 
     def serve(self, request: XapiRequest, *, basic: Optional[tuple[str, str]] = None,
               caller: Optional[tuple[str, str, str]] = None) -> XapiResponse:
-        """Authenticate (an LRS key's ``(key, secret)`` or a verified ``(tenant, user, role)``), then :meth:`handle`."""
+        """Authenticate (an LRS key's ``(key, secret)`` or a verified ``(tenant, user, role)``), then
+        :meth:`handle`. The caller's ids are checked here, not by the servicer: a malformed one gets
+        an xAPI error answer, as any other refused credential.
+        """
         try:
             if basic is not None:
                 credential: Optional[Credential] = self.basic_credential(*basic)
             else:
-                credential = self.bearer_credential(*caller) if caller is not None else None
+                credential = self.bearer_credential(Caller.of(*caller)) if caller is not None else None
         except DomainError as exc:
             if request.resource == "about":
                 return self.handle(request, None)

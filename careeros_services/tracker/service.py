@@ -22,6 +22,7 @@ from typing import Any, Optional
 
 from bus.handlers import EventHandlingService, handles
 from bus.store import ServiceStore, Transaction
+from careeros_services.common.caller import Caller
 from careeros_services.common.clock import Clock, system_clock
 from careeros_services.common.errors import Forbidden, require_uuids
 from careeros_services.common.privacy import PersonalDataOwner
@@ -57,7 +58,7 @@ class TrackerService(ServiceWithUnitOfWork[TrackerUnitOfWork], PersonalDataOwner
 
     # --- ingestion: the one path -------------------------------------------------------------
 
-    def record_statements(self, tenant_id: str, user_id: str, body: Any) -> dict:
+    def record_statements(self, caller: Caller, body: Any) -> dict:
         """Store the caller's statements (``body``: one statement object or a list of them).
 
         One transaction for the request. Returns ``{"statement_ids": [...]
@@ -66,9 +67,8 @@ class TrackerService(ServiceWithUnitOfWork[TrackerUnitOfWork], PersonalDataOwner
         ``batch_too_large``, 403 ``actor_not_caller``, 409 ``statement_conflict``
         (nothing of the request is kept then).
         """
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
-        with self.unit_of_work(tenant_id) as uow:
-            return self.ingest(uow, tenant_id, user_id, body)
+        with self.unit_of_work(caller.tenant_id) as uow:
+            return self.ingest(uow, caller.tenant_id, caller.user_id, body)
 
     @handles(LMS_ACTIVITY)
     def _on_lms_activity(self, tx: Transaction, envelope: dict) -> None:
@@ -239,7 +239,7 @@ class TrackerService(ServiceWithUnitOfWork[TrackerUnitOfWork], PersonalDataOwner
                             code="not_allowed", fields={"learner": ["must be your own user id"]})
         return learner
 
-    def list_statements(self, tenant_id: str, user_id: str, org_role: str, *, learner: str = "", verb: str = "",
+    def list_statements(self, caller: Caller, *, learner: str = "", verb: str = "",
                         activity: str = "", related_activities: bool = False, since: str = "", until: str = "",
                         limit: int = 0, cursor: str = "") -> dict:
         """Statements newest first (by storage order), filtered, a page at a time.
@@ -250,7 +250,7 @@ class TrackerService(ServiceWithUnitOfWork[TrackerUnitOfWork], PersonalDataOwner
         "next_cursor": "" when there is no more}``; the cursor is opaque and
         bound to the filters (400 ``invalid_cursor`` otherwise).
         """
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        tenant_id, user_id, org_role = caller.tenant_id, caller.user_id, caller.org_role
         query = domain.statement_query(learner=learner, verb=verb, activity=activity,
                                        related_activities=related_activities, since=since, until=until, limit=limit)
         only_user: Optional[str] = self._target(user_id, org_role, query.learner)
@@ -264,13 +264,12 @@ class TrackerService(ServiceWithUnitOfWork[TrackerUnitOfWork], PersonalDataOwner
         more = len(rows) > query.limit
         return {"statements": statements, "next_cursor": domain.encode_cursor(query, page[-1][0]) if more else ""}
 
-    def get_progress(self, tenant_id: str, user_id: str, org_role: str, *, learner: str = "",
-                     course_id: str = "") -> dict:
+    def get_progress(self, caller: Caller, *, learner: str = "", course_id: str = "") -> dict:
         """A learner's progress: per course (and its lessons), streaks, weekly goal, total time."""
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        tenant_id = caller.tenant_id
         if learner:
-            [learner] = require_uuids(learner=learner)
-        target = self._target(user_id, org_role, learner)
+            [learner] = require_uuids(learner=learner)  # not the caller's id: checked here
+        target = self._target(caller.user_id, caller.org_role, learner)
         today = self.clock().date()
         with self.unit_of_work(tenant_id) as uow:
             repo = uow.tracker
@@ -312,9 +311,9 @@ class TrackerService(ServiceWithUnitOfWork[TrackerUnitOfWork], PersonalDataOwner
         return {"minutes_per_week": minutes, "week_start": start.isoformat(),
                 **domain.weekly_goal_progress(minutes, week_seconds)}
 
-    def set_weekly_goal(self, tenant_id: str, user_id: str, minutes_per_week: Any) -> dict:
+    def set_weekly_goal(self, caller: Caller, minutes_per_week: Any) -> dict:
         """Set the caller's weekly goal in minutes (0 clears it); returns the goal and this week's progress."""
-        tenant_id, user_id = require_uuids(tenant_id=tenant_id, user_id=user_id)
+        tenant_id, user_id = caller.tenant_id, caller.user_id
         minutes = domain.validate_goal(minutes_per_week)
         today = self.clock().date()
         start = domain.week_start(today)

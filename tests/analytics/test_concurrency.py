@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from careeros_services.common.caller import Caller
 from careeros_services.analytics.service import AnalyticsService
 from tests.analytics import support as ev
 
@@ -55,7 +56,7 @@ def test_concurrent_batches_in_opposite_orders_all_apply(service):
     failures = [r for batch in results for r in batch if r is not True]
     assert failures == []
     assert deadlocks(service) == deadlocks_before  # none had to be broken up and retried
-    report = service.overview(tenant, owner, "owner", "2026-03-01", "2026-03-14")
+    report = service.overview(Caller(tenant, owner, "owner"), "2026-03-01", "2026-03-14")
     assert report["activity"] == {"statements": 2 * rounds * len(users),
                                   "time_spent_s": 15 * rounds * len(users)}
     assert report["active_learners"]["total"] == len(users)

@@ -16,6 +16,7 @@ from prometheus_client import REGISTRY
 
 from bus import contracts, kafka
 from bus.consumer import EventConsumer
+from careeros_services.common.caller import Caller
 from careeros_services.analytics.service import AnalyticsService
 from tests.analytics import support as ev
 from tests.analytics.scenario import Scenario
@@ -57,11 +58,11 @@ def claimed(store, event_ids: list[str]) -> int:
 
 def reports(service: AnalyticsService, s: Scenario) -> dict:
     return {
-        "a_overview": service.overview(s.tenant_a, s.olga, "owner", "2026-03-01", "2026-03-14"),
-        "a_month": service.overview(s.tenant_a, s.olga, "owner", "2026-03-01", "2026-03-31"),
-        "a_learners": service.learner_report(s.tenant_a, s.olga, "owner", "2026-03-01", "2026-03-31"),
-        "b_overview": service.overview(s.tenant_b, s.bea, "owner", "2026-03-01", "2026-03-14"),
-        "bob_csv": service.export_learners_csv(s.tenant_a, s.bob, "member", "2026-03-01", "2026-03-31"),
+        "a_overview": service.overview(Caller(s.tenant_a, s.olga, "owner"), "2026-03-01", "2026-03-14"),
+        "a_month": service.overview(Caller(s.tenant_a, s.olga, "owner"), "2026-03-01", "2026-03-31"),
+        "a_learners": service.learner_report(Caller(s.tenant_a, s.olga, "owner"), "2026-03-01", "2026-03-31"),
+        "b_overview": service.overview(Caller(s.tenant_b, s.bea, "owner"), "2026-03-01", "2026-03-14"),
+        "bob_csv": service.export_learners_csv(Caller(s.tenant_a, s.bob, "member"), "2026-03-01", "2026-03-31"),
     }
 
 
@@ -88,12 +89,12 @@ def consumed(config, store, service):
 
 def test_the_consumer_group_fills_the_read_models_from_kafka(service, consumed):
     scenario, _consumer, _events = consumed
-    report = service.overview(scenario.tenant_a, scenario.olga, "owner", "2026-03-01", "2026-03-14")
+    report = service.overview(Caller(scenario.tenant_a, scenario.olga, "owner"), "2026-03-01", "2026-03-14")
     assert report["active_learners"]["total"] == 2 and report["activity"]["time_spent_s"] == 1080
     assert report["enrollments"]["completion_rate_percent"] == 50
     assert report["quizzes"]["average_score_percent"] == 72
     assert report["ai_usage"]["cost_micro_usd"] == 1700
-    learners = service.learner_report(scenario.tenant_a, scenario.olga, "owner", "2026-03-01", "2026-03-14")
+    learners = service.learner_report(Caller(scenario.tenant_a, scenario.olga, "owner"), "2026-03-01", "2026-03-14")
     assert [r["display_name"] for r in learners["learners"]] == ["Ann", "Bob", "Olga"]
 
 

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 import pytest
 
 from bus import contracts
+from careeros_services.common.caller import Caller
 from careeros_services.analytics import persistence
 from careeros_services.analytics.persistence import TABLES
 from careeros_services.analytics.service import AnalyticsService
@@ -79,7 +80,7 @@ def test_the_consumer_subscribes_only_to_types_whose_contract_exists():
 # --- the overview --------------------------------------------------------------------------
 
 def test_overview_of_the_first_two_weeks(service, month):
-    report = service.overview(month.tenant_a, month.olga, "owner", *MARCH_1_14)
+    report = service.overview(Caller(month.tenant_a, month.olga, "owner"), *MARCH_1_14)
 
     assert report["tenant_id"] == month.tenant_a and (report["from"], report["to"]) == MARCH_1_14
     active = report["active_learners"]
@@ -119,12 +120,12 @@ def test_every_contract_type_is_consumed_and_counted_even_without_a_fact_table(s
                           occurred_at=ev.at("2026-03-03T08:00"))
     assert service.handle_event(profile) is True
     assert service.handle_event(profile) is False
-    report = service.overview(tenant, user, "owner", *MARCH_1_14)
+    report = service.overview(Caller(tenant, user, "owner"), *MARCH_1_14)
     assert report["events"] == [{"event_type": "careeros.profile.profile.created.v1", "events": 1}]
 
 
 def test_a_longer_period_counts_later_completions(service, month):
-    report = service.overview(month.tenant_a, month.olga, "admin", "2026-03-01", "2026-03-31")
+    report = service.overview(Caller(month.tenant_a, month.olga, "admin"), "2026-03-01", "2026-03-31")
     assert report["enrollments"] == {"created": 4, "cancelled": 1, "cohort": 3, "completed": 2,
                                      "completion_rate_percent": 67}
     assert report["certificates"] == 2
@@ -132,39 +133,39 @@ def test_a_longer_period_counts_later_completions(service, month):
 
 
 def test_the_other_tenant_sees_only_its_own_numbers(service, month):
-    report = service.overview(month.tenant_b, month.bea, "owner", *MARCH_1_14)
+    report = service.overview(Caller(month.tenant_b, month.bea, "owner"), *MARCH_1_14)
     assert report["active_learners"]["total"] == 1
     assert report["activity"] == {"statements": 1, "time_spent_s": 5000}
     assert report["enrollments"]["cohort"] == 1 and report["enrollments"]["completed"] == 1
     assert report["quizzes"]["attempts"] == 1 and report["quizzes"]["average_score_percent"] == 10
     assert report["ai_usage"]["cost_micro_usd"] == 90000
     assert report["revenue"] == [{"currency": "EUR", "total_minor": 9999, "invoices": 1}]
-    learners = service.learner_report(month.tenant_b, month.bea, "owner", *MARCH_1_14)["learners"]
+    learners = service.learner_report(Caller(month.tenant_b, month.bea, "owner"), *MARCH_1_14)["learners"]
     assert [r["user_id"] for r in learners] == [month.bea]
 
 
 def test_members_and_instructors_get_no_overview(service, month):
     for role in ("member", "instructor"):
         with pytest.raises(Forbidden) as caught:
-            service.overview(month.tenant_a, month.ann, role, *MARCH_1_14)
+            service.overview(Caller(month.tenant_a, month.ann, role), *MARCH_1_14)
         assert caught.value.code == "analytics_forbidden"
 
 
 def test_a_bad_period_is_refused_naming_the_field(service, month):
     with pytest.raises(ValidationFailed) as caught:
-        service.overview(month.tenant_a, month.olga, "owner", "2026-03-14", "2026-03-01")
+        service.overview(Caller(month.tenant_a, month.olga, "owner"), "2026-03-14", "2026-03-01")
     assert caught.value.fields == {"from": ["must not be after to"]}
 
 
 def test_default_period_is_the_last_30_days(service, month):
-    report = service.overview(month.tenant_a, month.olga, "owner")
+    report = service.overview(Caller(month.tenant_a, month.olga, "owner"))
     assert (report["from"], report["to"]) == ("2026-03-02", "2026-03-31")
 
 
 # --- per-learner report --------------------------------------------------------------------
 
 def test_owner_gets_a_row_per_learner(service, month):
-    report = service.learner_report(month.tenant_a, month.olga, "owner", *MARCH_1_14)
+    report = service.learner_report(Caller(month.tenant_a, month.olga, "owner"), *MARCH_1_14)
     assert report["scope"] == "tenant"
     rows = {r["display_name"]: r for r in report["learners"]}
     assert list(rows) == ["Ann", "Bob", "Olga"]
@@ -183,22 +184,22 @@ def test_owner_gets_a_row_per_learner(service, month):
 
 
 def test_the_learner_report_pages_in_name_order(service, month):
-    full = service.learner_report(month.tenant_a, month.olga, "owner", *MARCH_1_14)
+    full = service.learner_report(Caller(month.tenant_a, month.olga, "owner"), *MARCH_1_14)
     assert (full["total"], full["limit"], full["offset"]) == (3, 100, 0)
-    page1 = service.learner_report(month.tenant_a, month.olga, "owner", *MARCH_1_14, limit=2)
-    page2 = service.learner_report(month.tenant_a, month.olga, "owner", *MARCH_1_14, limit=2, offset=2)
+    page1 = service.learner_report(Caller(month.tenant_a, month.olga, "owner"), *MARCH_1_14, limit=2)
+    page2 = service.learner_report(Caller(month.tenant_a, month.olga, "owner"), *MARCH_1_14, limit=2, offset=2)
     assert [r["display_name"] for r in page1["learners"]] == ["Ann", "Bob"]
     assert [r["display_name"] for r in page2["learners"]] == ["Olga"]
     assert page1["total"] == page2["total"] == 3
-    beyond = service.learner_report(month.tenant_a, month.olga, "owner", *MARCH_1_14, limit=2, offset=10)
+    beyond = service.learner_report(Caller(month.tenant_a, month.olga, "owner"), *MARCH_1_14, limit=2, offset=10)
     assert beyond["learners"] == [] and beyond["total"] == 3
     with pytest.raises(ValidationFailed) as caught:
-        service.learner_report(month.tenant_a, month.olga, "owner", *MARCH_1_14, limit=1001)
+        service.learner_report(Caller(month.tenant_a, month.olga, "owner"), *MARCH_1_14, limit=1001)
     assert caught.value.fields == {"limit": ["must be between 1 and 1000"]}
 
 
 def test_a_learner_sees_only_their_own_row(service, month):
-    report = service.learner_report(month.tenant_a, month.bob, "member", *MARCH_1_14)
+    report = service.learner_report(Caller(month.tenant_a, month.bob, "member"), *MARCH_1_14)
     assert report["scope"] == "self" and report["total"] == 1
     assert [r["user_id"] for r in report["learners"]] == [month.bob]
     assert report["learners"][0]["quiz_attempts"] == 1
@@ -206,13 +207,13 @@ def test_a_learner_sees_only_their_own_row(service, month):
 
 def test_a_learner_without_facts_gets_a_zero_row(service, month):
     stranger = ev.new_id()
-    [row] = service.learner_report(month.tenant_a, stranger, "member", *MARCH_1_14)["learners"]
+    [row] = service.learner_report(Caller(month.tenant_a, stranger, "member"), *MARCH_1_14)["learners"]
     assert row["user_id"] == stranger and row["statements"] == 0 and row["completion_rate_percent"] == 0
 
 
 def test_nothing_of_tenant_a_is_visible_from_tenant_b_even_by_user_id(service, month):
     # Ann's user id asked for under tenant B (a forged pairing): B has no rows of hers.
-    [row] = service.learner_report(month.tenant_b, month.ann, "member", *MARCH_1_14)["learners"]
+    [row] = service.learner_report(Caller(month.tenant_b, month.ann, "member"), *MARCH_1_14)["learners"]
     assert row["statements"] == 0 and row["display_name"] == ""
 
 
@@ -222,11 +223,11 @@ def test_redelivered_events_change_nothing(service, store):
     scenario = Scenario()
     events = scenario.all_events()
     assert service.handle_events(events) == [True] * len(events)
-    before = service.learner_report(scenario.tenant_a, scenario.olga, "owner", *MARCH_1_14)
+    before = service.learner_report(Caller(scenario.tenant_a, scenario.olga, "owner"), *MARCH_1_14)
 
     assert service.handle_events(events) == [False] * len(events)
 
-    assert service.learner_report(scenario.tenant_a, scenario.olga, "owner", *MARCH_1_14) == before
+    assert service.learner_report(Caller(scenario.tenant_a, scenario.olga, "owner"), *MARCH_1_14) == before
     assert count(store, scenario.tenant_a, "statements") == 6
 
 
@@ -235,7 +236,7 @@ def test_a_cancellation_that_arrives_first_still_cancels(service):
     owner = ev.new_id()
     assert service.handle_event(ev.cancelled(tenant, user, course, "2026-03-06T10:00", enrollment)) is True
     assert service.handle_event(ev.enrolled(tenant, user, course, "2026-03-05T10:00", enrollment)) is True
-    report = service.overview(tenant, owner, "owner", *MARCH_1_14)
+    report = service.overview(Caller(tenant, owner, "owner"), *MARCH_1_14)
     assert (report["enrollments"]["created"], report["enrollments"]["cancelled"],
             report["enrollments"]["cohort"]) == (1, 1, 0)
 
@@ -273,11 +274,11 @@ def test_membership_changes_update_the_role_and_removed_members_drop_out(service
     service.handle_event(ev.registered(tenant, owner, "Owner", role="owner"))
     service.handle_event(ev.envelope("careeros.auth.membership.changed.v1", {
         "tenant_id": tenant, "user_id": user, "role": "admin", "actor_user_id": owner}))
-    rows = service.learner_report(tenant, owner, "owner", *MARCH_1_14)["learners"]
+    rows = service.learner_report(Caller(tenant, owner, "owner"), *MARCH_1_14)["learners"]
     assert {r["user_id"]: r["role"] for r in rows} == {owner: "owner", user: "admin"}
     service.handle_event(ev.envelope("careeros.auth.membership.changed.v1", {
         "tenant_id": tenant, "user_id": user, "role": "removed", "actor_user_id": owner}))
-    rows = service.learner_report(tenant, owner, "owner", *MARCH_1_14)["learners"]
+    rows = service.learner_report(Caller(tenant, owner, "owner"), *MARCH_1_14)["learners"]
     assert [r["user_id"] for r in rows] == [owner]
 
 
@@ -334,7 +335,7 @@ def test_csv_export_has_the_report_rows_with_injection_guarded(service):
                            ev.registered(tenant, user, 'Doe, "Jim"'),
                            ev.statement(tenant, user, "2026-03-03T10:00", duration_s=45)])
 
-    filename, text = service.export_learners_csv(tenant, owner, "owner", *MARCH_1_14)
+    filename, text = service.export_learners_csv(Caller(tenant, owner, "owner"), *MARCH_1_14)
 
     assert filename == "careeros-learners-2026-03-01-2026-03-14.csv"
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
@@ -348,7 +349,7 @@ def test_csv_export_has_the_report_rows_with_injection_guarded(service):
                                              "certificates", "quiz_attempts", "average_quiz_score_percent",
                                              "quizzes_passed", "assignments", "assignments_completed",
                                              "ai_requests", "ai_tokens", "ai_cost_micro_usd"])
-    _, own = service.export_learners_csv(tenant, user, "member", *MARCH_1_14)
+    _, own = service.export_learners_csv(Caller(tenant, user, "member"), *MARCH_1_14)
     assert [r["user_id"] for r in csv.DictReader(io.StringIO(own, newline=""))] == [user]
 
 
@@ -359,10 +360,10 @@ def test_completion_is_the_lms_event_whatever_the_order_and_not_a_certificate(se
     assert service.handle_event(ev.enrolled(tenant, user, course, "2026-03-02T10:00", enrollment))
     other = ev.new_id()
     assert service.handle_event(ev.enrolled(tenant, ev.new_id(), other, "2026-03-02T10:00"))
-    report = service.overview(tenant, user, "owner", *MARCH_1_14)
+    report = service.overview(Caller(tenant, user, "owner"), *MARCH_1_14)
     assert report["enrollments"] == {"created": 2, "cancelled": 0, "cohort": 2, "completed": 1,
                                      "completion_rate_percent": 50}
-    early = service.overview(tenant, user, "owner", "2026-03-01", "2026-03-04")  # before the completion
+    early = service.overview(Caller(tenant, user, "owner"), "2026-03-01", "2026-03-04")  # before the completion
     assert early["enrollments"]["completed"] == 0
 def test_reports_show_the_names_auth_has_now_asked_for_in_one_batch(store, month):
     asked = []
@@ -373,10 +374,10 @@ def test_reports_show_the_names_auth_has_now_asked_for_in_one_batch(store, month
 
     named = AnalyticsService(store, clock=lambda: NOW, names=directory)
     plain = AnalyticsService(store, clock=lambda: NOW)
-    rows = named.learner_report(month.tenant_a, month.olga, "owner", *MARCH_1_14)["learners"]
+    rows = named.learner_report(Caller(month.tenant_a, month.olga, "owner"), *MARCH_1_14)["learners"]
     before = {r["user_id"]: r["display_name"] for r in
-              plain.learner_report(month.tenant_a, month.olga, "owner", *MARCH_1_14)["learners"]}
+              plain.learner_report(Caller(month.tenant_a, month.olga, "owner"), *MARCH_1_14)["learners"]}
     assert {r["user_id"]: r["display_name"] for r in rows} == {**before, month.olga: "Olga Renamed"}
     assert asked == [(month.tenant_a, month.olga, "owner", sorted(before))]     # one call for the page
-    _, csv_text = named.export_learners_csv(month.tenant_a, month.olga, "owner", *MARCH_1_14)
+    _, csv_text = named.export_learners_csv(Caller(month.tenant_a, month.olga, "owner"), *MARCH_1_14)
     assert "Olga Renamed" in csv_text and len(asked) == 2

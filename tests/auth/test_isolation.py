@@ -9,6 +9,7 @@ import psycopg2
 import pytest
 
 from bus.store import migrations
+from careeros_services.common.caller import Caller
 from careeros_services.auth import persistence
 from careeros_services.auth.service import AuthService
 from careeros_services.common import db as dbmod
@@ -58,12 +59,12 @@ def org(auth) -> tuple[str, str, str]:
 def test_isolate_moves_the_rows_and_the_service_keeps_working(config, auth):
     tenant, owner, owner_email = org(auth)
     other, other_owner, _ = org(auth)
-    member_invite = auth.create_invite(tenant, owner, f"m{uuid.uuid4().hex[:8]}@example.com", "member")
+    member_invite = auth.create_invite(Caller(tenant, owner), f"m{uuid.uuid4().hex[:8]}@example.com", "member")
     member = auth.accept_invite(member_invite["token"], password=PASSWORD, display_name="Max")
-    auth.create_assignment(tenant, owner, member["user_id"], course_id="before-move")
-    pending = auth.create_invite(tenant, owner, f"p{uuid.uuid4().hex[:8]}@example.com", "instructor")
-    audit_before = auth.audit_log(tenant, owner)
-    auth.create_invite(other, other_owner, f"o{uuid.uuid4().hex[:8]}@example.com", "member")
+    auth.create_assignment(Caller(tenant, owner), member["user_id"], course_id="before-move")
+    pending = auth.create_invite(Caller(tenant, owner), f"p{uuid.uuid4().hex[:8]}@example.com", "instructor")
+    audit_before = auth.audit_log(Caller(tenant, owner))
+    auth.create_invite(Caller(other, other_owner), f"o{uuid.uuid4().hex[:8]}@example.com", "member")
 
     result = tenant_schemas.isolate(config, SERVICE_DB, tenant, migrations("careeros_services.auth"))
     schema = tenant_schemas.schema_for(tenant)
@@ -76,21 +77,21 @@ def test_isolate_moves_the_rows_and_the_service_keeps_working(config, auth):
     assert admin(config, "SELECT tenant_id FROM public.tenant_placement") == [(tenant,)]
 
     # Same service code, same answers, now from the tenant's schema.
-    assert auth.audit_log(tenant, owner) == audit_before
-    assert {m["org_role"] for m in auth.list_members(tenant, owner)} == {"owner", "member"}
-    assert [a["course_id"] for a in auth.list_assignments(tenant, member["user_id"])] == ["before-move"]
+    assert auth.audit_log(Caller(tenant, owner)) == audit_before
+    assert {m["org_role"] for m in auth.list_members(Caller(tenant, owner))} == {"owner", "member"}
+    assert [a["course_id"] for a in auth.list_assignments(Caller(tenant, member["user_id"]))] == ["before-move"]
     tokens = auth.login(owner_email, PASSWORD)
     assert (claims(tokens)["tenant_id"], claims(tokens)["org_role"]) == (tenant, "owner")
     joined = auth.accept_invite(pending["token"], password=PASSWORD, display_name="Ines")
     assert claims(joined["tokens"])["org_role"] == "instructor"
     with pytest.raises(Conflict):  # single use still holds
         auth.accept_invite(pending["token"], password=PASSWORD, display_name="Ines")
-    auth.create_assignment(tenant, owner, joined["user_id"], target_role="Data Engineer")
+    auth.create_assignment(Caller(tenant, owner), joined["user_id"], target_role="Data Engineer")
     assert claims(auth.refresh(tokens["refresh_token"]))["org_role"] == "owner"
     new_rows = admin(config, f"SELECT action FROM {schema}.audit_log ORDER BY id DESC LIMIT 2")
     assert new_rows == [("org.assignment_created",), ("org.invite_accepted",)]
     assert admin(config, "SELECT count(*) FROM public.audit_log WHERE tenant_id = %s", (tenant,)) == [(0,)]
-    ids = [e["id"] for e in auth.audit_log(tenant, owner)]
+    ids = [e["id"] for e in auth.audit_log(Caller(tenant, owner))]
     assert ids == sorted(ids, reverse=True) and len(set(ids)) == len(ids)  # ids keep rising after the move
 
     # The database rules hold in the tenant's schema too.
@@ -99,8 +100,8 @@ def test_isolate_moves_the_rows_and_the_service_keeps_working(config, auth):
     with pytest.raises(psycopg2.errors.CheckViolation):
         admin(config, f"UPDATE {schema}.memberships SET org_role = 'admin' WHERE org_role = 'owner'")
     with pytest.raises(Forbidden):  # the other tenant's owner still cannot read it
-        auth.audit_log(tenant, other_owner)
-    assert {m["user_id"] for m in auth.list_members(other, other_owner)} == {other_owner}
+        auth.audit_log(Caller(tenant, other_owner))
+    assert {m["user_id"] for m in auth.list_members(Caller(other, other_owner))} == {other_owner}
     with auth.store.transaction(other) as tx:  # another tenant's transactions never see the schema
         assert tx.db.execute_sql("SELECT count(*) FROM memberships").fetchone()[0] == 1
 
@@ -116,7 +117,7 @@ def test_isolate_moves_the_rows_and_the_service_keeps_working(config, auth):
                                             "saga_id": "s1", "plan": "team", "seats": 50, "entitlements": [],
                                             "reason": "activated"}})
     assert auth.handle_events([envelope]) == [True]
-    assert auth.get_org(tenant, owner)["seat_limit"] == 50
+    assert auth.get_org(Caller(tenant, owner))["seat_limit"] == 50
     assert admin(config, f"SELECT action FROM {schema}.audit_log ORDER BY id DESC LIMIT 1") == [
         ("billing.entitlement_changed",)]
 
@@ -131,7 +132,7 @@ def test_isolate_moves_the_rows_and_the_service_keeps_working(config, auth):
                      " AND table_name = 'assignments' AND column_name = 'note'", (where,)) == [(1,)]
     assert admin(config, "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'public'"
                  " AND table_name = 'tenants' AND column_name = 'iso_test_flag'") == [(1,)]
-    assert len(auth.list_assignments(tenant, joined["user_id"])) == 1
+    assert len(auth.list_assignments(Caller(tenant, joined["user_id"]))) == 1
     # Isolating again changes nothing.
     again = tenant_schemas.isolate(config, SERVICE_DB, tenant, later)
     assert again["rows"]["memberships"] == 3

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from bus import contracts, privacy
+from careeros_services.common.caller import Caller
 from careeros_services.auth.privacy import participants
 from careeros_services.auth.service import AuthService, build
 from careeros_services.common.errors import Conflict, Forbidden, NotFound, Unauthenticated
@@ -63,20 +64,20 @@ def _export_parts(auth: AuthService, person: dict, request: dict) -> list[dict]:
 
 def test_the_last_answer_assembles_the_archive_behind_a_signed_link(auth):
     person = _person(auth)
-    request = auth.request_export(person["user_id"], person["tenant_id"])
-    assert auth.request_export(person["user_id"], person["tenant_id"])["request_id"] == request["request_id"]
+    request = auth.request_export(Caller(person["tenant_id"], person["user_id"]))
+    assert auth.request_export(Caller(person["tenant_id"], person["user_id"]))["request_id"] == request["request_id"]
     [asked] = _sent(auth, privacy.EXPORT_REQUESTED, request["request_id"])
     assert asked["payload"]["tenant_ids"] == [person["tenant_id"]] and asked["payload"]["user_id"] == person["user_id"]
     *first, last = _export_parts(auth, person, request)
     for envelope in first:
         assert auth.handle_event(envelope) is True
-    waiting = auth.get_export(person["user_id"], request["request_id"])
+    waiting = auth.get_export(Caller(person["tenant_id"], person["user_id"]), request["request_id"])
     assert (waiting["status"], waiting["pending"], waiting["download_url"]) == (
         "pending", [last["payload"]["service"]], "")
     assert auth.handle_event(last) is True
     assert auth.handle_event(first[0]) is False  # a redelivered answer changes nothing
 
-    done = auth.get_export(person["user_id"], request["request_id"])
+    done = auth.get_export(Caller(person["tenant_id"], person["user_id"]), request["request_id"])
     assert done["status"] == "completed" and done["download_url"]
     [ready] = _sent_ready(auth, request["request_id"])
     assert ready["payload"]["download_url"] and ready["payload"]["expires_at"]
@@ -90,7 +91,7 @@ def test_the_last_answer_assembles_the_archive_behind_a_signed_link(auth):
     with pytest.raises(Forbidden):
         auth.read_export_file(key, int(query["expires"][0]), "0" * 64)
     with pytest.raises(NotFound):
-        auth.get_export(str(uuid.uuid4()), request["request_id"])  # someone else's
+        auth.get_export(Caller(person["tenant_id"], str(uuid.uuid4())), request["request_id"])  # someone else's
 
 
 def _sent_ready(auth: AuthService, request_id: str) -> list[dict]:
@@ -102,7 +103,7 @@ def _sent_ready(auth: AuthService, request_id: str) -> list[dict]:
 
 def test_the_timer_resends_what_waits_and_deletes_expired_archives(auth):
     person = _person(auth)
-    request = auth.request_export(person["user_id"], person["tenant_id"])
+    request = auth.request_export(Caller(person["tenant_id"], person["user_id"]))
     now = datetime.now(timezone.utc)
     later = now + timedelta(seconds=auth.resend_after_s + 1)
     assert auth.privacy_tick(later)["resent"] >= 1
@@ -110,9 +111,9 @@ def test_the_timer_resends_what_waits_and_deletes_expired_archives(auth):
     assert auth.privacy_tick(later)["resent"] == 0  # sent again just now: not yet due
     for envelope in _export_parts(auth, person, request):
         auth.handle_event(envelope)
-    assert auth.get_export(person["user_id"], request["request_id"])["status"] == "completed"
+    assert auth.get_export(Caller(person["tenant_id"], person["user_id"]), request["request_id"])["status"] == "completed"
     assert auth.privacy_tick(now + timedelta(seconds=auth.export_ttl_s + 60))["expired"] >= 1
-    gone = auth.get_export(person["user_id"], request["request_id"])
+    gone = auth.get_export(Caller(person["tenant_id"], person["user_id"]), request["request_id"])
     assert (gone["status"], gone["download_url"]) == ("expired", "")
 
 
@@ -121,7 +122,7 @@ def test_an_account_erasure_takes_effect_in_auth_at_once_and_completes_with_ever
     tokens = auth.login(person["email"], PASSWORD)
     with auth.store.transaction() as tx:  # the relay sent the registration's events
         tx.db.execute_sql("UPDATE outbox SET sent_at = now() WHERE sent_at IS NULL")
-    request = auth.request_erasure(person["user_id"], person["tenant_id"])
+    request = auth.request_erasure(Caller(person["tenant_id"], person["user_id"]))
     assert request["answered"] == ["auth"] and set(request["pending"]) == set(participants())
     with pytest.raises(Unauthenticated):
         auth.login(person["email"], PASSWORD)
@@ -138,7 +139,7 @@ def test_an_account_erasure_takes_effect_in_auth_at_once_and_completes_with_ever
     for service in participants():
         auth.handle_event(_answer(service, {**request, "user_id": person["user_id"]}, person["tenant_id"],
                                   rows_erased=1))
-    done = auth.get_erasure(person["user_id"], request["request_id"])
+    done = auth.get_erasure(Caller(person["tenant_id"], person["user_id"]), request["request_id"])
     assert done["status"] == "completed" and done["completed_at"]
 
 
@@ -146,5 +147,5 @@ def test_an_organisation_owner_must_hand_over_before_erasing_their_account(auth)
     owner = _person(auth)
     org = auth.register(f"o{uuid.uuid4().hex[:12]}@example.com", PASSWORD, "Olive Owner", "Olive Org")
     with pytest.raises(Conflict):
-        auth.request_erasure(org["user_id"], org["tenant_id"])
-    assert auth.request_erasure(owner["user_id"], owner["tenant_id"])["status"] == "pending"
+        auth.request_erasure(Caller(org["tenant_id"], org["user_id"]))
+    assert auth.request_erasure(Caller(owner["tenant_id"], owner["user_id"]))["status"] == "pending"

@@ -9,6 +9,7 @@ import redis
 from argon2 import PasswordHasher
 
 from bus import contracts
+from careeros_services.common.caller import Caller
 from careeros_services.auth import domain
 from careeros_services.auth.persistence import MODELS
 from careeros_services.auth.service import REVOKED_JTI_PREFIX, AuthService, build
@@ -89,7 +90,7 @@ def test_an_organisation_registration_makes_tenant_user_owner_and_both_events(au
             payload["plan_tier"], payload["display_name"]) == \
         (result["user_id"], result["tenant_id"], "organization", "owner", "free", "Ada")
     assert who not in str(user_event)  # PII stays in auth
-    me = auth.get_me(result["user_id"], result["tenant_id"])
+    me = auth.get_me(Caller(result["tenant_id"], result["user_id"]))
     assert me == {**me, "email": who, "display_name": "Ada", "tenant_name": "Acme Learning",
                   "tenant_kind": "organization", "org_role": "owner", "plan_tier": "free"}
     assert me["created_at"].endswith("+00:00")
@@ -299,7 +300,7 @@ def test_a_refreshed_token_carries_the_current_plan_tier(auth):
     sql(auth, "UPDATE tenants SET plan_tier = 'team' WHERE id = %s", (registered["tenant_id"],))
     refreshed = auth.refresh(tokens["refresh_token"])
     assert verified_claims(auth, refreshed["access_token"])["plan_tier"] == "team"
-    assert auth.get_me(registered["user_id"], registered["tenant_id"])["plan_tier"] == "team"
+    assert auth.get_me(Caller(registered["tenant_id"], registered["user_id"]))["plan_tier"] == "team"
 
 
 # --- logout -----------------------------------------------------------------------------------
@@ -341,10 +342,10 @@ def test_get_me_only_answers_for_a_member_of_the_tenant(auth):
     a = auth.register(email(), PASSWORD, "A")
     b = auth.register(email(), PASSWORD, "B")
     with pytest.raises(NotFound) as caught:
-        auth.get_me(a["user_id"], b["tenant_id"])
+        auth.get_me(Caller(b["tenant_id"], a["user_id"]))
     assert caught.value.code == "user_not_found"
     with pytest.raises(ValidationFailed) as caught:
-        auth.get_me("'; DROP TABLE users; --", "")
+        auth.get_me(Caller.of("", "'; DROP TABLE users; --"))
     assert set(caught.value.fields) == {"user_id", "tenant_id"}
 
 

@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 
+from careeros_services.common.caller import Caller
 from careeros_services.ai_core.limits import Limits
 from careeros_services.auth.service import build as build_auth
 from careeros_services.billing.service import build as build_billing
@@ -45,7 +46,7 @@ def test_advertised_limits_equal_enforced_ones(config, billing_store, auth_store
     try:
         owner = auth.register(f"owner-{uuid.uuid4().hex[:8]}@example.com", "a long passphrase 1", "Owner",
                               organization_name="Plans Ltd")
-        org = auth.get_org(owner["tenant_id"], owner["user_id"])
+        org = auth.get_org(Caller(owner["tenant_id"], owner["user_id"]))
         assert (org["plan_tier"], org["seat_limit"]) == ("free", advertised["free"]["seats_included"])
     finally:
         auth.store.close()

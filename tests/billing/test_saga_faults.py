@@ -118,7 +118,7 @@ def test_sigkill_of_nameko_and_relay_at_every_step_leaves_nobody_paid_without_ac
     users: dict[str, str] = {}
 
     def plan_tier(tenant_id: str) -> str:
-        return auth.get_me(users[tenant_id], tenant_id)["plan_tier"]
+        return auth.get_me(Caller(tenant_id, users[tenant_id]))["plan_tier"]
 
     processes.start("auth")
     processes.start("relay")

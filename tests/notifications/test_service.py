@@ -67,7 +67,7 @@ def test_an_invite_goes_to_the_invitee_with_the_accept_link_and_the_organisation
         auth, notifications, smtp_config):
     _owner_email, owner = register(auth, organization_name="Acme Learning")
     invitee = f"i{uuid.uuid4().hex[:12]}@example.com"
-    invite = auth.create_invite(owner["tenant_id"], owner["user_id"], invitee, "member")
+    invite = auth.create_invite(Caller(owner["tenant_id"], owner["user_id"]), invitee, "member")
     event = event_for(auth, "careeros.auth.invite.created.v1", "invite_id", invite["invite_id"])
     assert "email" not in event["payload"]  # contact data stays in auth
     notifications.handle_event(event)

@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 
+from careeros_services.common.caller import Caller
 from careeros_services.ai_core.entrypoints.grpc_server import registration as ai_core_registration
 from careeros_services.common import grpc_support
 from careeros_services.common.errors import ValidationFailed
@@ -38,7 +39,7 @@ def test_a_roadmap_from_the_real_knowledge_base(roadmaps):
                "plan_tier": "free"}
     assert roadmaps.handle_event(profile_updated(learner["tenant_id"], learner["user_id"], 2,
                                                  skills=[{"name": "Python", "level": 5}])) is True
-    view = roadmaps.create_roadmap(learner, {"target_role": "Data Engineer", "hours_per_week": 6})
+    view = roadmaps.create_roadmap(Caller(**learner), {"target_role": "Data Engineer", "hours_per_week": 6})
     ms = view["milestones"]
     assert view["role_title"] and len(ms) >= 3
     positions = {m["skill_id"]: m["position"] for m in ms}
@@ -61,5 +62,5 @@ def test_a_roadmap_from_the_real_knowledge_base(roadmaps):
 def test_an_unknown_role_is_the_learners_mistake_and_creates_nothing(roadmaps):
     learner = {"tenant_id": str(uuid.uuid4()), "user_id": str(uuid.uuid4())}
     with pytest.raises(ValidationFailed) as raised:
-        roadmaps.create_roadmap(learner, {"target_role": "Dragon tamer of the seven seas", "hours_per_week": 6})
+        roadmaps.create_roadmap(Caller(**learner), {"target_role": "Dragon tamer of the seven seas", "hours_per_week": 6})
     assert raised.value.code == "unknown_role" and "target_role" in raised.value.fields

@@ -48,7 +48,7 @@ def test_achievement_travels_to_the_profile_and_back_over_kafka(config, fresh_st
     tenant, user = registered["tenant_id"], registered["payload"]["user_id"]
     roadmap.handle_event(course_published("python-basics", [("Python", 3)]))
     ai.servicer.mode = "ok"
-    view = roadmap.create_roadmap({"tenant_id": tenant, "user_id": user}, {"target_role": "Data Engineer",
+    view = roadmap.create_roadmap(Caller(tenant, user), {"target_role": "Data Engineer",
                                                                            "hours_per_week": 5})
 
     prefix = config["kafka"]["topic_prefix"]
@@ -86,6 +86,6 @@ def test_achievement_travels_to_the_profile_and_back_over_kafka(config, fresh_st
     assert profile["skill_evidence"]["python"]["roadmap_id"] == view["roadmap_id"]
     assert profile["skill_evidence"]["python"]["evidence"] == [
         {"kind": "course_completed", "id": SLUG_IDS["python-basics"]}]
-    current = roadmap.get_current_roadmap(tenant, user)
+    current = roadmap.get_current_roadmap(Caller(tenant, user))
     python = {m["skill_id"]: m for m in current["milestones"]}["python"]
     assert python["status"] == "done" and python["achieved"]

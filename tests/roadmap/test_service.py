@@ -84,7 +84,7 @@ def learner() -> dict:
 
 
 def create(service, learner, role="Data Engineer", hours=10, **extra) -> dict:
-    return service.create_roadmap(learner, {"target_role": role, "hours_per_week": hours, **extra})
+    return service.create_roadmap(Caller(**learner), {"target_role": role, "hours_per_week": hours, **extra})
 
 
 def by_skill(view: dict) -> dict:
@@ -120,29 +120,29 @@ def test_new_request_is_a_new_version_and_old_versions_stay_readable(service, le
     first = create(service, learner)
     second = create(service, learner, role="ML Engineer", hours=5)
     assert second["roadmap_id"] == first["roadmap_id"] and second["version"] == 2
-    old = service.get_roadmap(learner["tenant_id"], learner["user_id"], first["roadmap_id"], 1)
+    old = service.get_roadmap(Caller(learner["tenant_id"], learner["user_id"]), first["roadmap_id"], 1)
     assert old["target_role"] == "Data Engineer" and not old["is_active"] and old["active_version"] == 2
-    assert service.get_current_roadmap(learner["tenant_id"], learner["user_id"])["target_role"] == "ML Engineer"
-    versions = service.list_versions(learner["tenant_id"], learner["user_id"], first["roadmap_id"])
+    assert service.get_current_roadmap(Caller(learner["tenant_id"], learner["user_id"]))["target_role"] == "ML Engineer"
+    versions = service.list_versions(Caller(learner["tenant_id"], learner["user_id"]), first["roadmap_id"])
     assert [(v["version"], v["is_active"], v["target_role"]) for v in versions["versions"]] == [
         (1, False, "Data Engineer"), (2, True, "ML Engineer")]
     with pytest.raises(NotFound):
-        service.get_roadmap(learner["tenant_id"], learner["user_id"], first["roadmap_id"], 9)
+        service.get_roadmap(Caller(learner["tenant_id"], learner["user_id"]), first["roadmap_id"], 9)
 
 
 def test_roadmaps_are_private_to_their_learner_and_tenant(service, learner):
     view = create(service, learner)
     with pytest.raises(NotFound):
-        service.get_roadmap(learner["tenant_id"], str(uuid.uuid4()), view["roadmap_id"])
+        service.get_roadmap(Caller(learner["tenant_id"], str(uuid.uuid4())), view["roadmap_id"])
     with pytest.raises(NotFound):
-        service.get_roadmap(str(uuid.uuid4()), learner["user_id"], view["roadmap_id"])
+        service.get_roadmap(Caller(str(uuid.uuid4()), learner["user_id"]), view["roadmap_id"])
     with pytest.raises(NotFound):
-        service.get_roadmap(learner["tenant_id"], learner["user_id"], "not-a-uuid")
+        service.get_roadmap(Caller(learner["tenant_id"], learner["user_id"]), "not-a-uuid")
 
 
 def test_bad_goal_names_the_fields(service, learner):
     with pytest.raises(ValidationFailed) as raised:
-        service.create_roadmap(learner, {"target_role": "", "hours_per_week": 0})
+        service.create_roadmap(Caller(**learner), {"target_role": "", "hours_per_week": 0})
     assert set(raised.value.fields) == {"target_role", "hours_per_week"}
 
 
@@ -152,7 +152,7 @@ def test_provider_cycle_is_rejected_and_nothing_is_created(service, learner, ai)
         create(service, learner)
     assert "cycle" in raised.value.detail
     with pytest.raises(NotFound):
-        service.get_current_roadmap(learner["tenant_id"], learner["user_id"])
+        service.get_current_roadmap(Caller(learner["tenant_id"], learner["user_id"]))
 
 
 # --- overlay, marks, achievements ----------------------------------------------------------
@@ -161,7 +161,7 @@ def test_progress_overlay_marks_and_achievement_closes_the_loop(service, learner
     view = create(service, learner)
     tenant, user, rid = learner["tenant_id"], learner["user_id"], view["roadmap_id"]
     assert service.handle_event(progress_updated(tenant, user, catalog["python-basics"], 50)) is True
-    ms = by_skill(service.get_current_roadmap(tenant, user))
+    ms = by_skill(service.get_current_roadmap(Caller(tenant, user)))
     assert (ms["python"]["status"], ms["python"]["percent"]) == ("learning", 50)
     assert outbox_rows(store, MILESTONE_ACHIEVED, rid) == []
 
@@ -174,20 +174,20 @@ def test_progress_overlay_marks_and_achievement_closes_the_loop(service, learner
     assert achieved["payload"] == {"roadmap_id": rid, "tenant_id": tenant, "user_id": user,
                                    "skill_name": "Python", "esco_uri": "", "level": 2,
                                    "evidence": [{"kind": "course_completed", "id": catalog["python-basics"]}]}
-    current = service.get_current_roadmap(tenant, user)
+    current = service.get_current_roadmap(Caller(tenant, user))
     assert by_skill(current)["python"]["status"] == "done" and by_skill(current)["python"]["achieved"]
 
-    marked = service.mark_milestone(tenant, user, rid, "sql", "done")
+    marked = service.mark_milestone(Caller(tenant, user), rid, "sql", "done")
     assert by_skill(marked)["sql"]["status"] == "done" and by_skill(marked)["sql"]["marked"] == "done"
     assert by_skill(marked)["sql"]["tracked_status"] == "pending"
     assert len(outbox_rows(store, MILESTONE_ACHIEVED, rid)) == 1     # a mark is not evidence
-    cleared = service.mark_milestone(tenant, user, rid, "sql", "")
+    cleared = service.mark_milestone(Caller(tenant, user), rid, "sql", "")
     assert by_skill(cleared)["sql"]["status"] == "pending"
     with pytest.raises(ValidationFailed) as raised:
-        service.mark_milestone(tenant, user, rid, "sql", "finished")
+        service.mark_milestone(Caller(tenant, user), rid, "sql", "finished")
     assert "status" in raised.value.fields
     with pytest.raises(ValidationFailed):
-        service.mark_milestone(tenant, user, rid, "cobol", "done")
+        service.mark_milestone(Caller(tenant, user), rid, "cobol", "done")
     # python (20 h at level 2) done in week one of 10 h: ahead
     assert marked["progress"]["schedule_status"] == "ahead" and marked["progress"]["done_hours"] == 35
 
@@ -212,7 +212,7 @@ def test_target_role_change_processed_twice_yields_one_new_version(service, lear
         assert service._regenerate(service.unit_of_work_in(tx), tenant, rid, "target_role_changed", f"event:{event['id']}") is None
     assert service.run_due() >= 1
     assert service.run_due() == 0
-    current = service.get_current_roadmap(tenant, user)
+    current = service.get_current_roadmap(Caller(tenant, user))
     assert current["version"] == 2 and current["target_role"] == "ML Engineer"
     assert current["reason"] == "target_role_changed"
     sagas = [s for s in service.sagas(tenant, rid) if s["reason"] == "target_role_changed"]
@@ -236,7 +236,7 @@ def test_a_failing_step_keeps_the_current_version_and_records_why(service, learn
     ai.servicer.mode = "unknown_prerequisite"
     service.handle_event(profile_updated(tenant, user, 3, target_role="ML Engineer"))
     service.run_due()
-    current = service.get_current_roadmap(tenant, user)
+    current = service.get_current_roadmap(Caller(tenant, user))
     assert current["version"] == 1 and current["target_role"] == "Data Engineer"
     assert current["last_regeneration"]["state"] == "compensated"
     assert "quantum-basics" in current["last_regeneration"]["error"]
@@ -262,7 +262,7 @@ def test_provider_unavailable_is_retried_then_compensated(make_service, learner,
     record = down.saga_record(tenant, saga["saga_id"])
     assert record["state"] == "compensated" and record["attempts"] == 2
     assert "upstream_unavailable" in record["error"] or "circuit_open" in record["error"]
-    assert down.get_current_roadmap(tenant, user)["version"] == 1
+    assert down.get_current_roadmap(Caller(tenant, user))["version"] == 1
 
 
 def test_unavailable_provider_on_request_answers_unavailable_and_keeps_nothing(make_service, learner, catalog):
@@ -270,7 +270,7 @@ def test_unavailable_provider_on_request_answers_unavailable_and_keeps_nothing(m
     with pytest.raises(Unavailable):
         create(down, learner)
     with pytest.raises(NotFound):
-        down.get_current_roadmap(learner["tenant_id"], learner["user_id"])
+        down.get_current_roadmap(Caller(learner["tenant_id"], learner["user_id"]))
 
 
 def test_a_crash_mid_saga_resumes_from_the_last_step_on_the_recovery_sweep(service, learner, ai, store):
@@ -291,7 +291,7 @@ def test_a_crash_mid_saga_resumes_from_the_last_step_on_the_recovery_sweep(servi
     assert service.run_due() == 1
     assert ai.servicer.calls == calls + 1                 # resumed: the stored proposal was reused
     assert service.saga_record(tenant, saga_id)["state"] == "committed"
-    assert service.get_current_roadmap(tenant, user)["target_role"] == "ML Engineer"
+    assert service.get_current_roadmap(Caller(tenant, user))["target_role"] == "ML Engineer"
 
 
 def test_archived_public_course_regenerates_roadmaps_in_every_tenant(make_service, ai, store):
@@ -308,7 +308,7 @@ def test_archived_public_course_regenerates_roadmaps_in_every_tenant(make_servic
     while service.run_due():
         pass
     for who, view in zip(learners, views):
-        current = service.get_current_roadmap(who["tenant_id"], who["user_id"])
+        current = service.get_current_roadmap(Caller(who["tenant_id"], who["user_id"]))
         assert current["version"] == 2 and current["reason"] == "course_archived"
         assert by_skill(current)["airflow"]["courses"] == []
         [generated] = outbox_rows(store, ROADMAP_GENERATED, view["roadmap_id"])[1:]
@@ -324,9 +324,9 @@ def test_falling_behind_by_more_than_the_margin_regenerates_once_per_version(ser
     clock.now += timedelta(weeks=3)
     service.handle_event(progress_updated(tenant, user, catalog["sql-basics"], 20))
     service.handle_event(progress_updated(tenant, user, catalog["sql-basics"], 30))
-    assert service.get_current_roadmap(tenant, user)["progress"]["schedule_status"] == "behind"
+    assert service.get_current_roadmap(Caller(tenant, user))["progress"]["schedule_status"] == "behind"
     assert service.run_due() == 1
-    current = service.get_current_roadmap(tenant, user)
+    current = service.get_current_roadmap(Caller(tenant, user))
     assert current["version"] == 2 and current["reason"] == "behind_schedule"
     assert current["summary"]["starts_on"] == clock.now.date().isoformat()
     assert current["progress"]["schedule_status"] != "behind"
@@ -339,7 +339,7 @@ def test_schedule_sweep_catches_a_learner_who_stopped(service, learner, clock):
     assert service.check_schedules() >= 1
     while service.run_due():
         pass
-    assert service.get_current_roadmap(learner["tenant_id"], learner["user_id"])["reason"] == "behind_schedule"
+    assert service.get_current_roadmap(Caller(learner["tenant_id"], learner["user_id"]))["reason"] == "behind_schedule"
 
 
 def test_catalog_keeps_the_newest_revision_and_tenant_courses_stay_in_their_tenant(service, learner, store):
@@ -409,7 +409,7 @@ def test_a_leased_saga_is_run_by_one_runner_only_and_the_nameko_side_cannot_run_
     with pytest.raises(RuntimeError, match="cannot run roadmap sagas"):
         RoadmapService(store).run_saga(learner["tenant_id"], saga_id)   # built as in nameko: no proposer
     assert service.run_saga(learner["tenant_id"], saga_id) is None
-    assert service.get_current_roadmap(learner["tenant_id"], learner["user_id"])["version"] == 2
+    assert service.get_current_roadmap(Caller(learner["tenant_id"], learner["user_id"]))["version"] == 2
     with pytest.raises(ValidationFailed):
         service.sagas("nope", view["roadmap_id"])
 
@@ -459,7 +459,7 @@ def test_a_runner_killed_mid_step_is_recovered_by_the_next_sweep(service, learne
     assert service.saga_record(tenant, saga["saga_id"])["state"] == "started"   # died before committing
     eventually(service.run_due, what="the 2 s lease to run out", timeout_s=10)
     assert service.saga_record(tenant, saga["saga_id"])["state"] == "committed"
-    assert service.get_current_roadmap(tenant, user)["target_role"] == "ML Engineer"
+    assert service.get_current_roadmap(Caller(tenant, user))["target_role"] == "ML Engineer"
 
 
 def test_progress_of_two_courses_in_concurrent_transactions_still_achieves_the_milestone(

@@ -17,6 +17,7 @@ from confluent_kafka import Producer
 from bus import contracts, kafka
 from bus.consumer import EventConsumer
 from bus.privacy import REQUEST_TYPES
+from careeros_services.common.caller import Caller
 from careeros_services.tracker.service import (COURSE_PUBLISHED, ENROLLMENT_COMPLETED, LMS_ACTIVITY, STATEMENT_RECORDED,
                                                TrackerService)
 from tests.tracker.support import activity_recorded, course_published, new_id, outbox, statement
@@ -64,11 +65,11 @@ def test_lms_activity_events_drive_progress_through_kafka(env):
         produce(cfg, producer, envelope)
 
     def progressed():
-        courses = service.get_progress(tenant, user, "member")["courses"]
+        courses = service.get_progress(Caller(tenant, user, "member"))["courses"]
         return bool(courses) and courses[0]["percent"] == 50
 
     consume_until(consumer, progressed)
-    [course_progress] = service.get_progress(tenant, user, "member")["courses"]
+    [course_progress] = service.get_progress(Caller(tenant, user, "member"))["courses"]
     assert (course_progress["lessons_done"], course_progress["time_spent_s"]) == (1, 240)
     assert len([e for e in outbox(service.store, STATEMENT_RECORDED)
                 if e["payload"]["statement_id"] == passed["id"]]) == 1

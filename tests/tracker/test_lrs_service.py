@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl, urlparse
 
 import pytest
 
+from careeros_services.common.caller import Caller
 from careeros_services.common.errors import DomainError, Forbidden
 from careeros_services.tracker.domain import HOME_PAGE, LESSON_IRI, COURSE_IRI
 from careeros_services.tracker.lrs import LrsService
@@ -32,7 +33,7 @@ def lrs(store) -> LrsService:
 def org(lrs):
     """``(tenant_id, owner_id, credential with scope all)``."""
     tenant, owner = new_id(), new_id()
-    key = lrs.create_key(tenant, owner, "owner", "tests", ["all"])
+    key = lrs.create_key(Caller(tenant, owner, "owner"), "tests", ["all"])
     return tenant, owner, lrs.basic_credential(key["key"], key["secret"])
 
 
@@ -64,23 +65,23 @@ def test_lrs_tables_force_row_level_security(store):
 def test_keys_are_managed_by_owners_and_admins_and_kept_hashed(lrs, store):
     tenant, owner = new_id(), new_id()
     with pytest.raises(Forbidden):
-        lrs.create_key(tenant, new_id(), "member", "x", ["all"])
+        lrs.create_key(Caller(tenant, new_id(), "member"), "x", ["all"])
     with pytest.raises(DomainError):
-        lrs.create_key(tenant, owner, "admin", "x", ["everything"])
-    key = lrs.create_key(tenant, owner, "admin", "content", ["statements/write"])
+        lrs.create_key(Caller(tenant, owner, "admin"), "x", ["everything"])
+    key = lrs.create_key(Caller(tenant, owner, "admin"), "content", ["statements/write"])
     with store.transaction(tenant) as tx:
         kept = tx.db.execute_sql("SELECT secret_hash FROM lrs_credentials WHERE key_id = %s", (key["key"],)).fetchone()
     assert kept[0] != key["secret"] and key["secret"] not in kept[0]
     assert lrs.basic_credential(key["key"], key["secret"]).scopes == {"statements/write"}
     with pytest.raises(XapiError):
         lrs.basic_credential(key["key"], key["secret"] + "x")
-    assert [k["key"] for k in lrs.list_keys(tenant, owner, "owner")] == [key["key"]]
-    assert "secret" not in lrs.list_keys(tenant, owner, "owner")[0]
-    lrs.revoke_key(tenant, owner, "owner", key["key"])
+    assert [k["key"] for k in lrs.list_keys(Caller(tenant, owner, "owner"))] == [key["key"]]
+    assert "secret" not in lrs.list_keys(Caller(tenant, owner, "owner"))[0]
+    lrs.revoke_key(Caller(tenant, owner, "owner"), key["key"])
     with pytest.raises(XapiError):
         lrs.basic_credential(key["key"], key["secret"])
     with pytest.raises(DomainError):
-        lrs.revoke_key(new_id(), owner, "owner", key["key"])  # another tenant has no such key
+        lrs.revoke_key(Caller(new_id(), owner, "owner"), key["key"])  # another tenant has no such key
 
 
 def test_a_tenant_never_sees_another_tenants_statements(lrs, org):
@@ -95,7 +96,7 @@ def test_a_tenant_never_sees_another_tenants_statements(lrs, org):
 
 def org_of(lrs):
     tenant, owner = new_id(), new_id()
-    key = lrs.create_key(tenant, owner, "owner", "tests", ["all"])
+    key = lrs.create_key(Caller(tenant, owner, "owner"), "tests", ["all"])
     return lrs.basic_credential(key["key"], key["secret"])
 
 
@@ -148,7 +149,7 @@ def test_statements_of_careeros_learners_move_progress_and_others_only_get_store
         == [(statement_id, learner, course)]
     progress = [e["payload"] for e in outbox(store, PROGRESS_UPDATED) if e["payload"]["user_id"] == learner]
     assert progress and progress[-1]["time_spent_s"] == 120
-    view = lrs.tracker.get_progress(tenant, learner, "member")
+    view = lrs.tracker.get_progress(Caller(tenant, learner, "member"))
     assert view["courses"][0]["course_id"] == course and view["streak"]["current_days"] >= 0
 
 
@@ -157,12 +158,12 @@ def test_a_learners_token_reads_and_writes_only_their_own(lrs, org):
     learner = new_id()
     own = {"objectType": "Agent", "account": {"homePage": HOME_PAGE, "name": learner}}
     call(lrs, key, "POST", body=[stmt(own), stmt()])
-    token = lrs.bearer_credential(tenant, learner, "member")
+    token = lrs.bearer_credential(Caller(tenant, learner, "member"))
     listed = call(lrs, token, "GET")[1]["statements"]
     assert listed and all(s["actor"]["account"]["name"] == learner for s in listed)
     assert call(lrs, token, "POST", body=stmt())[0] == 403
     assert call(lrs, token, "POST", body=stmt(own))[0] == 200
-    instructor = lrs.bearer_credential(tenant, new_id(), "instructor")
+    instructor = lrs.bearer_credential(Caller(tenant, new_id(), "instructor"))
     assert len(call(lrs, instructor, "GET")[1]["statements"]) == 3  # reads the tenant, writes as themselves
     assert call(lrs, instructor, "POST", body=stmt(own))[0] == 403
 

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from bus import contracts
+from careeros_services.common.caller import Caller
 from careeros_services.common.errors import Forbidden
 from careeros_services.tracker import persistence
 from careeros_services.tracker.domain import PLATFORM_TENANT, InvalidStatement, StatementConflict
@@ -71,8 +72,8 @@ def test_replaying_the_same_statements_counts_once(service, store, learner):
              statement(user, "completed", lesson_id=lesson, course_id=course, duration="PT5M",
                        statement_id=new_id(), timestamp=ago(minutes=20))]
 
-    first = service.record_statements(tenant, user, batch)
-    again = service.record_statements(tenant, user, batch)
+    first = service.record_statements(Caller(tenant, user), batch)
+    again = service.record_statements(Caller(tenant, user), batch)
 
     assert first["stored"] == 2 and first["duplicates"] == 0
     assert again == {"statement_ids": first["statement_ids"], "stored": 0, "duplicates": 2}
@@ -81,7 +82,7 @@ def test_replaying_the_same_statements_counts_once(service, store, learner):
     [updated] = events_for(store, PROGRESS_UPDATED, user_id=user)  # one per request and course, not per replay
     contracts.validate(updated)
     assert updated["payload"]["time_spent_s"] == 900 and updated["payload"]["course_id"] == course
-    progress = service.get_progress(tenant, user, "member")
+    progress = service.get_progress(Caller(tenant, user, "member"))
     assert progress["courses"][0]["time_spent_s"] == 900
     assert progress["total_time_spent_s"] == 900
 
@@ -89,10 +90,10 @@ def test_replaying_the_same_statements_counts_once(service, store, learner):
 def test_same_id_with_other_content_is_a_conflict_and_keeps_nothing_of_the_request(service, store, learner):
     tenant, user = learner
     sid = new_id()
-    service.record_statements(tenant, user, statement(user, "experienced", statement_id=sid))
+    service.record_statements(Caller(tenant, user), statement(user, "experienced", statement_id=sid))
     other = new_id()
     with pytest.raises(StatementConflict) as caught:
-        service.record_statements(tenant, user, [statement(user, "experienced", statement_id=other),
+        service.record_statements(Caller(tenant, user), [statement(user, "experienced", statement_id=other),
                                                  statement(user, "completed", statement_id=sid)])
     assert caught.value.status == 409 and sid in caught.value.fields["id"][0]
     assert count(store, tenant, "statements") == 1  # the batch was all or nothing
@@ -101,8 +102,8 @@ def test_same_id_with_other_content_is_a_conflict_and_keeps_nothing_of_the_reque
 
 def test_statement_without_id_or_timestamp_gets_them(service, learner):
     tenant, user = learner
-    result = service.record_statements(tenant, user, statement(user, "launched"))
-    [stored] = service.list_statements(tenant, user, "member")["statements"]
+    result = service.record_statements(Caller(tenant, user), statement(user, "launched"))
+    [stored] = service.list_statements(Caller(tenant, user, "member"))["statements"]
     assert stored["id"] == result["statement_ids"][0] and stored["timestamp"] and stored["stored"]
     assert stored["version"] == "1.0.3"
 
@@ -112,7 +113,7 @@ def test_invalid_statement_names_the_field_and_stores_nothing(service, store, le
     bad = statement(user)
     bad["verb"] = {"display": {"en": "did"}}
     with pytest.raises(InvalidStatement) as caught:
-        service.record_statements(tenant, user, [statement(user), bad])
+        service.record_statements(Caller(tenant, user), [statement(user), bad])
     assert "[1].verb.id" in caught.value.fields
     assert count(store, tenant, "statements") == 0
 
@@ -120,7 +121,7 @@ def test_invalid_statement_names_the_field_and_stores_nothing(service, store, le
 def test_a_learner_cannot_record_someone_elses_statement(service, learner):
     tenant, user = learner
     with pytest.raises(Forbidden) as caught:
-        service.record_statements(tenant, user, statement(new_id()))
+        service.record_statements(Caller(tenant, user), statement(new_id()))
     assert caught.value.code == "actor_not_caller"
 
 
@@ -132,16 +133,16 @@ def test_progress_reaches_100_from_structure_and_statements(service, store, lear
     lessons = [new_id(), new_id(), new_id()]
     assert service.handle_event(course_published(tenant, course, [(lessons[0], True), (lessons[1], True),
                                                                   (lessons[2], False)])) is True
-    service.record_statements(tenant, user, statement(user, "completed", lesson_id=lessons[0], course_id=course))
-    assert service.get_progress(tenant, user, "member", course_id=course)["courses"][0]["percent"] == 50
-    service.record_statements(tenant, user, statement(user, "failed", lesson_id=lessons[1], course_id=course))
-    mid = service.get_progress(tenant, user, "member", course_id=course)["courses"][0]
+    service.record_statements(Caller(tenant, user), statement(user, "completed", lesson_id=lessons[0], course_id=course))
+    assert service.get_progress(Caller(tenant, user, "member"), course_id=course)["courses"][0]["percent"] == 50
+    service.record_statements(Caller(tenant, user), statement(user, "failed", lesson_id=lessons[1], course_id=course))
+    mid = service.get_progress(Caller(tenant, user, "member"), course_id=course)["courses"][0]
     assert (mid["percent"], mid["lessons_done"], mid["required_done"]) == (50, 1, False)
-    service.record_statements(tenant, user, [
+    service.record_statements(Caller(tenant, user), [
         statement(user, "passed", lesson_id=lessons[1], course_id=course),
         statement(user, "completed", lesson_id=lessons[2], course_id=course, duration="PT1H")])
 
-    course_progress = service.get_progress(tenant, user, "member", course_id=course)["courses"][0]
+    course_progress = service.get_progress(Caller(tenant, user, "member"), course_id=course)["courses"][0]
     # Every lesson done, yet not *completed*: that is the LMS's call, which has not come yet.
     assert course_progress["percent"] == 100 and course_progress["completed"] is False
     assert course_progress["lessons_done"] == course_progress["lessons_total"] == 3
@@ -155,20 +156,20 @@ def test_the_lms_completion_event_completes_the_course_at_100_percent(service, s
     tenant, user = learner
     course, lessons = new_id(), [new_id(), new_id()]
     service.handle_event(course_published(tenant, course, [(lessons[0], True), (lessons[1], True)]))
-    service.record_statements(tenant, user, statement(user, "completed", lesson_id=lessons[0], course_id=course))
-    assert service.get_progress(tenant, user, "member", course_id=course)["courses"][0]["percent"] == 50
+    service.record_statements(Caller(tenant, user), statement(user, "completed", lesson_id=lessons[0], course_id=course))
+    assert service.get_progress(Caller(tenant, user, "member"), course_id=course)["courses"][0]["percent"] == 50
     # The LMS judged the course complete (its own records saw the second lesson, the statement is still on its way).
     completed = envelope(ENROLLMENT_COMPLETED, tenant, new_id(), {
         "enrollment_id": new_id(), "course_id": course, "user_id": user, "tenant_id": tenant, "revision": 1,
         "certificate_id": new_id(), "completed_at": "2026-01-01T00:00:00+00:00"})
     assert service.handle_event(completed) is True and service.handle_event(completed) is False
-    after = service.get_progress(tenant, user, "member", course_id=course)["courses"][0]
+    after = service.get_progress(Caller(tenant, user, "member"), course_id=course)["courses"][0]
     assert (after["percent"], after["completed"], after["required_done"], after["lessons_done"]) == (100, True, True, 1)
     last = events_for(store, PROGRESS_UPDATED, user_id=user, course_id=course)[-1]["payload"]
     assert (last["percent"], last["completed"]) == (100, True)
     # Later activity keeps it complete (completion is never undone by statements).
-    service.record_statements(tenant, user, statement(user, "failed", lesson_id=lessons[1], course_id=course))
-    again = service.get_progress(tenant, user, "member", course_id=course)["courses"][0]
+    service.record_statements(Caller(tenant, user), statement(user, "failed", lesson_id=lessons[1], course_id=course))
+    again = service.get_progress(Caller(tenant, user, "member"), course_id=course)["courses"][0]
     assert (again["percent"], again["completed"]) == (100, True)
 
 
@@ -176,16 +177,16 @@ def test_statements_before_the_structure_are_recomputed_when_it_arrives(service,
     tenant, user = learner
     course = new_id()
     lessons = [new_id(), new_id()]
-    service.record_statements(tenant, user, [
+    service.record_statements(Caller(tenant, user), [
         statement(user, "completed", lesson_id=lessons[0], course_id=course, duration="PT3M"),
         # no parent: the course is found later, through the structure
         statement(user, "completed", lesson_id=lessons[1], duration="PT2M")])
-    before = service.get_progress(tenant, user, "member", course_id=course)["courses"][0]
+    before = service.get_progress(Caller(tenant, user, "member"), course_id=course)["courses"][0]
     assert (before["percent"], before["lessons_total"], before["structure_known"]) == (0, 0, False)
 
     service.handle_event(course_published(tenant, course, [(lessons[0], True), (lessons[1], True)]))
 
-    after = service.get_progress(tenant, user, "member", course_id=course)["courses"][0]
+    after = service.get_progress(Caller(tenant, user, "member"), course_id=course)["courses"][0]
     assert (after["percent"], after["lessons_done"], after["lessons_total"]) == (100, 2, 2)
     assert after["time_spent_s"] == 300  # the lesson reported without its course counts too
     assert events_for(store, PROGRESS_UPDATED, user_id=user, course_id=course)[-1]["payload"]["required_done"] is True
@@ -194,13 +195,13 @@ def test_statements_before_the_structure_are_recomputed_when_it_arrives(service,
 def test_public_course_structure_recomputes_learners_of_every_tenant(service, learner):
     (tenant_a, user_a), (tenant_b, user_b) = learner, (new_id(), new_id())
     course, lesson = new_id(), new_id()
-    service.record_statements(tenant_a, user_a, statement(user_a, "completed", lesson_id=lesson, course_id=course))
-    service.record_statements(tenant_b, user_b, statement(user_b, "passed", lesson_id=lesson, course_id=course))
+    service.record_statements(Caller(tenant_a, user_a), statement(user_a, "completed", lesson_id=lesson, course_id=course))
+    service.record_statements(Caller(tenant_b, user_b), statement(user_b, "passed", lesson_id=lesson, course_id=course))
 
     service.handle_event(course_published(PLATFORM_TENANT, course, [(lesson, True), (new_id(), True)]))
 
     for tenant, user in ((tenant_a, user_a), (tenant_b, user_b)):
-        assert service.get_progress(tenant, user, "member", course_id=course)["courses"][0]["percent"] == 50
+        assert service.get_progress(Caller(tenant, user, "member"), course_id=course)["courses"][0]["percent"] == 50
 
 
 def test_newer_revision_replaces_structure_and_removed_lessons_stop_counting(service, learner):
@@ -208,17 +209,17 @@ def test_newer_revision_replaces_structure_and_removed_lessons_stop_counting(ser
     course = new_id()
     keep, drop, added = new_id(), new_id(), new_id()
     service.handle_event(course_published(tenant, course, [(keep, True), (drop, True)], revision=1))
-    service.record_statements(tenant, user, [statement(user, "completed", lesson_id=keep, course_id=course),
+    service.record_statements(Caller(tenant, user), [statement(user, "completed", lesson_id=keep, course_id=course),
                                              statement(user, "completed", lesson_id=drop, course_id=course)])
-    assert service.get_progress(tenant, user, "member")["courses"][0]["percent"] == 100
+    assert service.get_progress(Caller(tenant, user, "member"))["courses"][0]["percent"] == 100
 
     service.handle_event(course_published(tenant, course, [(keep, True), (added, True)], revision=2))
-    progress = service.get_progress(tenant, user, "member")["courses"][0]
+    progress = service.get_progress(Caller(tenant, user, "member"))["courses"][0]
     assert (progress["percent"], progress["lessons_done"], progress["revision"]) == (50, 1, 2)
 
     # a late event with an older revision changes nothing
     service.handle_event(course_published(tenant, course, [(keep, True), (drop, True)], revision=1))
-    assert service.get_progress(tenant, user, "member")["courses"][0]["percent"] == 50
+    assert service.get_progress(Caller(tenant, user, "member"))["courses"][0]["percent"] == 50
 
 
 def test_lms_activity_event_takes_the_same_path_as_the_api(service, store, learner):
@@ -231,9 +232,9 @@ def test_lms_activity_event_takes_the_same_path_as_the_api(service, store, learn
     assert service.handle_event(event) is True
     assert service.handle_event(event) is False  # redelivery: the inbox
     # the same statement through the API afterwards is a replay, counted once
-    assert service.record_statements(tenant, user, body)["duplicates"] == 1
+    assert service.record_statements(Caller(tenant, user), body)["duplicates"] == 1
 
-    assert service.get_progress(tenant, user, "member")["courses"][0]["percent"] == 100
+    assert service.get_progress(Caller(tenant, user, "member"))["courses"][0]["percent"] == 100
     [recorded] = events_for(store, STATEMENT_RECORDED, statement_id=body["id"])
     assert recorded["payload"]["duration_s"] == 420 and recorded["causation_id"] == event["id"]
 
@@ -248,10 +249,10 @@ def test_lms_activity_for_another_actor_is_refused(service, learner):
 
 def test_streak_and_weekly_goal(service, learner):
     tenant, user = learner
-    service.record_statements(tenant, user, [
+    service.record_statements(Caller(tenant, user), [
         statement(user, "experienced", duration="PT20M", timestamp=ago(days=d)) for d in (0, 1, 2, 5)])
-    goal = service.set_weekly_goal(tenant, user, 60)
-    progress = service.get_progress(tenant, user, "member")
+    goal = service.set_weekly_goal(Caller(tenant, user), 60)
+    progress = service.get_progress(Caller(tenant, user, "member"))
     assert progress["streak"]["current_days"] == 3 and progress["streak"]["longest_days"] == 3
     assert progress["weekly_goal"]["minutes_per_week"] == goal["minutes_per_week"] == 60
     today = datetime.now(timezone.utc).date()
@@ -265,32 +266,32 @@ def test_streak_and_weekly_goal(service, learner):
 def test_learners_read_only_their_own_and_admins_their_tenants(service, learner):
     tenant, user = learner
     other = new_id()
-    service.record_statements(tenant, user, statement(user, "launched"))
-    service.record_statements(tenant, other, statement(other, "launched"))
-    assert {s["actor"]["account"]["name"] for s in service.list_statements(tenant, user, "member")["statements"]} \
+    service.record_statements(Caller(tenant, user), statement(user, "launched"))
+    service.record_statements(Caller(tenant, other), statement(other, "launched"))
+    assert {s["actor"]["account"]["name"] for s in service.list_statements(Caller(tenant, user, "member"))["statements"]} \
         == {user}
     with pytest.raises(Forbidden):
-        service.list_statements(tenant, user, "member", learner=other)
+        service.list_statements(Caller(tenant, user, "member"), learner=other)
     with pytest.raises(Forbidden):
-        service.get_progress(tenant, user, "member", learner=other)
+        service.get_progress(Caller(tenant, user, "member"), learner=other)
     admin = new_id()
-    assert len(service.list_statements(tenant, admin, "admin")["statements"]) == 2
-    assert len(service.list_statements(tenant, admin, "instructor", learner=other)["statements"]) == 1
+    assert len(service.list_statements(Caller(tenant, admin, "admin"))["statements"]) == 2
+    assert len(service.list_statements(Caller(tenant, admin, "instructor"), learner=other)["statements"]) == 1
     # another tenant's admin sees none of them
-    assert service.list_statements(new_id(), admin, "owner")["statements"] == []
+    assert service.list_statements(Caller(new_id(), admin, "owner"))["statements"] == []
 
 
 def test_pagination_is_stable_and_complete(service, learner):
     tenant, user = learner
-    ids = service.record_statements(tenant, user, [statement(user, "experienced") for _ in range(7)])["statement_ids"]
+    ids = service.record_statements(Caller(tenant, user), [statement(user, "experienced") for _ in range(7)])["statement_ids"]
     seen, cursor = [], ""
     while True:
-        page = service.list_statements(tenant, user, "member", limit=3, cursor=cursor)
+        page = service.list_statements(Caller(tenant, user, "member"), limit=3, cursor=cursor)
         seen += [s["id"] for s in page["statements"]]
         cursor = page["next_cursor"]
         if not cursor:
             break
-        service.record_statements(tenant, user, statement(user, "launched"))  # new ones do not shift pages
+        service.record_statements(Caller(tenant, user), statement(user, "launched"))  # new ones do not shift pages
     assert sorted(seen) == sorted(ids) and len(seen) == 7
 
 
@@ -308,7 +309,7 @@ def test_concurrent_requests_of_one_learner_lose_no_time_or_lesson(service, lear
         try:
             for offset in range(2):
                 lid = lessons[index * 2 + offset]
-                service.record_statements(tenant, user, statement(
+                service.record_statements(Caller(tenant, user), statement(
                     user, "completed", lesson_id=lid, course_id=course, duration="PT1M",
                     timestamp=ago(days=index * 2 + offset)))
         except Exception as exc:  # noqa: BLE001 - reported below
@@ -320,7 +321,7 @@ def test_concurrent_requests_of_one_learner_lose_no_time_or_lesson(service, lear
     for t in threads:
         t.join()
     assert errors == []
-    [progress] = service.get_progress(tenant, user, "member", course_id=course)["courses"]
+    [progress] = service.get_progress(Caller(tenant, user, "member"), course_id=course)["courses"]
     assert (progress["time_spent_s"], progress["lessons_done"], progress["percent"]) == (16 * 60, 16, 100)
 
 
@@ -330,7 +331,7 @@ def test_the_same_batch_posted_concurrently_is_stored_once(service, store, learn
     tenant, user = learner
     batch = [statement(user, "experienced", statement_id=new_id(), duration="PT1M") for _ in range(20)]
     results: list = []
-    threads = [threading.Thread(target=lambda: results.append(service.record_statements(tenant, user, batch)))
+    threads = [threading.Thread(target=lambda: results.append(service.record_statements(Caller(tenant, user), batch)))
                for _ in range(4)]
     for t in threads:
         t.start()
@@ -338,7 +339,7 @@ def test_the_same_batch_posted_concurrently_is_stored_once(service, store, learn
         t.join()
     assert sorted(r["stored"] for r in results) == [0, 0, 0, 20]
     assert count(store, tenant, "statements") == 20
-    assert service.get_progress(tenant, user, "member")["total_time_spent_s"] == 20 * 60
+    assert service.get_progress(Caller(tenant, user, "member"))["total_time_spent_s"] == 20 * 60
 
 
 def test_lesson_percent_and_time_of_a_lesson_first_reported_without_its_course(service, learner):
@@ -346,21 +347,21 @@ def test_lesson_percent_and_time_of_a_lesson_first_reported_without_its_course(s
 
     tenant, user = learner
     course, lesson, other = new_id(), new_id(), new_id()
-    service.record_statements(tenant, user, statement(
+    service.record_statements(Caller(tenant, user), statement(
         user, "progressed", lesson_id=lesson, duration="PT2M", result={
             "duration": "PT2M", "extensions": {PROGRESS_EXTENSION: 60}}))  # no course named, none known
-    service.record_statements(tenant, user, statement(
+    service.record_statements(Caller(tenant, user), statement(
         user, "progressed", lesson_id=lesson, course_id=course, result={
             "duration": "PT1M", "extensions": {PROGRESS_EXTENSION: 30}}))  # now the course is named
     service.handle_event(course_published(tenant, course, [(lesson, True), (other, True)]))
 
-    [progress] = service.get_progress(tenant, user, "member", course_id=course)["courses"]
+    [progress] = service.get_progress(Caller(tenant, user, "member"), course_id=course)["courses"]
     assert progress["time_spent_s"] == 180  # the first two minutes moved to the course with the lesson
     first, second = progress["lessons"]
     assert (first["percent"], first["done"], first["time_spent_s"]) == (60, False, 180)  # percent only grows
     assert second["percent"] == 0 and progress["percent"] == 0
-    service.record_statements(tenant, user, statement(user, "completed", lesson_id=lesson, course_id=course))
-    lessons = service.get_progress(tenant, user, "member", course_id=course)["courses"][0]["lessons"]
+    service.record_statements(Caller(tenant, user), statement(user, "completed", lesson_id=lesson, course_id=course))
+    lessons = service.get_progress(Caller(tenant, user, "member"), course_id=course)["courses"][0]["lessons"]
     assert lessons[0]["percent"] == 100 and lessons[0]["done"]
 
 
@@ -369,12 +370,12 @@ def test_filters_since_until_verb_activity(service, learner):
 
     tenant, user = learner
     course, lesson = new_id(), new_id()
-    first = service.record_statements(tenant, user, statement(user, "launched", lesson_id=lesson, course_id=course))
+    first = service.record_statements(Caller(tenant, user), statement(user, "launched", lesson_id=lesson, course_id=course))
     time.sleep(0.01)
     between = datetime.now(timezone.utc).isoformat()
     time.sleep(0.01)
-    second = service.record_statements(tenant, user, statement(user, "completed", lesson_id=lesson, course_id=course))
-    ids = lambda **f: [s["id"] for s in service.list_statements(tenant, user, "member", **f)["statements"]]  # noqa: E731
+    second = service.record_statements(Caller(tenant, user), statement(user, "completed", lesson_id=lesson, course_id=course))
+    ids = lambda **f: [s["id"] for s in service.list_statements(Caller(tenant, user, "member"), **f)["statements"]]  # noqa: E731
     assert ids(since=between) == second["statement_ids"]
     assert ids(until=between) == first["statement_ids"]
     assert ids(verb="http://adlnet.gov/expapi/verbs/launched") == first["statement_ids"]

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from careeros_services.common.caller import Caller
 from careeros_services.common import grpc_support
 from careeros_services.common.infra import free_port
 from careeros_services.tracker.entrypoints.grpc_server import registration
@@ -49,7 +50,7 @@ def http(tracker, gw_config, jwks, redis_client):
 
 @pytest.fixture
 def basic(tracker) -> dict:
-    key = LrsService(tracker[1]).create_key(new_id(), new_id(), "owner", "gateway tests", ["all"])
+    key = LrsService(tracker[1]).create_key(Caller(new_id(), new_id(), "owner"), "gateway tests", ["all"])
     token = base64.b64encode(f"{key['key']}:{key['secret']}".encode()).decode()
     return {"Authorization": f"Basic {token}"}
 

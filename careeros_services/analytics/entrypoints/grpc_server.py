@@ -13,6 +13,7 @@ import grpc
 from google.protobuf.json_format import ParseDict
 
 from careeros_services.analytics.service import AnalyticsService, build
+from careeros_services.common.caller import Caller
 from contracts.grpc import analytics_pb2, analytics_pb2_grpc
 
 SERVICE_NAME = analytics_pb2.DESCRIPTOR.services_by_name["AnalyticsService"].full_name
@@ -39,9 +40,8 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
     def __init__(self, service: AnalyticsService):
         self.service = service
 
-    def _args(self, request: analytics_pb2.ReportRequest) -> tuple[str, str, str, str, str]:
-        c = request.caller
-        return c.tenant_id, c.user_id, c.org_role, request.date_from, request.date_to
+    def _args(self, request: analytics_pb2.ReportRequest) -> tuple[Caller, str, str]:
+        return Caller.from_message(request.caller), request.date_from, request.date_to
 
     def GetOverview(self, request: analytics_pb2.ReportRequest, context: grpc.ServicerContext):
         return overview_message(self.service.overview(*self._args(request)))

@@ -7,6 +7,7 @@ from nameko.rpc import rpc
 
 from bus.nameko import ServiceApp, event_handler
 from careeros_services.analytics.service import AnalyticsService, build
+from careeros_services.common.caller import Caller
 from careeros_services.common.bootstrap import configure_nameko_process
 from careeros_services.common.errors import DomainError
 
@@ -19,13 +20,14 @@ class AnalyticsRpc:
     def overview(self, tenant_id: str, user_id: str, org_role: str, date_from: str = "",
                  date_to: str = "") -> dict:
         """The tenant's overview for the period (owners and admins only)."""
-        return self.app.overview(tenant_id, user_id, org_role, date_from, date_to)
+        return self.app.overview(Caller.of(tenant_id, user_id, org_role), date_from, date_to)
 
     @rpc(expected_exceptions=DomainError)
     def learner_report(self, tenant_id: str, user_id: str, org_role: str, date_from: str = "",
                        date_to: str = "", limit: int = 0, offset: int = 0) -> dict:
         """Per-learner rows (every learner for owners and admins, else the caller's own), paged."""
-        return self.app.learner_report(tenant_id, user_id, org_role, date_from, date_to, limit, offset)
+        return self.app.learner_report(Caller.of(tenant_id, user_id, org_role), date_from, date_to,
+                                       limit, offset)
 
     # Only types whose contract exists: see AnalyticsService.subscribed_event_types.
     @event_handler(*AnalyticsService.subscribed_event_types())

@@ -13,6 +13,7 @@ from typing import Callable
 import grpc
 
 from careeros_services.auth.service import AuthService, build
+from careeros_services.common.caller import Caller
 from careeros_services.common.grpc_support import CLIENT_IP_KEY
 from contracts.grpc import auth_pb2, auth_pb2_grpc, privacy_pb2, privacy_pb2_grpc
 
@@ -61,19 +62,19 @@ class AuthServicer(auth_pb2_grpc.AuthServicer):
         return auth_pb2.Jwks(json=json.dumps(self.service.jwks()))
 
     def GetMe(self, request: auth_pb2.GetMeRequest, context: grpc.ServicerContext):
-        me = self.service.get_me(request.caller.user_id, request.caller.tenant_id)
+        me = self.service.get_me(Caller.from_message(request.caller))
         return auth_pb2.Me(**me)
 
     def SwitchTenant(self, request: auth_pb2.SwitchTenantRequest, context: grpc.ServicerContext):
-        return _token_pair(self.service.switch_tenant(request.caller.user_id, request.tenant_id))
+        return _token_pair(self.service.switch_tenant(Caller.from_message(request.caller), request.tenant_id))
 
     # --- organisations -------------------------------------------------------------------------
 
     def GetOrg(self, request: auth_pb2.GetOrgRequest, context: grpc.ServicerContext):
-        return auth_pb2.Org(**self.service.get_org(request.caller.tenant_id, request.caller.user_id))
+        return auth_pb2.Org(**self.service.get_org(Caller.from_message(request.caller)))
 
     def CreateInvite(self, request: auth_pb2.CreateInviteRequest, context: grpc.ServicerContext):
-        invite = self.service.create_invite(request.caller.tenant_id, request.caller.user_id, request.email,
+        invite = self.service.create_invite(Caller.from_message(request.caller), request.email,
                                             request.role, client_ip=_client_ip(context))
         return auth_pb2.Invite(**invite)
 
@@ -88,56 +89,56 @@ class AuthServicer(auth_pb2_grpc.AuthServicer):
                                              tokens=_token_pair(result["tokens"]))
 
     def ListMembers(self, request: auth_pb2.ListMembersRequest, context: grpc.ServicerContext):
-        members = self.service.list_members(request.caller.tenant_id, request.caller.user_id)
+        members = self.service.list_members(Caller.from_message(request.caller))
         return auth_pb2.ListMembersResponse(members=[auth_pb2.Member(**m) for m in members])
 
     def UpdateMember(self, request: auth_pb2.UpdateMemberRequest, context: grpc.ServicerContext):
-        member = self.service.change_member_role(request.caller.tenant_id, request.caller.user_id,
+        member = self.service.change_member_role(Caller.from_message(request.caller),
                                                  request.user_id, request.role, client_ip=_client_ip(context))
         return auth_pb2.Member(**member)
 
     def RemoveMember(self, request: auth_pb2.RemoveMemberRequest, context: grpc.ServicerContext):
-        self.service.remove_member(request.caller.tenant_id, request.caller.user_id, request.user_id,
+        self.service.remove_member(Caller.from_message(request.caller), request.user_id,
                                    client_ip=_client_ip(context))
         return auth_pb2.RemoveMemberResponse()
 
     def CreateAssignment(self, request: auth_pb2.CreateAssignmentRequest, context: grpc.ServicerContext):
         return _assignment(self.service.create_assignment(
-            request.caller.tenant_id, request.caller.user_id, request.user_id, request.course_id,
+            Caller.from_message(request.caller), request.user_id, request.course_id,
             request.target_role, request.due_at, client_ip=_client_ip(context)))
 
     def ListAssignments(self, request: auth_pb2.ListAssignmentsRequest, context: grpc.ServicerContext):
-        found = self.service.list_assignments(request.caller.tenant_id, request.caller.user_id,
+        found = self.service.list_assignments(Caller.from_message(request.caller),
                                               request.user_id or None)
         return auth_pb2.ListAssignmentsResponse(assignments=[_assignment(a) for a in found])
 
     def ListAuditLog(self, request: auth_pb2.ListAuditLogRequest, context: grpc.ServicerContext):
-        entries = self.service.audit_log(request.caller.tenant_id, request.caller.user_id,
+        entries = self.service.audit_log(Caller.from_message(request.caller),
                                          request.limit or 50, request.before_id)
         return auth_pb2.ListAuditLogResponse(entries=[
             auth_pb2.AuditEntry(details_json=json.dumps(e["details"], sort_keys=True),
                                 **{k: v for k, v in e.items() if k != "details"}) for e in entries])
 
     def ListInvites(self, request: auth_pb2.ListInvitesRequest, context: grpc.ServicerContext):
-        found = self.service.list_invites(request.caller.tenant_id, request.caller.user_id)
+        found = self.service.list_invites(Caller.from_message(request.caller))
         return auth_pb2.ListInvitesResponse(invites=[auth_pb2.PendingInvite(**i) for i in found["invites"]],
                                             seat_limit=found["seat_limit"], seats_used=found["seats_used"])
 
     def RevokeInvite(self, request: auth_pb2.InviteActionRequest, context: grpc.ServicerContext):
         return auth_pb2.PendingInvite(**self.service.revoke_invite(
-            request.caller.tenant_id, request.caller.user_id, request.invite_id, client_ip=_client_ip(context)))
+            Caller.from_message(request.caller), request.invite_id, client_ip=_client_ip(context)))
 
     def ResendInvite(self, request: auth_pb2.InviteActionRequest, context: grpc.ServicerContext):
         return auth_pb2.Invite(**self.service.resend_invite(
-            request.caller.tenant_id, request.caller.user_id, request.invite_id, client_ip=_client_ip(context)))
+            Caller.from_message(request.caller), request.invite_id, client_ip=_client_ip(context)))
 
     def ListMyOrganizations(self, request: auth_pb2.ListMyOrganizationsRequest, context: grpc.ServicerContext):
-        found = self.service.my_organizations(request.caller.user_id, request.caller.tenant_id)
+        found = self.service.my_organizations(Caller.from_message(request.caller))
         return auth_pb2.ListMyOrganizationsResponse(organizations=[auth_pb2.MyOrganization(**o) for o in found])
 
     def ResolveNames(self, request: auth_pb2.ResolveNamesRequest, context: grpc.ServicerContext):
         return auth_pb2.ResolveNamesResponse(names=self.service.resolve_names(
-            request.caller.tenant_id, request.caller.user_id, list(request.user_ids)))
+            Caller.from_message(request.caller), list(request.user_ids)))
 
     # --- the account lifecycle -----------------------------------------------------------------
 
@@ -145,7 +146,7 @@ class AuthServicer(auth_pb2_grpc.AuthServicer):
         return auth_pb2.VerifyEmailResponse(**self.service.verify_email(request.token))
 
     def ResendVerification(self, request: auth_pb2.ResendVerificationRequest, context: grpc.ServicerContext):
-        self.service.resend_verification(request.caller.user_id, request.caller.tenant_id)
+        self.service.resend_verification(Caller.from_message(request.caller))
         return auth_pb2.ResendVerificationResponse()
 
     def RequestPasswordReset(self, request: auth_pb2.RequestPasswordResetRequest, context: grpc.ServicerContext):
@@ -157,7 +158,7 @@ class AuthServicer(auth_pb2_grpc.AuthServicer):
         return auth_pb2.ResetPasswordResponse()
 
     def ChangePassword(self, request: auth_pb2.ChangePasswordRequest, context: grpc.ServicerContext):
-        return _token_pair(self.service.change_password(request.caller.user_id, request.caller.tenant_id,
+        return _token_pair(self.service.change_password(Caller.from_message(request.caller),
                                                         request.current_password, request.new_password))
 
 
@@ -182,18 +183,19 @@ class PrivacyServicer(privacy_pb2_grpc.PrivacyServicer):
         self.service = service
 
     def RequestExport(self, request: privacy_pb2.RequestExportRequest, context: grpc.ServicerContext):
-        return privacy_pb2.PrivacyRequest(**self.service.request_export(request.caller.user_id,
-                                                                        request.caller.tenant_id))
+        return privacy_pb2.PrivacyRequest(**self.service.request_export(Caller.from_message(request.caller)))
 
     def GetExport(self, request: privacy_pb2.GetRequestRequest, context: grpc.ServicerContext):
-        return privacy_pb2.PrivacyRequest(**self.service.get_export(request.caller.user_id, request.request_id))
+        caller = Caller.from_message(request.caller)
+        return privacy_pb2.PrivacyRequest(**self.service.get_export(caller, request.request_id))
 
     def RequestErasure(self, request: privacy_pb2.RequestErasureRequest, context: grpc.ServicerContext):
         return privacy_pb2.PrivacyRequest(**self.service.request_erasure(
-            request.caller.user_id, request.caller.tenant_id, request.member_user_id or None))
+            Caller.from_message(request.caller), request.member_user_id or None))
 
     def GetErasure(self, request: privacy_pb2.GetRequestRequest, context: grpc.ServicerContext):
-        return privacy_pb2.PrivacyRequest(**self.service.get_erasure(request.caller.user_id, request.request_id))
+        caller = Caller.from_message(request.caller)
+        return privacy_pb2.PrivacyRequest(**self.service.get_erasure(caller, request.request_id))
 
     def ReadFile(self, request: privacy_pb2.ReadFileRequest, context: grpc.ServicerContext):
         return privacy_pb2.FileChunk(**self.service.read_export_file(

@@ -16,6 +16,7 @@ from nameko.timer import timer
 from bus.nameko import ServiceApp, event_handler
 from careeros_services.auth.service import AuthService, build
 from careeros_services.common.bootstrap import configure_nameko_process
+from careeros_services.common.caller import Caller
 from careeros_services.common.errors import DomainError
 
 
@@ -53,7 +54,7 @@ class AuthRpc:
     @rpc(expected_exceptions=DomainError)
     def get_me(self, user_id: str, tenant_id: str) -> dict:
         """A user as seen in a tenant."""
-        return self.app.get_me(user_id, tenant_id)
+        return self.app.get_me(Caller.of(tenant_id, user_id))
 
     @rpc(expected_exceptions=DomainError)
     def find_user_by_email(self, email: str) -> dict:
@@ -63,12 +64,12 @@ class AuthRpc:
     @rpc(expected_exceptions=DomainError)
     def get_org(self, tenant_id: str, user_id: str) -> dict:
         """The tenant as its member sees it: plan, seat limit and usage, the caller's role."""
-        return self.app.get_org(tenant_id, user_id)
+        return self.app.get_org(Caller.of(tenant_id, user_id))
 
     @rpc(expected_exceptions=DomainError)
     def audit_log(self, tenant_id: str, user_id: str, limit: int = 50, before_id: int = 0) -> list:
         """The tenant's audit log, newest first (owner/admin of that tenant)."""
-        return self.app.audit_log(tenant_id, user_id, limit, before_id)
+        return self.app.audit_log(Caller.of(tenant_id, user_id), limit, before_id)
 
     @timer(interval=30)
     def privacy_tick(self) -> None:

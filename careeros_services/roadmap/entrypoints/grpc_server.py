@@ -15,6 +15,7 @@ from typing import Callable
 import grpc
 from google.protobuf import json_format
 
+from careeros_services.common.caller import Caller
 from careeros_services.roadmap.proposer import AiCoreProposer
 from careeros_services.roadmap.service import RoadmapService, build
 from contracts.grpc import roadmap_pb2, roadmap_pb2_grpc
@@ -28,11 +29,6 @@ def roadmap_message(view: dict) -> roadmap_pb2.Roadmap:
     return json_format.ParseDict(view, roadmap_pb2.Roadmap(), ignore_unknown_fields=True)
 
 
-def _caller(request) -> dict:
-    c = request.caller
-    return {"user_id": c.user_id, "tenant_id": c.tenant_id, "org_role": c.org_role, "plan_tier": c.plan_tier}
-
-
 class RoadmapServicer(roadmap_pb2_grpc.RoadmapServiceServicer):
     """The caller's own roadmap: generate, read (any version), mark milestones, draw."""
 
@@ -42,25 +38,25 @@ class RoadmapServicer(roadmap_pb2_grpc.RoadmapServiceServicer):
     def CreateRoadmap(self, request, context: grpc.ServicerContext):
         body = {"target_role": request.target_role, "hours_per_week": request.hours_per_week,
                 "deadline": request.deadline or None}
-        return roadmap_message(self.service.create_roadmap(_caller(request), body))
+        return roadmap_message(self.service.create_roadmap(Caller.from_message(request.caller), body))
 
     def GetCurrentRoadmap(self, request, context):
-        return roadmap_message(self.service.get_current_roadmap(request.caller.tenant_id, request.caller.user_id))
+        return roadmap_message(self.service.get_current_roadmap(Caller.from_message(request.caller)))
 
     def GetRoadmap(self, request, context):
-        return roadmap_message(self.service.get_roadmap(request.caller.tenant_id, request.caller.user_id,
+        return roadmap_message(self.service.get_roadmap(Caller.from_message(request.caller),
                                                         request.roadmap_id, request.version))
 
     def ListVersions(self, request, context):
-        answer = self.service.list_versions(request.caller.tenant_id, request.caller.user_id, request.roadmap_id)
+        answer = self.service.list_versions(Caller.from_message(request.caller), request.roadmap_id)
         return json_format.ParseDict(answer, roadmap_pb2.ListVersionsResponse())
 
     def MarkMilestone(self, request, context):
-        return roadmap_message(self.service.mark_milestone(request.caller.tenant_id, request.caller.user_id,
+        return roadmap_message(self.service.mark_milestone(Caller.from_message(request.caller),
                                                            request.roadmap_id, request.skill_id, request.status))
 
     def RenderRoadmap(self, request, context):
-        content_type, content = self.service.render(request.caller.tenant_id, request.caller.user_id,
+        content_type, content = self.service.render(Caller.from_message(request.caller),
                                                     request.roadmap_id, request.version, request.format)
         return roadmap_pb2.RenderedRoadmap(content_type=content_type, content=content)
 

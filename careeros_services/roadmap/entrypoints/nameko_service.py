@@ -9,6 +9,7 @@ from nameko.rpc import rpc
 
 from bus.nameko import ServiceApp, event_handler
 from careeros_services.common.bootstrap import configure_nameko_process
+from careeros_services.common.caller import Caller
 from careeros_services.common.errors import DomainError
 from careeros_services.roadmap.service import RoadmapService, build
 
@@ -20,12 +21,12 @@ class RoadmapRpc:
     @rpc(expected_exceptions=DomainError)
     def get_current_roadmap(self, tenant_id: str, user_id: str) -> dict:
         """The learner's roadmap at its active version, with progress."""
-        return self.app.get_current_roadmap(tenant_id, user_id)
+        return self.app.get_current_roadmap(Caller.of(tenant_id, user_id))
 
     @rpc(expected_exceptions=DomainError)
     def list_versions(self, tenant_id: str, user_id: str, roadmap_id: str) -> dict:
         """Every version of the learner's roadmap."""
-        return self.app.list_versions(tenant_id, user_id, roadmap_id)
+        return self.app.list_versions(Caller.of(tenant_id, user_id), roadmap_id)
 
     @rpc(expected_exceptions=DomainError)
     def sagas(self, tenant_id: str, roadmap_id: str) -> list:

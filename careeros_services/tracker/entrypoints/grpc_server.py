@@ -12,6 +12,7 @@ from typing import Callable
 
 import grpc
 
+from careeros_services.common.caller import Caller
 from careeros_services.tracker.domain import InvalidStatement
 from careeros_services.tracker.lrs import LrsService
 from careeros_services.tracker.service import TrackerService, build
@@ -59,44 +60,38 @@ class TrackerServicer(tracker_pb2_grpc.TrackerServiceServicer):
         return tracker_pb2.XapiResponse(status=response.status, headers=response.headers, body=response.body)
 
     def CreateLrsKey(self, request: tracker_pb2.CreateLrsKeyRequest, context: grpc.ServicerContext):
-        caller = request.caller
-        return tracker_pb2.LrsKey(**self.lrs.create_key(caller.tenant_id, caller.user_id, caller.org_role,
+        return tracker_pb2.LrsKey(**self.lrs.create_key(Caller.from_message(request.caller),
                                                         request.label, list(request.scopes),
                                                         request.xapi_version))
 
     def ListLrsKeys(self, request: tracker_pb2.ListLrsKeysRequest, context: grpc.ServicerContext):
-        caller = request.caller
-        keys = self.lrs.list_keys(caller.tenant_id, caller.user_id, caller.org_role)
+        keys = self.lrs.list_keys(Caller.from_message(request.caller))
         return tracker_pb2.LrsKeyList(keys=[tracker_pb2.LrsKey(**k) for k in keys])
 
     def RevokeLrsKey(self, request: tracker_pb2.RevokeLrsKeyRequest, context: grpc.ServicerContext):
-        caller = request.caller
-        self.lrs.revoke_key(caller.tenant_id, caller.user_id, caller.org_role, request.key)
+        self.lrs.revoke_key(Caller.from_message(request.caller), request.key)
         return tracker_pb2.RevokeLrsKeyResponse()
 
     def PostStatements(self, request: tracker_pb2.PostStatementsRequest, context: grpc.ServicerContext):
-        caller = request.caller
-        result = self.service.record_statements(caller.tenant_id, caller.user_id, _json_body(request.body_json))
+        caller = Caller.from_message(request.caller)
+        result = self.service.record_statements(caller, _json_body(request.body_json))
         return tracker_pb2.PostStatementsResponse(**result)
 
     def ListStatements(self, request: tracker_pb2.ListStatementsRequest, context: grpc.ServicerContext):
-        caller = request.caller
         page = self.service.list_statements(
-            caller.tenant_id, caller.user_id, caller.org_role, learner=request.learner, verb=request.verb,
+            Caller.from_message(request.caller), learner=request.learner, verb=request.verb,
             activity=request.activity, related_activities=request.related_activities, since=request.since,
             until=request.until, limit=request.limit, cursor=request.cursor)
         return tracker_pb2.ListStatementsResponse(statements_json=json.dumps(page["statements"]),
                                                   next_cursor=page["next_cursor"])
 
     def GetProgress(self, request: tracker_pb2.GetProgressRequest, context: grpc.ServicerContext):
-        caller = request.caller
         return progress_message(self.service.get_progress(
-            caller.tenant_id, caller.user_id, caller.org_role, learner=request.learner, course_id=request.course_id))
+            Caller.from_message(request.caller), learner=request.learner, course_id=request.course_id))
 
     def SetWeeklyGoal(self, request: tracker_pb2.SetWeeklyGoalRequest, context: grpc.ServicerContext):
-        caller = request.caller
         return tracker_pb2.WeeklyGoal(**self.service.set_weekly_goal(
-            caller.tenant_id, caller.user_id, request.minutes_per_week))
+            Caller.from_message(request.caller), request.minutes_per_week))
 
 
 def registration(config: dict) -> tuple[Callable, TrackerServicer, str]:

@@ -7,6 +7,7 @@ from nameko.rpc import rpc
 
 from bus.nameko import ServiceApp, event_handler
 from careeros_services.common.bootstrap import configure_nameko_process
+from careeros_services.common.caller import Caller
 from careeros_services.common.errors import DomainError
 from careeros_services.tracker.service import TrackerService, build
 
@@ -18,18 +19,19 @@ class TrackerRpc:
     @rpc(expected_exceptions=DomainError)  # the caller's mistake: logged as a warning
     def record_statements(self, tenant_id: str, user_id: str, body) -> dict:
         """Store a learner's statements (one object or a list), as POST /tracking/statements does."""
-        return self.app.record_statements(tenant_id, user_id, body)
+        return self.app.record_statements(Caller.of(tenant_id, user_id), body)
 
     @rpc(expected_exceptions=DomainError)
     def get_progress(self, tenant_id: str, user_id: str, org_role: str = "member", learner: str = "",
                      course_id: str = "") -> dict:
         """A learner's progress per course and lesson, streaks and weekly goal."""
-        return self.app.get_progress(tenant_id, user_id, org_role, learner=learner, course_id=course_id)
+        return self.app.get_progress(Caller.of(tenant_id, user_id, org_role), learner=learner,
+                                     course_id=course_id)
 
     @rpc(expected_exceptions=DomainError)
     def list_statements(self, tenant_id: str, user_id: str, org_role: str = "member", **filters) -> dict:
         """Statements newest first (filters: learner, verb, activity, since, until, limit, cursor)."""
-        return self.app.list_statements(tenant_id, user_id, org_role, **filters)
+        return self.app.list_statements(Caller.of(tenant_id, user_id, org_role), **filters)
 
     @event_handler(*TrackerService.handled_event_types())
     def handle_events(self, envelopes: list, headers: list) -> list:
