@@ -24,6 +24,11 @@ def _convert(value: Any, kind: Any, key: str) -> Any:
     if kind is bool:
         if isinstance(value, bool):
             return value
+        flag = str(value).strip().lower()  # an environment variable may say "1", "yes", "off"
+        if flag in ("1", "true", "yes", "on"):
+            return True
+        if flag in ("0", "false", "no", "off", ""):
+            return False
         raise SettingsError(f"{key}: expected true or false, got {value!r}")
     if kind in (int, float):
         if isinstance(value, bool) or value == "" or value is None:
@@ -59,9 +64,10 @@ def read(cls: type[T], config: Mapping[str, Any], section: str) -> T:
     hints = typing.get_type_hints(cls)
     found: dict[str, Any] = {}
     for item in dataclasses.fields(cls):
-        key = f"{section}.{item.name}"
-        if item.name in values:
-            found[item.name] = _convert(values[item.name], hints[item.name], key)
+        name = item.metadata.get("key", item.name)  # e.g. smtp.from, a Python keyword
+        key = f"{section}.{name}"
+        if name in values:
+            found[item.name] = _convert(values[name], hints[item.name], key)
         elif item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING:
             raise SettingsError(f"{key}: missing (it has no default)")
     return cls(**found)

@@ -1,0 +1,46 @@
+"""The notifications service's settings: the ``notifications`` and ``smtp`` sections, their
+defaults in one place (config.yaml documents them); read once in ``build()`` (the sink and the
+supervisor read ``smtp`` too), a bad value fails naming its key."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+from careeros_services.common.settings import read
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The ``notifications`` section: delivery retries, batches, link signing."""
+
+    max_attempts: int
+    backoff_s: float
+    max_backoff_s: float
+    batch_size: int
+    signing_secret: str
+    concurrency: int = 1
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "Settings":
+        return read(cls, config, "notifications")
+
+
+@dataclasses.dataclass(frozen=True)
+class SmtpSettings:
+    """The ``smtp`` section: the server mail goes to and the embedded sink (development)."""
+
+    host: str
+    port: int
+    sender: str = dataclasses.field(metadata={"key": "from"})
+    username: str = ""
+    password: str = ""
+    starttls: bool = False
+    timeout_s: float = 10.0
+    embedded_sink: bool = False
+    sink_dir: str = "var/mail"
+    sink_bind: str = "127.0.0.1"
+    sink_http_port: str = ""   # empty: no mailbox page
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "SmtpSettings":
+        return read(cls, config, "smtp")
