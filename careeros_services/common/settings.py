@@ -55,12 +55,15 @@ def _convert(value: Any, kind: Any, key: str) -> Any:
 
 
 def read(cls: type[T], config: Mapping[str, Any], section: str) -> T:
-    """The ``section`` of ``config`` as a ``cls`` (a dataclass), checked; see the module docstring."""
-    values = config.get(section)
-    if values is None:
-        values = {}
-    if not isinstance(values, Mapping):
-        raise SettingsError(f"{section}: expected a mapping, got {values!r}")
+    """The ``section`` of ``config`` as a ``cls`` (a dataclass), checked; see the module docstring.
+    A dotted ``section`` (``ai_core.openai``) names a subsection."""
+    values: Any = config
+    for depth, part in enumerate(section.split(".")):
+        values = values.get(part) if isinstance(values, Mapping) else None
+        if values is None:
+            values = {}
+        if not isinstance(values, Mapping):
+            raise SettingsError(f"{'.'.join(section.split('.')[:depth + 1])}: expected a mapping, got {values!r}")
     hints = typing.get_type_hints(cls)
     found: dict[str, Any] = {}
     for item in dataclasses.fields(cls):
