@@ -27,6 +27,7 @@ from typing import Optional
 from careeros_services import registry
 from careeros_services.common import infra
 from careeros_services.common.config import DEFAULT_CONFIG_PATH, ROOT
+from careeros_services.notifications.settings import SmtpSettings
 
 VAR = ROOT / "var"
 log = logging.getLogger(__name__)
@@ -36,17 +37,13 @@ def _python_bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-def _flag(value: object) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
-
-
 def process_commands(config: dict, services: list[str]) -> dict[str, list[str]]:
     """The command line of each process kind (Kubernetes runs the same ones)."""
     names = ",".join(services)
     config_path = os.environ.get("CAREEROS_CONFIG", str(DEFAULT_CONFIG_PATH))
     gateway = config["gateway"]
     sink = ({"smtp-sink": [sys.executable, "-m", "careeros_services.cli", "smtp-sink"]}
-            if "notifications" in services and _flag(config["smtp"].get("embedded_sink")) else {})
+            if "notifications" in services and SmtpSettings.from_config(config).embedded_sink else {})
     return {
         **sink,  # before the services, so the first mail finds it
         "nameko": [_python_bin("nameko"), "run", "--config", config_path,
@@ -255,8 +252,9 @@ def run_platform(config: dict, services: Optional[str] = None) -> int:
     try:
         platform.start()
         _serve_metrics(config)
-        mail = (f", mail: http://{config['smtp'].get('sink_bind') or '127.0.0.1'}:{config['smtp']['sink_http_port']}/"
-                if "smtp-sink" in platform.children and str(config["smtp"].get("sink_http_port") or "").strip() else "")
+        smtp = SmtpSettings.from_config(config)
+        mail = (f", mail: http://{smtp.sink_bind or SmtpSettings.sink_bind}:{smtp.mailbox_port}/"
+                if "smtp-sink" in platform.children and smtp.mailbox_port else "")
         print(f"CareerOS is up: http://{config['gateway']['bind']}/ (web), /api/v1/docs (API){mail}  "
               f"(logs: {platform.log_dir})", flush=True)
         while not stopping:

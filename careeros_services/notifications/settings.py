@@ -4,9 +4,9 @@ supervisor read ``smtp`` too), a bad value fails naming its key."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
-from careeros_services.common.settings import read
+from careeros_services.common.settings import SettingsError, read
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,7 +39,16 @@ class SmtpSettings:
     embedded_sink: bool = False
     sink_dir: str = "var/mail"
     sink_bind: str = "127.0.0.1"
-    sink_http_port: str = ""   # empty: no mailbox page
+    sink_http_port: str = ""   # the sink's mailbox page; empty: none
+
+    def __post_init__(self) -> None:
+        if self.sink_http_port.strip() and not self.sink_http_port.strip().isdigit():
+            raise SettingsError(f"smtp.sink_http_port: expected a port number or nothing, got {self.sink_http_port!r}")
+
+    @property
+    def mailbox_port(self) -> Optional[int]:
+        """The mailbox page's port, or None when there is no page."""
+        return int(self.sink_http_port) if self.sink_http_port.strip() else None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "SmtpSettings":
