@@ -193,9 +193,15 @@ def cmd_notifications(config: dict, args) -> None:
 
 
 def cmd_run(config: dict, args) -> None:
+    from careeros_services.common.settings import SettingsError
     from careeros_services.supervisor import run_platform
+    from web.settings import WebSettingsError
 
-    sys.exit(run_platform(config, services=args.services))
+    try:
+        code = run_platform(config, services=args.services)
+    except (SettingsError, WebSettingsError) as exc:  # the message names the bad key
+        sys.exit(f"careeros run: bad configuration: {exc}")
+    sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,6 +14,7 @@ platform. Restarts are logged and counted (``careeros_process_restarts_total``).
 """
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import signal
@@ -240,8 +241,31 @@ def _serve_metrics(config: dict) -> None:
         log.warning("supervisor metrics not served: %s", exc)
 
 
+def check_settings(config: dict, services: list[str]) -> None:
+    """Read every settings section the platform's processes will read (the gateway's, the web
+    client's, each service's ``settings.check``), so a bad value stops ``careeros run`` before any
+    process starts, with an error naming its key, instead of a child crash-looping."""
+    from careeros_services.common.settings import gateway_settings
+    from web.settings import WebSettings
+
+    gateway_settings(config)
+    WebSettings.from_section(config.get("web") or {})
+    for name in services:
+        module = f"careeros_services.{name}.settings"
+        try:
+            settings = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue  # a service that reads no settings of its own (profile, analytics, tracker)
+        settings.check(config)
+
+
 def run_platform(config: dict, services: Optional[str] = None) -> int:
-    platform = Platform(config, [s.name for s in registry.select(services)])
+    """Run the platform (``careeros run``) until a signal; a bad setting raises before anything starts."""
+    names = [s.name for s in registry.select(services)]
+    check_settings(config, names)
+    platform = Platform(config, names)
     stopping = []
 
     def on_signal(signum, _frame):

@@ -1,12 +1,12 @@
 """The ai_core service's settings: the ``ai_core`` section and its ``openai`` and ``redaction``
 subsections, their defaults in one place (config.yaml documents them); read once in ``build()``
-(the gateway reads ``max_cv_bytes`` too), a bad value fails naming its key."""
+(the gateway reads some keys too), a bad value fails naming its key."""
 from __future__ import annotations
 
 import dataclasses
 from typing import Any, Mapping
 
-from careeros_services.common.settings import read
+from careeros_services.common.settings import AiCoreGatewaySettings, read
 
 DEFAULT_PRICES = {  # micro-USD per 1,000 tokens
     "embedded": {"*": {"prompt_per_1k": 0, "completion_per_1k": 0}},
@@ -15,8 +15,8 @@ DEFAULT_PRICES = {  # micro-USD per 1,000 tokens
 
 
 @dataclasses.dataclass(frozen=True)
-class Settings:
-    """The ``ai_core`` section."""
+class Settings(AiCoreGatewaySettings):
+    """The ``ai_core`` section (``max_cv_bytes`` and ``gateway_deadline_s``: AiCoreGatewaySettings)."""
 
     provider: str = "embedded"                   # embedded | openai
     openai: dict = dataclasses.field(default_factory=dict)       # OpenAISettings
@@ -26,8 +26,6 @@ class Settings:
     redis_prefix: str = "careeros.ai."
     rate_limit_per_tenant_per_minute: int = 120
     cache_ttl_s: int = 86400
-    max_cv_bytes: int = 2 * 1024 * 1024          # gRPC's default message limit is 4 MiB
-    gateway_deadline_s: float = 30.0             # the gateway's deadline for the AI routes (a model may take seconds)
     storage: dict = dataclasses.field(default_factory=dict)      # the CV bucket (objects.py)
 
     @classmethod
@@ -68,3 +66,10 @@ class RedactionSettings:
     @classmethod
     def from_section(cls, section: Any) -> "RedactionSettings":
         return read(cls, {"ai_core": {"redaction": section or {}}}, "ai_core.redaction")
+
+
+def check(config: Mapping[str, Any]) -> None:
+    """Read every section ai_core reads (``careeros run`` checks them before starting anything)."""
+    settings = Settings.from_config(config)
+    OpenAISettings.from_section(settings.openai)
+    RedactionSettings.from_section(settings.redaction)

@@ -50,3 +50,8 @@ class PrivacySettings:
     def from_config(cls, config: Mapping[str, Any]) -> "PrivacySettings":
         return read(cls, config, "privacy")
 
+
+def check(config: Mapping[str, Any]) -> None:
+    """Read every section auth reads (``careeros run`` checks them before starting anything)."""
+    Settings.from_config(config)
+    PrivacySettings.from_config(config)

@@ -7,12 +7,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping
 
-from careeros_services.common.settings import read
+from careeros_services.common.settings import BillingGatewaySettings, read
 
 
 @dataclasses.dataclass(frozen=True)
-class Settings:
-    """The ``billing`` section."""
+class Settings(BillingGatewaySettings):
+    """The ``billing`` section (``activation_wait_s``: BillingGatewaySettings)."""
 
     provider: str = "sandbox"            # the default payment provider
     providers: dict = dataclasses.field(default_factory=dict)   # per provider: webhook_secret, api_key, api_base
@@ -22,7 +22,6 @@ class Settings:
     saga_max_attempts: int = 3
     payment_grace_s: float = 120.0
     failpoints: str = ""                 # "<step>[:fail|crash],...": break a saga step on purpose (tests, drills)
-    activation_wait_s: float = 15.0      # the gateway waits this long for a paid plan to reach auth
     plans: dict = dataclasses.field(default_factory=dict)       # overrides of common/plans.yaml
 
     @classmethod
@@ -37,3 +36,8 @@ class Settings:
             if step:
                 steps[step] = action or "fail"
         return steps
+
+
+def check(config: Mapping[str, Any]) -> None:
+    """Read every section billing reads (``careeros run`` checks them before starting anything)."""
+    Settings.from_config(config)

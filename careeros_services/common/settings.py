@@ -96,3 +96,42 @@ class GatewaySettings:
 
 def gateway_settings(config: Mapping[str, Any]) -> GatewaySettings:
     return read(GatewaySettings, config, "gateway")
+
+
+# The keys of a service's section that the gateway reads too. The gateway may not import a
+# service's modules (tests/unit/test_layers.py), so they are here, and each service's Settings
+# (careeros_services/<service>/settings.py) extends its class: the defaults stay in one place.
+
+@dataclasses.dataclass(frozen=True)
+class LmsGatewaySettings:
+    """The ``lms`` keys the gateway reads: upload size and streaming chunk."""
+
+    max_upload_bytes: int = 20 * 1024 * 1024
+    upload_chunk_bytes: int = 1024 * 1024
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]):
+        return read(cls, config, "lms")
+
+
+@dataclasses.dataclass(frozen=True)
+class AiCoreGatewaySettings:
+    """The ``ai_core`` keys the gateway reads: the CV size limit and the AI routes' deadline."""
+
+    max_cv_bytes: int = 2 * 1024 * 1024          # gRPC's default message limit is 4 MiB
+    gateway_deadline_s: float = 30.0             # a hosted model may take seconds
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]):
+        return read(cls, config, "ai_core")
+
+
+@dataclasses.dataclass(frozen=True)
+class BillingGatewaySettings:
+    """The ``billing`` key the gateway reads: how long a checkout waits for the plan to reach auth."""
+
+    activation_wait_s: float = 15.0
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]):
+        return read(cls, config, "billing")

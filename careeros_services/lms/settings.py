@@ -5,15 +5,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping
 
-from careeros_services.common.settings import read
+from careeros_services.common.settings import LmsGatewaySettings, read
 
 
 @dataclasses.dataclass(frozen=True)
-class Settings:
-    """The ``lms`` section."""
+class Settings(LmsGatewaySettings):
+    """The ``lms`` section (``max_upload_bytes`` and ``upload_chunk_bytes``: LmsGatewaySettings)."""
 
-    max_upload_bytes: int = 20 * 1024 * 1024
-    upload_chunk_bytes: int = 1024 * 1024          # the gateway streams uploads in chunks of this size
     download_url_ttl_s: int = 900
     certificate_url_ttl_s: int = 3600
     certificate_verify_base_url: str = ""
@@ -23,3 +21,8 @@ class Settings:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "Settings":
         return read(cls, config, "lms")
+
+
+def check(config: Mapping[str, Any]) -> None:
+    """Read every section lms reads (``careeros run`` checks them before starting anything)."""
+    Settings.from_config(config)

@@ -53,3 +53,9 @@ class SmtpSettings:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "SmtpSettings":
         return read(cls, config, "smtp")
+
+
+def check(config: Mapping[str, Any]) -> None:
+    """Read every section notifications reads (``careeros run`` checks them before starting anything)."""
+    Settings.from_config(config)
+    SmtpSettings.from_config(config)

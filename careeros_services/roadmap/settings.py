@@ -23,3 +23,8 @@ class Settings:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "Settings":
         return read(cls, config, "roadmap")
+
+
+def check(config: Mapping[str, Any]) -> None:
+    """Read every section roadmap reads (``careeros run`` checks them before starting anything)."""
+    Settings.from_config(config)

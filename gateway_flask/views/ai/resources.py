@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from flask import request
 
-from careeros_services.ai_core.settings import Settings as AiCoreSettings
 from careeros_services.common.errors import DomainError
+from careeros_services.common.settings import AiCoreGatewaySettings
 from contracts.grpc import ai_core_pb2
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.middleware import accepts, max_body
@@ -49,12 +49,12 @@ def _call(rpc, message):
 def _deadline() -> float:
     # A hosted model may take seconds: the AI routes get a longer deadline than the default.
     from gateway_flask.state import gateway_state
-    return AiCoreSettings.from_config(gateway_state().config).gateway_deadline_s
+    return AiCoreGatewaySettings.from_config(gateway_state().config).gateway_deadline_s
 
 
 def _cv_limit() -> int:
     from gateway_flask.state import gateway_state
-    return AiCoreSettings.from_config(gateway_state().config).max_cv_bytes
+    return AiCoreGatewaySettings.from_config(gateway_state().config).max_cv_bytes
 
 
 def _me():

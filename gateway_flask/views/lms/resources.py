@@ -11,9 +11,9 @@ import uuid
 
 from flask import Response, request
 
+from careeros_services.common.settings import LmsGatewaySettings
 from contracts import lms as course_rules
 from contracts.grpc import common_pb2, lms_pb2
-from careeros_services.lms.settings import Settings as LmsSettings
 from gateway_flask.files import CHUNK_BYTES, signed_download
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.middleware import accepts, max_body
@@ -45,8 +45,8 @@ def _me_or_visitor():
     return _me()  # a token that is present must be valid (401 otherwise)
 
 
-def _lms_settings() -> LmsSettings:
-    return LmsSettings.from_config(gateway_state().config)
+def _lms_settings() -> LmsGatewaySettings:
+    return LmsGatewaySettings.from_config(gateway_state().config)
 
 
 def _upload_limit() -> int:
