@@ -135,6 +135,7 @@ def cmd_smtp_sink(config: dict, args) -> None:
 
     from careeros_services.common.bootstrap import configure_process
     from careeros_services.notifications import sink
+    from careeros_services.notifications.settings import SmtpSettings
 
     configure_process(config, "smtp-sink", "smtp-sink")  # JSON log lines like every process (no metrics port)
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-command chatter
@@ -142,11 +143,12 @@ def cmd_smtp_sink(config: dict, args) -> None:
     logging.getLogger(__name__).info("SMTP sink listening on %s:%s, keeping mail in %s", controller.hostname,
                                      controller.port, sink.sink_dir(config))
     page = None
-    if str(config["smtp"].get("sink_http_port") or "").strip():  # empty: no mailbox page
+    port = SmtpSettings.from_config(config).mailbox_port
+    if port:  # none: no mailbox page
         from careeros_services.notifications import sink_web
 
         try:
-            page = sink_web.serve(config, int(config["smtp"]["sink_http_port"]))
+            page = sink_web.serve(config, port)
             logging.getLogger(__name__).info("mailbox page at http://%s:%s/", *page.server_address[:2])
         except OSError as exc:  # a busy port costs the page, never the sink
             logging.getLogger(__name__).warning("mailbox page not served: %s", exc)
@@ -191,9 +193,15 @@ def cmd_notifications(config: dict, args) -> None:
 
 
 def cmd_run(config: dict, args) -> None:
+    from careeros_services.common.settings import SettingsError
     from careeros_services.supervisor import run_platform
+    from web.settings import WebSettingsError
 
-    sys.exit(run_platform(config, services=args.services))
+    try:
+        code = run_platform(config, services=args.services)
+    except (SettingsError, WebSettingsError) as exc:  # the message names the bad key
+        sys.exit(f"careeros run: bad configuration: {exc}")
+    sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,6 +14,7 @@ platform. Restarts are logged and counted (``careeros_process_restarts_total``).
 """
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import signal
@@ -27,6 +28,7 @@ from typing import Optional
 from careeros_services import registry
 from careeros_services.common import infra
 from careeros_services.common.config import DEFAULT_CONFIG_PATH, ROOT
+from careeros_services.notifications.settings import SmtpSettings
 
 VAR = ROOT / "var"
 log = logging.getLogger(__name__)
@@ -36,17 +38,13 @@ def _python_bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-def _flag(value: object) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
-
-
 def process_commands(config: dict, services: list[str]) -> dict[str, list[str]]:
     """The command line of each process kind (Kubernetes runs the same ones)."""
     names = ",".join(services)
     config_path = os.environ.get("CAREEROS_CONFIG", str(DEFAULT_CONFIG_PATH))
     gateway = config["gateway"]
     sink = ({"smtp-sink": [sys.executable, "-m", "careeros_services.cli", "smtp-sink"]}
-            if "notifications" in services and _flag(config["smtp"].get("embedded_sink")) else {})
+            if "notifications" in services and SmtpSettings.from_config(config).embedded_sink else {})
     return {
         **sink,  # before the services, so the first mail finds it
         "nameko": [_python_bin("nameko"), "run", "--config", config_path,
@@ -243,8 +241,31 @@ def _serve_metrics(config: dict) -> None:
         log.warning("supervisor metrics not served: %s", exc)
 
 
+def check_settings(config: dict, services: list[str]) -> None:
+    """Read every settings section the platform's processes will read (the gateway's, the web
+    client's, each service's ``settings.check``), so a bad value stops ``careeros run`` before any
+    process starts, with an error naming its key, instead of a child crash-looping."""
+    from careeros_services.common.settings import gateway_settings
+    from web.settings import WebSettings
+
+    gateway_settings(config)
+    WebSettings.from_section(config.get("web") or {})
+    for name in services:
+        module = f"careeros_services.{name}.settings"
+        try:
+            settings = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue  # a service that reads no settings of its own (profile, analytics, tracker)
+        settings.check(config)
+
+
 def run_platform(config: dict, services: Optional[str] = None) -> int:
-    platform = Platform(config, [s.name for s in registry.select(services)])
+    """Run the platform (``careeros run``) until a signal; a bad setting raises before anything starts."""
+    names = [s.name for s in registry.select(services)]
+    check_settings(config, names)
+    platform = Platform(config, names)
     stopping = []
 
     def on_signal(signum, _frame):
@@ -255,8 +276,9 @@ def run_platform(config: dict, services: Optional[str] = None) -> int:
     try:
         platform.start()
         _serve_metrics(config)
-        mail = (f", mail: http://{config['smtp'].get('sink_bind') or '127.0.0.1'}:{config['smtp']['sink_http_port']}/"
-                if "smtp-sink" in platform.children and str(config["smtp"].get("sink_http_port") or "").strip() else "")
+        smtp = SmtpSettings.from_config(config)
+        mail = (f", mail: http://{smtp.sink_bind or SmtpSettings.sink_bind}:{smtp.mailbox_port}/"
+                if "smtp-sink" in platform.children and smtp.mailbox_port else "")
         print(f"CareerOS is up: http://{config['gateway']['bind']}/ (web), /api/v1/docs (API){mail}  "
               f"(logs: {platform.log_dir})", flush=True)
         while not stopping:

@@ -7,6 +7,7 @@ import flask
 import redis
 import swagger_ui_bundle
 
+from careeros_services.common.clock import Clock, system_clock
 from careeros_services.common.settings import gateway_settings
 from gateway_flask import hardening, middleware
 from gateway_flask.extensions.api import API_PREFIX, Api
@@ -29,13 +30,14 @@ def _swagger_ui_asset(filename: str) -> flask.Response:
 def create_app(config: dict, *, jwks_provider: Optional[Callable[[], dict]] = None,
                redis_client: Optional[redis.Redis] = None,
                readiness_checks: Optional[Mapping[str, Callable[[], Any]]] = None,
-               blueprints: Iterable[flask.Blueprint] = ()) -> flask.Flask:
+               blueprints: Iterable[flask.Blueprint] = (), clock: Clock = system_clock) -> flask.Flask:
     """Build the gateway app from the loaded ``config`` dict.
 
     ``blueprints``: flask-smorest blueprints (``gateway_flask.extensions.Blueprint``)
     are served under ``/api/v1`` and documented; plain Flask blueprints are
     registered as they are. ``readiness_checks`` (name -> callable raising on
-    failure) are added to the built-in Redis ping for ``/readyz``.
+    failure) are added to the built-in Redis ping for ``/readyz``. ``clock``: the rate limiter's
+    time (tests move a ``MovedClock`` instead of waiting for the next minute).
     """
     gw, auth = gateway_settings(config), config["auth"]  # a bad gateway setting fails here, by name
     app = flask.Flask("gateway_flask")
@@ -58,7 +60,7 @@ def create_app(config: dict, *, jwks_provider: Optional[Callable[[], dict]] = No
             cache_s=gw.jwks_cache_s, min_refresh_s=gw.jwks_min_refresh_s,
             not_before_prefix=auth.get("not_before_prefix", "careeros:revoked:")),
         limiter=RateLimiter(redis_client, prefix, per_ip_per_minute=limits.get("per_ip_per_minute"),
-                            per_tenant_per_minute=limits.get("per_tenant_per_minute")),
+                            per_tenant_per_minute=limits.get("per_tenant_per_minute"), clock=clock),
         idempotency=IdempotencyStore(redis_client, prefix, ttl_s=gw.idempotency_ttl_s,
                                      in_flight_ttl_s=gw.idempotency_in_flight_ttl_s),
         readiness_checks={"redis": redis_client.ping, **(readiness_checks or {})},

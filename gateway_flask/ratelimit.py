@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from typing import Any, Optional
 
 from flask import g, request
 
 from careeros_services.common import plan_cache
+from careeros_services.common.clock import Clock, system_clock
 from careeros_services.common.errors import RateLimited
 from gateway_flask import security
 from gateway_flask.state import gateway_state
@@ -27,8 +27,11 @@ class RateLimiter:
     """Count hits per window and raise :class:`RateLimited` over the limit."""
 
     def __init__(self, redis_client: Any, prefix: str, *, per_ip_per_minute: Optional[int],
-                 per_tenant_per_minute: Optional[int], window_s: int = 60):
+                 per_tenant_per_minute: Optional[int], window_s: int = 60, clock: Clock = system_clock):
         self._redis = redis_client
+        # The window is the clock's minute, so a test moves the clock instead of sleeping; Redis
+        # only expires old windows (on its own time), it never decides which window a hit is in.
+        self.clock = clock
         self._prefix = prefix + "rl:"
         self.per_ip, self.per_tenant = per_ip_per_minute, per_tenant_per_minute
         self.window_s = window_s
@@ -42,7 +45,7 @@ class RateLimiter:
         hits = [h for h in hits if h[2]]
         if not hits:
             return
-        now = time.time()
+        now = self.clock().timestamp()
         window = int(now // self.window_s)
         try:
             pipe = self._redis.pipeline(transaction=False)
@@ -85,7 +88,7 @@ class RateLimiter:
         hits = [h for h in hits if h[2]]
         if not hits and signed is None:
             return
-        now = time.time()
+        now = self.clock().timestamp()
         window = int(now // self.window_s)
         try:
             pipe = self._redis.pipeline(transaction=False)

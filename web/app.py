@@ -13,23 +13,25 @@ from werkzeug.exceptions import HTTPException
 from web import bff, render
 from web.api import ApiClient, ApiError
 from web.session import RedisSessionInterface
+from web.settings import WebSettings
 
 log = logging.getLogger("careeros.web")
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
-def create_app(settings: dict, *, redis_url: str = "redis://127.0.0.1:6379/0",
+def create_app(section: dict, *, redis_url: str = "redis://127.0.0.1:6379/0",
                redis_client: Optional[Any] = None) -> Flask:
-    """Build the web client. ``settings``: ``api_url`` (the API's /api/v1, required),
-    ``redis_prefix``, ``session_ttl_s``, ``api_timeout_s``."""
+    """Build the web client. ``section``: the ``web`` settings (web/settings.py; ``api_url``, the
+    API's /api/v1, is required); a bad one fails here, naming its key."""
+    settings = WebSettings.from_section(section, need_api=True)
     app = Flask("web", static_url_path="/static")
-    prefix = str(settings.get("redis_prefix") or "careeros.web.")
+    prefix = settings.redis_prefix
     redis_client = redis_client or redis.Redis.from_url(redis_url)
     app.config.update(WEB_REDIS_PREFIX=prefix, MAX_CONTENT_LENGTH=25 * 1024 * 1024,
                       TEMPLATES_AUTO_RELOAD=False, PROPAGATE_EXCEPTIONS=False)
-    app.session_interface = RedisSessionInterface(redis_client, prefix, int(settings.get("session_ttl_s", 28800)))
+    app.session_interface = RedisSessionInterface(redis_client, prefix, settings.session_ttl_s)
     app.extensions["careeros_redis"] = redis_client
-    app.extensions["careeros_api"] = ApiClient(str(settings["api_url"]), float(settings.get("api_timeout_s", 15)))
+    app.extensions["careeros_api"] = ApiClient(settings.api_url, settings.api_timeout_s)
     render.install(app)
     _install_headers(app)
     _install_csrf(app)

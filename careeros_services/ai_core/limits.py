@@ -15,13 +15,13 @@ import calendar
 import hashlib
 import json
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Optional
 
 import redis
 
-from careeros_services.common import plans, settings
+from careeros_services.ai_core.settings import Settings
+from careeros_services.common import plans
 from careeros_services.common.errors import RateLimited
 
 _INCR_WITH_TTL = """
@@ -43,16 +43,6 @@ def seconds_to_month_end(now: Optional[datetime] = None) -> int:
     return max(1, int((end - now).total_seconds()) + 1)
 
 
-@dataclass(frozen=True)
-class LimitSettings:
-    """The ``ai_core`` keys of the limits and the cache (the rest of the section is the provider's)."""
-
-    redis_url: str = ""                          # empty: the platform's redis_url
-    redis_prefix: str = "careeros.ai."
-    rate_limit_per_tenant_per_minute: int = 120
-    cache_ttl_s: int = 86400
-
-
 class Limits:
     """Rate limits, quotas and cache of one ai_core process."""
 
@@ -67,7 +57,7 @@ class Limits:
 
     @classmethod
     def from_config(cls, config: dict) -> "Limits":
-        conf = settings.read(LimitSettings, config, "ai_core")
+        conf = Settings.from_config(config)
         return cls(redis.Redis.from_url(conf.redis_url or config["redis_url"]), conf.redis_prefix,
                    tenant_per_minute=conf.rate_limit_per_tenant_per_minute,
                    quotas=plans.ai_quotas(plans.from_config(config)), cache_ttl_s=conf.cache_ttl_s)

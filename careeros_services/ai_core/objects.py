@@ -7,6 +7,7 @@ out download links for them, so no public URL is configured.
 """
 from __future__ import annotations
 
+from careeros_services.ai_core.settings import Settings
 from careeros_services.common.storage import ObjectStorage, service_storage
 
 DEFAULT_SETTINGS = {"bucket": "careeros-ai", "signing_secret": "unused-no-links-are-issued"}
@@ -14,4 +15,4 @@ DEFAULT_SETTINGS = {"bucket": "careeros-ai", "signing_secret": "unused-no-links-
 
 def build(config: dict) -> ObjectStorage:
     """The CV store: ``object_storage`` with ``ai_core.storage`` (its bucket) on top."""
-    return service_storage(config, {**DEFAULT_SETTINGS, **((config.get("ai_core") or {}).get("storage") or {})})
+    return service_storage(config, {**DEFAULT_SETTINGS, **Settings.from_config(config).storage})

@@ -37,6 +37,7 @@ import pybreaker
 
 from careeros_services.ai_core import domain, writer
 from careeros_services.ai_core.knowledge import KnowledgeBase
+from careeros_services.ai_core.settings import OpenAISettings, RedactionSettings, Settings
 from careeros_services.common.errors import DomainError
 from careeros_services.common.logging import _EMAIL, _PHONE, _redact_phone  # one definition of the patterns
 
@@ -109,11 +110,11 @@ class Redactor:
 
     @classmethod
     def from_config(cls, conf: Optional[dict]) -> "Redactor":
-        conf = conf or {}
-        if not conf.get("enabled", True):
+        """From the ``ai_core.redaction`` section (RedactionSettings)."""
+        settings = RedactionSettings.from_section(conf)
+        if not settings.enabled:
             return cls(emails=False, phones=False)
-        return cls(emails=bool(conf.get("emails", True)), phones=bool(conf.get("phones", True)),
-                   extra_patterns=tuple(conf.get("extra_patterns") or ()))
+        return cls(emails=settings.emails, phones=settings.phones, extra_patterns=tuple(settings.extra_patterns))
 
     def text(self, value: str) -> str:
         if self.emails:
@@ -203,23 +204,23 @@ class OpenAIProvider:
     name = "openai"
 
     def __init__(self, conf: dict, redactor: Redactor, *, client: Any = None):
+        """``conf``: the ``ai_core.openai`` section (OpenAISettings)."""
         import openai  # imported here: the embedded default does not need it
 
-        self.model = str(conf.get("model", "gpt-4o-mini"))
+        settings = OpenAISettings.from_section(conf)
+        self.model = settings.model
         self.redactor = redactor
-        self.max_attempts = int(conf.get("max_attempts", 3))
-        self.backoff_s = float(conf.get("backoff_s", 0.5))
-        self.backoff_max_s = float(conf.get("backoff_max_s", 8.0))
-        self.response_format = str(conf.get("response_format", "json_schema"))  # or json_object
-        self.temperature = float(conf.get("temperature", 0.2))
+        self.max_attempts = settings.max_attempts
+        self.backoff_s, self.backoff_max_s = settings.backoff_s, settings.backoff_max_s
+        self.response_format = settings.response_format
+        self.temperature = settings.temperature
         self._openai = openai
         # The client's own retries are off: ours below count towards the breaker.
         self.client = client or openai.OpenAI(
-            base_url=str(conf.get("base_url") or "https://api.openai.com/v1"),
-            api_key=str(conf.get("api_key") or "unset"),
-            timeout=float(conf.get("timeout_s", 20.0)), max_retries=0)
-        self.breaker = pybreaker.CircuitBreaker(fail_max=int(conf.get("breaker_fail_max", 5)),
-                                                reset_timeout=float(conf.get("breaker_reset_s", 30)),
+            base_url=settings.base_url or OpenAISettings.base_url, api_key=settings.api_key or "unset",
+            timeout=settings.timeout_s, max_retries=0)
+        self.breaker = pybreaker.CircuitBreaker(fail_max=settings.breaker_fail_max,
+                                                reset_timeout=settings.breaker_reset_s,
                                                 name="ai_core.openai")
 
     def _format(self, prompt: Prompt) -> dict:
@@ -284,11 +285,11 @@ def _retry_after(exc: Exception) -> Optional[float]:
         return None
 
 
-def build(conf: dict, kb: KnowledgeBase) -> Provider:
+def build(settings: Settings, kb: KnowledgeBase) -> Provider:
     """The provider named by ``ai_core.provider`` (embedded | openai)."""
-    name = str(conf.get("provider", "embedded"))
+    name = settings.provider
     if name == "embedded":
         return EmbeddedProvider(kb)
     if name == "openai":
-        return OpenAIProvider(conf.get("openai") or {}, Redactor.from_config(conf.get("redaction")))
+        return OpenAIProvider(settings.openai, Redactor.from_config(settings.redaction))
     raise ValueError(f"unknown ai_core.provider {name!r} (embedded | openai)")

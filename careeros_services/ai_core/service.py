@@ -41,6 +41,7 @@ from careeros_services.ai_core.domain import Course
 from careeros_services.ai_core.knowledge import KnowledgeBase
 from careeros_services.ai_core.persistence import AiUnitOfWork, course_from, iso
 from careeros_services.ai_core.providers import Completion, Prompt, Provider, Redactor
+from careeros_services.ai_core.settings import DEFAULT_PRICES, Settings
 from careeros_services.common.caller import Caller
 from careeros_services.common import esco, metrics, skills as skill_table
 from careeros_services.common import text as text_rules
@@ -67,7 +68,6 @@ PLATFORM_TENANT = "00000000-0000-0000-0000-000000000000"
 SEED_CATALOG = Path(__file__).resolve().parents[1] / "lms" / "seed" / "catalog.json"
 PLATFORM_COURSES_TTL_S = 30.0
 HISTORY_TURNS = 6            # earlier messages given to the provider as context
-MAX_CV_BYTES = 2 * 1024 * 1024   # default of ai_core.max_cv_bytes (gRPC's default message limit is 4 MiB)
 CV_TYPES = ("application/pdf", "text/plain")
 PRIVILEGED_ROLES = ("owner", "admin")
 NO_MODEL_PROVIDERS = ("embedded",)   # providers that answer without a model (no tokens to report)
@@ -82,12 +82,6 @@ AI_CALLS = Counter("careeros_ai_provider_calls_total",
 
 AI_PROVIDER_LATENCY = Histogram("careeros_ai_provider_latency_seconds", "AI provider call latency.",
                                 ["provider", "purpose"], buckets=metrics.LATENCY_BUCKETS)
-
-DEFAULT_PRICES = {  # micro-USD per 1,000 tokens
-    "embedded": {"*": {"prompt_per_1k": 0, "completion_per_1k": 0}},
-    "openai": {"*": {"prompt_per_1k": 150, "completion_per_1k": 600}},
-}
-
 
 def load_seed_catalog(kb: KnowledgeBase, path: Path = SEED_CATALOG) -> list[Course]:
     """The LMS's public seed catalog (shipped in the repo), skills matched to KB ids; [] if absent."""
@@ -113,7 +107,7 @@ class AiCoreService(ServiceWithUnitOfWork[AiUnitOfWork], PersonalDataOwner, Even
     def __init__(self, store: ServiceStore, kb: KnowledgeBase, provider: Provider, limits: limits_mod.Limits,
                  object_store: ObjectStorage, *, prices: Optional[dict] = None,
                  seed_courses: Optional[list[Course]] = None, redactor: Optional[Redactor] = None,
-                 max_cv_bytes: int = MAX_CV_BYTES, clock: Clock = system_clock):
+                 max_cv_bytes: int = Settings.max_cv_bytes, clock: Clock = system_clock):
         self.store = store
         self.clock = clock
         self.kb = kb
@@ -594,10 +588,10 @@ def build(config: dict, *, provider: Optional[Provider] = None, clock: Clock = s
     """The service layer for one process (nameko container or gRPC server)."""
     store = ServiceStore.from_config(config, SERVICE)
     persistence.bind(store.database)
-    conf = config.get("ai_core") or {}
+    settings = Settings.from_config(config)
     kb = knowledge.default()
     esco.counts()  # load ESCO's CSVs at start-up, not in the first request that needs them (~1 s)
-    return AiCoreService(store, kb, provider or providers.build(conf, kb), limits_mod.Limits.from_config(config),
-                         objects.build(config), prices=conf.get("prices") or DEFAULT_PRICES,
-                         redactor=Redactor.from_config(conf.get("redaction")),
-                         max_cv_bytes=int(conf.get("max_cv_bytes", MAX_CV_BYTES)), clock=clock)
+    return AiCoreService(store, kb, provider or providers.build(settings, kb), limits_mod.Limits.from_config(config),
+                         objects.build(config), prices=settings.prices or DEFAULT_PRICES,
+                         redactor=Redactor.from_config(settings.redaction),
+                         max_cv_bytes=settings.max_cv_bytes, clock=clock)

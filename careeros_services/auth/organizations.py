@@ -34,7 +34,6 @@ from careeros_services.common.unit_of_work import ServiceWithUnitOfWork
 log = logging.getLogger(__name__)
 
 MAX_NAMES = 500  # ids per ResolveNames call (a page of a report)
-DEFAULT_INVITE_TTL_S = 7 * 24 * 3600
 MAX_AUDIT_PAGE = 200
 
 

@@ -31,6 +31,7 @@ from bus.store import ServiceStore, Transaction
 from careeros_services import registry
 from careeros_services.auth import domain
 from careeros_services.auth.persistence import AuthUnitOfWork
+from careeros_services.auth.settings import PrivacySettings
 from careeros_services.common.caller import Caller
 from careeros_services.common.clock import Clock
 from careeros_services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed, require_uuids
@@ -59,17 +60,16 @@ class PrivacySaga(ServiceWithUnitOfWork[AuthUnitOfWork]):
     store: ServiceStore
     clock: Clock
     privacy_config: Optional[dict] = None
-    export_ttl_s = 7 * 24 * 3600
-    link_ttl_s = 3600
-    resend_after_s = 300
+    export_ttl_s = PrivacySettings.export_ttl_s
+    link_ttl_s = PrivacySettings.link_ttl_s
+    resend_after_s = PrivacySettings.resend_after_s
 
     def configure_privacy(self, config: dict) -> None:
         """Read the ``privacy`` section (archive lifetime, link lifetime, re-send delay)."""
-        settings = config.get("privacy") or {}
+        settings = PrivacySettings.from_config(config)
         self.privacy_config = config
-        self.export_ttl_s = int(settings.get("export_ttl_s") or self.export_ttl_s)
-        self.link_ttl_s = int(settings.get("link_ttl_s") or self.link_ttl_s)
-        self.resend_after_s = int(settings.get("resend_after_s") or self.resend_after_s)
+        self.export_ttl_s, self.link_ttl_s = settings.export_ttl_s, settings.link_ttl_s
+        self.resend_after_s = settings.resend_after_s
 
     def _storage(self):
         return privacy_storage(self.privacy_config)

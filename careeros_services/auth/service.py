@@ -46,10 +46,10 @@ from careeros_services.auth import domain, persistence
 from careeros_services.auth.events import (  # noqa: F401 - the event types, for callers and tests
     BILLING_AUDITED, ENTITLEMENT_CHANGED, INVITE_CREATED, MEMBERSHIP_CHANGED, PASSWORD_RESET_REQUESTED, PLAN_CHANGED,
     TENANT_CREATED, USER_REGISTERED, VERIFICATION_REQUESTED)
-from careeros_services.auth.organizations import DEFAULT_INVITE_TTL_S, Organizations, _member_id
+from careeros_services.auth.organizations import Organizations, _member_id
 from careeros_services.auth.persistence import AuthRepository, AuthUnitOfWork, EmailTaken
 from careeros_services.auth.privacy import PrivacySaga
-from careeros_services.common import plans
+from careeros_services.auth.settings import Settings
 from careeros_services.common.caller import Caller
 from careeros_services.common.clock import Clock, system_clock
 from careeros_services.common.errors import (Conflict, DomainError, Forbidden, NotFound, RateLimited,
@@ -59,13 +59,8 @@ log = logging.getLogger(__name__)
 
 SERVICE = "auth"
 ACCOUNT_TOKEN_EVENTS = {domain.EMAIL_VERIFICATION: VERIFICATION_REQUESTED, domain.PASSWORD_RESET: PASSWORD_RESET_REQUESTED}
-DEFAULT_VERIFICATION_TTL_S = 48 * 3600
-DEFAULT_RESET_TTL_S = 3600
-DEFAULT_RESEND_INTERVAL_S = 60      # one verification e-mail a minute per user
-DEFAULT_RESETS_PER_HOUR = 5         # reset e-mails per address an hour; more are dropped silently
 REVOKED_JTI_PREFIX = "careeros:revoked:jti:"
 NOT_BEFORE_PREFIX = "careeros:revoked:"
-DEFAULT_REDIS_PREFIX = "careeros.auth."
 # ``login_max_failures`` counts per (email, address) pair: one attacker cannot lock the
 # victim out from elsewhere. Looser ceilings stop a spread-out guess at one account and
 # one address trying many accounts, without one office behind NAT locking everyone out;
@@ -84,40 +79,31 @@ class AuthService(Organizations, PrivacySaga, EventHandlingService):
     """Accounts, tenants, memberships and tokens; organisations (invites, seats, assignments, audit log)
     come from the :class:`Organizations` mixin (organizations.py).
 
-    ``settings`` is the ``auth`` section of the configuration: ``issuer``,
-    ``audience``, ``access_ttl_s``, ``refresh_ttl_s``, ``login_max_failures``,
-    ``login_window_s`` and optionally ``redis_prefix``,
-    ``login_max_failures_per_account``, ``login_max_failures_per_ip``, ``invite_ttl_s`` and
-    ``seats_included`` (by plan tier).
+    ``settings`` is the ``auth`` section of the configuration (settings.py, read by ``build()``).
     """
 
     consumer_name = SERVICE
     unit_of_work_class = AuthUnitOfWork
 
-    def __init__(self, store: ServiceStore, settings: dict, redis_client: redis.Redis, clock: Clock = system_clock):
+    def __init__(self, store: ServiceStore, settings: Settings, redis_client: redis.Redis, clock: Clock = system_clock):
         self.store = store
         self.clock = clock
         self.redis = redis_client
-        self.issuer = str(settings["issuer"])
-        self.audience = str(settings["audience"])
-        self.access_ttl_s = int(settings["access_ttl_s"])
-        self.refresh_ttl_s = int(settings["refresh_ttl_s"])
-        self.max_failures = int(settings["login_max_failures"])
-        self.max_failures_per_ip = int(settings.get("login_max_failures_per_ip")
-                                       or self.max_failures * IP_FAILURE_FACTOR)
-        self.max_failures_per_account = int(settings.get("login_max_failures_per_account")
-                                            or self.max_failures * ACCOUNT_FAILURE_FACTOR)
-        self.failure_window_s = int(settings["login_window_s"])
-        self.invite_ttl_s = int(settings.get("invite_ttl_s") or DEFAULT_INVITE_TTL_S)
-        # Seats by plan tier, from the plan catalogue (common.plans; build() passes it in).
-        self.seats_included = dict(settings.get("seats_included") or plans.seats_included(plans.load()))
-        self.throttle_prefix = f"{settings.get('redis_prefix') or DEFAULT_REDIS_PREFIX}login-failures:"
-        self.account_prefix = f"{settings.get('redis_prefix') or DEFAULT_REDIS_PREFIX}account:"
-        self.token_ttl_s = {
-            domain.EMAIL_VERIFICATION: int(settings.get("email_verification_ttl_s") or DEFAULT_VERIFICATION_TTL_S),
-            domain.PASSWORD_RESET: int(settings.get("password_reset_ttl_s") or DEFAULT_RESET_TTL_S)}
-        self.resend_interval_s = int(settings.get("verification_resend_interval_s") or DEFAULT_RESEND_INTERVAL_S)
-        self.resets_per_hour = int(settings.get("password_resets_per_hour") or DEFAULT_RESETS_PER_HOUR)
+        self.issuer, self.audience = settings.issuer, settings.audience
+        self.access_ttl_s, self.refresh_ttl_s = settings.access_ttl_s, settings.refresh_ttl_s
+        self.max_failures = settings.login_max_failures
+        self.max_failures_per_ip = settings.login_max_failures_per_ip or self.max_failures * IP_FAILURE_FACTOR
+        self.max_failures_per_account = (settings.login_max_failures_per_account
+                                         or self.max_failures * ACCOUNT_FAILURE_FACTOR)
+        self.failure_window_s = settings.login_window_s
+        self.invite_ttl_s = settings.invite_ttl_s
+        self.seats_included = dict(settings.seats_included)
+        self.throttle_prefix = f"{settings.redis_prefix}login-failures:"
+        self.account_prefix = f"{settings.redis_prefix}account:"
+        self.token_ttl_s = {domain.EMAIL_VERIFICATION: settings.email_verification_ttl_s,
+                            domain.PASSWORD_RESET: settings.password_reset_ttl_s}
+        self.resend_interval_s = settings.verification_resend_interval_s
+        self.resets_per_hour = settings.password_resets_per_hour
         self._key: Optional[tuple[str, Any]] = None  # (kid, private key object) that signs now
         self._key_loaded_at = float("-inf")
         self._keys_lock = threading.Lock()
@@ -570,7 +556,6 @@ def build(config: dict, clock: Clock = system_clock) -> AuthService:
     store = ServiceStore.from_config(config, SERVICE)
     persistence.bind(store.database)
     client = redis.Redis.from_url(config["redis_url"], socket_connect_timeout=2, socket_timeout=2)
-    settings = {**config["auth"], "seats_included": plans.seats_included(plans.from_config(config))}
-    service = AuthService(store, settings, client, clock)
+    service = AuthService(store, Settings.from_config(config), client, clock)
     service.configure_privacy(config)
     return service

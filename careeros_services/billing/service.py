@@ -28,6 +28,7 @@ from careeros_services.billing.events import (  # noqa: F401 - the event types, 
     AI_USAGE, ENTITLEMENT_CHANGED, INVOICE_ISSUED, PAYMENT_FAILED, PAYMENT_SUCCEEDED, PLAN_CHANGED, SAGA_ADVANCED,
     SAGA_COMPENSATE, SUBSCRIPTION_ACTIVATED, SUBSCRIPTION_CANCELED, SUBSCRIPTION_PAST_DUE, iso, publish_invoice)
 from careeros_services.billing.payments import REQUIRES_ACTION, PaymentDeclined, PaymentProvider, make_provider
+from careeros_services.billing.settings import Settings
 from careeros_services.billing.persistence import BillingRepository, BillingUnitOfWork, InvoiceRecord, PaymentRecord
 from careeros_services.common.caller import Caller
 from careeros_services.common.clock import Clock, system_clock
@@ -72,9 +73,10 @@ class BillingService(ActivationSaga, Dunning, PersonalDataOwner, EventHandlingSe
                                    " WHERE tenant_id = %(tenant)s AND user_id = %(user)s", params)
 
     def __init__(self, store: ServiceStore, *, plans: Optional[Mapping[str, Plan]] = None,
-                 providers: Optional[Mapping[str, PaymentProvider]] = None, default_provider: str = "sandbox",
-                 dunning_days: tuple[int, ...] = domain.DEFAULT_DUNNING_DAYS, step_timeout_s: float = 60.0,
-                 saga_max_attempts: int = 3, payment_grace_s: float = 120.0,
+                 providers: Optional[Mapping[str, PaymentProvider]] = None, default_provider: str = Settings.provider,
+                 dunning_days: tuple[int, ...] = domain.DEFAULT_DUNNING_DAYS,
+                 step_timeout_s: float = Settings.saga_step_timeout_s,
+                 saga_max_attempts: int = Settings.saga_max_attempts, payment_grace_s: float = Settings.payment_grace_s,
                  failpoints: Optional[Mapping[str, str]] = None, clock: Clock = system_clock):
         self.store = store
         self.plans = dict(plans or domain.load_plans())
@@ -378,18 +380,14 @@ def build(config: dict, clock: Clock = system_clock) -> BillingService:
     """The service layer for one process (nameko container or gRPC server)."""
     store = ServiceStore.from_config(config, SERVICE)
     persistence.bind(store.database)
-    conf = config.get("billing") or {}
-    providers = {name: make_provider(name, conf) for name in ("sandbox", "stripe")
-                 if name == "sandbox" or (conf.get("providers") or {}).get("stripe", {}).get("api_key")}
-    failpoints = {}
-    for item in str(conf.get("failpoints") or "").split(","):
-        step, _, action = item.strip().partition(":")
-        if step:
-            failpoints[step] = action or "fail"
+    settings = Settings.from_config(config)
+    providers = {name: make_provider(name, {"providers": settings.providers}) for name in ("sandbox", "stripe")
+                 if name == "sandbox" or (settings.providers.get("stripe") or {}).get("api_key")}
     return BillingService(
-        store, plans=domain.load_plans(conf.get("plans")), providers=providers,
-        default_provider=str(conf.get("provider") or "sandbox"),
-        dunning_days=tuple(int(d) for d in (conf.get("dunning_retry_days") or domain.DEFAULT_DUNNING_DAYS)),
-        step_timeout_s=float(conf.get("saga_step_timeout_s") or 60),
-        saga_max_attempts=int(conf.get("saga_max_attempts") or 3),
-        payment_grace_s=float(conf.get("payment_grace_s") or 120), failpoints=failpoints, clock=clock)
+        store, plans=domain.load_plans(settings.plans), providers=providers,
+        default_provider=settings.provider or Settings.provider,
+        dunning_days=tuple(int(d) for d in (settings.dunning_retry_days or domain.DEFAULT_DUNNING_DAYS)),
+        step_timeout_s=settings.saga_step_timeout_s or Settings.saga_step_timeout_s,
+        saga_max_attempts=settings.saga_max_attempts or Settings.saga_max_attempts,
+        payment_grace_s=settings.payment_grace_s or Settings.payment_grace_s,
+        failpoints=settings.failpoint_steps(), clock=clock)

@@ -24,6 +24,11 @@ def _convert(value: Any, kind: Any, key: str) -> Any:
     if kind is bool:
         if isinstance(value, bool):
             return value
+        flag = str(value).strip().lower()  # an environment variable may say "1", "yes", "off"
+        if flag in ("1", "true", "yes", "on"):
+            return True
+        if flag in ("0", "false", "no", "off", ""):
+            return False
         raise SettingsError(f"{key}: expected true or false, got {value!r}")
     if kind in (int, float):
         if isinstance(value, bool) or value == "" or value is None:
@@ -50,18 +55,22 @@ def _convert(value: Any, kind: Any, key: str) -> Any:
 
 
 def read(cls: type[T], config: Mapping[str, Any], section: str) -> T:
-    """The ``section`` of ``config`` as a ``cls`` (a dataclass), checked; see the module docstring."""
-    values = config.get(section)
-    if values is None:
-        values = {}
-    if not isinstance(values, Mapping):
-        raise SettingsError(f"{section}: expected a mapping, got {values!r}")
+    """The ``section`` of ``config`` as a ``cls`` (a dataclass), checked; see the module docstring.
+    A dotted ``section`` (``ai_core.openai``) names a subsection."""
+    values: Any = config
+    for depth, part in enumerate(section.split(".")):
+        values = values.get(part) if isinstance(values, Mapping) else None
+        if values is None:
+            values = {}
+        if not isinstance(values, Mapping):
+            raise SettingsError(f"{'.'.join(section.split('.')[:depth + 1])}: expected a mapping, got {values!r}")
     hints = typing.get_type_hints(cls)
     found: dict[str, Any] = {}
     for item in dataclasses.fields(cls):
-        key = f"{section}.{item.name}"
-        if item.name in values:
-            found[item.name] = _convert(values[item.name], hints[item.name], key)
+        name = item.metadata.get("key", item.name)  # e.g. smtp.from, a Python keyword
+        key = f"{section}.{name}"
+        if name in values:
+            found[item.name] = _convert(values[name], hints[item.name], key)
         elif item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING:
             raise SettingsError(f"{key}: missing (it has no default)")
     return cls(**found)
@@ -87,3 +96,42 @@ class GatewaySettings:
 
 def gateway_settings(config: Mapping[str, Any]) -> GatewaySettings:
     return read(GatewaySettings, config, "gateway")
+
+
+# The keys of a service's section that the gateway reads too. The gateway may not import a
+# service's modules (tests/unit/test_layers.py), so they are here, and each service's Settings
+# (careeros_services/<service>/settings.py) extends its class: the defaults stay in one place.
+
+@dataclasses.dataclass(frozen=True)
+class LmsGatewaySettings:
+    """The ``lms`` keys the gateway reads: upload size and streaming chunk."""
+
+    max_upload_bytes: int = 20 * 1024 * 1024
+    upload_chunk_bytes: int = 1024 * 1024
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]):
+        return read(cls, config, "lms")
+
+
+@dataclasses.dataclass(frozen=True)
+class AiCoreGatewaySettings:
+    """The ``ai_core`` keys the gateway reads: the CV size limit and the AI routes' deadline."""
+
+    max_cv_bytes: int = 2 * 1024 * 1024          # gRPC's default message limit is 4 MiB
+    gateway_deadline_s: float = 30.0             # a hosted model may take seconds
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]):
+        return read(cls, config, "ai_core")
+
+
+@dataclasses.dataclass(frozen=True)
+class BillingGatewaySettings:
+    """The ``billing`` key the gateway reads: how long a checkout waits for the plan to reach auth."""
+
+    activation_wait_s: float = 15.0
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]):
+        return read(cls, config, "billing")

@@ -30,6 +30,7 @@ from careeros_services.common.storage import ObjectMissing, ObjectStorage, check
 from careeros_services.common.unit_of_work import ServiceWithUnitOfWork
 from careeros_services.lms import certificate_pdf, domain, persistence
 from careeros_services.lms.persistence import LmsRepository, LmsUnitOfWork
+from careeros_services.lms.settings import Settings
 from bus.contracts import (  # event types, from contracts/events
     LMS_COURSE_PUBLISHED_V1 as COURSE_PUBLISHED,
     LMS_COURSE_ARCHIVED_V1 as COURSE_ARCHIVED,
@@ -126,16 +127,15 @@ class LmsService(ServiceWithUnitOfWork[LmsUnitOfWork], PersonalDataOwner, EventH
     unit_of_work_class = LmsUnitOfWork
     personal_rows = persistence.PERSONAL_ROWS
 
-    def __init__(self, store: ServiceStore, storage: ObjectStorage, settings: Optional[dict] = None,
+    def __init__(self, store: ServiceStore, storage: ObjectStorage, settings: Settings = Settings(),
                  clock: Clock = system_clock):
         self.store = store
         self.clock = clock
         self.storage = storage
-        settings = settings or {}
-        self.max_asset_bytes = int(settings.get("max_upload_bytes", 20 * 1024 * 1024))
-        self.download_ttl_s = int(settings.get("download_url_ttl_s", 900))
-        self.certificate_ttl_s = int(settings.get("certificate_url_ttl_s", 3600))
-        self.verify_base_url = str(settings.get("certificate_verify_base_url", "")).rstrip("/")
+        self.max_asset_bytes = settings.max_upload_bytes
+        self.download_ttl_s = settings.download_url_ttl_s
+        self.certificate_ttl_s = settings.certificate_url_ttl_s
+        self.verify_base_url = settings.certificate_verify_base_url.rstrip("/")
 
     # --- privacy: the person's part of an export, and erasure (bus/privacy.py) ----------------
 
@@ -817,6 +817,6 @@ class LmsService(ServiceWithUnitOfWork[LmsUnitOfWork], PersonalDataOwner, EventH
 def build(config: dict, clock: Clock = system_clock) -> LmsService:
     """The service layer for one process (nameko container or gRPC server)."""
     store = ServiceStore.from_config(config, SERVICE)
-    settings = config.get("lms", {})
-    section = settings.get("storage") or {"bucket": "careeros-lms", "signing_secret": "dev-only"}
+    settings = Settings.from_config(config)
+    section = settings.storage or Settings().storage
     return LmsService(store, service_storage(config, section), settings, clock)

@@ -11,22 +11,17 @@ import ssl
 from email.message import Message
 from typing import Optional
 
-
-def _flag(value: object) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
+from careeros_services.notifications.settings import SmtpSettings
 
 
 class Mailer:
     """Sends MIME messages over SMTP with the ``smtp`` section of the configuration."""
 
-    def __init__(self, settings: dict):
-        self.host = str(settings["host"])
-        self.port = int(settings["port"])
-        self.username = str(settings.get("username") or "")
-        self.password = str(settings.get("password") or "")
-        self.starttls = _flag(settings.get("starttls", False))
-        self.timeout_s = float(settings.get("timeout_s") or 10)
-        self.sender = str(settings["from"])
+    def __init__(self, settings: SmtpSettings):
+        self.host, self.port = settings.host, settings.port
+        self.username, self.password = settings.username, settings.password
+        self.starttls, self.timeout_s = settings.starttls, settings.timeout_s
+        self.sender = settings.sender
         self._smtp: Optional[smtplib.SMTP] = None
 
     def send(self, message: Message) -> None:

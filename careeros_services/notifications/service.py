@@ -36,6 +36,7 @@ from careeros_services.common.unit_of_work import ServiceWithUnitOfWork
 from careeros_services.notifications import domain, persistence, rendering
 from careeros_services.notifications.mailer import Mailer
 from careeros_services.notifications.persistence import MessageRecord, NotificationsUnitOfWork
+from careeros_services.notifications.settings import Settings, SmtpSettings
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,8 @@ CONNECTION_ERRORS = (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnec
 class NotificationsService(ServiceWithUnitOfWork[NotificationsUnitOfWork], PersonalDataOwner, EventHandlingService):
     """Messages caused by events, their delivery over SMTP, and each person's preferences.
 
-    ``settings`` is the ``notifications`` section (``max_attempts``, ``backoff_s``,
-    ``max_backoff_s``, ``batch_size``, ``concurrency``, ``signing_secret``); ``links["web"]`` the web client's
+    ``settings`` and ``smtp_settings`` are the ``notifications`` and ``smtp`` sections
+    (settings.py, read by ``build()``); ``links["web"]`` the web client's
     base URL, which every link a person clicks opens (a page of the web client, never a JSON API URL);
     ``clock`` the service's time (tests pass a fixed one).
     """
@@ -61,18 +62,16 @@ class NotificationsService(ServiceWithUnitOfWork[NotificationsUnitOfWork], Perso
     unit_of_work_class = NotificationsUnitOfWork
     personal_rows = persistence.PERSONAL_ROWS
 
-    def __init__(self, store: ServiceStore, settings: dict, smtp_settings: dict, links: dict,
+    def __init__(self, store: ServiceStore, settings: Settings, smtp_settings: SmtpSettings, links: dict,
                  dead_letter: DeadLetter, clock: Clock = system_clock):
         self.store = store
         self.clock = clock
-        self.max_attempts = int(settings["max_attempts"])
-        self.backoff_s = float(settings["backoff_s"])
-        self.max_backoff_s = float(settings["max_backoff_s"])
-        self.batch_size = int(settings["batch_size"])
-        self.concurrency = max(1, int(settings.get("concurrency") or 1))
-        self.secret = str(settings["signing_secret"])
+        self.max_attempts, self.batch_size = settings.max_attempts, settings.batch_size
+        self.backoff_s, self.max_backoff_s = settings.backoff_s, settings.max_backoff_s
+        self.concurrency = max(1, settings.concurrency)
+        self.secret = settings.signing_secret
         self.smtp_settings = smtp_settings
-        self.sender = str(smtp_settings["from"])
+        self.sender = smtp_settings.sender
         self.web = str(links["web"]).rstrip("/")
         self.dead_letter = dead_letter
 
@@ -320,5 +319,6 @@ def build(config: dict, clock: Clock = system_clock) -> NotificationsService:
         dead_letter_envelope(config, envelope, group=group, reason=reason, attempts=attempts)
 
     links = {"web": config["web"]["base_url"]}
-    return NotificationsService(store, config["notifications"], config["smtp"], links, dead_letter, clock)
+    return NotificationsService(store, Settings.from_config(config), SmtpSettings.from_config(config), links,
+                                dead_letter, clock)
 

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from careeros_services.common.config import ROOT
+from careeros_services.notifications.settings import SmtpSettings
 
 
 def sink_dir(config: dict) -> Path:
-    path = Path(str(config["smtp"].get("sink_dir") or "var/mail"))
+    path = Path(SmtpSettings.from_config(config).sink_dir or SmtpSettings.sink_dir)
     return path if path.is_absolute() else ROOT / path
 
 
@@ -43,9 +44,9 @@ def start(config: dict, port: Optional[int] = None):
     """Start the sink in a background thread; returns the aiosmtpd controller (``.stop()``)."""
     from aiosmtpd.controller import Controller
 
-    smtp = config["smtp"]
-    controller = Controller(_KeepInMaildir(sink_dir(config)), hostname=str(smtp.get("sink_bind") or "127.0.0.1"),
-                            port=int(port if port is not None else smtp["port"]), decode_data=False,
+    smtp = SmtpSettings.from_config(config)
+    controller = Controller(_KeepInMaildir(sink_dir(config)), hostname=smtp.sink_bind or SmtpSettings.sink_bind,
+                            port=port if port is not None else smtp.port, decode_data=False,
                             data_size_limit=26_214_400)
     controller.start()
     return controller

@@ -17,6 +17,7 @@ from jinja2 import Environment
 from markupsafe import Markup, escape
 
 from careeros_services.notifications import sink
+from careeros_services.notifications.settings import SmtpSettings
 
 # Nothing of a message may run here: no script at all, and its HTML only inside a sandboxed srcdoc
 # frame (no scripts, no forms, a unique origin), styles and inline images allowed.
@@ -106,7 +107,8 @@ class _Mailbox(BaseHTTPRequestHandler):
 def serve(config: dict, port: int) -> ThreadingHTTPServer:
     """Serve the mailbox page in a background thread; returns the server (``.shutdown()``)."""
     handler = type("Mailbox", (_Mailbox,), {"config": config})
-    server = ThreadingHTTPServer((str(config["smtp"].get("sink_bind") or "127.0.0.1"), int(port)), handler)
+    server = ThreadingHTTPServer((SmtpSettings.from_config(config).sink_bind or SmtpSettings.sink_bind, int(port)),
+                                 handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="sink-web", daemon=True).start()
     return server

@@ -10,6 +10,7 @@ from __future__ import annotations
 from careeros_services.common.caller import Caller
 from careeros_services.common.grpc_support import ServiceClient
 from careeros_services.roadmap.domain import Proposal, ProposedMilestone
+from careeros_services.roadmap.settings import Settings
 from contracts.grpc import ai_core_pb2, ai_core_pb2_grpc, common_pb2
 
 
@@ -18,10 +19,10 @@ class AiCoreProposer:
 
     def __init__(self, config: dict, address: str | None = None):
         grpc_conf = config["grpc"]
-        section = config.get("roadmap") or {}
+        settings = Settings.from_config(config)
         self.client = ServiceClient(
             "ai_core", address or str(grpc_conf["addresses"]["ai_core"]), ai_core_pb2_grpc.AiCoreStub,
-            deadline_s=float(section.get("propose_deadline_s", grpc_conf["deadline_s"])),
+            deadline_s=settings.propose_deadline_s or float(grpc_conf["deadline_s"]),
             fail_max=int(grpc_conf["breaker_fail_max"]), reset_timeout_s=float(grpc_conf["breaker_reset_s"]))
 
     def propose(self, caller: Caller, target_role: str, known_skills: list[dict]) -> Proposal:

@@ -49,7 +49,7 @@ from careeros_services.roadmap.events import ROADMAP_GENERATED
 from careeros_services.roadmap.persistence import RoadmapRecord, RoadmapRepository, RoadmapUnitOfWork, SagaRecord
 
 if TYPE_CHECKING:
-    from careeros_services.roadmap.service import Settings
+    from careeros_services.roadmap.settings import Settings
 
 log = logging.getLogger(__name__)
 

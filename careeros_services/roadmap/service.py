@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Optional
 
@@ -22,27 +21,12 @@ from careeros_services.roadmap import domain, persistence, rendering
 from careeros_services.roadmap.events import (  # noqa: F401 - the event types, for callers and tests
     COURSE_ARCHIVED, COURSE_PUBLISHED, MILESTONE_ACHIEVED, PROFILE_UPDATED, PROGRESS_UPDATED, ROADMAP_GENERATED)
 from careeros_services.roadmap.persistence import RoadmapRecord, RoadmapRepository, RoadmapUnitOfWork
+from careeros_services.roadmap.settings import Settings
 from careeros_services.roadmap.regeneration_saga import Proposer, RegenerationSaga, roadmap_not_found
 
 log = logging.getLogger(__name__)
 
 SERVICE = "roadmap"
-
-
-@dataclass(frozen=True)
-class Settings:
-    behind_margin_weeks: float = 2.0
-    saga_max_attempts: int = 3
-    saga_retry_s: float = 5.0
-    saga_lease_s: float = 60.0
-
-    @classmethod
-    def from_config(cls, config: dict) -> "Settings":
-        section = config.get("roadmap") or {}
-        return cls(behind_margin_weeks=float(section.get("behind_margin_weeks", 2.0)),
-                   saga_max_attempts=int(section.get("saga_max_attempts", 3)),
-                   saga_retry_s=float(section.get("saga_retry_s", 5.0)),
-                   saga_lease_s=float(section.get("saga_lease_s", 60.0)))
 
 
 class RoadmapService(RegenerationSaga, PersonalDataOwner, EventHandlingService):

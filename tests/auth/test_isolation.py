@@ -12,6 +12,7 @@ from bus.store import migrations
 from careeros_services.common.caller import Caller
 from careeros_services.auth import persistence
 from careeros_services.auth.service import AuthService
+from careeros_services.auth.settings import Settings
 from careeros_services.common import db as dbmod
 from careeros_services.common import tenant_schemas
 from careeros_services.common.db import Migration
@@ -25,7 +26,7 @@ SERVICE_DB = "auth_iso"  # its own database: the move must not touch the other a
 def auth(config, fresh_store, redis_client_for_iso):
     store = fresh_store(SERVICE_DB, "careeros_services.auth")
     persistence.bind(store.database)
-    yield AuthService(store, config["auth"], redis_client_for_iso)
+    yield AuthService(store, Settings.from_config(config), redis_client_for_iso)
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from careeros_services.common.caller import Caller
 from careeros_services.auth import domain
 from careeros_services.auth.persistence import MODELS
 from careeros_services.auth.service import REVOKED_JTI_PREFIX, AuthService, build
+from careeros_services.auth.settings import Settings
 from careeros_services.common.errors import (Conflict, NotFound, RateLimited, Unauthenticated,
                                              ValidationFailed)
 
@@ -366,7 +367,7 @@ def test_jwks_publishes_public_keys_only(auth):
 
 def test_concurrent_first_use_creates_a_single_signing_key(auth, config):
     sql(auth, "DELETE FROM signing_keys")
-    services = [AuthService(auth.store, config["auth"], auth.redis) for _ in range(4)]
+    services = [AuthService(auth.store, Settings.from_config(config), auth.redis) for _ in range(4)]
     barrier, results = threading.Barrier(len(services)), []
 
     def first_use(service: AuthService) -> None:

@@ -9,15 +9,18 @@ import copy
 import hashlib
 import hmac
 import json
+import secrets
 import threading
 import time
 import uuid
+from datetime import datetime, timezone
 
 import jwt
 import marshmallow as ma
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from careeros_services.common.clock import MovedClock, system_clock
 from careeros_services.common.errors import Conflict, RateLimited
 from gateway_flask.app import create_app
 from gateway_flask.extensions.api import Blueprint, Schema
@@ -106,11 +109,11 @@ def make_app(gw_config, jwks, redis_client):
         providers["calls"] += 1
         return copy.deepcopy(jwks)
 
-    def make(*, rate_limit=None, readiness_checks=None):
+    def make(*, rate_limit=None, readiness_checks=None, clock=system_clock):
         if rate_limit:
             gw_config["gateway"]["rate_limit"] = rate_limit
         return create_app(gw_config, jwks_provider=jwks_provider, redis_client=redis_client,
-                          readiness_checks=readiness_checks, blueprints=[blp])
+                          readiness_checks=readiness_checks, blueprints=[blp], clock=clock)
 
     make.jwks_calls = providers
     return make
@@ -220,35 +223,41 @@ def test_key_of_255_printable_chars_is_accepted(client):
 
 # --- rate limits ------------------------------------------------------------------------
 
-def _away_from_window_end():
-    # Fixed minute windows: do not straddle a boundary mid-test.
-    if 60 - time.time() % 60 < 3:
-        time.sleep(3.5)
+@pytest.fixture
+def limiter_clock():
+    """10 s into a minute of its own (in the future, so no earlier run's counts are in it): the
+    limiter's fixed windows are the clock's minutes, and the test moves the clock between them."""
+    minute = int(time.time() // 60) + secrets.randbelow(10**6) + 1000
+    return MovedClock(datetime.fromtimestamp(minute * 60 + 10, timezone.utc))
 
 
-def test_per_ip_rate_limit(make_app):
-    client = make_app(rate_limit={"per_ip_per_minute": 3, "per_tenant_per_minute": 1000}).test_client()
-    _away_from_window_end()
+def test_per_ip_rate_limit(make_app, limiter_clock):
+    client = make_app(rate_limit={"per_ip_per_minute": 3, "per_tenant_per_minute": 1000},
+                      clock=limiter_clock).test_client()
     for _ in range(3):
         assert client.get("/api/v1/testing/conflict").status_code == 409
     limited = client.get("/api/v1/testing/conflict")
     assert_problem(limited, 429, "rate_limited")
-    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert limited.headers["Retry-After"] == "50"  # the rest of the minute
+    limiter_clock.advance(seconds=49)
+    assert client.get("/api/v1/testing/conflict").status_code == 429
+    limiter_clock.advance(seconds=1)  # the next minute: a fresh window
+    assert client.get("/api/v1/testing/conflict").status_code == 409
     # Another IP has its own window; health endpoints are exempt.
     assert client.get("/api/v1/testing/conflict", environ_base={"REMOTE_ADDR": "10.1.1.1"}).status_code == 409
     assert client.get("/healthz").status_code == 200
     assert client.get("/metrics").status_code == 200
 
 
-def test_per_tenant_rate_limit(make_app, make_token):
-    client = make_app(rate_limit={"per_ip_per_minute": 1000, "per_tenant_per_minute": 2}).test_client()
-    _away_from_window_end()
+def test_per_tenant_rate_limit(make_app, make_token, limiter_clock):
+    client = make_app(rate_limit={"per_ip_per_minute": 1000, "per_tenant_per_minute": 2},
+                      clock=limiter_clock).test_client()
     auth = {"Authorization": f"Bearer {make_token()}"}
     for ip in ("10.0.0.1", "10.0.0.2"):
         assert client.get("/api/v1/testing/me", headers=auth, environ_base={"REMOTE_ADDR": ip}).status_code == 200
     limited = client.get("/api/v1/testing/me", headers=auth, environ_base={"REMOTE_ADDR": "10.0.0.3"})
     assert_problem(limited, 429, "rate_limited")
-    assert int(limited.headers["Retry-After"]) >= 1
+    assert limited.headers["Retry-After"] == "50"
     # Anonymous callers only count against their IP.
     assert client.get("/api/v1/testing/conflict", environ_base={"REMOTE_ADDR": "10.0.0.3"}).status_code == 409
 

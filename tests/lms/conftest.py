@@ -5,6 +5,7 @@ import pytest
 
 from careeros_services.common.storage import LocalStorage
 from careeros_services.lms.service import LmsService
+from careeros_services.lms.settings import Settings
 
 
 @pytest.fixture(scope="session")
@@ -20,5 +21,5 @@ def storage(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def svc(lms_store, storage) -> LmsService:
-    return LmsService(lms_store, storage, {"max_upload_bytes": 1024 * 1024,
-                                           "certificate_verify_base_url": "http://web/certificates"})
+    return LmsService(lms_store, storage, Settings(max_upload_bytes=1024 * 1024,
+                                                   certificate_verify_base_url="http://web/certificates"))

@@ -13,6 +13,7 @@ from nameko.timer import Timer
 
 from bus.nameko import ServiceApp, event_handler
 from careeros_services.billing.service import BillingService, build
+from careeros_services.billing.settings import Settings
 from careeros_services.common.bootstrap import configure_nameko_process
 from careeros_services.common.caller import Caller
 from careeros_services.common.errors import DomainError, Forbidden, ValidationFailed
@@ -42,7 +43,7 @@ class ConfigTimer(Timer):
     """A nameko timer whose interval comes from ``billing.tick_interval_s`` in the config."""
 
     def start(self) -> None:
-        self.interval = float((self.container.config.get("billing") or {}).get("tick_interval_s") or self.interval)
+        self.interval = Settings.from_config(self.container.config).tick_interval_s or self.interval
         super().start()
 
 

@@ -18,6 +18,7 @@ from google.protobuf import json_format
 from careeros_services.common.caller import Caller
 from careeros_services.roadmap.proposer import AiCoreProposer
 from careeros_services.roadmap.service import RoadmapService, build
+from careeros_services.roadmap.settings import Settings
 from contracts.grpc import roadmap_pb2, roadmap_pb2_grpc
 
 SERVICE_NAME = roadmap_pb2.DESCRIPTOR.services_by_name["RoadmapService"].full_name
@@ -95,9 +96,8 @@ class SagaRunner:
 
 def registration(config: dict) -> tuple[Callable, RoadmapServicer, str]:
     """What ``grpc_support.serve`` needs to host this service; starts the saga runner too."""
-    section = config.get("roadmap") or {}
+    settings = Settings.from_config(config)
     service = build(config, AiCoreProposer(config))
     servicer = RoadmapServicer(service)
-    servicer.runner = SagaRunner(service, float(section.get("saga_poll_s", 1.0)),
-                                 float(section.get("schedule_check_s", 3600))).start()
+    servicer.runner = SagaRunner(service, settings.saga_poll_s, settings.schedule_check_s).start()
     return roadmap_pb2_grpc.add_RoadmapServiceServicer_to_server, servicer, SERVICE_NAME

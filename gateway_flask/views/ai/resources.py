@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import request
 
 from careeros_services.common.errors import DomainError
+from careeros_services.common.settings import AiCoreGatewaySettings
 from contracts.grpc import ai_core_pb2
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.middleware import accepts, max_body
@@ -48,13 +49,12 @@ def _call(rpc, message):
 def _deadline() -> float:
     # A hosted model may take seconds: the AI routes get a longer deadline than the default.
     from gateway_flask.state import gateway_state
-    conf = gateway_state().config.get("ai_core") or {}
-    return float(conf.get("gateway_deadline_s", 30))
+    return AiCoreGatewaySettings.from_config(gateway_state().config).gateway_deadline_s
 
 
 def _cv_limit() -> int:
     from gateway_flask.state import gateway_state
-    return int((gateway_state().config.get("ai_core") or {}).get("max_cv_bytes", 2 * 1024 * 1024))
+    return AiCoreGatewaySettings.from_config(gateway_state().config).max_cv_bytes
 
 
 def _me():

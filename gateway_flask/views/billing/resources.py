@@ -9,6 +9,7 @@ from flask import request
 from contracts.grpc import billing_pb2
 from gateway_flask.extensions.api import Blueprint
 from careeros_services.common import plan_cache
+from careeros_services.common.settings import BillingGatewaySettings
 from gateway_flask.security import auth_required, current_principal
 from gateway_flask.services import caller, rpc_client, to_dict
 from gateway_flask.state import gateway_state
@@ -58,7 +59,7 @@ def _await_plan(tenant_id: str, plan: str) -> bool:
     request is served on the new plan, with the same access token.
     """
     state = gateway_state()
-    deadline = time.monotonic() + float((state.config.get("billing") or {}).get("activation_wait_s", 15))
+    deadline = time.monotonic() + BillingGatewaySettings.from_config(state.config).activation_wait_s
     while True:
         try:
             if plan_cache.current(state.redis, tenant_id) == plan:

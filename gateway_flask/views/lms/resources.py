@@ -11,6 +11,7 @@ import uuid
 
 from flask import Response, request
 
+from careeros_services.common.settings import LmsGatewaySettings
 from contracts import lms as course_rules
 from contracts.grpc import common_pb2, lms_pb2
 from gateway_flask.files import CHUNK_BYTES, signed_download
@@ -44,12 +45,12 @@ def _me_or_visitor():
     return _me()  # a token that is present must be valid (401 otherwise)
 
 
-def _lms_conf() -> dict:
-    return gateway_state().config.get("lms", {})
+def _lms_settings() -> LmsGatewaySettings:
+    return LmsGatewaySettings.from_config(gateway_state().config)
 
 
 def _upload_limit() -> int:
-    return int(_lms_conf().get("max_upload_bytes", 20 * 1024 * 1024))
+    return _lms_settings().max_upload_bytes
 
 
 def _course_fields(body: dict) -> lms_pb2.CourseFields:
@@ -243,7 +244,7 @@ def upload_asset(query: dict, lesson_id):
     """Upload the asset of a video or file lesson. 413 over the upload limit, 415 for other media types,
     422 `unsupported_asset_type` when the type does not fit the lesson kind."""
     data = request.get_data()
-    chunk = int(_lms_conf().get("upload_chunk_bytes", 1024 * 1024))
+    chunk = _lms_settings().upload_chunk_bytes
     upload_id, me = str(uuid.uuid4()), _me()
     parts = [data[i:i + chunk] for i in range(0, len(data), chunk)] or [b""]
     status = None

@@ -21,13 +21,13 @@ from gateway_flask.views.orgs.schemas import (AcceptIn, AcceptOut, AuditLogOut, 
                                               InviteOut, InvitesOut, MemberOut, MemberPatch, MembersOut,
                                               MyOrganizationsOut, OrgAssignmentIn, OrgAssignmentOut,
                                               OrgAssignmentsOut, OrgAssignmentsQuery, OrgOut, PendingInviteOut)
+from web.settings import WebSettings
 
 blp = Blueprint("orgs", __name__, url_prefix="/orgs",
                 description="Organisations: invites, members, seats, assignments, audit log")
 auth_rpc = rpc_client("auth")
 memberships_blp = Blueprint("memberships", __name__, url_prefix="/me",
                             description="The organisations you belong to")
-DEFAULT_WEB_BASE = "http://127.0.0.1:8000"
 
 
 def _ip() -> list[tuple[str, str]]:
@@ -62,7 +62,7 @@ def create_invite(body: dict):
 
 def _with_link(invite: dict) -> dict:
     """The invite with the link a web client opens to accept it (``web.base_url``)."""
-    base = str((gateway_state().config.get("web") or {}).get("base_url") or DEFAULT_WEB_BASE).rstrip("/")
+    base = WebSettings.from_section(gateway_state().config.get("web") or {}).base_url.rstrip("/")
     return {**invite, "accept_url": f"{base}/invites/{invite['token']}"}
 
 
