@@ -22,6 +22,7 @@ from careeros_services.common.infra import stop_process
 from careeros_services import supervisor
 from careeros_services.common.infra import port_open
 from careeros_services.lms import domain as lms_domain
+from careeros_services.common.config import load_config
 from careeros_services.notifications import domain as notifications_domain, sink
 from tests.e2e.test_walking_skeleton import PASSWORD, bearer, login, register
 
@@ -30,7 +31,7 @@ LINK = re.compile(r"https?://\S+")
 
 def mailbox(platform_env: dict, address: str) -> list:
     """Messages the platform's sink kept for ``address``, in the order they arrived."""
-    config = {"smtp": {"sink_dir": platform_env["CAREEROS_SMTP_SINK_DIR"]}}
+    config = {"smtp": {**load_config()["smtp"], "sink_dir": platform_env["CAREEROS_SMTP_SINK_DIR"]}}
     return [m for _key, m in sink.messages(config) if address in (m["To"] or "")]
 
 
