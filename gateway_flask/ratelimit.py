@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from flask import g, request
 
@@ -42,21 +42,30 @@ class RateLimiter:
 
     def hit_many(self, hits: list[tuple[str, str, Optional[int]]]) -> None:
         """Count one request in each ``(scope, ident, limit)``, in one Redis round trip."""
+        self._hit(hits)
+
+    def _hit(self, hits: list[tuple[str, str, Optional[int]]],
+             reads: Optional[Callable[[Any], None]] = None) -> Optional[list]:
+        """Count ``hits`` and run ``reads`` (more commands queued on the same pipeline) in one
+        round trip; raise 429 past a limit; return the replies of ``reads``. None when Redis
+        failed: the limits fail open (a Redis blip should not take the whole API down; the
+        services still have their own limits: login attempts, quotas)."""
         hits = [h for h in hits if h[2]]
-        if not hits:
-            return
+        if not hits and reads is None:
+            return []
         now = self.clock().timestamp()
         window = int(now // self.window_s)
         try:
             pipe = self._redis.pipeline(transaction=False)
             self._count(pipe, hits, window)
-            counts = pipe.execute()[::2]
+            if reads is not None:
+                reads(pipe)
+            replies = pipe.execute()
         except Exception:
-            # Fail open: a Redis blip should not take the whole API down; the
-            # services still have their own limits (login attempts, quotas).
             log.warning("rate limiter unavailable; request let through", exc_info=True)
-            return
-        self._judge(hits, counts, window, now)
+            return None
+        self._judge(hits, replies[:2 * len(hits):2], window, now)
+        return replies[2 * len(hits):]
 
     def _count(self, pipe: Any, hits: list[tuple[str, str, Optional[int]]], window: int) -> None:
         for scope, ident, _ in hits:
@@ -83,25 +92,15 @@ class RateLimiter:
             return
         signed = security.signed_request_claims()
         hits = [("ip", request.remote_addr or "-", self.per_ip)]
-        if signed is not None:
-            hits.append(("tenant", signed[1]["tenant_id"], self.per_tenant))
-        hits = [h for h in hits if h[2]]
-        if not hits and signed is None:
+        if signed is None:
+            self._hit(hits)
             return
-        now = self.clock().timestamp()
-        window = int(now // self.window_s)
-        try:
-            pipe = self._redis.pipeline(transaction=False)
-            self._count(pipe, hits, window)
-            if signed is not None:
-                token, claims = signed
-                pipe.mget(gateway_state().verifier.revocation_keys(claims))
-                pipe.get(plan_cache.key(claims["tenant_id"]))
-            replies = pipe.execute()
-        except Exception:
-            log.warning("rate limiter unavailable; request let through", exc_info=True)
-            return
-        if signed is not None:
-            if security.settle_revocation(token, claims, replies[-2]) is not None:
-                g.careeros_plan_tier = plan_cache.parse(replies[-1]) or claims["plan_tier"]  # services.plan_tier
-        self._judge(hits, replies[:2 * len(hits):2], window, now)
+        token, claims = signed
+
+        def reads(pipe: Any) -> None:
+            pipe.mget(gateway_state().verifier.revocation_keys(claims))
+            pipe.get(plan_cache.key(claims["tenant_id"]))
+
+        replies = self._hit(hits + [("tenant", claims["tenant_id"], self.per_tenant)], reads)
+        if replies is not None and security.settle_revocation(token, claims, replies[0]) is not None:
+            g.careeros_plan_tier = plan_cache.parse(replies[1]) or claims["plan_tier"]  # services.plan_tier
