@@ -1,9 +1,10 @@
 """Request guards, run in this order for every request (see :func:`install`).
 
 Before the view: bind the correlation id, find the client's address, check the
-URL's length and parameters, rate-limit, check the body (size, media type, JSON
-well-formedness and text, upload content), then claim/replay the Idempotency-Key.
-After it: complete the idempotent request, echo ``X-Correlation-ID``, set the
+URL's length and parameters, rate-limit (and read a cacheable GET's cached answer in the same
+Redis round trip), check the body (size, media type, JSON well-formedness and text, upload
+content), then answer a cache hit or claim/replay the Idempotency-Key.
+After it: complete the idempotent request, keep a cacheable answer, echo ``X-Correlation-ID``, set the
 security headers, record metrics. One hook per phase keeps the order explicit
 (Flask runs multiple ``after_request`` functions in reverse registration order).
 """
@@ -18,10 +19,10 @@ from opentelemetry import context as otel_context, trace
 
 from bus import correlation, tracing
 from careeros_services.common import metrics
-from gateway_flask import hardening
+from gateway_flask import hardening, read_cache
 from gateway_flask.idempotency import WRITE_METHODS
 from gateway_flask.problems import PayloadTooLarge, UnsupportedMediaType
-from gateway_flask.state import gateway_state
+from gateway_flask.state import gateway_state, view_marker
 
 F = TypeVar("F", bound=Callable)
 _ACCEPTS_ATTR = "_careeros_accepts"
@@ -77,11 +78,13 @@ def _before() -> Optional[Response]:
     state.limiter.check_request()
     hardening.check_params()
     _check_body()
-    return state.idempotency.before_request()
+    hit = read_cache.cached_response()
+    return hit if hit is not None else state.idempotency.before_request()
 
 
 def _after(response: Response) -> Response:
     response = gateway_state().idempotency.after_request(response)
+    read_cache.store(response)
     response.headers[correlation.HEADER] = g.get("_careeros_cid") or correlation.get() or ""
     hardening.secure_headers(response, credentials=hardening.credentials_sent())
     route = request.url_rule.rule if request.url_rule else "unmatched"  # bounded label values
@@ -129,7 +132,7 @@ def _teardown(exc: Optional[BaseException]) -> None:
 
 def _check_body() -> None:
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
-    own_limit = _view_attr(_MAX_BODY_ATTR) if request.url_rule is not None else None
+    own_limit = view_marker(_MAX_BODY_ATTR) if request.url_rule is not None else None
     if own_limit is not None:
         limit = int(own_limit())
         request.max_content_length = limit  # Werkzeug enforces the same limit while reading
@@ -139,10 +142,10 @@ def _check_body() -> None:
         raise PayloadTooLarge(f"The request body exceeds {limit} bytes.")
     if request.method not in WRITE_METHODS or request.url_rule is None or not _has_body():
         return
-    if _view_attr(_ANY_BODY_ATTR):
+    if view_marker(_ANY_BODY_ATTR):
         return
     mimetype = request.mimetype.lower()
-    accepted = _view_attr(_ACCEPTS_ATTR)
+    accepted = view_marker(_ACCEPTS_ATTR)
     if accepted:
         if not any(_matches(mimetype, pattern) for pattern in accepted):
             raise UnsupportedMediaType(f"Content-Type must be one of: {', '.join(sorted(accepted))}.")
@@ -181,12 +184,3 @@ def _is_json(mimetype: str) -> bool:
 
 def _matches(mimetype: str, pattern: str) -> bool:
     return mimetype == pattern or (pattern.endswith("/*") and mimetype.startswith(pattern[:-1]))
-
-
-def _view_attr(name: str) -> Optional[frozenset]:
-    """Read a marker set on the view function (or on the MethodView method)."""
-    view = current_app.view_functions.get(request.endpoint or "")
-    view_class = getattr(view, "view_class", None)
-    if view_class is not None:
-        view = getattr(view_class, request.method.lower(), view)
-    return getattr(view, name, None)

@@ -15,7 +15,7 @@ from flask import g, request
 from careeros_services.common import plan_cache
 from careeros_services.common.clock import Clock, system_clock
 from careeros_services.common.errors import RateLimited
-from gateway_flask import security
+from gateway_flask import read_cache, security
 from gateway_flask.state import gateway_state
 
 log = logging.getLogger(__name__)
@@ -84,8 +84,8 @@ class RateLimiter:
         """Apply the per-IP limit and, if the caller has a valid token, the per-tenant limit.
 
         The same Redis round trip reads what finishing the caller's token check needs (its
-        revocation keys) and the tenant's current plan tier (``services.plan_tier``): one round
-        trip a request instead of three. Should it fail, the limits fail open and the token check
+        revocation keys), the tenant's current plan tier (``services.plan_tier``) and, for a
+        cacheable GET, the cached answer (``read_cache``): one round trip a request. Should it fail, the limits fail open and the token check
         is left to ``optional_principal``, which fails closed.
         """
         if request.path in EXEMPT_PATHS:
@@ -97,10 +97,16 @@ class RateLimiter:
             return
         token, claims = signed
 
+        cache = read_cache.lookup_for(claims)
+
         def reads(pipe: Any) -> None:
             pipe.mget(gateway_state().verifier.revocation_keys(claims))
             pipe.get(plan_cache.key(claims["tenant_id"]))
+            if cache is not None:
+                cache.queue(pipe)
 
         replies = self._hit(hits + [("tenant", claims["tenant_id"], self.per_tenant)], reads)
         if replies is not None and security.settle_revocation(token, claims, replies[0]) is not None:
             g.careeros_plan_tier = plan_cache.parse(replies[1]) or claims["plan_tier"]  # services.plan_tier
+            if cache is not None:
+                cache.settle(*replies[2:4])

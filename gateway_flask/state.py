@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from flask import current_app
+from flask import current_app, request
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -35,3 +35,12 @@ class GatewayState:
 def gateway_state() -> GatewayState:
     """The :class:`GatewayState` of the current app."""
     return current_app.extensions[EXTENSION_KEY]
+
+
+def view_marker(name: str) -> Any:
+    """A marker a decorator set on this request's view function (or its MethodView method), or None."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        view = getattr(view_class, request.method.lower(), view)
+    return getattr(view, name, None)

@@ -90,6 +90,7 @@ class GatewaySettings:
     jwks_cache_s: float = 300.0                  # how long auth's key set is trusted
     jwks_min_refresh_s: float = 1.0              # an unknown key id refetches at most this often
     redis_prefix: str = "careeros:gw:"
+    read_cache_ttl_s: int = 30                   # cached GET answers (gateway_flask/read_cache.py); 0: off
     trusted_proxies: Any = ""                    # a list or a comma-separated string
     swagger_ui_url: str = ""
 

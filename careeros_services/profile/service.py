@@ -8,12 +8,16 @@ caller's ``(tenant_id, user_id)`` and there is no parameter naming anyone else.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any, Optional
+
+import redis
 
 from bus.handlers import EventHandlingService, handles
 from bus.store import ServiceStore, Transaction
 from careeros_services.common.caller import Caller
 from careeros_services.common.clock import Clock, system_clock
 from careeros_services.common.errors import Conflict, NotFound
+from careeros_services.common import read_cache
 from careeros_services.common.privacy import PersonalDataOwner
 from careeros_services.common.unit_of_work import ServiceWithUnitOfWork
 from careeros_services.profile import domain, persistence
@@ -24,6 +28,7 @@ from bus.contracts import (  # event types, from contracts/events
     PROFILE_PROFILE_UPDATED_V1 as PROFILE_UPDATED,
     ROADMAP_MILESTONE_ACHIEVED_V1 as MILESTONE_ACHIEVED,
     AI_CORE_CV_CONFIRMED_V1 as CV_CONFIRMED,
+    PROFILE_PRIVACY_ERASURE_CONFIRMED_V1 as PROFILE_ERASED,
 )
 
 SERVICE = "profile"
@@ -44,9 +49,10 @@ class ProfileService(ServiceWithUnitOfWork[ProfileUnitOfWork], PersonalDataOwner
     unit_of_work_class = ProfileUnitOfWork
     personal_rows = persistence.PERSONAL_ROWS
 
-    def __init__(self, store: ServiceStore, clock: Clock = system_clock):
+    def __init__(self, store: ServiceStore, clock: Clock = system_clock, cache_redis: Optional[Any] = None):
         self.store = store
         self.clock = clock
+        self.cache_redis = cache_redis  # the gateway's read cache of profiles (None: no cache to keep)
 
     @handles(USER_REGISTERED)
     def _on_user_registered(self, tx: Transaction, envelope: dict) -> None:
@@ -92,6 +98,15 @@ class ProfileService(ServiceWithUnitOfWork[ProfileUnitOfWork], PersonalDataOwner
                                              "esco_uri": skill["esco_uri"], "evidence": cited,
                                              "at": envelope["occurred_at"]})
             for skill in payload["skills"]])
+
+    @handles(PROFILE_UPDATED, PROFILE_ERASED)
+    def _forget_cached_reads(self, tx: Transaction, envelope: dict) -> None:
+        """Our own events, after their commit: the gateway's cached ``GET /profile`` of this
+        person is stale (``common.read_cache``). A change made anywhere (gRPC, ``nameko shell``,
+        another event's handler) publishes ``profile.updated``, so it reaches the cache. Redis
+        being down fails the batch and the bus retries it; the entries' TTL bounds the rest."""
+        if self.cache_redis is not None:
+            read_cache.forget(self.cache_redis, read_cache.PROFILE, envelope["payload"]["user_id"])
 
     def _raise_skills(self, uow: ProfileUnitOfWork, tenant_id: str, user_id: str,
                       proved: list[tuple[str, int, dict]]) -> None:
@@ -168,4 +183,4 @@ def build(config: dict, clock: Clock = system_clock) -> ProfileService:
     """The service layer for one process (nameko container or gRPC server)."""
     store = ServiceStore.from_config(config, SERVICE)
     persistence.bind(store.database)
-    return ProfileService(store, clock)
+    return ProfileService(store, clock, cache_redis=redis.Redis.from_url(config["redis_url"]))

@@ -28,6 +28,9 @@ def platform(kafka_broker, tmp_path_factory):
                         # keep its failed logins away from everyone else's (test_api_contract.py).
                         CAREEROS_TRUSTED_PROXIES="127.0.0.1",
                         CAREEROS_NOTIFY_BACKOFF_S="0.5",  # mail retried soon after the sink is back
+                        # A cached GET /profile lives an hour here: a journey that reads a change made
+                        # by an event (a milestone's skill) sees it because the event ended the entry.
+                        CAREEROS_READ_CACHE_TTL_S="3600",
                         # Every process shares 2 busy cores: a registration (argon2) must not miss a 3 s deadline.
                         CAREEROS_GRPC_DEADLINE_S="10") as running:
         yield running

@@ -4,6 +4,8 @@ from __future__ import annotations
 from google.protobuf.field_mask_pb2 import FieldMask
 
 from contracts.grpc import profile_pb2
+from careeros_services.common.read_cache import PROFILE
+from gateway_flask import read_cache
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.security import auth_required, current_principal
 from gateway_flask.services import caller, rpc_client, to_dict
@@ -20,6 +22,9 @@ def _out(message) -> dict:
 
 
 @blp.route("", methods=["GET"])
+# Cached per tenant and user; the profile service's events (and PATCH below) make it stale.
+@read_cache.cached(PROFILE, scope=lambda claims, _: f"{claims['tenant_id']}:{claims['sub']}",
+                   owner=lambda claims, _: claims["sub"])
 @auth_required
 @blp.response(200, ProfileOut)
 @blp.doc(security=[{"bearerAuth": []}])
@@ -39,4 +44,6 @@ def patch_profile(patch: dict):
     request = profile_pb2.UpdateProfileRequest(
         caller=caller(current_principal()), profile=profile_pb2.Profile(**patch),
         update_mask=FieldMask(paths=sorted(patch)))
-    return _out(profile_rpc.UpdateProfile(request))
+    updated = _out(profile_rpc.UpdateProfile(request))
+    read_cache.forget(PROFILE, request.caller.user_id)
+    return updated
