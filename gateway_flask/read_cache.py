@@ -55,9 +55,10 @@ class Lookup:
     entry_key: str
     generation_key: str
 
-    def queue(self, pipe: Any) -> None:
-        pipe.get(self.entry_key)
-        pipe.get(self.generation_key)
+    @property
+    def keys(self) -> tuple[str, str]:
+        """Read in the request's one Redis round trip; their values go to :meth:`settle`."""
+        return self.entry_key, self.generation_key
 
     def settle(self, entry: Optional[bytes], generation: Any) -> None:
         """Keep the body of a hit for :func:`cached_response`, or what a miss will store."""

@@ -231,11 +231,14 @@ def limiter_clock():
     return MovedClock(datetime.fromtimestamp(minute * 60 + 10, timezone.utc))
 
 
-def test_per_ip_rate_limit(make_app, limiter_clock):
+def test_per_ip_rate_limit(make_app, limiter_clock, gw_config, redis_client):
     client = make_app(rate_limit={"per_ip_per_minute": 3, "per_tenant_per_minute": 1000},
                       clock=limiter_clock).test_client()
     for _ in range(3):
         assert client.get("/api/v1/testing/conflict").status_code == 409
+    # The window's counter expires on its own, just after its minute (set on its first hit).
+    [window] = redis_client.keys(gw_config["gateway"]["redis_prefix"] + "rl:ip:*")
+    assert redis_client.get(window) == b"3" and 0 < redis_client.ttl(window) <= 61
     limited = client.get("/api/v1/testing/conflict")
     assert_problem(limited, 429, "rate_limited")
     assert limited.headers["Retry-After"] == "50"  # the rest of the minute
