@@ -116,4 +116,4 @@ class RateLimiter:
         if security.settle_revocation(token, claims, revoked) is not None:
             g.careeros_plan_tier = plan_cache.parse(plan) or claims["plan_tier"]  # services.plan_tier
             if cache is not None:
-                cache.settle(*cached)
+                cache.settle(cached, g.careeros_plan_tier)

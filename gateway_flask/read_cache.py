@@ -24,26 +24,30 @@ log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable)
 _CACHED_ATTR = "_careeros_read_cache"
 KeyPart = Callable[[dict, dict], str]  # (verified claims, the URL's view args) -> a key part
+Owners = Callable[[dict, dict], list]    # (claims, view args) -> [(kind, owner id)] whose changes end it
 
 
 @dataclass(frozen=True)
 class CachedRead:
     """How one view's answers are cached: ``kind`` names the data; ``scope`` makes the entry key
-    (whose answer it is), ``owner`` the generation key (whose changes make it stale)."""
+    (whose answer it is), ``owners`` the generation keys (whose changes make it stale)."""
 
     kind: str
     scope: KeyPart
-    owner: KeyPart
+    owners: Owners
 
 
-def cached(kind: str, *, scope: KeyPart, owner: KeyPart) -> Callable[[F], F]:
+def cached(kind: str, *, scope: KeyPart, owners: Owners) -> Callable[[F], F]:
     """Mark a GET view as cacheable (put it right under ``@blp.route``)::
 
-        @cached("profile", scope=lambda claims, args: f"{claims['tenant_id']}:{claims['sub']}",
-                owner=lambda claims, args: claims["sub"])
+        @cached(PROFILE, scope=lambda claims, args: f"{claims['tenant_id']}:{claims['sub']}",
+                owners=lambda claims, args: [(PROFILE, claims["sub"])])
+
+    The scope must name everything the answer depends on beyond its owners' data and the
+    caller's plan tier (which is part of every entry's tag).
     """
     def decorator(func: F) -> F:
-        setattr(func, _CACHED_ATTR, CachedRead(kind, scope, owner))
+        setattr(func, _CACHED_ATTR, CachedRead(kind, scope, owners))
         return func
     return decorator
 
@@ -53,21 +57,22 @@ class Lookup:
     """The Redis keys this request reads; :meth:`settle` decides from their values."""
 
     entry_key: str
-    generation_key: str
+    generation_keys: tuple[str, ...]
 
     @property
-    def keys(self) -> tuple[str, str]:
+    def keys(self) -> tuple[str, ...]:
         """Read in the request's one Redis round trip; their values go to :meth:`settle`."""
-        return self.entry_key, self.generation_key
+        return (self.entry_key, *self.generation_keys)
 
-    def settle(self, entry: Optional[bytes], generation: Any) -> None:
+    def settle(self, values: list, plan_tier: str) -> None:
         """Keep the body of a hit for :func:`cached_response`, or what a miss will store."""
-        current = read_cache.generation(generation)
-        body = read_cache.fresh_body(entry, current)
+        entry, *generations = values
+        tag = read_cache.current_tag(generations, plan_tier)
+        body = read_cache.fresh_body(entry, tag)
         if body is not None:
             g._careeros_cache_hit = body
         else:
-            g._careeros_cache_fill = (self.entry_key, current)
+            g._careeros_cache_fill = (self.entry_key, tag)
 
 
 def lookup_for(claims: dict) -> Optional[Lookup]:
@@ -79,7 +84,7 @@ def lookup_for(claims: dict) -> Optional[Lookup]:
         return None
     args = request.view_args or {}
     return Lookup(read_cache.entry_key(spec.kind, spec.scope(claims, args)),
-                  read_cache.generation_key(spec.kind, spec.owner(claims, args)))
+                  tuple(read_cache.generation_key(kind, str(owner)) for kind, owner in spec.owners(claims, args)))
 
 
 def cached_response() -> Optional[Response]:
@@ -95,9 +100,9 @@ def store(response: Response) -> None:
     fill = g.pop("_careeros_cache_fill", None)
     if fill is None or response.status_code != 200 or response.direct_passthrough:
         return
-    entry_key, generation = fill
+    entry_key, tag = fill
     try:
-        gateway_state().redis.set(entry_key, read_cache.tagged(generation, response.get_data()), ex=_ttl_s())
+        gateway_state().redis.set(entry_key, read_cache.tagged(tag, response.get_data()), ex=_ttl_s())
     except Exception:  # a read that is not cached is only slower
         log.warning("read cache unavailable; answer not kept", exc_info=True)
 

@@ -21,7 +21,7 @@ import peewee
 from bus.handlers import EventHandlingService, handles
 from bus import privacy
 from bus.store import ServiceStore, Transaction
-from careeros_services.common import esco
+from careeros_services.common import esco, read_cache
 from careeros_services.common.caller import Caller
 from careeros_services.common.clock import Clock, system_clock
 from careeros_services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -34,6 +34,7 @@ from careeros_services.lms.settings import Settings
 from bus.contracts import (  # event types, from contracts/events
     LMS_COURSE_PUBLISHED_V1 as COURSE_PUBLISHED,
     LMS_COURSE_ARCHIVED_V1 as COURSE_ARCHIVED,
+    LMS_COURSE_CHANGED_V1 as COURSE_CHANGED,
     LMS_ENROLLMENT_CREATED_V1 as ENROLLMENT_CREATED,
     LMS_ENROLLMENT_CANCELLED_V1 as ENROLLMENT_CANCELLED,
     LMS_ACTIVITY_RECORDED_V1 as ACTIVITY_RECORDED,
@@ -128,8 +129,9 @@ class LmsService(ServiceWithUnitOfWork[LmsUnitOfWork], PersonalDataOwner, EventH
     personal_rows = persistence.PERSONAL_ROWS
 
     def __init__(self, store: ServiceStore, storage: ObjectStorage, settings: Settings = Settings(),
-                 clock: Clock = system_clock):
+                 clock: Clock = system_clock, read_cache_keeper: read_cache.Keeper = read_cache.NO_CACHE):
         self.store = store
+        self.read_cache = read_cache_keeper  # the gateway's cached GET /lms/courses/{id} answers
         self.clock = clock
         self.storage = storage
         self.max_asset_bytes = settings.max_upload_bytes
@@ -277,6 +279,7 @@ class LmsService(ServiceWithUnitOfWork[LmsUnitOfWork], PersonalDataOwner, EventH
                 meta["skill_keys"] = domain.skill_keys(meta["skills"])
             if meta:
                 repo.update_course(caller.tenant_id, course["id"], meta)
+                self._changed(uow, caller.tenant_id, course["id"], "catalog")
         return self.get_course(caller, course["id"])
 
     def publish_course(self, caller: Caller, course_id: str) -> dict:
@@ -321,6 +324,7 @@ class LmsService(ServiceWithUnitOfWork[LmsUnitOfWork], PersonalDataOwner, EventH
                       "position": clean["position"] if clean["position"] is not None
                       else repo.next_position("course_modules", "course_id", course["id"])}
             repo.insert_module(module)
+            self._changed(uow, caller.tenant_id, course["id"], "structure")
         return {"module_id": module["id"], "course_id": course["id"], "title": module["title"],
                 "position": module["position"]}
 
@@ -343,6 +347,7 @@ class LmsService(ServiceWithUnitOfWork[LmsUnitOfWork], PersonalDataOwner, EventH
                       "position": clean["position"] if clean["position"] is not None
                       else repo.next_position("lessons", "module_id", module["id"])}
             repo.insert_lesson(lesson)
+            self._changed(uow, caller.tenant_id, course["id"], "structure")
         return self._lesson_out(lesson, asset=None, for_author=True)
 
     def remove_lesson(self, caller: Caller, lesson_id: str) -> None:
@@ -354,6 +359,7 @@ class LmsService(ServiceWithUnitOfWork[LmsUnitOfWork], PersonalDataOwner, EventH
                 raise _lesson_not_found()
             self._own_course(repo, caller, lesson["course_id"])
             repo.remove_lesson(caller.tenant_id, lesson["id"])
+            self._changed(uow, caller.tenant_id, lesson["course_id"], "structure")
 
     def update_lesson(self, caller: Caller, lesson_id: str, patch: dict) -> dict:
         """Edit a lesson of the working copy (learners see it with the next publish). Only the given
@@ -375,7 +381,14 @@ class LmsService(ServiceWithUnitOfWork[LmsUnitOfWork], PersonalDataOwner, EventH
                             for l in m["lessons"]]
                 repo.renumber("lessons", caller.tenant_id, _moved(siblings, lesson["id"], clean["position"]))
             updated = repo.lesson(caller.tenant_id, lesson["id"])
+            self._changed(uow, caller.tenant_id, lesson["course_id"], "structure")
         return self._lesson_out(updated, asset=updated["asset"], for_author=True)
+
+    @staticmethod
+    def _changed(uow: LmsUnitOfWork, tenant_id: str, course_id: str, change: str) -> None:
+        """``course.changed`` with the change (the gateway's cached course answers end with it)."""
+        uow.publish(COURSE_CHANGED, aggregate_id=course_id,
+                    payload={"course_id": course_id, "tenant_id": tenant_id, "change": change})
 
     def _editable_lesson(self, repo: LmsRepository, caller: Caller, lesson_id: str) -> dict:
         lesson = repo.lesson(caller.tenant_id, _uuid(lesson_id, "lesson_id"))
@@ -397,6 +410,7 @@ class LmsService(ServiceWithUnitOfWork[LmsUnitOfWork], PersonalDataOwner, EventH
                 order = [m["id"] for m in repo.working_copy(module["course_id"])]
                 repo.renumber("course_modules", caller.tenant_id, _moved(order, module["id"], clean["position"]))
             module = repo.module(caller.tenant_id, module["id"])
+            self._changed(uow, caller.tenant_id, module["course_id"], "structure")
         return {"module_id": module["id"], "course_id": module["course_id"], "title": module["title"],
                 "position": module["position"]}
 
@@ -408,6 +422,7 @@ class LmsService(ServiceWithUnitOfWork[LmsUnitOfWork], PersonalDataOwner, EventH
             repo.remove_module(caller.tenant_id, module["id"])
             order = [m["id"] for m in repo.working_copy(module["course_id"])]
             repo.renumber("course_modules", caller.tenant_id, order)
+            self._changed(uow, caller.tenant_id, module["course_id"], "structure")
 
     def _editable_module(self, repo: LmsRepository, caller: Caller, module_id: str) -> dict:
         domain.require_author(caller.org_role)
@@ -485,6 +500,7 @@ class LmsService(ServiceWithUnitOfWork[LmsUnitOfWork], PersonalDataOwner, EventH
             asset = {"key": key, "filename": safe_name, "content_type": content_type, "size": len(blob),
                      "sha256": hashlib.sha256(blob).hexdigest(), "uploaded_at": self.clock().isoformat()}
             repo.set_asset(caller.tenant_id, lesson_id, asset)
+            self._changed(uow, caller.tenant_id, lesson["course_id"], "structure")
             repo.drop_upload(caller.tenant_id, upload_id)
         return asset
 
@@ -701,6 +717,17 @@ class LmsService(ServiceWithUnitOfWork[LmsUnitOfWork], PersonalDataOwner, EventH
 
     # --- completion -------------------------------------------------------------------------
 
+    @handles(COURSE_PUBLISHED, COURSE_ARCHIVED, COURSE_CHANGED)
+    def _forget_cached_course(self, tx: Transaction, envelope: dict) -> None:
+        """Our own course events, after their commit: cached answers showing the course are stale
+        (``common.read_cache``), whoever made the change (gateway, ``nameko shell``, seeding)."""
+        self.read_cache.forget(read_cache.COURSE, envelope["payload"]["course_id"])
+
+    @handles(ENROLLMENT_CREATED, ENROLLMENT_CANCELLED, ENROLLMENT_COMPLETED)
+    def _forget_cached_enrolment(self, tx: Transaction, envelope: dict) -> None:
+        """A learner's enrolment changed: their cached course answers (``enrolled``) are stale."""
+        self.read_cache.forget(read_cache.LMS_LEARNER, envelope["payload"]["user_id"])
+
     @handles(PROGRESS_UPDATED)
     def _on_progress_updated(self, tx: Transaction, envelope: dict) -> None:
         """Keep the tracker's view of required lessons (it also counts statements clients sent);
@@ -819,4 +846,4 @@ def build(config: dict, clock: Clock = system_clock) -> LmsService:
     store = ServiceStore.from_config(config, SERVICE)
     settings = Settings.from_config(config)
     section = settings.storage or Settings().storage
-    return LmsService(store, service_storage(config, section), settings, clock)
+    return LmsService(store, service_storage(config, section), settings, clock, read_cache.Keeper.from_config(config))

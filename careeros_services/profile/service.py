@@ -8,9 +8,6 @@ caller's ``(tenant_id, user_id)`` and there is no parameter naming anyone else.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Optional
-
-import redis
 
 from bus.handlers import EventHandlingService, handles
 from bus.store import ServiceStore, Transaction
@@ -49,10 +46,11 @@ class ProfileService(ServiceWithUnitOfWork[ProfileUnitOfWork], PersonalDataOwner
     unit_of_work_class = ProfileUnitOfWork
     personal_rows = persistence.PERSONAL_ROWS
 
-    def __init__(self, store: ServiceStore, clock: Clock = system_clock, cache_redis: Optional[Any] = None):
+    def __init__(self, store: ServiceStore, clock: Clock = system_clock,
+                 read_cache_keeper: read_cache.Keeper = read_cache.NO_CACHE):
         self.store = store
         self.clock = clock
-        self.cache_redis = cache_redis  # the gateway's read cache of profiles (None: no cache to keep)
+        self.read_cache = read_cache_keeper  # the gateway's cached GET /profile answers
 
     @handles(USER_REGISTERED)
     def _on_user_registered(self, tx: Transaction, envelope: dict) -> None:
@@ -103,10 +101,8 @@ class ProfileService(ServiceWithUnitOfWork[ProfileUnitOfWork], PersonalDataOwner
     def _forget_cached_reads(self, tx: Transaction, envelope: dict) -> None:
         """Our own events, after their commit: the gateway's cached ``GET /profile`` of this
         person is stale (``common.read_cache``). A change made anywhere (gRPC, ``nameko shell``,
-        another event's handler) publishes ``profile.updated``, so it reaches the cache. Redis
-        being down fails the batch and the bus retries it; the entries' TTL bounds the rest."""
-        if self.cache_redis is not None:
-            read_cache.forget(self.cache_redis, read_cache.PROFILE, envelope["payload"]["user_id"])
+        another event's handler) publishes ``profile.updated``, so it reaches the cache."""
+        self.read_cache.forget(read_cache.PROFILE, envelope["payload"]["user_id"])
 
     def _raise_skills(self, uow: ProfileUnitOfWork, tenant_id: str, user_id: str,
                       proved: list[tuple[str, int, dict]]) -> None:
@@ -183,4 +179,4 @@ def build(config: dict, clock: Clock = system_clock) -> ProfileService:
     """The service layer for one process (nameko container or gRPC server)."""
     store = ServiceStore.from_config(config, SERVICE)
     persistence.bind(store.database)
-    return ProfileService(store, clock, cache_redis=redis.Redis.from_url(config["redis_url"]))
+    return ProfileService(store, clock, read_cache.Keeper.from_config(config))

@@ -38,12 +38,15 @@ def test_paying_for_pro_opens_a_premium_course_on_the_very_next_request_with_the
     user = register(api)
     token = login(api, user["email"])["access_token"]
     course = premium_course(api, token)
+    page_url = f"/lms/courses/{course['id']}"
+    assert api.get(page_url, headers=bearer(token)).json()["access"] == "read_only"  # (now a cached page)
     problem(api.post(f"/lms/courses/{course['id']}/enrollments", headers=bearer(token)), 403, "entitlement_required")
 
     paid = api.post("/billing/subscriptions", json={"plan": "pro", "payment_method": "pm_card_visa"},
                     headers=bearer(token), timeout=30)
     assert paid.status_code == 201, paid.text
     assert paid.json()["subscription"]["status"] == "active" and paid.json()["payment"]["status"] == "succeeded"
+    assert api.get(page_url, headers=bearer(token)).json()["access"] == "full"  # the plan is in the cache's tag
     enrolled = api.post(f"/lms/courses/{course['id']}/enrollments", headers=bearer(token))   # the same token
     assert enrolled.status_code == 201, enrolled.text
 
@@ -53,6 +56,7 @@ def test_paying_for_pro_opens_a_premium_course_on_the_very_next_request_with_the
                           lambda r: r.status_code != 409, what="the activation saga to finish", timeout_s=60.0)
     assert canceled.status_code == 200, canceled.text
     page = api.get(f"/lms/courses/{course['id']}", headers=bearer(token))                    # access ends at once
+    assert page.json()["access"] == "read_only" and page.json()["enrolled"] is True
     lesson = next(le for module in page.json()["modules"] for le in module["lessons"] if le["kind"] == "article")
     problem(api.get(f"/lms/lessons/{lesson['lesson_id']}", headers=bearer(token)), 403, "entitlement_required")
 

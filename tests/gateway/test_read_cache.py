@@ -27,7 +27,7 @@ def _scope(claims: dict, args: dict) -> str:
 
 
 @blp.route("/note", methods=["GET"])
-@read_cache.cached(KIND, scope=_scope, owner=lambda claims, _: claims["sub"])
+@read_cache.cached(KIND, scope=_scope, owners=lambda claims, _: [(KIND, claims["sub"])])
 @auth_required
 def get_note():
     user = current_principal().user_id

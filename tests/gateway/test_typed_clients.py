@@ -13,7 +13,9 @@ from gateway_flask.services import RpcClient
 
 def _gateway_modules():
     for info in pkgutil.walk_packages(gateway_flask.__path__, "gateway_flask."):
-        if info.name != "gateway_flask.wsgi":  # builds the app from config.yaml when imported
+        # wsgi builds the app from config.yaml when imported; gunicorn_conf points this process's
+        # Prometheus at a multi-process directory (and empties it), which later tests would inherit.
+        if info.name not in ("gateway_flask.wsgi", "gateway_flask.gunicorn_conf"):
             yield importlib.import_module(info.name)
 
 

@@ -283,15 +283,17 @@ def test_its_own_change_events_make_the_gateways_cached_profile_stale(store, reg
     from careeros_services.common.config import load_config
 
     cache = redis.Redis.from_url(load_config()["redis_url"])
-    service = ProfileService(store, cache_redis=cache)
+    service = ProfileService(store, read_cache_keeper=read_cache.Keeper(cache))
     tenant_id, user_id = registered["tenant_id"], registered["user_id"]
     generation = read_cache.generation_key(read_cache.PROFILE, user_id)
-    cache.set(read_cache.entry_key(read_cache.PROFILE, f"{tenant_id}:{user_id}"), b"0|{}", ex=60)
+    cache.set(read_cache.entry_key(read_cache.PROFILE, f"{tenant_id}:{user_id}"),
+              read_cache.tagged(read_cache.current_tag([None], "free"), b"{}"), ex=60)
     service.update_profile(Caller(tenant_id, user_id), {"headline": "Cached no more"})
     assert cache.get(generation) is None  # the commit alone says nothing: the event does
     [updated] = outbox_rows(store, PROFILE_UPDATED, user_id)
     assert service.handle_event(updated) is True
     assert cache.get(generation) == b"1" and 0 < cache.ttl(generation) <= read_cache.GENERATION_TTL_S
     entry = cache.get(read_cache.entry_key(read_cache.PROFILE, f"{tenant_id}:{user_id}"))
-    assert read_cache.fresh_body(entry, read_cache.generation(cache.get(generation))) is None
+    assert read_cache.fresh_body(entry, read_cache.current_tag([None], "free")) == b"{}"  # as it was
+    assert read_cache.fresh_body(entry, read_cache.current_tag([cache.get(generation)], "free")) is None
     cache.delete(generation)

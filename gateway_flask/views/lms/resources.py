@@ -11,13 +11,15 @@ import uuid
 
 from flask import Response, request
 
+from careeros_services.common.read_cache import COURSE, LMS_LEARNER
 from careeros_services.common.settings import LmsGatewaySettings
 from contracts import lms as course_rules
 from contracts.grpc import common_pb2, lms_pb2
+from gateway_flask import read_cache
 from gateway_flask.files import CHUNK_BYTES, signed_download
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.middleware import accepts, max_body
-from gateway_flask.security import auth_required, current_principal
+from gateway_flask.security import auth_required, current_principal, optional_principal
 from gateway_flask.services import caller, rpc_client, to_dict
 from gateway_flask.state import gateway_state
 from gateway_flask.views.lms import schemas as s
@@ -43,6 +45,17 @@ def _me_or_visitor():
     if "Authorization" not in request.headers:
         return VISITOR
     return _me()  # a token that is present must be valid (401 otherwise)
+
+
+@blp.after_request
+def _writer_reads_own_writes(response: Response) -> Response:
+    """After an LMS write, its writer's cached course answers are stale at once: an author who
+    edits a lesson sees the edit on the next GET, before ``course.changed`` ends everyone's."""
+    if request.method != "GET" and response.status_code < 400:
+        principal = optional_principal()
+        if principal is not None:
+            read_cache.forget(LMS_LEARNER, principal.user_id)
+    return response
 
 
 def _lms_settings() -> LmsGatewaySettings:
@@ -100,6 +113,10 @@ def create_course(body: dict):
 
 
 @blp.route("/courses/<uuid:course_id>", methods=["GET"])
+# Cached per caller (tenant, user, role) and course; the LMS's course and enrolment events, and
+# the caller's own LMS writes (above), make it stale; the plan tier is part of every entry's tag.
+@read_cache.cached(COURSE, scope=lambda c, a: f"{c['tenant_id']}:{c['sub']}:{c['org_role']}:{a['course_id']}",
+                   owners=lambda c, a: [(COURSE, a["course_id"]), (LMS_LEARNER, c["sub"])])
 @blp.response(200, s.CourseOut)
 @blp.alt_response(401, description="A bearer token was sent and is not valid")
 @blp.doc(security=OPTIONAL_BEARER)

@@ -24,7 +24,7 @@ def _out(message) -> dict:
 @blp.route("", methods=["GET"])
 # Cached per tenant and user; the profile service's events (and PATCH below) make it stale.
 @read_cache.cached(PROFILE, scope=lambda claims, _: f"{claims['tenant_id']}:{claims['sub']}",
-                   owner=lambda claims, _: claims["sub"])
+                   owners=lambda claims, _: [(PROFILE, claims["sub"])])
 @auth_required
 @blp.response(200, ProfileOut)
 @blp.doc(security=[{"bearerAuth": []}])
