@@ -108,6 +108,11 @@ def plan_tier(principal: Principal) -> str:
     return cached
 
 
+def password_deadline_s() -> float:
+    """The deadline of an auth call that hashes or verifies a password (``gateway.password_deadline_s``)."""
+    return gateway_state().settings.password_deadline_s
+
+
 def to_dict(message) -> dict:
     """A response message as JSON-ready dict, keeping field names and zero values."""
     return MessageToDict(message, preserving_proto_field_name=True,

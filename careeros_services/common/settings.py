@@ -91,6 +91,9 @@ class GatewaySettings:
     jwks_min_refresh_s: float = 1.0              # an unknown key id refetches at most this often
     redis_prefix: str = "careeros:gw:"
     read_cache_ttl_s: int = 30                   # cached GET answers (gateway_flask/read_cache.py); 0: off
+    # Calls that hash a password (argon2id, deliberately CPU-heavy) wait longer than grpc.deadline_s:
+    # on a saturated machine a sign-up that takes 4 s is better than a 503.
+    password_deadline_s: float = 15.0
     trusted_proxies: Any = ""                    # a list or a comma-separated string
     swagger_ui_url: str = ""
 

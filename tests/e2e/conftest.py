@@ -31,7 +31,7 @@ def platform(kafka_broker, tmp_path_factory):
                         # A cached GET /profile lives an hour here: a journey that reads a change made
                         # by an event (a milestone's skill) sees it because the event ended the entry.
                         CAREEROS_READ_CACHE_TTL_S="3600",
-                        # Every process shares 2 busy cores: a registration (argon2) must not miss a 3 s deadline.
+                        # Every process shares 2 busy cores with the suite: no call should miss a 3 s deadline for that.
                         CAREEROS_GRPC_DEADLINE_S="10") as running:
         yield running
 

@@ -8,7 +8,7 @@ from flask import request
 from contracts.grpc import auth_pb2
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.security import auth_required, current_principal
-from gateway_flask.services import caller, rpc_client, to_dict
+from gateway_flask.services import caller, password_deadline_s, rpc_client, to_dict
 from gateway_flask.views.auth.schemas import (ChangePasswordIn, ForgotPasswordIn, LoginIn, LogoutIn, MeOut,
                                               RefreshIn, RegisterIn, RegisterOut, ResetPasswordIn, SwitchTenantIn,
                                               TokenIn, TokenPairOut, VerifyEmailOut)
@@ -28,7 +28,7 @@ def _token_pair(response) -> dict:
 @blp.response(201, RegisterOut)
 def register(body: dict):
     """Create an account: with `organization_name` an organisation tenant (you are its owner), else a personal one."""
-    return to_dict(auth_rpc.Register(auth_pb2.RegisterRequest(**body)))
+    return to_dict(auth_rpc.Register(auth_pb2.RegisterRequest(**body), timeout=password_deadline_s()))
 
 
 @blp.route("/auth/login", methods=["POST"])
@@ -37,7 +37,7 @@ def register(body: dict):
 def login(body: dict):
     """Exchange email and password for an access token (JWT) and a refresh token. Repeated failures are throttled (429)."""
     return _token_pair(auth_rpc.Login(auth_pb2.LoginRequest(
-        client_ip=request.remote_addr or "", **body)))
+        client_ip=request.remote_addr or "", **body), timeout=password_deadline_s()))
 
 
 @blp.route("/auth/refresh", methods=["POST"])
@@ -133,8 +133,8 @@ def forgot_password(body: dict):
 def reset_password(body: dict):
     """Set a new password with the reset link's token (single use, expiring); every session of the account
     ends (its refresh tokens are refused from now on)."""
-    auth_rpc.ResetPassword(auth_pb2.ResetPasswordRequest(token=body["token"],
-                                                                       password=body["password"]))
+    auth_rpc.ResetPassword(auth_pb2.ResetPasswordRequest(token=body["token"], password=body["password"]),
+                           timeout=password_deadline_s())
     return None
 
 
@@ -147,4 +147,4 @@ def change_password(body: dict):
     """Change your password (the current one is required: 403 `invalid_current_password`); every other
     session ends and this one continues with the token pair in the answer."""
     return _token_pair(auth_rpc.ChangePassword(auth_pb2.ChangePasswordRequest(
-        caller=caller(current_principal()), **body)))
+        caller=caller(current_principal()), **body), timeout=password_deadline_s()))

@@ -15,7 +15,7 @@ from careeros_services.common.grpc_support import CLIENT_IP_KEY
 from contracts.grpc import auth_pb2
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.security import auth_required, current_principal, optional_principal
-from gateway_flask.services import caller, rpc_client, to_dict
+from gateway_flask.services import caller, password_deadline_s, rpc_client, to_dict
 from gateway_flask.state import gateway_state
 from gateway_flask.views.orgs.schemas import (AcceptIn, AcceptOut, AuditLogOut, AuditQuery, InviteIn,
                                               InviteOut, InvitesOut, MemberOut, MemberPatch, MembersOut,
@@ -120,7 +120,7 @@ def accept_invite(body: dict, token: str):
         message.caller.CopyFrom(caller(principal))
     else:
         message.password, message.display_name = body.get("password", ""), body.get("display_name", "")
-    data = to_dict(_auth(auth_rpc.AcceptInvite, message))
+    data = to_dict(auth_rpc.AcceptInvite(message, metadata=_ip(), timeout=password_deadline_s()))
     data["tokens"]["expires_in"] = int(data["tokens"]["expires_in"])
     return data
 
