@@ -121,13 +121,24 @@ class TenantScopedDatabase(PooledPostgresqlDatabase):
         trip for the batch). Its error, if any, surfaces there and fails the transaction."""
         state = self._state
         statement = super().cursor().mogrify(sql_text, params).decode()
-        state.deferred = self._take_head(None) + statement + "; "
+        if not hasattr(state, "deferred"):
+            state.deferred = []
+        # A list joined once when sent: appending to one string copied the batch's SQL per event.
+        state.deferred.append(self._take_prefix(None) + statement + "; ")
 
     def _take_head(self, sql_text: str | None) -> str:
         """What must precede the next statement (``sql_text``; None: a write): the deferred
         writes, the lazy BEGIN, the tenant scope. Taking it marks them sent."""
         state = self._state
-        head, state.deferred = getattr(state, "deferred", ""), ""
+        deferred = getattr(state, "deferred", None)
+        if deferred:
+            state.deferred = []
+            return "".join(deferred) + self._take_prefix(sql_text)
+        return self._take_prefix(sql_text)
+
+    def _take_prefix(self, sql_text: str | None) -> str:
+        """The lazy BEGIN and the tenant scope due before ``sql_text`` (None: a write), marked sent."""
+        state = self._state
         if getattr(state, "lazy_begin", None):
             if sql_text is not None and is_plain_read(sql_text):
                 prefix = "SELECT careeros_scope(%s); "
@@ -136,8 +147,8 @@ class TenantScopedDatabase(PooledPostgresqlDatabase):
         elif getattr(state, "rescope", False):
             prefix, state.rescope = "SELECT careeros_scope(%s); ", False
         else:
-            return head
-        return head + super().cursor().mogrify(prefix, (state.scope,)).decode()
+            return ""
+        return super().cursor().mogrify(prefix, (state.scope,)).decode()
 
     def cursor(self, named_cursor=None):
         state = self._state
@@ -150,7 +161,7 @@ class TenantScopedDatabase(PooledPostgresqlDatabase):
         return super().cursor()
 
     def commit(self) -> None:
-        deferred = getattr(self._state, "deferred", "")
+        deferred = "".join(getattr(self._state, "deferred", None) or ())
         if self._end_lazy():
             if deferred:
                 with peewee.__exception_wrapper__:
@@ -167,7 +178,7 @@ class TenantScopedDatabase(PooledPostgresqlDatabase):
         (something to end)."""
         state = self._state
         begun = getattr(state, "lazy_begin", None) is not True
-        state.lazy_begin, state.rescope, state.deferred = None, False, ""
+        state.lazy_begin, state.rescope, state.deferred = None, False, []
         return begun
 
 
