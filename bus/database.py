@@ -10,7 +10,9 @@ import functools
 import importlib
 import pkgutil
 import re
+import threading
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Callable
 
@@ -115,16 +117,43 @@ class TenantScopedDatabase(PooledPostgresqlDatabase):
         finally:
             state.in_execute = False
 
-    def defer(self, sql_text: str, params=None) -> None:
+    def defer(self, sql_text: str, params=None, *, prepare: bool = False) -> None:
         """Queue a write whose result nobody reads: it is sent with the transaction's next
         statement or with its COMMIT (a consumer's handlers write a row per event: one round
-        trip for the batch). Its error, if any, surfaces there and fails the transaction."""
+        trip for the batch). Its error, if any, surfaces there and fails the transaction.
+
+        ``prepare`` (positional ``%s`` parameters whose types PostgreSQL can infer): the
+        statement is PREPAREd once per connection and queued as ``EXECUTE``, so PostgreSQL
+        skips parsing and planning it per event (about half its cost for a profile's insert).
+        """
         state = self._state
-        statement = super().cursor().mogrify(sql_text, params).decode()
+        cursor = super().cursor()
+        if prepare:
+            sql_text = self._prepared(sql_text, len(params))
+        statement = cursor.mogrify(sql_text, params).decode()
         if not hasattr(state, "deferred"):
             state.deferred = []
         # A list joined once when sent: appending to one string copied the batch's SQL per event.
         state.deferred.append(self._take_prefix(None) + statement + "; ")
+
+    def _prepared(self, sql_text: str, arity: int) -> str:
+        """``EXECUTE <name>(%s, ...)`` of ``sql_text``, PREPAREd on this connection first if needed
+        (its own round trip, once per connection; a prepared statement outlives a rollback).
+        PostgreSQL parses it again when ``search_path`` differs (a tenant in its own schema)."""
+        if not hasattr(self, "_prepared_lock"):
+            self._prepared_lock, self._statement_names = threading.Lock(), {}
+            self._prepared_on: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        conn = self._state.conn
+        with self._prepared_lock:
+            name = self._statement_names.setdefault(sql_text, f"careeros_d{len(self._statement_names)}")
+            prepared = self._prepared_on.setdefault(conn, set())
+        if name not in prepared:
+            numbers = iter(range(1, arity + 1))
+            body = re.sub(r"%[%s]", lambda m: "%" if m.group() == "%%" else f"${next(numbers)}", sql_text)
+            with peewee.__exception_wrapper__:
+                conn.cursor().execute(f"PREPARE {name} AS {body}")
+            prepared.add(name)
+        return f"EXECUTE {name}(" + ", ".join(["%s"] * arity) + ")"
 
     def _take_head(self, sql_text: str | None) -> str:
         """What must precede the next statement (``sql_text``; None: a write): the deferred

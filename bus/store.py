@@ -15,14 +15,13 @@ them to Kafka after commit) and, for consumers, claims the event in the
 from __future__ import annotations
 
 import json
-import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Iterator, Optional, Sequence
 
 import peewee
 
-from bus import contracts, correlation
+from bus import contracts, correlation, ids
 from bus.database import Migration, discover, make_database
 
 BUS_MIGRATIONS_PACKAGE = "bus.migrations"
@@ -84,7 +83,7 @@ class Transaction:
         :attr:`published`. Its error, if any, fails the transaction.
         """
         envelope, row = self._outbox_row(event_type, aggregate_id, payload, tenant_id)
-        self.defer(f"WITH written AS ({write_sql}) " + _OUTBOX_IF_WRITTEN, [*write_params, *row])
+        self.defer(f"WITH written AS ({write_sql}) " + _OUTBOX_IF_WRITTEN, [*write_params, *row], prepare=True)
         return envelope
 
     def _outbox_row(self, event_type: str, aggregate_id: str, payload: dict,
@@ -92,7 +91,7 @@ class Transaction:
         """A validated envelope and its outbox row's values (event_id, event_type, topic, key,
         envelope, headers)."""
         envelope = {
-            "id": str(uuid.uuid4()),
+            "id": str(ids.uuid4()),  # (not uuid.uuid4: see bus.ids)
             "type": event_type,
             "version": int(event_type.rsplit(".v", 1)[1]),
             "occurred_at": datetime.now(timezone.utc).isoformat(),
@@ -110,11 +109,13 @@ class Transaction:
         return envelope, [envelope["id"], event_type, contracts.topic_for(event_type, self.store.topic_prefix),
                           envelope["aggregate_id"], json.dumps(envelope), json.dumps(headers)]
 
-    def defer(self, sql: str, params=None) -> None:
+    def defer(self, sql: str, params=None, *, prepare: bool = False) -> None:
         """Run a write whose result nobody reads with the transaction's next statement or its
-        commit (one round trip for a batch of events' rows); its error fails the transaction."""
+        commit (one round trip for a batch of events' rows); its error fails the transaction.
+        ``prepare``: a statement run per event, prepared once per connection (see
+        ``TenantScopedDatabase.defer``)."""
         if hasattr(self.db, "defer"):
-            self.db.defer(sql, params)
+            self.db.defer(sql, params, prepare=prepare)
         else:
             self.db.execute_sql(sql, params)
 
