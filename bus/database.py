@@ -66,6 +66,13 @@ class TenantScopedDatabase(PooledPostgresqlDatabase):
     first, the old way.
     """
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Statements deferred with ``prepare``: their names, and which connection prepared which.
+        self._prepared_lock = threading.Lock()
+        self._statement_names: dict[str, str] = {}
+        self._prepared_on: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
     def _close(self, conn, close_conn=False):
         self._checked_in_at()[id(conn)] = time.monotonic()
         return super()._close(conn, close_conn)
@@ -140,13 +147,13 @@ class TenantScopedDatabase(PooledPostgresqlDatabase):
         """``EXECUTE <name>(%s, ...)`` of ``sql_text``, PREPAREd on this connection first if needed
         (its own round trip, once per connection; a prepared statement outlives a rollback).
         PostgreSQL parses it again when ``search_path`` differs (a tenant in its own schema)."""
-        if not hasattr(self, "_prepared_lock"):
-            self._prepared_lock, self._statement_names = threading.Lock(), {}
-            self._prepared_on: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         conn = self._state.conn
-        with self._prepared_lock:
-            name = self._statement_names.setdefault(sql_text, f"careeros_d{len(self._statement_names)}")
-            prepared = self._prepared_on.setdefault(conn, set())
+        name, prepared = self._statement_names.get(sql_text), self._prepared_on.get(conn)
+        if name is None or prepared is None:
+            # The lock only to add: taken per event, the partition threads queued on it (py-spy).
+            with self._prepared_lock:
+                name = self._statement_names.setdefault(sql_text, f"careeros_d{len(self._statement_names)}")
+                prepared = self._prepared_on.setdefault(conn, set())
         if name not in prepared:
             numbers = iter(range(1, arity + 1))
             body = re.sub(r"%[%s]", lambda m: "%" if m.group() == "%%" else f"${next(numbers)}", sql_text)
