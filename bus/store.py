@@ -83,7 +83,8 @@ class Transaction:
         :attr:`published`. Its error, if any, fails the transaction.
         """
         envelope, row = self._outbox_row(event_type, aggregate_id, payload, tenant_id)
-        self.defer(f"WITH written AS ({write_sql}) " + _OUTBOX_IF_WRITTEN, [*write_params, *row], prepare=True)
+        self.defer(f"WITH written AS ({write_sql}) " + _OUTBOX_IF_WRITTEN, [*write_params, *row],
+                   prepare=True)
         return envelope
 
     def _outbox_row(self, event_type: str, aggregate_id: str, payload: dict,

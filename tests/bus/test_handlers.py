@@ -172,7 +172,8 @@ def test_a_deferred_conditional_publish_follows_its_write(fresh_store, monkeypat
     echo = contracts.validate(echoed[batch[0]["id"]])
     assert echo["tenant_id"] == batch[0]["tenant_id"] and echo["payload"]["name"] == "echo-written"
     with store.transaction() as tx:
-        headers = tx.db.execute_sql("SELECT headers FROM outbox WHERE event_id = %s", (echo["id"],)).fetchone()[0]
+        headers = tx.db.execute_sql("SELECT headers FROM outbox WHERE event_id = %s",
+                                    (echo["id"],)).fetchone()[0]
     assert headers["event_id"] == echo["id"] and headers["correlation_id"] == echo["correlation_id"]
 
     store.close()  # new pooled connections: the statement is prepared again on each
@@ -190,5 +191,6 @@ def test_a_deferred_conditional_publish_that_fails_rolls_back_its_event_alone(fr
     results = demo.handle_events(batch)
     assert results[0] is True and results[2] is True and "null value" in str(results[1])
     applied = [row[0] for row in demo.effects()]
-    assert applied.count(batch[0]["id"]) == applied.count(batch[2]["id"]) == 1 and batch[1]["id"] not in applied
+    assert applied.count(batch[0]["id"]) == applied.count(batch[2]["id"]) == 1
+    assert batch[1]["id"] not in applied
     assert set(echoes(store, batch)) == {batch[0]["id"], batch[2]["id"]}
