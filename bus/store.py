@@ -107,8 +107,9 @@ class Transaction:
         contracts.validate(envelope)
         headers = {"correlation_id": envelope["correlation_id"], "event_type": event_type,
                    "event_id": envelope["id"], **_trace_headers()}
-        return envelope, [envelope["id"], event_type, contracts.topic_for(event_type, self.store.topic_prefix),
-                          envelope["aggregate_id"], json.dumps(envelope), json.dumps(headers)]
+        topic = contracts.topic_for(event_type, self.store.topic_prefix)
+        return envelope, [envelope["id"], event_type, topic, envelope["aggregate_id"], json.dumps(envelope),
+                          json.dumps(headers)]
 
     def defer(self, sql: str, params=None, *, prepare: bool = False) -> None:
         """Run a write whose result nobody reads with the transaction's next statement or its
