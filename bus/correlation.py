@@ -8,10 +8,11 @@ every log line. A ContextVar is per thread and, under eventlet, per greenlet.
 from __future__ import annotations
 
 import re
-import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Iterator, Optional
+
+from bus import ids
 
 HEADER = "X-Correlation-ID"
 GRPC_METADATA_KEY = "x-correlation-id"
@@ -25,7 +26,7 @@ _current: ContextVar[Optional[str]] = ContextVar("careeros_correlation_id", defa
 
 
 def new_id() -> str:
-    return str(uuid.uuid4())
+    return str(ids.uuid4())
 
 
 def is_well_formed(value: Optional[str]) -> bool:

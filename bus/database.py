@@ -10,7 +10,9 @@ import functools
 import importlib
 import pkgutil
 import re
+import threading
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Callable
 
@@ -64,6 +66,13 @@ class TenantScopedDatabase(PooledPostgresqlDatabase):
     first, the old way.
     """
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Statements deferred with ``prepare``: their names, and which connection prepared which.
+        self._prepared_lock = threading.Lock()
+        self._statement_names: dict[str, str] = {}
+        self._prepared_on: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
     def _close(self, conn, close_conn=False):
         self._checked_in_at()[id(conn)] = time.monotonic()
         return super()._close(conn, close_conn)
@@ -115,19 +124,57 @@ class TenantScopedDatabase(PooledPostgresqlDatabase):
         finally:
             state.in_execute = False
 
-    def defer(self, sql_text: str, params=None) -> None:
+    def defer(self, sql_text: str, params=None, *, prepare: bool = False) -> None:
         """Queue a write whose result nobody reads: it is sent with the transaction's next
         statement or with its COMMIT (a consumer's handlers write a row per event: one round
-        trip for the batch). Its error, if any, surfaces there and fails the transaction."""
+        trip for the batch). Its error, if any, surfaces there and fails the transaction.
+
+        ``prepare`` (positional ``%s`` parameters whose types PostgreSQL can infer): the
+        statement is PREPAREd once per connection and queued as ``EXECUTE``, so PostgreSQL
+        skips parsing and planning it per event (about half its cost for a profile's insert).
+        """
         state = self._state
-        statement = super().cursor().mogrify(sql_text, params).decode()
-        state.deferred = self._take_head(None) + statement + "; "
+        cursor = super().cursor()
+        if prepare:
+            sql_text = self._prepared(sql_text, len(params))
+        statement = cursor.mogrify(sql_text, params).decode()
+        if not hasattr(state, "deferred"):
+            state.deferred = []
+        # A list joined once when sent: appending to one string copied the batch's SQL per event.
+        state.deferred.append(self._take_prefix(None) + statement + "; ")
+
+    def _prepared(self, sql_text: str, arity: int) -> str:
+        """``EXECUTE <name>(%s, ...)`` of ``sql_text``, PREPAREd on this connection first if needed
+        (its own round trip, once per connection; a prepared statement outlives a rollback).
+        PostgreSQL parses it again when ``search_path`` differs (a tenant in its own schema)."""
+        conn = self._state.conn
+        name, prepared = self._statement_names.get(sql_text), self._prepared_on.get(conn)
+        if name is None or prepared is None:
+            # The lock only to add: taken per event, the partition threads queued on it (py-spy).
+            with self._prepared_lock:
+                name = self._statement_names.setdefault(sql_text, f"careeros_d{len(self._statement_names)}")
+                prepared = self._prepared_on.setdefault(conn, set())
+        if name not in prepared:
+            numbers = iter(range(1, arity + 1))
+            body = re.sub(r"%[%s]", lambda m: "%" if m.group() == "%%" else f"${next(numbers)}", sql_text)
+            with peewee.__exception_wrapper__:
+                conn.cursor().execute(f"PREPARE {name} AS {body}")
+            prepared.add(name)
+        return f"EXECUTE {name}(" + ", ".join(["%s"] * arity) + ")"
 
     def _take_head(self, sql_text: str | None) -> str:
         """What must precede the next statement (``sql_text``; None: a write): the deferred
         writes, the lazy BEGIN, the tenant scope. Taking it marks them sent."""
         state = self._state
-        head, state.deferred = getattr(state, "deferred", ""), ""
+        deferred = getattr(state, "deferred", None)
+        if deferred:
+            state.deferred = []
+            return "".join(deferred) + self._take_prefix(sql_text)
+        return self._take_prefix(sql_text)
+
+    def _take_prefix(self, sql_text: str | None) -> str:
+        """The lazy BEGIN and the tenant scope due before ``sql_text`` (None: a write), marked sent."""
+        state = self._state
         if getattr(state, "lazy_begin", None):
             if sql_text is not None and is_plain_read(sql_text):
                 prefix = "SELECT careeros_scope(%s); "
@@ -136,8 +183,8 @@ class TenantScopedDatabase(PooledPostgresqlDatabase):
         elif getattr(state, "rescope", False):
             prefix, state.rescope = "SELECT careeros_scope(%s); ", False
         else:
-            return head
-        return head + super().cursor().mogrify(prefix, (state.scope,)).decode()
+            return ""
+        return super().cursor().mogrify(prefix, (state.scope,)).decode()
 
     def cursor(self, named_cursor=None):
         state = self._state
@@ -150,7 +197,7 @@ class TenantScopedDatabase(PooledPostgresqlDatabase):
         return super().cursor()
 
     def commit(self) -> None:
-        deferred = getattr(self._state, "deferred", "")
+        deferred = "".join(getattr(self._state, "deferred", None) or ())
         if self._end_lazy():
             if deferred:
                 with peewee.__exception_wrapper__:
@@ -167,7 +214,7 @@ class TenantScopedDatabase(PooledPostgresqlDatabase):
         (something to end)."""
         state = self._state
         begun = getattr(state, "lazy_begin", None) is not True
-        state.lazy_begin, state.rescope, state.deferred = None, False, ""
+        state.lazy_begin, state.rescope, state.deferred = None, False, []
         return begun
 
 

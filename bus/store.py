@@ -15,14 +15,13 @@ them to Kafka after commit) and, for consumers, claims the event in the
 from __future__ import annotations
 
 import json
-import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Sequence
 
 import peewee
 
-from bus import contracts, correlation
+from bus import contracts, correlation, ids
 from bus.database import Migration, discover, make_database
 
 BUS_MIGRATIONS_PACKAGE = "bus.migrations"
@@ -62,24 +61,8 @@ class Transaction:
         with ONE insert (bulk writers, e.g. statement ingestion, publish an event per row)."""
         envelopes, rows = [], []
         for event_type, aggregate_id, payload in events:
-            envelope = {
-                "id": str(uuid.uuid4()),
-                "type": event_type,
-                "version": int(event_type.rsplit(".v", 1)[1]),
-                "occurred_at": datetime.now(timezone.utc).isoformat(),
-                "producer": self.store.service,
-                "tenant_id": tenant_id if tenant_id is not None else self.tenant_id,
-                "correlation_id": correlation.get() or correlation.new_id(),
-                "causation_id": self.causation_id,
-                "aggregate_type": event_type.split(".")[2],
-                "aggregate_id": str(aggregate_id),
-                "payload": payload,
-            }
-            contracts.validate(envelope)
-            headers = {"correlation_id": envelope["correlation_id"], "event_type": event_type,
-                       "event_id": envelope["id"], **_trace_headers()}
-            rows += [envelope["id"], event_type, contracts.topic_for(event_type, self.store.topic_prefix),
-                     envelope["aggregate_id"], json.dumps(envelope), json.dumps(headers)]
+            envelope, row = self._outbox_row(event_type, aggregate_id, payload, tenant_id)
+            rows += row
             envelopes.append(envelope)
         if envelopes:
             self.db.execute_sql(
@@ -88,11 +71,53 @@ class Transaction:
         self.published.extend(envelopes)
         return envelopes
 
-    def defer(self, sql: str, params=None) -> None:
+    def defer_publish_if(self, write_sql: str, write_params: Sequence, event_type: str, *,
+                         aggregate_id: str, payload: dict, tenant_id: Optional[str] = None) -> dict:
+        """Defer a write and an event published only if the write changed a row: ONE statement,
+        sent with the transaction's next statement or its commit (see :meth:`defer`).
+
+        ``write_sql`` is an INSERT/UPDATE/DELETE with ``RETURNING`` (positional ``%s``
+        parameters): e.g. ``INSERT ... ON CONFLICT DO NOTHING RETURNING 1`` publishes only when
+        the row is new. The event is validated and built as :meth:`publish` builds it; returns
+        its envelope. Whether it was published is known only at commit, so it is not added to
+        :attr:`published`. Its error, if any, fails the transaction.
+        """
+        envelope, row = self._outbox_row(event_type, aggregate_id, payload, tenant_id)
+        self.defer(f"WITH written AS ({write_sql}) " + _OUTBOX_IF_WRITTEN, [*write_params, *row],
+                   prepare=True)
+        return envelope
+
+    def _outbox_row(self, event_type: str, aggregate_id: str, payload: dict,
+                    tenant_id: Optional[str]) -> tuple[dict, list]:
+        """A validated envelope and its outbox row's values (event_id, event_type, topic, key,
+        envelope, headers)."""
+        envelope = {
+            "id": str(ids.uuid4()),  # (not uuid.uuid4: see bus.ids)
+            "type": event_type,
+            "version": int(event_type.rsplit(".v", 1)[1]),
+            "occurred_at": datetime.now(timezone.utc).isoformat(),
+            "producer": self.store.service,
+            "tenant_id": tenant_id if tenant_id is not None else self.tenant_id,
+            "correlation_id": correlation.get() or correlation.new_id(),
+            "causation_id": self.causation_id,
+            "aggregate_type": event_type.split(".")[2],
+            "aggregate_id": str(aggregate_id),
+            "payload": payload,
+        }
+        contracts.validate(envelope)
+        headers = {"correlation_id": envelope["correlation_id"], "event_type": event_type,
+                   "event_id": envelope["id"], **_trace_headers()}
+        topic = contracts.topic_for(event_type, self.store.topic_prefix)
+        return envelope, [envelope["id"], event_type, topic, envelope["aggregate_id"], json.dumps(envelope),
+                          json.dumps(headers)]
+
+    def defer(self, sql: str, params=None, *, prepare: bool = False) -> None:
         """Run a write whose result nobody reads with the transaction's next statement or its
-        commit (one round trip for a batch of events' rows); its error fails the transaction."""
+        commit (one round trip for a batch of events' rows); its error fails the transaction.
+        ``prepare``: a statement run per event, prepared once per connection (see
+        ``TenantScopedDatabase.defer``)."""
         if hasattr(self.db, "defer"):
-            self.db.defer(sql, params)
+            self.db.defer(sql, params, prepare=prepare)
         else:
             self.db.execute_sql(sql, params)
 
@@ -128,6 +153,12 @@ class Transaction:
         later) and dead-letter it themselves when that work finally fails.
         """
         self.db.execute_sql("DELETE FROM inbox WHERE consumer = %s AND event_id = %s", (consumer, event_id))
+
+
+# The outbox row of defer_publish_if, after its ``WITH written AS (<write>)``: inserted only when
+# the write returned a row (a data-modifying CTE runs once, whether or not it is read).
+_OUTBOX_IF_WRITTEN = ("INSERT INTO outbox (event_id, event_type, topic, key, envelope, headers)"
+                      " SELECT %s::uuid, %s, %s, %s, %s::jsonb, %s::jsonb WHERE EXISTS (SELECT FROM written)")
 
 
 def _trace_headers() -> dict[str, str]:

@@ -58,13 +58,13 @@ class ProfileService(ServiceWithUnitOfWork[ProfileUnitOfWork], PersonalDataOwner
 
         A profile that already exists is left alone (and nothing is published).
         """
-        uow = self.unit_of_work_in(tx)
         payload = envelope["payload"]
         profile = domain.new_profile(payload["user_id"], envelope["tenant_id"],
                                      payload["display_name"], self.clock())
-        if uow.profiles.create_if_absent(profile):
-            uow.publish(PROFILE_CREATED, aggregate_id=profile.user_id,
-                        payload={"user_id": profile.user_id, "tenant_id": profile.tenant_id})
+        # One deferred statement, no round trip: the outbox row is added only if the row was new.
+        insert, params = persistence.ProfileRepository.insert_if_absent(profile)
+        tx.defer_publish_if(insert, params, PROFILE_CREATED, aggregate_id=profile.user_id,
+                            payload={"user_id": profile.user_id, "tenant_id": profile.tenant_id})
 
     @handles(MILESTONE_ACHIEVED)
     def _on_milestone_achieved(self, tx: Transaction, envelope: dict) -> None:

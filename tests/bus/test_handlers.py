@@ -4,7 +4,8 @@ import uuid
 
 import pytest
 
-from bus.handlers import check_tenant
+from bus import contracts
+from bus.handlers import check_tenant, handles
 from bus.store import ServiceStore
 from tests.bus.demo import EVENT, DemoService, payload
 
@@ -125,3 +126,71 @@ def test_a_deferred_write_that_fails_rolls_back_its_event_alone(fresh_store):
     assert batch[1]["id"] not in applied
     again = demo.handle_events(batch)  # its claim was rolled back too: it runs (and fails) again
     assert again[0] is False and again[2] is False and isinstance(again[1], Exception)
+
+
+class Echoing(DemoService):
+    """Records each event (``name`` "bad-row": a row PostgreSQL refuses) and, only when its row
+    was written, publishes a ``tenant.created`` echo: ``tx.defer_publish_if``. ``skip`` names
+    events whose write matches no row (so nothing is published for them)."""
+
+    skip: set = set()
+
+    @handles(EVENT)
+    def _record(self, tx, envelope: dict) -> None:
+        name = envelope["payload"]["name"]
+        tx.defer_publish_if(
+            "INSERT INTO effects (tenant_id, event_id, aggregate_id) SELECT %s, %s, %s WHERE %s RETURNING 1",
+            [envelope["tenant_id"], envelope["id"], None if name == "bad-row" else envelope["aggregate_id"],
+             name not in self.skip],
+            EVENT, aggregate_id=f"echo-{envelope['id']}",
+            payload=payload(envelope["tenant_id"], str(uuid.uuid4()), f"echo-{name}"))
+
+
+def echoes(store: ServiceStore, batch: list[dict]) -> dict[str, dict]:
+    """The echo envelopes in the outbox, by the id of the event that caused them."""
+    with store.transaction() as tx:
+        rows = tx.db.execute_sql("SELECT envelope FROM outbox WHERE key LIKE 'echo-%%'").fetchall()
+    ids = {e["id"] for e in batch}
+    return {row[0]["causation_id"]: row[0] for row in rows if row[0]["causation_id"] in ids}
+
+
+def test_a_deferred_conditional_publish_follows_its_write(fresh_store, monkeypatch):
+    """One statement per event, no round trip: the event is in the outbox exactly when the write
+    returned a row, built like ``publish`` (valid, its cause, its tenant, its headers)."""
+    store = fresh_store("busdemo", package="tests.bus.demo")
+    demo = Echoing(store)
+    monkeypatch.setattr(Echoing, "skip", {"skipped"})
+    batch = envelopes(store, ["written", "skipped"])
+    runs = []
+    real_run = demo._run_batch
+    monkeypatch.setattr(demo, "_run_batch", lambda *a, savepoints: runs.append(savepoints) or real_run(
+        *a, savepoints=savepoints))
+    assert demo.handle_events(batch) == [True, True]
+    assert runs == [False]  # the optimistic batch committed; no per-event re-run
+    echoed = echoes(store, batch)
+    assert set(echoed) == {batch[0]["id"]}
+    echo = contracts.validate(echoed[batch[0]["id"]])
+    assert echo["tenant_id"] == batch[0]["tenant_id"] and echo["payload"]["name"] == "echo-written"
+    with store.transaction() as tx:
+        headers = tx.db.execute_sql("SELECT headers FROM outbox WHERE event_id = %s",
+                                    (echo["id"],)).fetchone()[0]
+    assert headers["event_id"] == echo["id"] and headers["correlation_id"] == echo["correlation_id"]
+
+    store.close()  # new pooled connections: the statement is prepared again on each
+    again = envelopes(store, ["written-2"])
+    assert demo.handle_events(again) == [True] and set(echoes(store, again)) == {again[0]["id"]}
+
+
+def test_a_deferred_conditional_publish_that_fails_rolls_back_its_event_alone(fresh_store, monkeypatch):
+    """PostgreSQL refuses one event's write at the batch's COMMIT: the batch re-runs event by
+    event; the bad event is returned, its write and its event undone, the others applied once."""
+    store = fresh_store("busdemo", package="tests.bus.demo")
+    demo = Echoing(store)
+    monkeypatch.setattr(Echoing, "skip", set())
+    batch = envelopes(store, ["fine-a", "bad-row", "fine-b"])
+    results = demo.handle_events(batch)
+    assert results[0] is True and results[2] is True and "null value" in str(results[1])
+    applied = [row[0] for row in demo.effects()]
+    assert applied.count(batch[0]["id"]) == applied.count(batch[2]["id"]) == 1
+    assert batch[1]["id"] not in applied
+    assert set(echoes(store, batch)) == {batch[0]["id"], batch[2]["id"]}

@@ -102,6 +102,34 @@ def test_a_second_registration_event_leaves_an_existing_profile_alone(service, s
     assert len(outbox_rows(store, PROFILE_CREATED, user_id)) == 1
 
 
+def test_a_batch_of_registrations_creates_each_profile_under_its_tenant_in_one_transaction(
+        service, store, registered, monkeypatch):
+    """Two tenants, a profile that exists and a second event for a user of the same batch: each new
+    profile is written under its own event's tenant (row-level security would refuse another) and
+    only a new profile publishes, all in the optimistic batch (no per-event re-run)."""
+    first, second = user_registered(), user_registered()
+    again = user_registered(first["tenant_id"], first["payload"]["user_id"], display_name="Twice")
+    existing = user_registered(registered["tenant_id"], registered["user_id"], display_name="Someone Else")
+    runs = []
+    real_run = service._run_batch
+    monkeypatch.setattr(service, "_run_batch", lambda *a, savepoints: runs.append(savepoints) or real_run(
+        *a, savepoints=savepoints))
+
+    assert service.handle_events([first, existing, second, again]) == [True, True, True, True]
+
+    assert runs == [False]
+    for event in (first, second):
+        tenant_id, user_id = event["tenant_id"], event["payload"]["user_id"]
+        assert count_profiles(store, tenant_id) == 1
+        assert service.get_profile(Caller(tenant_id, user_id))["display_name"] == "Ada Lovelace"
+        [created] = outbox_rows(store, PROFILE_CREATED, user_id)
+        assert created["tenant_id"] == tenant_id and created["causation_id"] == event["id"]
+        assert created["payload"] == {"user_id": user_id, "tenant_id": tenant_id}
+    assert len(outbox_rows(store, PROFILE_CREATED, registered["user_id"])) == 1  # from its own registration
+    assert service.get_profile(Caller(registered["tenant_id"], registered["user_id"]))["display_name"] \
+        == "Ada Lovelace"
+
+
 def test_user_registered_whose_payload_names_another_tenant_is_refused(service, store):
     envelope = user_registered()
     tenant_id = envelope["tenant_id"]
