@@ -51,9 +51,8 @@ def consumer_config(config: dict, group_id: str, **overrides) -> dict:
         "max.poll.interval.ms": int(kafka["max_poll_interval_ms"]),
         "heartbeat.interval.ms": int(kafka["heartbeat_interval_ms"]),
         "topic.metadata.refresh.interval.ms": 5000,
-        # A fetch waits at most this long for data (librdkafka's 500 ms default showed up as
-        # commit-to-applied lag with the embedded broker).
-        "fetch.wait.max.ms": 50,
+        # A fetch waits at most this long for data (config.yaml: lag against broker CPU).
+        "fetch.wait.max.ms": int(kafka.get("fetch_wait_max_ms", 500)),
         **overrides,
     }
 
