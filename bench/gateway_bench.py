@@ -94,9 +94,26 @@ def postgres_pids(config: dict) -> list[int]:
         return [row[0] for row in cur.fetchall()]
 
 
+def wait_until_idle(pids: list[int], *, below_cores: float = 0.35, timeout_s: float = 90.0) -> float:
+    """Wait until these processes use less than ``below_cores`` of a core over 2 s (a new platform
+    seeds its catalog, indexes it and settles its consumer groups first); returns the last reading."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        before = cpu_seconds(pids)
+        time.sleep(2)
+        used = (cpu_seconds(pids) - before) / 2
+        if used < below_cores or time.monotonic() > deadline:
+            return used
+
+
 def process_tree(pid: int) -> list[int]:
     children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
     return [pid, *(int(c) for c in children)]
+
+
+def all_descendants(pid: int) -> list[int]:
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [pid, *(d for c in children for d in all_descendants(int(c)))]
 
 
 def profile_during(platform, seconds: int) -> list[subprocess.Popen]:
@@ -157,6 +174,8 @@ def main(seconds: int = 30, connections: int = 32) -> None:
         stack = {"gateway": process_tree(platform.children["gateway"].pid),
                  "grpc": [platform.children["grpc"].pid], "postgres": postgres_pids(config)}
         bare_stack = {"gateway": process_tree(bare.pid)}
+        everything = [pid for child in platform.children.values() for pid in all_descendants(child.pid)]
+        print(f"platform settled: {wait_until_idle(everything + stack['postgres']):.2f} cores in use before wrk")
         results = {"bare Flask GET (baseline)": wrk(f"http://127.0.0.1:{bare_port}/bare", seconds, connections, {},
                                                     processes=bare_stack)}
         profiling = profile_during(platform, seconds) if os.environ.get("BENCH_PROFILE") else []
