@@ -45,14 +45,6 @@ logconfig_dict = {
 }
 
 
-def post_fork(server, worker):
-    # A thread back from I/O (the request's Redis round trip, the socket) waits for the GIL up to
-    # the switch interval while another thread computes: 5 ms by default, several times a
-    # request, which made most of the gateway's p99 latency. 1 ms trades a little throughput.
-    import sys
-    sys.setswitchinterval(float(os.environ.get("CAREEROS_GATEWAY_SWITCH_INTERVAL_S", "0.001")))
-
-
 def child_exit(server, worker):
     from prometheus_client import multiprocess
     multiprocess.mark_process_dead(worker.pid)
