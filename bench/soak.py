@@ -36,7 +36,6 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bus import kafka  # noqa: E402
 from careeros_services import supervisor  # noqa: E402
 from careeros_services.common import infra  # noqa: E402
 
@@ -271,7 +270,7 @@ def platform_processes(platform) -> dict[str, int]:
 def main(minutes: float = 10, load_share: float = 0.6, organisations: int = 6) -> int:
     infra.ensure_servers()
     port = infra.free_port()
-    broker = kafka.start_embedded_broker(port)
+    broker = infra.start_embedded_broker(port)
     env = supervisor.isolated_env(f"127.0.0.1:{port}", "careeros_soak_", "careeros_soak",
                                   CAREEROS_RATE_LIMIT_IP="100000000", CAREEROS_RATE_LIMIT_TENANT="100000000")
     supervisor.ensure_vhost("careeros_soak")
@@ -296,7 +295,7 @@ def main(minutes: float = 10, load_share: float = 0.6, organisations: int = 6) -
         recorder = soak(mix, rate, minutes, on_minute)
     finally:
         platform.stop()
-        kafka.stop_process(broker)
+        infra.stop_process(broker)
     return report(recorder, rss, [m[1] for m in mix])
 
 
