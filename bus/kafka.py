@@ -52,7 +52,7 @@ def consumer_config(config: dict, group_id: str, **overrides) -> dict:
         "heartbeat.interval.ms": int(kafka["heartbeat_interval_ms"]),
         "topic.metadata.refresh.interval.ms": 5000,
         # A fetch waits at most this long for data (config.yaml: lag against broker CPU).
-        "fetch.wait.max.ms": int(kafka.get("fetch_wait_max_ms", 500)),
+        "fetch.wait.max.ms": int(kafka["fetch_wait_max_ms"]),
         **overrides,
     }
 

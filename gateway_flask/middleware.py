@@ -4,9 +4,9 @@ Before the view: bind the correlation id, find the client's address, check the
 URL's length and parameters, rate-limit (and read a cacheable GET's cached answer in the same
 Redis round trip), check the body (size, media type, JSON well-formedness and text, upload
 content), then answer a cache hit or claim/replay the Idempotency-Key.
-After it: complete the idempotent request, keep a cacheable answer, echo ``X-Correlation-ID``, set the
-security headers, record metrics. One hook per phase keeps the order explicit
-(Flask runs multiple ``after_request`` functions in reverse registration order).
+After it: complete the idempotent request, keep a cacheable answer, echo
+``X-Correlation-ID``, set the security headers, record metrics. One hook per phase keeps the
+order explicit (Flask runs multiple ``after_request`` functions in reverse registration order).
 """
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ from typing import Any, Callable, Optional, TypeVar
 from flask import Response, g, request
 
 from careeros_services.common import read_cache
+from gateway_flask.security import optional_principal
 from gateway_flask.state import gateway_state, view_marker
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,18 @@ def store(response: Response) -> None:
         gateway_state().redis.set(entry_key, read_cache.tagged(tag, response.get_data()), ex=_ttl_s())
     except Exception:  # a read that is not cached is only slower
         log.warning("read cache unavailable; answer not kept", exc_info=True)
+
+
+def writers_read_their_writes(blp: Any, kind: str) -> None:
+    """After a successful write through ``blp``, end its writer's ``kind`` entries (owner: the
+    caller's user id): they read their write on the next request, not after the event's trip."""
+    @blp.after_request
+    def _forget_the_writers(response: Response) -> Response:
+        if request.method != "GET" and response.status_code < 400:
+            principal = optional_principal()
+            if principal is not None:
+                forget(kind, principal.user_id)
+        return response
 
 
 def forget(kind: str, owner: str) -> None:

@@ -11,11 +11,13 @@ An answer may depend on several owners (a course page: the course, and the calle
 its tag is their generations plus the caller's plan tier. A reader reads the entry and the
 generations in the same round trip and uses the entry only when its tag is the current one. On a
 miss it asks the service and stores the answer tagged as read *before* asking, so an answer read
-before a change and stored after the change's bump is never served. Who bumps: the owning service's consumer, on the events that say
-the data changed (event-driven: changes made anywhere, by RPC, ``nameko shell`` or another event,
-reach the cache), and the gateway right after a write it made itself, so a client reads its own
-write at once instead of after the event's trip through the broker. The entry's TTL bounds what a
-lost bump (Redis down while the event was handled) could cost.
+before a change and stored after the change's bump is never served.
+
+Who bumps: the owning service's consumer, on the events that say the data changed (event-driven:
+changes made anywhere, by RPC, ``nameko shell`` or another event, reach the cache), and the
+gateway right after a write it made itself, so a client reads its own write at once instead of
+after the event's trip through the broker. The entry's TTL bounds what a lost bump (Redis down
+while the event was handled) could cost.
 
 Ids in the keys are UUIDs, unique across platforms sharing one Redis, so no per-run prefix is
 needed (the same reasoning as ``plan_cache``).

@@ -19,7 +19,7 @@ from gateway_flask import read_cache
 from gateway_flask.files import CHUNK_BYTES, signed_download
 from gateway_flask.extensions.api import Blueprint
 from gateway_flask.middleware import accepts, max_body
-from gateway_flask.security import auth_required, current_principal, optional_principal
+from gateway_flask.security import auth_required, current_principal
 from gateway_flask.services import caller, rpc_client, to_dict
 from gateway_flask.state import gateway_state
 from gateway_flask.views.lms import schemas as s
@@ -47,15 +47,8 @@ def _me_or_visitor():
     return _me()  # a token that is present must be valid (401 otherwise)
 
 
-@blp.after_request
-def _writer_reads_own_writes(response: Response) -> Response:
-    """After an LMS write, its writer's cached course answers are stale at once: an author who
-    edits a lesson sees the edit on the next GET, before ``course.changed`` ends everyone's."""
-    if request.method != "GET" and response.status_code < 400:
-        principal = optional_principal()
-        if principal is not None:
-            read_cache.forget(LMS_LEARNER, principal.user_id)
-    return response
+# An author who edits a lesson sees the edit on the next GET, before course.changed ends everyone's.
+read_cache.writers_read_their_writes(blp, LMS_LEARNER)
 
 
 def _lms_settings() -> LmsGatewaySettings:

@@ -13,6 +13,7 @@ from gateway_flask.views.profile.schemas import ProfileOut, ProfilePatch
 
 blp = Blueprint("profile", __name__, url_prefix="/profile", description="The learner's career profile")
 profile_rpc = rpc_client("profile")
+read_cache.writers_read_their_writes(blp, PROFILE)  # PATCH: read your own write at once
 
 
 def _out(message) -> dict:
@@ -44,6 +45,4 @@ def patch_profile(patch: dict):
     request = profile_pb2.UpdateProfileRequest(
         caller=caller(current_principal()), profile=profile_pb2.Profile(**patch),
         update_mask=FieldMask(paths=sorted(patch)))
-    updated = _out(profile_rpc.UpdateProfile(request))
-    read_cache.forget(PROFILE, request.caller.user_id)
-    return updated
+    return _out(profile_rpc.UpdateProfile(request))
