@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from careeros_services import supervisor  # noqa: E402
 from careeros_services.common import infra  # noqa: E402
+from bench.support import own_platform  # noqa: E402
 
 PATCH_LUA = """
 wrk.method = "PATCH"
@@ -107,13 +107,9 @@ def wait_until_idle(pids: list[int], *, below_cores: float = 0.35, timeout_s: fl
 
 
 def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants."""
     children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    return [pid, *(int(c) for c in children)]
-
-
-def all_descendants(pid: int) -> list[int]:
-    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    return [pid, *(d for c in children for d in all_descendants(int(c)))]
+    return [pid, *(d for c in children for d in process_tree(int(c)))]
 
 
 def profile_during(platform, seconds: int) -> list[subprocess.Popen]:
@@ -134,79 +130,85 @@ def profile_during(platform, seconds: int) -> list[subprocess.Popen]:
 def main(seconds: int = 30, connections: int = 32) -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install -y wrk")
-    infra.ensure_servers()
-    port = infra.free_port()
-    broker = infra.start_embedded_broker(port)
-    env = supervisor.isolated_env(f"127.0.0.1:{port}", "careeros_bench_", "careeros_bench",
-                                  CAREEROS_RATE_LIMIT_IP="100000000", CAREEROS_RATE_LIMIT_TENANT="100000000")
-    supervisor.ensure_vhost("careeros_bench")
-    config = supervisor.config_with(env)
-    platform = supervisor.Platform(config, log_dir=Path(tempfile.mkdtemp(prefix="careeros-bench-")), env=env)
-    gw = config["gateway"]
-    bare_port = infra.free_port()
-    bare = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "--worker-class", "gthread", "--workers", str(gw["workers"]),
-         "--threads", str(gw["threads"]), "--bind", f"127.0.0.1:{bare_port}", "bench.bare_app:app"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        platform.start()
-        infra.wait_port(bare_port)
-        base = f"http://{gw['bind']}/api/v1"
-        email = f"bench{uuid.uuid4().hex[:8]}@example.com"
-        registered = requests.post(f"{base}/auth/register", json={"email": email, "password": "benchmark password",
-                                                     "display_name": "Bench"}, timeout=10)
-        assert registered.status_code == 201, registered.text
-        token = requests.post(f"{base}/auth/login", json={"email": email, "password": "benchmark password"},
-                              timeout=10).json()["access_token"]
-        auth = {"Authorization": f"Bearer {token}"}
-        deadline = time.monotonic() + 30
-        while requests.get(f"{base}/profile", headers=auth, timeout=10).status_code != 200:
-            assert time.monotonic() < deadline, "profile never appeared"
-            time.sleep(0.2)
-        course = requests.post(f"{base}/lms/courses", headers={**auth, "Idempotency-Key": uuid.uuid4().hex},
-                               json={"title": "Benchmarking", "summary": "Reads under load.", "level": "beginner",
-                                     "tags": ["bench"], "skills": [{"name": "Python", "level": 2}]}, timeout=10)
-        assert course.status_code == 201, course.text
-        course_url = f"{base}/lms/courses/{course.json()['id']}"
-        assert requests.get(course_url, headers=auth, timeout=10).status_code == 200
-        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
-            lua.write(PATCH_LUA)
-        stack = {"gateway": process_tree(platform.children["gateway"].pid),
-                 "grpc": [platform.children["grpc"].pid], "postgres": postgres_pids(config)}
-        bare_stack = {"gateway": process_tree(bare.pid)}
-        everything = [pid for child in platform.children.values() for pid in all_descendants(child.pid)]
-        print(f"platform settled: {wait_until_idle(everything + stack['postgres']):.2f} cores in use before wrk")
-        results = {"bare Flask GET (baseline)": wrk(f"http://127.0.0.1:{bare_port}/bare", seconds, connections, {},
-                                                    processes=bare_stack)}
-        profiling = profile_during(platform, seconds) if os.environ.get("BENCH_PROFILE") else []
-        results["GET /api/v1/profile"] = wrk(f"{base}/profile", seconds, connections, auth, processes=stack)
-        for recorder in profiling:
-            recorder.wait(timeout=seconds + 30)
-        results |= {
-            "GET /api/v1/lms/courses/{id}": wrk(course_url, seconds, connections, auth, processes=stack),
-            "bare Flask PATCH (baseline)": wrk(f"http://127.0.0.1:{bare_port}/bare", seconds, connections, {},
-                                               lua.name, processes=bare_stack),
-            "PATCH /api/v1/profile": wrk(f"{base}/profile", seconds, connections, auth, lua.name, processes=stack),
-        }
-        os.unlink(lua.name)
-        print(f"gateway benchmark: wrk -t2 -c{connections} -d{seconds}s, gunicorn gthread "
-              f"{gw['workers']}x{gw['threads']}, 2 cores shared by everything")
-        print(f"{'target':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}   CPU ms/request")
-        for name, r in results.items():
-            cpu = ", ".join(f"{k} {v:.2f}" for k, v in r["cpu"].items())
-            print(f"{name:32} {r['rps']:9,.0f} {r['p50']:8.1f} {r['p99']:8.1f} {r['errors']:8}   {cpu}")
-        for name, verb, rps_target, share_target in TARGETS:
-            r, baseline = results[name], results[f"bare Flask {verb} (baseline)"]["rps"]
-            share = r["rps"] / baseline
-            verdict = ("met" if r["rps"] >= rps_target and share >= share_target and r["p99"] < P99_TARGET_MS
-                       and not r["errors"] else "NOT met")
-            print(f"{name}: {share:.1%} of the bare endpoint (target {share_target:.0%}), "
-                  f"{r['rps']:,.0f} req/s (target {rps_target:,}), p99 {r['p99']:.0f} ms "
-                  f"(target < {P99_TARGET_MS}) -> {verdict}")
-    finally:
-        platform.stop()
-        infra.stop_process(bare)
-        infra.stop_process(broker)
+    with own_platform("bench") as platform:
+        gw = platform.config["gateway"]
+        bare_port = infra.free_port()
+        bare = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "--worker-class", "gthread",
+             "--workers", str(gw["workers"]), "--threads", str(gw["threads"]),
+             "--bind", f"127.0.0.1:{bare_port}", "bench.bare_app:app"],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            infra.wait_port(bare_port)
+            results = measure(platform, bare, f"http://127.0.0.1:{bare_port}/bare", seconds, connections)
+        finally:
+            infra.stop_process(bare)
+    print(f"gateway benchmark: wrk -t2 -c{connections} -d{seconds}s, gunicorn gthread "
+          f"{gw['workers']}x{gw['threads']}, 2 cores shared by everything")
+    report(results)
+
+
+def signed_in_user_with_a_course(base: str) -> tuple[dict, str]:
+    """A new user's bearer header, once their profile exists, and the URL of a course they made."""
+    email = f"bench{uuid.uuid4().hex[:8]}@example.com"
+    registered = requests.post(f"{base}/auth/register", json={"email": email, "password": "benchmark password",
+                                                             "display_name": "Bench"}, timeout=10)
+    assert registered.status_code == 201, registered.text
+    token = requests.post(f"{base}/auth/login", json={"email": email, "password": "benchmark password"},
+                          timeout=10).json()["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    deadline = time.monotonic() + 30
+    while requests.get(f"{base}/profile", headers=auth, timeout=10).status_code != 200:
+        assert time.monotonic() < deadline, "profile never appeared"
+        time.sleep(0.2)
+    course = requests.post(f"{base}/lms/courses", headers={**auth, "Idempotency-Key": uuid.uuid4().hex},
+                           json={"title": "Benchmarking", "summary": "Reads under load.", "level": "beginner",
+                                 "tags": ["bench"], "skills": [{"name": "Python", "level": 2}]}, timeout=10)
+    assert course.status_code == 201, course.text
+    course_url = f"{base}/lms/courses/{course.json()['id']}"
+    assert requests.get(course_url, headers=auth, timeout=10).status_code == 200
+    return auth, course_url
+
+
+def measure(platform, bare: subprocess.Popen, bare_url: str, seconds: int, connections: int) -> dict:
+    """wrk's figures for every target, once the new platform has settled."""
+    base = f"http://{platform.config['gateway']['bind']}/api/v1"
+    auth, course_url = signed_in_user_with_a_course(base)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        lua.write(PATCH_LUA)
+    stack = {"gateway": process_tree(platform.children["gateway"].pid),
+             "grpc": [platform.children["grpc"].pid], "postgres": postgres_pids(platform.config)}
+    bare_stack = {"gateway": process_tree(bare.pid)}
+    everything = [pid for child in platform.children.values() for pid in process_tree(child.pid)]
+    print(f"platform settled: {wait_until_idle(everything + stack['postgres']):.2f} cores in use before wrk")
+    results = {"bare Flask GET (baseline)": wrk(bare_url, seconds, connections, {}, processes=bare_stack)}
+    profiling = profile_during(platform, seconds) if os.environ.get("BENCH_PROFILE") else []
+    results["GET /api/v1/profile"] = wrk(f"{base}/profile", seconds, connections, auth, processes=stack)
+    for recorder in profiling:
+        recorder.wait(timeout=seconds + 30)
+    results |= {
+        "GET /api/v1/lms/courses/{id}": wrk(course_url, seconds, connections, auth, processes=stack),
+        "bare Flask PATCH (baseline)": wrk(bare_url, seconds, connections, {}, lua.name, processes=bare_stack),
+        "PATCH /api/v1/profile": wrk(f"{base}/profile", seconds, connections, auth, lua.name, processes=stack),
+    }
+    os.unlink(lua.name)
+    return results
+
+
+def report(results: dict) -> None:
+    """Every target's figures, then each issue-17 target's verdict."""
+    print(f"{'target':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}   CPU ms/request")
+    for name, r in results.items():
+        cpu = ", ".join(f"{k} {v:.2f}" for k, v in r["cpu"].items())
+        print(f"{name:32} {r['rps']:9,.0f} {r['p50']:8.1f} {r['p99']:8.1f} {r['errors']:8}   {cpu}")
+    for name, verb, rps_target, share_target in TARGETS:
+        r, baseline = results[name], results[f"bare Flask {verb} (baseline)"]["rps"]
+        share = r["rps"] / baseline
+        verdict = ("met" if r["rps"] >= rps_target and share >= share_target and r["p99"] < P99_TARGET_MS
+                   and not r["errors"] else "NOT met")
+        print(f"{name}: {share:.1%} of the bare endpoint (target {share_target:.0%}), "
+              f"{r['rps']:,.0f} req/s (target {rps_target:,}), p99 {r['p99']:.0f} ms "
+              f"(target < {P99_TARGET_MS}) -> {verdict}")
 
 
 if __name__ == "__main__":

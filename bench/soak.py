@@ -25,7 +25,6 @@ import collections
 import queue
 import random
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -36,8 +35,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from careeros_services import supervisor  # noqa: E402
-from careeros_services.common import infra  # noqa: E402
+from bench.support import own_platform  # noqa: E402
 
 PASSWORD = "soak test password"
 CAPACITY_S, CAPACITY_CLIENTS, SOAK_CLIENTS = 30, 16, 48
@@ -268,16 +266,8 @@ def platform_processes(platform) -> dict[str, int]:
 
 
 def main(minutes: float = 10, load_share: float = 0.6, organisations: int = 6) -> int:
-    infra.ensure_servers()
-    port = infra.free_port()
-    broker = infra.start_embedded_broker(port)
-    env = supervisor.isolated_env(f"127.0.0.1:{port}", "careeros_soak_", "careeros_soak",
-                                  CAREEROS_RATE_LIMIT_IP="100000000", CAREEROS_RATE_LIMIT_TENANT="100000000")
-    supervisor.ensure_vhost("careeros_soak")
-    config = supervisor.config_with(env)
-    platform = supervisor.Platform(config, log_dir=Path(tempfile.mkdtemp(prefix="careeros-soak-")), env=env)
-    try:
-        platform.start()
+    with own_platform("soak") as platform:
+        config = platform.config
         api = f"http://{config['gateway']['bind']}/api/v1"
         mix = journeys(api, [Org(api) for _ in range(organisations)])
         measured = capacity(mix, CAPACITY_S)
@@ -293,9 +283,6 @@ def main(minutes: float = 10, load_share: float = 0.6, organisations: int = 6) -
             print(f"  minute {minute} done", flush=True)
 
         recorder = soak(mix, rate, minutes, on_minute)
-    finally:
-        platform.stop()
-        infra.stop_process(broker)
     return report(recorder, rss, [m[1] for m in mix])
 
 

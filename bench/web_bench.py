@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -29,8 +28,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from careeros_services import supervisor  # noqa: E402
-from careeros_services.common import infra  # noqa: E402
+from bench.support import own_platform  # noqa: E402
 
 PASSWORD = "benchmark password"
 
@@ -57,16 +55,8 @@ def sign_up(site: str, api: str) -> tuple[requests.Session, dict]:
 
 
 def main(rounds: int = 40) -> None:
-    infra.ensure_servers()
-    port = infra.free_port()
-    broker = infra.start_embedded_broker(port)
-    env = supervisor.isolated_env(f"127.0.0.1:{port}", "careeros_benchweb_", "careeros_bench",
-                                  CAREEROS_RATE_LIMIT_IP="100000000", CAREEROS_RATE_LIMIT_TENANT="100000000")
-    supervisor.ensure_vhost("careeros_bench")
-    config = supervisor.config_with(env)
-    platform = supervisor.Platform(config, log_dir=Path(tempfile.mkdtemp(prefix="careeros-bench-web-")), env=env)
-    try:
-        platform.start()
+    with own_platform("benchweb") as platform:
+        config = platform.config
         site = f"http://{config['gateway']['bind']}"
         api = f"{site}/api/v1"
         browser, auth = sign_up(site, api)
@@ -107,9 +97,6 @@ def main(rounds: int = 40) -> None:
                              ("catalog page GET /courses?q=python", "  its API call GET /lms/courses")):
             extra = statistics.median(figures[page]) - statistics.median(figures[behind])
             print(f"{page.split(' GET')[0]}: the page adds {extra:.1f} ms (p50) to the API time behind it")
-    finally:
-        platform.stop()
-        infra.stop_process(broker)
 
 
 if __name__ == "__main__":
