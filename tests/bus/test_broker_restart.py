@@ -5,7 +5,6 @@ the same port with a new cluster id, as `make run`'s supervisor does after a cra
 """
 from __future__ import annotations
 
-import copy
 import logging
 import subprocess
 import sys
@@ -21,7 +20,8 @@ from bus.consumer import EventConsumer
 from bus.relay import OutboxRelay
 from careeros_services.common import infra
 from tests.bus.demo import EVENT
-from tests.bus.test_pipeline import consume_until, env, make_consumer, publish, unsent  # noqa: F401 - fixture
+from tests.bus.test_pipeline import (  # noqa: F401 - env is a fixture
+    consume_until, env, make_consumer, publish, unsent, with_own_broker)
 from tests.polling import eventually
 
 SERVICE = "busdemo"
@@ -41,10 +41,7 @@ def kill_broker(broker) -> None:
 
 def test_events_the_broker_acknowledged_then_forgot_are_applied_once_after_it_restarts(env, caplog):
     cfg, store, demo = env
-    port = infra.free_port()
-    cfg = copy.deepcopy(cfg)
-    cfg["kafka"]["bootstrap_servers"] = f"127.0.0.1:{port}"
-    broker = infra.start_embedded_broker(port)
+    cfg, port, broker = with_own_broker(cfg)
     relay = OutboxRelay(cfg, SERVICE)
     thread, stop = run_relay(relay)
     consumer = make_consumer(cfg, demo)
@@ -177,10 +174,7 @@ while True:
 def test_a_successor_reads_the_new_broker_from_the_beginning_despite_a_killed_members_offsets(env):
     """The fault test's hardest moment on its own: nameko SIGKILLed right after a broker restart."""
     cfg, store, demo = env
-    port = infra.free_port()
-    cfg = copy.deepcopy(cfg)
-    cfg["kafka"]["bootstrap_servers"] = f"127.0.0.1:{port}"
-    broker = infra.start_embedded_broker(port)
+    cfg, port, broker = with_own_broker(cfg)
     relay = OutboxRelay(cfg, SERVICE)
     thread, stop = run_relay(relay)
     group = f"{cfg['kafka']['topic_prefix']}.demo"

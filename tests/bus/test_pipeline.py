@@ -192,12 +192,18 @@ def test_relay_killed_mid_batch_loses_nothing_and_applies_once(env):
     assert len(effects) == total and set(effects) == {e["id"] for e in sent}
 
 
-def test_writes_committed_while_the_broker_is_down_arrive_after_it_returns(env):
-    cfg, store, demo = env
+def with_own_broker(cfg: dict) -> tuple[dict, int, subprocess.Popen]:
+    """A copy of ``cfg`` on a broker of its own (for a test that stops or restarts it): the copy,
+    the broker's port and its process."""
     port = infra.free_port()
     cfg = copy.deepcopy(cfg)
     cfg["kafka"]["bootstrap_servers"] = f"127.0.0.1:{port}"
-    broker = infra.start_embedded_broker(port)
+    return cfg, port, infra.start_embedded_broker(port)
+
+
+def test_writes_committed_while_the_broker_is_down_arrive_after_it_returns(env):
+    cfg, store, demo = env
+    cfg, port, broker = with_own_broker(cfg)
     stop = threading.Event()
     relay = OutboxRelay(cfg, "busdemo")
     thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
