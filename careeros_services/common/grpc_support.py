@@ -105,7 +105,8 @@ class _ServerInterceptor(grpc.ServerInterceptor):
 def _data_errors_are_invalid_arguments(inner: Callable, request: Any, context: Any) -> Any:
     """A value the database refuses (a NUL psycopg2 will not send, an unstorable character, a number
     out of range) is the caller's bad input: INVALID_ARGUMENT, never an internal error (which the
-    gateway's breaker would count against every tenant)."""
+    gateway's breaker would count against every tenant). A transaction PostgreSQL rolled back as
+    a deadlock or serialization failure is 503 ``contention`` with Retry-After: nothing was kept."""
     try:
         return inner(request, context)
     except ValueError as exc:
@@ -113,10 +114,26 @@ def _data_errors_are_invalid_arguments(inner: Callable, request: Any, context: A
             raise
         log.warning("refused text with NUL in %s", type(request).__name__)
     except Exception as exc:  # psycopg2 is not imported here: services may not use it
+        if _rolled_back_by_contention(exc):
+            log.warning("transaction rolled back by contention: %s", _first_line(exc))
+            raise Unavailable("The request collided with a concurrent one and changed nothing; retry it.",
+                              code="contention", retry_after=1) from None
         if not any(cls.__name__ == "DataError" for cls in type(exc).__mro__):  # psycopg2's or peewee's
             raise
-        log.warning("database refused a value: %s", (str(exc).splitlines() or [type(exc).__name__])[0])
+        log.warning("database refused a value: %s", _first_line(exc))
     raise ValidationFailed("The request has a value that cannot be stored.", code="unstorable_value")
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(getattr(exc, "orig", None) or exc).splitlines() or [type(exc).__name__])[0]
+
+
+def _rolled_back_by_contention(exc: BaseException) -> bool:
+    """PostgreSQL rolled the transaction back (a deadlock, a serialization failure: psycopg2's
+    TransactionRollbackError), also when peewee re-raised it as its own OperationalError."""
+    return any(cls.__name__ == "TransactionRollbackError"
+               for candidate in (exc, getattr(exc, "orig", None), exc.__cause__, exc.__context__)
+               for cls in type(candidate).__mro__)
 
 
 def serve(registrations: Iterable[tuple[Callable, Any, str]], bind: str, workers: int = 16) -> grpc.Server:

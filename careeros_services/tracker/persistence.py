@@ -27,6 +27,8 @@ database_proxy = peewee.DatabaseProxy()
 
 
 # What the privacy saga exports and erases (bus/privacy.py): every learner table, statements first.
+# pg_advisory_xact_lock(class, key): the two-integer key space, apart from the services' one-key locks.
+LEARNER_LOCK_CLASS = 727_301
 _MINE = "user_id = %(user)s AND tenant_id = %(tenant)s"
 _MY_STATEMENTS = f"seq IN (SELECT seq FROM statements WHERE {_MINE})"
 _MY_AGENT = "'Agent|account|https://careeros.dev|' || %(user)s"   # the LRS's key for a CareerOS account
@@ -267,6 +269,15 @@ class TrackerRepository:
         return execute_values(cursor, sql, rows, template=template, page_size=max(len(rows), 1), fetch=fetch)
 
     # --- statements ---------------------------------------------------------------------
+
+    def lock_learners(self, tenant_id: str, user_ids: Iterable[str]) -> None:
+        """Queue this transaction behind any other ingesting the same learners' statements, until
+        it ends. Without it, a consumer's batch (one transaction for several LMS events, lesson
+        by lesson) and a request (its lessons in id order) lock one learner's lesson rows in
+        different orders and PostgreSQL kills one of them as a deadlock."""
+        for user_id in sorted(set(user_ids)):  # one order for every transaction
+            self.db.execute_sql("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                                (LEARNER_LOCK_CLASS, f"{tenant_id}/{user_id}"))
 
     def insert_statements(self, tenant_id: str, statements: list[Statement]) -> set[str]:
         """Insert statements whose id is new in the tenant; returns the ids inserted now.

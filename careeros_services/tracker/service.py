@@ -81,6 +81,7 @@ class TrackerService(ServiceWithUnitOfWork[TrackerUnitOfWork], PersonalDataOwner
         """Validate and store statements of ``user_id`` in the open unit of work ``uow``."""
         statements, _was_list = domain.parse_statements(body, caller_user_id=user_id, now=self.clock())
         repo = uow.tracker
+        repo.lock_learners(tenant_id, [user_id])
         new_ids = repo.insert_statements(tenant_id, statements)
         replayed = [s for s in statements if s.id not in new_ids]
         if replayed:
@@ -104,6 +105,7 @@ class TrackerService(ServiceWithUnitOfWork[TrackerUnitOfWork], PersonalDataOwner
         exactly as the statements API's do. Returns the ids stored now.
         """
         repo = uow.tracker
+        repo.lock_learners(tenant_id, [s.user_id for s in statements if s.user_id])
         new_ids = repo.insert_statements(tenant_id, statements)
         replayed = [s for s in statements if s.id not in new_ids]
         if replayed:

@@ -6,6 +6,7 @@ keep it apart from the other tests and from a developer's `make run`.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -47,6 +48,33 @@ def api(platform):
     """A requests session bound to the gateway's /api/v1."""
     with ApiSession(platform.base_url) as session:
         yield session
+
+
+@pytest.fixture(autouse=True)
+def _platform_log_offsets(request):
+    """Where each platform log ended when a test that uses the platform started (read on failure)."""
+    if "platform" in request.fixturenames:
+        log_dir: Path = request.getfixturevalue("platform").log_dir
+        request.node.platform_logs = log_dir, {log: log.stat().st_size for log in log_dir.glob("*.log")}
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test reports the ERROR lines the platform's processes logged while it ran
+    (a 503 in CI is otherwise a correlation id and nothing else)."""
+    report = (yield).get_result()
+    if report.when != "call" or not report.failed or not hasattr(item, "platform_logs"):
+        return
+    log_dir, offsets = item.platform_logs
+    lines = []
+    for log in sorted(log_dir.glob("*.log")):
+        with log.open("rb") as f:
+            f.seek(offsets.get(log, 0))
+            lines += [f"{log.stem}: {line}" for line in f.read().decode(errors="replace").splitlines()
+                      if '"level": "ERROR"' in line or '"level": "CRITICAL"' in line]
+    if lines:
+        report.sections.append(("Captured platform errors", "\n".join(lines)[-20_000:]))
 
 
 # The web client's browser tests (tests/e2e/test_web_*.py): one Chromium for the session.

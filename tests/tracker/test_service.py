@@ -342,6 +342,62 @@ def test_the_same_batch_posted_concurrently_is_stored_once(service, store, learn
     assert service.get_progress(Caller(tenant, user, "member"))["total_time_spent_s"] == 20 * 60
 
 
+def _until_a_session_waits_on_a_lock(store, timeout_s: float = 10) -> bool:
+    """Polled from a thread of its own: its own connection, outside the caller's transaction."""
+    import threading
+    import time
+
+    seen: list[bool] = []
+
+    def poll() -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with store.transaction(None) as tx:
+                if tx.db.execute_sql("SELECT count(*) FROM pg_locks WHERE NOT granted AND pid IN "
+                                  "(SELECT pid FROM pg_stat_activity WHERE datname = current_database())").fetchone()[0]:
+                    seen.append(True)
+                    return
+            time.sleep(0.02)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    poller.join()
+    return bool(seen)
+
+
+def test_a_request_racing_a_consumer_batch_of_the_same_learner_is_not_killed_as_a_deadlock(service, store, learner):
+    """The journey CI caught: the LMS's events for opening an article and then a runbook arrive
+    in one consumer batch (one transaction, lesson by lesson) while the learner's client posts
+    both lessons (locked in id order, runbook first). Both writers must finish."""
+    import threading
+
+    tenant, user = learner
+    course = new_id()
+    article, runbook = "f" + new_id()[1:], "0" + new_id()[1:]  # the request locks runbook first
+    service.handle_event(course_published(tenant, course, [(article, True), (runbook, True)]))
+    batch = [statement(user, "completed", lesson_id=lid, course_id=course, statement_id=new_id())
+             for lid in (article, runbook)]
+    request: dict = {}
+
+    def post() -> None:
+        try:
+            request["result"] = service.record_statements(Caller(tenant, user), batch)
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            request["error"] = exc
+
+    with store.transaction(tenant) as tx:  # the consumer's batch transaction
+        uow = service.unit_of_work_in(tx)
+        service.ingest(uow, tenant, user, statement(user, "completed", lesson_id=article, course_id=course))
+        poster = threading.Thread(target=post)
+        poster.start()
+        assert _until_a_session_waits_on_a_lock(store), f"the request never waited on the batch: {request}"
+        service.ingest(uow, tenant, user, statement(user, "completed", lesson_id=runbook, course_id=course))
+    poster.join(10)
+    assert "error" not in request and request["result"]["stored"] == 2
+    [progress] = service.get_progress(Caller(tenant, user, "member"), course_id=course)["courses"]
+    assert (progress["lessons_done"], progress["percent"]) == (2, 100)
+
+
 def test_lesson_percent_and_time_of_a_lesson_first_reported_without_its_course(service, learner):
     from careeros_services.tracker.domain import PROGRESS_EXTENSION
 

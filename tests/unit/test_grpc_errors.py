@@ -4,6 +4,7 @@ import time
 
 import grpc
 import peewee
+import psycopg2.errors
 import pytest
 from grpc_health.v1 import health_pb2
 
@@ -34,6 +35,11 @@ def _serve(behaviour):
     (ValueError("A string literal cannot contain NUL (0x00) characters."), grpc.StatusCode.INVALID_ARGUMENT,
      "unstorable_value", "literal"),
     (ValueError("some other bug"), grpc.StatusCode.INTERNAL, None, "bug"),
+    # PostgreSQL rolled the transaction back (peewee re-raises psycopg2's error as its own): retry it.
+    (peewee.OperationalError(psycopg2.errors.DeadlockDetected("deadlock detected DETAIL: Process 8")),
+     grpc.StatusCode.UNAVAILABLE, "contention", "Process"),
+    (psycopg2.errors.SerializationFailure("could not serialize access"), grpc.StatusCode.UNAVAILABLE,
+     "contention", "serialize"),
 ])
 def test_errors_at_the_grpc_edge(raised, status, code, leaked):
     def behaviour(request, context):
