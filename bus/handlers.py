@@ -15,7 +15,7 @@ raises rolls back the claim too, so a retry (or a DLQ replay) runs it again.
 from __future__ import annotations
 
 import uuid
-from typing import Callable, ClassVar, Optional, Union
+from typing import Any, Callable, ClassVar, Optional, Union
 
 from bus.store import ServiceStore, Transaction
 from bus import correlation, tracing
@@ -42,11 +42,23 @@ def handles(*event_types: str) -> Callable:
     return mark
 
 
+def by_learner(envelope: dict) -> tuple[str, str]:
+    """A :attr:`EventHandlingService.lock_order` for handlers whose shared rows are a learner's."""
+    return envelope.get("tenant_id") or "", str((envelope.get("payload") or {}).get("user_id") or "")
+
+
 class EventHandlingService:
     """Mixin for service layers that consume events."""
 
     consumer_name: ClassVar[str]
     store: ServiceStore
+    #: Sort key putting a batch's events in the order of the rows they lock; None keeps the
+    #: partition's order. Partitions are handled concurrently, each batch in one transaction:
+    #: when two batches (or a batch and a request) write the same rows, taking them in one global
+    #: order makes them queue instead of deadlocking. The sort is stable, so events with equal
+    #: keys (e.g. one learner's, with :func:`by_learner`) keep their order; set it only where
+    #: handlers of events with different keys commute.
+    lock_order: ClassVar[Optional[Callable[[dict], Any]]] = None
 
     @classmethod
     def handler_table(cls) -> dict[str, str]:
@@ -80,8 +92,21 @@ class EventHandlingService:
         again with a savepoint per event, so the failing event's changes and
         inbox claim are undone alone and its exception is returned in its place
         for the caller to retry or dead-letter. ``headers`` (each event's Kafka
-        headers) continue each event's trace.
+        headers) continue each event's trace. Events run in :attr:`lock_order`
+        when the service sets one.
         """
+        if self.lock_order is None or len(envelopes) == 1:
+            return self._run_ordered(envelopes, headers)
+        key = type(self).lock_order
+        order = sorted(range(len(envelopes)), key=lambda i: key(envelopes[i]))
+        results = self._run_ordered([envelopes[i] for i in order], [headers[i] for i in order] if headers else None)
+        in_place: list[Union[Optional[bool], Exception]] = [None] * len(envelopes)
+        for position, index in enumerate(order):
+            in_place[index] = results[position]  # results in the caller's order
+        return in_place
+
+    def _run_ordered(self, envelopes: list[dict],
+                     headers: Optional[list[dict]]) -> list[Union[Optional[bool], Exception]]:
         try:
             return self._run_batch(envelopes, headers, savepoints=False)
         except Exception as exc:  # noqa: BLE001 - handed back, or isolated below

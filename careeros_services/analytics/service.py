@@ -12,7 +12,7 @@ see the tenant, everyone else their own row.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Callable, Optional, Union
+from typing import Callable, Optional
 
 from bus import contracts
 from bus.handlers import EventHandlingService, handles
@@ -67,6 +67,9 @@ class AnalyticsService(ServiceWithUnitOfWork[AnalyticsUnitOfWork], PersonalDataO
     consumer_name = SERVICE
     unit_of_work_class = AnalyticsUnitOfWork
     personal_rows = persistence.PERSONAL_ROWS
+    # A learner's day of activity and a learner's row are shared by the partitions' batches; the
+    # fact writers commute, so a batch may run in this order.
+    lock_order = domain.lock_order
 
     def erase_extra(self, tx: Transaction, user_id: str, tenant_id: str, request: dict) -> int:
         """Assignments the person made stop naming them; their personal tenant loses its name
@@ -210,24 +213,6 @@ class AnalyticsService(ServiceWithUnitOfWork[AnalyticsUnitOfWork], PersonalDataO
             "issued_at": domain.parse_time(p["issued_at"])})
 
     # --- every domain event ----------------------------------------------------------------
-
-    def handle_events(self, envelopes: list[dict],
-                      headers: Optional[list[dict]] = None) -> list[Union[Optional[bool], Exception]]:
-        """Apply a batch like every service does, but in :func:`domain.lock_order`.
-
-        Partitions are handled concurrently and a few read-model rows are shared
-        between them (a learner's day of activity, a learner's row): taking them in
-        one global order means two batches queue instead of deadlocking. The fact
-        writers commute, so reordering a batch changes no result. Results come back
-        in the caller's order.
-        """
-        order = sorted(range(len(envelopes)), key=lambda i: domain.lock_order(envelopes[i]))
-        results = super().handle_events([envelopes[i] for i in order],
-                                        [headers[i] for i in order] if headers else None)
-        in_place: list[Union[Optional[bool], Exception]] = [None] * len(envelopes)
-        for position, index in enumerate(order):
-            in_place[index] = results[position]
-        return in_place
 
     # Every contract's type (the consumer reads every domain topic): each event is logged
     # per tenant, day and type, and the types above also write their fact rows.

@@ -25,7 +25,7 @@ from datetime import date, datetime
 from typing import Callable
 from urllib.parse import quote
 
-from bus.handlers import EventHandlingService, handles
+from bus.handlers import EventHandlingService, by_learner, handles
 from bus.store import ServiceStore, Transaction
 from careeros_services.common import metrics
 from careeros_services.common.caller import Caller
@@ -61,6 +61,9 @@ class NotificationsService(ServiceWithUnitOfWork[NotificationsUnitOfWork], Perso
     consumer_name = SERVICE
     unit_of_work_class = NotificationsUnitOfWork
     personal_rows = persistence.PERSONAL_ROWS
+    # A batch holds each learner's week row it touched until it commits (statements come keyed by
+    # statement id, so every partition has every learner's): in learner order, batches queue.
+    lock_order = by_learner
 
     def __init__(self, store: ServiceStore, settings: Settings, smtp_settings: SmtpSettings, links: dict,
                  dead_letter: DeadLetter, clock: Clock = system_clock):

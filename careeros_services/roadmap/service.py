@@ -11,7 +11,7 @@ import uuid
 from datetime import date, datetime, timezone
 from typing import Optional
 
-from bus.handlers import EventHandlingService, handles
+from bus.handlers import EventHandlingService, by_learner, handles
 from bus.store import ServiceStore, Transaction
 from careeros_services.common.clock import Clock, system_clock
 from careeros_services.common.caller import Caller
@@ -35,6 +35,9 @@ class RoadmapService(RegenerationSaga, PersonalDataOwner, EventHandlingService):
     consumer_name = SERVICE
     unit_of_work_class = RoadmapUnitOfWork
     personal_rows = persistence.PERSONAL_ROWS
+    # A batch holds each learner's roadmap row it touched until it commits: in learner order, two
+    # batches queue instead of deadlocking (one learner's events keep their order).
+    lock_order = by_learner
 
     def __init__(self, store: ServiceStore, proposer: Optional[Proposer] = None,
                  settings: Settings = Settings(), clock: Clock = system_clock):

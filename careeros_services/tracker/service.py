@@ -20,7 +20,7 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import Any, Optional
 
-from bus.handlers import EventHandlingService, handles
+from bus.handlers import EventHandlingService, by_learner, handles
 from bus.store import ServiceStore, Transaction
 from careeros_services.common.caller import Caller
 from careeros_services.common.clock import Clock, system_clock
@@ -51,6 +51,9 @@ class TrackerService(ServiceWithUnitOfWork[TrackerUnitOfWork], PersonalDataOwner
     consumer_name = SERVICE
     unit_of_work_class = TrackerUnitOfWork
     personal_rows = persistence.PERSONAL_ROWS
+    # Every writer of a learner's rows first takes the learner's lock (``lock_learners``), learners
+    # in (tenant, user) order: a batch runs in that order too, so batches and requests queue.
+    lock_order = by_learner
 
     def __init__(self, store: ServiceStore, clock: Clock = system_clock):
         self.store = store
@@ -193,6 +196,7 @@ class TrackerService(ServiceWithUnitOfWork[TrackerUnitOfWork], PersonalDataOwner
         uow = self.unit_of_work_in(tx)
         p = envelope["payload"]
         repo = uow.tracker
+        repo.lock_learners(p["tenant_id"], [p["user_id"]])
         self._refresh_course(uow, p["tenant_id"], p["user_id"], p["course_id"],
                              repo.structures([p["course_id"]]).get(p["course_id"]), completed=True)
 
@@ -221,8 +225,12 @@ class TrackerService(ServiceWithUnitOfWork[TrackerUnitOfWork], PersonalDataOwner
         try:
             for tenant_id in tenants:
                 uow.scope_to(tenant_id)  # RLS: this tenant's learners for the rest of the loop body
+                learners = repo.learners_of_course(tenant_id, structure.course_id, lesson_ids)
+                repo.lock_learners(tenant_id, learners)
                 adopted = repo.adopt_orphan_lessons(tenant_id, structure)
-                for user_id in repo.learners_of_course(tenant_id, structure.course_id, lesson_ids):
+                late = set(adopted) - set(learners)  # a lesson's first activity committed just now
+                repo.lock_learners(tenant_id, late)
+                for user_id in sorted({*learners, *late}):
                     seconds, last_at = adopted.get(user_id, (0, None))
                     self._refresh_course(uow, tenant_id, user_id, structure.course_id, structure,
                                          add_seconds=seconds, last_at=last_at)
