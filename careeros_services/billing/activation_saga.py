@@ -183,13 +183,13 @@ class ActivationSaga(ServiceWithUnitOfWork[BillingUnitOfWork]):
         p = envelope["payload"]
         tenant_id = p["tenant_id"]
         repo = uow.billing
-        repo.confirm_plan(tenant_id, p["plan_tier"])
-        saga_id = p.get("saga_id") or ""
         try:
-            saga_uuid = str(uuid.UUID(saga_id))
+            saga_uuid = str(uuid.UUID(p.get("saga_id") or ""))
         except ValueError:
-            return  # not one of ours (a plan change made elsewhere)
-        saga = repo.saga(tenant_id, saga_uuid, lock=True)
+            saga_uuid = ""  # not one of ours (a plan change made elsewhere)
+        # The saga before the entitlement, the order the sweep's re-drive and compensation take them.
+        saga = repo.saga(tenant_id, saga_uuid, lock=True) if saga_uuid else None
+        repo.confirm_plan(tenant_id, p["plan_tier"])
         if saga is None or saga.status != SagaStatus.RUNNING or saga.step != "await_plan_tier":
             return
         now = self.clock()
