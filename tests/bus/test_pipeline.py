@@ -198,6 +198,7 @@ def with_own_broker(cfg: dict) -> tuple[dict, int, subprocess.Popen]:
     port = infra.free_port()
     cfg = copy.deepcopy(cfg)
     cfg["kafka"]["bootstrap_servers"] = f"127.0.0.1:{port}"
+    cfg["kafka"]["flush_timeout_s"] = 2  # while it is down, the relay gives a batch up (and retries it) sooner
     return cfg, port, infra.start_embedded_broker(port)
 
 
