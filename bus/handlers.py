@@ -95,9 +95,9 @@ class EventHandlingService:
         headers) continue each event's trace. Events run in :attr:`lock_order`
         when the service sets one.
         """
-        if self.lock_order is None or len(envelopes) == 1:
+        key = type(self).lock_order  # (from the class: a plain function, not a bound method)
+        if key is None or len(envelopes) == 1:
             return self._run_ordered(envelopes, headers)
-        key = type(self).lock_order
         order = sorted(range(len(envelopes)), key=lambda i: key(envelopes[i]))
         results = self._run_ordered([envelopes[i] for i in order], [headers[i] for i in order] if headers else None)
         in_place: list[Union[Optional[bool], Exception]] = [None] * len(envelopes)

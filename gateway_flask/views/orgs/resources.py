@@ -34,8 +34,8 @@ def _ip() -> list[tuple[str, str]]:
     return [(CLIENT_IP_KEY, request.remote_addr or "")]
 
 
-def _auth(rpc, message):
-    return rpc(message, metadata=_ip())
+def _auth(rpc, message, **options):
+    return rpc(message, metadata=_ip(), **options)
 
 
 @blp.route("/current", methods=["GET"])
@@ -120,7 +120,7 @@ def accept_invite(body: dict, token: str):
         message.caller.CopyFrom(caller(principal))
     else:
         message.password, message.display_name = body.get("password", ""), body.get("display_name", "")
-    data = to_dict(auth_rpc.AcceptInvite(message, metadata=_ip(), timeout=password_deadline_s()))
+    data = to_dict(_auth(auth_rpc.AcceptInvite, message, timeout=password_deadline_s()))
     data["tokens"]["expires_in"] = int(data["tokens"]["expires_in"])
     return data
 
