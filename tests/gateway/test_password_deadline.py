@@ -28,6 +28,15 @@ class RecordingAuth(auth_pb2_grpc.AuthServicer):
         self.remaining["Login"] = context.time_remaining()
         return auth_pb2.TokenPair(access_token="a", refresh_token="r", expires_in=900)
 
+    def ResetPassword(self, request, context):
+        self.remaining["ResetPassword"] = context.time_remaining()
+        return auth_pb2.ResetPasswordResponse()
+
+    def AcceptInvite(self, request, context):
+        self.remaining["AcceptInvite"] = context.time_remaining()
+        return auth_pb2.AcceptInviteResponse(tenant_id=str(uuid.uuid4()), user_id=str(uuid.uuid4()),
+                                             org_role="member", tokens=auth_pb2.TokenPair(expires_in=900))
+
     def GetJwks(self, request, context):
         self.remaining["GetJwks"] = context.time_remaining()
         return auth_pb2.Jwks(json='{"keys": []}')
@@ -57,6 +66,12 @@ def test_password_calls_wait_longer_than_the_others(auth_server, gw_config, redi
     assert registered.status_code == 201, registered.text
     assert client.post("/api/v1/auth/login", json={"email": "slow@example.com",
                                                    "password": "a long enough password"}).status_code == 200
+    assert client.post("/api/v1/auth/password/reset", json={
+        "token": "t" * 32, "password": "a long enough password"}).status_code == 204
+    accepted = client.post("/api/v1/orgs/invites/some-token/accept", json={
+        "password": "a long enough password", "display_name": "Invitee"})
+    assert accepted.status_code == 200, accepted.text
     assert client.get("/api/v1/auth/jwks").status_code == 200
-    assert 10 < servicer.remaining["Register"] < 16 and 10 < servicer.remaining["Login"] < 16
+    for call in ("Register", "Login", "ResetPassword", "AcceptInvite"):
+        assert 10 < servicer.remaining[call] < 16, call
     assert servicer.remaining["GetJwks"] < 4
