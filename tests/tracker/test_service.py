@@ -398,6 +398,43 @@ def test_a_request_racing_a_consumer_batch_of_the_same_learner_is_not_killed_as_
     assert (progress["lessons_done"], progress["percent"]) == (2, 100)
 
 
+def test_concurrent_batches_of_many_learners_in_opposite_orders_queue_instead_of_deadlocking(service, store):
+    """Partitions' batches run at once and each holds every learner it touched (their lock, their
+    day) until it commits: run in learner order (``lock_order``), they queue."""
+    import threading
+
+    tenant = new_id()
+    course = new_id()
+    learners = [new_id() for _ in range(30)]
+
+    def batch(order: list[str]) -> list[dict]:  # each event a new lesson of its learner
+        return [activity_recorded(tenant, user, statement(user, "completed", lesson_id=new_id(), course_id=course,
+                                                          duration="PT1M")) for user in order]
+
+    batches = [batch(learners), batch(learners[::-1]), batch(learners), batch(learners[::-1])]
+
+    def deadlocks() -> int:
+        with store.transaction(None) as tx:
+            return tx.db.execute_sql("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+                                     ).fetchone()[0]
+
+    before, results = deadlocks(), [None] * len(batches)
+    start = threading.Barrier(len(batches))
+
+    def run(index: int) -> None:
+        start.wait()
+        results[index] = service.handle_events(batches[index])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(batches))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert [r for batch in results for r in batch if r is not True] == []
+    assert deadlocks() == before  # none had to be broken up and retried
+    assert count(store, tenant, "statements") == 4 * len(learners)
+
+
 def test_lesson_percent_and_time_of_a_lesson_first_reported_without_its_course(service, learner):
     from careeros_services.tracker.domain import PROGRESS_EXTENSION
 
