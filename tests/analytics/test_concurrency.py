@@ -3,7 +3,6 @@ touching the same shared rows (a learner's day, a tenant's event tally) must nei
 lose an increment."""
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timezone
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from careeros_services.common.caller import Caller
 from careeros_services.analytics.service import AnalyticsService
 from tests.analytics import support as ev
+from tests.concurrency import deadlocks, run_at_once
 
 NOW = datetime(2026, 3, 31, 12, 0, tzinfo=timezone.utc)
 
@@ -18,13 +18,6 @@ NOW = datetime(2026, 3, 31, 12, 0, tzinfo=timezone.utc)
 @pytest.fixture(scope="module")
 def service(fresh_store) -> AnalyticsService:
     return AnalyticsService(fresh_store("analytics"), clock=lambda: NOW)
-
-
-def deadlocks(service) -> int:
-    """Deadlocks PostgreSQL detected in the analytics database so far."""
-    with service.store.transaction(None) as tx:
-        return tx.db.execute_sql("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
-                                 ).fetchone()[0]
 
 
 def test_concurrent_batches_in_opposite_orders_all_apply(service):
@@ -39,23 +32,12 @@ def test_concurrent_batches_in_opposite_orders_all_apply(service):
         backward = [ev.statement(tenant, u, f"2026-03-0{2 + i % 3}T11:00", duration_s=5)
                     for i, u in reversed(list(enumerate(users)))]
         batches += [forward, backward]
-    deadlocks_before = deadlocks(service)
-    results: list = [None] * len(batches)
-    start = threading.Barrier(len(batches))
-
-    def run(i: int) -> None:
-        start.wait()
-        results[i] = service.handle_events(batches[i])
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(batches))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    deadlocks_before = deadlocks(service.store)
+    results = run_at_once([lambda batch=batch: service.handle_events(batch) for batch in batches])
 
     failures = [r for batch in results for r in batch if r is not True]
     assert failures == []
-    assert deadlocks(service) == deadlocks_before  # none had to be broken up and retried
+    assert deadlocks(service.store) == deadlocks_before  # none had to be broken up and retried
     report = service.overview(Caller(tenant, owner, "owner"), "2026-03-01", "2026-03-14")
     assert report["activity"] == {"statements": 2 * rounds * len(users),
                                   "time_spent_s": 15 * rounds * len(users)}

@@ -11,6 +11,7 @@ from careeros_services.common.errors import Forbidden
 from careeros_services.tracker import persistence
 from careeros_services.tracker.domain import PLATFORM_TENANT, InvalidStatement, StatementConflict
 from careeros_services.tracker.service import ENROLLMENT_COMPLETED, PROGRESS_UPDATED, STATEMENT_RECORDED, TrackerService
+from tests.concurrency import deadlocks, run_at_once
 from tests.tracker.support import activity_recorded, course_published, envelope, new_id, outbox, statement
 
 
@@ -326,17 +327,9 @@ def test_concurrent_requests_of_one_learner_lose_no_time_or_lesson(service, lear
 
 
 def test_the_same_batch_posted_concurrently_is_stored_once(service, store, learner):
-    import threading
-
     tenant, user = learner
     batch = [statement(user, "experienced", statement_id=new_id(), duration="PT1M") for _ in range(20)]
-    results: list = []
-    threads = [threading.Thread(target=lambda: results.append(service.record_statements(Caller(tenant, user), batch)))
-               for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = run_at_once([lambda: service.record_statements(Caller(tenant, user), batch)] * 4)
     assert sorted(r["stored"] for r in results) == [0, 0, 0, 20]
     assert count(store, tenant, "statements") == 20
     assert service.get_progress(Caller(tenant, user, "member"))["total_time_spent_s"] == 20 * 60
@@ -401,8 +394,6 @@ def test_a_request_racing_a_consumer_batch_of_the_same_learner_is_not_killed_as_
 def test_concurrent_batches_of_many_learners_in_opposite_orders_queue_instead_of_deadlocking(service, store):
     """Partitions' batches run at once and each holds every learner it touched (their lock, their
     day) until it commits: run in learner order (``lock_order``), they queue."""
-    import threading
-
     tenant = new_id()
     course = new_id()
     learners = [new_id() for _ in range(30)]
@@ -413,25 +404,10 @@ def test_concurrent_batches_of_many_learners_in_opposite_orders_queue_instead_of
 
     batches = [batch(learners), batch(learners[::-1]), batch(learners), batch(learners[::-1])]
 
-    def deadlocks() -> int:
-        with store.transaction(None) as tx:
-            return tx.db.execute_sql("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
-                                     ).fetchone()[0]
-
-    before, results = deadlocks(), [None] * len(batches)
-    start = threading.Barrier(len(batches))
-
-    def run(index: int) -> None:
-        start.wait()
-        results[index] = service.handle_events(batches[index])
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(batches))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    before = deadlocks(store)
+    results = run_at_once([lambda batch=batch: service.handle_events(batch) for batch in batches])
     assert [r for batch in results for r in batch if r is not True] == []
-    assert deadlocks() == before  # none had to be broken up and retried
+    assert deadlocks(store) == before  # none had to be broken up and retried
     assert count(store, tenant, "statements") == 4 * len(learners)
 
 
