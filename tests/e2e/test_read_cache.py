@@ -1,7 +1,7 @@
 """The gateway's read cache through the running platform (CAREEROS_READ_CACHE_TTL_S is an hour in
 tests/e2e/conftest.py, so only events and the reader's own writes can end an entry): a writer reads
-its write at once; another reader sees it once the LMS's course.changed comes back; an enrolment and
-a plan shows on the next read."""
+its write at once; another reader sees it once the LMS's course.changed comes back; an enrolment
+shows on the next read (a new plan tier: the pay-for-pro journey in test_journeys.py)."""
 from __future__ import annotations
 
 import uuid
