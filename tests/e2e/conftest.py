@@ -17,9 +17,11 @@ VHOST = os.environ.get("CAREEROS_E2E_VHOST", "careeros_test")
 DB_PREFIX = os.environ.get("CAREEROS_E2E_PREFIX", "careeros_e2e_")
 
 
-@pytest.fixture(scope="session")
+# Package scope: stopped once tests/e2e is done (idle, its ~20 processes took half a core from every
+# later test); the fixtures built on it (web_support's too) share the scope.
+@pytest.fixture(scope="package")
 def platform(kafka_broker, tmp_path_factory):
-    """Every process kind of every service, started once for the session."""
+    """Every process kind of every service, started once for tests/e2e."""
     # The billing journey moves billing's clock over RPC (tick(now_iso)); off outside tests.
     # ADL's xAPI conformance suite sends thousands of requests a minute from 127.0.0.1.
     with fresh_platform(kafka_broker, DB_PREFIX, VHOST, tmp_path_factory.mktemp("platform-logs"),
@@ -37,7 +39,7 @@ def platform(kafka_broker, tmp_path_factory):
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def platform_env(platform) -> dict:
     """The running platform's environment (its databases, topics, vhost and ports)."""
     return platform.env

@@ -21,7 +21,7 @@ PASSWORD = "correct horse battery"
 _axe = Axe()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def web_url(request) -> str:
     override = os.environ.get("CAREEROS_WEB_TEST_URL")
     if override:
@@ -29,7 +29,7 @@ def web_url(request) -> str:
     return request.getfixturevalue("platform").base_url.rsplit("/api/v1", 1)[0]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
@@ -127,7 +127,7 @@ def invite(page: Page, email: str, role: str) -> str:
     return page.get_by_label("Invitation link").input_value()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def web_redis_prefix(request) -> str:
     """Where the served web client keeps its sessions (its own Redis prefix setting)."""
     if os.environ.get("CAREEROS_WEB_TEST_URL"):
@@ -135,7 +135,7 @@ def web_redis_prefix(request) -> str:
     return request.getfixturevalue("platform_env")["CAREEROS_WEB_REDIS_PREFIX"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def api_url(web_url) -> str:
     """The API the web client calls (the same server when the gateway serves both)."""
     return os.environ.get("CAREEROS_WEB_TEST_API_URL", web_url + "/api/v1")

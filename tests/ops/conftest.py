@@ -81,7 +81,7 @@ class OtlpReceiver:
 
 # --- the platform ------------------------------------------------------------------
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # stopped after tests/ops: idle, it took CPU from every later test
 def ops_platform(kafka_broker, tmp_path_factory):
     """Every process kind of every registered service, exporting spans to an OTLP receiver.
 
